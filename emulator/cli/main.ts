@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+//
+// The `shootdown` command. Every user error ends as one clear line on stderr
+// and a non-zero status; only a bug in shootdown itself shows a stack.
+
+import { ShootdownError } from "../machine/errors.ts";
+import { walkCommand } from "./walk.ts";
+import { benchCommand } from "../../bench/cli.ts";
+
+const USAGE = `usage: shootdown <command> [options]
+
+commands:
+  walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors
+  bench [SUITE]                        measure the emulator (suites: tlb, i64)
+  help                                 this text
+
+'shootdown <command> --help' describes one command.`;
+
+type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  walk: walkCommand,
+  bench: benchCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(line + "\n");
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`shootdown: unknown command '${name}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest, out);
+  } catch (e) {
+    if (e instanceof ShootdownError) {
+      process.stderr.write(`shootdown ${name}: ${e.message}\n`);
+      return 2;
+    }
+    // parseArgs reports unknown or malformed options with a code of its own.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`shootdown ${name}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (e: unknown) => {
+    process.stderr.write(`shootdown: internal error (a bug in shootdown; please report it):\n${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

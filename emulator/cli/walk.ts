@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+//
+// `shootdown walk --vectors FILE.jsonl [--json]`: replays page-walk conformance
+// vectors and ends with "N passed, M failed".
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ShootdownError } from "../machine/errors.ts";
+import { runVectors, formatReport } from "../walk/vectors.ts";
+import { X86VectorRunner } from "../walk/x86.ts";
+
+export const WALK_USAGE = `usage: shootdown walk --vectors FILE.jsonl [--json]
+
+Replays page-walk conformance vectors: for each line, fresh memory, the
+case's registers, an empty TLB and one access; compares the physical address
+or the fault, and the Accessed/Dirty words. Prints each failing case and ends
+with "N passed, M failed"; exits 1 when any case failed.
+
+  --vectors FILE  the JSON Lines file to replay
+  --json          print every result as a JSON line instead`;
+
+export function walkCommand(args: string[], out: (line: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: { vectors: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    out(WALK_USAGE);
+    return 0;
+  }
+  const file = values.vectors;
+  if (!file) throw new ShootdownError(`walk needs --vectors FILE\n\n${WALK_USAGE}`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ShootdownError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const results = runVectors(text, { x86_64: new X86VectorRunner() });
+  if (values.json) {
+    for (const r of results) out(JSON.stringify(r));
+  } else {
+    for (const line of formatReport(results, file)) out(line);
+  }
+  return results.every((r) => r.status === "pass") ? 0 : 1;
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+//
+// The hardware module's exports. The host writes the config block, calls
+// init(), then drives CPUs by index; each entry point selects its CPU first.
+// Calls that do work in bulk (the benchmark loops) take counts, never one call
+// per item.
+
+import {
+  cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
+  CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
+  CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, ENTRY_SIZE,
+  SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_FLOOR_ALL, CPU_FLOOR_NG, CPU_MICRO_EPOCH,
+  CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, CPU_RES_PA, CPU_AC_KIND,
+} from "./layout";
+import { select, setMachineShape, A, C, ARR_MICRO, disableMicro } from "./cpu";
+import { ramReset, ramAdd, physHost, ramSetMaxPhysAddr, ramRangeCount } from "./phys/ram";
+import { prngSeed } from "./common/prng";
+import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
+import { chaosRearm } from "./x86/tlb/chaos";
+import { refreshCurrent, flushAll } from "./x86/tlb/clock";
+import { PAT_RESET } from "./x86/regs";
+import { translate, translateSlow } from "./x86/translate";
+import {
+  invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
+} from "./x86/invalidate";
+
+export * from "./layout";
+export { ramReset, ramAdd, ramRangeCount, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount };
+
+/** The lg of each TLB structure's region: 4 KiB, 2 MiB, 1 GiB pages; PDE, PDPTE, PML4E, PML5E caches. */
+const STRUCT_SHIFTS: u64 = 0x30_27_1E_15_1E_15_0C; // 12, 21, 30, 21, 30, 39, 48 in bytes
+
+export const INIT_OK: u32 = 0;
+export const INIT_ERR_CPUS: u32 = 1;
+export const INIT_ERR_MAXPHYADDR: u32 = 2;
+export const INIT_ERR_GEOMETRY: u32 = 3;
+export const INIT_ERR_MICRO: u32 = 4;
+export const INIT_ERR_MEMORY: u32 = 5;
+export const INIT_ERR_ARCH: u32 = 6;
+
+layoutConfig();
+ensureMemory(cpuBlocks);
+
+export function configBlock(): usize {
+  return cfgBase;
+}
+
+function isPow2(x: u32): bool {
+  return x != 0 && (x & (x - 1)) == 0;
+}
+
+/** Lays out and resets the machine described by the config block. */
+export function init(): u32 {
+  const cpus = load<u32>(cfgBase + CFG_CPUS);
+  const maxPhys = load<u32>(cfgBase + CFG_MAXPHYADDR);
+  const feat = load<u32>(cfgBase + CFG_FEATURES);
+  const microEntries = load<u32>(cfgBase + CFG_MICRO_ENTRIES);
+  if (load<u32>(cfgBase + CFG_ARCH) != ARCH_X86_64) return INIT_ERR_ARCH;
+  if (cpus == 0 || cpus > MAX_CPUS) return INIT_ERR_CPUS;
+  if (maxPhys < 32 || maxPhys > 52) return INIT_ERR_MAXPHYADDR;
+  if (microEntries != 0 && (!isPow2(microEntries) || microEntries > 65536)) return INIT_ERR_MICRO;
+
+  let off: usize = ARR_MICRO + <usize>(microEntries == 0 ? 1 : microEntries) * MICRO_ENTRY_SIZE;
+  const bases = memory.data(4 * 7);
+  const srcs = memory.data(4 * 7);
+  for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
+    const sets = load<u32>(cfgBase + CFG_SETS + (s << 2));
+    const ways = load<u32>(cfgBase + CFG_WAYS + (s << 2));
+    if (!isPow2(sets) || ways == 0 || ways > 64 || <u64>sets * ways > (1 << 20)) return INIT_ERR_GEOMETRY;
+    store<u32>(bases + (s << 2), <u32>off);
+    off += <usize>sets * ways * ENTRY_SIZE;
+  }
+  for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
+    store<u32>(srcs + (s << 2), <u32>off);
+    if (feat & FEATURE_DETECT) {
+      off += <usize>load<u32>(cfgBase + CFG_SETS + (s << 2)) * load<u32>(cfgBase + CFG_WAYS + (s << 2)) * SRC_SIZE;
+    }
+  }
+  cpuArraysSize = align(off, 64);
+  cpuArrays = align(cpuBlocks + <usize>cpus * CPU_SIZE, 64);
+  const end64 = <u64>cpuArrays + <u64>cpus * <u64>cpuArraysSize;
+  if (end64 > 0xC000_0000) return INIT_ERR_MEMORY;
+  ramHostBase = align(<usize>end64, 4096);
+  if (!ensureMemory(ramHostBase)) return INIT_ERR_MEMORY;
+
+  setMachineShape(cpus, microEntries, feat);
+  if (feat & (FEATURE_DETECT | FEATURE_CHAOS)) disableMicro();
+  ramSetMaxPhysAddr(maxPhys);
+  ramReset();
+  detectorReset();
+  memory.fill(cpuBlocks, 0, ramHostBase - cpuBlocks);
+  for (let cpu: u32 = 0; cpu < cpus; cpu++) {
+    select(cpu);
+    for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
+      const d = C + CPU_STRUCTS + <usize>s * DESC_SIZE;
+      store<u32>(d, <u32>(A + <usize>load<u32>(bases + (s << 2))), DESC_BASE);
+      store<u32>(d, load<u32>(cfgBase + CFG_SETS + (s << 2)) - 1, DESC_SET_MASK);
+      store<u32>(d, load<u32>(cfgBase + CFG_WAYS + (s << 2)), DESC_WAYS);
+      store<u32>(d, <u32>((STRUCT_SHIFTS >> (s * 8)) & 0xFF), DESC_SHIFT);
+      store<u32>(d, <u32>(A + <usize>load<u32>(srcs + (s << 2))), DESC_SRC);
+    }
+    resetCpuState(cpu);
+  }
+  return INIT_OK;
+}
+
+/** Registers to their reset values, TLBs empty, counters zero. */
+function resetCpuState(cpu: u32): void {
+  select(cpu);
+  memory.fill(C, 0, CPU_STRUCTS);
+  memory.fill(C + CPU_COUNTERS, 0, COUNTER_COUNT * 8);
+  memory.fill(A, 0, cpuArraysSize);
+  for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
+    const d = C + CPU_STRUCTS + <usize>s * DESC_SIZE;
+    const n = <usize>(load<u32>(d, DESC_SET_MASK) + 1) * load<u32>(d, DESC_WAYS);
+    memory.fill(<usize>load<u32>(d, DESC_BASE), 0, n * ENTRY_SIZE);
+  }
+  store<u64>(C + CPU_PAT, PAT_RESET);
+  store<u32>(C + CPU_CLOCK, 1);
+  store<u32>(C + CPU_FLOOR_ALL, 1);
+  store<u32>(C + CPU_FLOOR_NG, 1);
+  store<u32>(C + CPU_MICRO_EPOCH, 1);
+  prngSeed(load<u64>(cfgBase + CFG_CHAOS_SEED), cpu);
+  chaosRearm();
+  refreshCurrent();
+  syncDerivedState();
+}
+
+export function cpuReset(cpu: u32): void {
+  resetCpuState(cpu);
+}
+
+export function cpuBlock(cpu: u32): usize {
+  return cpuBlocks + <usize>cpu * CPU_SIZE;
+}
+
+export function regionRamTable(): usize {
+  return ramTable;
+}
+
+export function regionEvents(): usize {
+  return eventRing;
+}
+
+/** Changes MAXPHYADDR; forgets all RAM. */
+export function setMaxPhysAddr(bits: u32): u32 {
+  if (bits < 32 || bits > 52) return INIT_ERR_MAXPHYADDR;
+  ramSetMaxPhysAddr(bits);
+  ramReset();
+  return INIT_OK;
+}
+
+/** Host offset of guest-physical [pa, pa+len) for the host's own views, or -1. */
+export function ramHost(pa: u64, len: u32): i64 {
+  return physHost(pa, len);
+}
+
+// ── x86-64 ───────────────────────────────────────────────────────────────────
+
+export function x86Translate(cpu: u32, va: u64, kind: u32): u32 {
+  select(cpu);
+  return translate(va, kind);
+}
+
+/** Translation with MODE_* flags (peek, no cache); kind without ACC_AC. */
+export function x86TranslateMode(cpu: u32, va: u64, kind: u32, mode: u32): u32 {
+  select(cpu);
+  return translateSlow(va, kind | load<u32>(C + CPU_AC_KIND), mode);
+}
+
+/** Raw register load (no invalidation side effects); registers are CPU_* / 8. */
+export function x86SetRegister(cpu: u32, index: u32, value: u64): void {
+  select(cpu);
+  store<u64>(C + (<usize>index << 3), value);
+  syncDerivedState();
+}
+
+export function x86GetRegister(cpu: u32, index: u32): u64 {
+  select(cpu);
+  return load<u64>(C + (<usize>index << 3));
+}
+
+export function x86Invlpg(cpu: u32, va: u64): void {
+  select(cpu);
+  invlpg(va);
+}
+
+export function x86Invpcid(cpu: u32, type: u32, pcid: u64, va: u64): u32 {
+  select(cpu);
+  return invpcid(type, pcid, va);
+}
+
+export function x86MovToCr0(cpu: u32, value: u64): u32 {
+  select(cpu);
+  return movToCr0(value);
+}
+
+export function x86MovToCr3(cpu: u32, value: u64): u32 {
+  select(cpu);
+  return movToCr3(value);
+}
+
+export function x86MovToCr4(cpu: u32, value: u64): u32 {
+  select(cpu);
+  return movToCr4(value);
+}
+
+export function x86WriteEfer(cpu: u32, value: u64): u32 {
+  select(cpu);
+  return writeEfer(value);
+}
+
+export function x86WritePkru(cpu: u32, value: u32): void {
+  select(cpu);
+  writePkru(value);
+}
+
+export function x86WriteRflags(cpu: u32, value: u64): void {
+  select(cpu);
+  writeRflags(value);
+}
+
+/** Drops every TLB and paging-structure-cache entry of one CPU (INVPCID type 2 without the count). */
+export function x86FlushAll(cpu: u32): void {
+  select(cpu);
+  flushAll();
+}
+
+// ── Benchmark loops (run by bench/, never by tests for timing) ──────────────
+
+/** The address of the i-th access of a benchmark: a scrambled page, a moving offset. */
+@inline function benchOffset(i: u32, lgPages: u32): u64 {
+  const page = lgPages == 0 ? 0 : (i * 0x9E3779B1) >> (32 - lgPages);
+  return (<u64>page << 12) | (<u64>(i & 511) << 3);
+}
+
+/** `count` supervisor reads through the TLB over 2^lgPages pages from vaBase; returns a checksum. */
+export function benchTranslate(cpu: u32, vaBase: u64, lgPages: u32, count: u32): u64 {
+  select(cpu);
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (translate(vaBase + benchOffset(i, lgPages), 0) == 0) sum += load<u64>(C + CPU_RES_PA);
+  }
+  return sum;
+}
+
+/** The baseline: `count` plain loads over the same pattern of offsets from a host address. */
+export function benchLoad(host: usize, lgPages: u32, count: u32): u64 {
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) sum += load<u64>(host + <usize>benchOffset(i, lgPages));
+  return sum;
+}
+
+/** `count` full walks: every translation starts with empty TLBs and paging-structure caches. */
+export function benchWalk(cpu: u32, vaBase: u64, lgPages: u32, count: u32): u64 {
+  select(cpu);
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    flushAll();
+    if (translate(vaBase + benchOffset(i, lgPages), 0) == 0) sum += load<u64>(C + CPU_RES_PA);
+  }
+  return sum;
+}
+
+// ── 64-bit interop probes (bench/ measures bigint against the `long` package) ─
+
+let echoHigh: u32 = 0;
+
+/** An i64 crossing the boundary as a JavaScript bigint, both ways. */
+export function i64Echo(x: u64): u64 {
+  return x + 1;
+}
+
+/** The same value as two u32 halves, as the `long` package would pass it. */
+export function i64EchoParts(lo: u32, hi: u32): u32 {
+  const x = ((<u64>hi << 32) | lo) + 1;
+  echoHigh = <u32>(x >> 32);
+  return <u32>x;
+}
+
+export function i64EchoHigh(): u32 {
+  return echoHigh;
+}

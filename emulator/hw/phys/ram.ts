@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+//
+// Guest-physical memory: a sorted set of RAM ranges at arbitrary bases below
+// 2^MAXPHYADDR, each backed by a slice of linear memory. An access that falls
+// outside every range is a bus error that the caller reports as a fault; it is
+// never a WebAssembly trap.
+
+import { ramTable, ramHostBase, RANGE_SIZE, MAX_RAM_RANGES, ensureMemory, align } from "../layout";
+
+export const RAM_OK: u32 = 0;
+export const RAM_ERR_ALIGN: u32 = 1;
+export const RAM_ERR_OVERLAP: u32 = 2;
+export const RAM_ERR_TOO_MANY: u32 = 3;
+export const RAM_ERR_NO_HOST_MEMORY: u32 = 4;
+export const RAM_ERR_BEYOND_MAXPHYADDR: u32 = 5;
+
+let rangeCount: u32 = 0;
+let hostBump: usize = 0;
+/** Range of the last successful lookup: most accesses hit the same one. */
+let lastBase: u64 = 0;
+let lastSize: u64 = 0;
+let lastHost: u64 = 0;
+
+export let maxPhysAddr: u32 = 52;
+
+@inline function rangeAt(i: u32): usize {
+  return ramTable + <usize>i * RANGE_SIZE;
+}
+
+export function ramSetMaxPhysAddr(bits: u32): void {
+  maxPhysAddr = bits;
+}
+
+/** Forgets every range; host memory is reused from the start. */
+export function ramReset(): void {
+  rangeCount = 0;
+  hostBump = ramHostBase;
+  lastBase = 0;
+  lastSize = 0;
+  lastHost = 0;
+}
+
+export function ramRangeCount(): u32 {
+  return rangeCount;
+}
+
+/** Adds RAM at [base, base+size), zero-filled; both must be 4 KiB aligned. */
+export function ramAdd(base: u64, size: u64): u32 {
+  if ((base | size) & 0xFFF || size == 0) return RAM_ERR_ALIGN;
+  const limit: u64 = maxPhysAddr >= 64 ? u64.MAX_VALUE : (<u64>1 << maxPhysAddr);
+  if (base >= limit || size > limit - base) return RAM_ERR_BEYOND_MAXPHYADDR;
+  if (rangeCount >= MAX_RAM_RANGES) return RAM_ERR_TOO_MANY;
+  // Find the insertion point and refuse overlaps with either neighbour.
+  let at: u32 = 0;
+  while (at < rangeCount && load<u64>(rangeAt(at)) < base) at++;
+  if (at > 0) {
+    const p = rangeAt(at - 1);
+    if (load<u64>(p) + load<u64>(p, 8) > base) return RAM_ERR_OVERLAP;
+  }
+  if (at < rangeCount && base + size > load<u64>(rangeAt(at))) return RAM_ERR_OVERLAP;
+  if (size > 0xFFFF_0000) return RAM_ERR_NO_HOST_MEMORY;
+  const host = align(hostBump, 4096);
+  const end = host + <usize>size;
+  if (end < host || !ensureMemory(end)) return RAM_ERR_NO_HOST_MEMORY;
+  memory.fill(host, 0, <usize>size);
+  hostBump = end;
+  memory.copy(rangeAt(at + 1), rangeAt(at), (rangeCount - at) * RANGE_SIZE);
+  const r = rangeAt(at);
+  store<u64>(r, base);
+  store<u64>(r, size, 8);
+  store<u64>(r, <u64>host, 16);
+  rangeCount++;
+  return RAM_OK;
+}
+
+/**
+ * Host offset of guest-physical [pa, pa+len), or -1 when the bytes are not all
+ * inside one RAM range (a bus error).
+ */
+export function physHost(pa: u64, len: u32): i64 {
+  if (pa - lastBase <= lastSize - len && lastSize >= len) return <i64>(lastHost + (pa - lastBase));
+  return physHostSlow(pa, len);
+}
+
+function physHostSlow(pa: u64, len: u32): i64 {
+  let lo: u32 = 0;
+  let hi: u32 = rangeCount;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (load<u64>(rangeAt(mid)) <= pa) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0) return -1;
+  const r = rangeAt(lo - 1);
+  const base = load<u64>(r);
+  const size = load<u64>(r, 8);
+  if (size < len || pa - base > size - len) return -1;
+  lastBase = base;
+  lastSize = size;
+  lastHost = load<u64>(r, 16);
+  return <i64>(lastHost + (pa - base));
+}
+
+/** Bus error flag of the last physRead64/physWrite64 (cleared by each call). */
+export let busError: bool = false;
+
+export function physRead64(pa: u64): u64 {
+  const h = physHost(pa, 8);
+  if (h < 0) {
+    busError = true;
+    return 0;
+  }
+  busError = false;
+  return load<u64>(<usize>h);
+}
+
+export function physWrite64(pa: u64, value: u64): void {
+  const h = physHost(pa, 8);
+  if (h < 0) {
+    busError = true;
+    return;
+  }
+  busError = false;
+  store<u64>(<usize>h, value);
+}

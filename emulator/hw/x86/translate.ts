@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+//
+// Linear → physical translation for the selected x86-64 CPU.
+//
+// The fast path is one micro-TLB probe: a load, a masked compare, and one bit
+// of the allow table. Everything else (the set-associative TLBs, the
+// Dirty-flag re-walk, protection faults on cached entries, the walk itself,
+// chaos and the detector) is out of line in translateSlow.
+
+import { C, micro, microMask, count, features } from "../cpu";
+import {
+  CPU_RES_PA, CPU_RES_INFO, CPU_AC_KIND, CNT_TLB_HIT, CNT_TLB_MISS, CNT_DIRTY_REWALK, FEATURE_CHAOS,
+  FEATURE_DETECT, STRUCT_TLB_4K, STRUCT_TLB_1G, E_OUT, E_ATTRS, EVENT_STALE_TLB,
+} from "../layout";
+import { cr0, cr4, CR0_PG, CR4_LA57 } from "./regs";
+import { allowedFromTlb, protectionFault } from "./paging/permissions";
+import { walk } from "./paging/walk";
+import { LEAF_IGNORED, TABLE_IGNORED } from "./paging/pte";
+import {
+  XLATE_OK, MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK, OUT_SIZE_MASK, pageFault, generalProtection, microFill,
+} from "./paging/result";
+import { tlbProbe, killEntry, structShift, entrySources } from "./tlb/structure";
+import { microEpoch, curPcid } from "./tlb/clock";
+import { chaosTick } from "./tlb/chaos";
+import { checkSources } from "../common/detector";
+
+/** Translates va for an access of `kind` (ACC_* without ACC_AC); 0 on success. */
+export function translate(va: u64, kind: u32): u32 {
+  const k = kind | load<u32>(C + CPU_AC_KIND);
+  const slot = micro + ((<usize>(va >> 12) & microMask) << 4);
+  if (load<u64>(slot) == ((va & ~<u64>0xFFF) | microEpoch())) {
+    const data = load<u64>(slot, 8);
+    if (allowedFromTlb(k, <u32>data & 0xFF)) {
+      store<u64>(C + CPU_RES_PA, (data & OUT_FRAME_MASK) | (va & 0xFFF));
+      store<u64>(C + CPU_RES_INFO, data & (0xFFF | OUT_SIZE_MASK));
+      count(CNT_TLB_HIT);
+      return XLATE_OK;
+    }
+  }
+  return translateSlow(va, k, 0);
+}
+
+/** Is va canonical for the current paging mode (bits 63:47, or 63:56 with LA57, all equal)? */
+@inline export function isCanonical(va: u64): bool {
+  const sh: u64 = cr4() & CR4_LA57 ? 7 : 16;
+  return (<i64>(va << sh) >> sh) == <i64>va;
+}
+
+/** The full translation: TLBs, then a walk. `kind` already has ACC_AC folded in. */
+export function translateSlow(va: u64, kind: u32, mode: u32): u32 {
+  const peek = (mode & MODE_PEEK) != 0;
+  if (!(cr0() & CR0_PG)) {
+    // Paging off: linear addresses are physical (SDM Vol.3A 4.1.1).
+    store<u64>(C + CPU_RES_PA, va);
+    store<u64>(C + CPU_RES_INFO, 0);
+    return XLATE_OK;
+  }
+  if (!peek && (features & FEATURE_CHAOS)) chaosTick();
+  if (!isCanonical(va)) return generalProtection(va);
+
+  if (!(mode & MODE_NO_CACHE)) {
+    for (let s = STRUCT_TLB_4K; s <= STRUCT_TLB_1G; s++) {
+      const e = tlbProbe(s, va);
+      if (e == 0) continue;
+      const attrs = <u32>load<u8>(e, E_ATTRS);
+      if (!peek && (features & FEATURE_DETECT)) {
+        checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curPcid(), LEAF_IGNORED, TABLE_IGNORED);
+      }
+      const fault = protectionFault(kind, attrs);
+      // A cached entry that forbids the access faults without a walk; the
+      // fault then invalidates it (SDM Vol.3A 4.10.4.1).
+      if (fault) return pageFault(va, fault, 0, mode);
+      if (allowedFromTlb(kind, attrs) || peek) {
+        const shift = structShift(s);
+        const out = load<u64>(e, E_OUT);
+        store<u64>(C + CPU_RES_PA, (out & OUT_FRAME_MASK) | (va & ((<u64>1 << shift) - 1)));
+        store<u64>(C + CPU_RES_INFO, out & (0xFFF | OUT_SIZE_MASK));
+        if (!peek) {
+          count(CNT_TLB_HIT);
+          microFill(va, out, shift);
+        }
+        return XLATE_OK;
+      }
+      // A write through an entry whose Dirty flag was clear: the processor
+      // walks again to set D in memory (SDM Vol.3A 4.8).
+      killEntry(s, e);
+      count(CNT_DIRTY_REWALK);
+      break;
+    }
+  }
+  if (!peek) count(CNT_TLB_MISS);
+  return walk(va, kind, mode);
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+//
+// Guest-physical memory as the host sees it: RAM ranges and reads/writes by
+// physical address. Accesses bypass every TLB and cache, like a debugger's.
+
+import { ShootdownError } from "./errors.ts";
+import type { HwExports } from "./wasm.ts";
+import type { Layout } from "./layout.ts";
+import type { RamRange } from "./options.ts";
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+const RAM_ERRORS: Record<number, string> = {
+  1: "base and size must be non-zero multiples of 4 KiB",
+  2: "it overlaps another RAM range",
+  3: "too many RAM ranges",
+  4: "the host cannot back that much RAM (WebAssembly memory is limited to 4 GiB)",
+  5: "it reaches beyond MAXPHYADDR",
+};
+
+export class Memory {
+  constructor(
+    private readonly hw: HwExports,
+    private readonly layout: Layout,
+  ) {}
+
+  /** Adds zero-filled RAM at [base, base+size). */
+  addRange(range: RamRange): void {
+    const status = this.hw.ramAdd(range.base, range.size);
+    if (status !== 0) {
+      throw new ShootdownError(
+        `cannot add RAM at ${hex(range.base)} size ${hex(range.size)}: ${RAM_ERRORS[status] ?? `error ${status}`}`,
+      );
+    }
+  }
+
+  /** Forgets all RAM. */
+  clear(): void {
+    this.hw.ramReset();
+  }
+
+  ranges(): RamRange[] {
+    const table = this.hw.regionRamTable();
+    const view = new DataView(this.hw.memory.buffer);
+    const out: RamRange[] = [];
+    for (let i = 0; i < this.hw.ramRangeCount(); i++) {
+      const at = table + i * this.layout.RANGE_SIZE;
+      out.push({ base: view.getBigUint64(at, true), size: view.getBigUint64(at + 8, true) });
+    }
+    return out;
+  }
+
+  /** Host offset of [pa, pa+len), or undefined when it is not all in one RAM range. */
+  private host(pa: bigint, len: number): number | undefined {
+    if (pa < 0n || pa >= 1n << 64n) return undefined;
+    const h = this.hw.ramHost(pa, len);
+    return h < 0n ? undefined : Number(h);
+  }
+
+  private hostOrThrow(pa: bigint, len: number): number {
+    const h = this.host(pa, len);
+    if (h === undefined) throw new ShootdownError(`no RAM at physical address ${hex(pa)} (${len} bytes)`);
+    return h;
+  }
+
+  read64(pa: bigint): bigint {
+    return new DataView(this.hw.memory.buffer).getBigUint64(this.hostOrThrow(pa, 8), true);
+  }
+
+  write64(pa: bigint, value: bigint): void {
+    new DataView(this.hw.memory.buffer).setBigUint64(this.hostOrThrow(pa, 8), BigInt.asUintN(64, value), true);
+  }
+
+  /** The u64 at pa, or undefined when it is not RAM. */
+  peek64(pa: bigint): bigint | undefined {
+    const h = this.host(pa, 8);
+    return h === undefined ? undefined : new DataView(this.hw.memory.buffer).getBigUint64(h, true);
+  }
+
+  read(pa: bigint, length: number): Uint8Array {
+    const h = this.hostOrThrow(pa, length);
+    return new Uint8Array(this.hw.memory.buffer, h, length).slice();
+  }
+
+  write(pa: bigint, bytes: Uint8Array): void {
+    const h = this.hostOrThrow(pa, bytes.length);
+    new Uint8Array(this.hw.memory.buffer, h, bytes.length).set(bytes);
+  }
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+//
+// What a Machine is built from, with defaults and the checks that turn a bad
+// option into a clear message.
+
+import { ShootdownError } from "./errors.ts";
+
+export interface Geometry {
+  /** Number of sets, a power of two. */
+  sets: number;
+  /** Associativity, 1 to 64. */
+  ways: number;
+}
+
+/** Geometry of every translation structure of a CPU. */
+export interface TlbGeometry {
+  tlb4k: Geometry;
+  tlb2m: Geometry;
+  tlb1g: Geometry;
+  /** Paging-structure caches (SDM Vol.3A 4.10.3), by the entry they hold. */
+  pde: Geometry;
+  pdpte: Geometry;
+  pml4e: Geometry;
+  pml5e: Geometry;
+}
+
+export interface RamRange {
+  /** Guest-physical base, 4 KiB aligned. */
+  base: bigint;
+  /** Size in bytes, a multiple of 4 KiB. */
+  size: bigint;
+}
+
+export interface ChaosOptions {
+  /** Seed of the per-CPU generators; the same seed gives the same evictions. */
+  seed: bigint;
+  /** Mean number of translations between two random evictions on one CPU. */
+  meanInterval: number;
+}
+
+export interface MachineOptions {
+  arch?: "x86_64";
+  cpus?: number;
+  /** MAXPHYADDR, the physical-address width: 32 to 52. */
+  maxPhysAddr?: number;
+  /** Are 1 GiB pages supported (CPUID.80000001H:EDX.Page1GB)? */
+  page1GB?: boolean;
+  ram?: RamRange[];
+  tlb?: Partial<TlbGeometry>;
+  /** Entries of the (non-architectural) micro-TLB in front of the TLB; a power of two, or 0. */
+  microTlbEntries?: number;
+  /** Remember each entry's source descriptors and report uses of entries whose source changed. */
+  detectMissingInvalidation?: boolean;
+  /** Drop TLB entries at random. */
+  chaos?: ChaosOptions;
+}
+
+export const DEFAULT_TLB: TlbGeometry = {
+  tlb4k: { sets: 256, ways: 8 },
+  tlb2m: { sets: 32, ways: 8 },
+  tlb1g: { sets: 4, ways: 4 },
+  pde: { sets: 32, ways: 4 },
+  pdpte: { sets: 8, ways: 4 },
+  pml4e: { sets: 4, ways: 2 },
+  pml5e: { sets: 2, ways: 2 },
+};
+
+/** The structure order of the hardware module (STRUCT_*). */
+export const STRUCT_ORDER = ["tlb4k", "tlb2m", "tlb1g", "pde", "pdpte", "pml4e", "pml5e"] as const;
+
+export interface ResolvedOptions {
+  arch: "x86_64";
+  cpus: number;
+  maxPhysAddr: number;
+  page1GB: boolean;
+  ram: RamRange[];
+  tlb: TlbGeometry;
+  microTlbEntries: number;
+  detectMissingInvalidation: boolean;
+  chaos: ChaosOptions | undefined;
+}
+
+const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+function checkInteger(name: string, value: number, lo: number, hi: number): void {
+  if (!Number.isInteger(value) || value < lo || value > hi) {
+    throw new ShootdownError(`${name} must be an integer from ${lo} to ${hi}, not ${value}`);
+  }
+}
+
+export function resolveOptions(o: MachineOptions): ResolvedOptions {
+  const arch = o.arch ?? "x86_64";
+  if (arch !== "x86_64") throw new ShootdownError(`unsupported architecture '${String(arch)}' (this machine models x86_64)`);
+  const cpus = o.cpus ?? 1;
+  checkInteger("cpus", cpus, 1, 64);
+  const maxPhysAddr = o.maxPhysAddr ?? 46;
+  checkInteger("maxPhysAddr", maxPhysAddr, 32, 52);
+  const tlb: TlbGeometry = { ...DEFAULT_TLB, ...(o.tlb ?? {}) };
+  for (const name of STRUCT_ORDER) {
+    const g = tlb[name];
+    if (!isPow2(g.sets)) throw new ShootdownError(`tlb.${name}.sets must be a power of two, not ${g.sets}`);
+    checkInteger(`tlb.${name}.ways`, g.ways, 1, 64);
+    if (g.sets * g.ways > 1 << 20) throw new ShootdownError(`tlb.${name} has more than 2^20 entries`);
+  }
+  const microTlbEntries = o.microTlbEntries ?? 256;
+  if (microTlbEntries !== 0 && (!isPow2(microTlbEntries) || microTlbEntries > 65536)) {
+    throw new ShootdownError(`microTlbEntries must be 0 or a power of two up to 65536, not ${microTlbEntries}`);
+  }
+  if (o.chaos) {
+    if (!Number.isInteger(o.chaos.meanInterval) || o.chaos.meanInterval < 1 || o.chaos.meanInterval > 0x7fffffff) {
+      throw new ShootdownError(`chaos.meanInterval must be a positive integer, not ${o.chaos.meanInterval}`);
+    }
+  }
+  return {
+    arch,
+    cpus,
+    maxPhysAddr,
+    page1GB: o.page1GB ?? true,
+    ram: o.ram ?? [{ base: 0n, size: 64n << 20n }],
+    tlb,
+    microTlbEntries,
+    detectMissingInvalidation: o.detectMissingInvalidation ?? false,
+    chaos: o.chaos,
+  };
+}

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+//
+// One x86-64 CPU of a Machine: its paging registers, translation through its
+// TLBs, the instructions that invalidate them, and its counters.
+
+import { ShootdownError } from "./errors.ts";
+import type { HwExports } from "./wasm.ts";
+import type { Layout } from "./layout.ts";
+
+/** The paging-related registers of an x86-64 CPU. */
+export interface X86Registers {
+  cr0: bigint;
+  cr2: bigint;
+  cr3: bigint;
+  cr4: bigint;
+  efer: bigint;
+  rflags: bigint;
+  /** IA32_PAT. */
+  pat: bigint;
+  pkru: bigint;
+}
+
+export type AccessOp = "read" | "write" | "fetch";
+/** Who makes the access: CPL 3, CPL 0–2, or the processor itself (an implicit supervisor-mode access). */
+export type Privilege = "user" | "kernel" | "implicit";
+
+export interface Access {
+  op: AccessOp;
+  priv: Privilege;
+}
+
+/** Memory types of the IA32_PAT encodings (SDM Vol.3A 12.12.2). */
+export type MemoryType = "UC" | "WC" | "WT" | "WP" | "WB" | "UC-" | "reserved";
+const MEMORY_TYPES: MemoryType[] = ["UC", "WC", "reserved", "reserved", "WT", "WP", "WB", "UC-"];
+
+export interface X86Mapping {
+  ok: true;
+  pa: bigint;
+  /** 4096, 2 MiB or 1 GiB. */
+  pageSize: number;
+  memoryType: MemoryType;
+  /** Index into IA32_PAT built from PAT, PCD and PWT. */
+  patIndex: number;
+  global: boolean;
+  /** U/S=1 at every level. */
+  user: boolean;
+  /** R/W=1 at every level. */
+  writable: boolean;
+  /** XD=1 at some level (effective only with EFER.NXE). */
+  executeDisable: boolean;
+  dirty: boolean;
+  pkey: number;
+}
+
+export type X86Fault =
+  | { kind: "page-fault"; vector: 14; errorCode: number; address: bigint; level: number }
+  | { kind: "general-protection"; vector: 13; errorCode: 0; address: bigint }
+  | { kind: "bus-error"; address: bigint; level: number };
+
+export type X86Translation = X86Mapping | { ok: false; fault: X86Fault };
+
+/** What an instruction did: completed, or raised #GP(0). */
+export type X86Outcome = "ok" | "#GP";
+
+/** INVPCID types (SDM Vol.2A). */
+export enum InvpcidType {
+  Address = 0,
+  SingleContext = 1,
+  AllIncludingGlobal = 2,
+  AllExcludingGlobal = 3,
+}
+
+export interface X86Counters {
+  tlbHits: bigint;
+  tlbMisses: bigint;
+  walks: bigint;
+  walkReads: bigint;
+  pagingStructureCacheHits: bigint;
+  pageFaults: bigint;
+  invlpg: bigint;
+  invpcidAddress: bigint;
+  invpcidSingleContext: bigint;
+  invpcidAllIncludingGlobal: bigint;
+  invpcidAllExcludingGlobal: bigint;
+  cr3Flush: bigint;
+  cr3NoFlush: bigint;
+  flushAll: bigint;
+  flushPcid: bigint;
+  faultInvalidations: bigint;
+  evictions: bigint;
+  chaosEvictions: bigint;
+  accessedDirtyWrites: bigint;
+  staleUses: bigint;
+  busErrors: bigint;
+  dirtyRewalks: bigint;
+}
+
+const COUNTER_NAMES: [keyof X86Counters, string][] = [
+  ["tlbHits", "CNT_TLB_HIT"],
+  ["tlbMisses", "CNT_TLB_MISS"],
+  ["walks", "CNT_WALK"],
+  ["walkReads", "CNT_WALK_READ"],
+  ["pagingStructureCacheHits", "CNT_PSC_HIT"],
+  ["pageFaults", "CNT_PAGE_FAULT"],
+  ["invlpg", "CNT_INVLPG"],
+  ["invpcidAddress", "CNT_INVPCID_ADDR"],
+  ["invpcidSingleContext", "CNT_INVPCID_SINGLE"],
+  ["invpcidAllIncludingGlobal", "CNT_INVPCID_ALL_GLOBAL"],
+  ["invpcidAllExcludingGlobal", "CNT_INVPCID_ALL"],
+  ["cr3Flush", "CNT_CR3_FLUSH"],
+  ["cr3NoFlush", "CNT_CR3_NOFLUSH"],
+  ["flushAll", "CNT_FLUSH_ALL"],
+  ["flushPcid", "CNT_FLUSH_PCID"],
+  ["faultInvalidations", "CNT_FAULT_INVAL"],
+  ["evictions", "CNT_EVICT"],
+  ["chaosEvictions", "CNT_CHAOS_EVICT"],
+  ["accessedDirtyWrites", "CNT_AD_WRITE"],
+  ["staleUses", "CNT_STALE_USE"],
+  ["busErrors", "CNT_BUS_ERROR"],
+  ["dirtyRewalks", "CNT_DIRTY_REWALK"],
+];
+
+const REGISTER_OFFSETS: [keyof X86Registers, keyof Layout][] = [
+  ["cr0", "CPU_CR0"],
+  ["cr2", "CPU_CR2"],
+  ["cr3", "CPU_CR3"],
+  ["cr4", "CPU_CR4"],
+  ["efer", "CPU_EFER"],
+  ["rflags", "CPU_RFLAGS"],
+  ["pat", "CPU_PAT"],
+  ["pkru", "CPU_PKRU"],
+];
+
+const ACC_WRITE = 1;
+const ACC_FETCH = 2;
+const ACC_USER = 4;
+const ACC_IMPLICIT = 8;
+/** MODE_PEEK and MODE_NO_CACHE of emulator/hw/x86/paging/result.ts. */
+const MODE_PEEK = 1;
+const MODE_NO_CACHE = 2;
+
+/** The hardware's access-kind bits for an access. */
+export function accessKind(access: Access): number {
+  let kind = 0;
+  if (access.op === "write") kind |= ACC_WRITE;
+  else if (access.op === "fetch") kind |= ACC_FETCH;
+  else if (access.op !== "read") throw new ShootdownError(`unknown access op '${String(access.op)}' (read, write or fetch)`);
+  if (access.priv === "user") kind |= ACC_USER;
+  else if (access.priv === "implicit") kind |= ACC_IMPLICIT;
+  else if (access.priv !== "kernel") throw new ShootdownError(`unknown privilege '${String(access.priv)}' (user, kernel or implicit)`);
+  return kind;
+}
+
+function u64(name: string, v: bigint): bigint {
+  if (typeof v !== "bigint" || v < 0n || v >= 1n << 64n) throw new ShootdownError(`${name} must be a 64-bit unsigned bigint`);
+  return v;
+}
+
+export class X86Cpu {
+  constructor(
+    private readonly hw: HwExports,
+    private readonly layout: Layout,
+    readonly index: number,
+  ) {}
+
+  private view(): DataView {
+    return new DataView(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE);
+  }
+
+  /** A snapshot of the paging registers. */
+  get registers(): X86Registers {
+    const v = this.view();
+    const out = {} as X86Registers;
+    for (const [name, off] of REGISTER_OFFSETS) {
+      out[name] = name === "pkru" ? BigInt(v.getUint32(this.layout[off], true)) : v.getBigUint64(this.layout[off], true);
+    }
+    return out;
+  }
+
+  /**
+   * Loads registers as they are, with none of the invalidations the MOV
+   * instructions cause (e.g. to set up a state, as a VM entry or a test does).
+   */
+  setRegisters(regs: Partial<X86Registers>): void {
+    for (const [name, off] of REGISTER_OFFSETS) {
+      const value = regs[name];
+      if (value === undefined) continue;
+      u64(name, value);
+      if (name === "pkru" && value > 0xffffffffn) throw new ShootdownError("pkru is a 32-bit register");
+      this.hw.x86SetRegister(this.index, this.layout[off] / 8, value);
+    }
+  }
+
+  /** Translates va for an access, with every side effect the hardware has. */
+  translate(va: bigint, access: Access): X86Translation {
+    const status = this.hw.x86Translate(this.index, u64("va", va), accessKind(access));
+    return this.result(status);
+  }
+
+  /**
+   * The side-effect-free twin of translate: no Accessed/Dirty update, TLB
+   * fill, counter, CR2 write or invalidation. With memoryOnly it ignores the
+   * TLBs and walks the tables in memory (what the debugger's `walk` shows).
+   */
+  peek(va: bigint, access: Access, opts: { memoryOnly?: boolean } = {}): X86Translation {
+    const mode = MODE_PEEK | (opts.memoryOnly ? MODE_NO_CACHE : 0);
+    return this.result(this.hw.x86TranslateMode(this.index, u64("va", va), accessKind(access), mode));
+  }
+
+  private result(status: number): X86Translation {
+    const v = this.view();
+    const L = this.layout;
+    if (status === 0) {
+      const info = v.getBigUint64(L.CPU_RES_INFO, true);
+      const attrs = Number(info & 0xffn);
+      const patIndex = Number((info >> BigInt(L.INFO_PAT_SHIFT)) & 7n);
+      const pat = v.getBigUint64(L.CPU_PAT, true);
+      const sizeClass = Number((info >> BigInt(L.INFO_SIZE_SHIFT)) & 3n);
+      return {
+        ok: true,
+        pa: v.getBigUint64(L.CPU_RES_PA, true),
+        pageSize: 4096 * 512 ** sizeClass,
+        memoryType: MEMORY_TYPES[Number((pat >> BigInt(8 * patIndex)) & 7n)] ?? "reserved",
+        patIndex,
+        global: (info & 0x800n) !== 0n,
+        user: (attrs & 1) !== 0,
+        writable: (attrs & 2) !== 0,
+        executeDisable: (attrs & 4) !== 0,
+        dirty: (attrs & 8) !== 0,
+        pkey: attrs >> 4,
+      };
+    }
+    const code = v.getUint32(L.CPU_FAULT_CODE, true);
+    const address = v.getBigUint64(L.CPU_FAULT_ADDR, true);
+    const level = v.getUint32(L.CPU_FAULT_LEVEL, true);
+    if (status === 1) return { ok: false, fault: { kind: "page-fault", vector: 14, errorCode: code, address, level } };
+    if (status === 2) return { ok: false, fault: { kind: "general-protection", vector: 13, errorCode: 0, address } };
+    return { ok: false, fault: { kind: "bus-error", address, level } };
+  }
+
+  invlpg(va: bigint): void {
+    this.hw.x86Invlpg(this.index, u64("va", va));
+  }
+
+  invpcid(type: InvpcidType, pcid: bigint, va = 0n): X86Outcome {
+    return this.hw.x86Invpcid(this.index, type, u64("pcid", pcid), u64("va", va)) === 0 ? "ok" : "#GP";
+  }
+
+  movToCr0(value: bigint): X86Outcome {
+    return this.hw.x86MovToCr0(this.index, u64("cr0", value)) === 0 ? "ok" : "#GP";
+  }
+
+  /** MOV to CR3; with CR4.PCIDE=1, bit 63 of the value asks for no invalidation. */
+  movToCr3(value: bigint): X86Outcome {
+    return this.hw.x86MovToCr3(this.index, u64("cr3", value)) === 0 ? "ok" : "#GP";
+  }
+
+  movToCr4(value: bigint): X86Outcome {
+    return this.hw.x86MovToCr4(this.index, u64("cr4", value)) === 0 ? "ok" : "#GP";
+  }
+
+  writeEfer(value: bigint): X86Outcome {
+    return this.hw.x86WriteEfer(this.index, u64("efer", value)) === 0 ? "ok" : "#GP";
+  }
+
+  /** WRPKRU. */
+  writePkru(value: bigint): void {
+    if (u64("pkru", value) > 0xffffffffn) throw new ShootdownError("pkru is a 32-bit register");
+    this.hw.x86WritePkru(this.index, Number(value));
+  }
+
+  writeRflags(value: bigint): void {
+    this.hw.x86WriteRflags(this.index, u64("rflags", value));
+  }
+
+  /** Empties every TLB and paging-structure cache of this CPU (no counter). */
+  flushAll(): void {
+    this.hw.x86FlushAll(this.index);
+  }
+
+  /** Registers to reset values, TLBs empty, counters zero. */
+  reset(): void {
+    this.hw.cpuReset(this.index);
+  }
+
+  counters(): X86Counters {
+    const v = this.view();
+    const out = {} as X86Counters;
+    for (const [name, constant] of COUNTER_NAMES) {
+      out[name] = v.getBigUint64(this.layout.CPU_COUNTERS + 8 * this.layout[constant as keyof Layout], true);
+    }
+    return out;
+  }
+}
