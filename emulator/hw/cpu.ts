@@ -56,6 +56,11 @@ export function select(cpu: u32): void {
   store<u64>(p, load<u64>(p) + 1);
 }
 
+@inline export function addCount(counter: u32, n: u64): void {
+  const p = C + CPU_COUNTERS + (<usize>counter << 3);
+  store<u64>(p, load<u64>(p) + n);
+}
+
 @inline export function desc(structure: u32): usize {
   return C + CPU_STRUCTS + <usize>structure * DESC_SIZE;
 }

@@ -13,13 +13,14 @@ import {
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, CPU_RES_PA, CPU_AC_KIND,
 } from "./layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro } from "./cpu";
-import { ramReset, ramAdd, physHost, ramSetMaxPhysAddr, ramRangeCount } from "./phys/ram";
+import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount } from "./phys/ram";
 import { prngSeed } from "./common/prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
 import { chaosRearm } from "./x86/tlb/chaos";
 import { refreshCurrent, flushAll } from "./x86/tlb/clock";
 import { PAT_RESET } from "./x86/regs";
-import { translate, translateSlow } from "./x86/translate";
+import { translate, translateSlow, XLATE_FAILED } from "./x86/translate";
+import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
 } from "./x86/invalidate";
@@ -147,25 +148,44 @@ export function setMaxPhysAddr(bits: u32): u32 {
   if (bits < 32 || bits > 52) return INIT_ERR_MAXPHYADDR;
   ramSetMaxPhysAddr(bits);
   ramReset();
+  rebuildWalkParamsAll();
   return INIT_OK;
 }
 
 /** Host offset of guest-physical [pa, pa+len) for the host's own views, or -1. */
 export function ramHost(pa: u64, len: u32): i64 {
-  return physHost(pa, len);
+  return physHostSlow(pa, len);
 }
 
 // ── x86-64 ───────────────────────────────────────────────────────────────────
 
+/** Translates va for an access of `kind` (ACC_*; RFLAGS.AC is folded in here). 0 or XLATE_* status. */
 export function x86Translate(cpu: u32, va: u64, kind: u32): u32 {
   select(cpu);
-  return translate(va, kind);
+  const pa = translate(va, kind | load<u32>(C + CPU_AC_KIND));
+  if (pa & XLATE_FAILED) return <u32>pa;
+  store<u64>(C + CPU_RES_PA, pa);
+  return 0;
 }
 
 /** Translation with MODE_* flags (peek, no cache); kind without ACC_AC. */
 export function x86TranslateMode(cpu: u32, va: u64, kind: u32, mode: u32): u32 {
   select(cpu);
   return translateSlow(va, kind | load<u32>(C + CPU_AC_KIND), mode);
+}
+
+/**
+ * The debugger's walk of memory for va: no TLB, cache or side effect. Returns
+ * STOP_* (0 leaf, 1 bus error, 2 not present, 3 reserved bit); the levels
+ * read are in the CPU's walk trace from the top level down to walkStopLevel().
+ */
+export function x86WalkTrace(cpu: u32, va: u64): u32 {
+  select(cpu);
+  return walkTrace(va);
+}
+
+export function walkStopLevel(): u32 {
+  return walkLevel;
 }
 
 /** Raw register load (no invalidation side effects); registers are CPU_* / 8. */
@@ -239,7 +259,7 @@ export function benchTranslate(cpu: u32, vaBase: u64, lgPages: u32, count: u32):
   select(cpu);
   let sum: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    if (translate(vaBase + benchOffset(i, lgPages), 0) == 0) sum += load<u64>(C + CPU_RES_PA);
+    sum += translate(vaBase + benchOffset(i, lgPages), 0);
   }
   return sum;
 }
@@ -257,7 +277,7 @@ export function benchWalk(cpu: u32, vaBase: u64, lgPages: u32, count: u32): u64 
   let sum: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
     flushAll();
-    if (translate(vaBase + benchOffset(i, lgPages), 0) == 0) sum += load<u64>(C + CPU_RES_PA);
+    sum += translate(vaBase + benchOffset(i, lgPages), 0);
   }
   return sum;
 }

@@ -77,10 +77,14 @@ export const PCID_COUNT: u32 = 4096;
 // 100 TLB clock u32, 104 floorAll, 108 floorNonGlobal, 112 curFloor,
 // 116 curPscFloor, 120 curPcid, 124 microEpoch (all u32)
 // 128 chaos countdown u32, 132 AC kind bit u32, 136 PRNG state u64
-// 144 structure descriptors STRUCT_COUNT × DESC_SIZE
-// 368 counters COUNTER_COUNT × u64
-// 624 walk scratch: source count u32 + 5 × (PA u64, value u64)
-// 720 allow table: 32 access kinds × 256 bits
+// 144 latest fills: TLB u32, global TLB u32, paging-structure cache u32
+// 160 structure descriptors STRUCT_COUNT × DESC_SIZE
+// 384 counters COUNTER_COUNT × u64
+// 640 walk scratch: source count u32 + 5 × (PA u64, value u64)
+// 736 allow table: 32 access kinds × 256 bits
+// 1760 reserved-bit masks: u64 × (level 0..5) × (PS 0, 1)
+// 1856 walk trace: (PA u64, descriptor u64) × level 0..5, what the walk read
+// 1952 paging mode: levels of the walk (4 or 5) u32
 export const CPU_CR0: u32 = 0;
 export const CPU_CR2: u32 = 8;
 export const CPU_CR3: u32 = 16;
@@ -103,13 +107,24 @@ export const CPU_CUR_PSC_FLOOR: u32 = 116;
 export const CPU_CUR_PCID: u32 = 120;
 export const CPU_MICRO_EPOCH: u32 = 124;
 export const CPU_CHAOS_COUNT: u32 = 128;
+/**
+ * Clock of the latest fill of a non-global TLB entry, of a global one, and of a
+ * paging-structure-cache entry: a probe skips structures that a flush has
+ * emptied since.
+ */
+export const CPU_TLB_LAST_FILL: u32 = 144;
+export const CPU_TLB_LAST_GLOBAL_FILL: u32 = 148;
+export const CPU_PSC_LAST_FILL: u32 = 152;
 export const CPU_AC_KIND: u32 = 132;
 export const CPU_PRNG: u32 = 136;
-export const CPU_STRUCTS: u32 = 144;
-export const CPU_COUNTERS: u32 = 368;
-export const CPU_WALK_SRC: u32 = 624;
-export const CPU_ALLOW: u32 = 720;
-export const CPU_SIZE: u32 = 720 + 32 * 32;
+export const CPU_STRUCTS: u32 = 160;
+export const CPU_COUNTERS: u32 = 384;
+export const CPU_WALK_SRC: u32 = 640;
+export const CPU_ALLOW: u32 = 736;
+export const CPU_RSVD: u32 = 1760;
+export const CPU_WALK_TRACE: u32 = 1856;
+export const CPU_WALK_TOP: u32 = 1952;
+export const CPU_SIZE: u32 = 1984;
 
 /** Structure descriptor: base, set mask, ways, lg of the region an entry maps, sources base (u32 each). */
 export const DESC_BASE: u32 = 0;
@@ -122,26 +137,25 @@ export const DESC_SIZE: u32 = 32;
 // ── Counters (u64 each, per CPU) ─────────────────────────────────────────────
 export const CNT_TLB_HIT: u32 = 0;
 export const CNT_TLB_MISS: u32 = 1;
-export const CNT_WALK: u32 = 2;
-export const CNT_WALK_READ: u32 = 3;
-export const CNT_PSC_HIT: u32 = 4;
-export const CNT_PAGE_FAULT: u32 = 5;
-export const CNT_INVLPG: u32 = 6;
-export const CNT_INVPCID_ADDR: u32 = 7;
-export const CNT_INVPCID_SINGLE: u32 = 8;
-export const CNT_INVPCID_ALL_GLOBAL: u32 = 9;
-export const CNT_INVPCID_ALL: u32 = 10;
-export const CNT_CR3_FLUSH: u32 = 11;
-export const CNT_CR3_NOFLUSH: u32 = 12;
-export const CNT_FLUSH_ALL: u32 = 13;
-export const CNT_FLUSH_PCID: u32 = 14;
-export const CNT_FAULT_INVAL: u32 = 15;
-export const CNT_EVICT: u32 = 16;
-export const CNT_CHAOS_EVICT: u32 = 17;
-export const CNT_AD_WRITE: u32 = 18;
-export const CNT_STALE_USE: u32 = 19;
-export const CNT_BUS_ERROR: u32 = 20;
-export const CNT_DIRTY_REWALK: u32 = 21;
+export const CNT_WALK_READ: u32 = 2;
+export const CNT_PSC_HIT: u32 = 3;
+export const CNT_PAGE_FAULT: u32 = 4;
+export const CNT_INVLPG: u32 = 5;
+export const CNT_INVPCID_ADDR: u32 = 6;
+export const CNT_INVPCID_SINGLE: u32 = 7;
+export const CNT_INVPCID_ALL_GLOBAL: u32 = 8;
+export const CNT_INVPCID_ALL: u32 = 9;
+export const CNT_CR3_FLUSH: u32 = 10;
+export const CNT_CR3_NOFLUSH: u32 = 11;
+export const CNT_FLUSH_ALL: u32 = 12;
+export const CNT_FLUSH_PCID: u32 = 13;
+export const CNT_FAULT_INVAL: u32 = 14;
+export const CNT_EVICT: u32 = 15;
+export const CNT_CHAOS_EVICT: u32 = 16;
+export const CNT_AD_WRITE: u32 = 17;
+export const CNT_STALE_USE: u32 = 18;
+export const CNT_BUS_ERROR: u32 = 19;
+export const CNT_DIRTY_REWALK: u32 = 20;
 export const COUNTER_COUNT: u32 = 32;
 
 // ── Entry of every translation structure (TLB and paging-structure cache) ─────
@@ -151,6 +165,7 @@ export const COUNTER_COUNT: u32 = 32;
 //                PSC: next table's PA
 //  16 stamp u32  TLB clock at fill; the entry is live while stamp >= its floor
 //  20 pcid u16   22 attrs u8 (ATTR_*)   23 flags u8 (EF_*)
+//                (bytes 16..23 are written by a fill as one u64)
 //  24 victim u32 (way 0 only: the set's next victim)   28 spare
 export const ENTRY_SIZE: u32 = 32;
 export const E_TAG: u32 = 0;

@@ -95,10 +95,9 @@ export interface X86Counters {
   dirtyRewalks: bigint;
 }
 
-const COUNTER_NAMES: [keyof X86Counters, string][] = [
+const COUNTER_NAMES: [Exclude<keyof X86Counters, "walks">, string][] = [
   ["tlbHits", "CNT_TLB_HIT"],
   ["tlbMisses", "CNT_TLB_MISS"],
-  ["walks", "CNT_WALK"],
   ["walkReads", "CNT_WALK_READ"],
   ["pagingStructureCacheHits", "CNT_PSC_HIT"],
   ["pageFaults", "CNT_PAGE_FAULT"],
@@ -289,6 +288,8 @@ export class X86Cpu {
     for (const [name, constant] of COUNTER_NAMES) {
       out[name] = v.getBigUint64(this.layout.CPU_COUNTERS + 8 * this.layout[constant as keyof Layout], true);
     }
+    // Every walk is either a TLB miss or a Dirty re-walk (a write through a clean entry).
+    out.walks = out.tlbMisses + out.dirtyRewalks;
     return out;
   }
 }

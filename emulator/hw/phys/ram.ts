@@ -16,9 +16,16 @@ export const RAM_ERR_BEYOND_MAXPHYADDR: u32 = 5;
 
 let rangeCount: u32 = 0;
 let hostBump: usize = 0;
-/** Range of the last successful lookup: most accesses hit the same one. */
-let lastBase: u64 = 0;
-let lastSize: u64 = 0;
+/** A base no physical address (below 2^52) can reach with an offset below 2^52. */
+const NO_RANGE: u64 = 0xFFF0_0000_0000_0000;
+
+/**
+ * Range of the last successful lookup (most accesses hit the same one): its
+ * base, its host offset, and its size less 8, the largest offset at which an
+ * 8-byte access still fits. With no range cached, nothing matches.
+ */
+let lastBase: u64 = NO_RANGE;
+let lastLimit8: u64 = 0;
 let lastHost: u64 = 0;
 
 export let maxPhysAddr: u32 = 52;
@@ -35,8 +42,8 @@ export function ramSetMaxPhysAddr(bits: u32): void {
 export function ramReset(): void {
   rangeCount = 0;
   hostBump = ramHostBase;
-  lastBase = 0;
-  lastSize = 0;
+  lastBase = NO_RANGE;
+  lastLimit8 = 0;
   lastHost = 0;
 }
 
@@ -77,12 +84,24 @@ export function ramAdd(base: u64, size: u64): u32 {
  * Host offset of guest-physical [pa, pa+len), or -1 when the bytes are not all
  * inside one RAM range (a bus error).
  */
-export function physHost(pa: u64, len: u32): i64 {
-  if (pa - lastBase <= lastSize - len && lastSize >= len) return <i64>(lastHost + (pa - lastBase));
-  return physHostSlow(pa, len);
+@inline export function physHost(pa: u64, len: u32): i64 {
+  const h = len <= 8 ? physHostCached(pa, len) : -1;
+  return h >= 0 ? h : physHostSlow(pa, len);
 }
 
-function physHostSlow(pa: u64, len: u32): i64 {
+/**
+ * physHost against the last range looked up only, for pa below 2^52 and len
+ * at most 8: -1 when it is not there.
+ */
+@inline export function physHostCached(pa: u64, len: u32): i64 {
+  const off = pa - lastBase;
+  // Ranges are at least 4 KiB, so lastLimit8 + 8 - len cannot wrap.
+  if (off > lastLimit8 + 8 - len) return -1;
+  return <i64>(lastHost + off);
+}
+
+/** Looks up the range holding [pa, pa+len) and caches it for physHostCached; -1 when none does. */
+export function physHostSlow(pa: u64, len: u32): i64 {
   let lo: u32 = 0;
   let hi: u32 = rangeCount;
   while (lo < hi) {
@@ -96,7 +115,7 @@ function physHostSlow(pa: u64, len: u32): i64 {
   const size = load<u64>(r, 8);
   if (size < len || pa - base > size - len) return -1;
   lastBase = base;
-  lastSize = size;
+  lastLimit8 = size - 8;
   lastHost = load<u64>(r, 16);
   return <i64>(lastHost + (pa - base));
 }
@@ -104,7 +123,7 @@ function physHostSlow(pa: u64, len: u32): i64 {
 /** Bus error flag of the last physRead64/physWrite64 (cleared by each call). */
 export let busError: bool = false;
 
-export function physRead64(pa: u64): u64 {
+@inline export function physRead64(pa: u64): u64 {
   const h = physHost(pa, 8);
   if (h < 0) {
     busError = true;

@@ -18,6 +18,7 @@ import {
 } from "./regs";
 import { rebuildAllowTable, ACC_AC } from "./paging/permissions";
 import { isCanonical } from "./translate";
+import { rebuildWalkParams } from "./paging/walk";
 import { tlbKillVa } from "./tlb/structure";
 import { flushAll, flushNonGlobal, flushPcid, flushPscOfPcid, setCurrentPcid, curPcid, microFlush } from "./tlb/clock";
 
@@ -40,6 +41,7 @@ export function syncDerivedState(): void {
   setCurrentPcid(pcidFromRegisters());
   store<u32>(C + CPU_AC_KIND, load<u64>(C + CPU_RFLAGS) & RFLAGS_AC ? ACC_AC : 0);
   rebuildAllowTable();
+  rebuildWalkParams();
 }
 
 /**
@@ -130,6 +132,7 @@ export function movToCr4(value: u64): u32 {
     flushPcid(curPcid());
   }
   rebuildAllowTable();
+  rebuildWalkParams();
   return X86_OK;
 }
 
@@ -150,6 +153,7 @@ export function movToCr0(value: u64): u32 {
 export function writeEfer(value: u64): u32 {
   store<u64>(C + CPU_EFER, value);
   rebuildAllowTable();
+  rebuildWalkParams();
   return X86_OK;
 }
 

@@ -9,7 +9,7 @@
 
 import { C, micro, microMask, count, features } from "../cpu";
 import {
-  CPU_RES_PA, CPU_RES_INFO, CPU_AC_KIND, CNT_TLB_HIT, CNT_TLB_MISS, CNT_DIRTY_REWALK, FEATURE_CHAOS,
+  CPU_RES_PA, CPU_RES_INFO, CNT_TLB_HIT, CNT_TLB_MISS, CNT_DIRTY_REWALK, FEATURE_CHAOS,
   FEATURE_DETECT, STRUCT_TLB_4K, STRUCT_TLB_1G, E_OUT, E_ATTRS, EVENT_STALE_TLB,
 } from "../layout";
 import { cr0, cr4, CR0_PG, CR4_LA57 } from "./regs";
@@ -19,25 +19,35 @@ import { LEAF_IGNORED, TABLE_IGNORED } from "./paging/pte";
 import {
   XLATE_OK, MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK, OUT_SIZE_MASK, pageFault, generalProtection, microFill,
 } from "./paging/result";
-import { tlbProbe, killEntry, structShift, entrySources } from "./tlb/structure";
+import { tlbProbe, tlbMayHold, killEntry, structShift, entrySources } from "./tlb/structure";
 import { microEpoch, curPcid } from "./tlb/clock";
 import { chaosTick } from "./tlb/chaos";
 import { checkSources } from "../common/detector";
 
-/** Translates va for an access of `kind` (ACC_* without ACC_AC); 0 on success. */
-export function translate(va: u64, kind: u32): u32 {
-  const k = kind | load<u32>(C + CPU_AC_KIND);
+/** Set in translate's result when the access did not complete; the low bits are then XLATE_*. */
+export const XLATE_FAILED: u64 = <u64>1 << 63;
+
+/**
+ * Translates va for an access of `kind` (ACC_*, with ACC_AC folded in by the
+ * caller when RFLAGS.AC=1). Returns the physical address, or XLATE_FAILED
+ * with the status; the fault record is in the CPU block.
+ */
+@inline export function translate(va: u64, kind: u32): u64 {
   const slot = micro + ((<usize>(va >> 12) & microMask) << 4);
   if (load<u64>(slot) == ((va & ~<u64>0xFFF) | microEpoch())) {
     const data = load<u64>(slot, 8);
-    if (allowedFromTlb(k, <u32>data & 0xFF)) {
-      store<u64>(C + CPU_RES_PA, (data & OUT_FRAME_MASK) | (va & 0xFFF));
-      store<u64>(C + CPU_RES_INFO, data & (0xFFF | OUT_SIZE_MASK));
+    if (allowedFromTlb(kind, <u32>data & 0xFF)) {
+      store<u64>(C + CPU_RES_INFO, data);
       count(CNT_TLB_HIT);
-      return XLATE_OK;
+      return (data & OUT_FRAME_MASK) | (va & 0xFFF);
     }
   }
-  return translateSlow(va, k, 0);
+  return translateMiss(va, kind);
+}
+
+function translateMiss(va: u64, kind: u32): u64 {
+  const status = translateSlow(va, kind, 0);
+  return status == XLATE_OK ? load<u64>(C + CPU_RES_PA) : XLATE_FAILED | status;
 }
 
 /** Is va canonical for the current paging mode (bits 63:47, or 63:56 with LA57, all equal)? */
@@ -47,7 +57,7 @@ export function translate(va: u64, kind: u32): u32 {
 }
 
 /** The full translation: TLBs, then a walk. `kind` already has ACC_AC folded in. */
-export function translateSlow(va: u64, kind: u32, mode: u32): u32 {
+@inline export function translateSlow(va: u64, kind: u32, mode: u32): u32 {
   const peek = (mode & MODE_PEEK) != 0;
   if (!(cr0() & CR0_PG)) {
     // Paging off: linear addresses are physical (SDM Vol.3A 4.1.1).
@@ -57,37 +67,55 @@ export function translateSlow(va: u64, kind: u32, mode: u32): u32 {
   }
   if (!peek && (features & FEATURE_CHAOS)) chaosTick();
   if (!isCanonical(va)) return generalProtection(va);
+  let counter = CNT_TLB_MISS;
+  if (!(mode & MODE_NO_CACHE) && tlbMayHold()) {
+    const found = tlbLookup(va, kind, mode);
+    if (found != TLB_MISS) return found;
+    if (dirtyRewalk) counter = CNT_DIRTY_REWALK;
+  }
+  // Every walk is a TLB miss or a Dirty re-walk; the host adds the two up.
+  if (!peek) count(counter);
+  return walk(va, kind, mode);
+}
 
-  if (!(mode & MODE_NO_CACHE)) {
-    for (let s = STRUCT_TLB_4K; s <= STRUCT_TLB_1G; s++) {
-      const e = tlbProbe(s, va);
-      if (e == 0) continue;
-      const attrs = <u32>load<u8>(e, E_ATTRS);
-      if (!peek && (features & FEATURE_DETECT)) {
-        checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curPcid(), LEAF_IGNORED, TABLE_IGNORED);
-      }
-      const fault = protectionFault(kind, attrs);
+/** tlbLookup's answer when the walk must run. */
+const TLB_MISS: u32 = 0xFFFF_FFFF;
+/** Did the last tlbLookup drop a clean entry for a write (so the walk is a Dirty re-walk)? */
+let dirtyRewalk = false;
+
+/** Looks va up in the TLBs: XLATE_OK or a fault when an entry decides, else TLB_MISS. */
+function tlbLookup(va: u64, kind: u32, mode: u32): u32 {
+  const peek = (mode & MODE_PEEK) != 0;
+  dirtyRewalk = false;
+  for (let s = STRUCT_TLB_4K; s <= STRUCT_TLB_1G; s++) {
+    const e = tlbProbe(s, va);
+    if (e == 0) continue;
+    const attrs = <u32>load<u8>(e, E_ATTRS);
+    if (!peek && (features & FEATURE_DETECT)) {
+      checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curPcid(), LEAF_IGNORED, TABLE_IGNORED);
+    }
+    if (!allowedFromTlb(kind, attrs)) {
       // A cached entry that forbids the access faults without a walk; the
       // fault then invalidates it (SDM Vol.3A 4.10.4.1).
+      const fault = protectionFault(kind, attrs);
       if (fault) return pageFault(va, fault, 0, mode);
-      if (allowedFromTlb(kind, attrs) || peek) {
-        const shift = structShift(s);
-        const out = load<u64>(e, E_OUT);
-        store<u64>(C + CPU_RES_PA, (out & OUT_FRAME_MASK) | (va & ((<u64>1 << shift) - 1)));
-        store<u64>(C + CPU_RES_INFO, out & (0xFFF | OUT_SIZE_MASK));
-        if (!peek) {
-          count(CNT_TLB_HIT);
-          microFill(va, out, shift);
-        }
-        return XLATE_OK;
-      }
-      // A write through an entry whose Dirty flag was clear: the processor
-      // walks again to set D in memory (SDM Vol.3A 4.8).
-      killEntry(s, e);
-      count(CNT_DIRTY_REWALK);
-      break;
     }
+    if (allowedFromTlb(kind, attrs) || peek) {
+      const shift = structShift(s);
+      const out = load<u64>(e, E_OUT);
+      store<u64>(C + CPU_RES_PA, (out & OUT_FRAME_MASK) | (va & ((<u64>1 << shift) - 1)));
+      store<u64>(C + CPU_RES_INFO, out & (0xFFF | OUT_SIZE_MASK));
+      if (!peek) {
+        count(CNT_TLB_HIT);
+        microFill(va, out, shift);
+      }
+      return XLATE_OK;
+    }
+    // A write through an entry whose Dirty flag was clear: the processor
+    // walks again to set D in memory (SDM Vol.3A 4.8).
+    killEntry(s, e);
+    dirtyRewalk = true;
+    return TLB_MISS;
   }
-  if (!peek) count(CNT_TLB_MISS);
-  return walk(va, kind, mode);
+  return TLB_MISS;
 }

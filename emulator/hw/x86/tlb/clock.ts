@@ -21,7 +21,7 @@ import { C, floorPcid, pscFloorPcid, micro, microMask } from "../../cpu";
 import {
   CPU_CLOCK, CPU_FLOOR_ALL, CPU_FLOOR_NG, CPU_CUR_FLOOR, CPU_CUR_PSC_FLOOR, CPU_CUR_PCID,
   CPU_MICRO_EPOCH, MICRO_ENTRY_SIZE, PCID_COUNT, CPU_STRUCTS, STRUCT_COUNT, DESC_SIZE, DESC_BASE,
-  DESC_SET_MASK, DESC_WAYS, ENTRY_SIZE, E_STAMP,
+  DESC_SET_MASK, DESC_WAYS, ENTRY_SIZE, E_STAMP, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL, CPU_PSC_LAST_FILL,
 } from "../../layout";
 
 @inline export function clockNow(): u32 {
@@ -29,14 +29,16 @@ import {
 }
 
 /** Advances the clock and returns the new value, the floor for a flush made now. */
-export function clockTick(): u32 {
+@inline export function clockTick(): u32 {
   let next = load<u32>(C + CPU_CLOCK) + 1;
-  if (next == 0) {
-    wipeStamps();
-    next = 2;
-  }
+  if (next == 0) next = clockWrap();
   store<u32>(C + CPU_CLOCK, next);
   return next;
+}
+
+function clockWrap(): u32 {
+  wipeStamps();
+  return 2;
 }
 
 /** Clock wrap-around (after 2^32 flushes): kill every entry and restart the floors. */
@@ -47,10 +49,14 @@ function wipeStamps(): void {
     const n = <usize>(load<u32>(d, DESC_SET_MASK) + 1) * load<u32>(d, DESC_WAYS);
     for (let i: usize = 0; i < n; i++) store<u32>(base + i * ENTRY_SIZE, 0, E_STAMP);
   }
+  store<u32>(C + CPU_TLB_LAST_FILL, 0);
+  store<u32>(C + CPU_TLB_LAST_GLOBAL_FILL, 0);
+  store<u32>(C + CPU_PSC_LAST_FILL, 0);
   memory.fill(floorPcid, 0, PCID_COUNT * 4);
   memory.fill(pscFloorPcid, 0, PCID_COUNT * 4);
   store<u32>(C + CPU_FLOOR_ALL, 1);
   store<u32>(C + CPU_FLOOR_NG, 1);
+  microFlush();
 }
 
 @inline export function floorAll(): u32 {
@@ -99,9 +105,12 @@ export function setCurrentPcid(pcid: u32): void {
 // ── Flushes by scope ─────────────────────────────────────────────────────────
 
 /** Every TLB and paging-structure-cache entry, global ones included, of every PCID. */
-export function flushAll(): void {
-  store<u32>(C + CPU_FLOOR_ALL, clockTick());
-  refreshCurrent();
+@inline export function flushAll(): void {
+  const now = clockTick();
+  // The newest floor is the highest, so it is also the current PCID's.
+  store<u32>(C + CPU_FLOOR_ALL, now);
+  store<u32>(C + CPU_CUR_FLOOR, now);
+  store<u32>(C + CPU_CUR_PSC_FLOOR, now);
   microFlush();
 }
 
@@ -138,17 +147,19 @@ export function flushPscOfPcid(pcid: u32): void {
 }
 
 /** Forgets every micro-TLB entry in O(1); clears the array once per 4095 epochs. */
-export function microFlush(): void {
+@inline export function microFlush(): void {
   let e = load<u32>(C + CPU_MICRO_EPOCH) + 1;
-  if (e >= 4096) {
-    memory.fill(micro, 0, (microMask + 1) * MICRO_ENTRY_SIZE);
-    e = 1;
-  }
+  if (e >= 4096) e = microWrap();
   store<u32>(C + CPU_MICRO_EPOCH, e);
 }
 
+function microWrap(): u32 {
+  memory.fill(micro, 0, (microMask + 1) * MICRO_ENTRY_SIZE);
+  return 1;
+}
+
 /** Forgets the micro-TLB slot of one 4 KiB page. */
-export function microDropPage(va: u64): void {
+@inline export function microDropPage(va: u64): void {
   const slot = micro + ((<usize>(va >> 12) & microMask) << 4);
   if ((load<u64>(slot) & ~<u64>0xFFF) == (va & ~<u64>0xFFF)) store<u64>(slot, 0);
 }

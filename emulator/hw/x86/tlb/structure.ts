@@ -11,9 +11,10 @@
 // Replacement is round-robin per set; a fill reuses an entry with the same tag
 // and context, then a dead one, before it evicts.
 
-import { desc, count } from "../../cpu";
+import { C, desc, count } from "../../cpu";
 import {
-  DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, ENTRY_SIZE, E_TAG, E_OUT, E_STAMP,
+  DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL,
+  CPU_PSC_LAST_FILL, ENTRY_SIZE, E_TAG, E_OUT, E_STAMP,
   E_PCID, E_ATTRS, E_FLAGS, E_VICTIM, EF_GLOBAL, SRC_SIZE, STRUCT_TLB_4K, STRUCT_PSC_PDE, CNT_EVICT,
 } from "../../layout";
 import { clockNow, curFloor, curPscFloor, curPcid, floorAll, tlbFloor, pscFloor, microDropPage, microFlush } from "./clock";
@@ -33,6 +34,20 @@ import { clockNow, curFloor, curPscFloor, curPcid, floorAll, tlbFloor, pscFloor,
 @inline function setBase(d: usize, va: u64, shift: u32): usize {
   const set = <usize>(<u32>(va >> shift) & load<u32>(d, DESC_SET_MASK));
   return <usize>load<u32>(d, DESC_BASE) + set * <usize>load<u32>(d, DESC_WAYS) * ENTRY_SIZE;
+}
+
+/**
+ * Can any TLB hold a live entry for the current context? Not when nothing was
+ * filled since the flushes that cover it: a cheap test that spares the probes
+ * after a flush.
+ */
+@inline export function tlbMayHold(): bool {
+  return load<u32>(C + CPU_TLB_LAST_FILL) >= curFloor() || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= floorAll();
+}
+
+/** Can a paging-structure cache hold a live entry for the current PCID? */
+@inline export function pscMayHold(): bool {
+  return load<u32>(C + CPU_PSC_LAST_FILL) >= curPscFloor();
 }
 
 /** The live TLB entry that maps va in the current context, or 0. */
@@ -70,63 +85,58 @@ export function pscProbe(structure: u32, va: u64): usize {
 }
 
 /** Is the entry live in whatever context it belongs to? */
-export function entryLive(structure: u32, e: usize): bool {
+@inline export function entryLive(structure: u32, e: usize): bool {
   const stamp = load<u32>(e, E_STAMP);
-  if (stamp == 0) return false;
-  if (load<u8>(e, E_FLAGS) & EF_GLOBAL) return stamp >= floorAll();
+  if (stamp < floorAll()) return false;
+  if (load<u8>(e, E_FLAGS) & EF_GLOBAL) return true;
   const pcid = <u32>load<u16>(e, E_PCID);
   return stamp >= (isPsc(structure) ? pscFloor(pcid) : tlbFloor(pcid));
 }
 
 /** Kills one entry, and whatever the micro-TLB holds of it. */
-export function killEntry(structure: u32, e: usize): void {
+@inline export function killEntry(structure: u32, e: usize): void {
   store<u32>(e, 0, E_STAMP);
   if (structure == STRUCT_TLB_4K) microDropPage(load<u64>(e, E_TAG));
   else if (!isPsc(structure)) microFlush();
 }
 
 /**
- * Fills an entry for va and returns it. An entry with the same tag in the same
- * context is replaced, so a refill never leaves two copies behind.
+ * Fills an entry for va and returns it. Callers fill only after a probe in the
+ * same context missed, so no live entry with this tag and context exists and
+ * the fill never leaves two copies behind. Replacement is round-robin within
+ * the set (after a flush every way is dead, so the ways are reused in turn
+ * before anything live is evicted).
  */
-export function structFill(structure: u32, va: u64, out: u64, attrs: u32, flags: u32, pcid: u32): usize {
+@inline export function structFill(structure: u32, va: u64, out: u64, attrs: u32, flags: u32, pcid: u32): usize {
+  return structFillShift(structure, load<u32>(desc(structure), DESC_SHIFT), va, out, attrs, flags, pcid);
+}
+
+/** structFill with the structure's region size given (a constant where the caller knows it). */
+@inline export function structFillShift(structure: u32, shift: u32, va: u64, out: u64, attrs: u32, flags: u32, pcid: u32): usize {
   const d = desc(structure);
-  const shift = load<u32>(d, DESC_SHIFT);
-  const tag = regionTag(va, shift);
   const ways = load<u32>(d, DESC_WAYS);
   const first = setBase(d, va, shift);
-  const global = (flags & EF_GLOBAL) != 0;
-  let chosen: usize = 0;
-  let dead: usize = 0;
-  let e = first;
-  for (let w: u32 = 0; w < ways; w++, e += ENTRY_SIZE) {
-    const live = entryLive(structure, e);
-    if (!live) {
-      if (dead == 0) dead = e;
-      continue;
-    }
-    const sameContext = global ? (load<u8>(e, E_FLAGS) & EF_GLOBAL) != 0
-      : <u32>load<u16>(e, E_PCID) == pcid && !(load<u8>(e, E_FLAGS) & EF_GLOBAL);
-    if (load<u64>(e, E_TAG) == tag && sameContext) {
-      chosen = e;
-      break;
-    }
-  }
-  if (chosen == 0) chosen = dead;
-  if (chosen == 0) {
-    const victim = load<u32>(first, E_VICTIM);
-    chosen = first + <usize>victim * ENTRY_SIZE;
-    store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
+  const victim = load<u32>(first, E_VICTIM);
+  const chosen = first + <usize>victim * ENTRY_SIZE;
+  store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
+  // Quick test first: anything older than the last full flush is dead.
+  if (load<u32>(chosen, E_STAMP) >= floorAll() && entryLive(structure, chosen)) {
     count(CNT_EVICT);
-    killEntry(structure, chosen);
+    if (!isPsc(structure)) evictFromMicro(structure, chosen);
   }
-  store<u64>(chosen, tag, E_TAG);
+  const now = clockNow();
+  store<u64>(chosen, regionTag(va, shift), E_TAG);
   store<u64>(chosen, out, E_OUT);
-  store<u32>(chosen, clockNow(), E_STAMP);
-  store<u16>(chosen, <u16>pcid, E_PCID);
-  store<u8>(chosen, <u8>attrs, E_ATTRS);
-  store<u8>(chosen, <u8>flags, E_FLAGS);
+  store<u64>(chosen, <u64>now | (<u64>(pcid & 0xFFFF) << 32) | (<u64>(attrs & 0xFF) << 48) | (<u64>(flags & 0xFF) << 56), E_STAMP);
+  const last = isPsc(structure) ? CPU_PSC_LAST_FILL : flags & EF_GLOBAL ? CPU_TLB_LAST_GLOBAL_FILL : CPU_TLB_LAST_FILL;
+  store<u32>(C + last, now);
   return chosen;
+}
+
+/** A live TLB entry is being replaced: the micro-TLB must forget it too. */
+function evictFromMicro(structure: u32, e: usize): void {
+  if (structure == STRUCT_TLB_4K) microDropPage(load<u64>(e, E_TAG));
+  else microFlush();
 }
 
 /**
