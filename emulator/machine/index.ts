@@ -6,7 +6,8 @@ export { Machine, type StaleUseEvent } from "./machine.ts";
 export { Memory } from "./memory.ts";
 export {
   X86Cpu, InvpcidType, accessKind, type Access, type AccessOp, type Privilege, type X86Registers, type X86Mapping,
-  type X86Fault, type X86Translation, type X86Outcome, type X86Counters, type MemoryType,
+  type X86Fault, type X86Translation, type X86Outcome, type X86Counters, type MemoryType, type X86MemoryWalk,
+  type X86WalkStep,
 } from "./x86-cpu.ts";
 export { DEFAULT_TLB, type MachineOptions, type TlbGeometry, type Geometry, type RamRange, type ChaosOptions } from "./options.ts";
 export { ShootdownError } from "./errors.ts";

@@ -28,6 +28,8 @@ export interface HwExports {
   eventsDroppedCount(): bigint;
   x86Translate(cpu: number, va: bigint, kind: number): number;
   x86TranslateMode(cpu: number, va: bigint, kind: number, mode: number): number;
+  x86WalkTrace(cpu: number, va: bigint): number;
+  walkStopLevel(): number;
   x86SetRegister(cpu: number, index: number, value: bigint): void;
   x86GetRegister(cpu: number, index: number): bigint;
   x86Invlpg(cpu: number, va: bigint): void;

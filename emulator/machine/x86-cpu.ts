@@ -59,6 +59,21 @@ export type X86Fault =
 
 export type X86Translation = X86Mapping | { ok: false; fault: X86Fault };
 
+/** One descriptor a walk read. */
+export interface X86WalkStep {
+  /** 5 = PML5E, 4 = PML4E, 3 = PDPTE, 2 = PDE, 1 = PTE. */
+  level: number;
+  entryPa: bigint;
+  value: bigint;
+}
+
+/** The tables in memory for an address, as the debugger's `walk` shows them. */
+export interface X86MemoryWalk {
+  steps: X86WalkStep[];
+  /** Why the walk stopped: at a leaf, or at the last step's entry. */
+  stop: "leaf" | "bus-error" | "not-present" | "reserved-bit";
+}
+
 /** What an instruction did: completed, or raised #GP(0). */
 export type X86Outcome = "ok" | "#GP";
 
@@ -204,6 +219,25 @@ export class X86Cpu {
   peek(va: bigint, access: Access, opts: { memoryOnly?: boolean } = {}): X86Translation {
     const mode = MODE_PEEK | (opts.memoryOnly ? MODE_NO_CACHE : 0);
     return this.result(this.hw.x86TranslateMode(this.index, u64("va", va), accessKind(access), mode));
+  }
+
+  /**
+   * Reads the page tables in memory for va, level by level, ignoring every
+   * TLB and cache and changing nothing (not even Accessed flags).
+   */
+  walkMemory(va: bigint): X86MemoryWalk {
+    const stop = this.hw.x86WalkTrace(this.index, u64("va", va));
+    const last = this.hw.walkStopLevel();
+    const v = this.view();
+    const top = v.getUint32(this.layout.CPU_WALK_TOP, true);
+    const steps: X86WalkStep[] = [];
+    for (let level = top; level >= last; level--) {
+      const at = this.layout.CPU_WALK_TRACE + 16 * level;
+      steps.push({ level, entryPa: v.getBigUint64(at, true), value: v.getBigUint64(at + 8, true) });
+    }
+    if (stop === 1) steps[steps.length - 1]!.value = 0n;
+    const stops = ["leaf", "bus-error", "not-present", "reserved-bit"] as const;
+    return { steps, stop: stops[stop] ?? "leaf" };
   }
 
   private result(status: number): X86Translation {

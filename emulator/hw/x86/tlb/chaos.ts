@@ -26,15 +26,17 @@ export function chaosTick(): void {
   chaosRearm();
   let total: u32 = 0;
   for (let s: u32 = 0; s < STRUCT_COUNT; s++) total += structEntries(s);
-  // A few draws, so that a mostly empty TLB still loses something.
-  for (let attempt = 0; attempt < 8; attempt++) {
-    let pick = prngBelow(total);
+  // From a random slot, the first live entry onwards (wrapping): a mostly
+  // empty TLB still loses something, and an empty one loses nothing.
+  let pick = prngBelow(total);
+  for (let tried: u32 = 0; tried < total; tried++, pick = pick + 1 == total ? 0 : pick + 1) {
+    let index = pick;
     let s: u32 = 0;
-    while (pick >= structEntries(s)) {
-      pick -= structEntries(s);
+    while (index >= structEntries(s)) {
+      index -= structEntries(s);
       s++;
     }
-    const e = structEntry(s, pick);
+    const e = structEntry(s, index);
     if (!entryLive(s, e)) continue;
     killEntry(s, e);
     count(CNT_CHAOS_EVICT);
