@@ -5,25 +5,21 @@
 // the way a hardware unit reaches its own registers.
 
 import {
-  cpuBlocks, cpuArrays, cpuArraysSize, CPU_SIZE, CPU_COUNTERS, PCID_COUNT, CPU_STRUCTS, DESC_SIZE,
+  cpuBlocks, cpuArrays, cpuArraysSize, CPU_SIZE, CPU_COUNTERS, CPU_STRUCTS, DESC_SIZE, FLOOR_MAP_SLOTS,
+  FLOOR_MAP_SLOT_SIZE,
 } from "./layout";
 
 /** Block of the selected CPU. */
 export let C: usize = 0;
-/** Per-CPU array region of the selected CPU. */
+/** Per-CPU array region of the selected CPU; it starts with the scoped-floor map. */
 export let A: usize = 0;
 export let selectedCpu: u32 = 0;
-/** The selected CPU's per-PCID TLB floors (u32 × PCID_COUNT). */
-export let floorPcid: usize = 0;
-/** The selected CPU's per-PCID paging-structure-cache floors. */
-export let pscFloorPcid: usize = 0;
 /** The selected CPU's micro-TLB. */
 export let micro: usize = 0;
 
 /** Offsets inside a CPU's array region, the same for every CPU. */
-export const ARR_FLOOR_PCID: usize = 0;
-export const ARR_PSC_FLOOR_PCID: usize = PCID_COUNT * 4;
-export const ARR_MICRO: usize = 2 * PCID_COUNT * 4;
+export const ARR_FLOOR_MAP: usize = 0;
+export const ARR_MICRO: usize = FLOOR_MAP_SLOTS * FLOOR_MAP_SLOT_SIZE;
 
 export let cpuCount: u32 = 0;
 export let microMask: usize = 0;
@@ -46,8 +42,6 @@ export function select(cpu: u32): void {
   selectedCpu = cpu;
   C = cpuBlocks + <usize>cpu * CPU_SIZE;
   A = cpuArrays + <usize>cpu * cpuArraysSize;
-  floorPcid = A + ARR_FLOOR_PCID;
-  pscFloorPcid = A + ARR_PSC_FLOOR_PCID;
   micro = A + ARR_MICRO;
 }
 

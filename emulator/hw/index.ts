@@ -9,15 +9,15 @@ import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, ENTRY_SIZE,
-  SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_FLOOR_ALL, CPU_FLOOR_NG, CPU_MICRO_EPOCH,
+  SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, CPU_RES_PA, CPU_AC_KIND,
 } from "./layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro } from "./cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount } from "./phys/ram";
 import { prngSeed } from "./common/prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
-import { chaosRearm } from "./x86/tlb/chaos";
-import { refreshCurrent, flushAll } from "./x86/tlb/clock";
+import { chaosRearm } from "./tlb/chaos";
+import { flushAll, mapClear } from "./tlb/floors";
 import { PAT_RESET } from "./x86/regs";
 import { translate, translateSlow, XLATE_FAILED } from "./x86/translate";
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
@@ -119,8 +119,8 @@ function resetCpuState(cpu: u32): void {
   store<u64>(C + CPU_PAT, PAT_RESET);
   store<u32>(C + CPU_CLOCK, clock);
   store<u32>(C + CPU_MICRO_EPOCH, epoch);
+  mapClear();
   flushAll();
-  store<u32>(C + CPU_FLOOR_NG, load<u32>(C + CPU_FLOOR_ALL));
   prngSeed(load<u64>(cfgBase + CFG_CHAOS_SEED), cpu);
   chaosRearm();
   syncDerivedState();

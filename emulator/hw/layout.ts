@@ -15,8 +15,10 @@
 //   ├────────────────────────────────────────┤ cpuBlocks
 //   │ CPU blocks   cpus × CPU_SIZE           │ registers, result, counters …
 //   ├────────────────────────────────────────┤ cpuArrays
-//   │ per-CPU arrays cpus × cpuArraysSize    │ PCID floors, micro-TLB, TLBs,
-//   │                                        │ paging-structure caches, sources
+//   │ per-CPU arrays cpus × cpuArraysSize    │ scoped floors, micro-TLB, TLBs,
+//   │                                        │ walk caches, sources, L1 cache
+//   ├────────────────────────────────────────┤ systemCache
+//   │ shared system cache (when modelled)    │
 //   ├────────────────────────────────────────┤ ramHostBase
 //   │ guest RAM, bump-allocated per range    │ grows with memory.grow
 //   └────────────────────────────────────────┘
@@ -37,6 +39,11 @@ export const CFG_WAYS: u32 = 48;
 export const CFG_MICRO_ENTRIES: u32 = 80;
 export const CFG_CHAOS_MEAN: u32 = 84;
 export const CFG_CHAOS_SEED: u32 = 88;
+/** Data cache geometry: per-CPU L1 sets and ways, shared system cache sets and ways (u32 each). */
+export const CFG_L1_SETS: u32 = 96;
+export const CFG_L1_WAYS: u32 = 100;
+export const CFG_SC_SETS: u32 = 104;
+export const CFG_SC_WAYS: u32 = 108;
 export const CFG_SIZE: u32 = 128;
 
 export const ARCH_X86_64: u32 = 1;
@@ -48,12 +55,18 @@ export const FEATURE_PAGE1GB: u32 = 1 << 0;
 export const FEATURE_DETECT: u32 = 1 << 1;
 /** Does the TLB drop entries at random (seeded chaos eviction)? */
 export const FEATURE_CHAOS: u32 = 1 << 2;
+/** Do data accesses go through modelled caches (per-CPU L1, system cache)? */
+export const FEATURE_CACHES: u32 = 1 << 3;
 
 // ── Translation structures, each a set-associative array of ENTRY_SIZE entries ─
 export const STRUCT_TLB_4K: u32 = 0;
 export const STRUCT_TLB_2M: u32 = 1;
 export const STRUCT_TLB_1G: u32 = 2;
-/** Paging-structure caches, named by the level of the entry they hold (SDM Vol.3 4.10.3). */
+/**
+ * Walk caches (x86 paging-structure caches, SDM Vol.3 4.10.3; Arm walk
+ * caches), named by the x86 level of the entry they hold: a PDE-cache entry
+ * maps 2 MiB to a last-level table (on AArch64, a level 2 table descriptor).
+ */
 export const STRUCT_PSC_PDE: u32 = 3;
 export const STRUCT_PSC_PDPTE: u32 = 4;
 export const STRUCT_PSC_PML4E: u32 = 5;
@@ -68,23 +81,26 @@ export const RANGE_SIZE: u32 = 24;
 export const EVENT_CAPACITY: u32 = 1024;
 export const EVENT_SIZE: u32 = 64;
 export const PCID_COUNT: u32 = 4096;
+/** Scoped floors per CPU: an open-addressed map of (scope key → floor). */
+export const FLOOR_MAP_SLOTS: u32 = 4096;
+export const FLOOR_MAP_SLOT_SIZE: u32 = 16;
 
 // ── CPU block ────────────────────────────────────────────────────────────────
 //
-//   0 CR0  8 CR2  16 CR3  24 CR4  32 EFER  40 RFLAGS  48 IA32_PAT  56 PKRU(u32)
-//  64 result: PA u64, 72 info u64 (same packing as a micro-TLB data word)
-//  80 fault: kind u32, 84 error code u32, 88 address u64, 96 level u32
-// 100 TLB clock u32, 104 floorAll, 108 floorNonGlobal, 112 curFloor,
-// 116 curPscFloor, 120 curPcid, 124 microEpoch (all u32)
-// 128 chaos countdown u32, 132 AC kind bit u32, 136 PRNG state u64
-// 144 latest fills: TLB u32, global TLB u32, paging-structure cache u32
-// 160 structure descriptors STRUCT_COUNT × DESC_SIZE
-// 384 counters COUNTER_COUNT × u64
-// 640 walk scratch: source count u32 + 5 × (PA u64, value u64)
-// 736 allow table: 32 access kinds × 256 bits
-// 1760 reserved-bit masks: u64 × (level 0..5) × (PS 0, 1)
-// 1856 walk trace: (PA u64, descriptor u64) × level 0..5, what the walk read
-// 1952 paging mode: levels of the walk (4 or 5) u32
+// Each field's offset follows from the one before it.
+//
+//    0 x86 registers: CR0 CR2 CR3 CR4 EFER RFLAGS IA32_PAT PKRU (u64 each)
+//   64 AArch64 system registers, ARM_REG_COUNT × u64 (index ARM_*)
+//  320 VMX context: VPID u32, pad, EPTP u64
+//  336 result: PA u64, info u64
+//  352 fault: kind u32, code u32, address u64, level u32, flags u32, IPA u64
+//  384 TLB clock and floors (u32): clock, all, EPT all, guests, per space ×4
+//  416 current context (u32): ctx word, ASID, floor, global floor, walk-cache
+//      floor, stage-2 floor, micro epoch, chaos countdown, AC kind bit
+//  452 latest fills (u32): TLB, global TLB, walk cache;  464 PRNG u64
+//  472 EPT slots: EP4TA u64 × EPT_SLOTS, next victim u32
+//  …   structure descriptors, counters, walk scratch, allow table, reserved
+//      bits, walk trace
 export const CPU_CR0: u32 = 0;
 export const CPU_CR2: u32 = 8;
 export const CPU_CR3: u32 = 16;
@@ -93,38 +109,99 @@ export const CPU_EFER: u32 = 32;
 export const CPU_RFLAGS: u32 = 40;
 export const CPU_PAT: u32 = 48;
 export const CPU_PKRU: u32 = 56;
-export const CPU_RES_PA: u32 = 64;
-export const CPU_RES_INFO: u32 = 72;
-export const CPU_FAULT_KIND: u32 = 80;
-export const CPU_FAULT_CODE: u32 = 84;
-export const CPU_FAULT_ADDR: u32 = 88;
-export const CPU_FAULT_LEVEL: u32 = 96;
-export const CPU_CLOCK: u32 = 100;
-export const CPU_FLOOR_ALL: u32 = 104;
-export const CPU_FLOOR_NG: u32 = 108;
-export const CPU_CUR_FLOOR: u32 = 112;
-export const CPU_CUR_PSC_FLOOR: u32 = 116;
-export const CPU_CUR_PCID: u32 = 120;
-export const CPU_MICRO_EPOCH: u32 = 124;
-export const CPU_CHAOS_COUNT: u32 = 128;
+
+/** AArch64 system registers, u64 each at CPU_ARM + 8 × index. */
+export const CPU_ARM: u32 = 64;
+export const ARM_SCTLR_EL1: u32 = 0;
+export const ARM_TCR_EL1: u32 = 1;
+export const ARM_TTBR0_EL1: u32 = 2;
+export const ARM_TTBR1_EL1: u32 = 3;
+export const ARM_MAIR_EL1: u32 = 4;
+export const ARM_PAR_EL1: u32 = 5;
+export const ARM_HCR_EL2: u32 = 6;
+export const ARM_VTTBR_EL2: u32 = 7;
+export const ARM_VTCR_EL2: u32 = 8;
+export const ARM_CSSELR_EL1: u32 = 9;
+/** PSTATE bits the MMU needs: PAN (bit 22, as in SPSR). */
+export const ARM_PSTATE: u32 = 10;
+export const ARM_SCTLR_EL2: u32 = 11;
+export const ARM_TCR_EL2: u32 = 12;
+export const ARM_TTBR0_EL2: u32 = 13;
+export const ARM_MAIR_EL2: u32 = 14;
+export const ARM_REG_COUNT: u32 = 32;
+
+export const CPU_VPID: u32 = CPU_ARM + ARM_REG_COUNT * 8;
+export const CPU_EPTP: u32 = CPU_VPID + 8;
+
+export const CPU_RES_PA: u32 = CPU_EPTP + 8;
+export const CPU_RES_INFO: u32 = CPU_RES_PA + 8;
+export const CPU_FAULT_KIND: u32 = CPU_RES_INFO + 8;
+export const CPU_FAULT_CODE: u32 = CPU_FAULT_KIND + 4;
+export const CPU_FAULT_ADDR: u32 = CPU_FAULT_CODE + 4;
+export const CPU_FAULT_LEVEL: u32 = CPU_FAULT_ADDR + 8;
+/** FAULT_STAGE2 | FAULT_S1PTW | … */
+export const CPU_FAULT_FLAGS: u32 = CPU_FAULT_LEVEL + 4;
+/** The IPA / guest-physical address of a stage-2 fault. */
+export const CPU_FAULT_IPA: u32 = CPU_FAULT_FLAGS + 4;
+
+export const CPU_CLOCK: u32 = CPU_FAULT_IPA + 8;
+export const CPU_FLOOR_ALL: u32 = CPU_CLOCK + 4;
+/** Entries built through EPT, any EP4TA (INVEPT all-context). */
+export const CPU_FLOOR_EPT_ALL: u32 = CPU_FLOOR_ALL + 4;
+/** Stage-1 entries of every guest context, VPID/VMID 1 and up (INVVPID all-context). */
+export const CPU_FLOOR_GUESTS: u32 = CPU_FLOOR_EPT_ALL + 4;
+/** u32 × 4, indexed by SPACE_*. */
+export const CPU_FLOOR_SPACE: u32 = CPU_FLOOR_GUESTS + 4;
+export const CPU_CUR_CTX: u32 = CPU_FLOOR_SPACE + 16;
+export const CPU_CUR_ASID: u32 = CPU_CUR_CTX + 4;
+export const CPU_CUR_FLOOR: u32 = CPU_CUR_ASID + 4;
+export const CPU_CUR_GLOBAL_FLOOR: u32 = CPU_CUR_FLOOR + 4;
+export const CPU_CUR_PSC_FLOOR: u32 = CPU_CUR_GLOBAL_FLOOR + 4;
+export const CPU_CUR_S2_FLOOR: u32 = CPU_CUR_PSC_FLOOR + 4;
+export const CPU_MICRO_EPOCH: u32 = CPU_CUR_S2_FLOOR + 4;
+export const CPU_CHAOS_COUNT: u32 = CPU_MICRO_EPOCH + 4;
+export const CPU_AC_KIND: u32 = CPU_CHAOS_COUNT + 4;
 /**
  * Clock of the latest fill of a non-global TLB entry, of a global one, and of a
- * paging-structure-cache entry: a probe skips structures that a flush has
- * emptied since.
+ * walk-cache entry: a probe skips structures that a flush has emptied since.
  */
-export const CPU_TLB_LAST_FILL: u32 = 144;
-export const CPU_TLB_LAST_GLOBAL_FILL: u32 = 148;
-export const CPU_PSC_LAST_FILL: u32 = 152;
-export const CPU_AC_KIND: u32 = 132;
-export const CPU_PRNG: u32 = 136;
-export const CPU_STRUCTS: u32 = 160;
-export const CPU_COUNTERS: u32 = 384;
-export const CPU_WALK_SRC: u32 = 640;
-export const CPU_ALLOW: u32 = 736;
-export const CPU_RSVD: u32 = 1760;
-export const CPU_WALK_TRACE: u32 = 1856;
-export const CPU_WALK_TOP: u32 = 1952;
-export const CPU_SIZE: u32 = 1984;
+export const CPU_TLB_LAST_FILL: u32 = CPU_AC_KIND + 4;
+export const CPU_TLB_LAST_GLOBAL_FILL: u32 = CPU_TLB_LAST_FILL + 4;
+export const CPU_PSC_LAST_FILL: u32 = CPU_TLB_LAST_GLOBAL_FILL + 4;
+export const CPU_PRNG: u32 = CPU_PSC_LAST_FILL + 4;
+/** EP4TAs of the EPT slots entries are tagged with (slot 0 means "no EPT"). */
+export const EPT_SLOTS: u32 = 16;
+export const CPU_EPT_SLOTS: u32 = CPU_PRNG + 8;
+/** Floor per EPT slot (INVEPT single-context), u32 × EPT_SLOTS. */
+export const CPU_EPT_FLOORS: u32 = CPU_EPT_SLOTS + EPT_SLOTS * 8;
+export const CPU_EPT_NEXT: u32 = CPU_EPT_FLOORS + EPT_SLOTS * 4;
+/** Keys in this CPU's scoped-floor map. */
+export const CPU_FLOOR_MAP_COUNT: u32 = CPU_EPT_NEXT + 4;
+export const CPU_STRUCTS: u32 = CPU_FLOOR_MAP_COUNT + 8;
+export const CPU_COUNTERS: u32 = CPU_STRUCTS + 7 * 32;
+export const CPU_WALK_SRC: u32 = CPU_COUNTERS + 48 * 8;
+/** Allow table: 32 access kinds × 256 bits. */
+export const CPU_ALLOW: u32 = CPU_WALK_SRC + 416;
+/** Reserved-bit masks: u64 × (level 0..5) × (PS 0, 1). */
+export const CPU_RSVD: u32 = CPU_ALLOW + 32 * 32;
+/** Walk trace: (PA u64, descriptor u64) × level 0..5, what the last stage-1 walk read. */
+export const CPU_WALK_TRACE: u32 = CPU_RSVD + 12 * 8;
+/** Paging mode: levels of the walk (x86: 4 or 5) u32. */
+export const CPU_WALK_TOP: u32 = CPU_WALK_TRACE + 6 * 16;
+export const CPU_SIZE: u32 = (CPU_WALK_TOP + 4 + 63) & ~63;
+
+/** Translation spaces: what an entry maps. */
+/** Stage 1 (or combined stage 1+2): VA → PA. */
+export const SPACE_S1: u32 = 0;
+/** Stage 2 only: IPA / guest-physical → PA. */
+export const SPACE_S2: u32 = 1;
+/** The AArch64 EL2 regime. */
+export const SPACE_EL2: u32 = 2;
+
+/** Fault flags. */
+export const FAULT_STAGE2: u32 = 1;
+/** The stage-2 fault happened on a stage-1 table walk. */
+export const FAULT_S1PTW: u32 = 2;
 
 /** Structure descriptor: base, set mask, ways, lg of the region an entry maps, sources base (u32 each). */
 export const DESC_BASE: u32 = 0;
@@ -156,7 +233,23 @@ export const CNT_AD_WRITE: u32 = 17;
 export const CNT_STALE_USE: u32 = 18;
 export const CNT_BUS_ERROR: u32 = 19;
 export const CNT_DIRTY_REWALK: u32 = 20;
-export const COUNTER_COUNT: u32 = 32;
+/** Reads of stage-2 descriptors (a subset of CNT_WALK_READ). */
+export const CNT_S2_WALK_READ: u32 = 21;
+export const CNT_S2_TLB_HIT: u32 = 22;
+export const CNT_INVEPT: u32 = 23;
+export const CNT_INVVPID: u32 = 24;
+/** TLBI operations this CPU executed, and those it received from another CPU's broadcast. */
+export const CNT_TLBI: u32 = 25;
+export const CNT_TLBI_RECEIVED: u32 = 26;
+export const CNT_FLOOR_MAP_OVERFLOW: u32 = 27;
+export const CNT_CACHE_HIT: u32 = 28;
+export const CNT_CACHE_MISS: u32 = 29;
+export const CNT_CACHE_WRITEBACK: u32 = 30;
+export const CNT_DC_SETWAY: u32 = 31;
+export const CNT_DC_VA: u32 = 32;
+export const CNT_UNCACHED: u32 = 33;
+export const CNT_IC_INVAL: u32 = 34;
+export const COUNTER_COUNT: u32 = 48;
 
 // ── Entry of every translation structure (TLB and paging-structure cache) ─────
 //
@@ -166,7 +259,8 @@ export const COUNTER_COUNT: u32 = 32;
 //  16 stamp u32  TLB clock at fill; the entry is live while stamp >= its floor
 //  20 pcid u16   22 attrs u8 (ATTR_*)   23 flags u8 (EF_*)
 //                (bytes 16..23 are written by a fill as one u64)
-//  24 victim u32 (way 0 only: the set's next victim)   28 spare
+//  24 victim u32 (way 0 only: the set's next victim)
+//  28 context word u32: VPID/VMID (16) | space (8) << 16 | EPT slot (8) << 24
 export const ENTRY_SIZE: u32 = 32;
 export const E_TAG: u32 = 0;
 export const E_OUT: u32 = 8;
@@ -175,15 +269,21 @@ export const E_PCID: u32 = 20;
 export const E_ATTRS: u32 = 22;
 export const E_FLAGS: u32 = 23;
 export const E_VICTIM: u32 = 24;
+export const E_CTX: u32 = 28;
 
 /** Is this TLB entry global (G=1 with CR4.PGE=1 when filled)? */
 export const EF_GLOBAL: u8 = 1;
 /** Has the detector already reported this entry as stale? */
 export const EF_REPORTED: u8 = 2;
 
-/** Detector sources per entry: count u32 (+pad), then 5 × (PA u64, value u64). */
-export const SRC_SIZE: u32 = 96;
-export const SRC_MAX: u32 = 5;
+/**
+ * Detector sources per entry: count u32, a level byte per source (bit 7 set
+ * for a stage-2 descriptor), then SRC_MAX × (PA u64, value u64).
+ */
+export const SRC_MAX: u32 = 24;
+export const SRC_PAIRS: u32 = 32;
+export const SRC_SIZE: u32 = SRC_PAIRS + SRC_MAX * 16;
+export const SRC_STAGE2: u32 = 0x80;
 
 // ── Micro-TLB entry (16 bytes): tag = VA page | epoch (12 bits); data word ─────
 //
@@ -207,6 +307,7 @@ export let eventRing: usize = 0;
 export let cpuBlocks: usize = 0;
 export let cpuArrays: usize = 0;
 export let cpuArraysSize: usize = 0;
+export let systemCache: usize = 0;
 export let ramHostBase: usize = 0;
 
 @inline export function align(x: usize, a: usize): usize {

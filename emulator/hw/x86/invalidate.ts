@@ -9,8 +9,9 @@ import { C, count } from "../cpu";
 import {
   CPU_CR0, CPU_CR3, CPU_CR4, CPU_EFER, CPU_PKRU, CPU_RFLAGS, CPU_AC_KIND, CNT_INVLPG, CNT_INVPCID_ADDR,
   CNT_INVPCID_SINGLE, CNT_INVPCID_ALL_GLOBAL, CNT_INVPCID_ALL, CNT_CR3_FLUSH, CNT_CR3_NOFLUSH,
-  CNT_FLUSH_ALL, CNT_FLUSH_PCID, PCID_COUNT,
+  CNT_FLUSH_ALL, CNT_FLUSH_PCID, PCID_COUNT, CPU_VPID, SPACE_S1, STRUCT_TLB_4K, STRUCT_TLB_1G,
 } from "../layout";
+import { currentEptSlot } from "./ept";
 import { maxPhysAddr } from "../phys/ram";
 import {
   cr0, cr3, cr4, efer, CR0_PG, CR0_WP, CR3_PCID_MASK, CR3_NOFLUSH, CR4_PAE, CR4_PGE, CR4_PCIDE, CR4_SMEP,
@@ -19,8 +20,10 @@ import {
 import { rebuildAllowTable, ACC_AC } from "./paging/permissions";
 import { isCanonical } from "./translate";
 import { rebuildWalkParams } from "./paging/walk";
-import { tlbKillVa } from "./tlb/structure";
-import { flushAll, flushNonGlobal, flushPcid, flushPscOfPcid, setCurrentPcid, curPcid, microFlush } from "./tlb/clock";
+import { killVa, ANY_ASID } from "../tlb/structure";
+import {
+  setContext, curCtx, curAsid, ctxWord, raiseScope, microFlush, SCOPE_CTX_ALL, SCOPE_CTX_NG, SCOPE_ASID, SCOPE_PSC,
+} from "../tlb/floors";
 
 export const X86_OK: u32 = 0;
 export const X86_GP: u32 = 1;
@@ -36,9 +39,22 @@ export function pcidFromRegisters(): u32 {
   return cr4() & CR4_PCIDE ? <u32>(cr3() & CR3_PCID_MASK) : 0;
 }
 
+/**
+ * The context word of the CPU's linear translations: its VPID (0 outside a
+ * guest) and EPT slot (0 without EPT), space S1.
+ */
+export function x86Context(): u32 {
+  return ctxWord(load<u32>(C + CPU_VPID), SPACE_S1, currentEptSlot());
+}
+
+/** Makes the registers' PCID, VPID and EPT the current translation context. */
+export function syncContext(): void {
+  setContext(x86Context(), pcidFromRegisters());
+}
+
 /** Re-derives everything cached from the registers; after a raw register load. */
 export function syncDerivedState(): void {
-  setCurrentPcid(pcidFromRegisters());
+  syncContext();
   store<u32>(C + CPU_AC_KIND, load<u64>(C + CPU_RFLAGS) & RFLAGS_AC ? ACC_AC : 0);
   rebuildAllowTable();
   rebuildWalkParams();
@@ -52,9 +68,8 @@ export function syncDerivedState(): void {
 export function invlpg(va: u64): void {
   count(CNT_INVLPG);
   if (!isCanonical(va)) return;
-  tlbKillVa(va, curPcid(), true, true);
-  flushPscOfPcid(curPcid());
-  microFlush();
+  killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, va, curCtx(), curAsid(), true, true);
+  raiseScope(SCOPE_PSC, curCtx(), curAsid());
 }
 
 /** INVPCID with a descriptor (pcid, va). */
@@ -66,18 +81,17 @@ export function invpcid(type: u32, pcid: u64, va: u64): u32 {
     count(CNT_INVPCID_ADDR);
     // That page in that PCID, global translations excepted, and the PCID's
     // paging-structure caches.
-    tlbKillVa(va, p, true, false);
-    flushPscOfPcid(p);
-    microFlush();
+    killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, va, curCtx(), p, true, false);
+    raiseScope(SCOPE_PSC, curCtx(), p);
   } else if (type == INVPCID_SINGLE_CONTEXT) {
     count(CNT_INVPCID_SINGLE);
-    flushPcid(p);
+    raiseScope(SCOPE_ASID, curCtx(), p);
   } else if (type == INVPCID_ALL_INCLUDING_GLOBAL) {
     count(CNT_INVPCID_ALL_GLOBAL);
-    flushAll();
+    raiseScope(SCOPE_CTX_ALL, curCtx(), 0);
   } else {
     count(CNT_INVPCID_ALL);
-    flushNonGlobal();
+    raiseScope(SCOPE_CTX_NG, curCtx(), 0);
   }
   return X86_OK;
 }
@@ -94,13 +108,13 @@ export function movToCr3(value: u64): u32 {
   if (stored >> maxPhysAddr) return X86_GP;
   store<u64>(C + CPU_CR3, stored);
   const pcid = pcidFromRegisters();
-  setCurrentPcid(pcid);
+  setContext(curCtx(), pcid);
   if (noFlush) {
     count(CNT_CR3_NOFLUSH);
     microFlush();
   } else {
     count(CNT_CR3_FLUSH);
-    flushPcid(pcid);
+    raiseScope(SCOPE_ASID, curCtx(), pcid);
   }
   return X86_OK;
 }
@@ -123,13 +137,13 @@ export function movToCr4(value: u64): u32 {
   if (longMode && !(value & CR4_PAE)) return X86_GP;
   if ((value & CR4_PCIDE) && !(old & CR4_PCIDE) && ((cr3() & CR3_PCID_MASK) != 0 || !longMode)) return X86_GP;
   store<u64>(C + CPU_CR4, value);
-  setCurrentPcid(pcidFromRegisters());
+  setContext(curCtx(), pcidFromRegisters());
   if ((changed & CR4_PGE) || ((old & CR4_PCIDE) && !(value & CR4_PCIDE)) || (changed & CR4_LA57)) {
     count(CNT_FLUSH_ALL);
-    flushAll();
+    raiseScope(SCOPE_CTX_ALL, curCtx(), 0);
   } else if ((changed & CR4_PAE) || ((value & CR4_SMEP) && !(old & CR4_SMEP))) {
     count(CNT_FLUSH_PCID);
-    flushPcid(curPcid());
+    raiseScope(SCOPE_ASID, curCtx(), curAsid());
   }
   rebuildAllowTable();
   rebuildWalkParams();
@@ -143,7 +157,7 @@ export function movToCr0(value: u64): u32 {
   store<u64>(C + CPU_CR0, value);
   if ((old & CR0_PG) && !(value & CR0_PG)) {
     count(CNT_FLUSH_ALL);
-    flushAll();
+    raiseScope(SCOPE_CTX_ALL, curCtx(), 0);
   }
   if ((old ^ value) & CR0_WP) rebuildAllowTable();
   return X86_OK;

@@ -19,9 +19,9 @@ import { LEAF_IGNORED, TABLE_IGNORED } from "./paging/pte";
 import {
   XLATE_OK, MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK, OUT_SIZE_MASK, pageFault, generalProtection, microFill,
 } from "./paging/result";
-import { tlbProbe, tlbMayHold, killEntry, structShift, entrySources } from "./tlb/structure";
-import { microEpoch, curPcid } from "./tlb/clock";
-import { chaosTick } from "./tlb/chaos";
+import { tlbProbe, tlbMayHold, killEntry, structShift, entrySources } from "../tlb/structure";
+import { microEpoch, curAsid } from "../tlb/floors";
+import { chaosTick } from "../tlb/chaos";
 import { checkSources } from "../common/detector";
 
 /** Set in translate's result when the access did not complete; the low bits are then XLATE_*. */
@@ -92,7 +92,7 @@ function tlbLookup(va: u64, kind: u32, mode: u32): u32 {
     if (e == 0) continue;
     const attrs = <u32>load<u8>(e, E_ATTRS);
     if (!peek && (features & FEATURE_DETECT)) {
-      checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curPcid(), LEAF_IGNORED, TABLE_IGNORED);
+      checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curAsid(), LEAF_IGNORED, TABLE_IGNORED);
     }
     if (!allowedFromTlb(kind, attrs)) {
       // A cached entry that forbids the access faults without a walk; the

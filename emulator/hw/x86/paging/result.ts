@@ -10,10 +10,10 @@
 import { C, micro, microMask, microEnabled, count } from "../../cpu";
 import {
   CPU_CR2, CPU_FAULT_KIND, CPU_FAULT_CODE, CPU_FAULT_ADDR, CPU_FAULT_LEVEL, CNT_PAGE_FAULT,
-  CNT_FAULT_INVAL, CNT_BUS_ERROR, INFO_SIZE_SHIFT,
+  CNT_FAULT_INVAL, CNT_BUS_ERROR, INFO_SIZE_SHIFT, STRUCT_TLB_4K, STRUCT_TLB_1G, STRUCT_PSC_PDE, STRUCT_PSC_PML5E,
 } from "../../layout";
-import { tlbKillVa, pscKillVa } from "../tlb/structure";
-import { curPcid, microEpoch } from "../tlb/clock";
+import { killVa } from "../../tlb/structure";
+import { curAsid, curCtx, microEpoch } from "../../tlb/floors";
 
 export const XLATE_OK: u32 = 0;
 /** Page fault (#PF, vector 14). */
@@ -46,8 +46,8 @@ export function pageFault(va: u64, code: u32, level: u32, mode: u32): u32 {
   store<u64>(C + CPU_CR2, va);
   count(CNT_PAGE_FAULT);
   count(CNT_FAULT_INVAL);
-  tlbKillVa(va, curPcid(), true, true);
-  pscKillVa(va);
+  killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, va, curCtx(), curAsid(), true, true);
+  killVa(STRUCT_PSC_PDE, STRUCT_PSC_PML5E, va, curCtx(), curAsid(), true, false);
   return XLATE_PF;
 }
 

@@ -39,8 +39,8 @@ import { PFERR_P, PFERR_RSVD } from "./pferr";
 import {
   ATTR_U, ATTR_W, ATTR_XD, ATTR_D, ATTR_PKEY_SHIFT, ACC_WRITE, accessErrorBits, protectionFault, allowedFromTlb,
 } from "./permissions";
-import { pscProbe, pscMayHold, structFill, structFillShift, entrySources } from "../tlb/structure";
-import { curPcid } from "../tlb/clock";
+import { pscProbe, pscMayHold, structFill, structFillShift, entrySources } from "../../tlb/structure";
+import { curAsid, curCtx } from "../../tlb/floors";
 import { XLATE_OK, MODE_PEEK, MODE_NO_CACHE, pageFault, busFault, microFill } from "./result";
 
 /** Bits 29:13 of a PDPTE that maps a 1 GiB page, reserved (SDM Vol.3A table 4-16). */
@@ -289,7 +289,7 @@ function pscStart(va: u64, top: u32, peek: bool): u32 {
     if (!peek) count(CNT_PSC_HIT);
     startTable = load<u64>(e, E_OUT);
     startAttrs = <u32>load<u8>(e, E_ATTRS);
-    if (detect) checkSources(entrySources(s, e), e, va, EVENT_STALE_PSC, curPcid(), TABLE_IGNORED, TABLE_IGNORED);
+    if (detect) checkSources(entrySources(s, e), e, va, EVENT_STALE_PSC, curAsid(), TABLE_IGNORED, TABLE_IGNORED);
     return cachedLevel - 1;
   }
   return 0;
@@ -317,22 +317,23 @@ function pscStart(va: u64, top: u32, peek: bool): u32 {
   // Unrolled, so that each fill knows its structure and region size. Levels 5
   // and 4 always reference tables; 3 and 2 do when the leaf is below them.
   let attrs = attrsIn;
-  const pcid = curPcid();
+  const pcid = curAsid();
+  const ctx = curCtx();
   if (first >= 5) {
     attrs = combineRights(attrs, traceEntry(5));
-    structFillShift(STRUCT_PSC_PML5E, 48, va, traceEntry(5) & addrField, attrs, 0, pcid);
+    structFillShift(STRUCT_PSC_PML5E, 48, va, traceEntry(5) & addrField, attrs, 0, ctx, pcid);
   }
   if (first >= 4) {
     attrs = combineRights(attrs, traceEntry(4));
-    structFillShift(STRUCT_PSC_PML4E, 39, va, traceEntry(4) & addrField, attrs, 0, pcid);
+    structFillShift(STRUCT_PSC_PML4E, 39, va, traceEntry(4) & addrField, attrs, 0, ctx, pcid);
   }
   if (first >= 3 && last < 3) {
     attrs = combineRights(attrs, traceEntry(3));
-    structFillShift(STRUCT_PSC_PDPTE, 30, va, traceEntry(3) & addrField, attrs, 0, pcid);
+    structFillShift(STRUCT_PSC_PDPTE, 30, va, traceEntry(3) & addrField, attrs, 0, ctx, pcid);
   }
   if (first >= 2 && last < 2) {
     attrs = combineRights(attrs, traceEntry(2));
-    structFillShift(STRUCT_PSC_PDE, 21, va, traceEntry(2) & addrField, attrs, 0, pcid);
+    structFillShift(STRUCT_PSC_PDE, 21, va, traceEntry(2) & addrField, attrs, 0, ctx, pcid);
   }
 }
 
@@ -365,7 +366,7 @@ function walkCommitRecording(va: u64, first: u32, last: u32, fill: bool, fromCac
     attrs = combineRights(attrs, pte);
     if (fill) {
       const s = STRUCT_PSC_PDE + level - 2;
-      const e = structFill(s, va, pte & addrField, attrs, 0, curPcid());
+      const e = structFill(s, va, pte & addrField, attrs, 0, curCtx(), curAsid());
       walkSrcSave(entrySources(s, e));
     }
   }
@@ -404,11 +405,12 @@ function walkCommitRecording(va: u64, first: u32, last: u32, fill: bool, fromCac
   store<u64>(C + CPU_RES_INFO, info);
   if (!peek && !(mode & MODE_NO_CACHE)) {
     const flags = global ? EF_GLOBAL : 0;
-    const pcid = curPcid();
+    const pcid = curAsid();
+    const ctx = curCtx();
     let e: usize;
-    if (level == 1) e = structFillShift(STRUCT_TLB_4K, 12, va, frame | info, attrs, flags, pcid);
-    else if (level == 2) e = structFillShift(STRUCT_TLB_2M, 21, va, frame | info, attrs, flags, pcid);
-    else e = structFillShift(STRUCT_TLB_1G, 30, va, frame | info, attrs, flags, pcid);
+    if (level == 1) e = structFillShift(STRUCT_TLB_4K, 12, va, frame | info, attrs, flags, ctx, pcid);
+    else if (level == 2) e = structFillShift(STRUCT_TLB_2M, 21, va, frame | info, attrs, flags, ctx, pcid);
+    else e = structFillShift(STRUCT_TLB_1G, 30, va, frame | info, attrs, flags, ctx, pcid);
     if (features & FEATURE_DETECT) walkSrcSave(entrySources(STRUCT_TLB_4K + level - 1, e));
     microFill(va, frame | info, shift);
   }

@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: MIT
 //
-// The set-associative translation structures of one CPU: the TLBs for 4 KiB,
-// 2 MiB and 1 GiB pages and the paging-structure caches (SDM Vol.3A 4.10.2,
-// 4.10.3). All share one entry layout (layout.ts, ENTRY_SIZE); a structure is
-// described by a descriptor in the CPU block: base, set mask, ways, and the lg
-// of the region one entry maps (12/21/30 for the TLBs; 21/30/39/48 for the
-// PDE/PDPTE/PML4E/PML5E caches, whose entries map the region their table
-// covers).
+// The set-associative translation structures of one CPU, the same for both
+// architectures: TLBs for 4 KiB, 2 MiB and 1 GiB translations, and walk caches
+// (x86 paging-structure caches, SDM Vol.3A 4.10.3; Arm walk caches) for
+// entries that reference tables. All share one entry layout (layout.ts,
+// ENTRY_SIZE); a structure is described by a descriptor in the CPU block:
+// base, set mask, ways, the lg of the region one entry maps (12/21/30 for the
+// TLBs; 21/30/39/48 for the walk caches, whose entries map the region their
+// table covers), and where the detector keeps its sources.
 //
-// Replacement is round-robin per set; a fill reuses an entry with the same tag
-// and context, then a dead one, before it evicts.
+// Every entry carries its context word (VPID/VMID, space, EPT slot) and an
+// ASID (PCID on x86); stage-2 entries, like global ones, ignore the ASID.
+// Replacement is round-robin per set.
 
-import { C, desc, count } from "../../cpu";
+import { C, desc, count } from "../cpu";
 import {
   DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL,
-  CPU_PSC_LAST_FILL, ENTRY_SIZE, E_TAG, E_OUT, E_STAMP,
-  E_PCID, E_ATTRS, E_FLAGS, E_VICTIM, EF_GLOBAL, SRC_SIZE, STRUCT_TLB_4K, STRUCT_PSC_PDE, CNT_EVICT,
-} from "../../layout";
-import { clockNow, curFloor, curPscFloor, curPcid, floorAll, tlbFloor, pscFloor, microDropPage, microFlush } from "./clock";
+  CPU_PSC_LAST_FILL, ENTRY_SIZE, E_TAG, E_OUT, E_STAMP, E_PCID, E_FLAGS, E_VICTIM, E_CTX, EF_GLOBAL, SRC_SIZE,
+  STRUCT_TLB_4K, STRUCT_PSC_PDE, CNT_EVICT,
+} from "../layout";
+import {
+  clockNow, curFloor, curGlobalFloor, curPscFloor, curCtx, curAsid, floorAll, asidFloor, contextFloor,
+  microDropPage, microFlush,
+} from "./floors";
 
 @inline export function isPsc(structure: u32): bool {
   return structure >= STRUCT_PSC_PDE;
@@ -27,7 +32,7 @@ import { clockNow, curFloor, curPscFloor, curPcid, floorAll, tlbFloor, pscFloor,
   return load<u32>(desc(structure), DESC_SHIFT);
 }
 
-@inline function regionTag(va: u64, shift: u32): u64 {
+@inline export function regionTag(va: u64, shift: u32): u64 {
   return va & (<u64>-1 << shift);
 }
 
@@ -42,55 +47,58 @@ import { clockNow, curFloor, curPscFloor, curPcid, floorAll, tlbFloor, pscFloor,
  * after a flush.
  */
 @inline export function tlbMayHold(): bool {
-  return load<u32>(C + CPU_TLB_LAST_FILL) >= curFloor() || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= floorAll();
+  return load<u32>(C + CPU_TLB_LAST_FILL) >= curFloor() || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= curGlobalFloor();
 }
 
-/** Can a paging-structure cache hold a live entry for the current PCID? */
+/** Can a walk cache hold a live entry for the current context? */
 @inline export function pscMayHold(): bool {
   return load<u32>(C + CPU_PSC_LAST_FILL) >= curPscFloor();
 }
 
-/** The live TLB entry that maps va in the current context, or 0. */
-export function tlbProbe(structure: u32, va: u64): usize {
+/**
+ * The live entry of a structure that maps va in context `ctx`: a global one, or
+ * one of ASID `asid`. `floor` applies to non-global entries, `globalFloor` to
+ * global ones (pass the same for structures without global entries).
+ */
+export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, globalFloor: u32): usize {
   const d = desc(structure);
   const shift = load<u32>(d, DESC_SHIFT);
   const tag = regionTag(va, shift);
   const ways = load<u32>(d, DESC_WAYS);
   let e = setBase(d, va, shift);
   for (let w: u32 = 0; w < ways; w++, e += ENTRY_SIZE) {
-    if (load<u64>(e, E_TAG) != tag) continue;
+    if (load<u64>(e, E_TAG) != tag || load<u32>(e, E_CTX) != ctx) continue;
     const stamp = load<u32>(e, E_STAMP);
     if (load<u8>(e, E_FLAGS) & EF_GLOBAL) {
-      if (stamp >= floorAll()) return e;
-    } else if (<u32>load<u16>(e, E_PCID) == curPcid() && stamp >= curFloor()) {
+      if (stamp >= globalFloor) return e;
+    } else if (<u32>load<u16>(e, E_PCID) == asid && stamp >= floor) {
       return e;
     }
   }
   return 0;
 }
 
-/** The live paging-structure-cache entry for va in the current PCID, or 0. */
-export function pscProbe(structure: u32, va: u64): usize {
-  const d = desc(structure);
-  const shift = load<u32>(d, DESC_SHIFT);
-  const tag = regionTag(va, shift);
-  const ways = load<u32>(d, DESC_WAYS);
-  let e = setBase(d, va, shift);
-  for (let w: u32 = 0; w < ways; w++, e += ENTRY_SIZE) {
-    if (load<u64>(e, E_TAG) == tag && <u32>load<u16>(e, E_PCID) == curPcid() && load<u32>(e, E_STAMP) >= curPscFloor()) {
-      return e;
-    }
-  }
-  return 0;
+/** The live TLB entry that maps va in the current context, or 0. */
+@inline export function tlbProbe(structure: u32, va: u64): usize {
+  return probe(structure, va, curCtx(), curAsid(), curFloor(), curGlobalFloor());
+}
+
+/** The live walk-cache entry for va in the current context, or 0. */
+@inline export function pscProbe(structure: u32, va: u64): usize {
+  return probe(structure, va, curCtx(), curAsid(), curPscFloor(), curPscFloor());
 }
 
 /** Is the entry live in whatever context it belongs to? */
 @inline export function entryLive(structure: u32, e: usize): bool {
   const stamp = load<u32>(e, E_STAMP);
   if (stamp < floorAll()) return false;
-  if (load<u8>(e, E_FLAGS) & EF_GLOBAL) return true;
-  const pcid = <u32>load<u16>(e, E_PCID);
-  return stamp >= (isPsc(structure) ? pscFloor(pcid) : tlbFloor(pcid));
+  const ctx = load<u32>(e, E_CTX);
+  if (load<u8>(e, E_FLAGS) & EF_GLOBAL) {
+    return stamp >= (ctx == curCtx() ? curGlobalFloor() : contextFloor(ctx));
+  }
+  const asid = <u32>load<u16>(e, E_PCID);
+  if (ctx == curCtx() && asid == curAsid()) return stamp >= (isPsc(structure) ? curPscFloor() : curFloor());
+  return stamp >= asidFloor(ctx, asid, isPsc(structure));
 }
 
 /** Kills one entry, and whatever the micro-TLB holds of it. */
@@ -107,12 +115,14 @@ export function pscProbe(structure: u32, va: u64): usize {
  * the set (after a flush every way is dead, so the ways are reused in turn
  * before anything live is evicted).
  */
-@inline export function structFill(structure: u32, va: u64, out: u64, attrs: u32, flags: u32, pcid: u32): usize {
-  return structFillShift(structure, load<u32>(desc(structure), DESC_SHIFT), va, out, attrs, flags, pcid);
+@inline export function structFill(structure: u32, va: u64, out: u64, attrs: u32, flags: u32, ctx: u32, asid: u32): usize {
+  return structFillShift(structure, load<u32>(desc(structure), DESC_SHIFT), va, out, attrs, flags, ctx, asid);
 }
 
 /** structFill with the structure's region size given (a constant where the caller knows it). */
-@inline export function structFillShift(structure: u32, shift: u32, va: u64, out: u64, attrs: u32, flags: u32, pcid: u32): usize {
+@inline export function structFillShift(
+  structure: u32, shift: u32, va: u64, out: u64, attrs: u32, flags: u32, ctx: u32, asid: u32,
+): usize {
   const d = desc(structure);
   const ways = load<u32>(d, DESC_WAYS);
   const first = setBase(d, va, shift);
@@ -127,7 +137,8 @@ export function pscProbe(structure: u32, va: u64): usize {
   const now = clockNow();
   store<u64>(chosen, regionTag(va, shift), E_TAG);
   store<u64>(chosen, out, E_OUT);
-  store<u64>(chosen, <u64>now | (<u64>(pcid & 0xFFFF) << 32) | (<u64>(attrs & 0xFF) << 48) | (<u64>(flags & 0xFF) << 56), E_STAMP);
+  store<u64>(chosen, <u64>now | (<u64>(asid & 0xFFFF) << 32) | (<u64>(attrs & 0xFF) << 48) | (<u64>(flags & 0xFF) << 56), E_STAMP);
+  store<u32>(chosen, ctx, E_CTX);
   const last = isPsc(structure) ? CPU_PSC_LAST_FILL : flags & EF_GLOBAL ? CPU_TLB_LAST_GLOBAL_FILL : CPU_TLB_LAST_FILL;
   store<u32>(C + last, now);
   return chosen;
@@ -140,31 +151,27 @@ function evictFromMicro(structure: u32, e: usize): void {
 }
 
 /**
- * Kills the TLB entries of every page size that map va: non-global ones of
- * `pcid` when nonGlobal, global ones when global.
+ * Kills the entries of every page size that map va in context ctx:
+ * non-global ones of `asid` when nonGlobal (every ASID when asid is
+ * ANY_ASID), global ones when global. Structures from `first` to `last`.
  */
-export function tlbKillVa(va: u64, pcid: u32, nonGlobal: bool, global: bool): void {
-  for (let s: u32 = STRUCT_TLB_4K; s < STRUCT_PSC_PDE; s++) {
+export function killVa(first: u32, last: u32, va: u64, ctx: u32, asid: u32, nonGlobal: bool, global: bool): void {
+  for (let s = first; s <= last; s++) {
     const d = desc(s);
     const shift = load<u32>(d, DESC_SHIFT);
     const tag = regionTag(va, shift);
     const ways = load<u32>(d, DESC_WAYS);
     let e = setBase(d, va, shift);
     for (let w: u32 = 0; w < ways; w++, e += ENTRY_SIZE) {
-      if (load<u64>(e, E_TAG) != tag || !entryLive(s, e)) continue;
+      if (load<u64>(e, E_TAG) != tag || load<u32>(e, E_CTX) != ctx || !entryLive(s, e)) continue;
       const isGlobal = (load<u8>(e, E_FLAGS) & EF_GLOBAL) != 0;
-      if (isGlobal ? global : nonGlobal && <u32>load<u16>(e, E_PCID) == pcid) killEntry(s, e);
+      const asidMatch = asid == ANY_ASID || <u32>load<u16>(e, E_PCID) == asid;
+      if (isGlobal ? global : nonGlobal && asidMatch) killEntry(s, e);
     }
   }
 }
 
-/** Kills the paging-structure-cache entries of the current PCID that a walk of va would use. */
-export function pscKillVa(va: u64): void {
-  for (let s: u32 = STRUCT_PSC_PDE; s <= STRUCT_PSC_PDE + 3; s++) {
-    const e = pscProbe(s, va);
-    if (e) store<u32>(e, 0, E_STAMP);
-  }
-}
+export const ANY_ASID: u32 = 0xFFFF_FFFF;
 
 /** The detector's source record of an entry. */
 @inline export function entrySources(structure: u32, e: usize): usize {

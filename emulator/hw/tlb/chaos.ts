@@ -6,9 +6,9 @@
 // architecture allows a TLB to forget anything at any time; software that
 // relied on an entry staying is caught by this.
 
-import { C, count } from "../../cpu";
-import { CPU_CHAOS_COUNT, CNT_CHAOS_EVICT, STRUCT_COUNT, cfgBase, CFG_CHAOS_MEAN } from "../../layout";
-import { prngBelow } from "../../common/prng";
+import { C, count } from "../cpu";
+import { CPU_CHAOS_COUNT, CNT_CHAOS_EVICT, STRUCT_COUNT, cfgBase, CFG_CHAOS_MEAN } from "../layout";
+import { prngBelow } from "../common/prng";
 import { structEntries, structEntry, entryLive, killEntry } from "./structure";
 
 /** Draws the number of translations until the next eviction: uniform in [1, 2·mean]. */
