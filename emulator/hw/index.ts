@@ -19,7 +19,8 @@ import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDropped
 import { chaosRearm } from "./tlb/chaos";
 import { flushAll, mapClear } from "./tlb/floors";
 import { PAT_RESET } from "./x86/regs";
-import { translate, translateSlow, XLATE_FAILED } from "./x86/translate";
+import { translate, translateSlow } from "./x86/translate";
+import { XLATE_FAILED } from "./tlb/micro";
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,

@@ -7,25 +7,24 @@
 // Dirty-flag re-walk, protection faults on cached entries, the walk itself,
 // chaos and the detector) is out of line in translateSlow.
 
-import { C, micro, microMask, count, features } from "../cpu";
+import { C, count, features } from "../cpu";
 import {
   CPU_RES_PA, CPU_RES_INFO, CNT_TLB_HIT, CNT_TLB_MISS, CNT_DIRTY_REWALK, FEATURE_CHAOS,
   FEATURE_DETECT, STRUCT_TLB_4K, STRUCT_TLB_1G, E_OUT, E_ATTRS, EVENT_STALE_TLB,
 } from "../layout";
 import { cr0, cr4, CR0_PG, CR4_LA57 } from "./regs";
-import { allowedFromTlb, protectionFault } from "./paging/permissions";
+import { protectionFault } from "./paging/permissions";
 import { walk } from "./paging/walk";
 import { LEAF_IGNORED, TABLE_IGNORED } from "./paging/pte";
+import { pageFault, generalProtection } from "./paging/result";
 import {
-  XLATE_OK, MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK, OUT_SIZE_MASK, pageFault, generalProtection, microFill,
-} from "./paging/result";
+  XLATE_OK, XLATE_FAILED, MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK, OUT_META_MASK, MICRO_MISS, microFill, microLookup,
+  allowedFromTlb,
+} from "../tlb/micro";
 import { tlbProbe, tlbMayHold, killEntry, structShift, entrySources } from "../tlb/structure";
-import { microEpoch, curAsid } from "../tlb/floors";
+import { curAsid } from "../tlb/floors";
 import { chaosTick } from "../tlb/chaos";
 import { checkSources } from "../common/detector";
-
-/** Set in translate's result when the access did not complete; the low bits are then XLATE_*. */
-export const XLATE_FAILED: u64 = <u64>1 << 63;
 
 /**
  * Translates va for an access of `kind` (ACC_*, with ACC_AC folded in by the
@@ -33,16 +32,8 @@ export const XLATE_FAILED: u64 = <u64>1 << 63;
  * with the status; the fault record is in the CPU block.
  */
 @inline export function translate(va: u64, kind: u32): u64 {
-  const slot = micro + ((<usize>(va >> 12) & microMask) << 4);
-  if (load<u64>(slot) == ((va & ~<u64>0xFFF) | microEpoch())) {
-    const data = load<u64>(slot, 8);
-    if (allowedFromTlb(kind, <u32>data & 0xFF)) {
-      store<u64>(C + CPU_RES_INFO, data);
-      count(CNT_TLB_HIT);
-      return (data & OUT_FRAME_MASK) | (va & 0xFFF);
-    }
-  }
-  return translateMiss(va, kind);
+  const pa = microLookup(va, kind);
+  return pa != MICRO_MISS ? pa : translateMiss(va, kind);
 }
 
 function translateMiss(va: u64, kind: u32): u64 {
@@ -104,7 +95,7 @@ function tlbLookup(va: u64, kind: u32, mode: u32): u32 {
       const shift = structShift(s);
       const out = load<u64>(e, E_OUT);
       store<u64>(C + CPU_RES_PA, (out & OUT_FRAME_MASK) | (va & ((<u64>1 << shift) - 1)));
-      store<u64>(C + CPU_RES_INFO, out & (0xFFF | OUT_SIZE_MASK));
+      store<u64>(C + CPU_RES_INFO, out & OUT_META_MASK);
       if (!peek) {
         count(CNT_TLB_HIT);
         microFill(va, out, shift);

@@ -114,9 +114,3 @@ export function rebuildAllowTable(): void {
     }
   }
 }
-
-/** May an access of this kind complete from a TLB entry with these attrs? */
-@inline export function allowedFromTlb(kind: u32, attrs: u32): bool {
-  const word = load<u64>(C + CPU_ALLOW + (<usize>kind << 5) + (<usize>(attrs >> 6) << 3));
-  return ((word >> (attrs & 63)) & 1) != 0;
-}

@@ -37,11 +37,12 @@ import {
 } from "./pte";
 import { PFERR_P, PFERR_RSVD } from "./pferr";
 import {
-  ATTR_U, ATTR_W, ATTR_XD, ATTR_D, ATTR_PKEY_SHIFT, ACC_WRITE, accessErrorBits, protectionFault, allowedFromTlb,
+  ATTR_U, ATTR_W, ATTR_XD, ATTR_D, ATTR_PKEY_SHIFT, ACC_WRITE, accessErrorBits, protectionFault,
 } from "./permissions";
 import { pscProbe, pscMayHold, structFill, structFillShift, entrySources } from "../../tlb/structure";
 import { curAsid, curCtx } from "../../tlb/floors";
-import { XLATE_OK, MODE_PEEK, MODE_NO_CACHE, pageFault, busFault, microFill } from "./result";
+import { pageFault, busFault } from "./result";
+import { XLATE_OK, MODE_PEEK, MODE_NO_CACHE, microFill, allowedFromTlb } from "../../tlb/micro";
 
 /** Bits 29:13 of a PDPTE that maps a 1 GiB page, reserved (SDM Vol.3A table 4-16). */
 const RSVD_1G: u64 = 0x3FFF_E000;
