@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ShootdownError } from "../machine/errors.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";
+import { Aarch64VectorRunner } from "../walk/aarch64.ts";
 
 export const WALK_USAGE = `usage: shootdown walk --vectors FILE.jsonl [--json]
 
@@ -37,7 +38,7 @@ export function walkCommand(args: string[], out: (line: string) => void): number
   } catch (e) {
     throw new ShootdownError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const results = runVectors(text, { x86_64: new X86VectorRunner() });
+  const results = runVectors(text, { x86_64: new X86VectorRunner(), aarch64: new Aarch64VectorRunner() });
   if (values.json) {
     for (const r of results) out(JSON.stringify(r));
   } else {

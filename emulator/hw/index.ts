@@ -10,7 +10,8 @@ import {
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
-  CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, CPU_RES_PA, CPU_AC_KIND,
+  CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
+  CPU_AC_KIND,
 } from "./layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro } from "./cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount } from "./phys/ram";
@@ -21,6 +22,9 @@ import { flushAll, mapClear } from "./tlb/floors";
 import { PAT_RESET } from "./x86/regs";
 import { translate, translateSlow } from "./x86/translate";
 import { XLATE_FAILED } from "./tlb/micro";
+import { armReg, setArmReg } from "./arm/regs";
+import { armTranslate, armTranslateSlow, armAt, armSyncDerivedState } from "./arm/translate";
+import { armTlbi } from "./arm/tlbi";
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
@@ -43,6 +47,9 @@ export const INIT_ERR_ARCH: u32 = 6;
 layoutConfig();
 ensureMemory(cpuBlocks);
 
+/** ARCH_X86_64 or ARCH_AARCH64, from the config. */
+let arch: u32 = ARCH_X86_64;
+
 export function configBlock(): usize {
   return cfgBase;
 }
@@ -57,7 +64,9 @@ export function init(): u32 {
   const maxPhys = load<u32>(cfgBase + CFG_MAXPHYADDR);
   const feat = load<u32>(cfgBase + CFG_FEATURES);
   const microEntries = load<u32>(cfgBase + CFG_MICRO_ENTRIES);
-  if (load<u32>(cfgBase + CFG_ARCH) != ARCH_X86_64) return INIT_ERR_ARCH;
+  const archCfg = load<u32>(cfgBase + CFG_ARCH);
+  if (archCfg != ARCH_X86_64 && archCfg != ARCH_AARCH64) return INIT_ERR_ARCH;
+  arch = archCfg;
   if (cpus == 0 || cpus > MAX_CPUS) return INIT_ERR_CPUS;
   if (maxPhys < 32 || maxPhys > 52) return INIT_ERR_MAXPHYADDR;
   if (microEntries != 0 && (!isPow2(microEntries) || microEntries > 65536)) return INIT_ERR_MICRO;
@@ -124,7 +133,8 @@ function resetCpuState(cpu: u32): void {
   flushAll();
   prngSeed(load<u64>(cfgBase + CFG_CHAOS_SEED), cpu);
   chaosRearm();
-  syncDerivedState();
+  if (arch == ARCH_AARCH64) armSyncDerivedState();
+  else syncDerivedState();
 }
 
 export function cpuReset(cpu: u32): void {
@@ -148,7 +158,7 @@ export function setMaxPhysAddr(bits: u32): u32 {
   if (bits < 32 || bits > 52) return INIT_ERR_MAXPHYADDR;
   ramSetMaxPhysAddr(bits);
   ramReset();
-  rebuildWalkParamsAll();
+  if (arch == ARCH_X86_64) rebuildWalkParamsAll();
   return INIT_OK;
 }
 
@@ -244,6 +254,61 @@ export function x86WriteRflags(cpu: u32, value: u64): void {
 export function x86FlushAll(cpu: u32): void {
   select(cpu);
   flushAll();
+}
+
+// ── AArch64 ──────────────────────────────────────────────────────────────────
+
+/** Raw register load (no side effects but re-deriving the context); index ARM_*. */
+export function armSetRegister(cpu: u32, index: u32, value: u64): void {
+  select(cpu);
+  setArmReg(index, value);
+  armSyncDerivedState();
+}
+
+export function armGetRegister(cpu: u32, index: u32): u64 {
+  select(cpu);
+  return armReg(index);
+}
+
+/** Translates va for an access of `kind` (ARM_ACC_*; PSTATE.PAN is folded in here). 0 or a fault status. */
+export function armTranslateVa(cpu: u32, va: u64, kind: u32): u32 {
+  select(cpu);
+  const pa = armTranslate(va, kind | load<u32>(C + CPU_AC_KIND));
+  if (pa & XLATE_FAILED) return <u32>pa;
+  store<u64>(C + CPU_RES_PA, pa);
+  return 0;
+}
+
+/** Translation with MODE_* flags (peek, no cache). */
+export function armTranslateMode(cpu: u32, va: u64, kind: u32, mode: u32): u32 {
+  select(cpu);
+  const pa = armTranslateSlow(va, kind | load<u32>(C + CPU_AC_KIND), mode);
+  if (pa & XLATE_FAILED) return <u32>pa;
+  store<u64>(C + CPU_RES_PA, pa);
+  return 0;
+}
+
+/** AT with AT_* flags; returns (and writes) PAR_EL1. */
+export function armAtOp(cpu: u32, va: u64, op: u32): u64 {
+  select(cpu);
+  return armAt(va, op);
+}
+
+/** TLBI op[|TLBI_IS], Xt; 1 for an unknown operation. */
+export function armTlbiOp(cpu: u32, op: u32, xt: u64): u32 {
+  select(cpu);
+  return armTlbi(op, xt) ? 0 : 1;
+}
+
+/** `count` AArch64 stage-1 (or, with HCR_EL2.VM, combined) walks with cold TLBs and walk caches. */
+export function benchArmWalk(cpu: u32, vaBase: u64, lgPages: u32, count: u32): u64 {
+  select(cpu);
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    flushAll();
+    sum += armTranslate(vaBase + benchOffset(i, lgPages), 0);
+  }
+  return sum;
 }
 
 // ── Benchmark loops (run by bench/, never by tests for timing) ──────────────

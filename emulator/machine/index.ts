@@ -2,7 +2,12 @@
 //
 // The typed API of the emulator: a Machine with CPUs and memory.
 
-export { Machine, type StaleUseEvent } from "./machine.ts";
+export { Machine, type StaleUseEvent, type Arch, type CpuOf } from "./machine.ts";
+export {
+  ArmCpu, armAccessKind, type ArmRegisters, type ArmAccess, type ArmAccessOp, type ArmPrivilege, type ArmFault, type ArmFaultType,
+  type ArmMapping, type ArmTranslation, type TlbiOp, type AtOp,
+} from "./arm-cpu.ts";
+export { type Counters } from "./counters.ts";
 export { Memory } from "./memory.ts";
 export {
   X86Cpu, InvpcidType, accessKind, type Access, type AccessOp, type Privilege, type X86Registers, type X86Mapping,

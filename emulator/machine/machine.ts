@@ -8,6 +8,11 @@ import { layoutOf, type Layout } from "./layout.ts";
 import { resolveOptions, STRUCT_ORDER, type MachineOptions, type ResolvedOptions } from "./options.ts";
 import { Memory } from "./memory.ts";
 import { X86Cpu } from "./x86-cpu.ts";
+import { ArmCpu } from "./arm-cpu.ts";
+
+export type Arch = "x86_64" | "aarch64";
+/** The CPU class of an architecture. */
+export type CpuOf<A extends Arch> = A extends "aarch64" ? ArmCpu : X86Cpu;
 
 /** A use of a TLB or paging-structure-cache entry whose source descriptor changed with no invalidation. */
 export interface StaleUseEvent {
@@ -37,22 +42,24 @@ const INIT_ERRORS: Record<number, string> = {
   6: "the architecture is not supported",
 };
 
-export class Machine {
+export class Machine<A extends Arch = "x86_64"> {
   readonly options: ResolvedOptions;
   readonly memory: Memory;
-  readonly cpus: readonly X86Cpu[];
+  readonly cpus: readonly CpuOf<A>[];
   /** The hardware module itself, for benchmarks and tools that drive it in bulk. */
   readonly hw: HwExports;
   readonly layout: Layout;
 
-  constructor(options: MachineOptions = {}) {
+  constructor(options: MachineOptions & { arch?: A } = {}) {
     this.options = resolveOptions(options);
     this.hw = instantiate();
     this.layout = layoutOf(this.hw);
     this.configure();
     this.memory = new Memory(this.hw, this.layout);
     for (const range of this.options.ram) this.memory.addRange(range);
-    this.cpus = Array.from({ length: this.options.cpus }, (_, i) => new X86Cpu(this.hw, this.layout, i));
+    const make = (i: number) =>
+      (this.options.arch === "aarch64" ? new ArmCpu(this.hw, this.layout, i) : new X86Cpu(this.hw, this.layout, i)) as CpuOf<A>;
+    this.cpus = Array.from({ length: this.options.cpus }, (_, i) => make(i));
   }
 
   private configure(): void {
@@ -60,7 +67,7 @@ export class Machine {
     const L = this.layout;
     const cfg = new DataView(this.hw.memory.buffer, this.hw.configBlock(), L.CFG_SIZE);
     cfg.setUint32(L.CFG_CPUS, o.cpus, true);
-    cfg.setUint32(L.CFG_ARCH, L.ARCH_X86_64, true);
+    cfg.setUint32(L.CFG_ARCH, o.arch === "aarch64" ? L.ARCH_AARCH64 : L.ARCH_X86_64, true);
     cfg.setUint32(L.CFG_MAXPHYADDR, o.maxPhysAddr, true);
     let features = 0;
     if (o.page1GB) features |= L.FEATURE_PAGE1GB;
@@ -78,7 +85,7 @@ export class Machine {
     if (status !== L.INIT_OK) throw new ShootdownError(`cannot build the machine: ${INIT_ERRORS[status] ?? `error ${status}`}`);
   }
 
-  cpu(index: number): X86Cpu {
+  cpu(index: number): CpuOf<A> {
     const c = this.cpus[index];
     if (!c) throw new ShootdownError(`no CPU ${index} (the machine has ${this.cpus.length})`);
     return c;

@@ -39,7 +39,7 @@ export interface ChaosOptions {
 }
 
 export interface MachineOptions {
-  arch?: "x86_64";
+  arch?: "x86_64" | "aarch64";
   cpus?: number;
   /** MAXPHYADDR, the physical-address width: 32 to 52. */
   maxPhysAddr?: number;
@@ -69,7 +69,7 @@ export const DEFAULT_TLB: TlbGeometry = {
 export const STRUCT_ORDER = ["tlb4k", "tlb2m", "tlb1g", "pde", "pdpte", "pml4e", "pml5e"] as const;
 
 export interface ResolvedOptions {
-  arch: "x86_64";
+  arch: "x86_64" | "aarch64";
   cpus: number;
   maxPhysAddr: number;
   page1GB: boolean;
@@ -90,10 +90,12 @@ function checkInteger(name: string, value: number, lo: number, hi: number): void
 
 export function resolveOptions(o: MachineOptions): ResolvedOptions {
   const arch = o.arch ?? "x86_64";
-  if (arch !== "x86_64") throw new ShootdownError(`unsupported architecture '${String(arch)}' (this machine models x86_64)`);
+  if (arch !== "x86_64" && arch !== "aarch64") {
+    throw new ShootdownError(`unsupported architecture '${String(arch)}' (x86_64 or aarch64)`);
+  }
   const cpus = o.cpus ?? 1;
   checkInteger("cpus", cpus, 1, 64);
-  const maxPhysAddr = o.maxPhysAddr ?? 46;
+  const maxPhysAddr = o.maxPhysAddr ?? (arch === "aarch64" ? 48 : 46);
   checkInteger("maxPhysAddr", maxPhysAddr, 32, 52);
   const tlb: TlbGeometry = { ...DEFAULT_TLB, ...(o.tlb ?? {}) };
   for (const name of STRUCT_ORDER) {

@@ -41,6 +41,13 @@ export interface HwExports {
   x86WritePkru(cpu: number, value: number): void;
   x86WriteRflags(cpu: number, value: bigint): void;
   x86FlushAll(cpu: number): void;
+  armSetRegister(cpu: number, index: number, value: bigint): void;
+  armGetRegister(cpu: number, index: number): bigint;
+  armTranslateVa(cpu: number, va: bigint, kind: number): number;
+  armTranslateMode(cpu: number, va: bigint, kind: number, mode: number): number;
+  armAtOp(cpu: number, va: bigint, op: number): bigint;
+  armTlbiOp(cpu: number, op: number, xt: bigint): number;
+  benchArmWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
   benchTranslate(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
   benchLoad(host: number, lgPages: number, count: number): bigint;
   benchWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;

@@ -6,6 +6,7 @@
 import { ShootdownError } from "./errors.ts";
 import type { HwExports } from "./wasm.ts";
 import type { Layout } from "./layout.ts";
+import { readCounters, type Counters } from "./counters.ts";
 
 /** The paging-related registers of an x86-64 CPU. */
 export interface X86Registers {
@@ -85,54 +86,8 @@ export enum InvpcidType {
   AllExcludingGlobal = 3,
 }
 
-export interface X86Counters {
-  tlbHits: bigint;
-  tlbMisses: bigint;
-  walks: bigint;
-  walkReads: bigint;
-  pagingStructureCacheHits: bigint;
-  pageFaults: bigint;
-  invlpg: bigint;
-  invpcidAddress: bigint;
-  invpcidSingleContext: bigint;
-  invpcidAllIncludingGlobal: bigint;
-  invpcidAllExcludingGlobal: bigint;
-  cr3Flush: bigint;
-  cr3NoFlush: bigint;
-  flushAll: bigint;
-  flushPcid: bigint;
-  faultInvalidations: bigint;
-  evictions: bigint;
-  chaosEvictions: bigint;
-  accessedDirtyWrites: bigint;
-  staleUses: bigint;
-  busErrors: bigint;
-  dirtyRewalks: bigint;
-}
-
-const COUNTER_NAMES: [Exclude<keyof X86Counters, "walks">, string][] = [
-  ["tlbHits", "CNT_TLB_HIT"],
-  ["tlbMisses", "CNT_TLB_MISS"],
-  ["walkReads", "CNT_WALK_READ"],
-  ["pagingStructureCacheHits", "CNT_PSC_HIT"],
-  ["pageFaults", "CNT_PAGE_FAULT"],
-  ["invlpg", "CNT_INVLPG"],
-  ["invpcidAddress", "CNT_INVPCID_ADDR"],
-  ["invpcidSingleContext", "CNT_INVPCID_SINGLE"],
-  ["invpcidAllIncludingGlobal", "CNT_INVPCID_ALL_GLOBAL"],
-  ["invpcidAllExcludingGlobal", "CNT_INVPCID_ALL"],
-  ["cr3Flush", "CNT_CR3_FLUSH"],
-  ["cr3NoFlush", "CNT_CR3_NOFLUSH"],
-  ["flushAll", "CNT_FLUSH_ALL"],
-  ["flushPcid", "CNT_FLUSH_PCID"],
-  ["faultInvalidations", "CNT_FAULT_INVAL"],
-  ["evictions", "CNT_EVICT"],
-  ["chaosEvictions", "CNT_CHAOS_EVICT"],
-  ["accessedDirtyWrites", "CNT_AD_WRITE"],
-  ["staleUses", "CNT_STALE_USE"],
-  ["busErrors", "CNT_BUS_ERROR"],
-  ["dirtyRewalks", "CNT_DIRTY_REWALK"],
-];
+/** The counters of an x86-64 CPU (see counters.ts). */
+export type X86Counters = Counters;
 
 const REGISTER_OFFSETS: [keyof X86Registers, keyof Layout][] = [
   ["cr0", "CPU_CR0"],
@@ -317,13 +272,6 @@ export class X86Cpu {
   }
 
   counters(): X86Counters {
-    const v = this.view();
-    const out = {} as X86Counters;
-    for (const [name, constant] of COUNTER_NAMES) {
-      out[name] = v.getBigUint64(this.layout.CPU_COUNTERS + 8 * this.layout[constant as keyof Layout], true);
-    }
-    // Every walk is either a TLB miss or a Dirty re-walk (a write through a clean entry).
-    out.walks = out.tlbMisses + out.dirtyRewalks;
-    return out;
+    return readCounters(this.view(), this.layout);
   }
 }

@@ -5,6 +5,7 @@
 // the physical address or the fault, and the Accessed/Dirty words.
 
 import { Machine } from "../machine/machine.ts";
+import type { Memory } from "../machine/memory.ts";
 import type { X86Registers, X86Translation, AccessOp, Privilege } from "../machine/x86-cpu.ts";
 import {
   type VectorCase, type CaseOutcome, type VectorRunner, VectorError, bigField, objField, stringField, wordList,
@@ -24,21 +25,27 @@ function describe(t: X86Translation): string {
 }
 
 /**
- * The 4 KiB pages a walk of this case can touch: the root table and every
- * page named by a word in memory or by a word's address field. Everything
- * else reads as zero only because the walk never gets there.
+ * Backs with RAM the 4 KiB pages a walk of a case can touch: the root tables
+ * and every page named by a word in memory or by a word's address field
+ * (addrField). Everything else reads as zero only because no walk reaches it.
  */
-function pagesToBack(cr3: bigint, words: [bigint, bigint][], maxPhys: number): bigint[] {
-  const limit = 1n << BigInt(maxPhys);
-  const addrField = (limit - 1n) & ~(PAGE - 1n);
+export function backPages(m: { memory: Memory }, roots: bigint[], words: [bigint, bigint][], physBits: number, addrField: bigint): void {
+  const limit = 1n << BigInt(physBits);
+  const field = addrField & (limit - 1n) & ~(PAGE - 1n);
   const pages = new Set<bigint>();
-  pages.add(cr3 & addrField);
+  for (const root of roots) pages.add(root & field);
   for (const [addr, value] of words) {
-    if (addr >= limit) throw new VectorError(`mem address ${hex(addr)} is beyond MAXPHYADDR (${maxPhys} bits)`);
+    if (addr >= limit) throw new VectorError(`mem address ${hex(addr)} is beyond the physical address size (${physBits} bits)`);
     pages.add(addr & ~(PAGE - 1n));
-    pages.add(value & addrField);
+    pages.add(value & field);
   }
-  return [...pages].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...pages].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (let i = 0; i < sorted.length; ) {
+    let end = i + 1;
+    while (end < sorted.length && sorted[end] === sorted[end - 1]! + PAGE) end++;
+    m.memory.addRange({ base: sorted[i]!, size: BigInt(end - i) * PAGE });
+    i = end;
+  }
 }
 
 export class X86VectorRunner implements VectorRunner {
@@ -78,13 +85,7 @@ export class X86VectorRunner implements VectorRunner {
     const expected = this.expectation(expect);
 
     const m = this.machineFor(maxPhys);
-    const pages = pagesToBack(regs.cr3 ?? 0n, [...mem, ...memAfter], maxPhys);
-    for (let i = 0; i < pages.length; ) {
-      let end = i + 1;
-      while (end < pages.length && pages[end] === pages[end - 1]! + PAGE) end++;
-      m.memory.addRange({ base: pages[i]!, size: BigInt(end - i) * PAGE });
-      i = end;
-    }
+    backPages(m, [regs.cr3 ?? 0n], [...mem, ...memAfter], maxPhys, 0x000f_ffff_ffff_f000n);
     for (const [addr, value] of mem) m.memory.write64(addr, value);
     const cpu = m.cpu(0);
     cpu.reset();
