@@ -25,7 +25,7 @@ export interface ArmAccess {
   priv: "user" | "kernel";
 }
 
-export type ArmFaultType = "translation" | "access_flag" | "permission" | "address_size";
+export type ArmFaultType = "translation" | "access_flag" | "permission" | "address_size" | "external_walk";
 
 export type ArmRefResult =
   | { kind: "ok"; pa: bigint; par: bigint }
@@ -37,9 +37,26 @@ const PA_BITS = 52;
 const IPS_BITS = [32, 36, 40, 42, 44, 48, 52, 52];
 
 /** Fault status codes (ESR_ELx.DFSC / PAR_EL1.FST) for levels 0-3. */
-const FSC_BASE: Record<ArmFaultType, number> = { address_size: 0x00, translation: 0x04, access_flag: 0x08, permission: 0x0c };
+const FSC_BASE: Record<ArmFaultType, number> = {
+  address_size: 0x00,
+  translation: 0x04,
+  access_flag: 0x08,
+  permission: 0x0c,
+  // Synchronous External abort on a translation table walk.
+  external_walk: 0x14,
+};
 
-export function referenceAt(memory: Map<bigint, bigint>, regs: ArmRegisters, access: ArmAccess): ArmRefResult {
+/**
+ * AT for one access. `memory` maps 8-byte-aligned physical addresses to words
+ * (absent words read as 0, within `isRam`) and is updated with the AF and
+ * dirty-state writes; a descriptor read outside `isRam` is an external abort.
+ */
+export function referenceAt(
+  memory: Map<bigint, bigint>,
+  regs: ArmRegisters,
+  access: ArmAccess,
+  isRam: (pa: bigint) => boolean = () => true,
+): ArmRefResult {
   const fault = (type: ArmFaultType, level: number): ArmRefResult => ({
     kind: "fault",
     type,
@@ -97,6 +114,7 @@ export function referenceAt(memory: Map<bigint, bigint>, regs: ArmRegisters, acc
     const indexBits = level === 4 - Math.floor((inputSize - 4) / 9) ? topIndexBits : 9;
     const index = field(va, shift + indexBits - 1, shift);
     descPa = base + index * 8n;
+    if (!isRam(descPa)) return fault("external_walk", level);
     desc = memory.get(descPa) ?? 0n;
     // Invalid, or the reserved encoding at level 3.
     if (!bit(desc, 0) || (level === 3 && !bit(desc, 1))) return fault("translation", level);
