@@ -21,7 +21,7 @@ import { chaosTick } from "../tlb/chaos";
 import { entrySources } from "../tlb/structure";
 import { checkSources } from "../common/detector";
 import { armReg, setArmReg, bits, SCTLR_M, TCR_A1, TCR_AS, HCR_VM, PSTATE_PAN } from "./regs";
-import { s1Params, s1Walk, pVa, ARM_LEAF_IGNORED, ARM_TABLE_IGNORED, ARM_INFO_SH_SHIFT, ARM_INFO_ATTR_SHIFT } from "./vmsa/walk";
+import { s1Params, s1Walk, pVa, MODE_S1_ONLY, ARM_LEAF_IGNORED, ARM_TABLE_IGNORED, ARM_INFO_SH_SHIFT, ARM_INFO_ATTR_SHIFT } from "./vmsa/walk";
 import { s2Translate, currentVmid, S2_READ, S2_WRITE, S2_FETCH } from "./vmsa/stage2";
 import {
   armPermission, rebuildArmAllowTable, ARM_ACC_WRITE, ARM_ACC_FETCH, ARM_ACC_EL0, ARM_ACC_PAN, ARM_PERM_S1_FAULT,
@@ -31,8 +31,6 @@ import { ARM_FAULT_ADDRESS_SIZE, ARM_FAULT_PERMISSION, parFault, parSuccess } fr
 import { armFault } from "./vmsa/result";
 import { maxPhysAddr } from "../phys/ram";
 
-/** Walk stage 1 only (AT S1E*): with stage 2 enabled, the result is the IPA. */
-export const MODE_S1_ONLY: u32 = 4;
 
 // ── Context ──────────────────────────────────────────────────────────────────
 
@@ -162,7 +160,7 @@ export function armAt(va: u64, op: u32): u64 {
     pa = mmuOff(va, kind, mode);
   } else {
     pa = s1Params(va, kind, mode);
-    if (!(pa & XLATE_FAILED)) pa = atWalk(va, kind, mode);
+    if (!(pa & XLATE_FAILED)) pa = s1Walk(va, kind, mode);
   }
   let par: u64;
   if (pa & XLATE_FAILED) {
@@ -175,14 +173,4 @@ export function armAt(va: u64, op: u32): u64 {
   }
   setArmReg(ARM_PAR_EL1, par);
   return par;
-}
-
-/** The walk for AT: stage 1 only unless AT_STAGE12 (HCR_EL2.VM off for the walk). */
-function atWalk(va: u64, kind: u32, mode: u32): u64 {
-  if (!(mode & MODE_S1_ONLY)) return s1Walk(va, kind, mode);
-  const hcr = armReg(ARM_HCR_EL2);
-  setArmReg(ARM_HCR_EL2, hcr & ~HCR_VM);
-  const pa = s1Walk(va, kind, mode);
-  setArmReg(ARM_HCR_EL2, hcr);
-  return pa;
 }

@@ -25,6 +25,9 @@ import {
 } from "../../layout";
 import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
 import { MODE_PEEK, MODE_NO_CACHE, XLATE_FAILED, microFill } from "../../tlb/micro";
+
+/** Walk stage 1 only (AT S1E*): with stage 2 enabled, tables are still read through it, but the result is the IPA. */
+export const MODE_S1_ONLY: u32 = 4;
 import { pscProbe, pscMayHold, structFill, entrySources } from "../../tlb/structure";
 import { curCtx, curAsid } from "../../tlb/floors";
 import { walkSrcReset, walkSrcPush, walkSrcUpdateLast, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
@@ -170,14 +173,20 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
       break;
     }
   }
-  // With stage 2, the TTBR holds an IPA: translate it (walk-cache entries already hold PAs).
+  // With stage 2, the TTBR holds an IPA: translate the first descriptor's
+  // address (walk-cache entries already hold PAs). The start-level table may
+  // span several pages only for stage 2, never here.
   if (nested && !fromCache) {
-    const pa = s2Translate(table, S2_READ, true, va, mode);
+    const first = table + (((vn >> (12 + 9 * (3 - level))) & ((<u64>1 << pTopIndexBits) - 1)) << 3);
+    const pa = s2Translate(first, S2_READ, true, va, mode);
     if (pa & XLATE_FAILED) return pa;
-    table = pa;
+    table = pa - (first - table);
   }
 
-  // 3. The levels.
+  // 3. The levels. With stage 2, tableIpa follows the walk in IPA space
+  // (unknown after a walk-cache hit, whose entries hold PAs).
+  let tableIpa: u64 = fromCache ? u64.MAX_VALUE : pBase;
+  let descIpa: u64 = u64.MAX_VALUE;
   let descPa: u64 = 0;
   let desc: u64 = 0;
   let reads: u64 = 0;
@@ -185,7 +194,9 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
   for (let step = 0; step < 5; step++) {
     const shift: u32 = 12 + 9 * (3 - level);
     const indexBits: u32 = level == pStart ? pTopIndexBits : 9;
-    descPa = table + (((vn >> shift) & ((<u64>1 << indexBits) - 1)) << 3);
+    const offset = ((vn >> shift) & ((<u64>1 << indexBits) - 1)) << 3;
+    descPa = table + offset;
+    descIpa = tableIpa == u64.MAX_VALUE ? u64.MAX_VALUE : tableIpa + offset;
     const host = physHost(descPa, 8);
     reads++;
     if (host < 0) {
@@ -206,12 +217,16 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
     if (!((desc & DESC_TABLE) && level < 3)) break;
     if (!pHpd) hier |= tableRights(desc);
     if (nested) {
-      const pa = s2Translate(address, S2_READ, true, va, mode);
+      // Translate the address of the descriptor the next level reads, so a
+      // stage-2 fault reports exactly that IPA; the table is in one page.
+      const nextIndex = (vn >> (12 + 9 * (2 - level))) & 511;
+      const pa = s2Translate(address + (nextIndex << 3), S2_READ, true, va, mode);
       if (pa & XLATE_FAILED) {
         countReads(reads, peek);
         return pa;
       }
-      address = pa;
+      tableIpa = address;
+      address = pa - (nextIndex << 3);
     }
     if (cached) {
       const e = structFill(walkCacheOf(level), vn, address, hier, 0, ctx, asid);
@@ -246,8 +261,11 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
   }
   if (!peek && updated != desc) {
     if (nested) {
-      // The hardware update is a write to the stage-1 table through stage 2.
-      const check = s2Translate(descPa, S2_WRITE, true, va, mode | MODE_NO_CACHE);
+      // The hardware update is a write to the stage-1 table through stage 2,
+      // which needs the descriptor's IPA: after a walk-cache hit, walk again
+      // from the TTBR without the caches to learn it.
+      if (descIpa == u64.MAX_VALUE) return s1Walk(va, kind, mode | MODE_NO_CACHE);
+      const check = s2Translate(descIpa, S2_WRITE, true, va, mode);
       if (check & XLATE_FAILED) return check;
     }
     physWrite64(descPa, updated);
@@ -265,7 +283,8 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
   const attrIndex = <u32>bits(updated, 4, 2);
   let attr = <u32>((armReg(ARM_MAIR_EL1) >> (attrIndex * 8)) & 0xFF);
   let sh = <u32>bits(updated, 9, 8);
-  if (nested) {
+  // AT S1E* stops at the IPA.
+  if (nested && !(mode & MODE_S1_ONLY)) {
     const out = s2Translate(pa, s2AccessOf(kind), false, va, mode);
     if (out & XLATE_FAILED) return out;
     pa = out;
