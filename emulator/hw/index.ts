@@ -18,13 +18,14 @@ import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount } from
 import { prngSeed } from "./common/prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
 import { chaosRearm } from "./tlb/chaos";
-import { flushAll, mapClear } from "./tlb/floors";
+import { flushAll, mapClear, setStage2ByVtag } from "./tlb/floors";
 import { PAT_RESET } from "./x86/regs";
 import { translate, translateSlow } from "./x86/translate";
 import { XLATE_FAILED } from "./tlb/micro";
 import { armReg, setArmReg } from "./arm/regs";
 import { armTranslate, armTranslateSlow, armAt, armSyncDerivedState } from "./arm/translate";
 import { armTlbi } from "./arm/tlbi";
+import { setVmxContext, invept, invvpid } from "./x86/vmx";
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
@@ -67,6 +68,7 @@ export function init(): u32 {
   const archCfg = load<u32>(cfgBase + CFG_ARCH);
   if (archCfg != ARCH_X86_64 && archCfg != ARCH_AARCH64) return INIT_ERR_ARCH;
   arch = archCfg;
+  setStage2ByVtag(arch == ARCH_AARCH64);
   if (cpus == 0 || cpus > MAX_CPUS) return INIT_ERR_CPUS;
   if (maxPhys < 32 || maxPhys > 52) return INIT_ERR_MAXPHYADDR;
   if (microEntries != 0 && (!isPow2(microEntries) || microEntries > 65536)) return INIT_ERR_MICRO;
@@ -248,6 +250,22 @@ export function x86WritePkru(cpu: u32, value: u32): void {
 export function x86WriteRflags(cpu: u32, value: u64): void {
   select(cpu);
   writeRflags(value);
+}
+
+/** Translate for a guest: VPID and EPTP (0: no EPT). VPID 0, EPTP 0 is the host. */
+export function x86SetVmx(cpu: u32, vpid: u32, eptp: u64): void {
+  select(cpu);
+  setVmxContext(vpid, eptp);
+}
+
+export function x86Invept(cpu: u32, type: u32, eptp: u64): u32 {
+  select(cpu);
+  return invept(type, eptp);
+}
+
+export function x86Invvpid(cpu: u32, type: u32, vpid: u32, la: u64): u32 {
+  select(cpu);
+  return invvpid(type, vpid, la);
 }
 
 /** Drops every TLB and paging-structure-cache entry of one CPU (INVPCID type 2 without the count). */

@@ -10,7 +10,7 @@ export {
 export { type Counters } from "./counters.ts";
 export { Memory } from "./memory.ts";
 export {
-  X86Cpu, InvpcidType, accessKind, type Access, type AccessOp, type Privilege, type X86Registers, type X86Mapping,
+  X86Cpu, InvpcidType, InveptType, InvvpidType, EPT_QUALIFICATION, accessKind, type Access, type AccessOp, type Privilege, type X86Registers, type X86Mapping,
   type X86Fault, type X86Translation, type X86Outcome, type X86Counters, type MemoryType, type X86MemoryWalk,
   type X86WalkStep,
 } from "./x86-cpu.ts";

@@ -41,6 +41,9 @@ export interface HwExports {
   x86WritePkru(cpu: number, value: number): void;
   x86WriteRflags(cpu: number, value: bigint): void;
   x86FlushAll(cpu: number): void;
+  x86SetVmx(cpu: number, vpid: number, eptp: bigint): void;
+  x86Invept(cpu: number, type: number, eptp: bigint): number;
+  x86Invvpid(cpu: number, type: number, vpid: number, la: bigint): number;
   armSetRegister(cpu: number, index: number, value: bigint): void;
   armGetRegister(cpu: number, index: number): bigint;
   armTranslateVa(cpu: number, va: bigint, kind: number): number;

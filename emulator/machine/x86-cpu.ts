@@ -56,7 +56,35 @@ export interface X86Mapping {
 export type X86Fault =
   | { kind: "page-fault"; vector: 14; errorCode: number; address: bigint; level: number }
   | { kind: "general-protection"; vector: 13; errorCode: 0; address: bigint }
-  | { kind: "bus-error"; address: bigint; level: number };
+  | { kind: "bus-error"; address: bigint; level: number }
+  /** A VM exit for the hypervisor: EPT forbade the access (SDM Vol.3C 28.2.1 for the qualification). */
+  | { kind: "ept-violation"; gpa: bigint; qualification: number; guestLinear: bigint; level: number }
+  | { kind: "ept-misconfig"; gpa: bigint; guestLinear: bigint; level: number };
+
+/** EPT violation exit-qualification bits. */
+export const EPT_QUALIFICATION = {
+  READ: 1 << 0,
+  WRITE: 1 << 1,
+  FETCH: 1 << 2,
+  READABLE: 1 << 3,
+  WRITABLE: 1 << 4,
+  EXECUTABLE: 1 << 5,
+  LINEAR_VALID: 1 << 7,
+  /** The access was to the translation of the linear address, not to a guest paging-structure entry. */
+  FINAL: 1 << 8,
+} as const;
+
+export enum InveptType {
+  SingleContext = 1,
+  AllContext = 2,
+}
+
+export enum InvvpidType {
+  Address = 0,
+  SingleContext = 1,
+  AllContext = 2,
+  SingleContextRetainingGlobals = 3,
+}
 
 export type X86Translation = X86Mapping | { ok: false; fault: X86Fault };
 
@@ -223,6 +251,9 @@ export class X86Cpu {
     const level = v.getUint32(L.CPU_FAULT_LEVEL, true);
     if (status === 1) return { ok: false, fault: { kind: "page-fault", vector: 14, errorCode: code, address, level } };
     if (status === 2) return { ok: false, fault: { kind: "general-protection", vector: 13, errorCode: 0, address } };
+    const gpa = v.getBigUint64(L.CPU_FAULT_IPA, true);
+    if (status === 4) return { ok: false, fault: { kind: "ept-violation", gpa, qualification: code, guestLinear: address, level } };
+    if (status === 5) return { ok: false, fault: { kind: "ept-misconfig", gpa, guestLinear: address, level } };
     return { ok: false, fault: { kind: "bus-error", address, level } };
   }
 
@@ -259,6 +290,27 @@ export class X86Cpu {
 
   writeRflags(value: bigint): void {
     this.hw.x86WriteRflags(this.index, u64("rflags", value));
+  }
+
+  /**
+   * Translate as a guest: with this VPID (1 to 65535; 0 is the host) and,
+   * when eptp is not 0, through EPT (eptp as the VMCS holds it: bits 51:12
+   * the EPT PML4, bits 5:3 the walk length less one, bit 6 accessed/dirty).
+   */
+  setVmx(ctx: { vpid: number; eptp: bigint }): void {
+    if (!Number.isInteger(ctx.vpid) || ctx.vpid < 0 || ctx.vpid > 0xffff) throw new ShootdownError("vpid must be 0 to 65535");
+    this.hw.x86SetVmx(this.index, ctx.vpid, u64("eptp", ctx.eptp));
+  }
+
+  /** INVEPT; "VMfail" for an invalid type. */
+  invept(type: InveptType, eptp = 0n): "ok" | "VMfail" {
+    return this.hw.x86Invept(this.index, type, u64("eptp", eptp)) === 0 ? "ok" : "VMfail";
+  }
+
+  /** INVVPID; "VMfail" for an invalid type, VPID 0 (but for all-context) or a non-canonical address. */
+  invvpid(type: InvvpidType, vpid: number, la = 0n): "ok" | "VMfail" {
+    if (!Number.isInteger(vpid) || vpid < 0 || vpid > 0xffff) return "VMfail";
+    return this.hw.x86Invvpid(this.index, type, vpid, u64("la", la)) === 0 ? "ok" : "VMfail";
   }
 
   /** Empties every TLB and paging-structure cache of this CPU (no counter). */

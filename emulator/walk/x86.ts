@@ -21,7 +21,8 @@ function describe(t: X86Translation): string {
   const f = t.fault;
   if (f.kind === "page-fault") return `#PF error code ${hex(f.errorCode)}`;
   if (f.kind === "general-protection") return "#GP(0)";
-  return `bus error reading a paging structure at ${hex(f.address)}`;
+  if (f.kind === "bus-error") return `bus error reading a paging structure at ${hex(f.address)}`;
+  return `${f.kind} at guest-physical ${hex(f.gpa)}`;
 }
 
 /**

@@ -54,7 +54,7 @@ export interface ArmRig {
   cpu: ArmCpu;
 }
 
-export function armRig(opts: MachineOptions & { tcr?: bigint; sctlr?: bigint } = {}): ArmRig {
+export function armRig(opts: Omit<MachineOptions, "arch"> & { tcr?: bigint; sctlr?: bigint } = {}): ArmRig {
   const { tcr: tcrValue = tcr(), sctlr = SCTLR, ...machineOptions } = opts;
   const m = new Machine({ arch: "aarch64", maxPhysAddr: 48, ram: [RAM_LOW, RAM_HIGH], ...machineOptions });
   const pt = new ArmPageTables(m.memory, POOL, 48);

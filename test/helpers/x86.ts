@@ -37,7 +37,7 @@ export interface Rig {
 }
 
 /** A machine with paging on in IA-32e mode (CR0.PG/WP, CR4.PAE, EFER.LME/LMA/NXE). */
-export function rig(opts: MachineOptions & { levels?: 4 | 5; cr4?: bigint } = {}): Rig {
+export function rig(opts: Omit<MachineOptions, "arch"> & { levels?: 4 | 5; cr4?: bigint } = {}): Rig {
   const { levels = 4, cr4 = 0n, ...machineOptions } = opts;
   const m = new Machine({ maxPhysAddr: 46, ram: [LOW_RAM, HIGH_RAM], ...machineOptions });
   const pt = new X86PageTables(m.memory, TABLE_POOL, levels);
@@ -65,7 +65,9 @@ export function paOf(t: X86Translation): bigint | string {
   const f = t.fault;
   if (f.kind === "page-fault") return `#PF(0x${f.errorCode.toString(16)})`;
   if (f.kind === "general-protection") return "#GP";
-  return `bus error at 0x${f.address.toString(16)}`;
+  if (f.kind === "bus-error") return `bus error at 0x${f.address.toString(16)}`;
+  if (f.kind === "ept-violation") return `EPT violation 0x${f.gpa.toString(16)} q=0x${f.qualification.toString(16)}`;
+  return `EPT misconfig 0x${f.gpa.toString(16)}`;
 }
 
 export const pf = (code: number) => `#PF(0x${code.toString(16)})`;

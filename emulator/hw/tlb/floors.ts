@@ -201,9 +201,21 @@ export function asidFloor(ctx: u32, asid: u32, psc: bool): u32 {
   return load<u32>(C + CPU_CUR_S2_FLOOR);
 }
 
+/**
+ * Are stage-2 entries tagged with the VMID (AArch64) rather than only with the
+ * EPT slot (x86: guest-physical mappings belong to an EP4TA, not to a VPID,
+ * SDM Vol.3C 29.4.1)?
+ */
+export let stage2ByVtag: bool = true;
+
+export function setStage2ByVtag(byVtag: bool): void {
+  stage2ByVtag = byVtag;
+}
+
 /** The context word of the current context's stage-2 entries. */
 @inline export function curS2Ctx(): u32 {
-  return (curCtx() & ~(<u32>0xFF << 16)) | (SPACE_S2 << 16);
+  const ctx = curCtx();
+  return stage2ByVtag ? (ctx & ~(<u32>0xFF << 16)) | (SPACE_S2 << 16) : ctxWord(0, SPACE_S2, ctxEpt(ctx));
 }
 
 /** Recomputes the cached floors of the current context; after any floor or context change. */

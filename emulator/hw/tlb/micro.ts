@@ -21,6 +21,12 @@ export const XLATE_FAILED: u64 = <u64>1 << 63;
 export const MODE_PEEK: u32 = 1;
 /** Ignore the TLBs and walk caches and fill nothing (the walk still updates A/D/AF). */
 export const MODE_NO_CACHE: u32 = 2;
+/**
+ * Start the walk from the root, not from a walk-cache hit (but fill as usual):
+ * a nested walk that must write a descriptor needs its guest-physical
+ * address, which walk caches (holding host addresses) do not keep.
+ */
+export const MODE_FROM_ROOT: u32 = 8;
 
 /** Bits 51:12 of a TLB output word. */
 export const OUT_FRAME_MASK: u64 = 0x000F_FFFF_FFFF_F000;

@@ -112,8 +112,7 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
  * Fills an entry for va and returns it. Callers fill only after a probe in the
  * same context missed, so no live entry with this tag and context exists and
  * the fill never leaves two copies behind. Replacement is round-robin within
- * the set (after a flush every way is dead, so the ways are reused in turn
- * before anything live is evicted).
+ * the set, but a dead way is taken before a live one is evicted.
  */
 @inline export function structFill(structure: u32, va: u64, out: u64, attrs: u32, flags: u32, ctx: u32, asid: u32): usize {
   return structFillShift(structure, load<u32>(desc(structure), DESC_SHIFT), va, out, attrs, flags, ctx, asid);
@@ -127,12 +126,20 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
   const ways = load<u32>(d, DESC_WAYS);
   const first = setBase(d, va, shift);
   const victim = load<u32>(first, E_VICTIM);
-  const chosen = first + <usize>victim * ENTRY_SIZE;
-  store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
+  let chosen = first + <usize>victim * ENTRY_SIZE;
   // Quick test first: anything older than the last full flush is dead.
   if (load<u32>(chosen, E_STAMP) >= floorAll() && entryLive(structure, chosen)) {
-    count(CNT_EVICT);
-    if (!isPsc(structure)) evictFromMicro(structure, chosen);
+    // The round-robin victim is live: take a dead way if the set has one,
+    // as hardware refills invalid entries first.
+    chosen = deadWay(structure, first, ways);
+    if (chosen == 0) {
+      chosen = first + <usize>victim * ENTRY_SIZE;
+      store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
+      count(CNT_EVICT);
+      if (!isPsc(structure)) evictFromMicro(structure, chosen);
+    }
+  } else {
+    store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
   }
   const now = clockNow();
   store<u64>(chosen, regionTag(va, shift), E_TAG);
@@ -142,6 +149,15 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
   const last = isPsc(structure) ? CPU_PSC_LAST_FILL : flags & EF_GLOBAL ? CPU_TLB_LAST_GLOBAL_FILL : CPU_TLB_LAST_FILL;
   store<u32>(C + last, now);
   return chosen;
+}
+
+/** The first dead way of a set, or 0. */
+function deadWay(structure: u32, first: usize, ways: u32): usize {
+  let e = first;
+  for (let w: u32 = 0; w < ways; w++, e += ENTRY_SIZE) {
+    if (!entryLive(structure, e)) return e;
+  }
+  return 0;
 }
 
 /** A live TLB entry is being replaced: the micro-TLB must forget it too. */
@@ -154,8 +170,9 @@ function evictFromMicro(structure: u32, e: usize): void {
  * Kills the entries of every page size that map va in context ctx:
  * non-global ones of `asid` when nonGlobal (every ASID when asid is
  * ANY_ASID), global ones when global. Structures from `first` to `last`.
+ * Contexts match under ctxMask (CTX_ANY_EPT ignores the EPT slot).
  */
-export function killVa(first: u32, last: u32, va: u64, ctx: u32, asid: u32, nonGlobal: bool, global: bool): void {
+export function killVa(first: u32, last: u32, va: u64, ctx: u32, asid: u32, nonGlobal: bool, global: bool, ctxMask: u32 = 0xFFFF_FFFF): void {
   for (let s = first; s <= last; s++) {
     const d = desc(s);
     const shift = load<u32>(d, DESC_SHIFT);
@@ -163,7 +180,7 @@ export function killVa(first: u32, last: u32, va: u64, ctx: u32, asid: u32, nonG
     const ways = load<u32>(d, DESC_WAYS);
     let e = setBase(d, va, shift);
     for (let w: u32 = 0; w < ways; w++, e += ENTRY_SIZE) {
-      if (load<u64>(e, E_TAG) != tag || load<u32>(e, E_CTX) != ctx || !entryLive(s, e)) continue;
+      if (load<u64>(e, E_TAG) != tag || (load<u32>(e, E_CTX) & ctxMask) != (ctx & ctxMask) || !entryLive(s, e)) continue;
       const isGlobal = (load<u8>(e, E_FLAGS) & EF_GLOBAL) != 0;
       const asidMatch = asid == ANY_ASID || <u32>load<u16>(e, E_PCID) == asid;
       if (isGlobal ? global : nonGlobal && asidMatch) killEntry(s, e);
@@ -172,6 +189,8 @@ export function killVa(first: u32, last: u32, va: u64, ctx: u32, asid: u32, nonG
 }
 
 export const ANY_ASID: u32 = 0xFFFF_FFFF;
+/** A context mask that ignores the EPT slot. */
+export const CTX_ANY_EPT: u32 = 0x00FF_FFFF;
 
 /** The detector's source record of an entry. */
 @inline export function entrySources(structure: u32, e: usize): usize {

@@ -10,7 +10,7 @@
 import { C, count, features } from "../cpu";
 import {
   CPU_RES_PA, CPU_RES_INFO, CNT_TLB_HIT, CNT_TLB_MISS, CNT_DIRTY_REWALK, FEATURE_CHAOS,
-  FEATURE_DETECT, STRUCT_TLB_4K, STRUCT_TLB_1G, E_OUT, E_ATTRS, EVENT_STALE_TLB,
+  FEATURE_DETECT, STRUCT_TLB_4K, STRUCT_TLB_1G, E_OUT, E_ATTRS, E_CTX, EVENT_STALE_TLB,
 } from "../layout";
 import { cr0, cr4, CR0_PG, CR4_LA57 } from "./regs";
 import { protectionFault } from "./paging/permissions";
@@ -22,7 +22,9 @@ import {
   allowedFromTlb,
 } from "../tlb/micro";
 import { tlbProbe, tlbMayHold, killEntry, structShift, entrySources } from "../tlb/structure";
-import { curAsid } from "../tlb/floors";
+import { curAsid, ctxEpt } from "../tlb/floors";
+import { INFO_EPT_SHIFT } from "./paging/nested";
+import { ACC_WRITE, ACC_FETCH } from "./paging/permissions";
 import { chaosTick } from "../tlb/chaos";
 import { checkSources } from "../common/detector";
 
@@ -69,6 +71,12 @@ function translateMiss(va: u64, kind: u32): u64 {
   return walk(va, kind, mode);
 }
 
+/** Do the EPT rights a combined entry was filled with allow an access of this kind? */
+@inline function eptAllows(out: u64, kind: u32): bool {
+  const ept = <u32>(out >> INFO_EPT_SHIFT) & 7;
+  return kind & ACC_FETCH ? (ept & 4) != 0 : kind & ACC_WRITE ? (ept & 2) != 0 : (ept & 1) != 0;
+}
+
 /** tlbLookup's answer when the walk must run. */
 const TLB_MISS: u32 = 0xFFFF_FFFF;
 /** Did the last tlbLookup drop a clean entry for a write (so the walk is a Dirty re-walk)? */
@@ -82,6 +90,12 @@ function tlbLookup(va: u64, kind: u32, mode: u32): u32 {
     const e = tlbProbe(s, va);
     if (e == 0) continue;
     const attrs = <u32>load<u8>(e, E_ATTRS);
+    // A combined entry (built through EPT) must also allow the access for EPT;
+    // when it does not, the walk reports the EPT violation in full.
+    if (ctxEpt(load<u32>(e, E_CTX)) && !eptAllows(load<u64>(e, E_OUT), kind)) {
+      if (!peek) killEntry(s, e);
+      return TLB_MISS;
+    }
     if (!peek && (features & FEATURE_DETECT)) {
       checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curAsid(), LEAF_IGNORED, TABLE_IGNORED);
     }

@@ -107,6 +107,17 @@ describe("stage 2 under stage 1", () => {
     expect(out(cpu.translate(VA, read))).toBe("permission@3 s2 ptw");
   });
 
+  it("caches a translation whose AF the hardware set after a walk-cache hit", () => {
+    const { cpu, map } = guest({ tcrExtra: TCR_HA });
+    map(VA, 0x50_0000n, NORMAL);
+    map(VA + PAGE, 0x50_1000n, S1.attrIndx(0) | S1.sh(3));
+    cpu.translate(VA, read);
+    expect(out(cpu.translate(VA + PAGE, read))).toBe(0x4050_1000n);
+    const walks = cpu.counters().walks;
+    cpu.translate(VA + PAGE, read);
+    expect(cpu.counters().walks).toBe(walks);
+  });
+
   it("reads 24 descriptors for a cold 4+4-level walk with every table in its own stage-2 region", () => {
     // Stage-1 tables and the output page in five different 512 GiB IPA regions.
     const regions = [0n, 1n, 2n, 3n, 4n].map((i) => i << 39n);

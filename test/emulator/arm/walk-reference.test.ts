@@ -116,7 +116,7 @@ describe("AArch64 walk against the Arm ARM reference", () => {
         const now = machine.memory.read64(pa);
         if (now !== v) diffs.push(`mem 0x${pa.toString(16)} expected 0x${v.toString(16)} got 0x${now.toString(16)}`);
       }
-      if (diffs.length) mismatches.push({ seed, tcr: `0x${c.regs.tcr.toString(16)}`, va: `0x${c.access.va.toString(16)}`, ...c.access, diffs });
+      if (diffs.length) mismatches.push({ seed, tcr: `0x${c.regs.tcr.toString(16)}`, ...c.access, va: `0x${c.access.va.toString(16)}`, diffs });
     }
     expect(mismatches).toEqual([]);
     expect(outcomes.get("ok") ?? 0).toBeGreaterThan(300);

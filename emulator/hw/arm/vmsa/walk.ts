@@ -24,7 +24,7 @@ import {
   EVENT_STALE_PSC, INFO_SIZE_SHIFT,
 } from "../../layout";
 import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
-import { MODE_PEEK, MODE_NO_CACHE, XLATE_FAILED, microFill } from "../../tlb/micro";
+import { MODE_PEEK, MODE_NO_CACHE, MODE_FROM_ROOT, XLATE_FAILED, microFill } from "../../tlb/micro";
 
 /** Walk stage 1 only (AT S1E*): with stage 2 enabled, tables are still read through it, but the result is the IPA. */
 export const MODE_S1_ONLY: u32 = 4;
@@ -155,7 +155,7 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
   let table = pBase;
   let hier: u32 = 0;
   let fromCache = false;
-  if (!(mode & MODE_NO_CACHE) && pscMayHold()) {
+  if (!(mode & (MODE_NO_CACHE | MODE_FROM_ROOT)) && pscMayHold()) {
     for (let cl: i32 = 2; cl >= <i32>pStart; cl--) {
       const s = walkCacheOf(<u32>cl);
       const e = pscProbe(s, vn);
@@ -264,7 +264,7 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
       // The hardware update is a write to the stage-1 table through stage 2,
       // which needs the descriptor's IPA: after a walk-cache hit, walk again
       // from the TTBR without the caches to learn it.
-      if (descIpa == u64.MAX_VALUE) return s1Walk(va, kind, mode | MODE_NO_CACHE);
+      if (descIpa == u64.MAX_VALUE) return s1Walk(va, kind, mode | MODE_FROM_ROOT);
       const check = s2Translate(descIpa, S2_WRITE, true, va, mode);
       if (check & XLATE_FAILED) return check;
     }

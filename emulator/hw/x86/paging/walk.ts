@@ -42,6 +42,8 @@ import {
 import { pscProbe, pscMayHold, structFill, structFillShift, entrySources } from "../../tlb/structure";
 import { curAsid, curCtx } from "../../tlb/floors";
 import { pageFault, busFault } from "./result";
+import { walkNested } from "./nested";
+import { eptEnabled } from "../ept";
 import { XLATE_OK, MODE_PEEK, MODE_NO_CACHE, microFill, allowedFromTlb } from "../../tlb/micro";
 
 /** Bits 29:13 of a PDPTE that maps a 1 GiB page, reserved (SDM Vol.3A table 4-16). */
@@ -123,6 +125,8 @@ let startAttrs: u32 = 0;
  * and, unless peeking, the TLB (and micro-TLB) hold the translation.
  */
 @inline export function walk(va: u64, kind: u32, mode: u32): u32 {
+  // A guest under EPT walks the slow, nested way.
+  if (eptEnabled()) return walkNested(va, kind, mode);
   const peek = (mode & MODE_PEEK) != 0;
 
   // 1. Initial state.
