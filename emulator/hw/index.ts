@@ -8,6 +8,7 @@
 import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
+  CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, systemCache, ARM_CSSELR_EL1,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
@@ -25,6 +26,8 @@ import { XLATE_FAILED } from "./tlb/micro";
 import { armReg, setArmReg } from "./arm/regs";
 import { armTranslate, armTranslateSlow, armAt, armSyncDerivedState } from "./arm/translate";
 import { armTlbi } from "./arm/tlbi";
+import { setCacheGeometry, l1Bytes, ccsidr, clidr } from "./arm/cache";
+import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./arm/access";
 import { setVmxContext, invept, invvpid } from "./x86/vmx";
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
@@ -73,7 +76,8 @@ export function init(): u32 {
   if (maxPhys < 32 || maxPhys > 52) return INIT_ERR_MAXPHYADDR;
   if (microEntries != 0 && (!isPow2(microEntries) || microEntries > 65536)) return INIT_ERR_MICRO;
 
-  let off: usize = ARR_MICRO + <usize>(microEntries == 0 ? 1 : microEntries) * MICRO_ENTRY_SIZE;
+  // Offsets inside one CPU's array region, in 64 bits until they are known to fit.
+  let off: u64 = <u64>ARR_MICRO + <u64>(microEntries == 0 ? 1 : microEntries) * MICRO_ENTRY_SIZE;
   const bases = memory.data(4 * 7);
   const srcs = memory.data(4 * 7);
   for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
@@ -81,22 +85,38 @@ export function init(): u32 {
     const ways = load<u32>(cfgBase + CFG_WAYS + (s << 2));
     if (!isPow2(sets) || ways == 0 || ways > 64 || <u64>sets * ways > (1 << 20)) return INIT_ERR_GEOMETRY;
     store<u32>(bases + (s << 2), <u32>off);
-    off += <usize>sets * ways * ENTRY_SIZE;
+    off += <u64>sets * ways * ENTRY_SIZE;
   }
   for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
     store<u32>(srcs + (s << 2), <u32>off);
     if (feat & FEATURE_DETECT) {
-      off += <usize>load<u32>(cfgBase + CFG_SETS + (s << 2)) * load<u32>(cfgBase + CFG_WAYS + (s << 2)) * SRC_SIZE;
+      off += <u64>load<u32>(cfgBase + CFG_SETS + (s << 2)) * load<u32>(cfgBase + CFG_WAYS + (s << 2)) * SRC_SIZE;
     }
   }
-  cpuArraysSize = align(off, 64);
+  // The data caches: an L1 per CPU in its array region, the system cache after all of them.
+  const caches = (feat & FEATURE_CACHES) != 0;
+  const l1Sets = load<u32>(cfgBase + CFG_L1_SETS);
+  const l1Ways = load<u32>(cfgBase + CFG_L1_WAYS);
+  const scSets = load<u32>(cfgBase + CFG_SC_SETS);
+  const scWays = load<u32>(cfgBase + CFG_SC_WAYS);
+  if (caches && (!isPow2(l1Sets) || !isPow2(scSets) || l1Ways == 0 || l1Ways > 64 || scWays == 0 || scWays > 64)) {
+    return INIT_ERR_GEOMETRY;
+  }
+  const l1Offset = off;
+  if (caches) off += <u64>l1Sets * <u64>l1Ways * 80;
+  // Sizes are checked in 64 bits before anything is placed, so nothing wraps.
+  const arraysSize64: u64 = (<u64>off + 63) & ~<u64>63;
+  const scBytes: u64 = caches ? <u64>scSets * <u64>scWays * 80 : 0;
+  const end64 = <u64>align(cpuBlocks + <usize>cpus * CPU_SIZE, 64) + <u64>cpus * arraysSize64 + scBytes;
+  if (off > 0xC000_0000 || end64 > 0xC000_0000) return INIT_ERR_MEMORY;
+  cpuArraysSize = <usize>arraysSize64;
   cpuArrays = align(cpuBlocks + <usize>cpus * CPU_SIZE, 64);
-  const end64 = <u64>cpuArrays + <u64>cpus * <u64>cpuArraysSize;
-  if (end64 > 0xC000_0000) return INIT_ERR_MEMORY;
+  systemCache = cpuArrays + <usize>cpus * cpuArraysSize;
   ramHostBase = align(<usize>end64, 4096);
   if (!ensureMemory(ramHostBase)) return INIT_ERR_MEMORY;
 
   setMachineShape(cpus, microEntries, feat);
+  setCacheGeometry(caches, <usize>l1Offset, l1Sets, l1Ways, scSets, scWays);
   if (feat & (FEATURE_DETECT | FEATURE_CHAOS)) disableMicro();
   ramSetMaxPhysAddr(maxPhys);
   ramReset();
@@ -316,6 +336,38 @@ export function armAtOp(cpu: u32, va: u64, op: u32): u64 {
 export function armTlbiOp(cpu: u32, op: u32, xt: u64): u32 {
   select(cpu);
   return armTlbi(op, xt) ? 0 : 1;
+}
+
+/**
+ * A data access of 1, 2, 4 or 8 bytes (naturally aligned) through the MMU and
+ * the caches: kind is ARM_ACC_* (PSTATE.PAN is folded in here). 0 or a fault
+ * status; a load's value is then in armLoadedValue().
+ */
+export function armAccess(cpu: u32, va: u64, size: u32, kind: u32, value: u64): u32 {
+  select(cpu);
+  return armDataAccess(va, size, kind | load<u32>(C + CPU_AC_KIND), value);
+}
+
+export function armLoadedValue(): u64 {
+  return loadedValue;
+}
+
+/** DC <op>, Xt (DC_* of arm/access.ts); el0 for an EL0 DC by address. */
+export function armDcOp(cpu: u32, op: u32, xt: u64, el0: u32): u32 {
+  select(cpu);
+  return armDc(op, xt, el0 != 0);
+}
+
+export function armIcOp(cpu: u32): void {
+  select(cpu);
+  armIcInvalidateAll();
+}
+
+/** CLIDR_EL1, or CCSIDR_EL1 for the cache CSSELR_EL1 selects (0 when none: level 1 is the only one). */
+export function armCacheIdRegister(cpu: u32, ccsidrWanted: u32): u64 {
+  select(cpu);
+  if (!ccsidrWanted) return clidr();
+  return armReg(ARM_CSSELR_EL1) == 0 ? ccsidr() : 0;
 }
 
 /** `count` AArch64 stage-1 (or, with HCR_EL2.VM, combined) walks with cold TLBs and walk caches. */

@@ -84,6 +84,15 @@ export type TlbiOp =
 const TLBI_OPS: TlbiOp[] = ["VAE1", "VALE1", "VAAE1", "VAALE1", "ASIDE1", "VMALLE1", "VMALLS12E1", "IPAS2E1", "IPAS2LE1", "ALLE1", "ALLE2"];
 const TLBI_IS = 0x100;
 
+/** DC operations. */
+export type DcOp = "IVAC" | "CVAC" | "CIVAC" | "ISW" | "CSW" | "CISW" | "ZVA";
+const DC_OPS: DcOp[] = ["IVAC", "CVAC", "CIVAC", "ISW", "CSW", "CISW", "ZVA"];
+
+function checkSize(va: bigint, size: number): void {
+  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new ShootdownError(`access size must be 1, 2, 4 or 8, not ${size}`);
+  if (va % BigInt(size) !== 0n) throw new ShootdownError(`a ${size}-byte access must be aligned (0x${va.toString(16)})`);
+}
+
 /** AT operations. */
 export type AtOp = "S1E1R" | "S1E1W" | "S1E0R" | "S1E0W" | "S12E1R" | "S12E1W" | "S12E0R" | "S12E0W";
 const AT_WRITE = 1;
@@ -177,6 +186,55 @@ export class ArmCpu {
     const code = TLBI_OPS.indexOf(op);
     if (code < 0) throw new ShootdownError(`unknown TLBI operation '${op}'`);
     this.hw.armTlbiOp(this.index, code | (opts.broadcast ? TLBI_IS : 0), u64("xt", xt));
+  }
+
+  /**
+   * A load of 1, 2, 4 or 8 bytes (naturally aligned) as the CPU makes it:
+   * through the MMU, then the data caches when the memory is cacheable
+   * (SCTLR_EL1.M and C, a cacheable MAIR type) or straight to RAM.
+   */
+  load(va: bigint, size: 1 | 2 | 4 | 8, priv: ArmPrivilege = "kernel"): { ok: true; value: bigint } | { ok: false; fault: ArmFault } {
+    checkSize(va, size);
+    const status = this.hw.armAccess(this.index, u64("va", va), size, armAccessKind({ op: "read", priv }), 0n);
+    if (status !== 0) return this.failure(va);
+    return { ok: true, value: BigInt.asUintN(64, this.hw.armLoadedValue()) };
+  }
+
+  /** A store, as load() describes. */
+  store(va: bigint, size: 1 | 2 | 4 | 8, value: bigint, priv: ArmPrivilege = "kernel"): { ok: true } | { ok: false; fault: ArmFault } {
+    checkSize(va, size);
+    const status = this.hw.armAccess(this.index, u64("va", va), size, armAccessKind({ op: "write", priv }), u64("value", value));
+    return status === 0 ? { ok: true } : this.failure(va);
+  }
+
+  /**
+   * DC <op>, Xt. By address (IVAC, CVAC, CIVAC, ZVA) Xt is a VA; by set/way
+   * (ISW, CSW, CISW) it is the set/way/level operand the instruction takes.
+   */
+  dc(op: DcOp, xt: bigint, priv: ArmPrivilege = "kernel"): { ok: true } | { ok: false; fault: ArmFault } {
+    const code = DC_OPS.indexOf(op);
+    if (code < 0) throw new ShootdownError(`unknown DC operation '${op}'`);
+    const status = this.hw.armDcOp(this.index, code, u64("xt", xt), priv === "user" ? 1 : 0);
+    return status === 0 ? { ok: true } : this.failure(xt);
+  }
+
+  /** IC IALLU(IS): instruction caches are not modelled; counted. */
+  icInvalidateAll(): void {
+    this.hw.armIcOp(this.index);
+  }
+
+  /** CLIDR_EL1 and CCSIDR_EL1 (for the cache CSSELR_EL1 selects), as guest code reads them to walk the cache by set/way. */
+  cacheIdRegisters(): { clidr: bigint; ccsidr: bigint } {
+    return {
+      clidr: BigInt.asUintN(64, this.hw.armCacheIdRegister(this.index, 0)),
+      ccsidr: BigInt.asUintN(64, this.hw.armCacheIdRegister(this.index, 1)),
+    };
+  }
+
+  private failure(va: bigint): { ok: false; fault: ArmFault } {
+    const r = this.result(1, va);
+    if (r.ok) throw new Error("unreachable");
+    return r;
   }
 
   /** Empties this CPU's TLBs and walk caches (no counter). */

@@ -5,7 +5,7 @@
 export { Machine, type StaleUseEvent, type Arch, type CpuOf } from "./machine.ts";
 export {
   ArmCpu, armAccessKind, type ArmRegisters, type ArmAccess, type ArmAccessOp, type ArmPrivilege, type ArmFault, type ArmFaultType,
-  type ArmMapping, type ArmTranslation, type TlbiOp, type AtOp,
+  type ArmMapping, type ArmTranslation, type TlbiOp, type AtOp, type DcOp,
 } from "./arm-cpu.ts";
 export { type Counters } from "./counters.ts";
 export { Memory } from "./memory.ts";
@@ -14,5 +14,5 @@ export {
   type X86Fault, type X86Translation, type X86Outcome, type X86Counters, type MemoryType, type X86MemoryWalk,
   type X86WalkStep,
 } from "./x86-cpu.ts";
-export { DEFAULT_TLB, type MachineOptions, type TlbGeometry, type Geometry, type RamRange, type ChaosOptions } from "./options.ts";
+export { DEFAULT_TLB, DEFAULT_CACHES, type CacheGeometry, type MachineOptions, type TlbGeometry, type Geometry, type RamRange, type ChaosOptions } from "./options.ts";
 export { ShootdownError } from "./errors.ts";

@@ -73,6 +73,13 @@ export class Machine<A extends Arch = "x86_64"> {
     if (o.page1GB) features |= L.FEATURE_PAGE1GB;
     if (o.detectMissingInvalidation) features |= L.FEATURE_DETECT;
     if (o.chaos) features |= L.FEATURE_CHAOS;
+    if (o.caches) {
+      features |= L.FEATURE_CACHES;
+      cfg.setUint32(L.CFG_L1_SETS, o.caches.l1.sets, true);
+      cfg.setUint32(L.CFG_L1_WAYS, o.caches.l1.ways, true);
+      cfg.setUint32(L.CFG_SC_SETS, o.caches.system.sets, true);
+      cfg.setUint32(L.CFG_SC_WAYS, o.caches.system.ways, true);
+    }
     cfg.setUint32(L.CFG_FEATURES, features, true);
     STRUCT_ORDER.forEach((name, i) => {
       cfg.setUint32(L.CFG_SETS + 4 * i, o.tlb[name].sets, true);

@@ -38,6 +38,19 @@ export interface ChaosOptions {
   meanInterval: number;
 }
 
+/** Data-cache geometry (64-byte lines). */
+export interface CacheGeometry {
+  /** Per-CPU L1: sets (a power of two) and ways (1 to 64). */
+  l1: Geometry;
+  /** The shared system cache that set/way maintenance never reaches. */
+  system: Geometry;
+}
+
+export const DEFAULT_CACHES: CacheGeometry = {
+  l1: { sets: 64, ways: 4 },
+  system: { sets: 512, ways: 8 },
+};
+
 export interface MachineOptions {
   arch?: "x86_64" | "aarch64";
   cpus?: number;
@@ -53,6 +66,11 @@ export interface MachineOptions {
   detectMissingInvalidation?: boolean;
   /** Drop TLB entries at random. */
   chaos?: ChaosOptions;
+  /**
+   * Model data caches (AArch64 only; on by default there): false to turn them
+   * off, or a geometry.
+   */
+  caches?: boolean | Partial<CacheGeometry>;
 }
 
 export const DEFAULT_TLB: TlbGeometry = {
@@ -78,6 +96,7 @@ export interface ResolvedOptions {
   microTlbEntries: number;
   detectMissingInvalidation: boolean;
   chaos: ChaosOptions | undefined;
+  caches: CacheGeometry | undefined;
 }
 
 const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -113,8 +132,19 @@ export function resolveOptions(o: MachineOptions): ResolvedOptions {
       throw new ShootdownError(`chaos.meanInterval must be a positive integer, not ${o.chaos.meanInterval}`);
     }
   }
+  let caches: CacheGeometry | undefined;
+  if (o.caches === undefined ? arch === "aarch64" : o.caches !== false) {
+    if (arch !== "aarch64") throw new ShootdownError("caches are modelled for aarch64 machines only");
+    caches = { ...DEFAULT_CACHES, ...(typeof o.caches === "object" ? o.caches : {}) };
+    for (const name of ["l1", "system"] as const) {
+      const g = caches[name];
+      if (!isPow2(g.sets)) throw new ShootdownError(`caches.${name}.sets must be a power of two, not ${g.sets}`);
+      checkInteger(`caches.${name}.ways`, g.ways, 1, 64);
+    }
+  }
   return {
     arch,
+    caches,
     cpus,
     maxPhysAddr,
     page1GB: o.page1GB ?? true,

@@ -51,6 +51,11 @@ export interface HwExports {
   armAtOp(cpu: number, va: bigint, op: number): bigint;
   armTlbiOp(cpu: number, op: number, xt: bigint): number;
   benchArmWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
+  armAccess(cpu: number, va: bigint, size: number, kind: number, value: bigint): number;
+  armLoadedValue(): bigint;
+  armDcOp(cpu: number, op: number, xt: bigint, el0: number): number;
+  armIcOp(cpu: number): void;
+  armCacheIdRegister(cpu: number, ccsidr: number): bigint;
   benchTranslate(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
   benchLoad(host: number, lgPages: number, count: number): bigint;
   benchWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;

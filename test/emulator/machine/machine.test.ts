@@ -106,3 +106,16 @@ describe("CPUs", () => {
     expect(() => cpu.translate(1n << 64n, read)).toThrow(/va must be a 64-bit/);
   });
 });
+
+describe("memory sizing", () => {
+  it("refuses, without trapping, structures whose sizes would overflow 32 bits", () => {
+    const huge = { sets: 1 << 14, ways: 64 };
+    expect(() => new Machine({ cpus: 8, detectMissingInvalidation: true, tlb: { tlb4k: huge, tlb2m: huge, tlb1g: huge } })).toThrow(/do not fit/);
+    expect(() => new Machine({ arch: "aarch64", caches: { system: { sets: 1 << 26, ways: 64 } } })).toThrow(/do not fit/);
+  });
+
+  it("models caches for aarch64 only, and checks their geometry", () => {
+    expect(() => new Machine({ caches: true })).toThrow(/caches are modelled for aarch64 machines only/);
+    expect(() => new Machine({ arch: "aarch64", caches: { l1: { sets: 3, ways: 2 } } })).toThrow(/caches.l1.sets must be a power of two/);
+  });
+});

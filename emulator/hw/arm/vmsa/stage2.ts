@@ -15,6 +15,7 @@ import {
   CNT_WALK_READ, CNT_S2_WALK_READ, CNT_S2_TLB_HIT, CNT_AD_WRITE, FEATURE_DETECT, SRC_STAGE2,
 } from "../../layout";
 import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
+import { cachesOn, coherentRead64, coherentWrite64 } from "../cache";
 import { MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK } from "../../tlb/micro";
 import { probe, structFill } from "../../tlb/structure";
 import { curS2Ctx, curS2Floor } from "../../tlb/floors";
@@ -147,7 +148,7 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
       countReads(reads, peek);
       return armStage2Fault(ARM_FAULT_EXTERNAL_WALK, level, va, ipa, s1ptw, mode);
     }
-    desc = load<u64>(<usize>host);
+    desc = cachesOn ? coherentRead64(descPa) : load<u64>(<usize>host);
     if (detect) walkSrcPush(descPa, desc, level | SRC_STAGE2);
     if (!(desc & DESC_VALID) || (level == 3 && !(desc & DESC_TABLE))) {
       countReads(reads, peek);
@@ -185,7 +186,8 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
   if (bits(updated, S2_XN_SHIFT + 1, S2_XN_SHIFT) != 0) rights |= S2XN;
   if (!s2Permits(rights, access)) return armStage2Fault(ARM_FAULT_PERMISSION, level, va, ipa, s1ptw, mode);
   if (!peek && updated != desc) {
-    physWrite64(descPa, updated);
+    if (cachesOn) coherentWrite64(descPa, updated);
+    else physWrite64(descPa, updated);
     count(CNT_AD_WRITE);
   }
   // A clean DBM page stays cached read-only, so that a later write walks again.

@@ -24,6 +24,7 @@ import {
   EVENT_STALE_PSC, INFO_SIZE_SHIFT,
 } from "../../layout";
 import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
+import { cachesOn, coherentRead64, coherentWrite64 } from "../cache";
 import { MODE_PEEK, MODE_NO_CACHE, MODE_FROM_ROOT, XLATE_FAILED, microFill } from "../../tlb/micro";
 
 /** Walk stage 1 only (AT S1E*): with stage 2 enabled, tables are still read through it, but the result is the IPA. */
@@ -203,7 +204,7 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
       countReads(reads, peek);
       return armFault(ARM_FAULT_EXTERNAL_WALK, level, va, 0, 0, mode);
     }
-    desc = load<u64>(<usize>host);
+    desc = cachesOn ? coherentRead64(descPa) : load<u64>(<usize>host);
     if (detect) walkSrcPush(descPa, desc, level);
     if (!(desc & DESC_VALID) || (level == 3 && !(desc & DESC_TABLE))) {
       countReads(reads, peek);
@@ -268,7 +269,8 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
       const check = s2Translate(descIpa, S2_WRITE, true, va, mode);
       if (check & XLATE_FAILED) return check;
     }
-    physWrite64(descPa, updated);
+    if (cachesOn) coherentWrite64(descPa, updated);
+    else physWrite64(descPa, updated);
     count(CNT_AD_WRITE);
     if (detect) walkSrcUpdateLast(updated);
   }

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+//
+// The data-cache model (FEATURE_CACHES): a write-back L1 per CPU, indexed by
+// set and way, a shared system cache beyond it, then RAM.
+//
+//   CPU 0 L1   CPU 1 L1  …        per CPU, sets × ways × 64-byte lines
+//        \       |      /
+//          system cache           shared; set/way maintenance never reaches it
+//               |
+//              RAM                the Point of Coherency
+//
+// Cacheable accesses are coherent among the L1s (a read miss takes a dirty
+// copy from another L1 by having it written back to the system cache; a
+// write invalidates every other copy first). Non-cacheable accesses go to RAM
+// and see none of this: that is the hazard the model exists to show.
+//
+// Maintenance (Arm ARM D7, "Cache maintenance instructions"):
+//   by set/way (DC ISW, CSW, CISW): this CPU's L1 only; a clean writes the
+//     line back to the system cache, not to RAM;
+//   by address (DC IVAC, CVAC, CIVAC): every L1 and the system cache, to RAM;
+//   DC ZVA: a cacheable write of zeros to a 64-byte block.
+//
+// Line record (LINE_REC bytes): tag u64 (line PA | LINE_VALID | LINE_DIRTY),
+// victim u64 (way 0 only: the set's next victim), data 64 bytes.
+
+import { cpuCount, count, selectedCpu } from "../cpu";
+import {
+  cpuArrays, cpuArraysSize, systemCache, CNT_CACHE_HIT, CNT_CACHE_MISS, CNT_CACHE_WRITEBACK, CNT_DC_SETWAY,
+  CNT_DC_VA, CNT_UNCACHED,
+} from "../layout";
+import { physHost } from "../phys/ram";
+
+export const LINE_SIZE: u32 = 64;
+export const LINE_SHIFT: u32 = 6;
+export const LINE_REC: u32 = 80;
+const LINE_VALID: u64 = 1;
+const LINE_DIRTY: u64 = 2;
+const LINE_ADDR: u64 = ~<u64>63;
+
+/** Geometry, set by init() from the config. */
+let l1Sets: u32 = 0;
+let l1Ways: u32 = 0;
+let scSets: u32 = 0;
+let scWays: u32 = 0;
+/** Offset of the L1 inside each CPU's array region. */
+let l1Offset: usize = 0;
+export let cachesOn: bool = false;
+
+export function setCacheGeometry(on: bool, offset: usize, sets: u32, ways: u32, systemSets: u32, systemWays: u32): void {
+  cachesOn = on;
+  l1Offset = offset;
+  l1Sets = sets;
+  l1Ways = ways;
+  scSets = systemSets;
+  scWays = systemWays;
+}
+
+/** Bytes of one CPU's L1, and of the system cache. */
+export function l1Bytes(sets: u32, ways: u32): usize {
+  return <usize>sets * ways * LINE_REC;
+}
+
+@inline function l1Set(cpu: u32, set: u32): usize {
+  return cpuArrays + <usize>cpu * cpuArraysSize + l1Offset + <usize>set * l1Ways * LINE_REC;
+}
+
+@inline function scSet(set: u32): usize {
+  return systemCache + <usize>set * scWays * LINE_REC;
+}
+
+@inline function l1SetOf(line: u64): u32 {
+  return <u32>(line >> LINE_SHIFT) & (l1Sets - 1);
+}
+
+@inline function scSetOf(line: u64): u32 {
+  return <u32>(line >> LINE_SHIFT) & (scSets - 1);
+}
+
+/** The line record for `line` in a set of `ways`, or 0. */
+function findIn(set: usize, ways: u32, line: u64): usize {
+  let r = set;
+  for (let w: u32 = 0; w < ways; w++, r += LINE_REC) {
+    const tag = load<u64>(r);
+    if ((tag & LINE_VALID) && (tag & LINE_ADDR) == line) return r;
+  }
+  return 0;
+}
+
+@inline function l1Find(cpu: u32, line: u64): usize {
+  return findIn(l1Set(cpu, l1SetOf(line)), l1Ways, line);
+}
+
+@inline function scFind(line: u64): usize {
+  return findIn(scSet(scSetOf(line)), scWays, line);
+}
+
+// ── RAM ──────────────────────────────────────────────────────────────────────
+
+/** Copies a line from RAM; lines outside RAM read as zero (the access itself faulted earlier). */
+function ramReadLine(line: u64, dst: usize): void {
+  const h = physHost(line, LINE_SIZE);
+  if (h < 0) memory.fill(dst, 0, LINE_SIZE);
+  else memory.copy(dst, <usize>h, LINE_SIZE);
+}
+
+function ramWriteLine(line: u64, src: usize): void {
+  const h = physHost(line, LINE_SIZE);
+  if (h >= 0) memory.copy(<usize>h, src, LINE_SIZE);
+}
+
+// ── Allocation ───────────────────────────────────────────────────────────────
+
+/** Picks the way to fill in a set: an invalid one, else the round-robin victim (returned still holding it). */
+function victimIn(set: usize, ways: u32): usize {
+  let r = set;
+  for (let w: u32 = 0; w < ways; w++, r += LINE_REC) {
+    if (!(load<u64>(r) & LINE_VALID)) return r;
+  }
+  const v = <u32>load<u64>(set, 8);
+  store<u64>(set, <u64>(v + 1 == ways ? 0 : v + 1), 8);
+  return set + <usize>v * LINE_REC;
+}
+
+/** Puts a line into the system cache (a write-back or a clean by set/way); a dirty SC victim goes to RAM. */
+function scInsert(line: u64, data: usize, dirty: bool): void {
+  let r = scFind(line);
+  if (r == 0) {
+    r = victimIn(scSet(scSetOf(line)), scWays);
+    const old = load<u64>(r);
+    if ((old & LINE_VALID) && (old & LINE_DIRTY)) {
+      ramWriteLine(old & LINE_ADDR, r + 16);
+      count(CNT_CACHE_WRITEBACK);
+    }
+    store<u64>(r, line | LINE_VALID);
+  }
+  memory.copy(r + 16, data, LINE_SIZE);
+  if (dirty) store<u64>(r, load<u64>(r) | LINE_DIRTY);
+}
+
+/** An L1 line is leaving (eviction or invalidation with write-back): dirty data goes to the system cache. */
+function l1WriteBack(r: usize): void {
+  const tag = load<u64>(r);
+  if ((tag & LINE_VALID) && (tag & LINE_DIRTY)) {
+    scInsert(tag & LINE_ADDR, r + 16, true);
+    store<u64>(r, tag & ~LINE_DIRTY);
+    count(CNT_CACHE_WRITEBACK);
+  }
+}
+
+/**
+ * Makes another CPU's dirty copy visible: it is written back to the system
+ * cache and stays clean in its L1 (invalidated too, for a write).
+ */
+function snoop(cpu: u32, line: u64, forWrite: bool): void {
+  for (let other: u32 = 0; other < cpuCount; other++) {
+    if (other == cpu) continue;
+    const r = l1Find(other, line);
+    if (r == 0) continue;
+    l1WriteBack(r);
+    if (forWrite) store<u64>(r, 0);
+  }
+}
+
+/** The line in this CPU's L1, filled from the system cache or RAM when absent. */
+function l1Line(cpu: u32, line: u64, forWrite: bool): usize {
+  let r = l1Find(cpu, line);
+  if (r != 0) {
+    count(CNT_CACHE_HIT);
+    if (forWrite) snoop(cpu, line, true);
+    return r;
+  }
+  count(CNT_CACHE_MISS);
+  snoop(cpu, line, forWrite);
+  r = victimIn(l1Set(cpu, l1SetOf(line)), l1Ways);
+  l1WriteBack(r);
+  const sc = scFind(line);
+  if (sc != 0) memory.copy(r + 16, sc + 16, LINE_SIZE);
+  else ramReadLine(line, r + 16);
+  store<u64>(r, line | LINE_VALID);
+  return r;
+}
+
+// ── Data accesses (size 1, 2, 4 or 8; within one line) ─────────────────────
+
+/** A cacheable read by the selected CPU. */
+export function cacheRead(pa: u64, size: u32): u64 {
+  const r = l1Line(selectedCpu, pa & LINE_ADDR, false);
+  return loadSized(r + 16 + <usize>(pa & 63), size);
+}
+
+/** A cacheable write by the selected CPU. */
+export function cacheWrite(pa: u64, size: u32, value: u64): void {
+  const r = l1Line(selectedCpu, pa & LINE_ADDR, true);
+  storeSized(r + 16 + <usize>(pa & 63), size, value);
+  store<u64>(r, load<u64>(r) | LINE_DIRTY);
+}
+
+/** A non-cacheable read: RAM itself, whatever the caches hold. */
+export function uncachedRead(pa: u64, size: u32): u64 {
+  count(CNT_UNCACHED);
+  const h = physHost(pa, size);
+  return h < 0 ? 0 : loadSized(<usize>h, size);
+}
+
+export function uncachedWrite(pa: u64, size: u32, value: u64): void {
+  count(CNT_UNCACHED);
+  const h = physHost(pa, size);
+  if (h >= 0) storeSized(<usize>h, size, value);
+}
+
+/**
+ * What a coherent observer outside the CPUs (the table walker) sees: a dirty
+ * L1 copy, else the system cache's copy, else RAM.
+ */
+export function coherentRead64(pa: u64): u64 {
+  const line = pa & LINE_ADDR;
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    const r = l1Find(cpu, line);
+    if (r != 0 && (load<u64>(r) & LINE_DIRTY)) return load<u64>(r + 16 + <usize>(pa & 63));
+  }
+  const sc = scFind(line);
+  if (sc != 0) return load<u64>(sc + 16 + <usize>(pa & 63));
+  const h = physHost(pa, 8);
+  return h < 0 ? 0 : load<u64>(<usize>h);
+}
+
+/** A coherent write (the walker's Access flag or dirty-state update): to the freshest copy; others are dropped. */
+export function coherentWrite64(pa: u64, value: u64): void {
+  const line = pa & LINE_ADDR;
+  let written = false;
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    const r = l1Find(cpu, line);
+    if (r == 0) continue;
+    if (load<u64>(r) & LINE_DIRTY) {
+      store<u64>(r + 16 + <usize>(pa & 63), value);
+      written = true;
+    } else {
+      store<u64>(r, 0);
+    }
+  }
+  if (written) return;
+  const sc = scFind(line);
+  if (sc != 0) {
+    store<u64>(sc + 16 + <usize>(pa & 63), value);
+    store<u64>(sc, load<u64>(sc) | LINE_DIRTY);
+    return;
+  }
+  const h = physHost(pa, 8);
+  if (h >= 0) store<u64>(<usize>h, value);
+}
+
+@inline function loadSized(p: usize, size: u32): u64 {
+  if (size == 8) return load<u64>(p);
+  if (size == 4) return <u64>load<u32>(p);
+  if (size == 2) return <u64>load<u16>(p);
+  return <u64>load<u8>(p);
+}
+
+@inline function storeSized(p: usize, size: u32, value: u64): void {
+  if (size == 8) store<u64>(p, value);
+  else if (size == 4) store<u32>(p, <u32>value);
+  else if (size == 2) store<u16>(p, <u16>value);
+  else store<u8>(p, <u8>value);
+}
+
+// ── Maintenance ──────────────────────────────────────────────────────────────
+
+export const DC_CLEAN: u32 = 1;
+export const DC_INVALIDATE: u32 = 2;
+
+/**
+ * DC IVAC / CVAC / CIVAC on the line of pa: to the Point of Coherency, in
+ * every cache. The system cache is handled first, so that a newer dirty L1
+ * copy is the last to reach RAM.
+ */
+export function dcByAddress(pa: u64, op: u32): void {
+  count(CNT_DC_VA);
+  const line = pa & LINE_ADDR;
+  const sc = scFind(line);
+  if (sc != 0) {
+    if ((op & DC_CLEAN) && (load<u64>(sc) & LINE_DIRTY)) {
+      ramWriteLine(line, sc + 16);
+      store<u64>(sc, load<u64>(sc) & ~LINE_DIRTY);
+    }
+    if (op & DC_INVALIDATE) store<u64>(sc, 0);
+  }
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    const r = l1Find(cpu, line);
+    if (r == 0) continue;
+    if ((op & DC_CLEAN) && (load<u64>(r) & LINE_DIRTY)) {
+      ramWriteLine(line, r + 16);
+      store<u64>(r, load<u64>(r) & ~LINE_DIRTY);
+      // The system cache, if it kept a copy, must not hold older data now.
+      const stale = scFind(line);
+      if (stale != 0) store<u64>(stale, 0);
+    }
+    if (op & DC_INVALIDATE) store<u64>(r, 0);
+  }
+}
+
+/** Decodes a DC ISW/CSW/CISW operand: way in the top bits, set above the line offset, level in 3:1. */
+export function dcBySetWay(operand: u64, op: u32): void {
+  count(CNT_DC_SETWAY);
+  const level = <u32>(operand >> 1) & 7;
+  // Only level 1 (field value 0) exists; set/way operations never reach the system cache.
+  if (level != 0) return;
+  const a: u32 = l1Ways <= 1 ? 0 : 32 - clz<u32>(l1Ways - 1);
+  const way: u32 = a == 0 ? 0 : <u32>(operand >> (32 - a)) & ((1 << a) - 1);
+  const set: u32 = <u32>(operand >> LINE_SHIFT) & (l1Sets - 1);
+  if (way >= l1Ways) return;
+  const r = l1Set(selectedCpu, set) + <usize>way * LINE_REC;
+  if (op & DC_CLEAN) l1WriteBack(r);
+  if (op & DC_INVALIDATE) store<u64>(r, 0);
+}
+
+/** CCSIDR_EL1 of the L1 (without FEAT_CCIDX): LineSize, Associativity-1, NumSets-1. */
+export function ccsidr(): u64 {
+  return <u64>(LINE_SHIFT - 4) | (<u64>(l1Ways - 1) << 3) | (<u64>(l1Sets - 1) << 13);
+}
+
+/** CLIDR_EL1: one unified level (Ctype1 = 0b100), LoUIS = LoC = LoUU = 1. */
+export function clidr(): u64 {
+  return 0b100 | (<u64>1 << 21) | (<u64>1 << 24) | (<u64>1 << 27);
+}
