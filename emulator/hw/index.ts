@@ -9,7 +9,7 @@ import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
   CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, systemCache, ARM_CSSELR_EL1,
-  CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, ENTRY_SIZE,
+  CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
   CPU_AC_KIND,
@@ -131,6 +131,7 @@ export function init(): u32 {
       store<u32>(d, load<u32>(cfgBase + CFG_WAYS + (s << 2)), DESC_WAYS);
       store<u32>(d, <u32>((STRUCT_SHIFTS >> (s * 8)) & 0xFF), DESC_SHIFT);
       store<u32>(d, <u32>(A + <usize>load<u32>(srcs + (s << 2))), DESC_SRC);
+      store<u32>(d, load<u32>(cfgBase + CFG_WAYS + (s << 2)) * ENTRY_SIZE, DESC_SET_BYTES);
     }
     resetCpuState(cpu);
   }

@@ -203,12 +203,16 @@ export const FAULT_STAGE2: u32 = 1;
 /** The stage-2 fault happened on a stage-1 table walk. */
 export const FAULT_S1PTW: u32 = 2;
 
-/** Structure descriptor: base, set mask, ways, lg of the region an entry maps, sources base (u32 each). */
+/**
+ * Structure descriptor (u32 each): base, set mask, ways, lg of the region an
+ * entry maps, sources base, and the bytes of one set (ways · ENTRY_SIZE).
+ */
 export const DESC_BASE: u32 = 0;
 export const DESC_SET_MASK: u32 = 4;
 export const DESC_WAYS: u32 = 8;
 export const DESC_SHIFT: u32 = 12;
 export const DESC_SRC: u32 = 16;
+export const DESC_SET_BYTES: u32 = 20;
 export const DESC_SIZE: u32 = 32;
 
 // ── Counters (u64 each, per CPU) ─────────────────────────────────────────────

@@ -102,6 +102,23 @@ export function ramAdd(base: u64, size: u64): u32 {
   return <i64>(pa + lastDelta);
 }
 
+/**
+ * The cached range as a loop can keep it in locals: physHostCached(pa, 8) is
+ * pa - rangeCacheBase() > rangeCacheLimit8() ? -1 : pa + rangeCacheDelta().
+ * Valid until the next physHostSlow.
+ */
+@inline export function rangeCacheBase(): u64 {
+  return lastBase;
+}
+
+@inline export function rangeCacheLimit8(): u64 {
+  return lastLimit8;
+}
+
+@inline export function rangeCacheDelta(): u64 {
+  return lastDelta;
+}
+
 /** Looks up the range holding [pa, pa+len) and caches it for physHostCached; -1 when none does. */
 export function physHostSlow(pa: u64, len: u32): i64 {
   let lo: u32 = 0;

@@ -15,7 +15,7 @@
 
 import { C, desc, count } from "../cpu";
 import {
-  DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL,
+  DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL,
   CPU_PSC_LAST_FILL, ENTRY_SIZE, E_TAG, E_OUT, E_STAMP, E_PCID, E_FLAGS, E_VICTIM, E_CTX, EF_GLOBAL, SRC_SIZE,
   STRUCT_TLB_4K, STRUCT_PSC_PDE, CNT_EVICT,
 } from "../layout";
@@ -38,7 +38,7 @@ import {
 
 @inline function setBase(d: usize, va: u64, shift: u32): usize {
   const set = <usize>(<u32>(va >> shift) & load<u32>(d, DESC_SET_MASK));
-  return <usize>load<u32>(d, DESC_BASE) + set * <usize>load<u32>(d, DESC_WAYS) * ENTRY_SIZE;
+  return <usize>load<u32>(d, DESC_BASE) + set * <usize>load<u32>(d, DESC_SET_BYTES);
 }
 
 /**
@@ -122,32 +122,58 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
 @inline export function structFillShift(
   structure: u32, shift: u32, va: u64, out: u64, attrs: u32, flags: u32, ctx: u32, asid: u32,
 ): usize {
+  const now = clockNow();
+  const e = fillEntry(structure, shift, va, out, attrs, flags, ctx, asid, now, floorAll());
+  noteFill(structure, flags, now);
+  return e;
+}
+
+/**
+ * The body of a fill, for callers that fill several structures in a row: the
+ * clock (`now`) and floorAll (`oldest`) read once, and noteFill called once
+ * per kind of structure afterwards.
+ */
+@inline export function fillEntry(
+  structure: u32, shift: u32, va: u64, out: u64, attrs: u32, flags: u32, ctx: u32, asid: u32, now: u32, oldest: u32,
+): usize {
   const d = desc(structure);
-  const ways = load<u32>(d, DESC_WAYS);
   const first = setBase(d, va, shift);
   const victim = load<u32>(first, E_VICTIM);
   let chosen = first + <usize>victim * ENTRY_SIZE;
-  // Quick test first: anything older than the last full flush is dead.
-  if (load<u32>(chosen, E_STAMP) >= floorAll() && entryLive(structure, chosen)) {
-    // The round-robin victim is live: take a dead way if the set has one,
-    // as hardware refills invalid entries first.
-    chosen = deadWay(structure, first, ways);
-    if (chosen == 0) {
-      chosen = first + <usize>victim * ENTRY_SIZE;
-      store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
-      count(CNT_EVICT);
-      if (!isPsc(structure)) evictFromMicro(structure, chosen);
-    }
+  // Quick test first: anything older than the last full flush is dead, and
+  // the round-robin pointer moves on. Otherwise choose out of line.
+  if (load<u32>(chosen, E_STAMP) >= oldest) {
+    chosen = chooseWay(structure, first, victim, load<u32>(d, DESC_WAYS));
   } else {
-    store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
+    store<u32>(first, victim + 1 == load<u32>(d, DESC_WAYS) ? 0 : victim + 1, E_VICTIM);
   }
-  const now = clockNow();
   store<u64>(chosen, regionTag(va, shift), E_TAG);
   store<u64>(chosen, out, E_OUT);
   store<u64>(chosen, <u64>now | (<u64>(asid & 0xFFFF) << 32) | (<u64>(attrs & 0xFF) << 48) | (<u64>(flags & 0xFF) << 56), E_STAMP);
   store<u32>(chosen, ctx, E_CTX);
+  return chosen;
+}
+
+/** Records that a structure of this kind was filled at `now` (what tlbMayHold and pscMayHold test). */
+@inline export function noteFill(structure: u32, flags: u32, now: u32): void {
   const last = isPsc(structure) ? CPU_PSC_LAST_FILL : flags & EF_GLOBAL ? CPU_TLB_LAST_GLOBAL_FILL : CPU_TLB_LAST_FILL;
   store<u32>(C + last, now);
+}
+
+/**
+ * The way a fill takes when the round-robin victim may be live: the victim if
+ * it is dead after all, else a dead way if the set has one (hardware refills
+ * invalid entries first), else the victim, evicted.
+ */
+function chooseWay(structure: u32, first: usize, victim: u32, ways: u32): usize {
+  let chosen = first + <usize>victim * ENTRY_SIZE;
+  if (entryLive(structure, chosen)) {
+    const dead = deadWay(structure, first, ways);
+    if (dead != 0) return dead;
+    count(CNT_EVICT);
+    if (!isPsc(structure)) evictFromMicro(structure, chosen);
+  }
+  store<u32>(first, victim + 1 == ways ? 0 : victim + 1, E_VICTIM);
   return chosen;
 }
 

@@ -29,7 +29,7 @@ import {
   EF_GLOBAL, CNT_WALK_READ, CNT_PSC_HIT, CNT_AD_WRITE,
   INFO_PAT_SHIFT, INFO_GLOBAL, INFO_SIZE_SHIFT, EVENT_STALE_PSC, E_OUT, E_ATTRS,
 } from "../../layout";
-import { physHostCached, physHostSlow, physWrite64, maxPhysAddr } from "../../phys/ram";
+import { physHostSlow, physWrite64, maxPhysAddr, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
 import { walkSrcReset, walkSrcPush, walkSrcUpdateLast, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
 import { cr3, cr4, efer, CR4_LA57, CR4_PGE, EFER_NXE } from "../regs";
 import {
@@ -39,8 +39,8 @@ import { PFERR_P, PFERR_RSVD } from "./pferr";
 import {
   ATTR_U, ATTR_W, ATTR_XD, ATTR_D, ATTR_PKEY_SHIFT, ACC_WRITE, accessErrorBits, protectionFault,
 } from "./permissions";
-import { pscProbe, pscMayHold, structFill, structFillShift, entrySources } from "../../tlb/structure";
-import { curAsid, curCtx } from "../../tlb/floors";
+import { pscProbe, pscMayHold, structFill, structFillShift, fillEntry, noteFill, entrySources } from "../../tlb/structure";
+import { curAsid, curCtx, clockNow, floorAll } from "../../tlb/floors";
 import { pageFault, busFault } from "./result";
 import { walkNested } from "./nested";
 import { eptEnabled } from "../ept";
@@ -235,16 +235,19 @@ function walkLevelsFast(va: u64, tableIn: u64, levelIn: u32, attrsIn: u32, addrF
   let stop = STOP_LEAF;
   let notAccessed = walkNotAccessed;
   let shift: u64 = 12 + 9 * (<u64>level - 1);
+  // physHostCached(entryPa, 8), with the cached range held in locals.
+  const ramBase = rangeCacheBase();
+  const ramLimit = rangeCacheLimit8();
+  const ramDelta = rangeCacheDelta();
   for (;;) {
     entryPa = table + (((va >> shift) & 511) << 3);
-    const host = physHostCached(entryPa, 8);
-    if (host < 0) {
+    if (entryPa - ramBase > ramLimit) {
       walkTable = table;
       walkEntryPa = entryPa;
       stop = STOP_RAM_MISS;
       break;
     }
-    pte = load<u64>(<usize>host);
+    pte = load<u64>(<usize>(entryPa + ramDelta));
     store<u64>(trace + (<usize>level << 4), entryPa);
     store<u64>(trace + (<usize>level << 4), pte, 8);
     if (!(pte & PTE_P)) {
@@ -324,22 +327,25 @@ function pscStart(va: u64, top: u32, peek: bool): u32 {
   let attrs = attrsIn;
   const pcid = curAsid();
   const ctx = curCtx();
+  const now = clockNow();
+  const oldest = floorAll();
   if (first >= 5) {
     attrs = combineRights(attrs, traceEntry(5));
-    structFillShift(STRUCT_PSC_PML5E, 48, va, traceEntry(5) & addrField, attrs, 0, ctx, pcid);
+    fillEntry(STRUCT_PSC_PML5E, 48, va, traceEntry(5) & addrField, attrs, 0, ctx, pcid, now, oldest);
   }
   if (first >= 4) {
     attrs = combineRights(attrs, traceEntry(4));
-    structFillShift(STRUCT_PSC_PML4E, 39, va, traceEntry(4) & addrField, attrs, 0, ctx, pcid);
+    fillEntry(STRUCT_PSC_PML4E, 39, va, traceEntry(4) & addrField, attrs, 0, ctx, pcid, now, oldest);
   }
   if (first >= 3 && last < 3) {
     attrs = combineRights(attrs, traceEntry(3));
-    structFillShift(STRUCT_PSC_PDPTE, 30, va, traceEntry(3) & addrField, attrs, 0, ctx, pcid);
+    fillEntry(STRUCT_PSC_PDPTE, 30, va, traceEntry(3) & addrField, attrs, 0, ctx, pcid, now, oldest);
   }
   if (first >= 2 && last < 2) {
     attrs = combineRights(attrs, traceEntry(2));
-    structFillShift(STRUCT_PSC_PDE, 21, va, traceEntry(2) & addrField, attrs, 0, ctx, pcid);
+    fillEntry(STRUCT_PSC_PDE, 21, va, traceEntry(2) & addrField, attrs, 0, ctx, pcid, now, oldest);
   }
+  if (first > last) noteFill(STRUCT_PSC_PDE, 0, now);
 }
 
 /** Sets A in the traced entries of the levels in the mask. */
@@ -412,10 +418,7 @@ function walkCommitRecording(va: u64, first: u32, last: u32, fill: bool, fromCac
     const flags = global ? EF_GLOBAL : 0;
     const pcid = curAsid();
     const ctx = curCtx();
-    let e: usize;
-    if (level == 1) e = structFillShift(STRUCT_TLB_4K, 12, va, frame | info, attrs, flags, ctx, pcid);
-    else if (level == 2) e = structFillShift(STRUCT_TLB_2M, 21, va, frame | info, attrs, flags, ctx, pcid);
-    else e = structFillShift(STRUCT_TLB_1G, 30, va, frame | info, attrs, flags, ctx, pcid);
+    const e = structFillShift(STRUCT_TLB_4K + level - 1, shift, va, frame | info, attrs, flags, ctx, pcid);
     if (features & FEATURE_DETECT) walkSrcSave(entrySources(STRUCT_TLB_4K + level - 1, e));
     microFill(va, frame | info, shift);
   }
