@@ -68,7 +68,7 @@ export function tlbSuite({ scale, out }: BenchOptions): void {
   const hits = Math.max(1, Math.round(20_000_000 * scale));
   const walks = Math.max(1, Math.round(5_000_000 * scale));
   const nestedWalks = Math.max(1, Math.round(1_000_000 * scale));
-  const rounds = 5;
+  const rounds = 7;
 
   const m = x86Machine(lgPages, 256);
   const mNoMicro = x86Machine(lgPages, 0);

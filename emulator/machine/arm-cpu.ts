@@ -77,11 +77,11 @@ export interface ArmMapping {
 
 export type ArmTranslation = ArmMapping | { ok: false; fault: ArmFault };
 
-/** TLBI operations (the IS forms take `{ broadcast: true }`). */
-export type TlbiOp =
-  | "VAE1" | "VALE1" | "VAAE1" | "VAALE1" | "ASIDE1" | "VMALLE1" | "VMALLS12E1" | "IPAS2E1" | "IPAS2LE1" | "ALLE1"
-  | "ALLE2";
-const TLBI_OPS: TlbiOp[] = ["VAE1", "VALE1", "VAAE1", "VAALE1", "ASIDE1", "VMALLE1", "VMALLS12E1", "IPAS2E1", "IPAS2LE1", "ALLE1", "ALLE2"];
+/** TLBI operations, local to the issuing CPU. */
+const TLBI_OPS = ["VAE1", "VALE1", "VAAE1", "VAALE1", "ASIDE1", "VMALLE1", "VMALLS12E1", "IPAS2E1", "IPAS2LE1", "ALLE1", "ALLE2"] as const;
+type TlbiLocalOp = (typeof TLBI_OPS)[number];
+/** A TLBI operation as the instruction names it: the IS forms broadcast to every CPU. */
+export type TlbiOp = TlbiLocalOp | `${TlbiLocalOp}IS`;
 const TLBI_IS = 0x100;
 
 /** DC operations. */
@@ -182,10 +182,11 @@ export class ArmCpu {
    * the instruction takes it: VA[55:12] in bits 43:0 and the ASID in 63:48, or
    * IPA[51:12] in bits 39:0.
    */
-  tlbi(op: TlbiOp, xt = 0n, opts: { broadcast?: boolean } = {}): void {
-    const code = TLBI_OPS.indexOf(op);
-    if (code < 0) throw new ShootdownError(`unknown TLBI operation '${op}'`);
-    this.hw.armTlbiOp(this.index, code | (opts.broadcast ? TLBI_IS : 0), u64("xt", xt));
+  tlbi(op: TlbiOp, xt = 0n): void {
+    const broadcast = op.endsWith("IS");
+    const code = TLBI_OPS.indexOf((broadcast ? op.slice(0, -2) : op) as TlbiLocalOp);
+    if (code < 0) throw new ShootdownError(`unknown TLBI operation '${op}' (operations: ${TLBI_OPS.join(", ")}, each also with IS)`);
+    this.hw.armTlbiOp(this.index, code | (broadcast ? TLBI_IS : 0), u64("xt", xt));
   }
 
   /**

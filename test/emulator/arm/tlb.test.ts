@@ -130,7 +130,7 @@ describe("broadcast TLBI across CPUs", () => {
     c0.tlbi("VAE1", tlbiVa(VA));
     expect(out(c0.translate(VA, read))).toBe(B);
     expect(out(c1.translate(VA, read))).toBe(A);
-    c0.tlbi("VAE1", tlbiVa(VA), { broadcast: true });
+    c0.tlbi("VAE1IS", tlbiVa(VA));
     expect(out(c1.translate(VA, read))).toBe(B);
     expect(c0.counters().tlbi).toBe(2n);
     expect(c1.counters().tlbiReceived).toBe(1n);
@@ -145,7 +145,7 @@ describe("broadcast TLBI across CPUs", () => {
     c0.translate(VA, read);
     c1.translate(VA, read);
     m.memory.write64(d, B | NORMAL() | S1.VALID | S1.TABLE);
-    c0.tlbi("VMALLE1", 0n, { broadcast: true });
+    c0.tlbi("VMALLE1IS");
     expect(out(c0.translate(VA, read))).toBe(B);
     expect(out(c1.translate(VA, read))).toBe(A);
     // CPU 1 switching to VMID 1 sees no VMID 1 entry of its own: it walks.
@@ -162,7 +162,7 @@ describe("broadcast TLBI across CPUs", () => {
     c1.setRegisters({ vttbr_el2: vmid(7) });
     c1.translate(VA, read);
     m.memory.write64(d, B | NORMAL() | S1.VALID | S1.TABLE);
-    c0.tlbi("ALLE1", 0n, { broadcast: true });
+    c0.tlbi("ALLE1IS");
     expect(out(c1.translate(VA, read))).toBe(B);
   });
 });
