@@ -99,6 +99,18 @@ export class Machine<A extends Arch = "x86_64"> {
   }
 
   /**
+   * Translates va on CPU `cpu` for an access `op` at privilege `priv`, as
+   * that CPU's `translate` does: a physical address and attributes, or a
+   * fault record. A machine-level shorthand for `machine.cpu(cpu).translate`.
+   */
+  translate(
+    cpu: number, va: bigint, op: "read" | "write" | "fetch", priv: Parameters<CpuOf<A>["translate"]>[1]["priv"],
+  ): ReturnType<CpuOf<A>["translate"]> {
+    const c = this.cpu(cpu) as unknown as { translate(va: bigint, access: { op: typeof op; priv: typeof priv }): ReturnType<CpuOf<A>["translate"]> };
+    return c.translate(va, { op, priv });
+  }
+
+  /**
    * Changes MAXPHYADDR; all RAM is forgotten (add ranges again). Used by the
    * conformance runner, whose vectors each name the width they assume.
    */

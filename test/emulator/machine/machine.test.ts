@@ -72,6 +72,16 @@ describe("options", () => {
 });
 
 describe("CPUs", () => {
+  it("translate through the machine as through the CPU", () => {
+    const { m, pt, cpu } = rig({ cpus: 2 });
+    const VA = 0x7f00_0000_0000n;
+    pt.map(VA, 0x40_0000n, PAGE_4K, PTE.RW);
+    m.cpu(1).setRegisters(cpu.registers);
+    expect(paOf(m.translate(1, VA + 8n, "read", "kernel"))).toBe(0x40_0008n);
+    expect(m.translate(1, VA, "write", "user")).toMatchObject({ ok: false, fault: { vector: 14 } });
+    expect(() => m.translate(2, VA, "read", "kernel")).toThrow(/no CPU 2/);
+  });
+
   it("have TLBs of their own: one CPU's fill and flush do not touch the other's", () => {
     const { m, pt } = rig({ cpus: 2 });
     const va = 0x0000_7f00_0000_0000n;
