@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { ShootdownError } from "../emulator/machine/errors.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
+import { asmSuite } from "./asm.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -17,6 +18,7 @@ export interface BenchOptions {
 const SUITES: Record<string, (o: BenchOptions) => void> = {
   tlb: tlbSuite,
   i64: i64Suite,
+  asm: asmSuite,
 };
 
 export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]

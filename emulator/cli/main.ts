@@ -6,11 +6,14 @@
 import { ShootdownError } from "../machine/errors.ts";
 import { walkCommand } from "./walk.ts";
 import { benchCommand } from "../../bench/cli.ts";
+import { asmCommand, disasmCommand } from "./asm.ts";
 
 const USAGE = `usage: shootdown <command> [options]
 
 commands:
   walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors
+  asm --arch A SRC... -o OUT           assemble GNU as sources into an ELF64 image
+  disasm FILE                          disassemble an image as objdump -d does
   bench [SUITE]                        measure the emulator (suites: tlb, i64)
   help                                 this text
 
@@ -21,6 +24,8 @@ type Command = (args: string[], out: (line: string) => void) => number | Promise
 const COMMANDS: Record<string, Command> = {
   walk: walkCommand,
   bench: benchCommand,
+  asm: asmCommand,
+  disasm: disasmCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
