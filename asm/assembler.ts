@@ -477,6 +477,7 @@ export class Assembler implements AsmContext {
 
   /** The mapping symbols that stay, as program symbols. */
   private mappingProgramSymbols(): ProgramSymbol[] {
+    if (this.backend.arch !== "aarch64") return [];
     // Code padding that starts with zero bytes (to reach a 4-byte boundary)
     // is data up to the first NOP (tc-aarch64.c, aarch64_handle_align).
     for (const section of this.sections.values()) {

@@ -6,10 +6,12 @@
 // agrees with objdump -d's, normalised for spacing; and the disassembler's
 // source form assembles back to the same bytes.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { assemble, backendFor, listing, toSource, type ArchName, type Program } from "../../asm/index.ts";
+import { assemble, backendFor, listing, toSource, writeElf, type ArchName, type Program } from "../../asm/index.ts";
 import { packageRoot } from "../../emulator/machine/wasm.ts";
 
 interface Golden {
@@ -98,6 +100,9 @@ const sectionsOf = (p: Program) =>
     hex: s.type === "nobits" ? "" : Buffer.from(s.bytes).toString("hex"),
   }));
 
+const OBJDUMP: Record<ArchName, string> = { x86_64: "objdump", aarch64: "aarch64-linux-gnu-objdump" };
+const hasTool = (tool: string) => spawnSync(tool, ["--version"]).status === 0;
+
 for (const arch of ["x86_64", "aarch64"] as const) {
   const dir = join(root, "golden", "corpus", arch);
   let files: string[] = [];
@@ -129,6 +134,15 @@ for (const arch of ["x86_64", "aarch64"] as const) {
         it("disassembles as objdump -d does", () => {
           const p = assembleCorpus(arch, golden.source, golden.placement);
           expect(ourListing(p)).toEqual(parseObjdump(golden.objdump));
+        });
+
+        it.skipIf(!hasTool(OBJDUMP[arch]))(`is an image ${OBJDUMP[arch]} reads as it reads ld's (skipped without binutils)`, () => {
+          const p = assembleCorpus(arch, golden.source, golden.placement);
+          const dir = mkdtempSync(join(tmpdir(), "corpus-"));
+          const name = golden.source.replace(/^.*\//, "").replace(/\.s$/, "");
+          writeFileSync(join(dir, name), writeElf(p));
+          const text = execFileSync(OBJDUMP[arch], ["-d", name], { cwd: dir, encoding: "utf8" });
+          expect(text).toBe(golden.objdump);
         });
 
         it("disassembles to source that assembles back to the same bytes", () => {
