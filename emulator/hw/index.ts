@@ -9,13 +9,19 @@ import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
   CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, systemCache, ARM_CSSELR_EL1,
+  decodeCache, codeBitmap, DECODE_ENTRIES, DECODE_ENTRY_SIZE, CODE_BITMAP_BYTES,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
-  CPU_AC_KIND,
+  CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
 } from "./layout";
-import { select, setMachineShape, A, C, ARR_MICRO, disableMicro } from "./cpu";
-import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount } from "./phys/ram";
+import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "./cpu";
+import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam } from "./phys/ram";
+import { run as x86RunLoop } from "./x86/cpu/execute";
+import { request as apicRequest, apicReset, APIC_BASE_ADDRESS, APIC_BASE_EN, APIC_BASE_EXTD, APIC_BASE_BSP } from "./x86/cpu/apic";
+import { flushDecoded, codeReset, checkCodeWrite } from "./x86/cpu/code";
+import { dropFetchWindow } from "./x86/cpu/fetch";
+import { materialize } from "./x86/cpu/flags";
 import { prngSeed } from "./common/prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
 import { chaosRearm } from "./tlb/chaos";
@@ -107,13 +113,17 @@ export function init(): u32 {
   // Sizes are checked in 64 bits before anything is placed, so nothing wraps.
   const arraysSize64: u64 = (<u64>off + 63) & ~<u64>63;
   const scBytes: u64 = caches ? <u64>scSets * <u64>scWays * 80 : 0;
-  const end64 = <u64>align(cpuBlocks + <usize>cpus * CPU_SIZE, 64) + <u64>cpus * arraysSize64 + scBytes;
+  const codeBytes: u64 = <u64>DECODE_ENTRIES * DECODE_ENTRY_SIZE + CODE_BITMAP_BYTES;
+  const end64 = <u64>align(cpuBlocks + <usize>cpus * CPU_SIZE, 64) + <u64>cpus * arraysSize64 + scBytes + codeBytes;
   if (off > 0xC000_0000 || end64 > 0xC000_0000) return INIT_ERR_MEMORY;
   cpuArraysSize = <usize>arraysSize64;
   cpuArrays = align(cpuBlocks + <usize>cpus * CPU_SIZE, 64);
   systemCache = cpuArrays + <usize>cpus * cpuArraysSize;
+  decodeCache = align(systemCache + <usize>scBytes, 64);
+  codeBitmap = decodeCache + <usize>DECODE_ENTRIES * DECODE_ENTRY_SIZE;
   ramHostBase = align(<usize>end64, 4096);
   if (!ensureMemory(ramHostBase)) return INIT_ERR_MEMORY;
+  codeReset();
 
   setMachineShape(cpus, microEntries, feat);
   setCacheGeometry(caches, <usize>l1Offset, l1Sets, l1Ways, scSets, scWays);
@@ -157,7 +167,10 @@ function resetCpuState(cpu: u32): void {
   prngSeed(load<u64>(cfgBase + CFG_CHAOS_SEED), cpu);
   chaosRearm();
   if (arch == ARCH_AARCH64) armSyncDerivedState();
-  else syncDerivedState();
+  else {
+    syncDerivedState();
+    x86ExecReset(cpu);
+  }
 }
 
 export function cpuReset(cpu: u32): void {
@@ -224,8 +237,10 @@ export function walkStopLevel(): u32 {
 /** Raw register load (no invalidation side effects); registers are CPU_* / 8. */
 export function x86SetRegister(cpu: u32, index: u32, value: u64): void {
   select(cpu);
+  if ((<u32>index << 3) == CPU_RFLAGS) store<u32>(C + X86_LAZY_OP, LAZY_NONE);
   store<u64>(C + (<usize>index << 3), value);
   syncDerivedState();
+  dropFetchWindow();
 }
 
 export function x86GetRegister(cpu: u32, index: u32): u64 {
@@ -436,4 +451,75 @@ export function i64EchoParts(lo: u32, hi: u32): u32 {
 
 export function i64EchoHigh(): u32 {
   return echoHigh;
+}
+
+// ── x86-64 CPUs ──────────────────────────────────────────────────────────────
+
+/** Runs CPU `cpu` for up to `budget` instructions; returns EXIT_* (details in the CPU block). */
+export function x86Run(cpu: u32, budget: u64): u32 {
+  select(cpu);
+  return x86RunLoop(budget);
+}
+
+/** A device (or the host) requests an interrupt vector on a CPU's local APIC. */
+export function x86RequestInterrupt(cpu: u32, vector: u32): void {
+  select(cpu);
+  apicRequest(cpu, vector, false);
+}
+
+/** The host wrote [host, host+len) of linear memory (guest RAM): decoded instructions from there are stale. */
+export function hostWrote(host: usize, len: u32): void {
+  if (len == 0 || host < ramHostBase) return;
+  for (let page = host & ~<usize>0xFFF; page < host + len; page += 4096) checkCodeWrite(page, 1);
+}
+
+/** Drops every decoded instruction: call after the host writes memory that may hold code. */
+export function x86CodeChanged(): void {
+  flushDecoded();
+}
+
+/** Works out the lazy arithmetic flags into RFLAGS (before the host reads or writes it). */
+export function x86MaterializeFlags(cpu: u32): u64 {
+  select(cpu);
+  return materialize();
+}
+
+/** Drops the selected CPU's fetch window (after the host changed its registers). */
+export function x86RegistersChanged(cpu: u32): void {
+  select(cpu);
+  dropFetchWindow();
+  store<u32>(C + X86_EVENTS, 1);
+}
+
+/** The execution state after reset: 64-bit mode is the loader's job; here registers are zero, the APIC idle. */
+function x86ExecReset(cpu: u32): void {
+  memory.fill(C + CPU_X86, 0, X86_END - CPU_X86);
+  store<u64>(C + CPU_RFLAGS, 2);
+  store<u64>(C + X86_APIC_BASE, APIC_BASE_ADDRESS | APIC_BASE_EN | APIC_BASE_EXTD | (cpu == 0 ? APIC_BASE_BSP : 0));
+  apicReset(cpu);
+  dropFetchWindow();
+}
+
+/**
+ * A 64-bit FNV-1a hash of the machine's architectural state: every CPU's
+ * registers and counters of instructions and cycles, and all of RAM. Two
+ * runs that did the same thing have the same hash.
+ */
+export function stateHash(): u64 {
+  let h: u64 = 0xCBF29CE484222325;
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    select(cpu);
+    h = hashBytes(h, C + CPU_CR0, 64);
+    h = hashBytes(h, C + CPU_X86, X86_EVENTS - CPU_X86);
+  }
+  return hashRam(h);
+}
+
+@inline function hashBytes(hIn: u64, at: usize, n: usize): u64 {
+  let h = hIn;
+  for (let i: usize = 0; i + 8 <= n; i += 8) {
+    h = (h ^ load<u64>(at + i)) * 0x100000001B3;
+  }
+  for (let i: usize = n & ~<usize>7; i < n; i++) h = (h ^ <u64>load<u8>(at + i)) * 0x100000001B3;
+  return h;
 }

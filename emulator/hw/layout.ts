@@ -19,6 +19,8 @@
 //   │                                        │ walk caches, sources, L1 cache
 //   ├────────────────────────────────────────┤ systemCache
 //   │ shared system cache (when modelled)    │
+//   ├────────────────────────────────────────┤ decodeCache
+//   │ decoded instructions, code-page bitmap │ shared by every CPU
 //   ├────────────────────────────────────────┤ ramHostBase
 //   │ guest RAM, bump-allocated per range    │ grows with memory.grow
 //   └────────────────────────────────────────┘
@@ -188,7 +190,139 @@ export const CPU_RSVD: u32 = CPU_ALLOW + 32 * 32;
 export const CPU_WALK_TRACE: u32 = CPU_RSVD + 12 * 8;
 /** Paging mode: levels of the walk (x86: 4 or 5) u32. */
 export const CPU_WALK_TOP: u32 = CPU_WALK_TRACE + 6 * 16;
-export const CPU_SIZE: u32 = (CPU_WALK_TOP + 4 + 63) & ~63;
+
+// ── x86-64 execution state ──────────────────────────────────────────────────
+//
+// The interpreter's registers. GPRs by register number (RAX RCX RDX RBX RSP
+// RBP RSI RDI R8 … R15). The arithmetic flags are lazy: the last operation
+// that set them is recorded (X86_LAZY_*) and CF/PF/AF/ZF/SF/OF are worked
+// out when something reads them; CPU_RFLAGS holds every other bit, and the
+// arithmetic ones too while X86_LAZY_OP is LAZY_NONE.
+export const CPU_X86: u32 = (CPU_WALK_TOP + 4 + 7) & ~7;
+export const X86_GPR: u32 = CPU_X86;
+export const X86_RIP: u32 = X86_GPR + 16 * 8;
+export const X86_LAZY_RES: u32 = X86_RIP + 8;
+export const X86_LAZY_A: u32 = X86_LAZY_RES + 8;
+export const X86_LAZY_B: u32 = X86_LAZY_A + 8;
+/** LAZY_* (0: the flags are in CPU_RFLAGS). */
+export const X86_LAZY_OP: u32 = X86_LAZY_B + 8;
+/** Operand size of the lazy operation in bytes. */
+export const X86_LAZY_SIZE: u32 = X86_LAZY_OP + 4;
+/** Current privilege level, 0 or 3. */
+export const X86_CPL: u32 = X86_LAZY_SIZE + 4;
+/** HLT executed and no interrupt taken since. */
+export const X86_HALTED: u32 = X86_CPL + 4;
+/** Instructions left in the STI / MOV SS interrupt shadow (1 right after STI). */
+export const X86_SHADOW: u32 = X86_HALTED + 4;
+/** The CPU stopped (triple fault, bus error): it runs no more. */
+export const X86_STOPPED: u32 = X86_SHADOW + 4;
+/** Segment selectors CS, SS, DS, ES, FS, GS (u16 each). */
+export const X86_SEL: u32 = X86_STOPPED + 4;
+export const SEL_CS: u32 = 0;
+export const SEL_SS: u32 = 1;
+export const SEL_DS: u32 = 2;
+export const SEL_ES: u32 = 3;
+export const SEL_FS: u32 = 4;
+export const SEL_GS: u32 = 5;
+export const X86_FS_BASE: u32 = X86_SEL + 16;
+export const X86_GS_BASE: u32 = X86_FS_BASE + 8;
+export const X86_KERNEL_GS_BASE: u32 = X86_GS_BASE + 8;
+export const X86_GDTR_BASE: u32 = X86_KERNEL_GS_BASE + 8;
+export const X86_IDTR_BASE: u32 = X86_GDTR_BASE + 8;
+export const X86_GDTR_LIMIT: u32 = X86_IDTR_BASE + 8;
+export const X86_IDTR_LIMIT: u32 = X86_GDTR_LIMIT + 4;
+/** Task register selector (u32) and the 64-bit TSS base LTR loaded. */
+export const X86_TR: u32 = X86_IDTR_LIMIT + 4;
+export const X86_TSS_BASE: u32 = X86_TR + 8;
+export const X86_STAR: u32 = X86_TSS_BASE + 8;
+export const X86_LSTAR: u32 = X86_STAR + 8;
+export const X86_CSTAR: u32 = X86_LSTAR + 8;
+export const X86_FMASK: u32 = X86_CSTAR + 8;
+/** IA32_APIC_BASE. */
+export const X86_APIC_BASE: u32 = X86_FMASK + 8;
+/** IA32_TSC_AUX (RDTSCP) and spare. */
+export const X86_TSC_AUX: u32 = X86_APIC_BASE + 8;
+/** Instructions retired and modelled cycles (the TSC reads the cycles). */
+export const X86_INSTRUCTIONS: u32 = X86_TSC_AUX + 8;
+export const X86_CYCLES: u32 = X86_INSTRUCTIONS + 8;
+
+/** Why x86Run returned (EXIT_*), and what TypeScript needs to act on it. */
+export const X86_EXIT_REASON: u32 = X86_CYCLES + 8;
+/** I/O exits: port, size in bytes, 1 for OUT. */
+export const X86_EXIT_PORT: u32 = X86_EXIT_REASON + 4;
+export const X86_EXIT_SIZE: u32 = X86_EXIT_PORT + 4;
+export const X86_EXIT_WRITE: u32 = X86_EXIT_SIZE + 4;
+/** OUT: the value written. Triple fault / bus error: the address involved. */
+export const X86_EXIT_VALUE: u32 = X86_EXIT_WRITE + 4;
+/** RIP of the instruction that caused the exit (before it, for a crash). */
+export const X86_EXIT_RIP: u32 = X86_EXIT_VALUE + 8;
+/** Crash detail: the exception vectors that led to a triple fault (first | second << 8 | third << 16). */
+export const X86_EXIT_DETAIL: u32 = X86_EXIT_RIP + 8;
+
+/** Exception being delivered: depth (0 none, 1 first, 2 #DF), and the vector of the first. */
+export const X86_DELIVERY_DEPTH: u32 = X86_EXIT_DETAIL + 8;
+export const X86_DELIVERY_VECTOR: u32 = X86_DELIVERY_DEPTH + 4;
+/** The fetch window: the page RIP is in, its PA and host address, the micro epoch it was made in. */
+export const X86_FETCH_VA: u32 = X86_DELIVERY_VECTOR + 4;
+export const X86_FETCH_PA: u32 = X86_FETCH_VA + 8;
+export const X86_FETCH_HOST: u32 = X86_FETCH_PA + 8;
+export const X86_FETCH_EPOCH: u32 = X86_FETCH_HOST + 8;
+/** The access kind the window was made for (CPL changes it). */
+export const X86_FETCH_KIND: u32 = X86_FETCH_EPOCH + 4;
+
+// The local x2APIC.
+export const X86_APIC_ID: u32 = X86_FETCH_KIND + 4;
+export const X86_APIC_SVR: u32 = X86_APIC_ID + 4;
+export const X86_APIC_TPR: u32 = X86_APIC_SVR + 4;
+export const X86_APIC_LVT_TIMER: u32 = X86_APIC_TPR + 4;
+export const X86_APIC_INIT_COUNT: u32 = X86_APIC_LVT_TIMER + 4;
+export const X86_APIC_DIVIDE: u32 = X86_APIC_INIT_COUNT + 4;
+export const X86_APIC_ESR: u32 = X86_APIC_DIVIDE + 4;
+export const X86_APIC_LVT_OTHER: u32 = X86_APIC_ESR + 4;
+/** Cycle count at which the timer next fires (u64, ~0 when stopped), and when it was started. */
+export const X86_APIC_DEADLINE: u32 = X86_APIC_LVT_OTHER + 4;
+export const X86_APIC_STARTED: u32 = X86_APIC_DEADLINE + 8;
+export const X86_APIC_ICR: u32 = X86_APIC_STARTED + 8;
+/** 256-bit vectors: requested, in service, and requested by an IPI (for the counters). */
+export const X86_APIC_IRR: u32 = X86_APIC_ICR + 8;
+export const X86_APIC_ISR: u32 = X86_APIC_IRR + 32;
+export const X86_APIC_FROM_IPI: u32 = X86_APIC_ISR + 32;
+/** Non-zero when something may need the CPU's attention before the next instruction (an interrupt, the timer). */
+export const X86_EVENTS: u32 = X86_APIC_FROM_IPI + 32;
+/** Breakpoint addresses (linear RIP), X86_BREAKPOINT_MAX of them, unused ones ~0. */
+export const X86_BREAKPOINT_COUNT: u32 = X86_EVENTS + 4;
+export const X86_BREAKPOINTS: u32 = X86_BREAKPOINT_COUNT + 4;
+export const X86_BREAKPOINT_MAX: u32 = 16;
+export const X86_END: u32 = X86_BREAKPOINTS + X86_BREAKPOINT_MAX * 8;
+
+export const CPU_SIZE: u32 = (X86_END + 63) & ~63;
+
+/** Lazy flag operations (X86_LAZY_OP). */
+export const LAZY_NONE: u32 = 0;
+export const LAZY_ADD: u32 = 1;
+export const LAZY_SUB: u32 = 2;
+export const LAZY_LOGIC: u32 = 3;
+export const LAZY_INC: u32 = 4;
+export const LAZY_DEC: u32 = 5;
+export const LAZY_NEG: u32 = 6;
+
+/** Why x86Run returned. */
+/** The instruction budget is used up. */
+export const EXIT_BUDGET: u32 = 1;
+/** HLT: nothing to run until an interrupt arrives. */
+export const EXIT_HLT: u32 = 2;
+/** IN or OUT: X86_EXIT_PORT/SIZE/WRITE/VALUE say which; RIP is past the instruction. For IN, TypeScript writes the value into RAX. */
+export const EXIT_IO: u32 = 3;
+/** VMCALL; RIP is past the instruction. */
+export const EXIT_VMCALL: u32 = 4;
+/** A fault while delivering #DF: the CPU is stopped. */
+export const EXIT_TRIPLE_FAULT: u32 = 5;
+/** An access outside RAM (a page walk or an instruction's own access): the CPU is stopped. */
+export const EXIT_BUS_ERROR: u32 = 6;
+/** RIP reached a breakpoint; the instruction there has not run. */
+export const EXIT_BREAKPOINT: u32 = 7;
+/** The CPU was stopped before (triple fault, bus error): it does nothing. */
+export const EXIT_STOPPED: u32 = 8;
 
 /** Translation spaces: what an entry maps. */
 /** Stage 1 (or combined stage 1+2): VA → PA. */
@@ -253,6 +387,17 @@ export const CNT_DC_SETWAY: u32 = 31;
 export const CNT_DC_VA: u32 = 32;
 export const CNT_UNCACHED: u32 = 33;
 export const CNT_IC_INVAL: u32 = 34;
+/** x86 CPU: exceptions and interrupts delivered, IPIs sent and taken, exits by reason. */
+export const CNT_EXCEPTION: u32 = 35;
+export const CNT_INTERRUPT: u32 = 36;
+export const CNT_IPI_SENT: u32 = 37;
+export const CNT_IPI_TAKEN: u32 = 38;
+export const CNT_EXIT_IO: u32 = 39;
+export const CNT_EXIT_HLT: u32 = 40;
+export const CNT_EXIT_VMCALL: u32 = 41;
+/** Decoded-instruction cache misses, and flushes after a write to code. */
+export const CNT_DECODE: u32 = 42;
+export const CNT_SMC_FLUSH: u32 = 43;
 export const COUNTER_COUNT: u32 = 48;
 
 // ── Entry of every translation structure (TLB and paging-structure cache) ─────
@@ -312,7 +457,16 @@ export let cpuBlocks: usize = 0;
 export let cpuArrays: usize = 0;
 export let cpuArraysSize: usize = 0;
 export let systemCache: usize = 0;
+/** The decoded-instruction cache (DECODE_ENTRIES × 32 bytes) and the bitmap of host pages it holds code from. */
+export let decodeCache: usize = 0;
+export let codeBitmap: usize = 0;
 export let ramHostBase: usize = 0;
+
+/** Decoded-instruction cache entries, direct-mapped by physical address. */
+export const DECODE_ENTRIES: u32 = 1 << 16;
+export const DECODE_ENTRY_SIZE: u32 = 32;
+/** One bit per 4 KiB of the 4 GiB linear memory can hold. */
+export const CODE_BITMAP_BYTES: u32 = 1 << 17;
 
 @inline export function align(x: usize, a: usize): usize {
   return (x + a - 1) & ~(a - 1);

@@ -45,6 +45,17 @@ export interface Counters {
   dcByAddress: bigint;
   uncachedAccesses: bigint;
   icInvalidations: bigint;
+  /** x86 CPU: exceptions and interrupts delivered, IPIs sent and taken, exits to the host. */
+  exceptions: bigint;
+  interrupts: bigint;
+  ipisSent: bigint;
+  ipisTaken: bigint;
+  ioExits: bigint;
+  hltExits: bigint;
+  vmcallExits: bigint;
+  /** Decoded-instruction cache misses, and flushes after writes to code. */
+  decodes: bigint;
+  codeWriteFlushes: bigint;
 }
 
 const NAMES: [Exclude<keyof Counters, "walks">, keyof Layout][] = [
@@ -83,6 +94,15 @@ const NAMES: [Exclude<keyof Counters, "walks">, keyof Layout][] = [
   ["dcByAddress", "CNT_DC_VA"],
   ["uncachedAccesses", "CNT_UNCACHED"],
   ["icInvalidations", "CNT_IC_INVAL"],
+  ["exceptions", "CNT_EXCEPTION"],
+  ["interrupts", "CNT_INTERRUPT"],
+  ["ipisSent", "CNT_IPI_SENT"],
+  ["ipisTaken", "CNT_IPI_TAKEN"],
+  ["ioExits", "CNT_EXIT_IO"],
+  ["hltExits", "CNT_EXIT_HLT"],
+  ["vmcallExits", "CNT_EXIT_VMCALL"],
+  ["decodes", "CNT_DECODE"],
+  ["codeWriteFlushes", "CNT_SMC_FLUSH"],
 ];
 
 /** Every counter of a CPU, from a view of its CPU block. */

@@ -68,7 +68,9 @@ export class Memory {
   }
 
   write64(pa: bigint, value: bigint): void {
-    new DataView(this.hw.memory.buffer).setBigUint64(this.hostOrThrow(pa, 8), BigInt.asUintN(64, value), true);
+    const h = this.hostOrThrow(pa, 8);
+    new DataView(this.hw.memory.buffer).setBigUint64(h, BigInt.asUintN(64, value), true);
+    this.hw.hostWrote(h, 8);
   }
 
   /** The u64 at pa, or undefined when it is not RAM. */
@@ -85,5 +87,6 @@ export class Memory {
   write(pa: bigint, bytes: Uint8Array): void {
     const h = this.hostOrThrow(pa, bytes.length);
     new Uint8Array(this.hw.memory.buffer, h, bytes.length).set(bytes);
+    if (bytes.length) this.hw.hostWrote(h, bytes.length);
   }
 }

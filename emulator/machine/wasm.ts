@@ -44,6 +44,14 @@ export interface HwExports {
   x86SetVmx(cpu: number, vpid: number, eptp: bigint): void;
   x86Invept(cpu: number, type: number, eptp: bigint): number;
   x86Invvpid(cpu: number, type: number, vpid: number, la: bigint): number;
+  x86Run(cpu: number, budget: bigint): number;
+  x86RequestInterrupt(cpu: number, vector: number): void;
+  x86CodeChanged(): void;
+  x86RegistersChanged(cpu: number): void;
+  x86MaterializeFlags(cpu: number): bigint;
+  stateHash(): bigint;
+  /** The host wrote guest memory at this host offset: decoded instructions there are stale. */
+  hostWrote(host: number, len: number): void;
   armSetRegister(cpu: number, index: number, value: bigint): void;
   armGetRegister(cpu: number, index: number): bigint;
   armTranslateVa(cpu: number, va: bigint, kind: number): number;

@@ -117,6 +117,60 @@ export enum InvpcidType {
 /** The counters of an x86-64 CPU (see counters.ts). */
 export type X86Counters = Counters;
 
+/** General-purpose registers, in register-number order. */
+export const GPR_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const;
+export type GprName = (typeof GPR_NAMES)[number];
+
+/** The execution state of an x86-64 CPU (the interpreter's registers). */
+export interface X86State extends Record<GprName, bigint> {
+  rip: bigint;
+  /** RFLAGS with the arithmetic flags worked out. */
+  rflags: bigint;
+  cpl: number;
+  cs: number;
+  ss: number;
+  fsBase: bigint;
+  gsBase: bigint;
+  kernelGsBase: bigint;
+  gdtrBase: bigint;
+  gdtrLimit: number;
+  idtrBase: bigint;
+  idtrLimit: number;
+  tr: number;
+  tssBase: bigint;
+  star: bigint;
+  lstar: bigint;
+  cstar: bigint;
+  fmask: bigint;
+  apicBase: bigint;
+}
+
+/** Why run() returned, with what the host needs to act on it. */
+export type X86Exit =
+  /** The instruction budget is used up. */
+  | { reason: "budget" }
+  /** HLT with nothing to take: the CPU sleeps until an interrupt. */
+  | { reason: "hlt" }
+  /** IN or OUT; RIP is past the instruction. For IN the host puts the value in RAX (setState). */
+  | { reason: "io"; port: number; size: 1 | 2 | 4; write: boolean; value: bigint; rip: bigint }
+  /** VMCALL; RIP is past it. */
+  | { reason: "vmcall"; rip: bigint }
+  /** A fault while delivering #DF: the CPU is stopped. `vectors` are the exceptions that led there. */
+  | { reason: "triple-fault"; rip: bigint; vectors: number[] }
+  /** An access outside RAM: the CPU is stopped. */
+  | { reason: "bus-error"; rip: bigint; address: bigint }
+  /** RIP reached a breakpoint; the instruction there has not run. */
+  | { reason: "breakpoint"; rip: bigint }
+  /** The CPU was stopped before and does nothing. */
+  | { reason: "stopped" };
+
+type U64Field = Exclude<keyof X86State, GprName | "rflags" | "cpl" | "cs" | "ss" | "gdtrLimit" | "idtrLimit" | "tr">;
+const STATE_U64: [U64Field, keyof Layout][] = [
+  ["rip", "X86_RIP"], ["fsBase", "X86_FS_BASE"], ["gsBase", "X86_GS_BASE"], ["kernelGsBase", "X86_KERNEL_GS_BASE"],
+  ["gdtrBase", "X86_GDTR_BASE"], ["idtrBase", "X86_IDTR_BASE"], ["tssBase", "X86_TSS_BASE"], ["star", "X86_STAR"],
+  ["lstar", "X86_LSTAR"], ["cstar", "X86_CSTAR"], ["fmask", "X86_FMASK"], ["apicBase", "X86_APIC_BASE"],
+];
+
 const REGISTER_OFFSETS: [keyof X86Registers, keyof Layout][] = [
   ["cr0", "CPU_CR0"],
   ["cr2", "CPU_CR2"],
@@ -325,5 +379,116 @@ export class X86Cpu {
 
   counters(): X86Counters {
     return readCounters(this.view(), this.layout);
+  }
+
+  // ── Execution ──────────────────────────────────────────────────────────────
+
+  /** The interpreter's registers. */
+  get state(): X86State {
+    const rflags = BigInt.asUintN(64, this.hw.x86MaterializeFlags(this.index));
+    const v = this.view();
+    const L = this.layout;
+    const out = {} as X86State;
+    GPR_NAMES.forEach((name, i) => (out[name] = v.getBigUint64(L.X86_GPR + 8 * i, true)));
+    for (const [name, off] of STATE_U64) out[name] = v.getBigUint64(L[off], true);
+    out.rflags = rflags;
+    out.cpl = v.getUint32(L.X86_CPL, true);
+    out.cs = v.getUint16(L.X86_SEL + 2 * L.SEL_CS, true);
+    out.ss = v.getUint16(L.X86_SEL + 2 * L.SEL_SS, true);
+    out.gdtrLimit = v.getUint32(L.X86_GDTR_LIMIT, true);
+    out.idtrLimit = v.getUint32(L.X86_IDTR_LIMIT, true);
+    out.tr = v.getUint32(L.X86_TR, true);
+    return out;
+  }
+
+  /** Loads interpreter registers as they are (as a loader, a debugger or a VM entry does). */
+  setState(state: Partial<X86State>): void {
+    const L = this.layout;
+    if (state.rflags !== undefined) this.hw.x86SetRegister(this.index, L.CPU_RFLAGS / 8, u64("rflags", state.rflags) | 2n);
+    const v = this.view();
+    GPR_NAMES.forEach((name, i) => {
+      const value = state[name];
+      if (value !== undefined) v.setBigUint64(L.X86_GPR + 8 * i, u64(name, value), true);
+    });
+    for (const [name, off] of STATE_U64) {
+      const value = state[name];
+      if (value !== undefined) v.setBigUint64(L[off], u64(name, value), true);
+    }
+    const small = (name: string, value: number | undefined, max: number) => {
+      if (value === undefined) return undefined;
+      if (!Number.isInteger(value) || value < 0 || value > max) throw new ShootdownError(`${name} must be an integer from 0 to ${max}`);
+      return value;
+    };
+    const cpl = small("cpl", state.cpl, 3);
+    if (cpl !== undefined) v.setUint32(L.X86_CPL, cpl, true);
+    const cs = small("cs", state.cs, 0xffff);
+    if (cs !== undefined) v.setUint16(L.X86_SEL + 2 * L.SEL_CS, cs, true);
+    const ss = small("ss", state.ss, 0xffff);
+    if (ss !== undefined) v.setUint16(L.X86_SEL + 2 * L.SEL_SS, ss, true);
+    const gl = small("gdtrLimit", state.gdtrLimit, 0xffff);
+    if (gl !== undefined) v.setUint32(L.X86_GDTR_LIMIT, gl, true);
+    const il = small("idtrLimit", state.idtrLimit, 0xffff);
+    if (il !== undefined) v.setUint32(L.X86_IDTR_LIMIT, il, true);
+    const tr = small("tr", state.tr, 0xffff);
+    if (tr !== undefined) v.setUint32(L.X86_TR, tr, true);
+    this.hw.x86RegistersChanged(this.index);
+  }
+
+  /** Runs up to `budget` instructions (at least 1), until an exit. */
+  run(budget: number | bigint): X86Exit {
+    const n = BigInt(budget);
+    if (n < 1n || n >= 1n << 64n) throw new ShootdownError("the instruction budget must be a positive integer");
+    const reason = this.hw.x86Run(this.index, n);
+    const v = this.view();
+    const L = this.layout;
+    const rip = v.getBigUint64(L.X86_EXIT_RIP, true);
+    switch (reason) {
+      case L.EXIT_BUDGET: return { reason: "budget" };
+      case L.EXIT_HLT: return { reason: "hlt" };
+      case L.EXIT_IO:
+        return {
+          reason: "io",
+          port: v.getUint32(L.X86_EXIT_PORT, true),
+          size: v.getUint32(L.X86_EXIT_SIZE, true) as 1 | 2 | 4,
+          write: v.getUint32(L.X86_EXIT_WRITE, true) === 1,
+          value: v.getBigUint64(L.X86_EXIT_VALUE, true),
+          rip,
+        };
+      case L.EXIT_VMCALL: return { reason: "vmcall", rip };
+      case L.EXIT_TRIPLE_FAULT: {
+        const d = v.getBigUint64(L.X86_EXIT_DETAIL, true);
+        return { reason: "triple-fault", rip, vectors: [Number(d & 0xffn), Number((d >> 8n) & 0xffn), Number((d >> 16n) & 0xffn)] };
+      }
+      case L.EXIT_BUS_ERROR: return { reason: "bus-error", rip, address: v.getBigUint64(L.X86_EXIT_VALUE, true) };
+      case L.EXIT_BREAKPOINT: return { reason: "breakpoint", rip: v.getBigUint64(L.X86_RIP, true) };
+      default: return { reason: "stopped" };
+    }
+  }
+
+  /** Requests an interrupt vector (16–255) on this CPU's local APIC, as a device would. */
+  requestInterrupt(vector: number): void {
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) throw new ShootdownError(`interrupt vector must be 16 to 255, not ${vector}`);
+    this.hw.x86RequestInterrupt(this.index, vector);
+  }
+
+  /** Instructions retired and modelled cycles so far. */
+  get progress(): { instructions: bigint; cycles: bigint; halted: boolean; stopped: boolean } {
+    const v = this.view();
+    const L = this.layout;
+    return {
+      instructions: v.getBigUint64(L.X86_INSTRUCTIONS, true),
+      cycles: v.getBigUint64(L.X86_CYCLES, true),
+      halted: v.getUint32(L.X86_HALTED, true) !== 0,
+      stopped: v.getUint32(L.X86_STOPPED, true) !== 0,
+    };
+  }
+
+  /** Breakpoints at linear addresses (at most X86_BREAKPOINT_MAX). */
+  setBreakpoints(addresses: bigint[]): void {
+    const L = this.layout;
+    if (addresses.length > L.X86_BREAKPOINT_MAX) throw new ShootdownError(`at most ${L.X86_BREAKPOINT_MAX} breakpoints`);
+    const v = this.view();
+    addresses.forEach((a, i) => v.setBigUint64(L.X86_BREAKPOINTS + 8 * i, u64("breakpoint", a), true));
+    v.setUint32(L.X86_BREAKPOINT_COUNT, addresses.length, true);
   }
 }

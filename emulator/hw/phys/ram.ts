@@ -54,6 +54,21 @@ export function ramRangeCount(): u32 {
   return rangeCount;
 }
 
+/** Continues a 64-bit FNV-1a hash over every RAM range's base, size and contents. */
+export function hashRam(hIn: u64): u64 {
+  let h = hIn;
+  for (let i: u32 = 0; i < rangeCount; i++) {
+    const r = rangeAt(i);
+    const base = load<u64>(r);
+    const size = load<u64>(r, 8);
+    const host = <usize>load<u64>(r, 16);
+    h = (h ^ base) * 0x100000001B3;
+    h = (h ^ size) * 0x100000001B3;
+    for (let off: usize = 0; off < <usize>size; off += 8) h = (h ^ load<u64>(host + off)) * 0x100000001B3;
+  }
+  return h;
+}
+
 /** Adds RAM at [base, base+size), zero-filled; both must be 4 KiB aligned. */
 export function ramAdd(base: u64, size: u64): u32 {
   if ((base | size) & 0xFFF || size == 0) return RAM_ERR_ALIGN;
