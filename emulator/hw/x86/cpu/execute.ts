@@ -453,7 +453,10 @@ function execute(d: usize, rip: u64, nextRip: u64): void {
       if ((acc & sizeMask(size)) == (a & sizeMask(size))) {
         rmwWrite(d, size, readReg(reg, size));
       } else {
-        rmwWrite(d, size, a);
+        // The write-back on failure is the memory write cycle of SDM Vol.2A CMPXCHG; a register
+        // destination is not written, so a 32-bit one is not zero-extended (as hardware does; the
+        // differential test against the host checks it).
+        if (isMemOperand(d)) rmwWrite(d, size, a);
         if (!faulted()) writeReg(RAX, size, a);
       }
       return;
