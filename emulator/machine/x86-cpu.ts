@@ -490,5 +490,6 @@ export class X86Cpu {
     const v = this.view();
     addresses.forEach((a, i) => v.setBigUint64(L.X86_BREAKPOINTS + 8 * i, u64("breakpoint", a), true));
     v.setUint32(L.X86_BREAKPOINT_COUNT, addresses.length, true);
+    this.hw.x86RegistersChanged(this.index);
   }
 }

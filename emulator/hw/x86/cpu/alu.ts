@@ -12,8 +12,8 @@ import {
 } from "./ops";
 import { LAZY_ADD, LAZY_SUB, LAZY_LOGIC, LAZY_INC, LAZY_DEC, LAZY_NEG } from "../../layout";
 
-/** ADD OR ADC SBB AND SUB XOR CMP (group 1): the result, flags recorded. */
-export function alu(op: u32, size: u32, a: u64, b: u64): u64 {
+/** ADD OR ADC SBB AND SUB XOR CMP (group 1): the result, flags recorded. Inline: it is most of what the CPU does. */
+@inline export function alu(op: u32, size: u32, a: u64, b: u64): u64 {
   switch (op) {
     case ALU_ADD: {
       const r = a + b;
@@ -70,13 +70,13 @@ function withCarry(subtract: bool, size: u32, aIn: u64, bIn: u64): u64 {
   return r;
 }
 
-export function inc(size: u32, a: u64): u64 {
+@inline export function inc(size: u32, a: u64): u64 {
   const r = a + 1;
   setLazy(LAZY_INC, size, r, a, carry() ? 1 : 0);
   return r;
 }
 
-export function dec(size: u32, a: u64): u64 {
+@inline export function dec(size: u32, a: u64): u64 {
   const r = a - 1;
   setLazy(LAZY_DEC, size, r, a, carry() ? 1 : 0);
   return r;

@@ -34,7 +34,8 @@ import {
 } from "./flags";
 import { alu, inc, dec, neg, shift, mulHigh, imulHigh, mulFlags } from "./alu";
 import { effectiveAddress, readE, writeE, isMemOperand } from "./operands";
-import { readMem, writeMem, resolveRmw, loadSized, storeSized, dataKind, setStackAccess } from "./mem";
+import { readMem, writeMem, resolveRmw, loadSized, storeSized, dataKind, setStackAccess, loadFast, storeFast } from "./mem";
+import { timerDeadline } from "./apic";
 import { LAZY_SUB } from "../../layout";
 import { executeSystem, deliverException, serviceEvents, popFlags, pushFlagsValue } from "./system";
 
@@ -224,44 +225,100 @@ function atBreakpoint(rip: u64): bool {
 }
 
 // ── The run loop ─────────────────────────────────────────────────────────────
+//
+// The loop keeps RIP, the step count and the fetch window in locals and
+// writes them back to the CPU block only when something outside the hot
+// instructions may read them: a boundary with events (X86_EVENTS), an
+// instruction handled out of line, an exception, an exit. The common
+// instructions are handled in the loop itself, with their register and
+// memory operands inline; every other one goes to executeSlow with RIP in
+// the CPU block, as the system instructions expect it.
+
+/** How many more steps may run before the timer is due (the loop then stops at a boundary for it). */
+@inline function stepsToTimer(cycles: u64): u64 {
+  const deadline = timerDeadline();
+  return deadline == u64.MAX_VALUE ? u64.MAX_VALUE : deadline > cycles ? deadline - cycles : 0;
+}
 
 /** Runs the selected CPU for up to `budget` instructions; returns EXIT_*. */
 export function run(budget: u64): u32 {
   if (load<u32>(C + X86_STOPPED)) return EXIT_STOPPED;
-  let steps: u64 = 0;
+  const cycles0 = load<u64>(C + X86_CYCLES);
+  const retired0 = load<u64>(C + X86_INSTRUCTIONS);
   const firstRip = load<u64>(C + X86_RIP);
-  while (steps < budget) {
+  let rip = firstRip;
+  let steps: u64 = 0;
+  let retired: u64 = 0;
+  // Cycles skipped while halted (the timer wait) are added by serviceEvents; track them apart from steps.
+  let cycleSkew: u64 = 0;
+  let timer = stepsToTimer(cycles0);
+  let winVa: u64 = 1;
+  let winPa: u64 = 0;
+  let kindRead = dataKind(false);
+  let kindWrite = dataKind(true);
+  for (;;) {
+    if (steps >= budget) break;
+    if (steps >= timer) {
+      store<u32>(C + X86_EVENTS, 1);
+      timer = u64.MAX_VALUE;
+    }
     if (load<u32>(C + X86_EVENTS)) {
+      // Everything the boundary may look at goes back to the CPU block first.
+      store<u64>(C + X86_RIP, rip);
+      store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
+      store<u64>(C + X86_INSTRUCTIONS, retired0 + retired);
       const exit = serviceEvents();
+      cycleSkew = load<u64>(C + X86_CYCLES) - cycles0 - steps;
       if (exit) return exit;
-    }
-    if (load<u32>(C + X86_HALTED)) return EXIT_HLT;
-    const rip = load<u64>(C + X86_RIP);
-    if (load<u32>(C + X86_BREAKPOINT_COUNT) && atBreakpoint(rip)) {
-      if (rip != resumeFrom || steps > 0 || rip != firstRip) {
-        resumeFrom = rip;
-        store<u32>(C + X86_EXIT_REASON, EXIT_BREAKPOINT);
-        return EXIT_BREAKPOINT;
+      if (excVector >= 0) clearFault();
+      rip = load<u64>(C + X86_RIP);
+      if (load<u32>(C + X86_BREAKPOINT_COUNT)) {
+        store<u32>(C + X86_EVENTS, 1);
+        if (atBreakpoint(rip) && (rip != resumeFrom || steps > 0 || rip != firstRip)) {
+          resumeFrom = rip;
+          store<u32>(C + X86_EXIT_REASON, EXIT_BREAKPOINT);
+          return EXIT_BREAKPOINT;
+        }
       }
+      resumeFrom = u64.MAX_VALUE;
+      winVa = 1;
+      kindRead = dataKind(false);
+      kindWrite = dataKind(true);
+      timer = steps + stepsToTimer(cycles0 + cycleSkew + steps);
     }
-    resumeFrom = u64.MAX_VALUE;
     steps++;
-    store<u64>(C + X86_CYCLES, load<u64>(C + X86_CYCLES) + 1);
-    if (!windowHolds(rip) && !refillWindow(rip)) {
-      const exit = deliverException(rip);
-      if (exit) return exit;
-      continue;
+    // The fetch window: RIP's page, translated for a fetch at this privilege.
+    if ((rip & ~<u64>0xFFF) != winVa) {
+      if (!windowHolds(rip) && !refillWindow(rip)) {
+        store<u64>(C + X86_RIP, rip);
+        store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
+        const exit = deliverException(rip);
+        if (exit) return finish(exit, cycles0 + cycleSkew + steps, retired0 + retired);
+        rip = load<u64>(C + X86_RIP);
+        winVa = 1;
+        kindRead = dataKind(false);
+        kindWrite = dataKind(true);
+        continue;
+      }
+      winVa = rip & ~<u64>0xFFF;
+      winPa = load<u64>(C + X86_FETCH_PA);
     }
     const offset = <u32>rip & 0xFFF;
-    const pa = load<u64>(C + X86_FETCH_PA) + offset;
+    const pa = winPa + offset;
     const d = decodedEntry(pa);
     if (load<u64>(d) != decodedTag(pa)) {
       count(CNT_DECODE);
       const host = <usize>load<u64>(C + X86_FETCH_HOST);
       if (!decode(rip, host + offset, 4096 - offset, d)) {
         store<u64>(d, 0);
+        store<u64>(C + X86_RIP, rip);
+        store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
         const exit = deliverException(rip);
-        if (exit) return exit;
+        if (exit) return finish(exit, cycles0 + cycleSkew + steps, retired0 + retired);
+        rip = load<u64>(C + X86_RIP);
+        winVa = 1;
+        kindRead = dataKind(false);
+        kindWrite = dataKind(true);
         continue;
       }
       if (load<u8>(d, D_FLAGS) & F_CROSS) {
@@ -272,33 +329,180 @@ export function run(budget: u64): u32 {
       }
     }
     const nextRip = rip + <u64>load<u8>(d, D_LEN);
-    store<u64>(C + X86_RIP, nextRip);
-    execute(d, rip, nextRip);
+    const op = load<u16>(d, D_OP);
+    const size = <u32>load<u8>(d, D_OSIZE);
+    const reg = <u32>load<u8>(d, D_REG);
+    const rm = <u32>load<u8>(d, D_RM);
+    let newRip = nextRip;
+    switch (op) {
+      case OP_MOV_GE: {
+        const v = rm != <u32>RM_MEM ? readReg(rm, size) : loadFast(effectiveAddress(d, nextRip), size, kindRead);
+        if (excVector < 0) writeReg(reg, size, v);
+        break;
+      }
+      case OP_MOV_EG: {
+        const v = readReg(reg, size);
+        if (rm != <u32>RM_MEM) writeReg(rm, size, v);
+        else storeFast(effectiveAddress(d, nextRip), size, v, kindWrite);
+        break;
+      }
+      case OP_MOV_RI:
+        writeReg(reg, size, load<u64>(d, D_IMM));
+        break;
+      case OP_LEA:
+        writeReg(reg, size, effectiveAddress(d, nextRip));
+        break;
+      case OP_ALU_EG:
+      case OP_ALU_EI:
+      case OP_ALU_GE: {
+        const sub = <u32>load<u8>(d, D_SUB);
+        if (rm != <u32>RM_MEM) {
+          if (op == OP_ALU_GE) {
+            const r = alu(sub, size, readReg(reg, size), readReg(rm, size));
+            if (sub != ALU_CMP) writeReg(reg, size, r);
+          } else {
+            const b = op == OP_ALU_EG ? readReg(reg, size) : load<u64>(d, D_IMM);
+            const r = alu(sub, size, readReg(rm, size), b);
+            if (sub != ALU_CMP) writeReg(rm, size, r);
+          }
+          break;
+        }
+        const va = effectiveAddress(d, nextRip);
+        if (op == OP_ALU_GE || sub == ALU_CMP) {
+          const m = loadFast(va, size, kindRead);
+          if (excVector >= 0) break;
+          if (op == OP_ALU_GE) {
+            const r = alu(sub, size, readReg(reg, size), m);
+            if (sub != ALU_CMP) writeReg(reg, size, r);
+          } else {
+            alu(sub, size, m, op == OP_ALU_EG ? readReg(reg, size) : load<u64>(d, D_IMM));
+          }
+          break;
+        }
+        // A read-modify-write of memory: translated for the write first.
+        store<u64>(C + X86_RIP, nextRip);
+        executeSlow(d, rip, nextRip);
+        break;
+      }
+      case OP_TEST_EG:
+      case OP_TEST_EI: {
+        const a = rm != <u32>RM_MEM ? readReg(rm, size) : loadFast(effectiveAddress(d, nextRip), size, kindRead);
+        if (excVector < 0) alu(4, size, a, op == OP_TEST_EG ? readReg(reg, size) : load<u64>(d, D_IMM));
+        break;
+      }
+      case OP_INC:
+      case OP_DEC:
+        if (rm != <u32>RM_MEM) {
+          const a = readReg(rm, size);
+          writeReg(rm, size, op == OP_INC ? inc(size, a) : dec(size, a));
+          break;
+        }
+        store<u64>(C + X86_RIP, nextRip);
+        executeSlow(d, rip, nextRip);
+        break;
+      case OP_JCC:
+        if (condition(<u32>load<u8>(d, D_SUB))) newRip = nextRip + load<u64>(d, D_IMM);
+        break;
+      case OP_JMP:
+        newRip = nextRip + load<u64>(d, D_IMM);
+        break;
+      case OP_CALL: {
+        const rsp = gpr(RSP) - 8;
+        setStackAccess(true);
+        storeFast(rsp, 8, nextRip, kindWrite);
+        if (excVector < 0) {
+          setGpr(RSP, rsp);
+          newRip = nextRip + load<u64>(d, D_IMM);
+        }
+        break;
+      }
+      case OP_RET: {
+        const rsp = gpr(RSP);
+        setStackAccess(true);
+        const target = loadFast(rsp, 8, kindRead);
+        if (excVector < 0) {
+          setGpr(RSP, rsp + 8 + load<u64>(d, D_IMM));
+          newRip = target;
+        }
+        break;
+      }
+      case OP_PUSH_R: {
+        const rsp = gpr(RSP) - <u64>size;
+        setStackAccess(true);
+        storeFast(rsp, size, readReg(reg, size), kindWrite);
+        if (excVector < 0) setGpr(RSP, rsp);
+        break;
+      }
+      case OP_POP_R: {
+        const rsp = gpr(RSP);
+        setStackAccess(true);
+        const v = loadFast(rsp, size, kindRead);
+        if (excVector < 0) {
+          setGpr(RSP, rsp + <u64>size);
+          writeReg(reg, size, v);
+        }
+        break;
+      }
+      case OP_MOVZX:
+      case OP_MOVSX: {
+        const src = <u32>load<u8>(d, D_SUB);
+        const v = rm != <u32>RM_MEM ? readReg(rm, src) : loadFast(effectiveAddress(d, nextRip), src, kindRead);
+        if (excVector < 0) writeReg(reg, size, op == OP_MOVSX ? signExtend(v, src) : v);
+        break;
+      }
+      case OP_NOP:
+      case OP_PAUSE:
+        break;
+      default: {
+        // Out of line, with RIP and the counts where the system instructions read them.
+        store<u64>(C + X86_RIP, nextRip);
+        store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
+        store<u64>(C + X86_INSTRUCTIONS, retired0 + retired);
+        executeSlow(d, rip, nextRip);
+        newRip = load<u64>(C + X86_RIP);
+        // The instruction may have changed the privilege, the address space, AC or the timer.
+        winVa = 1;
+        kindRead = dataKind(false);
+        kindWrite = dataKind(true);
+        timer = steps + stepsToTimer(cycles0 + cycleSkew + steps);
+      }
+    }
     if (excVector >= 0) {
       if (excVector == VEC_EXIT) {
         clearFault();
-        store<u64>(C + X86_INSTRUCTIONS, load<u64>(C + X86_INSTRUCTIONS) + 1);
-        return load<u32>(C + X86_EXIT_REASON);
+        store<u64>(C + X86_RIP, newRip);
+        return finish(load<u32>(C + X86_EXIT_REASON), cycles0 + cycleSkew + steps, retired0 + retired + 1);
       }
       store<u64>(C + X86_RIP, rip);
+      store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
+      store<u64>(C + X86_INSTRUCTIONS, retired0 + retired);
       const exit = deliverException(rip);
-      if (exit) return exit;
+      if (exit) return finish(exit, cycles0 + cycleSkew + steps, retired0 + retired);
+      rip = load<u64>(C + X86_RIP);
+      winVa = 1;
+      kindRead = dataKind(false);
+      kindWrite = dataKind(true);
       continue;
     }
-    store<u64>(C + X86_INSTRUCTIONS, load<u64>(C + X86_INSTRUCTIONS) + 1);
-    const shadow = load<u32>(C + X86_SHADOW);
-    if (shadow) {
-      store<u32>(C + X86_SHADOW, shadow - 1);
-      if (shadow == 1) store<u32>(C + X86_EVENTS, 1);
-    }
+    rip = newRip;
+    retired++;
   }
+  store<u64>(C + X86_RIP, rip);
   store<u32>(C + X86_EXIT_REASON, EXIT_BUDGET);
-  return EXIT_BUDGET;
+  return finish(EXIT_BUDGET, cycles0 + cycleSkew + steps, retired0 + retired);
+}
+
+/** Writes the counts back and returns the exit. */
+function finish(exit: u32, cycles: u64, retired: u64): u32 {
+  store<u64>(C + X86_CYCLES, cycles);
+  store<u64>(C + X86_INSTRUCTIONS, retired);
+  return exit;
 }
 
 // ── The integer instructions ─────────────────────────────────────────────────
 
-function execute(d: usize, rip: u64, nextRip: u64): void {
+/** Every instruction, with RIP in the CPU block already past it (the loop's out-of-line path). */
+function executeSlow(d: usize, rip: u64, nextRip: u64): void {
   const op = load<u16>(d, D_OP);
   const size = <u32>load<u8>(d, D_OSIZE);
   const reg = <u32>load<u8>(d, D_REG);

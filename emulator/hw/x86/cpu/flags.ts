@@ -121,7 +121,10 @@ export function materialize(): u64 {
 }
 
 @inline export function carry(): bool {
-  const op = load<u32>(C + X86_LAZY_OP);
+  // INC and DEC keep the carry they found, recorded as their b.
+  const lazy = load<u32>(C + X86_LAZY_OP);
+  if (lazy == LAZY_INC || lazy == LAZY_DEC) return (load<u64>(C + X86_LAZY_B) & 1) != 0;
+  const op = lazy;
   if (op == LAZY_SUB) {
     const mask = sizeMask(load<u32>(C + X86_LAZY_SIZE));
     return (load<u64>(C + X86_LAZY_A) & mask) < (load<u64>(C + X86_LAZY_B) & mask);
@@ -135,8 +138,16 @@ export function materialize(): u64 {
  * 0 O, 1 NO, 2 B, 3 AE, 4 E, 5 NE, 6 BE, 7 A, 8 S, 9 NS, A P, B NP, C L,
  * D GE, E LE, F G.
  */
-export function condition(cc: u32): bool {
+@inline export function condition(cc: u32): bool {
   const op = load<u32>(C + X86_LAZY_OP);
+  // E/NE after anything lazy is a test of the result (ZF's definition for every lazy operation).
+  if ((cc >> 1) == 2 && op != LAZY_NONE) {
+    return ((load<u64>(C + X86_LAZY_RES) & sizeMask(load<u32>(C + X86_LAZY_SIZE))) == 0) != ((cc & 1) != 0);
+  }
+  return conditionSlow(cc, op);
+}
+
+function conditionSlow(cc: u32, op: u32): bool {
   const odd = (cc & 1) != 0;
   if (op == LAZY_SUB || op == LAZY_LOGIC) {
     const size = load<u32>(C + X86_LAZY_SIZE);

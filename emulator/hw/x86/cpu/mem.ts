@@ -13,7 +13,8 @@ import { C } from "../../cpu";
 import { CPU_RFLAGS } from "../../layout";
 import { translate } from "../translate";
 import { XLATE_FAILED } from "../../tlb/micro";
-import { physHost } from "../../phys/ram";
+import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
+import { microLookup, MICRO_MISS } from "../../tlb/micro";
 import { ACC_READ, ACC_WRITE, ACC_USER, ACC_IMPLICIT, ACC_AC } from "../paging/permissions";
 import { raiseTranslation, raiseBus } from "./fault";
 import { checkCodeWrite } from "./code";
@@ -58,6 +59,34 @@ function hostFor(va: u64, kind: u32): i64 {
 @inline export function resolve(va: u64, size: u32, kind: u32): i64 {
   if ((<u32>va & 0xFFF) > 4096 - size) return -2;
   return hostFor(va, kind);
+}
+
+/**
+ * The fast path of a read: a micro-TLB hit in the cached RAM range, all
+ * inline; anything else goes to readMem.
+ */
+@inline export function loadFast(va: u64, size: u32, kind: u32): u64 {
+  if ((<u32>va & 0xFFF) <= 4096 - size) {
+    const pa = microLookup(va, kind);
+    if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) {
+      return loadSized(<usize>(pa + rangeCacheDelta()), size);
+    }
+  }
+  return readMem(va, size, kind);
+}
+
+/** The fast path of a write (the store still checks for decoded code). */
+@inline export function storeFast(va: u64, size: u32, v: u64, kind: u32): void {
+  if ((<u32>va & 0xFFF) <= 4096 - size) {
+    const pa = microLookup(va, kind);
+    if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) {
+      const h = <usize>(pa + rangeCacheDelta());
+      checkCodeWrite(h, size);
+      storeSized(h, size, v);
+      return;
+    }
+  }
+  writeMem(va, size, v, kind);
 }
 
 /** Reads `size` bytes (1, 2, 4, 8) at `va`, zero-extended. */

@@ -254,15 +254,26 @@ function deliverSoftware(vector: u32, nextRip: u64): void {
 }
 
 /**
- * Work at an instruction boundary: the timer, and an interrupt to take (IF
- * set, no STI/MOV SS shadow, a vector above the processor priority). A
- * halted CPU wakes for it; a halted CPU with interrupts enabled and the
- * timer armed sleeps until the timer fires. Returns an exit, or 0.
+ * Work at an instruction boundary, when X86_EVENTS asks for it: the STI
+ * shadow counting down, the timer, and an interrupt to take (IF set, no
+ * shadow, a vector above the processor priority). A halted CPU wakes for
+ * it; a halted CPU with interrupts enabled and the timer armed sleeps until
+ * the timer fires. Returns an exit (EXIT_HLT), or 0 to run on.
+ *
+ * X86_EVENTS stays set only while something needs looking at before every
+ * instruction (the shadow, breakpoints); the things that can make an
+ * interrupt deliverable (a request, EOI, TPR, IF becoming 1) set it again.
  */
 export function serviceEvents(): u32 {
   store<u32>(C + X86_EVENTS, 0);
+  const shadow = load<u32>(C + X86_SHADOW);
+  if (shadow) {
+    // The instruction about to run is the one after STI: still shadowed.
+    store<u32>(C + X86_SHADOW, shadow - 1);
+    store<u32>(C + X86_EVENTS, 1);
+  }
   const flags = load<u64>(C + CPU_RFLAGS);
-  const interruptible = (flags & FLAG_IF) != 0 && load<u32>(C + X86_SHADOW) == 0;
+  const interruptible = (flags & FLAG_IF) != 0 && shadow == 0;
   let v = deliverable();
   if (v < 0 && load<u32>(C + X86_HALTED) && interruptible && timerDeadline() != u64.MAX_VALUE) {
     // Nothing else can wake it: skip the idle cycles to the timer.
@@ -283,11 +294,10 @@ export function serviceEvents(): u32 {
     }
     return 0;
   }
-  // Come back next instruction while something is pending but masked, or the timer is armed.
-  if (v >= 0 || timerDeadline() != u64.MAX_VALUE) store<u32>(C + X86_EVENTS, 1);
   if (load<u32>(C + X86_HALTED)) {
     count(CNT_EXIT_HLT);
     store<u32>(C + X86_EXIT_REASON, EXIT_HLT);
+    store<u32>(C + X86_EVENTS, 1);
     return EXIT_HLT;
   }
   return 0;
@@ -460,9 +470,12 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       if (op == OP_CLI) {
         store<u64>(C + CPU_RFLAGS, f & ~FLAG_IF);
       } else {
-        // STI: interrupts are recognised after the next instruction (the
-        // run loop counts this instruction and the next one down).
-        if (!(f & FLAG_IF)) store<u32>(C + X86_SHADOW, 2);
+        // STI: interrupts are recognised after the next instruction; the
+        // boundary before that instruction counts the shadow down.
+        if (!(f & FLAG_IF)) {
+          store<u32>(C + X86_SHADOW, 1);
+          store<u32>(C + X86_EVENTS, 1);
+        }
         store<u64>(C + CPU_RFLAGS, f | FLAG_IF);
       }
       return;
