@@ -7,10 +7,12 @@ import { ShootdownError } from "../machine/errors.ts";
 import { walkCommand } from "./walk.ts";
 import { benchCommand } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";
+import { runCommand } from "./run.ts";
 
 const USAGE = `usage: shootdown <command> [options]
 
 commands:
+  run IMAGE [options] [-- ARGS]        boot an x86-64 image headless on N CPUs
   walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors
   asm --arch A SRC... -o OUT           assemble GNU as sources into an ELF64 image
   disasm FILE                          disassemble an image as objdump -d does
@@ -21,11 +23,23 @@ commands:
 
 type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  walk: walkCommand,
-  bench: benchCommand,
-  asm: asmCommand,
-  disasm: disasmCommand,
+interface CommandEntry {
+  run: Command;
+  /**
+   * The exit status of a usage error (a ShootdownError or a malformed
+   * option): 2 unless the command gives its other statuses meanings of
+   * their own, as `run` does (2 is a crashed guest there, so usage is 64,
+   * EX_USAGE).
+   */
+  usageStatus?: number;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  walk: { run: walkCommand },
+  bench: { run: benchCommand },
+  asm: { run: asmCommand },
+  disasm: { run: disasmCommand },
+  run: { run: runCommand, usageStatus: 64 },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -40,18 +54,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`shootdown: unknown command '${name}'\n\n${USAGE}\n`);
     return 2;
   }
+  const usageStatus = command.usageStatus ?? 2;
   try {
-    return await command(rest, out);
+    return await command.run(rest, out);
   } catch (e) {
     if (e instanceof ShootdownError) {
       process.stderr.write(`shootdown ${name}: ${e.message}\n`);
-      return 2;
+      return usageStatus;
     }
     // parseArgs reports unknown or malformed options with a code of its own.
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`shootdown ${name}: ${(e as Error).message}\n`);
-      return 2;
+      return usageStatus;
     }
     throw e;
   }

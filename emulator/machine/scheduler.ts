@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+//
+// The scheduler decides which CPU runs next and for how many instructions.
+// It is the only source of nondeterminism a multi-CPU run has, so a run is a
+// pure function of the image, the options, the command line and the seed:
+// every decision is drawn from a seeded generator of our own (never
+// Math.random), and a run can record the decisions it took and a later run
+// can follow them exactly.
+//
+//   round-robin   CPUs in index order, each for `quantum` instructions
+//   random        each decision picks a live CPU uniformly and a quantum
+//                 uniformly from 1 to `quantum` (seeded by --seed)
+//   replay        the decisions of a recorded run, in order
+//
+// A decision is asked of the scheduler with the CPUs that are still live
+// (not stopped); a halted CPU is live and is simply run: with nothing
+// pending it returns at once having retired nothing, which is how the
+// runner notices a deadlock.
+
+import { ShootdownError } from "./errors.ts";
+
+export interface Decision {
+  cpu: number;
+  /** Instructions to ask for (at least 1); the runner may lower it to the step budget left. */
+  budget: number;
+}
+
+export interface Scheduler {
+  readonly mode: "round-robin" | "random" | "replay";
+  /** The next decision; `live` lists the CPUs that may run, in index order, never empty. */
+  next(live: readonly number[]): Decision;
+}
+
+// ── A seeded generator ───────────────────────────────────────────────────────
+
+/**
+ * xoshiro128** (Blackman and Vigna), seeded through splitmix64 so that any
+ * 64-bit seed, 0 included, gives a well-mixed state.
+ */
+export class Xoshiro128 {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed: bigint) {
+    let x = BigInt.asUintN(64, seed);
+    const next64 = () => {
+      x = BigInt.asUintN(64, x + 0x9e37_79b9_7f4a_7c15n);
+      let z = x;
+      z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58_476d_1ce4_e5b9n);
+      z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d0_49bb_1331_11ebn);
+      return z ^ (z >> 31n);
+    };
+    const a = next64();
+    const b = next64();
+    this.s0 = Number(a & 0xffff_ffffn);
+    this.s1 = Number(a >> 32n);
+    this.s2 = Number(b & 0xffff_ffffn);
+    this.s3 = Number(b >> 32n);
+  }
+
+  /** The next 32-bit output. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 = (this.s2 ^ this.s0) >>> 0;
+    this.s3 = (this.s3 ^ this.s1) >>> 0;
+    this.s1 = (this.s1 ^ this.s2) >>> 0;
+    this.s0 = (this.s0 ^ this.s3) >>> 0;
+    this.s2 = (this.s2 ^ t) >>> 0;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** An integer in [0, n), n at most 2^32, without modulo bias (Lemire's method would do; rejection is simpler). */
+  below(n: number): number {
+    if (n <= 1) return 0;
+    const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
+    for (;;) {
+      const r = this.nextU32();
+      if (r < limit) return r % n;
+    }
+  }
+}
+
+const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+// ── Schedulers ───────────────────────────────────────────────────────────────
+
+export class RoundRobin implements Scheduler {
+  readonly mode = "round-robin";
+  private last = -1;
+
+  constructor(private readonly quantum: number) {}
+
+  next(live: readonly number[]): Decision {
+    const cpu = live.find((c) => c > this.last) ?? live[0]!;
+    this.last = cpu;
+    return { cpu, budget: this.quantum };
+  }
+}
+
+export class RandomInterleaving implements Scheduler {
+  readonly mode = "random";
+  private readonly rng: Xoshiro128;
+
+  constructor(seed: bigint, private readonly quantum: number) {
+    this.rng = new Xoshiro128(seed);
+  }
+
+  next(live: readonly number[]): Decision {
+    const cpu = live[this.rng.below(live.length)]!;
+    return { cpu, budget: 1 + this.rng.below(this.quantum) };
+  }
+}
+
+/** One recorded decision: the CPU, the instructions asked for, the instructions it retired. */
+export type Step = [cpu: number, asked: number, retired: number];
+
+/** The run could not follow its schedule: the machine did something else than when it was recorded. */
+export class ReplayDiverged extends ShootdownError {
+  override name = "ReplayDiverged";
+}
+
+export class Replay implements Scheduler {
+  readonly mode = "replay";
+  private at = 0;
+
+  constructor(private readonly steps: readonly Step[]) {}
+
+  /** Decisions taken so far. */
+  get position(): number {
+    return this.at;
+  }
+
+  get remaining(): number {
+    return this.steps.length - this.at;
+  }
+
+  next(live: readonly number[]): Decision {
+    const step = this.steps[this.at];
+    if (!step) throw new ReplayDiverged(`the schedule ended after ${this.steps.length} decisions but the run did not`);
+    if (!live.includes(step[0])) throw new ReplayDiverged(`decision ${this.at} runs CPU ${step[0]}, which is not live`);
+    this.at++;
+    return { cpu: step[0], budget: step[1] };
+  }
+
+  /** Checks what the last decision retired against the recording. */
+  check(retired: number): void {
+    const step = this.steps[this.at - 1]!;
+    if (step[2] !== retired) {
+      throw new ReplayDiverged(`decision ${this.at - 1}: CPU ${step[0]} retired ${retired} instructions, the schedule says ${step[2]}`);
+    }
+  }
+}
+
+// ── Compressing a schedule ───────────────────────────────────────────────────
+
+/**
+ * A step in the file: [cpu, asked] when it retired all it was asked for,
+ * [cpu, asked, retired] otherwise, and [cpu, asked, retired, n] for n equal
+ * steps in a row.
+ */
+export type PackedStep = [number, number] | [number, number, number] | [number, number, number, number];
+
+export function packSteps(steps: readonly Step[]): PackedStep[] {
+  const out: PackedStep[] = [];
+  for (let i = 0; i < steps.length; ) {
+    const [cpu, asked, retired] = steps[i]!;
+    let n = 1;
+    while (i + n < steps.length) {
+      const s = steps[i + n]!;
+      if (s[0] !== cpu || s[1] !== asked || s[2] !== retired) break;
+      n++;
+    }
+    out.push(n > 1 ? [cpu, asked, retired, n] : retired === asked ? [cpu, asked] : [cpu, asked, retired]);
+    i += n;
+  }
+  return out;
+}
+
+/** The steps of a packed schedule; throws ShootdownError naming the first malformed entry. */
+export function unpackSteps(packed: unknown, cpus: number): Step[] {
+  if (!Array.isArray(packed)) throw new ShootdownError("\"decisions\" must be an array");
+  const out: Step[] = [];
+  packed.forEach((p: unknown, i) => {
+    const ok = Array.isArray(p) && p.length >= 2 && p.length <= 4 && p.every((x) => Number.isSafeInteger(x) && x >= 0);
+    if (!ok) throw new ShootdownError(`decisions[${i}] must be [cpu, asked] or [cpu, asked, retired] or [cpu, asked, retired, count] of non-negative integers`);
+    const [cpu, asked] = p as [number, number];
+    const retired = (p as number[])[2] ?? asked;
+    const n = (p as number[])[3] ?? 1;
+    if (cpu >= cpus) throw new ShootdownError(`decisions[${i}] names CPU ${cpu}; the run has ${cpus}`);
+    if (asked < 1 || retired > asked || n < 1) throw new ShootdownError(`decisions[${i}] is impossible (asked ${asked}, retired ${retired}, count ${n})`);
+    for (let k = 0; k < n; k++) out.push([cpu, asked, retired]);
+  });
+  return out;
+}
