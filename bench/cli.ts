@@ -8,6 +8,7 @@ import { ShootdownError } from "../emulator/machine/errors.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";
+import { cpuSuite } from "./cpu.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -19,6 +20,7 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
   tlb: tlbSuite,
   i64: i64Suite,
   asm: asmSuite,
+  cpu: cpuSuite,
 };
 
 export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]
