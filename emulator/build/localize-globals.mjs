@@ -23,9 +23,24 @@
 import binaryen from "assemblyscript/binaryen";
 import { readFileSync, writeFileSync } from "node:fs";
 
-const [watPath, wasmPath] = process.argv.slice(2);
+// Functions named with --leave-alone are left as they are. An interpreter's
+// run loop already keeps more values live across its dispatch than V8 has
+// registers for; a local per global made it spill more, and measured slower
+// (bench/cpu.ts: the x86-64 loop ran at 95 M instructions/s with its globals
+// localized, 115 M without).
+const USAGE = "usage: node localize-globals.mjs MODULE.wat MODULE.wasm [--leave-alone FUNCTION]...";
+const args = process.argv.slice(2);
+const [watPath, wasmPath] = args;
+const LEAVE_ALONE = new Set();
+for (let i = 2; i < args.length; i += 2) {
+  if (args[i] !== "--leave-alone" || !args[i + 1]) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  LEAVE_ALONE.add(args[i + 1]);
+}
 if (!watPath || !wasmPath) {
-  console.error("usage: node localize-globals.mjs MODULE.wat MODULE.wasm");
+  console.error(USAGE);
   process.exit(2);
 }
 
@@ -150,12 +165,6 @@ function rewrite(fn, locals) {
   const loads = locals.map(({ g, local }) => `(local.set ${local} (global.get ${g}))`).join("\n  ");
   return `${out.slice(0, bodyStart)}${decls}\n  ${loads}\n  ${out.slice(bodyStart)}`;
 }
-
-// Functions left as they are. An interpreter's run loop already keeps more
-// values live across its dispatch than V8 has registers for; adding a local
-// per global made it spill more, and measured slower (bench/cpu.ts: the x86-64
-// loop ran at 95 M instructions/s with the globals localized, 115 M without).
-const LEAVE_ALONE = new Set(["$emulator/hw/x86/cpu/execute/run"]);
 
 for (const name of LEAVE_ALONE) {
   if (!functions.has(name)) {

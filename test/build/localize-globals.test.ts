@@ -44,12 +44,12 @@ const MODULE = `(module
  (func $reset (export "reset") (global.set $g (i32.const 1)))
 )`;
 
-function run(): { exports: Record<string, (...args: number[]) => number | bigint>; wat: string } {
+function run(extra: string[] = []): { exports: Record<string, (...args: number[]) => number | bigint>; wat: string } {
   const dir = mkdtempSync(join(tmpdir(), "localize-"));
   const wat = join(dir, "m.wat");
   const wasm = join(dir, "m.wasm");
   writeFileSync(wat, MODULE);
-  execFileSync(process.execPath, [join(packageRoot(), "emulator", "build", "localize-globals.mjs"), wat, wasm], { stdio: "pipe" });
+  execFileSync(process.execPath, [join(packageRoot(), "emulator", "build", "localize-globals.mjs"), wat, wasm, ...extra], { stdio: "pipe" });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasm)));
   return { exports: instance.exports as never, wat: readFileSync(wat, "utf8") };
 }
@@ -81,5 +81,13 @@ describe("localize-globals", () => {
     x.reset!();
     expect(x.wide!()).toBe(21n);
     expect(body("leaf")).toContain("global.get $g");
+  });
+
+  it("--leave-alone keeps a function's global reads as they are, and refuses a name the module lacks", () => {
+    const left = run(["--leave-alone", "$twice"]).wat;
+    const start = left.indexOf("(func $twice ");
+    expect(left.slice(start, left.indexOf("\n (func", start + 1)).match(/global\.get \$g/g)).toHaveLength(2);
+    expect(() => run(["--leave-alone", "$nosuch"])).toThrow(/\$nosuch \(to leave alone\) is not in the module/);
+    expect(() => run(["--leave-alone"])).toThrow(/usage:/);
   });
 });
