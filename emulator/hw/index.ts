@@ -32,6 +32,7 @@ import { XLATE_FAILED } from "./tlb/micro";
 import { armReg, setArmReg } from "./arm/regs";
 import { armTranslate, armTranslateSlow, armAt, armSyncDerivedState } from "./arm/translate";
 import { armTlbi } from "./arm/tlbi";
+import { gicReset } from "./arm/gic";
 import { setCacheGeometry, l1Bytes, ccsidr, clidr } from "./arm/cache";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./arm/access";
 import { setVmxContext, invept, invvpid } from "./x86/vmx";
@@ -41,6 +42,12 @@ import {
 } from "./x86/invalidate";
 
 export * from "./layout";
+// The GICv3 and the generic timer: the functions the A64 CPU calls, exported as they are for tests and tools.
+export {
+  gicOwns, gicMmioRead, gicMmioWrite, gicIsSysreg, gicSysregAccess, gicSysregRead, gicSysregWrite, gicPendingIrq,
+  gicReset, gicCpuReset, gicBlock, gicDistBlock, gicHash,
+} from "./arm/gic";
+export { timerIsSysreg, timerSysregRead, timerSysregWrite, timerNextDeadline } from "./arm/timer";
 export { ramReset, ramAdd, ramRangeCount, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount };
 
 /** The lg of each TLB structure's region: 4 KiB, 2 MiB, 1 GiB pages; PDE, PDPTE, PML4E, PML5E caches. */
@@ -145,6 +152,7 @@ export function init(): u32 {
     }
     resetCpuState(cpu);
   }
+  gicReset();
   return INIT_OK;
 }
 

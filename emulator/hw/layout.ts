@@ -12,6 +12,11 @@
 //   │ RAM ranges   MAX_RAM_RANGES × RANGE_SIZE│ sorted by guest-physical base
 //   ├────────────────────────────────────────┤ eventRing
 //   │ events       EVENT_CAPACITY × EVENT_SIZE│ missing-invalidation reports
+//   ├────────────────────────────────────────┤ gicDist
+//   │ GICv3 distributor    GICD_SIZE         │ AArch64 only (arm/gic.ts)
+//   ├────────────────────────────────────────┤ gicBlocks
+//   │ GIC blocks MAX_CPUS × GIC_CPU_SIZE     │ redistributor, CPU interface,
+//   │                                        │ generic timer, per CPU
 //   ├────────────────────────────────────────┤ cpuBlocks
 //   │ CPU blocks   cpus × CPU_SIZE           │ registers, result, counters …
 //   ├────────────────────────────────────────┤ cpuArrays
@@ -449,11 +454,70 @@ export const INFO_SIZE_SHIFT: u32 = 52;
 export const EVENT_STALE_TLB: u32 = 1;
 export const EVENT_STALE_PSC: u32 = 2;
 
+// ── GICv3 and generic timer (AArch64; emulator/hw/arm/gic.ts, timer.ts) ─────
+//
+// Kept apart from the CPU block: the interrupt controller is a device every
+// CPU reaches (an SGI writes the target's redistributor state directly).
+// Interrupt state is one bit per INTID in u32 words, as the GICR_/GICD_
+// registers that show it.
+//
+// Distributor block (gicDist), GICD_NUM_IRQ INTIDs (QEMU virt: 256 SPIs):
+//    0 GICD_CTLR u32        4 spare
+//    8 bitmaps, GICD_WORDS × u32 each: group, enable, pending latch, active,
+//      edge-triggered (ICFGR Int_config<1>)
+//    …  IPRIORITYR, one byte per INTID;  IROUTER, u64 per INTID
+export const GICD_NUM_IRQ: u32 = 288;
+export const GICD_WORDS: u32 = GICD_NUM_IRQ / 32;
+export const GICD_CTLR_FIELD: u32 = 0;
+export const GICD_GROUP: u32 = 8;
+export const GICD_ENABLE: u32 = GICD_GROUP + GICD_WORDS * 4;
+export const GICD_PEND: u32 = GICD_ENABLE + GICD_WORDS * 4;
+export const GICD_ACTIVE: u32 = GICD_PEND + GICD_WORDS * 4;
+export const GICD_EDGE: u32 = GICD_ACTIVE + GICD_WORDS * 4;
+export const GICD_PRIO: u32 = GICD_EDGE + GICD_WORDS * 4;
+export const GICD_ROUTE: u32 = (GICD_PRIO + GICD_NUM_IRQ + 7) & ~7;
+export const GICD_SIZE: u32 = (GICD_ROUTE + GICD_NUM_IRQ * 8 + 63) & ~63;
+
+// GIC block of one CPU (gicBlocks + cpu × GIC_CPU_SIZE):
+//    0 redistributor (u32 each): WAKER, IGROUPR0, enable, pending latch,
+//      active, edge-triggered (ICFGR0/1), input level (the timer PPIs, as
+//      last sampled)
+//   28 CPU interface (u32 each): PMR, BPR0, BPR1, CTLR (CBPR, EOImode),
+//      IGRPEN0, IGRPEN1, AP0R0, AP1R0
+//   60 spare;  64 IPRIORITYR0–7, one byte per INTID 0–31
+//   96 generic timer: CNTV_CTL, CNTP_CTL, CNTKCTL u32, CNTFRQ u32;
+//      CNTV_CVAL, CNTP_CVAL u64
+export const GICR_WAKER_FIELD: u32 = 0;
+export const GICR_GROUP: u32 = 4;
+export const GICR_ENABLE: u32 = 8;
+export const GICR_PEND: u32 = 12;
+export const GICR_ACTIVE: u32 = 16;
+export const GICR_EDGE: u32 = 20;
+export const GICR_LEVEL: u32 = 24;
+export const GICC_PMR: u32 = 28;
+export const GICC_BPR0: u32 = 32;
+export const GICC_BPR1: u32 = 36;
+export const GICC_CTLR: u32 = 40;
+export const GICC_IGRPEN0: u32 = 44;
+export const GICC_IGRPEN1: u32 = 48;
+export const GICC_AP0R0: u32 = 52;
+export const GICC_AP1R0: u32 = 56;
+export const GICR_PRIO: u32 = 64;
+export const TIMER_CNTV_CTL: u32 = 96;
+export const TIMER_CNTP_CTL: u32 = 100;
+export const TIMER_CNTKCTL: u32 = 104;
+export const TIMER_CNTFRQ: u32 = 108;
+export const TIMER_CNTV_CVAL: u32 = 112;
+export const TIMER_CNTP_CVAL: u32 = 120;
+export const GIC_CPU_SIZE: u32 = 128;
+
 // ── Region bases, set by init() ──────────────────────────────────────────────
 export let cfgBase: usize = 0;
 export let ramTable: usize = 0;
 export let eventRing: usize = 0;
 export let cpuBlocks: usize = 0;
+export let gicDist: usize = 0;
+export let gicBlocks: usize = 0;
 export let cpuArrays: usize = 0;
 export let cpuArraysSize: usize = 0;
 export let systemCache: usize = 0;
@@ -477,7 +541,9 @@ export function layoutConfig(): void {
   cfgBase = align(__heap_base, 64);
   ramTable = cfgBase + CFG_SIZE;
   eventRing = ramTable + MAX_RAM_RANGES * RANGE_SIZE;
-  cpuBlocks = eventRing + EVENT_CAPACITY * EVENT_SIZE;
+  gicDist = eventRing + EVENT_CAPACITY * EVENT_SIZE;
+  gicBlocks = gicDist + GICD_SIZE;
+  cpuBlocks = gicBlocks + MAX_CPUS * GIC_CPU_SIZE;
 }
 
 /** Makes sure linear memory reaches `end`; false when it cannot grow. */

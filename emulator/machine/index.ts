@@ -7,6 +7,10 @@ export {
   ArmCpu, armAccessKind, type ArmRegisters, type ArmAccess, type ArmAccessOp, type ArmPrivilege, type ArmFault, type ArmFaultType,
   type ArmMapping, type ArmTranslation, type TlbiOp, type AtOp, type DcOp,
 } from "./arm-cpu.ts";
+export {
+  ArmGic, ICC_REGISTERS, TIMER_REGISTERS, GICD_BASE, GICR_BASE, GICR_STRIDE, GICR_SGI_BASE, sysregKey, type IccRegister,
+  type TimerRegister,
+} from "./arm-gic.ts";
 export { type Counters } from "./counters.ts";
 export { Memory } from "./memory.ts";
 export {
