@@ -262,6 +262,21 @@ describe("acknowledge and end of interrupt", () => {
     expect(gic.readSysreg(0, "ICC_RPR_EL1")).toBe(0x10n);
   });
 
+  it("compares group priorities with the binary point in force when it compares", () => {
+    const { gic } = rig(1);
+    bringUp(gic, 0);
+    setPriority(gic, 0, 8, 0x48);
+    setPriority(gic, 0, 9, 0x40);
+    gic.writeSysreg(0, "ICC_SGI1R_EL1", sgi1r(8, [0]));
+    expect(gic.readSysreg(0, "ICC_IAR1_EL1")).toBe(8n);
+    expect(gic.readSysreg(0, "ICC_RPR_EL1")).toBe(0x48n);
+    gic.writeSysreg(0, "ICC_BPR1_EL1", 5n); // group priority is now bits 7:5: 0x40 and 0x48 are one group
+    gic.writeSysreg(0, "ICC_SGI1R_EL1", sgi1r(9, [0]));
+    expect(gic.pendingIrq(0, 0n)).toBe(false);
+    gic.writeSysreg(0, "ICC_BPR1_EL1", 3n);
+    expect(gic.pendingIrq(0, 0n)).toBe(true);
+  });
+
   it("ignores EOIR of a special INTID and EOIR with nothing active", () => {
     const { gic } = rig(1);
     bringUp(gic, 0);
