@@ -8,43 +8,25 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Machine, ArmGic, GICD_BASE, ShootdownError, type IccRegister, type TimerRegister } from "../../../emulator/machine/index.ts";
+import { ArmGic, GICD_BASE, ShootdownError, type IccRegister, type TimerRegister } from "../../../emulator/machine/index.ts";
+import {
+  gicRig, bringUp as kernelBringUp, GICD_CTLR, GICD_TYPER, GICR_TYPER, GICR_WAKER, GICR_IGROUPR0, GICR_ISENABLER0,
+  GICR_ICENABLER0, GICR_ISPENDR0, GICR_ISACTIVER0, GICR_IPRIORITYR,
+} from "../../helpers/gic.ts";
 import { packageRoot } from "../../../emulator/machine/wasm.ts";
 
-const GICD_CTLR = GICD_BASE;
-const GICD_TYPER = GICD_BASE + 4n;
 const GICD_ISENABLER1 = GICD_BASE + 0x104n;
 const GICD_IGROUPR1 = GICD_BASE + 0x84n;
 const GICD_ISPENDR1 = GICD_BASE + 0x204n;
 const GICD_IPRIORITYR = GICD_BASE + 0x400n;
 const GICD_IROUTER = GICD_BASE + 0x6000n;
-const GICR_WAKER = 0x14n;
-const GICR_TYPER = 0x8n;
-const GICR_IGROUPR0 = 0x80n;
-const GICR_ISENABLER0 = 0x100n;
-const GICR_ICENABLER0 = 0x180n;
-const GICR_ISPENDR0 = 0x200n;
-const GICR_ISACTIVER0 = 0x300n;
-const GICR_IPRIORITYR = 0x400n;
 const SPURIOUS = 1023n;
 
 function rig(cpus = 4) {
-  const machine = new Machine({ arch: "aarch64", cpus });
-  return { machine, gic: new ArmGic(machine.hw, cpus) };
+  return { gic: gicRig(cpus) };
 }
 
-/** What a bare-metal kernel does on each CPU before it can take SGIs: all INTIDs 0–31 group 1, SGIs enabled. */
-function bringUp(gic: ArmGic, cpu: number, pmr = 0xf0n): void {
-  if (cpu === 0) gic.write(cpu, GICD_CTLR, gic.read(cpu, GICD_CTLR) | 2n); // EnableGrp1
-  const rd = gic.redistributor(cpu);
-  gic.write(cpu, rd + GICR_WAKER, gic.read(cpu, rd + GICR_WAKER) & ~2n); // ProcessorSleep = 0
-  for (let i = 0; (gic.read(cpu, rd + GICR_WAKER) & 4n) !== 0n; i++) expect(i).toBeLessThan(10); // ChildrenAsleep
-  const sgi = gic.sgiBase(cpu);
-  gic.write(cpu, sgi + GICR_IGROUPR0, 0xffff_ffffn);
-  gic.write(cpu, sgi + GICR_ISENABLER0, 0xffffn);
-  gic.writeSysreg(cpu, "ICC_PMR_EL1", pmr);
-  gic.writeSysreg(cpu, "ICC_IGRPEN1_EL1", 1n);
-}
+const bringUp = (gic: ArmGic, cpu: number, pmr?: bigint) => kernelBringUp(gic, cpu, { pmr });
 
 /** ICC_SGI1R_EL1 for SGI `intid` to the CPUs in `targets` (Aff0) of Aff1 `aff1`. */
 const sgi1r = (intid: number, targets: number[], aff1 = 0) =>

@@ -6,33 +6,19 @@
 // into the CPU's redistributor; the run loop asks when the next one fires.
 
 import { describe, expect, it } from "vitest";
-import { Machine, ArmGic } from "../../../emulator/machine/index.ts";
+import type { ArmGic } from "../../../emulator/machine/index.ts";
+import { gicRig, bringUp, GICR_ISPENDR0, GICR_ICPENDR0, GICR_ICFGR1 } from "../../helpers/gic.ts";
 
-const GICR_IGROUPR0 = 0x80n;
-const GICR_ISENABLER0 = 0x100n;
-const GICR_ISPENDR0 = 0x200n;
-const GICR_ICPENDR0 = 0x280n;
-const GICR_ICFGR1 = 0xc04n;
-const GICD_CTLR = 0x0800_0000n;
 const CNTV = 27;
 const CNTP = 30;
 const ENABLE = 1n;
 const IMASK = 2n;
 const ISTATUS = 4n;
 
-function rig(cpus = 2) {
-  const machine = new Machine({ arch: "aarch64", cpus });
-  return new ArmGic(machine.hw, cpus);
-}
+const rig = (cpus = 2) => gicRig(cpus);
 
 /** CPU `cpu` ready to take the timer PPIs: group 1, enabled, PMR open. */
-function enablePpis(gic: ArmGic, cpu: number): void {
-  gic.write(cpu, GICD_CTLR, 2n);
-  gic.write(cpu, gic.sgiBase(cpu) + GICR_IGROUPR0, 0xffff_ffffn);
-  gic.write(cpu, gic.sgiBase(cpu) + GICR_ISENABLER0, (1n << BigInt(CNTV)) | (1n << BigInt(CNTP)));
-  gic.writeSysreg(cpu, "ICC_PMR_EL1", 0xf0n);
-  gic.writeSysreg(cpu, "ICC_IGRPEN1_EL1", 1n);
-}
+const enablePpis = (gic: ArmGic, cpu: number) => bringUp(gic, cpu, { enable: (1n << BigInt(CNTV)) | (1n << BigInt(CNTP)) });
 
 const pendingBits = (gic: ArmGic, cpu: number) => gic.read(cpu, gic.sgiBase(cpu) + GICR_ISPENDR0);
 
