@@ -288,6 +288,39 @@ describe("acknowledge and end of interrupt", () => {
   });
 });
 
+describe("group 0", () => {
+  it("is acknowledged through ICC_IAR0_EL1 only, and is never an IRQ (it would be an FIQ)", () => {
+    const { gic } = rig(1);
+    bringUp(gic, 0);
+    gic.write(0, GICD_CTLR, 3n); // EnableGrp0 | EnableGrp1
+    gic.writeSysreg(0, "ICC_IGRPEN0_EL1", 1n);
+    gic.write(0, gic.sgiBase(0) + GICR_IGROUPR0, 0xffff_fffen); // SGI 0 in group 0
+    gic.writeSysreg(0, "ICC_SGI0R_EL1", sgi1r(0, [0]));
+    expect(gic.readSysreg(0, "ICC_HPPIR0_EL1")).toBe(0n);
+    expect(gic.readSysreg(0, "ICC_HPPIR1_EL1")).toBe(SPURIOUS);
+    expect(gic.pendingIrq(0, 0n)).toBe(false);
+    expect(gic.readSysreg(0, "ICC_IAR1_EL1")).toBe(SPURIOUS);
+    expect(gic.readSysreg(0, "ICC_IAR0_EL1")).toBe(0n);
+    expect(gic.readSysreg(0, "ICC_AP0R0_EL1")).toBe(1n); // priority 0: group priority 0 active
+    gic.writeSysreg(0, "ICC_EOIR1_EL1", 0n); // the wrong group: ignored
+    expect(gic.readSysreg(0, "ICC_RPR_EL1")).toBe(0n);
+    gic.writeSysreg(0, "ICC_EOIR0_EL1", 0n);
+    expect(gic.readSysreg(0, "ICC_RPR_EL1")).toBe(0xffn);
+    expect(gic.read(0, gic.sgiBase(0) + GICR_ISACTIVER0)).toBe(0n);
+  });
+
+  it("shares BPR0 with group 1 when ICC_CTLR_EL1.CBPR is set", () => {
+    const { gic } = rig(1);
+    gic.writeSysreg(0, "ICC_BPR0_EL1", 5n);
+    gic.writeSysreg(0, "ICC_CTLR_EL1", 1n);
+    expect(gic.readSysreg(0, "ICC_CTLR_EL1")).toBe(0x8c01n);
+    expect(gic.readSysreg(0, "ICC_BPR1_EL1")).toBe(6n);
+    gic.writeSysreg(0, "ICC_BPR1_EL1", 4n); // ignored while CBPR is set
+    gic.writeSysreg(0, "ICC_CTLR_EL1", 0n);
+    expect(gic.readSysreg(0, "ICC_BPR1_EL1")).toBe(3n);
+  });
+});
+
 describe("masking", () => {
   it("by the PMR: only priorities strictly higher (numerically lower) than it are signalled", () => {
     const { gic } = rig(1);
