@@ -56,11 +56,14 @@ export interface PsciMachine {
   isOn(index: number): boolean;
 }
 
-/** The CPU an MPIDR names: Aff0 = index, the other affinity fields 0 (CPU i has MPIDR 0x80000000 | i). */
+/**
+ * The CPU an MPIDR names: Aff0 = index, every other bit 0. A value with bits
+ * outside the affinity fields (bit 31 of MPIDR_EL1 included) names no CPU, as
+ * on QEMU, where CPU_ON 0x80000001 is INVALID_PARAMETERS.
+ */
 export function cpuOfMpidr(mpidr: bigint, cpus: number): number | undefined {
-  const aff = mpidr & 0xff_00ff_ffffn;
-  if (aff >> 8n) return undefined;
-  const i = Number(aff);
+  if (mpidr >> 8n) return undefined;
+  const i = Number(mpidr);
   return i < cpus ? i : undefined;
 }
 
@@ -86,6 +89,9 @@ export function psciCall(fn: number, x1: bigint, x2: bigint, x3: bigint, m: Psci
       if (target === undefined || x2 !== 0n) return ret(PSCI_RET.INVALID_PARAMETERS);
       return ret(m.isOn(target) ? AFFINITY_ON : AFFINITY_OFF);
     }
+    case PSCI.CPU_SUSPEND:
+      // A power state the CPU may leave at once: it returns as if woken (DEN 0022 5.4).
+      return ret(PSCI_RET.SUCCESS);
     case PSCI.MIGRATE_INFO_TYPE:
       return ret(MIGRATE_NOT_REQUIRED);
     case PSCI.SYSTEM_OFF:
@@ -94,7 +100,7 @@ export function psciCall(fn: number, x1: bigint, x2: bigint, x3: bigint, m: Psci
       return { kind: "system-reset" };
     case PSCI.FEATURES: {
       const asked = Number(x1 & 0xffff_ffffn);
-      const known = [PSCI.VERSION, PSCI.CPU_OFF, PSCI.CPU_ON, PSCI.AFFINITY_INFO, PSCI.MIGRATE_INFO_TYPE, PSCI.SYSTEM_OFF, PSCI.SYSTEM_RESET, PSCI.FEATURES];
+      const known = [PSCI.VERSION, PSCI.CPU_SUSPEND, PSCI.CPU_OFF, PSCI.CPU_ON, PSCI.AFFINITY_INFO, PSCI.MIGRATE_INFO_TYPE, PSCI.SYSTEM_OFF, PSCI.SYSTEM_RESET, PSCI.FEATURES];
       return ret(known.includes(asked as never) ? PSCI_RET.SUCCESS : PSCI_RET.NOT_SUPPORTED);
     }
     default:

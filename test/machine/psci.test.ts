@@ -16,8 +16,8 @@ describe("PSCI calls", () => {
     expect(isPsciCall(0)).toBe(false);
   });
 
-  it("maps MPIDR Aff0 to a CPU and refuses other affinities or missing CPUs", () => {
-    expect(cpuOfMpidr(0x8000_0002n, 4)).toBe(2);
+  it("maps MPIDR Aff0 to a CPU and refuses other affinities, bit 31 (as QEMU does) or missing CPUs", () => {
+    expect(cpuOfMpidr(0x8000_0002n, 4)).toBeUndefined();
     expect(cpuOfMpidr(2n, 4)).toBe(2);
     expect(cpuOfMpidr(4n, 4)).toBeUndefined();
     expect(cpuOfMpidr(0x100n, 4)).toBeUndefined();
@@ -43,6 +43,8 @@ describe("PSCI calls", () => {
     expect(psciCall(PSCI.SYSTEM_RESET, 0n, 0n, 0n, machine([0]))).toEqual({ kind: "system-reset" });
     expect(psciCall(0x8400_001f, 0n, 0n, 0n, machine([0]))).toEqual({ kind: "return", x0: u(PSCI_RET.NOT_SUPPORTED) });
     expect(psciCall(PSCI.FEATURES, BigInt(PSCI.CPU_ON), 0n, 0n, machine([0]))).toEqual({ kind: "return", x0: 0n });
+    expect(psciCall(PSCI.FEATURES, BigInt(PSCI.CPU_SUSPEND), 0n, 0n, machine([0]))).toEqual({ kind: "return", x0: 0n });
+    expect(psciCall(PSCI.CPU_SUSPEND, 0n, 0n, 0n, machine([0]))).toEqual({ kind: "return", x0: 0n });
     expect(psciCall(PSCI.FEATURES, 0x8400_001fn, 0n, 0n, machine([0]))).toEqual({ kind: "return", x0: u(PSCI_RET.NOT_SUPPORTED) });
   });
 });
