@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // `shootdown run IMAGE [options] [-- guest command line]`: boots an x86-64
-// image headless on N CPUs (README.md, "Boot protocol (x86-64)"), streams
+// or AArch64 image headless on N CPUs (README.md, "Boot protocol"), streams
 // its console to stdout and ends with a summary on stderr. The exit status
 // says how the run ended: 0 the guest reported success, 1 it reported a
 // failure, 2 the machine crashed (or the image cannot be loaded), 3 the
@@ -11,18 +11,22 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { ShootdownError } from "../machine/errors.ts";
-import { runX86, sha256, LoadError, STATUS, type RunReport, type CpuReport } from "../machine/x86-run.ts";
+import { runX86, LoadError } from "../machine/x86-run.ts";
+import { runArm } from "../machine/arm-run.ts";
+import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/run-loop.ts";
 import { encodeCmdline } from "../machine/x86-boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
 import type { Counters } from "../machine/counters.ts";
 
 export const RUN_USAGE = `usage: shootdown run IMAGE [options] [-- guest command line]
 
-Boots an x86-64 ELF64 image on N CPUs (the boot protocol is in README.md),
-streams the guest's console (COM1) to stdout and prints a summary on stderr.
+Boots an x86-64 or AArch64 ELF64 image on N CPUs (the boot protocols are in
+README.md), streams the guest's console (COM1 on x86-64, the PL011 UART on
+AArch64) to stdout and prints a summary on stderr.
 
   --cpus N          CPUs, 1 to 64 (default 1)
-  --mem SIZE        RAM at physical 0, with K, M or G (default 64M, at least 2M)
+  --mem SIZE        RAM, with K, M or G, at least 2M: at physical 0 on x86-64
+                    (default 64M), at 0x40000000 on AArch64 (default 128M)
   --quantum Q       instructions per scheduling decision (default 1000); with
                     --seed, each decision runs a random 1 to Q
   --seed S          seeded random interleaving of the CPUs (also seeds --tlb-chaos)
@@ -34,9 +38,10 @@ streams the guest's console (COM1) to stdout and prints a summary on stderr.
   --stats           print the summary as one JSON object on stderr
   --help            this text
 
-Exit status: 0 the guest wrote 0 to port 0xf4; 1 it wrote another value;
-2 the machine crashed (triple fault, bus error, deadlock) or the image
-cannot be loaded; 3 --max-steps ran out; 64 bad options.`;
+Exit status: 0 the guest wrote 0 to port 0xf4 (x86-64) or called PSCI
+SYSTEM_OFF (AArch64); 1 it wrote another value, or called SYSTEM_RESET; 2
+the machine crashed (triple fault, bus error, exception loop, deadlock) or
+the image cannot be loaded; 3 --max-steps ran out; 64 bad options.`;
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
@@ -133,12 +138,22 @@ function parse(args: string[]): Parsed | "help" {
   };
 }
 
-const DEFAULTS = { cpus: 1, memBytes: 64n << 20n, cmdline: "", quantum: 1000 } as const;
+const DEFAULTS = { cpus: 1, cmdline: "", quantum: 1000 } as const;
+/** RAM by architecture: QEMU virt's default for AArch64. */
+const DEFAULT_MEM: Record<ImageArch, bigint> = { x86_64: 64n << 20n, aarch64: 128n << 20n };
 
-function withDefaults(given: Partial<RecordedOptions>): RecordedOptions {
+type ImageArch = "x86_64" | "aarch64";
+
+/** The architecture an image is for, from e_machine; anything else goes to the x86-64 loader, which says what is wrong. */
+export function imageArch(image: Uint8Array): ImageArch {
+  const elf = image.length >= 20 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
+  return elf && image[18] === 183 && image[19] === 0 ? "aarch64" : "x86_64";
+}
+
+function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): RecordedOptions {
   return {
     cpus: given.cpus ?? DEFAULTS.cpus,
-    memBytes: given.memBytes ?? DEFAULTS.memBytes,
+    memBytes: given.memBytes ?? DEFAULT_MEM[arch],
     cmdline: given.cmdline ?? DEFAULTS.cmdline,
     mode: given.seed === undefined ? "round-robin" : "random",
     seed: given.seed,
@@ -233,13 +248,14 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     }
     options = replayOptions(schedule, p.given, p.replay!);
   } else {
-    options = withDefaults(p.given);
+    options = withDefaults(p.given, imageArch(image));
   }
 
   const consoleOut = new ConsoleOut();
   let report: RunReport;
   try {
-    report = runX86({
+    const run = imageArch(image) === "aarch64" ? runArm : runX86;
+    report = run({
       ...options, image, console: consoleOut.put, record: p.record !== undefined,
       ...(schedule ? { replay: schedule.steps } : {}),
     });
@@ -296,6 +312,10 @@ function resultText(r: RunReport): string {
       return e.code === 0n
         ? `success (CPU ${e.cpu} wrote 0 to the debug-exit port 0xf4)`
         : `guest-reported failure: CPU ${e.cpu} wrote ${hex(e.code)} (${e.code}) to the debug-exit port 0xf4`;
+    case "power-off":
+      return e.reset
+        ? `guest-reported failure: CPU ${e.cpu} called PSCI SYSTEM_RESET`
+        : `success (CPU ${e.cpu} called PSCI SYSTEM_OFF)`;
     case "step-limit":
       return `step limit: ${e.steps} instructions retired (--max-steps) with no result from the guest`;
     case "crash":
@@ -310,7 +330,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string 
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
   const mode = r.mode === "replay" ? "replay" : r.mode === "random" ? `random interleaving, seed ${o.seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
-  lines.push(`machine: ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
+  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
   lines.push("CPU  instructions        cycles  exits");
   for (const c of r.cpus) {
     const exits = Object.entries(c.exits).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
@@ -320,24 +340,35 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string 
   lines.push(`total ${r.steps} instructions, ${r.cpus.reduce((n, c) => n + c.cycles, 0n)} cycles`);
   lines.push(`TLB: hits ${s((c) => c.tlbHits)}, misses ${s((c) => c.tlbMisses)}, walks ${s((c) => c.walks)}, page faults ${s((c) => c.pageFaults)}` +
     (o.tlbChaos ? `, chaos evictions ${s((c) => c.chaosEvictions)}` : ""));
-  lines.push(`invalidations: INVLPG ${s((c) => c.invlpg)}, INVPCID address ${s((c) => c.invpcidAddress)} / single-context ${s((c) => c.invpcidSingleContext)} / ` +
-    `all ${s((c) => c.invpcidAllExcludingGlobal)} / all+global ${s((c) => c.invpcidAllIncludingGlobal)}, ` +
-    `CR3 writes flushing ${s((c) => c.cr3Flush)} / no-flush ${s((c) => c.cr3NoFlush)}`);
-  lines.push(`IPIs: sent ${s((c) => c.ipisSent)}, taken ${s((c) => c.ipisTaken)}; exceptions ${s((c) => c.exceptions)}, interrupts ${s((c) => c.interrupts)}`);
-  const ports = r.unknownPorts.map((u) => `${hex(u.port)} (${u.reads} in, ${u.writes} out)`).join(", ");
-  lines.push(`I/O to unknown ports: ${ports || "none"}`);
+  if (r.arch === "x86_64") {
+    lines.push(`invalidations: INVLPG ${s((c) => c.invlpg)}, INVPCID address ${s((c) => c.invpcidAddress)} / single-context ${s((c) => c.invpcidSingleContext)} / ` +
+      `all ${s((c) => c.invpcidAllExcludingGlobal)} / all+global ${s((c) => c.invpcidAllIncludingGlobal)}, ` +
+      `CR3 writes flushing ${s((c) => c.cr3Flush)} / no-flush ${s((c) => c.cr3NoFlush)}`);
+    lines.push(`IPIs: sent ${s((c) => c.ipisSent)}, taken ${s((c) => c.ipisTaken)}; exceptions ${s((c) => c.exceptions)}, interrupts ${s((c) => c.interrupts)}`);
+  } else {
+    lines.push(`invalidations: TLBI ${s((c) => c.tlbi)} issued, ${s((c) => c.tlbiReceived)} received from other CPUs`);
+    lines.push(`SGIs: sent ${s((c) => c.ipisSent)}, taken ${s((c) => c.ipisTaken)}; exceptions ${s((c) => c.exceptions)}, interrupts ${s((c) => c.interrupts)}`);
+  }
+  if (r.arch === "x86_64") {
+    const ports = r.unknownPorts.map((u) => `${hex(u.port)} (${u.reads} in, ${u.writes} out)`).join(", ");
+    lines.push(`I/O to unknown ports: ${ports || "none"}`);
+  }
   lines.push(`state hash: ${hex(r.stateHash)}`);
   for (const n of notes) lines.push(n);
   return lines.map((l) => `${l}\n`).join("");
 }
+
+/** The program counter's name in the JSON summary. */
+const pcName = (r: RunReport) => (r.arch === "x86_64" ? "rip" : "pc");
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
 
 function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
   const e = r.end;
   const end = e.kind === "debug-exit" ? { kind: e.kind, code: num(e.code), cpu: e.cpu }
+    : e.kind === "power-off" ? { kind: e.kind, reset: e.reset, cpu: e.cpu }
     : e.kind === "step-limit" ? { kind: e.kind, steps: num(e.steps) }
-    : { kind: e.kind, reason: e.reason, message: e.message, ...(e.cpu !== undefined ? { cpu: e.cpu } : {}), ...(e.rip !== undefined ? { rip: hex(e.rip) } : {}) };
+    : { kind: e.kind, reason: e.reason, message: e.message, ...(e.cpu !== undefined ? { cpu: e.cpu } : {}), ...(e.pc !== undefined ? { [pcName(r)]: hex(e.pc) } : {}) };
   const counters = (c: Counters) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, num(v as bigint)]));
   return {
     status: r.status,
@@ -351,7 +382,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
     decisions: r.decisions,
     consoleBytes: r.consoleBytes,
     cpus: r.cpus.map((c) => ({
-      index: c.index, instructions: num(c.instructions), cycles: num(c.cycles), rip: hex(c.rip), halted: c.halted, stopped: c.stopped,
+      index: c.index, instructions: num(c.instructions), cycles: num(c.cycles), [pcName(r)]: hex(c.pc), halted: c.halted, stopped: c.stopped,
       exits: c.exits, counters: counters(c.counters),
     })),
     unknownPorts: r.unknownPorts.map((u) => ({ port: hex(u.port), reads: u.reads, writes: u.writes })),
