@@ -40,25 +40,7 @@
         .equ MAX_CPUS, 16               // SGI INTIDs 0-15 name the sender; Aff0 < 16
         .equ STACK_SIZE, 4096
 
-        // Translation (DDI0487 D8): 4 KiB granule, T0SZ = 25 (39-bit VA),
-        // so the walk starts at level 1; TTBR1 walks off (EPD1).
-        .equ TCR_VALUE, 25 | (1 << 8) | (1 << 10) | (3 << 12) | (25 << 16) | (1 << 23)
-        //               T0SZ  IRGN0=WB  ORGN0=WB  SH0=inner  T1SZ       EPD1
-        .equ MAIR_VALUE, 0x00ff         // Attr0 = Normal WB RW-allocate, Attr1 = Device-nGnRnE
-        .equ SCTLR_M, 1 << 0
-        .equ SCTLR_C, 1 << 2
-        .equ SCTLR_I, 1 << 12
-        .equ DESC_TABLE, 0x3            // table descriptor (levels 1 and 2)
-        .equ DESC_BLOCK, 0x1            // block descriptor (levels 1 and 2)
-        .equ DESC_PAGE, 0x3             // page descriptor (level 3)
-        .equ ATTR_NORMAL, (0 << 2) | (3 << 8) | (1 << 10)  // AttrIndx 0, inner shareable, AF
-        .equ ATTR_DEVICE, (1 << 2) | (1 << 10)             // AttrIndx 1, AF
-        .equ ATTR_XN, (1 << 53) | (1 << 54)                // PXN, UXN
-        .equ RAM, 0x40000000            // identity-mapped with 2 MiB blocks: 128 MiB
-        .equ RAM_BLOCKS, 64
-        .equ DEVICE_BLOCKS_FIRST, GICD >> 21    // 0x08000000-0x09ffffff: GIC and UART
-        .equ DEVICE_BLOCKS, 16
-        .equ ALIAS_VA, 0x80000000       // level-1 entry 2 → l2_alias → l3_alias[0]
+        .equ ALIAS_VA, ALIAS_BASE       // l3_alias[0]
         .equ MAGIC_A, 0x41414141        // first word of page_a ("AAAA")
         .equ MAGIC_B, 0x42424242        // first word of page_b ("BBBB")
 
@@ -96,6 +78,8 @@ _start:
         bl build_tables                 // with the MMU off: the stores go to RAM
         bl cpu_setup
         bl gic_dist_setup
+        mov w2, #0xffff                 // SGIs 0-15
+        mov x3, x19
         bl gic_cpu_setup
         bl start_cpus
         b common
@@ -107,6 +91,8 @@ _start:
 secondary_entry:
         mov x19, x0
         bl cpu_setup
+        mov w2, #0xffff
+        mov x3, x19
         bl gic_cpu_setup
         adr x0, cpu_up                  // tell CPU 0 that we run
         add x0, x0, x19, lsl #3
@@ -237,10 +223,10 @@ finish:
         b.ne 3b
         add x21, x21, #1
         b 2b
-4:      print "PSCI AFFINITY_INFO after CPU_OFF: 1 for CPUs 1 to "
+4:      print "PSCI AFFINITY_INFO after CPU_OFF: 1 (OFF) for the other "
         sub x0, x20, #1
         bl put_dec
-        print "\n"
+        print " CPUs\n"
         print "SGIs: sent "
         adr x0, sgis_sent_total
         ldr x0, [x0]
@@ -365,21 +351,8 @@ start_cpus:
 
 // cpu_setup: our tables, MMU and caches on, VBAR_EL1, TPIDR_EL1 = index, SP.
 cpu_setup:
-        li x0, MAIR_VALUE
-        msr mair_el1, x0
-        li x0, TCR_VALUE
-        msr tcr_el1, x0
-        adr x0, l1
-        msr ttbr0_el1, x0               // ASID 0
-        isb
-        tlbi vmalle1                    // nothing from before may survive in this CPU's TLB
-        dsb nsh
-        mrs x0, sctlr_el1
-        orr x0, x0, #SCTLR_M
-        orr x0, x0, #SCTLR_C
-        orr x0, x0, #SCTLR_I
-        msr sctlr_el1, x0
-        isb
+        mov x28, x30
+        bl mmu_on
         adr x0, vectors
         msr vbar_el1, x0
         msr tpidr_el1, x19
@@ -388,6 +361,7 @@ cpu_setup:
         add x0, x0, x1, lsl #12
         mov sp, x0
         isb
+        mov x30, x28
         ret
 
 // build_tables: the translation tables (CPU 0, MMU off).
@@ -395,44 +369,15 @@ cpu_setup:
 //   l1[1] → l2_ram: 2 MiB Normal blocks over RAM;
 //   l1[2] → l2_alias → l3_alias: ALIAS_VA maps page_a.
 build_tables:
-        adr x0, l1
-        adr x1, l2_dev
-        orr x1, x1, #DESC_TABLE
-        str x1, [x0, #0]
-        adr x1, l2_ram
-        orr x1, x1, #DESC_TABLE
-        str x1, [x0, #8]
-        adr x1, l2_alias
-        orr x1, x1, #DESC_TABLE
-        str x1, [x0, #16]
-        adr x0, l2_alias
-        adr x1, l3_alias
-        orr x1, x1, #DESC_TABLE
-        str x1, [x0]
-
-        adr x0, l2_dev                  // device blocks
-        add x0, x0, #(DEVICE_BLOCKS_FIRST * 8)
-        li x1, GICD | ATTR_DEVICE | ATTR_XN | DESC_BLOCK
-        mov x2, #DEVICE_BLOCKS
-1:      str x1, [x0], #8
-        add x1, x1, #(1 << 21)
-        subs x2, x2, #1
-        b.ne 1b
-
-        adr x0, l2_ram                  // RAM blocks
-        li x1, RAM | ATTR_NORMAL | DESC_BLOCK
-        mov x2, #RAM_BLOCKS
-2:      str x1, [x0], #8
-        add x1, x1, #(1 << 21)
-        subs x2, x2, #1
-        b.ne 2b
-
+        mov x28, x30
+        bl build_identity_map
         adr x0, l3_alias
         adr x1, page_a
         li x2, ATTR_NORMAL | ATTR_XN | DESC_PAGE
         orr x1, x1, x2
         str x1, [x0]
         dsb ish
+        mov x30, x28
         ret
 
 // remap_alias: ALIAS_VA to the other page, break-before-make (DDI0487
@@ -455,49 +400,6 @@ remap_alias:
         dsb ish
         str x1, [x0]
         dsb ish
-        isb
-        ret
-
-// ── GICv3 ───────────────────────────────────────────────────────────────────
-
-// gic_dist_setup: affinity routing and group 1 on (CPU 0, once).
-gic_dist_setup:
-        li x0, GICD
-        mov w1, #(GICD_CTLR_ARE | GICD_CTLR_ENABLE_GRP1)
-        str w1, [x0, #GICD_CTLR]
-1:      ldr w1, [x0, #GICD_CTLR]
-        tbnz w1, #GICD_CTLR_RWP, 1b
-        ret
-
-// gic_cpu_setup: wake our redistributor, make the SGIs group 1 and enable
-// them, then the CPU interface: system registers, PMR, group 1.
-gic_cpu_setup:
-        li x0, GICR
-        mov x1, #GICR_STRIDE
-        madd x0, x1, x19, x0
-        ldr w1, [x0, #GICR_WAKER]
-        bic w1, w1, #GICR_WAKER_PROCESSOR_SLEEP
-        str w1, [x0, #GICR_WAKER]
-1:      ldr w1, [x0, #GICR_WAKER]
-        tbnz w1, #GICR_WAKER_CHILDREN_ASLEEP, 1b
-        add x0, x0, #GICR_SGI_BASE
-        mov w1, #-1
-        str w1, [x0, #(GICR_IGROUPR0 - GICR_SGI_BASE)]
-        li x1, GIC_PRIORITY * 0x01010101
-        str w1, [x0, #(GICR_IPRIORITYR0 - GICR_SGI_BASE)]
-        str w1, [x0, #(GICR_IPRIORITYR0 - GICR_SGI_BASE + 4)]
-        str w1, [x0, #(GICR_IPRIORITYR0 - GICR_SGI_BASE + 8)]
-        str w1, [x0, #(GICR_IPRIORITYR0 - GICR_SGI_BASE + 12)]
-        mov w1, #0xffff                 // SGIs 0-15
-        str w1, [x0, #(GICR_ISENABLER0 - GICR_SGI_BASE)]
-        mrs x1, icc_sre_el1
-        orr x1, x1, #1                  // SRE: the CPU interface by system registers
-        msr icc_sre_el1, x1
-        isb
-        mov x1, #0xff
-        msr icc_pmr_el1, x1
-        mov x1, #1
-        msr icc_igrpen1_el1, x1
         isb
         ret
 
