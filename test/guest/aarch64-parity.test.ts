@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// guest/aarch64/{hello,selftest}: the images built are the sources of today,
-// QEMU prints what the golden files say (the images pass on QEMU), and
+// guest/aarch64/{hello,selftest}: the images built are the sources of today
+// (and GNU as + ld make the same bytes of them, when installed), QEMU prints what the golden files say (the images pass on QEMU), and
 // `shootdown run IMAGE --cpus 4` prints the same console, byte for byte, and
 // exits with status 0 (issue 6, "Done when"). The golden files are QEMU 7.2's
 // output (test/golden/guest/regenerate-aarch64.mjs), so shootdown is held to
@@ -14,8 +14,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { assemble, formatDiagnostic, writeElf } from "../../asm/index.ts";
-import { CLI, ROOT } from "../helpers/run.ts";
+import { assemble, formatDiagnostic, writeElf, type Program } from "../../asm/index.ts";
+import { CLI, ROOT, tmpFile } from "../helpers/run.ts";
 import { GUEST_DIR, IMAGES, QEMU, QEMU_ARGS, goldenPath, qemuAvailable, runQemu } from "../golden/guest/regenerate-aarch64.mjs";
 
 const qemu = qemuAvailable();
@@ -31,11 +31,33 @@ const FINAL_LINE: Record<string, RegExp> = {
 const elfPath = (image: string) => join(GUEST_DIR, `${image}.elf`);
 
 /** The image as the source assembles now, as guest/build.mjs builds it (-I guest/aarch64). */
-function assembleNow(image: string): Uint8Array {
+function assembleNow(image: string): Program {
   const path = join(GUEST_DIR, `${image}.s`);
   const r = assemble("aarch64", { sources: [{ path, text: readFileSync(path, "utf8") }], includeDirs: [GUEST_DIR] });
   if (!r.program) throw new Error(r.diagnostics.map(formatDiagnostic).join("\n"));
-  return writeElf(r.program);
+  return r.program;
+}
+
+const GNU = (tool: string) => `aarch64-linux-gnu-${tool}`;
+const binutils = ["as", "ld", "objcopy"].every((t) => spawnSync(GNU(t), ["--version"], { stdio: "ignore" }).status === 0);
+
+/** The bytes of each section with contents, as GNU as + ld make them with our section addresses. */
+function gnuSections(image: string, program: Program): Map<string, Buffer> {
+  const run = (tool: string, args: string[]) => {
+    const r = spawnSync(GNU(tool), args, { cwd: GUEST_DIR, encoding: "utf8" }); // .include looks in the current directory
+    if (r.status !== 0) throw new Error(`${GNU(tool)} ${args.join(" ")}:\n${r.stderr}`);
+  };
+  const obj = tmpFile(`${image}.o`);
+  const exe = tmpFile(`${image}.gnu.elf`);
+  run("as", ["-o", obj, `${image}.s`]);
+  run("ld", [...program.sections.map((s) => `--section-start=${s.name}=0x${s.address.toString(16)}`), "-e", "_start", "--no-warn-rwx-segments", "-o", exe, obj]);
+  const out = new Map<string, Buffer>();
+  for (const s of program.sections.filter((s) => s.bytes.length > 0)) {
+    const bin = tmpFile(`${image}${s.name}.bin`);
+    run("objcopy", ["-O", "binary", "-j", s.name, exe, bin]);
+    out.set(s.name, readFileSync(bin));
+  }
+  return out;
 }
 
 /** `shootdown run guest/aarch64/IMAGE.elf --cpus 4`: its console (stdout) as bytes, and its status. */
@@ -56,7 +78,15 @@ describe.each(IMAGES)("guest/aarch64/%s", (image) => {
 
   it(`npm run build made ${image}.elf from the current ${image}.s`, () => {
     expect(existsSync(elfPath(image))).toBe(true);
-    expect(new Uint8Array(readFileSync(elfPath(image)))).toEqual(assembleNow(image));
+    expect(new Uint8Array(readFileSync(elfPath(image)))).toEqual(writeElf(assembleNow(image)));
+  });
+
+  it.skipIf(!binutils)(`${image}.s assembles with GNU as + ld to the same bytes${binutils ? "" : " (skipped without binutils-aarch64-linux-gnu)"}`, () => {
+    const program = assembleNow(image);
+    const gnu = gnuSections(image, program);
+    for (const s of program.sections.filter((s) => s.bytes.length > 0)) {
+      expect(Buffer.compare(gnu.get(s.name)!, Buffer.from(s.bytes)), s.name).toBe(0);
+    }
   });
 
   it("the golden console ends with the line that says every check passed", () => {
