@@ -10,10 +10,13 @@
 //      Device-nGnRnE, one alias page at ALIAS_VA), turns on the MMU and the
 //      caches, sets VBAR_EL1, and sets up the GICv3 distributor and its own
 //      redistributor and CPU interface.
-//   2. CPU 0 asks PSCI for its version, and starts CPU 1, 2, ... with CPU_ON
-//      until CPU_ON says there is no such CPU (INVALID_PARAMETERS): that
-//      gives N. It prints every PSCI result, and the answer of CPU_ON and
-//      AFFINITY_INFO for a CPU that is already on.
+//   2. CPU 0 asks PSCI for its version and prints every PSCI result:
+//      AFFINITY_INFO of CPU 1 while it is off, CPU_ON of a target with
+//      MPIDR_EL1's RES1 bit 31 set (PSCI takes the affinity fields only,
+//      so there is no such CPU), then CPU_ON of CPU 1, 2, ... until CPU_ON
+//      says there is no such CPU (INVALID_PARAMETERS): that gives N; once
+//      CPU 1 runs, CPU_ON and AFFINITY_INFO of it again. (AFFINITY_INFO
+//      right after CPU_ON would depend on timing: QEMU may still say OFF.)
 //   3. Every other CPU enters at secondary_entry with its index as the
 //      context ID, turns on its MMU and caches on CPU 0's tables, and sets
 //      up its redistributor and CPU interface.
