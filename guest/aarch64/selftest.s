@@ -366,6 +366,32 @@ _start:
         ands x0, x1, x1, lsr #4
         flags
         check "ands x, shifted register: Z, C and V cleared", 0x40000000
+        mov w1, #0xf0
+        mov w2, #0x0f
+        tst w1, w2
+        flags
+        check "tst w, w: Z", 0x40000000
+        mvn w0, w1
+        check "mvn w", 0xffffff0f
+        mov x1, #4
+        mov x2, #2
+        cmp x1, x2, lsl #1
+        flags
+        check "cmp x, shifted register lsl 1: Z and C", 0x60000000
+        mov w1, #-1
+        mov w2, #0x101
+        cmn w1, w2, uxtb
+        flags
+        check "cmn w, extended register uxtb: Z and C", 0x60000000
+        mov w1, #1
+        negs w0, w1, lsl #31
+        mrs x25, nzcv
+        check "negs w, shifted register lsl 31", 0x80000000
+        mov x0, x25
+        check "negs w: 0 - INT32_MIN sets N and V", 0x90000000
+        mov w0, #0x1234
+        movk w0, #0xffff, lsl #16
+        check "movk w, lsl 16", 0xffff1234
 
 // ── LSL, LSR, ASR, ROR (immediate and register) ────────────────────────────
 
@@ -688,6 +714,26 @@ _start:
         check "ldrsb w, [x, x]", 0xffffff81
         ldrsh x0, [x1, x2, lsl #1]
         check "ldrsh x, [x, x, lsl #1]", 0xffffffffffff8382
+        sub x3, x1, #8, lsl #12         // the largest unsigned offsets of each size
+        add x3, x3, #16
+        ldr x0, [x3, #32760]
+        check "ldr x, [x, #32760]", 0x8f8e8d8c8b8a8988
+        sub x3, x1, #4, lsl #12
+        add x3, x3, #8
+        ldr w0, [x3, #16380]
+        check "ldr w, [x, #16380]", 0x87868584
+        sub x3, x1, #2, lsl #12
+        add x3, x3, #4
+        ldrh w0, [x3, #8190]
+        check "ldrh w, [x, #8190]", 0x8382
+        sub x3, x1, #4032
+        ldrb w0, [x3, #4095]
+        check "ldrb w, [x, #4095]", 0xbf
+        add x3, x1, #264
+        ldr x0, [x3, #-256]!
+        check "ldr x, [x, #-256]!", 0x8f8e8d8c8b8a8988
+        sub x0, x3, x1
+        check "ldr x, [x, #-256]! writes back the base", 8
         ldr x0, lit64
         check "ldr x, literal", 0x0123456789abcdef
         ldr w0, lit32
@@ -797,6 +843,19 @@ _start:
         check "stp w, w, [x, #-8]!; ldp w, w, [x, #-4]! write back", 4
         mov x0, x5
         check "ldp w, w, [x, #-4]!: second", 0x76543210
+        li x2, 0x0123456789abcdef
+        li x3, 0xfedcba9876543210
+        add x6, x1, #512
+        stp x2, x3, [x6, #-512]!
+        sub x0, x6, x1
+        check "stp x, x, [x, #-512]! writes back the base", 0
+        ldr x0, [x1, #8]
+        check "stp x, x, [x, #-512]!: second", 0xfedcba9876543210
+        ldp x4, x5, [x6], #504
+        mov x0, x4
+        check "ldp x, x, [x], #504: first", 0x0123456789abcdef
+        sub x0, x6, x1
+        check "ldp x, x, [x], #504 writes back the base", 504
 
 // ── Exclusives, acquire and release, atomics ────────────────────────────────
 
