@@ -11,7 +11,7 @@
 // qemu-system-arm, which provides it).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assemble, formatDiagnostic, writeElf, type Program } from "../../asm/index.ts";
@@ -30,10 +30,10 @@ const FINAL_LINE: Record<string, RegExp> = {
 
 const elfPath = (image: string) => join(GUEST_DIR, `${image}.elf`);
 
-/** The image as the source assembles now, as guest/build.mjs builds it (-I guest/aarch64). */
-function assembleNow(image: string): Program {
+/** The image as the source assembles now (or `edit` of it), as guest/build.mjs builds it (-I guest/aarch64). */
+function assembleNow(image: string, edit: (text: string) => string = (t) => t): Program {
   const path = join(GUEST_DIR, `${image}.s`);
-  const r = assemble("aarch64", { sources: [{ path, text: readFileSync(path, "utf8") }], includeDirs: [GUEST_DIR] });
+  const r = assemble("aarch64", { sources: [{ path, text: edit(readFileSync(path, "utf8")) }], includeDirs: [GUEST_DIR] });
   if (!r.program) throw new Error(r.diagnostics.map(formatDiagnostic).join("\n"));
   return r.program;
 }
@@ -115,5 +115,24 @@ describe.each(IMAGES)("guest/aarch64/%s", (image) => {
     const s = runShootdown(image);
     expect(s.stdout.toString("latin1"), `shootdown's stderr:\n${s.stderr}`).toBe(q.stdout.toString("latin1"));
     expect(s.status, s.stderr).toBe(0);
+  });
+});
+
+describe("guest/aarch64/hello catches a missing invalidation", () => {
+  it.skipIf(!qemu)(`on QEMU, without its TLBI VAE1IS the other CPUs see the old page and hello fails${skippedWithoutQemu}`, () => {
+    // Which checks fail, and the order of their lines, depend on the
+    // interleaving and on what QEMU's own TLB happens to evict; that some
+    // fail does not.
+    const tlbi = "        tlbi vae1is, x2\n";
+    const broken = assembleNow("hello", (t) => {
+      expect(t).toContain(tlbi);
+      return t.replace(tlbi, "");
+    });
+    const elf = tmpFile("hello-no-tlbi.elf");
+    writeFileSync(elf, writeElf(broken));
+    const r = runQemu(elf);
+    const out = lines(r.stdout);
+    expect(out.at(-1)).toBe("hello: FAILED");
+    expect(out.filter((l) => /^checks: passed \d+, failed [1-9]\d*$/.test(l))).toHaveLength(1);
   });
 });
