@@ -16,7 +16,7 @@
 //      so there is no such CPU), then CPU_ON of CPU 1, 2, ... until CPU_ON
 //      says there is no such CPU (INVALID_PARAMETERS): that gives N; once
 //      CPU 1 runs, CPU_ON and AFFINITY_INFO of it again. (AFFINITY_INFO
-//      right after CPU_ON would depend on timing: QEMU may still say OFF.)
+//      right after CPU_ON would depend on timing: QEMU says OFF or ON.)
 //   3. Every other CPU enters at secondary_entry with its index as the
 //      context ID, turns on its MMU and caches on CPU 0's tables, and sets
 //      up its redistributor and CPU interface.
