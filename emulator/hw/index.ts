@@ -27,7 +27,7 @@ import { materialize } from "./x86/cpu/flags";
 import { prngSeed } from "./common/prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
 import { chaosRearm } from "./tlb/chaos";
-import { flushAll, mapClear, setStage2ByVtag } from "./tlb/floors";
+import { flushAll, mapClear, setStage2ByVtag, microFlush } from "./tlb/floors";
 import { PAT_RESET } from "./x86/regs";
 import { translate, translateSlow } from "./x86/translate";
 import { XLATE_FAILED } from "./tlb/micro";
@@ -324,6 +324,8 @@ export function armSetRegister(cpu: u32, index: u32, value: u64): void {
   select(cpu);
   setArmReg(index, value);
   armSyncDerivedState();
+  // The micro-TLB is not architectural: whatever it held may not outlive a register change (SCTLR_EL1.M).
+  microFlush();
 }
 
 export function armGetRegister(cpu: u32, index: u32): u64 {

@@ -69,14 +69,14 @@ export function armPhysWrite(pa: u64, size: u32, value: u64): void {
   }
 }
 
-@inline function loadSized(p: usize, size: u32): u64 {
+@inline export function loadSized(p: usize, size: u32): u64 {
   if (size == 8) return load<u64>(p);
   if (size == 4) return <u64>load<u32>(p);
   if (size == 2) return <u64>load<u16>(p);
   return <u64>load<u8>(p);
 }
 
-@inline function storeSized(p: usize, size: u32, value: u64): void {
+@inline export function storeSized(p: usize, size: u32, value: u64): void {
   if (size == 8) store<u64>(p, value);
   else if (size == 4) store<u32>(p, <u32>value);
   else if (size == 2) store<u16>(p, <u16>value);

@@ -51,7 +51,8 @@ import { mrs, msr, msrImmediate, hint, barrier, sys } from "./sysreg";
 // ── The fetch window ─────────────────────────────────────────────────────────
 //
 // The page PC is in, translated once for a fetch at the current EL, with its
-// host address; valid until PC leaves the page, the EL changes, or a TLB
+// host address; valid until PC leaves the page, the EL changes (the loop and
+// ERET drop it), or a TLB
 // invalidation starts a new micro-TLB epoch. With the data caches modelled,
 // every fetch reads the freshest copy instead (instruction fetches are
 // coherent with data here: instruction caches are not modelled).
@@ -59,17 +60,17 @@ import { mrs, msr, msrImmediate, hint, barrier, sys } from "./sysreg";
 let winPage: u64 = 1;
 let winHost: usize = 0;
 let winEpoch: u32 = 0;
-let winEl0: bool = false;
 
 function fetch(pc: u64): u32 {
   if (pc & 3) {
     raiseSyncFar(EC_PC_ALIGN, 0, pc);
     return 0;
   }
-  const el0 = currentEl() == 0;
-  if ((pc & ~<u64>0xFFF) == winPage && winEpoch == load<u32>(C + CPU_MICRO_EPOCH) && winEl0 == el0) {
+  // Every change of EL (exception entry, ERET) drops the window.
+  if ((pc & ~<u64>0xFFF) == winPage && winEpoch == load<u32>(C + CPU_MICRO_EPOCH)) {
     return load<u32>(winHost + <usize>(pc & 0xFFF));
   }
+  const el0 = currentEl() == 0;
   const pa = armTranslate(pc, ARM_ACC_FETCH | (el0 ? ARM_ACC_EL0 : 0));
   if (pa & XLATE_FAILED) {
     raiseAbort(pc, true, false, false);
@@ -86,7 +87,6 @@ function fetch(pc: u64): u32 {
   winPage = pc & ~<u64>0xFFF;
   winHost = <usize>h;
   winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
-  winEl0 = el0;
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
 }
 
@@ -116,6 +116,9 @@ export function run(budget: u64): u32 {
   let retired: u64 = 0;
   let reason: u32 = EXIT_BUDGET;
   let deadline: u64 = 0;
+  let illegal = false;
+  // Breakpoints change only between runs.
+  const breakpoints = load<u32>(C + A64_BREAKPOINT_COUNT) != 0;
   winPage = 1;
   clearPending();
   setIrqRecheck(true);
@@ -144,8 +147,10 @@ export function run(budget: u64): u32 {
       deadline = timerNextDeadline(cpu);
       // A condition that already holds was taken or is masked; unmasking rechecks.
       if (deadline <= now) deadline = u64.MAX_VALUE;
+      // PSTATE.IL is set only by an exception return, which also asks for this check.
+      illegal = (pstate() & PSTATE_IL) != 0;
     }
-    if (load<u32>(C + A64_BREAKPOINT_COUNT) && atBreakpoint(pc) && !(steps == 0 && pc == resumeFrom && pc == firstPc)) {
+    if (breakpoints && atBreakpoint(pc) && !(steps == 0 && pc == resumeFrom && pc == firstPc)) {
       resumeFrom = pc;
       store<u64>(C + A64_EXIT_PC, pc);
       reason = EXIT_BREAKPOINT;
@@ -156,9 +161,10 @@ export function run(budget: u64): u32 {
     setCurPc(pc);
     steps++;
     let next = pc + 4;
-    if (pstate() & PSTATE_IL) {
+    if (illegal) {
       // After an illegal exception return (DDI0487 D1.4.4).
       raiseSync(EC_ILLEGAL_STATE, 0);
+      illegal = false;
     } else {
       const insn = fetch(pc);
       if (pending == PEND_NONE) next = execute(insn, pc);
@@ -642,6 +648,7 @@ function branchRegister(insn: u32, pc: u64): u64 {
       return pc;
     }
     setIrqRecheck(true);
+    winPage = 1;
     return exceptionReturn();
   }
   raiseUndef();
