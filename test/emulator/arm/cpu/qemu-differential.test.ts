@@ -15,10 +15,13 @@ import { describe, expect, it } from "vitest";
 import { writeElf } from "../../../../asm/index.ts";
 import { assembleA64, a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
 import { generate, source, type Case } from "./qemu/generate.ts";
+import { generateMemory, memorySource } from "./qemu/load-store.ts";
 
 const SEED = Number(process.env.SHOOTDOWN_A64_SEED ?? 0xa64_0001);
 const CASES = 3000;
 const RESULTS = RAM_BASE + 0x100_0000n;
+const BUFFER = RAM_BASE + 0x80_0000n;
+const MEMORY_CASES = 1000;
 
 const qemu = spawnSync("qemu-system-aarch64", ["--version"]).status === 0;
 if (!qemu) console.warn("qemu differential test SKIPPED: qemu-system-aarch64 is not installed");
@@ -67,5 +70,27 @@ describe.skipIf(!qemu)("A64 data processing against QEMU", () => {
       if (x8 !== qx8 || f !== qf) bad.push(`${describeCase(cases[i]!, i)}: x8 ${x8} nzcv ${f}, QEMU x8 ${qx8} nzcv ${qf}`);
     }
     expect(bad.slice(0, 8), `${bad.length} of ${CASES} differ`).toEqual([]);
+  }, 120_000);
+});
+
+describe.skipIf(!qemu)("A64 loads and stores against QEMU", () => {
+  it(`agrees on X0–X7 and the buffer for ${MEMORY_CASES} random loads and stores (seed ${SEED})`, () => {
+    const cases = generateMemory(SEED, MEMORY_CASES);
+    const src = memorySource(cases, BUFFER, RESULTS);
+    const ours = onShootdown(src).trim().split("\n");
+    const theirs = onQemu(src).replace(/\r/g, "").trim().split("\n");
+    expect(theirs.length).toBe(MEMORY_CASES * 9);
+    const names = ["x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "buffer checksum"];
+    const bad: string[] = [];
+    for (let i = 0; i < MEMORY_CASES; i++) {
+      for (let k = 0; k < 9; k++) {
+        const [a, b] = [ours[9 * i + k], theirs[9 * i + k]];
+        if (a !== b) {
+          bad.push(`case ${i}: .inst 0x${cases[i]!.word.toString(16).padStart(8, "0")}: ${names[k]} ${a}, QEMU ${b}`);
+          break;
+        }
+      }
+    }
+    expect(bad.slice(0, 8), `${bad.length} of ${MEMORY_CASES} differ`).toEqual([]);
   }, 120_000);
 });
