@@ -120,30 +120,7 @@ _start:
   adr x27, table
   ldr x28, results_at
 ${body}
-  ldr x20, results_at
-  mov x21, #${cases.length * 2}
-  mov x22, #0x09000000
-print:
-  ldr x23, [x20], #8
-  mov x24, #60
-digit:
-  lsr x25, x23, x24
-  and x25, x25, #15
-  cmp x25, #10
-  add x26, x25, #'0'
-  add x25, x25, #('a' - 10)
-  csel x25, x26, x25, lo
-  strb w25, [x22]
-  subs x24, x24, #4
-  b.pl digit
-  mov x25, #10
-  strb w25, [x22]
-  subs x21, x21, #1
-  b.ne print
-  movz w0, #0x0008
-  movk w0, #0x8400, lsl #16
-  hvc #0
-  b .
+${printResults(cases.length * 2)}
   .balign 8
 results_at: .quad ${resultsAt}
 table:
@@ -156,5 +133,39 @@ vectors:
   add x30, x30, #4
   msr elr_el1, x30
   eret
+`;
+}
+
+/**
+ * Prints `count` 64-bit results from results_at on the PL011 as 16 hex
+ * digits a line, then powers off with PSCI SYSTEM_OFF (HVC, as QEMU virt's
+ * PSCI conduit is without EL2).
+ */
+export function printResults(count: number): string {
+  return `
+  ldr x20, results_at
+  mov x21, #${count}
+  mov x22, #0x09000000
+print:
+  ldr x23, [x20], #8
+  mov x24, #60
+digit:
+  lsr x25, x23, x24
+  and x25, x25, #15
+  cmp x25, #10
+  add x19, x25, #'0'
+  add x25, x25, #('a' - 10)
+  csel x25, x19, x25, lo
+  strb w25, [x22]
+  subs x24, x24, #4
+  b.pl digit
+  mov x25, #10
+  strb w25, [x22]
+  subs x21, x21, #1
+  b.ne print
+  movz w0, #0x0008
+  movk w0, #0x8400, lsl #16
+  hvc #0
+  b .
 `;
 }

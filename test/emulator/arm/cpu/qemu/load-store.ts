@@ -8,7 +8,7 @@
 // leaves CONSTRAINED UNPREDICTABLE (writeback to a register the
 // instruction also loads, a pair loading one register twice) are never made.
 
-import { prng } from "./generate.ts";
+import { prng, printResults } from "./generate.ts";
 
 export interface MemCase {
   word: number;
@@ -86,30 +86,7 @@ _start:
   ldr x28, results_at
   mov x26, #1
 ${body}
-  ldr x20, results_at
-  mov x21, #${cases.length * 9}
-  mov x22, #0x09000000
-print:
-  ldr x23, [x20], #8
-  mov x24, #60
-digit:
-  lsr x25, x23, x24
-  and x25, x25, #15
-  cmp x25, #10
-  add x19, x25, #'0'
-  add x25, x25, #('a' - 10)
-  csel x25, x19, x25, lo
-  strb w25, [x22]
-  subs x24, x24, #4
-  b.pl digit
-  mov x25, #10
-  strb w25, [x22]
-  subs x21, x21, #1
-  b.ne print
-  movz w0, #0x0008
-  movk w0, #0x8400, lsl #16
-  hvc #0
-  b .
+${printResults(cases.length * 9)}
 
 // The buffer from an xorshift generator in x26, which goes on from case to case.
 fill:
