@@ -25,6 +25,7 @@ import { pstate, setPstate, currentEl, PSTATE_DAIF, PSTATE_M, PSTATE_PAN_BIT, PS
 // Exception classes (ESR_ELx.EC, DDI0487 D19.2.37).
 export const EC_UNKNOWN: u32 = 0x00;
 export const EC_WFX: u32 = 0x01;
+export const EC_FP_ACCESS: u32 = 0x07;
 export const EC_ILLEGAL_STATE: u32 = 0x0E;
 export const EC_SVC: u32 = 0x15;
 export const EC_HVC: u32 = 0x16;

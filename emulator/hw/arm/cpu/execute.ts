@@ -14,7 +14,7 @@
 import { C, selectedCpu } from "../../cpu";
 import {
   A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
-  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, EXIT_BUDGET, EXIT_STOPPED,
+  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, A64_PLAIN, PLAIN_CPACR_EL1, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, EXIT_BUDGET, EXIT_STOPPED,
   EXIT_OFF, EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ, MMIO_SIGNED, MMIO_W,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
@@ -31,7 +31,7 @@ import {
 import {
   pending, curPc, exitResumePc, irqRecheck, setIrqRecheck, setNowCycles, setCurPc, clearPending, raiseSync, raiseSyncFar,
   raiseUndef, raiseSvc, raiseExit, raiseAbort, takeSync, takeIrq, exceptionReturn, countExit, PEND_NONE, PEND_SYNC,
-  EC_PC_ALIGN, EC_IABT_LOWER, EC_IABT_SAME, EC_BRK, EC_SP_ALIGN, EC_ILLEGAL_STATE, FSC_EXTERNAL,
+  EC_FP_ACCESS, EC_PC_ALIGN, EC_IABT_LOWER, EC_IABT_SAME, EC_BRK, EC_SP_ALIGN, EC_ILLEGAL_STATE, FSC_EXTERNAL,
 } from "./exception";
 import {
   addWithCarry, logicFlags, nzcvOut, shiftReg, extendReg, decodeBitMasks, wmask, tmask, rorN, ones, datasizeMask,
@@ -216,8 +216,23 @@ function execute(insn: u32, pc: u64): u64 {
     dataProcessingRegister(insn);
     return pc + 4;
   }
+  if ((op0 & 0b0111) == 0b0111) {
+    simdFp();
+    return pc;
+  }
   raiseUndef();
   return pc;
+}
+
+/**
+ * A SIMD or floating-point instruction: none is implemented, but while
+ * CPACR_EL1.FPEN traps them (its reset value 0 does, as on QEMU) they take
+ * the trap (EC 0x07, ISS CV = 1, COND = 0b1110) rather than UNDEFINED.
+ */
+function simdFp(): void {
+  const fpen = <u32>(load<u64>(C + A64_PLAIN + (<usize>PLAIN_CPACR_EL1 << 3)) >> 20) & 3;
+  if (fpen == 3 || (fpen == 1 && currentEl() == 1)) raiseUndef();
+  else raiseSync(EC_FP_ACCESS, 0x1E0_0000);
 }
 
 // ── Data processing (immediate), C4.1.86 ─────────────────────────────────────
@@ -669,8 +684,8 @@ function baseAddress(rn: u32): u64 {
 
 function loadStore(insn: u32, pc: u64): void {
   if (insn & (1 << 26)) {
-    // SIMD&FP registers: not implemented.
-    raiseUndef();
+    // SIMD&FP registers.
+    simdFp();
     return;
   }
   if ((insn & 0x3B00_0000) == 0x1800_0000) {
@@ -879,7 +894,7 @@ function exclusiveOrdered(insn: u32): void {
 function compareAndSwap(bytes: u32, rs: u32, rn: u32, rt: u32): void {
   const va = baseAddress(rn);
   if (pending != PEND_NONE) return;
-  const pa = atomicPa(va, bytes, true);
+  const pa = atomicPa(va, bytes, true, true);
   if (pa & XLATE_FAILED) return;
   const mask = ones(bytes << 3);
   const old = atomicRead(pa, bytes);
@@ -901,7 +916,7 @@ function atomicMemory(insn: u32): void {
   }
   const va = baseAddress(rn);
   if (pending != PEND_NONE) return;
-  const pa = atomicPa(va, bytes, true);
+  const pa = atomicPa(va, bytes, true, true);
   if (pa & XLATE_FAILED) return;
   const bits = bytes << 3;
   const mask = ones(bits);

@@ -155,11 +155,13 @@ export function probeWrite(va: u64): bool {
 // ── Exclusives and atomics ───────────────────────────────────────────────────
 
 /**
- * The PA of an access that must be to RAM and aligned (exclusives, atomics):
- * translated for a write too when `rmw`; XLATE_FAILED with the fault raised.
+ * The PA of an access that must be to RAM and aligned (exclusives, atomics),
+ * translated for a write when `write`; XLATE_FAILED with the fault raised.
+ * A read-modify-write (`rmw`) reports an Alignment fault as its read, WnR = 0,
+ * as QEMU does.
  */
-export function atomicPa(va: u64, size: u32, write: bool): u64 {
-  if (misaligned(va, size, true, write)) return XLATE_FAILED;
+export function atomicPa(va: u64, size: u32, write: bool, rmw: bool = false): u64 {
+  if (misaligned(va, size, true, write && !rmw)) return XLATE_FAILED;
   const pa = translateData(va, write);
   if (pa & XLATE_FAILED) return pa;
   if (physHost(pa, size) < 0) {

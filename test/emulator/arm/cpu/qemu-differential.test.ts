@@ -16,6 +16,7 @@ import { writeElf } from "../../../../asm/index.ts";
 import { assembleA64, a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
 import { generate, source, type Case } from "./qemu/generate.ts";
 import { generateMemory, memorySource } from "./qemu/load-store.ts";
+import { EXCEPTION_CASES, exceptionSource } from "./qemu/exceptions.ts";
 
 const SEED = Number(process.env.SHOOTDOWN_A64_SEED ?? 0xa64_0001);
 const CASES = 3000;
@@ -92,5 +93,24 @@ describe.skipIf(!qemu)("A64 loads and stores against QEMU", () => {
       }
     }
     expect(bad.slice(0, 8), `${bad.length} of ${MEMORY_CASES} differ`).toEqual([]);
+  }, 120_000);
+});
+
+describe.skipIf(!qemu)("A64 synchronous exceptions against QEMU", () => {
+  const compared = EXCEPTION_CASES.filter((c) => !c.qemuDeviates).length;
+  it(`agrees on ESR_EL1, ELR_EL1, FAR_EL1 and SPSR_EL1 for ${compared} exceptions (and ${EXCEPTION_CASES.length - compared} where QEMU departs from the Arm ARM run but are not compared)`, () => {
+    const src = exceptionSource(RESULTS, BUFFER);
+    const ours = onShootdown(src).trim().split("\n");
+    const theirs = onQemu(src).replace(/\r/g, "").trim().split("\n");
+    const names = ["ESR", "ELR", "FAR", "SPSR"];
+    const bad: string[] = [];
+    EXCEPTION_CASES.forEach((c, i) => {
+      if (c.qemuDeviates) return;
+      for (let k = 0; k < 4; k++) {
+        const [a, b] = [ours[4 * i + k], theirs[4 * i + k]];
+        if (a !== b) bad.push(`${c.name} (${c.insn.split("\n")[0]}): ${names[k]} ${a}, QEMU ${b}`);
+      }
+    });
+    expect(bad).toEqual([]);
   }, 120_000);
 });
