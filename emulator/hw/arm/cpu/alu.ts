@@ -33,6 +33,11 @@ export function logicFlags(r: u64, sf: bool): void {
   nzcvOut = (n << 3) | (r == 0 ? 4 : 0);
 }
 
+/** Sign-extends the low `bits` bits of v. */
+@inline export function sext(v: u64, bits: u32): u64 {
+  return <u64>((<i64>(v << (64 - bits))) >> (64 - bits));
+}
+
 @inline export function ones(n: u32): u64 {
   return n >= 64 ? u64.MAX_VALUE : (<u64>1 << n) - 1;
 }

@@ -21,7 +21,6 @@ import {
   PLAIN_TPIDR_EL1, PLAIN_CONTEXTIDR_EL1, PLAIN_CPACR_EL1, PLAIN_AMAIR_EL1, PLAIN_ACTLR_EL1, PLAIN_AFSR0_EL1,
   PLAIN_AFSR1_EL1, PLAIN_MDSCR_EL1, EXIT_WFI, TRAP_SYSREG, TRAP_SET_WAY, TRAP_WFI,
 } from "../../layout";
-import { XLATE_FAILED } from "../../tlb/micro";
 import { microFlush } from "../../tlb/floors";
 import { maxPhysAddr } from "../../phys/ram";
 import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI } from "../regs";
@@ -37,7 +36,7 @@ import {
 } from "./state";
 import {
   raiseUndef, raiseSync, raiseTrap, raiseExit, raiseAbort, syndrome, curPc, nowCycles, setIrqRecheck, cpuIndex,
-  EC_SYSREG, EC_WFX,
+  EC_SYSREG, EC_WFX, EC_FP_ACCESS,
 } from "./exception";
 
 const K_SCTLR_EL1: u32 = 0xC080;
@@ -500,4 +499,17 @@ function tlbi(crm: u32, op2: u32, xt: u64, el: u32): void {
       return;
   }
   armTlbi(crm == 7 ? op : op | TLBI_IS, xt);
+}
+
+// ── SIMD and floating point ──────────────────────────────────────────────────
+
+/**
+ * A SIMD or floating-point instruction: none is implemented, but while
+ * CPACR_EL1.FPEN traps them (its reset value 0 does, as on QEMU) they take
+ * the trap (EC 0x07, ISS CV = 1, COND = 0b1110) rather than UNDEFINED.
+ */
+export function simdFp(): void {
+  const fpen = <u32>(load<u64>(plain(PLAIN_CPACR_EL1)) >> 20) & 3;
+  if (fpen == 3 || (fpen == 1 && currentEl() == 1)) raiseUndef();
+  else raiseSync(EC_FP_ACCESS, 0x1E0_0000);
 }
