@@ -38,6 +38,7 @@ import { run as a64RunLoop } from "./arm/cpu/execute";
 import { extendLoaded } from "./arm/cpu/load-store";
 import { setPstate, setX } from "./arm/cpu/state";
 import { PSTATE_RESET, SCTLR_EL1_RESET } from "./arm/cpu/reset";
+import { gicCpuReset } from "./arm/gic";
 import { setCacheGeometry, l1Bytes, ccsidr, clidr } from "./arm/cache";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./arm/access";
 import { setVmxContext, invept, invvpid } from "./x86/vmx";
@@ -554,8 +555,9 @@ export function a64Run(cpu: u32, budget: u64): u32 {
 
 /**
  * Powers a CPU on at `entry` in its reset state (PSCI CPU_ON, or the boot
- * CPU), x0 = contextId. The TLBs and caches are not touched, and the cycle
- * count goes on from where it was.
+ * CPU), x0 = contextId, and resets its GIC CPU state (gicCpuReset, as the
+ * contract has it for CPU_ON). The TLBs and caches are not touched, and the
+ * cycle count goes on from where it was.
  */
 export function a64PowerOn(cpu: u32, entry: u64, contextId: u64): void {
   select(cpu);
@@ -568,6 +570,7 @@ export function a64PowerOn(cpu: u32, entry: u64, contextId: u64): void {
   store<u64>(C + A64_PC, entry);
   setX(0, contextId);
   armSyncDerivedState();
+  gicCpuReset(cpu);
 }
 
 export function a64PowerOff(cpu: u32): void {
