@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeElf } from "../../../../asm/index.ts";
 import { assembleA64, a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
+import type { Counters } from "../../../../emulator/machine/counters.ts";
 import { generate, source, type Case } from "./qemu/generate.ts";
 import { generateMemory, memorySource } from "./qemu/load-store.ts";
 import { EXCEPTION_CASES, exceptionSource } from "./qemu/exceptions.ts";
@@ -28,13 +29,16 @@ const qemu = spawnSync("qemu-system-aarch64", ["--version"]).status === 0;
 if (!qemu) console.warn("qemu differential test SKIPPED: qemu-system-aarch64 is not installed");
 
 /** Runs the image on shootdown, collecting the PL011's output, until PSCI SYSTEM_OFF. */
-function onShootdown(src: string): string {
-  const rig = a64Rig(src);
+function onShootdown(src: string, caches = false, check?: (counters: Counters) => void): string {
+  const rig = a64Rig(src, { caches });
   let out = "";
   for (;;) {
     const e = rig.cpu.run(10_000_000);
     if (e.reason === "mmio" && e.write && e.address === 0x0900_0000n) out += String.fromCharCode(Number(e.value));
-    else if (e.reason === "hvc") return out;
+    else if (e.reason === "hvc") {
+      check?.(rig.cpu.counters());
+      return out;
+    }
     else throw new Error(`unexpected exit ${e.reason}`);
   }
 }
@@ -79,6 +83,8 @@ describe.skipIf(!qemu)("A64 loads and stores against QEMU", () => {
     const cases = generateMemory(SEED, MEMORY_CASES);
     const src = memorySource(cases, BUFFER, RESULTS);
     const ours = onShootdown(src).trim().split("\n");
+    // The data caches change nothing a single CPU sees.
+    expect(onShootdown(src, true).trim().split("\n")).toEqual(ours);
     const theirs = onQemu(src).replace(/\r/g, "").trim().split("\n");
     expect(theirs.length).toBe(MEMORY_CASES * 9);
     const names = ["x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "buffer checksum"];
@@ -93,6 +99,18 @@ describe.skipIf(!qemu)("A64 loads and stores against QEMU", () => {
       }
     }
     expect(bad.slice(0, 8), `${bad.length} of ${MEMORY_CASES} differ`).toEqual([]);
+  }, 120_000);
+
+  it("agrees with the MMU and the data caches on (Normal Write-Back RAM through the modelled L1)", () => {
+    const cases = generateMemory(SEED + 1, MEMORY_CASES / 4);
+    const src = memorySource(cases, BUFFER, RESULTS, true);
+    const ours = onShootdown(src, true, (c) => {
+      expect(c.cacheHits).toBeGreaterThan(100_000n);
+      expect(c.tlbMisses).toBeGreaterThan(0n);
+    }).trim().split("\n");
+    const theirs = onQemu(src).replace(/\r/g, "").trim().split("\n");
+    expect(theirs.length).toBe(cases.length * 9);
+    expect(ours).toEqual(theirs);
   }, 120_000);
 });
 

@@ -67,7 +67,42 @@ export function generateMemory(seed: number, count: number): MemCase[] {
  * to its middle and X1–X7, run the word, and store X0–X7 and a checksum of
  * the buffer; then print every result as 16 hex digits a line and power off.
  */
-export function memorySource(cases: MemCase[], bufferAt: bigint, resultsAt: bigint): string {
+/**
+ * Turns the MMU and caches on: VA = PA through one level-1 table (39-bit VAs,
+ * 1 GiB blocks), the GiB at 0 Device-nGnRnE (the PL011), the GiB of RAM
+ * Normal Write-Back.
+ */
+const MMU_ON = `
+  adr x0, l1_table
+  msr ttbr0_el1, x0
+  mov x0, #0xff
+  msr mair_el1, x0
+  // T0SZ = 25, IRGN0 = ORGN0 = Write-Back, SH0 = Inner Shareable, TG0 = 4 KiB, IPS = 40 bits.
+  mov x0, #25
+  orr x0, x0, #(1 << 8)
+  orr x0, x0, #(1 << 10)
+  orr x0, x0, #(3 << 12)
+  orr x0, x0, #(2 << 32)
+  msr tcr_el1, x0
+  isb
+  mrs x0, sctlr_el1
+  orr x0, x0, #(1 << 0)
+  orr x0, x0, #(1 << 2)
+  orr x0, x0, #(1 << 12)
+  msr sctlr_el1, x0
+  isb
+`;
+
+/** The level-1 table MMU_ON points at: block descriptors with AF, AttrIndx 1 (Device) or 0 with SH = Inner Shareable. */
+const L1_TABLE = `
+  .balign 4096
+l1_table:
+  .quad 0x0000000000000405
+  .quad 0x0000000040000701
+  .fill 510, 8, 0
+`;
+
+export function memorySource(cases: MemCase[], bufferAt: bigint, resultsAt: bigint, mmu = false): string {
   const body = cases.map((c, i) => `
   bl fill
   ldp x1, x2, [x27], #16
@@ -82,6 +117,7 @@ export function memorySource(cases: MemCase[], bufferAt: bigint, resultsAt: bigi
   .text
   .globl _start
 _start:
+${mmu ? MMU_ON : ""}
   adr x27, table
   ldr x28, results_at
   mov x26, #1
@@ -125,5 +161,6 @@ buffer: .quad ${bufferAt}
 middle: .quad ${bufferAt + BigInt(BUFFER_BYTES / 2)}
 table:
 ${table}
+${mmu ? L1_TABLE : ""}
 `;
 }
