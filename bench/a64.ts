@@ -108,7 +108,7 @@ function wholeRuns(dir: string, iterations: number): [number, number] {
   let qemu = Infinity;
   for (let round = 0; round < 3; round++) {
     const t0 = process.hrtime.bigint();
-    const r = runArm({ image: bytes, cpus: 1, memBytes: 128n << 20n, cmdline: "", mode: "round-robin", quantum: 100_000, console: () => {} });
+    const r = runArm({ image: bytes, cpus: 1, memBytes: 128n << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum: 100_000, maxSteps: undefined, tlbChaos: undefined, console: () => {} });
     ours = Math.min(ours, Number(process.hrtime.bigint() - t0) / 1e6);
     if (r.status !== 0) throw new Error(`the loop image ended with status ${r.status} in shootdown`);
     const t1 = process.hrtime.bigint();

@@ -14,6 +14,8 @@ import {
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
   CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
+  CPU_ARM, ARM_REG_COUNT, ARM_SCTLR_EL1, CPU_A64, A64_END, A64_PC, A64_PSTATE, A64_MPIDR, A64_EXCL_PA, A64_EXCL_NONE,
+  A64_OFF, A64_CYCLES, A64_EXIT_REASON, A64_EXIT_DETAIL, A64_EXIT_SIZE, A64_CNT_EC, EXIT_MMIO, MMIO_SIGNED, MMIO_W,
 } from "./layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "./cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam } from "./phys/ram";
@@ -25,14 +27,18 @@ import { materialize } from "./x86/cpu/flags";
 import { prngSeed } from "./common/prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./common/detector";
 import { chaosRearm } from "./tlb/chaos";
-import { flushAll, mapClear, setStage2ByVtag } from "./tlb/floors";
+import { flushAll, mapClear, setStage2ByVtag, microFlush } from "./tlb/floors";
 import { PAT_RESET } from "./x86/regs";
 import { translate, translateSlow } from "./x86/translate";
 import { XLATE_FAILED } from "./tlb/micro";
 import { armReg, setArmReg } from "./arm/regs";
 import { armTranslate, armTranslateSlow, armAt, armSyncDerivedState } from "./arm/translate";
 import { armTlbi } from "./arm/tlbi";
-import { gicReset } from "./arm/gic";
+import { run as a64RunLoop } from "./arm/cpu/execute";
+import { extendLoaded } from "./arm/cpu/load-store";
+import { setPstate, setX } from "./arm/cpu/state";
+import { PSTATE_RESET, SCTLR_EL1_RESET } from "./arm/cpu/reset";
+import { gicReset, gicCpuReset } from "./arm/gic";
 import { setCacheGeometry, l1Bytes, ccsidr, clidr } from "./arm/cache";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./arm/access";
 import { setVmxContext, invept, invvpid } from "./x86/vmx";
@@ -174,8 +180,10 @@ function resetCpuState(cpu: u32): void {
   flushAll();
   prngSeed(load<u64>(cfgBase + CFG_CHAOS_SEED), cpu);
   chaosRearm();
-  if (arch == ARCH_AARCH64) armSyncDerivedState();
-  else {
+  if (arch == ARCH_AARCH64) {
+    a64ExecReset(cpu);
+    armSyncDerivedState();
+  } else {
     syncDerivedState();
     x86ExecReset(cpu);
   }
@@ -325,6 +333,8 @@ export function armSetRegister(cpu: u32, index: u32, value: u64): void {
   select(cpu);
   setArmReg(index, value);
   armSyncDerivedState();
+  // The micro-TLB is not architectural: whatever it held may not outlive a register change (SCTLR_EL1.M).
+  microFlush();
 }
 
 export function armGetRegister(cpu: u32, index: u32): u64 {
@@ -517,10 +527,87 @@ export function stateHash(): u64 {
   let h: u64 = 0xCBF29CE484222325;
   for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
     select(cpu);
+    if (arch == ARCH_AARCH64) {
+      // The MMU's registers, then the A64 registers up to (not including) the exit record.
+      h = hashBytes(h, C + CPU_ARM, ARM_REG_COUNT * 8);
+      h = hashBytes(h, C + CPU_A64, A64_EXIT_REASON - CPU_A64);
+      continue;
+    }
     h = hashBytes(h, C + CPU_CR0, 64);
     h = hashBytes(h, C + CPU_X86, X86_EVENTS - CPU_X86);
   }
   return hashRam(h);
+}
+
+// ── A64 CPUs ─────────────────────────────────────────────────────────────────
+
+/**
+ * The A64 execution state after reset (a64-contract.md): EL1h, DAIF masked,
+ * SCTLR_EL1 at QEMU's reset value (MMU and caches off), registers zero,
+ * MPIDR_EL1 = 0x8000_0000 | index, the CPU on.
+ */
+function a64ExecReset(cpu: u32): void {
+  memory.fill(C + CPU_A64, 0, A64_END - CPU_A64);
+  store<u64>(C + A64_MPIDR, 0x8000_0000 | <u64>cpu);
+  store<u64>(C + A64_EXCL_PA, A64_EXCL_NONE);
+  store<u64>(C + CPU_ARM + (<usize>ARM_SCTLR_EL1 << 3), SCTLR_EL1_RESET);
+  setPstate(PSTATE_RESET);
+}
+
+/** Runs CPU `cpu` for up to `budget` instructions; returns EXIT_* (details in the CPU block). */
+export function a64Run(cpu: u32, budget: u64): u32 {
+  select(cpu);
+  return a64RunLoop(budget);
+}
+
+/**
+ * Powers a CPU on at `entry` in its reset state (PSCI CPU_ON, or the boot
+ * CPU), x0 = contextId, and resets its GIC CPU state (gicCpuReset, as the
+ * contract has it for CPU_ON). The TLBs and caches are not touched, and the
+ * cycle count goes on from where it was.
+ */
+export function a64PowerOn(cpu: u32, entry: u64, contextId: u64): void {
+  select(cpu);
+  const cycles = load<u64>(C + A64_CYCLES);
+  const counts = memory.data(64 * 8 + 16 * 8);
+  memory.copy(counts, C + A64_CNT_EC, 64 * 8 + 16 * 8);
+  a64ExecReset(cpu);
+  memory.copy(C + A64_CNT_EC, counts, 64 * 8 + 16 * 8);
+  store<u64>(C + A64_CYCLES, cycles);
+  store<u64>(C + A64_PC, entry);
+  setX(0, contextId);
+  armSyncDerivedState();
+  gicCpuReset(cpu);
+}
+
+export function a64PowerOff(cpu: u32): void {
+  select(cpu);
+  store<u32>(C + A64_OFF, 1);
+}
+
+/** The host's value for the MMIO read a64Run exited for: written to its register, extended as the load says. */
+export function a64CompleteMmioRead(cpu: u32, value: u64): u32 {
+  select(cpu);
+  if (load<u32>(C + A64_EXIT_REASON) != EXIT_MMIO) return 1;
+  const detail = load<u32>(C + A64_EXIT_DETAIL);
+  const size = load<u32>(C + A64_EXIT_SIZE);
+  const v = size == 8 ? value : value & ((<u64>1 << (<u64>size << 3)) - 1);
+  setX(detail & 31, extendLoaded(v, size, (detail & MMIO_SIGNED) != 0, (detail & MMIO_W) != 0));
+  store<u32>(C + A64_EXIT_REASON, 0);
+  return 0;
+}
+
+/** The host changed the CPU's registers: re-derive what the MMU reads from PSTATE. */
+export function a64RegistersChanged(cpu: u32): void {
+  select(cpu);
+  setPstate(load<u64>(C + A64_PSTATE));
+  armSyncDerivedState();
+}
+
+/** Time passes while the CPU waits (WFI): its cycle count moves on to `cycles` (never back). */
+export function a64SkipTo(cpu: u32, cycles: u64): void {
+  select(cpu);
+  if (cycles > load<u64>(C + A64_CYCLES)) store<u64>(C + A64_CYCLES, cycles);
 }
 
 @inline function hashBytes(hIn: u64, at: usize, n: usize): u64 {

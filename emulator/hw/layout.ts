@@ -300,7 +300,100 @@ export const X86_BREAKPOINTS: u32 = X86_BREAKPOINT_COUNT + 4;
 export const X86_BREAKPOINT_MAX: u32 = 16;
 export const X86_END: u32 = X86_BREAKPOINTS + X86_BREAKPOINT_MAX * 8;
 
-export const CPU_SIZE: u32 = (X86_END + 63) & ~63;
+// ── A64 execution state ─────────────────────────────────────────────────────
+//
+// The A64 interpreter's registers (emulator/hw/arm/cpu/). PSTATE is kept in
+// SPSR_ELx format (DDI0487 C5.2.18): NZCV 31:28, PAN 22, IL 20, D A I F 9:6,
+// M[3:0] = EL << 2 | SPSel; its PAN bit is mirrored into ARM_PSTATE, which the
+// MMU reads. The exception registers of EL2 exist so that the state a
+// hypervisor reads after a trap exit is where the architecture puts it.
+export const CPU_A64: u32 = (X86_END + 7) & ~7;
+/** X0 … X30, u64 each. */
+export const A64_X: u32 = CPU_A64;
+export const A64_SP_EL0: u32 = A64_X + 31 * 8;
+export const A64_SP_EL1: u32 = A64_SP_EL0 + 8;
+export const A64_PC: u32 = A64_SP_EL1 + 8;
+export const A64_PSTATE: u32 = A64_PC + 8;
+export const A64_ELR_EL1: u32 = A64_PSTATE + 8;
+export const A64_SPSR_EL1: u32 = A64_ELR_EL1 + 8;
+export const A64_ESR_EL1: u32 = A64_SPSR_EL1 + 8;
+export const A64_FAR_EL1: u32 = A64_ESR_EL1 + 8;
+export const A64_VBAR_EL1: u32 = A64_FAR_EL1 + 8;
+export const A64_ESR_EL2: u32 = A64_VBAR_EL1 + 8;
+export const A64_FAR_EL2: u32 = A64_ESR_EL2 + 8;
+export const A64_HPFAR_EL2: u32 = A64_FAR_EL2 + 8;
+export const A64_ELR_EL2: u32 = A64_HPFAR_EL2 + 8;
+export const A64_SPSR_EL2: u32 = A64_ELR_EL2 + 8;
+export const A64_VBAR_EL2: u32 = A64_SPSR_EL2 + 8;
+/** Registers that only hold what software wrote (A64_PLAIN_COUNT × u64, index PLAIN_*). */
+export const A64_PLAIN: u32 = A64_VBAR_EL2 + 8;
+export const PLAIN_TPIDR_EL0: u32 = 0;
+export const PLAIN_TPIDRRO_EL0: u32 = 1;
+export const PLAIN_TPIDR_EL1: u32 = 2;
+export const PLAIN_CONTEXTIDR_EL1: u32 = 3;
+export const PLAIN_CPACR_EL1: u32 = 4;
+export const PLAIN_AMAIR_EL1: u32 = 5;
+export const PLAIN_ACTLR_EL1: u32 = 6;
+export const PLAIN_AFSR0_EL1: u32 = 7;
+export const PLAIN_AFSR1_EL1: u32 = 8;
+export const PLAIN_MDSCR_EL1: u32 = 9;
+export const PLAIN_TPIDR_EL2: u32 = 10;
+export const PLAIN_VPIDR_EL2: u32 = 11;
+export const PLAIN_VMPIDR_EL2: u32 = 12;
+export const PLAIN_CPTR_EL2: u32 = 13;
+export const PLAIN_MDCR_EL2: u32 = 14;
+export const PLAIN_HSTR_EL2: u32 = 15;
+export const A64_PLAIN_COUNT: u32 = 16;
+/** MPIDR_EL1 (set by the host at power-on; 0x8000_0000 | CPU index). */
+export const A64_MPIDR: u32 = A64_PLAIN + A64_PLAIN_COUNT * 8;
+/** The exclusive monitor: the PA of the reservation granule held (64 bytes), A64_EXCL_NONE when open. */
+export const A64_EXCL_PA: u32 = A64_MPIDR + 8;
+/** Instructions retired and modelled cycles (CNTVCT_EL0 reads the cycles). */
+export const A64_INSTRUCTIONS: u32 = A64_EXCL_PA + 8;
+export const A64_CYCLES: u32 = A64_INSTRUCTIONS + 8;
+/** Why a64Run returned (EXIT_*), and what TypeScript needs to act on it. */
+export const A64_EXIT_REASON: u32 = A64_CYCLES + 8;
+/** MMIO: access size in bytes; 1 for a write. */
+export const A64_EXIT_SIZE: u32 = A64_EXIT_REASON + 4;
+export const A64_EXIT_WRITE: u32 = A64_EXIT_SIZE + 4;
+/** MMIO read: destination register | MMIO_SIGNED | MMIO_W (written when the host completes the read). Trap: TRAP_*. */
+export const A64_EXIT_DETAIL: u32 = A64_EXIT_WRITE + 4;
+/** MMIO / bus error: the physical address. Exception loop: the vector address. Trap on an abort: the IPA. */
+export const A64_EXIT_ADDRESS: u32 = A64_EXIT_DETAIL + 4;
+/** MMIO write: the value. HVC/SMC: the immediate. */
+export const A64_EXIT_VALUE: u32 = A64_EXIT_ADDRESS + 8;
+/** The address of the instruction that caused the exit. */
+export const A64_EXIT_PC: u32 = A64_EXIT_VALUE + 8;
+/** Trap and exception loop: the syndrome (ESR_ELx). */
+export const A64_EXIT_ESR: u32 = A64_EXIT_PC + 8;
+/** The CPU is powered off (1) or stopped by a bus error or an exception loop (2): it runs no more. */
+export const A64_OFF: u32 = A64_EXIT_ESR + 8;
+/** The event register of WFE/SEV (DDI0487 D1.6.1). */
+export const A64_EVENT: u32 = A64_OFF + 4;
+/** Breakpoint addresses, A64_BREAKPOINT_MAX of them. */
+export const A64_BREAKPOINT_COUNT: u32 = A64_EVENT + 4;
+export const A64_BREAKPOINTS: u32 = A64_BREAKPOINT_COUNT + 8;
+export const A64_BREAKPOINT_MAX: u32 = 16;
+/** Synchronous exceptions taken, by exception class (64 × u64), and exits by reason (16 × u64). */
+export const A64_CNT_EC: u32 = A64_BREAKPOINTS + A64_BREAKPOINT_MAX * 8;
+export const A64_CNT_EXIT: u32 = A64_CNT_EC + 64 * 8;
+export const A64_END: u32 = A64_CNT_EXIT + 16 * 8;
+
+/** A64_EXCL_PA when the monitor is open (holds no address). */
+export const A64_EXCL_NONE: u64 = u64.MAX_VALUE;
+/** A64_EXIT_DETAIL of an MMIO read: sign-extend the value; the destination is a W register. */
+export const MMIO_SIGNED: u32 = 0x100;
+export const MMIO_W: u32 = 0x200;
+/** A64_EXIT_DETAIL of a trap exit. */
+export const TRAP_SYSREG: u32 = 1;
+export const TRAP_SET_WAY: u32 = 2;
+export const TRAP_WFI: u32 = 3;
+/** A stage-2 abort (HCR_EL2.VM): the hypervisor's to handle; A64_EXIT_ADDRESS holds the IPA. */
+export const TRAP_ABORT: u32 = 4;
+/** A physical IRQ with HCR_EL2.IMO set: it is routed to EL2. */
+export const TRAP_IRQ: u32 = 5;
+
+export const CPU_SIZE: u32 = (A64_END + 63) & ~63;
 
 /** Lazy flag operations (X86_LAZY_OP). */
 export const LAZY_NONE: u32 = 0;
@@ -328,6 +421,19 @@ export const EXIT_BUS_ERROR: u32 = 6;
 export const EXIT_BREAKPOINT: u32 = 7;
 /** The CPU was stopped before (triple fault, bus error): it does nothing. */
 export const EXIT_STOPPED: u32 = 8;
+/** A64: WFI or WFE with nothing to wake the CPU; PC is past it. */
+export const EXIT_WFI: u32 = 9;
+/** A64: HVC / SMC; PC is past it, A64_EXIT_VALUE holds the immediate. */
+export const EXIT_HVC: u32 = 10;
+export const EXIT_SMC: u32 = 11;
+/** A64: a single-register load or store to a PA that is neither RAM nor GIC; PC is past it. */
+export const EXIT_MMIO: u32 = 12;
+/** A64: an operation HCR_EL2 traps to EL2 (TRAP_* in A64_EXIT_DETAIL); PC is at it. */
+export const EXIT_TRAP: u32 = 13;
+/** A64: a synchronous exception at the vector it would be taken to: the CPU is stopped. */
+export const EXIT_EXCEPTION_LOOP: u32 = 14;
+/** A64: the CPU is powered off. */
+export const EXIT_OFF: u32 = 15;
 
 /** Translation spaces: what an entry maps. */
 /** Stage 1 (or combined stage 1+2): VA → PA. */

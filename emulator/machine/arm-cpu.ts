@@ -120,6 +120,97 @@ export function armAccessKind(access: ArmAccess): number {
   return kind;
 }
 
+/** General-purpose registers X0 … X30, as ArmState.x holds them. */
+export const ARM_GPR_COUNT = 31;
+
+/**
+ * The execution state of an A64 CPU, with the MMU's registers (ArmRegisters,
+ * whose PAN-only pstate gives way to the full one). `pstate` is in SPSR format: NZCV in
+ * bits 31:28, PAN 22, IL 20, D A I F in 9:6, M[3:0] = EL << 2 | SPSel.
+ */
+export interface ArmState extends Omit<ArmRegisters, "pstate"> {
+  /** X0 … X30. */
+  x: bigint[];
+  sp_el0: bigint;
+  sp_el1: bigint;
+  pc: bigint;
+  pstate: bigint;
+  elr_el1: bigint;
+  spsr_el1: bigint;
+  esr_el1: bigint;
+  far_el1: bigint;
+  vbar_el1: bigint;
+  /** EL2 state: what a trap to EL2 leaves for the hypervisor. */
+  esr_el2: bigint;
+  far_el2: bigint;
+  hpfar_el2: bigint;
+  elr_el2: bigint;
+  spsr_el2: bigint;
+  vbar_el2: bigint;
+  tpidr_el0: bigint;
+  tpidrro_el0: bigint;
+  tpidr_el1: bigint;
+  contextidr_el1: bigint;
+  mpidr_el1: bigint;
+}
+
+type StateU64 = Exclude<keyof ArmState, "x" | keyof ArmRegisters>;
+const STATE_OFFSETS: [StateU64, keyof Layout][] = [
+  ["sp_el0", "A64_SP_EL0"], ["sp_el1", "A64_SP_EL1"], ["pc", "A64_PC"], ["elr_el1", "A64_ELR_EL1"],
+  ["spsr_el1", "A64_SPSR_EL1"], ["esr_el1", "A64_ESR_EL1"], ["far_el1", "A64_FAR_EL1"], ["vbar_el1", "A64_VBAR_EL1"],
+  ["esr_el2", "A64_ESR_EL2"], ["far_el2", "A64_FAR_EL2"], ["hpfar_el2", "A64_HPFAR_EL2"], ["elr_el2", "A64_ELR_EL2"],
+  ["spsr_el2", "A64_SPSR_EL2"], ["vbar_el2", "A64_VBAR_EL2"], ["mpidr_el1", "A64_MPIDR"],
+];
+const PLAIN_OFFSETS: [StateU64, keyof Layout][] = [
+  ["tpidr_el0", "PLAIN_TPIDR_EL0"], ["tpidrro_el0", "PLAIN_TPIDRRO_EL0"], ["tpidr_el1", "PLAIN_TPIDR_EL1"],
+  ["contextidr_el1", "PLAIN_CONTEXTIDR_EL1"],
+];
+const MMU_REGISTERS = ["sctlr_el1", "tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "par_el1", "hcr_el2", "vttbr_el2", "vtcr_el2", "csselr_el1"] as const;
+
+/** Why ArmCpu.run returned (a64-contract.md). */
+export type ArmExit =
+  /** The instruction budget is used up. */
+  | { reason: "budget" }
+  /** WFI or WFE with nothing to wake the CPU; PC is past it. */
+  | { reason: "wfi" }
+  /** HVC / SMC at `pc`; PC is past it, X0–X7 hold the call. */
+  | { reason: "hvc"; imm: number; pc: bigint }
+  | { reason: "smc"; imm: number; pc: bigint }
+  /**
+   * A single-register load or store at `pc` to a physical address that is
+   * neither RAM nor GIC; PC is past it. A write's value is `value`; for a
+   * read, call completeMmioRead(value) before running again.
+   */
+  | { reason: "mmio"; address: bigint; size: 1 | 2 | 4 | 8; write: boolean; value: bigint; register: number; pc: bigint }
+  /**
+   * HCR_EL2 routes this to EL2, which is the hypervisor's: a TVM register
+   * write, a TSW set/way operation, a TWI WFI, a stage-2 abort (with the IPA;
+   * ESR_EL2, FAR_EL2, HPFAR_EL2 are set) or a physical IRQ with IMO. PC is at
+   * the instruction.
+   */
+  | { reason: "trap"; kind: "sysreg" | "set-way" | "wfi" | "abort" | "irq"; esr: bigint; pc: bigint; ipa?: bigint }
+  /** A pair, exclusive or atomic access (or a walk) outside RAM: the CPU is stopped. */
+  | { reason: "bus-error"; pc: bigint; address: bigint }
+  /**
+   * A synchronous exception at the very vector it is taken to (VBAR_EL1
+   * unset, or a vector that faults): the CPU is stopped. ESR_EL1 and ELR_EL1
+   * still describe the exception before the loop.
+   */
+  | { reason: "exception-loop"; pc: bigint; esr: bigint; vector: bigint }
+  /** PC reached a breakpoint; the instruction there has not run. */
+  | { reason: "breakpoint"; pc: bigint }
+  /** The CPU is powered off. */
+  | { reason: "off" }
+  /** The CPU was stopped by a bus error or an exception loop and does nothing. */
+  | { reason: "stopped" };
+
+/** Exit reasons by their hardware code, for the counters. */
+const EXIT_NAMES: Record<string, keyof Layout> = {
+  budget: "EXIT_BUDGET", wfi: "EXIT_WFI", hvc: "EXIT_HVC", smc: "EXIT_SMC", mmio: "EXIT_MMIO", trap: "EXIT_TRAP",
+  "bus-error": "EXIT_BUS_ERROR", "exception-loop": "EXIT_EXCEPTION_LOOP", breakpoint: "EXIT_BREAKPOINT",
+  off: "EXIT_OFF", stopped: "EXIT_STOPPED",
+};
+
 export class ArmCpu {
   constructor(
     private readonly hw: HwExports,
@@ -230,6 +321,156 @@ export class ArmCpu {
       clidr: BigInt.asUintN(64, this.hw.armCacheIdRegister(this.index, 0)),
       ccsidr: BigInt.asUintN(64, this.hw.armCacheIdRegister(this.index, 1)),
     };
+  }
+
+  // ── Execution ──────────────────────────────────────────────────────────────
+
+  /** The interpreter's registers. */
+  get state(): ArmState {
+    const v = this.view();
+    const L = this.layout;
+    const out = { x: [] } as unknown as ArmState;
+    for (let i = 0; i < ARM_GPR_COUNT; i++) out.x.push(v.getBigUint64(L.A64_X + 8 * i, true));
+    out.pstate = v.getBigUint64(L.A64_PSTATE, true);
+    for (const [name, off] of STATE_OFFSETS) out[name] = v.getBigUint64(L[off], true);
+    for (const [name, index] of PLAIN_OFFSETS) out[name] = v.getBigUint64(L.A64_PLAIN + 8 * L[index], true);
+    const regs = this.registers;
+    for (const name of MMU_REGISTERS) out[name] = regs[name];
+    return out;
+  }
+
+  /** Loads registers as they are (as a loader, a debugger or the hypervisor does). */
+  setState(state: Partial<ArmState>): void {
+    const v = this.view();
+    const L = this.layout;
+    if (state.x !== undefined) {
+      if (!Array.isArray(state.x) || state.x.length > ARM_GPR_COUNT) throw new ShootdownError(`x must be an array of at most ${ARM_GPR_COUNT} registers`);
+      state.x.forEach((value, i) => v.setBigUint64(L.A64_X + 8 * i, u64(`x${i}`, value), true));
+    }
+    if (state.pstate !== undefined) {
+      const p = u64("pstate", state.pstate);
+      const m = p & 0x1fn;
+      if (m !== 0n && m !== 4n && m !== 5n) throw new ShootdownError(`pstate.M must be EL0t (0), EL1t (4) or EL1h (5), not ${m}`);
+      v.setBigUint64(L.A64_PSTATE, p, true);
+    }
+    for (const [name, off] of STATE_OFFSETS) {
+      const value = state[name];
+      if (value !== undefined) v.setBigUint64(L[off], u64(name, value), true);
+    }
+    for (const [name, index] of PLAIN_OFFSETS) {
+      const value = state[name];
+      if (value !== undefined) v.setBigUint64(L.A64_PLAIN + 8 * L[index], u64(name, value), true);
+    }
+    const regs: Partial<ArmRegisters> = {};
+    for (const name of MMU_REGISTERS) if (state[name] !== undefined) regs[name] = state[name];
+    this.setRegisters(regs);
+    for (const key of Object.keys(state)) {
+      if (key !== "x" && key !== "pstate" && !STATE_OFFSETS.some(([n]) => n === key) && !PLAIN_OFFSETS.some(([n]) => n === key)
+        && !(MMU_REGISTERS as readonly string[]).includes(key)) {
+        throw new ShootdownError(`unknown AArch64 state field '${key}'`);
+      }
+    }
+    this.hw.a64RegistersChanged(this.index);
+  }
+
+  /** Runs up to `budget` instructions (at least 1), until an exit. */
+  run(budget: number | bigint): ArmExit {
+    if (typeof budget !== "bigint" && !Number.isSafeInteger(budget)) throw new ShootdownError("the instruction budget must be a positive integer");
+    const n = BigInt(budget);
+    if (n < 1n || n >= 1n << 64n) throw new ShootdownError("the instruction budget must be a positive integer");
+    const reason = this.hw.a64Run(this.index, n);
+    const v = this.view();
+    const L = this.layout;
+    const pc = v.getBigUint64(L.A64_EXIT_PC, true);
+    const esr = v.getBigUint64(L.A64_EXIT_ESR, true);
+    const address = v.getBigUint64(L.A64_EXIT_ADDRESS, true);
+    switch (reason) {
+      case L.EXIT_BUDGET: return { reason: "budget" };
+      case L.EXIT_WFI: return { reason: "wfi" };
+      case L.EXIT_HVC: return { reason: "hvc", imm: Number(v.getBigUint64(L.A64_EXIT_VALUE, true)), pc };
+      case L.EXIT_SMC: return { reason: "smc", imm: Number(v.getBigUint64(L.A64_EXIT_VALUE, true)), pc };
+      case L.EXIT_MMIO: {
+        const detail = v.getUint32(L.A64_EXIT_DETAIL, true);
+        const write = v.getUint32(L.A64_EXIT_WRITE, true) === 1;
+        const size = v.getUint32(L.A64_EXIT_SIZE, true) as 1 | 2 | 4 | 8;
+        const value = BigInt.asUintN(8 * size, v.getBigUint64(L.A64_EXIT_VALUE, true));
+        return { reason: "mmio", address, size, write, value, register: write ? -1 : detail & 31, pc };
+      }
+      case L.EXIT_TRAP: {
+        const kinds = { [L.TRAP_SYSREG]: "sysreg", [L.TRAP_SET_WAY]: "set-way", [L.TRAP_WFI]: "wfi", [L.TRAP_ABORT]: "abort", [L.TRAP_IRQ]: "irq" } as const;
+        const kind = kinds[v.getUint32(L.A64_EXIT_DETAIL, true)] ?? "sysreg";
+        return kind === "abort" ? { reason: "trap", kind, esr, pc, ipa: address } : { reason: "trap", kind, esr, pc };
+      }
+      case L.EXIT_BUS_ERROR: return { reason: "bus-error", pc, address };
+      case L.EXIT_EXCEPTION_LOOP: return { reason: "exception-loop", pc, esr, vector: address };
+      case L.EXIT_BREAKPOINT: return { reason: "breakpoint", pc };
+      case L.EXIT_OFF: return { reason: "off" };
+      default: return { reason: "stopped" };
+    }
+  }
+
+  /** Completes the MMIO read run() exited for: the value goes to the load's register, extended as the load says. */
+  completeMmioRead(value: bigint): void {
+    if (this.hw.a64CompleteMmioRead(this.index, BigInt.asUintN(64, u64("value", value))) !== 0) {
+      throw new ShootdownError("completeMmioRead: the CPU's last exit was not an MMIO read");
+    }
+  }
+
+  /**
+   * Powers the CPU on at `entry` (PSCI CPU_ON, or the boot CPU): EL1h, DAIF
+   * masked, SCTLR_EL1 at reset (MMU and caches off), X0 = contextId, every
+   * other register zero. TLBs and caches keep their contents.
+   */
+  powerOn(entry: bigint, contextId = 0n): void {
+    this.hw.a64PowerOn(this.index, u64("entry", entry), u64("contextId", contextId));
+  }
+
+  powerOff(): void {
+    this.hw.a64PowerOff(this.index);
+  }
+
+  /** A waiting CPU's time moves on to `cycles` (the machine sleeps it in WFI until its timer deadline). */
+  skipTo(cycles: bigint): void {
+    this.hw.a64SkipTo(this.index, u64("cycles", cycles));
+  }
+
+  /** Instructions retired, modelled cycles, whether the CPU is off or stopped. */
+  get progress(): { instructions: bigint; cycles: bigint; waiting: boolean; off: boolean; stopped: boolean } {
+    const v = this.view();
+    const L = this.layout;
+    const off = v.getUint32(L.A64_OFF, true);
+    return {
+      instructions: v.getBigUint64(L.A64_INSTRUCTIONS, true),
+      cycles: v.getBigUint64(L.A64_CYCLES, true),
+      waiting: v.getUint32(L.A64_EXIT_REASON, true) === L.EXIT_WFI,
+      off: off === 1,
+      stopped: off === 2,
+    };
+  }
+
+  /** Synchronous exceptions taken by exception class (ESR_ELx.EC), and exits by reason. */
+  get executionCounters(): { exceptionsByClass: Map<number, bigint>; exits: Record<ArmExit["reason"], bigint> } {
+    const v = this.view();
+    const L = this.layout;
+    const exceptionsByClass = new Map<number, bigint>();
+    for (let ec = 0; ec < 64; ec++) {
+      const n = v.getBigUint64(L.A64_CNT_EC + 8 * ec, true);
+      if (n !== 0n) exceptionsByClass.set(ec, n);
+    }
+    const exits = {} as Record<ArmExit["reason"], bigint>;
+    for (const [name, code] of Object.entries(EXIT_NAMES)) {
+      exits[name as ArmExit["reason"]] = v.getBigUint64(L.A64_CNT_EXIT + 8 * (L[code] & 15), true);
+    }
+    return { exceptionsByClass, exits };
+  }
+
+  /** Breakpoints at virtual addresses (at most A64_BREAKPOINT_MAX). */
+  setBreakpoints(pcs: bigint[]): void {
+    const L = this.layout;
+    if (!Array.isArray(pcs) || pcs.length > L.A64_BREAKPOINT_MAX) throw new ShootdownError(`at most ${L.A64_BREAKPOINT_MAX} breakpoints`);
+    const v = this.view();
+    pcs.forEach((a, i) => v.setBigUint64(L.A64_BREAKPOINTS + 8 * i, u64("breakpoint", a), true));
+    v.setUint32(L.A64_BREAKPOINT_COUNT, pcs.length, true);
   }
 
   private failure(va: bigint): { ok: false; fault: ArmFault } {

@@ -43,6 +43,14 @@ export function describeEsr(esr: bigint): string {
   return `${EC_NAMES[ec] ?? `exception class ${hex(ec)}`} (ESR ${hex(esr)})`;
 }
 
+const MAX_U64 = (1n << 64n) - 1n;
+
+function setX0(cpu: ArmCpu, value: bigint): void {
+  const x = cpu.state.x.slice();
+  x[0] = value;
+  cpu.setState({ x });
+}
+
 class ArmPort implements ArchPort<ArmCpu, ArmExit> {
   readonly arch = "aarch64" as const;
   private readonly mmio: MmioBus;
@@ -60,7 +68,8 @@ class ArmPort implements ArchPort<ArmCpu, ArmExit> {
   }
 
   live(cpu: ArmCpu): boolean {
-    return !cpu.progress.off;
+    const p = cpu.progress;
+    return !p.off && !p.stopped;
   }
 
   noneLive(): RunEnd {
@@ -69,7 +78,7 @@ class ArmPort implements ArchPort<ArmCpu, ArmExit> {
 
   snapshot(cpu: ArmCpu): { pc: bigint; halted: boolean; stopped: boolean } {
     const p = cpu.progress;
-    return { pc: cpu.state.pc, halted: p.waiting, stopped: p.off };
+    return { pc: cpu.state.pc, halted: p.waiting, stopped: p.off || p.stopped };
   }
 
   consoleBytes(): number {
@@ -83,9 +92,16 @@ class ArmPort implements ArchPort<ArmCpu, ArmExit> {
   handle(cpu: ArmCpu, exit: ArmExit): RunEnd | undefined {
     switch (exit.reason) {
       case "budget":
-      case "wfi":
       case "off":
         return undefined;
+      case "wfi": {
+        // Asleep until an interrupt: if its timer will raise one, its clock moves on to that moment (as x86-64's HLT does).
+        const deadline = BigInt.asUintN(64, this.m.hw.timerNextDeadline(cpu.index));
+        if (deadline !== MAX_U64 && deadline > cpu.progress.cycles) cpu.skipTo(deadline);
+        return undefined;
+      }
+      case "stopped":
+        return this.crash(cpu, "stopped", cpu.state.pc, "the CPU is stopped");
       case "hvc":
         return this.hvc(cpu, exit.pc);
       case "smc":
@@ -124,11 +140,11 @@ class ArmPort implements ArchPort<ArmCpu, ArmExit> {
     const action = psciCall(fn, s.x[1]!, s.x[2]!, s.x[3]!, { cpus: cpus.length, isOn: (i) => !cpus[i]!.progress.off });
     switch (action.kind) {
       case "return":
-        cpu.setState({ x: { 0: action.x0 } });
+        setX0(cpu, action.x0);
         return undefined;
       case "cpu-on":
         this.m.cpu(action.target).powerOn(action.entry, action.contextId);
-        cpu.setState({ x: { 0: PSCI_RET.SUCCESS } });
+        setX0(cpu, PSCI_RET.SUCCESS);
         return undefined;
       case "cpu-off":
         cpu.powerOff();

@@ -64,6 +64,12 @@ export interface HwExports {
   armDcOp(cpu: number, op: number, xt: bigint, el0: number): number;
   armIcOp(cpu: number): void;
   armCacheIdRegister(cpu: number, ccsidr: number): bigint;
+  a64Run(cpu: number, budget: bigint): number;
+  a64PowerOn(cpu: number, entry: bigint, contextId: bigint): void;
+  a64PowerOff(cpu: number): void;
+  a64CompleteMmioRead(cpu: number, value: bigint): number;
+  a64RegistersChanged(cpu: number): void;
+  a64SkipTo(cpu: number, cycles: bigint): void;
   benchTranslate(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
   benchLoad(host: number, lgPages: number, count: number): bigint;
   benchWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;

@@ -42,30 +42,41 @@ function cacheable(): bool {
 export function armDataAccess(va: u64, size: u32, kind: u32, value: u64): u32 {
   const pa = armTranslate(va, kind);
   if (pa & XLATE_FAILED) return <u32>pa;
-  const write = (kind & ARM_ACC_WRITE) != 0;
-  if (cacheable()) {
-    if (write) cacheWrite(pa, size, value);
-    else loadedValue = cacheRead(pa, size);
-  } else if (cachesOn) {
-    if (write) uncachedWrite(pa, size, value);
-    else loadedValue = uncachedRead(pa, size);
-  } else {
-    const h = physHost(pa, size);
-    if (h < 0) return 0;
-    if (write) storeSized(<usize>h, size, value);
-    else loadedValue = loadSized(<usize>h, size);
-  }
+  if (kind & ARM_ACC_WRITE) armPhysWrite(pa, size, value);
+  else loadedValue = armPhysRead(pa, size);
   return 0;
 }
 
-@inline function loadSized(p: usize, size: u32): u64 {
+/**
+ * The memory side of a load of 1, 2, 4 or 8 bytes within one 64-byte line at
+ * pa, right after the translation that produced pa (its attributes decide
+ * whether the caches are used). Outside RAM it reads zero.
+ */
+export function armPhysRead(pa: u64, size: u32): u64 {
+  if (cacheable()) return cacheRead(pa, size);
+  if (cachesOn) return uncachedRead(pa, size);
+  const h = physHost(pa, size);
+  return h < 0 ? 0 : loadSized(<usize>h, size);
+}
+
+/** The store twin of armPhysRead. */
+export function armPhysWrite(pa: u64, size: u32, value: u64): void {
+  if (cacheable()) cacheWrite(pa, size, value);
+  else if (cachesOn) uncachedWrite(pa, size, value);
+  else {
+    const h = physHost(pa, size);
+    if (h >= 0) storeSized(<usize>h, size, value);
+  }
+}
+
+@inline export function loadSized(p: usize, size: u32): u64 {
   if (size == 8) return load<u64>(p);
   if (size == 4) return <u64>load<u32>(p);
   if (size == 2) return <u64>load<u16>(p);
   return <u64>load<u8>(p);
 }
 
-@inline function storeSized(p: usize, size: u32, value: u64): void {
+@inline export function storeSized(p: usize, size: u32, value: u64): void {
   if (size == 8) store<u64>(p, value);
   else if (size == 4) store<u32>(p, <u32>value);
   else if (size == 2) store<u16>(p, <u16>value);

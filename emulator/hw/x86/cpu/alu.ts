@@ -173,27 +173,7 @@ export function shift(op: u32, size: u32, a: u64, countIn: u32): u64 {
   return r;
 }
 
-/** High 64 bits ovf the unsigned 128-bit product a × b. */
-export function mulHigh(a: u64, b: u64): u64 {
-  const aLo = a & 0xFFFF_FFFF;
-  const aHi = a >> 32;
-  const bLo = b & 0xFFFF_FFFF;
-  const bHi = b >> 32;
-  const ll = aLo * bLo;
-  const lh = aLo * bHi;
-  const hl = aHi * bLo;
-  const hh = aHi * bHi;
-  const mid = (ll >> 32) + (lh & 0xFFFF_FFFF) + (hl & 0xFFFF_FFFF);
-  return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
-}
-
-/** High 64 bits ovf the signed 128-bit product a × b. */
-export function imulHigh(a: u64, b: u64): u64 {
-  let h = mulHigh(a, b);
-  if (<i64>a < 0) h -= b;
-  if (<i64>b < 0) h -= a;
-  return h;
-}
+export { mulHigh, imulHigh } from "../../common/mul128";
 
 /** Sets CF = OF = overflow for MUL/IMUL; SF, ZF, AF, PF are undefined: SF and ZF follow the low half, as many processors do. */
 export function mulFlags(overflow: bool, low: u64, size: u32): void {

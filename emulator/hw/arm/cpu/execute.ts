@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+//
+// The A64 run loop, the top-level decode (DDI0487 C4.1 "A64 instruction set
+// encoding") and the branches, exception-generating and system instructions
+// (C4.1.87); data processing is in data-processing.ts, loads and stores in
+// load-store.ts. Each instruction is decoded from its 32-bit word every time
+// it runs.
+//
+// One step: take an IRQ that is due (the GIC says so, PSTATE.I clear), fetch
+// the word at PC through the MMU, execute it. An instruction that faults
+// raises the exception (exception.ts) and changes nothing; the loop then
+// takes it with PC at the instruction. PC, the step count and the fetch
+// window stay in locals and module globals; the CPU block is written when the
+// loop returns.
+
+import { C, selectedCpu } from "../../cpu";
+import {
+  A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
+  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, CPU_MICRO_EPOCH, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF,
+  EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
+} from "../../layout";
+import { XLATE_FAILED } from "../../tlb/micro";
+import { physHost } from "../../phys/ram";
+import { armReg, HCR_IMO } from "../regs";
+import { armTranslate } from "../translate";
+import { cachesOn, coherentRead64 } from "../cache";
+import { ARM_ACC_FETCH, ARM_ACC_EL0 } from "../vmsa/permissions";
+import { gicPendingIrq } from "../gic";
+import { timerNextDeadline } from "../timer";
+import { pstate, currentEl, xr, setX, conditionHolds, PSTATE_I, PSTATE_IL } from "./state";
+import {
+  pending, curPc, exitResumePc, irqRecheck, setIrqRecheck, setNowCycles, setCurPc, clearPending, raiseSync, raiseSyncFar,
+  raiseUndef, raiseSvc, raiseExit, raiseAbort, takeSync, takeIrq, exceptionReturn, countExit, PEND_NONE, PEND_SYNC,
+  EC_PC_ALIGN, EC_IABT_LOWER, EC_IABT_SAME, EC_BRK, EC_ILLEGAL_STATE, FSC_EXTERNAL,
+} from "./exception";
+import { sext } from "./alu";
+import { gicTouched, clearGicTouched } from "./mem";
+import { mrs, msr, msrImmediate, hint, barrier, sys, simdFp } from "./sysreg";
+import { dataProcessingImmediate, dataProcessingRegister } from "./data-processing";
+import { loadStore } from "./load-store";
+
+
+// ── The fetch window ─────────────────────────────────────────────────────────
+//
+// The page PC is in, translated once for a fetch at the current EL, with its
+// host address; valid until PC leaves the page, the EL changes (the loop and
+// ERET drop it), or a TLB
+// invalidation starts a new micro-TLB epoch. With the data caches modelled,
+// every fetch reads the freshest copy instead (instruction fetches are
+// coherent with data here: instruction caches are not modelled).
+
+let winPage: u64 = 1;
+let winHost: usize = 0;
+let winEpoch: u32 = 0;
+
+function fetch(pc: u64): u32 {
+  if (pc & 3) {
+    raiseSyncFar(EC_PC_ALIGN, 0, pc);
+    return 0;
+  }
+  // Every change of EL (exception entry, ERET) drops the window.
+  if ((pc & ~<u64>0xFFF) == winPage && winEpoch == load<u32>(C + CPU_MICRO_EPOCH)) {
+    return load<u32>(winHost + <usize>(pc & 0xFFF));
+  }
+  const el0 = currentEl() == 0;
+  const pa = armTranslate(pc, ARM_ACC_FETCH | (el0 ? ARM_ACC_EL0 : 0));
+  if (pa & XLATE_FAILED) {
+    raiseAbort(pc, true, false, false);
+    return 0;
+  }
+  // A whole page is in RAM or none of it is (ranges are page-aligned).
+  const h = physHost(pa & ~<u64>0xFFF, 8);
+  if (h < 0) {
+    // A fetch from outside RAM: a synchronous External abort on the fetch.
+    raiseSyncFar(el0 ? EC_IABT_LOWER : EC_IABT_SAME, FSC_EXTERNAL, pc);
+    return 0;
+  }
+  if (cachesOn) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
+  winPage = pc & ~<u64>0xFFF;
+  winHost = <usize>h;
+  winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
+  return load<u32>(<usize>h + <usize>(pa & 0xFFF));
+}
+
+// ── Run loop ─────────────────────────────────────────────────────────────────
+
+/** The PC a breakpoint exit stopped at: the next run starts there without stopping again. */
+let resumeFrom: u64 = u64.MAX_VALUE;
+
+function atBreakpoint(pc: u64): bool {
+  const n = load<u32>(C + A64_BREAKPOINT_COUNT);
+  for (let i: u32 = 0; i < n; i++) {
+    if (load<u64>(C + A64_BREAKPOINTS + (<usize>i << 3)) == pc) return true;
+  }
+  return false;
+}
+
+/** Runs the selected CPU for up to `budget` instructions; returns EXIT_*. */
+export function run(budget: u64): u32 {
+  const off = load<u32>(C + A64_OFF);
+  if (off) return off == 1 ? EXIT_OFF : EXIT_STOPPED;
+  const cpu = selectedCpu;
+  const cycles0 = load<u64>(C + A64_CYCLES);
+  const retired0 = load<u64>(C + A64_INSTRUCTIONS);
+  const firstPc = load<u64>(C + A64_PC);
+  let pc = firstPc;
+  let steps: u64 = 0;
+  let retired: u64 = 0;
+  let reason: u32 = EXIT_BUDGET;
+  let deadline: u64 = 0;
+  let illegal = false;
+  // Breakpoints change only between runs.
+  const breakpoints = load<u32>(C + A64_BREAKPOINT_COUNT) != 0;
+  winPage = 1;
+  clearPending();
+  setIrqRecheck(true);
+  for (;;) {
+    if (steps >= budget) break;
+    const now = cycles0 + steps;
+    if (irqRecheck || gicTouched || now >= deadline) {
+      setIrqRecheck(false);
+      clearGicTouched();
+      if (gicPendingIrq(cpu, now) && currentEl() < 2) {
+        if (armReg(ARM_HCR_EL2) & HCR_IMO) {
+          // Physical IRQs go to EL2: the hypervisor's to take.
+          setCurPc(pc);
+          store<u32>(C + A64_EXIT_DETAIL, TRAP_IRQ);
+          raiseExit(EXIT_TRAP, pc);
+          clearPending();
+          reason = EXIT_TRAP;
+          break;
+        }
+        if (!(pstate() & PSTATE_I)) {
+          takeIrq(pc);
+          pc = load<u64>(C + A64_PC);
+          winPage = 1;
+        }
+      }
+      deadline = timerNextDeadline(cpu);
+      // A condition that already holds was taken or is masked; unmasking rechecks.
+      if (deadline <= now) deadline = u64.MAX_VALUE;
+      // PSTATE.IL is set only by an exception return, which also asks for this check.
+      illegal = (pstate() & PSTATE_IL) != 0;
+    }
+    if (breakpoints && atBreakpoint(pc) && !(steps == 0 && pc == resumeFrom && pc == firstPc)) {
+      resumeFrom = pc;
+      store<u64>(C + A64_EXIT_PC, pc);
+      reason = EXIT_BREAKPOINT;
+      break;
+    }
+    resumeFrom = u64.MAX_VALUE;
+    setNowCycles(now);
+    setCurPc(pc);
+    steps++;
+    let next = pc + 4;
+    if (illegal) {
+      // After an illegal exception return (DDI0487 D1.4.4).
+      raiseSync(EC_ILLEGAL_STATE, 0);
+      illegal = false;
+    } else {
+      const insn = fetch(pc);
+      if (pending == PEND_NONE) next = execute(insn, pc);
+    }
+    if (pending != PEND_NONE) {
+      if (pending == PEND_SYNC) {
+        const loop = takeSync(pc);
+        if (loop) {
+          reason = loop;
+          break;
+        }
+        pc = load<u64>(C + A64_PC);
+        winPage = 1;
+        continue;
+      }
+      clearPending();
+      reason = load<u32>(C + A64_EXIT_REASON);
+      pc = exitResumePc;
+      // The instruction completed unless it was trapped (PC still at it) or stopped the CPU.
+      if (reason != EXIT_TRAP && !load<u32>(C + A64_OFF)) retired++;
+      break;
+    }
+    retired++;
+    pc = next;
+  }
+  store<u64>(C + A64_PC, pc);
+  store<u64>(C + A64_CYCLES, cycles0 + steps);
+  store<u64>(C + A64_INSTRUCTIONS, retired0 + retired);
+  store<u32>(C + A64_EXIT_REASON, reason);
+  countExit(reason);
+  return reason;
+}
+
+// ── Decode ───────────────────────────────────────────────────────────────────
+
+/** Executes one instruction at pc; returns the next PC. */
+function execute(insn: u32, pc: u64): u64 {
+  const op0 = (insn >> 25) & 15;
+  if ((op0 & 0b1110) == 0b1000) {
+    dataProcessingImmediate(insn, pc);
+    return pc + 4;
+  }
+  if ((op0 & 0b1110) == 0b1010) return branchSystem(insn, pc);
+  if ((op0 & 0b0101) == 0b0100) {
+    loadStore(insn, pc);
+    return pc + 4;
+  }
+  if ((op0 & 0b0111) == 0b0101) {
+    dataProcessingRegister(insn);
+    return pc + 4;
+  }
+  if ((op0 & 0b0111) == 0b0111) {
+    simdFp();
+    return pc;
+  }
+  raiseUndef();
+  return pc;
+}
+
+// ── Branches, exception generation and system, C4.1.87 ───────────────────────
+
+function branchSystem(insn: u32, pc: u64): u64 {
+  if ((insn & 0x7C00_0000) == 0x1400_0000) {
+    // B / BL.
+    if (insn >> 31) setX(30, pc + 4);
+    return pc + sext(<u64>(insn & 0x3FF_FFFF) << 2, 28);
+  }
+  if ((insn & 0x7E00_0000) == 0x3400_0000) {
+    // CBZ / CBNZ.
+    const v = insn >> 31 ? xr(insn & 31) : xr(insn & 31) & 0xFFFF_FFFF;
+    const nonzero = (insn >> 24) & 1;
+    if ((v != 0) == (nonzero != 0)) return pc + sext(<u64>((insn >> 5) & 0x7FFFF) << 2, 21);
+    return pc + 4;
+  }
+  if ((insn & 0x7E00_0000) == 0x3600_0000) {
+    // TBZ / TBNZ.
+    const bit = ((insn >> 26) & 32) | ((insn >> 19) & 31);
+    const set = (xr(insn & 31) >> bit) & 1;
+    if (set == ((insn >> 24) & 1)) return pc + sext(<u64>((insn >> 5) & 0x3FFF) << 2, 16);
+    return pc + 4;
+  }
+  if ((insn & 0xFF00_0010) == 0x5400_0000) {
+    // B.cond.
+    if (conditionHolds(insn & 15)) return pc + sext(<u64>((insn >> 5) & 0x7FFFF) << 2, 21);
+    return pc + 4;
+  }
+  if ((insn & 0xFF00_0000) == 0xD400_0000) {
+    exceptionGeneration(insn);
+    return pc + 4;
+  }
+  if ((insn & 0xFFC0_0000) == 0xD500_0000) {
+    system(insn);
+    return pc + 4;
+  }
+  if ((insn & 0xFE00_0000) == 0xD600_0000) return branchRegister(insn, pc);
+  raiseUndef();
+  return pc;
+}
+
+/** SVC, HVC, SMC, BRK. */
+function exceptionGeneration(insn: u32): void {
+  const opc = (insn >> 21) & 7;
+  const imm = (insn >> 5) & 0xFFFF;
+  const ll = insn & 3;
+  if ((insn >> 2) & 7) {
+    raiseUndef();
+    return;
+  }
+  const el = currentEl();
+  if (opc == 0 && ll == 1) {
+    raiseSvc(imm);
+    return;
+  }
+  if (opc == 0 && (ll == 2 || ll == 3)) {
+    if (el == 0) {
+      raiseUndef();
+      return;
+    }
+    store<u64>(C + A64_EXIT_VALUE, <u64>imm);
+    raiseExit(ll == 2 ? EXIT_HVC : EXIT_SMC, curPc + 4);
+    return;
+  }
+  if (opc == 1 && ll == 0) {
+    raiseSync(EC_BRK, imm);
+    return;
+  }
+  raiseUndef();
+}
+
+/** MSR/MRS, SYS, hints, barriers, MSR (immediate). */
+function system(insn: u32): void {
+  const l = (insn >> 21) & 1;
+  const op0 = (insn >> 19) & 3;
+  if (op0 >= 2) {
+    const key = (insn >> 5) & 0xFFFF;
+    if (l) mrs(insn, key);
+    else msr(insn, key);
+    return;
+  }
+  if (l) {
+    raiseUndef();
+    return;
+  }
+  if (op0 == 1) {
+    sys(insn);
+    return;
+  }
+  const crn = (insn >> 12) & 15;
+  if ((insn & 31) != 31) {
+    raiseUndef();
+    return;
+  }
+  if (crn == 4) msrImmediate(insn);
+  else if (crn == 2) hint(insn);
+  else if (crn == 3) barrier(insn);
+  else raiseUndef();
+}
+
+/** BR, BLR, RET, ERET. */
+function branchRegister(insn: u32, pc: u64): u64 {
+  const opc = (insn >> 21) & 15;
+  const rn = (insn >> 5) & 31;
+  if (((insn >> 16) & 31) != 31 || ((insn >> 10) & 63) != 0 || (insn & 31) != 0) {
+    raiseUndef();
+    return pc;
+  }
+  if (opc == 0 || opc == 2) return xr(rn);
+  if (opc == 1) {
+    const target = xr(rn);
+    setX(30, pc + 4);
+    return target;
+  }
+  if (opc == 4 && rn == 31) {
+    if (currentEl() == 0) {
+      raiseUndef();
+      return pc;
+    }
+    setIrqRecheck(true);
+    winPage = 1;
+    return exceptionReturn();
+  }
+  raiseUndef();
+  return pc;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+//
+// Data accesses of the A64 interpreter: VA → PA through the CPU's MMU and
+// TLBs (arm/translate.ts), then RAM through the data caches (arm/access.ts),
+// the GIC's registers, or an MMIO exit to the host.
+//
+// - An access that crosses a 64-byte line is split into bytes, each
+//   translated; a store translates its last byte first, so a fault leaves
+//   memory unchanged.
+// - Alignment: with SCTLR_EL1.A every access must be aligned to its size;
+//   exclusives, load-acquire/store-release and atomics always must
+//   (DDI0487 B2.5.2). A misaligned access raises an Alignment fault (DFSC 0x21).
+// - Only single-register loads and stores may reach a device (`mmio` ≥ 0
+//   names the register a read completes into); anything else outside RAM and
+//   the GIC is a bus error that stops the CPU.
+// - The exclusive monitor holds the 64-byte granule (CTR_EL0.ERG = 4) of the
+//   PA an LDXR read; any store by any CPU to that granule clears it, so a
+//   STXR after an intervening store fails (the local monitor may be cleared
+//   by the PE's own stores, DDI0487 B2.9.3).
+
+import { C, cpuCount } from "../../cpu";
+import {
+  cpuBlocks, CPU_SIZE, A64_EXCL_PA, A64_EXCL_NONE, A64_EXIT_ADDRESS, A64_EXIT_SIZE, A64_EXIT_WRITE, A64_EXIT_VALUE,
+  A64_EXIT_DETAIL, ARM_SCTLR_EL1, EXIT_MMIO,
+} from "../../layout";
+import { XLATE_FAILED, MICRO_MISS, microLookup } from "../../tlb/micro";
+import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
+import { cachesOn } from "../cache";
+import { armReg, SCTLR_A } from "../regs";
+import { armTranslate } from "../translate";
+import { armPhysRead, armPhysWrite, loadSized, storeSized } from "../access";
+import { ARM_ACC_WRITE } from "../vmsa/permissions";
+import { gicOwns, gicMmioRead, gicMmioWrite } from "../gic";
+import { privKind } from "./state";
+import {
+  pending, curPc, raiseAbort, raiseDataFault, raiseBusError, raiseExit, cpuIndex, FSC_ALIGNMENT, PEND_NONE,
+} from "./exception";
+
+/** Not an MMIO-capable access. */
+export const NO_MMIO: i32 = -1;
+
+/** Set by a GIC register write: the CPU must look at its interrupts again. */
+export let gicTouched: bool = false;
+
+export function clearGicTouched(): void {
+  gicTouched = false;
+}
+
+/** Is some CPU's monitor open? Stores skip the monitor check while none is. */
+let anyMonitor: bool = false;
+
+/** Translates va for a data access; XLATE_FAILED with the abort raised. */
+function translateData(va: u64, write: bool): u64 {
+  const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
+  if (pa & XLATE_FAILED) raiseAbort(va, false, write, false);
+  return pa;
+}
+
+/** Raises an alignment fault when the access must be aligned and is not. */
+@inline function misaligned(va: u64, size: u32, mustAlign: bool, write: bool): bool {
+  if (!(va & (size - 1))) return false;
+  if (!mustAlign && !(armReg(ARM_SCTLR_EL1) & SCTLR_A)) return false;
+  raiseDataFault(va, FSC_ALIGNMENT, write);
+  return true;
+}
+
+/**
+ * Reads `size` bytes at va, zero-extended; 0 with `pending` set on a fault or
+ * an exit. `mmio` is the MMIO_* detail of an MMIO read, or NO_MMIO.
+ */
+export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
+  // The fast path: an aligned access, a micro-TLB hit in the last RAM range used, no caches modelled.
+  if (!cachesOn && !(va & (size - 1))) {
+    const pa = microLookup(va, privKind());
+    if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) return loadSized(<usize>(pa + rangeCacheDelta()), size);
+  }
+  if (misaligned(va, size, mustAlign, false)) return 0;
+  if ((<u32>va & 63) + size > 64) return readBytes(va, size);
+  const pa = translateData(va, false);
+  if (pa & XLATE_FAILED) return 0;
+  if (physHost(pa, size) >= 0) return armPhysRead(pa, size);
+  if (gicOwns(pa)) return gicMmioRead(cpuIndex(), pa, size);
+  if (mmio == NO_MMIO) {
+    raiseBusError(pa);
+    return 0;
+  }
+  mmioExit(pa, size, false, 0, <u32>mmio);
+  return 0;
+}
+
+/** Writes the low `size` bytes of v at va; `pending` is set on a fault or an exit. */
+export function writeData(va: u64, size: u32, v: u64, mmio: bool, mustAlign: bool): void {
+  if (!cachesOn && !(va & (size - 1))) {
+    const pa = microLookup(va, ARM_ACC_WRITE | privKind());
+    if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) {
+      storeSized(<usize>(pa + rangeCacheDelta()), size, v);
+      if (anyMonitor) clearMonitors(pa);
+      return;
+    }
+  }
+  if (misaligned(va, size, mustAlign, true)) return;
+  if ((<u32>va & 63) + size > 64) {
+    writeBytes(va, size, v);
+    return;
+  }
+  const pa = translateData(va, true);
+  if (pa & XLATE_FAILED) return;
+  if (physHost(pa, size) >= 0) {
+    armPhysWrite(pa, size, v);
+    if (anyMonitor) clearMonitors(pa);
+    return;
+  }
+  if (gicOwns(pa)) {
+    gicMmioWrite(cpuIndex(), pa, size, v);
+    gicTouched = true;
+    return;
+  }
+  if (!mmio) raiseBusError(pa);
+  else mmioExit(pa, size, true, v, 0);
+}
+
+function mmioExit(pa: u64, size: u32, write: bool, v: u64, detail: u32): void {
+  store<u64>(C + A64_EXIT_ADDRESS, pa);
+  store<u32>(C + A64_EXIT_SIZE, size);
+  store<u32>(C + A64_EXIT_WRITE, write ? 1 : 0);
+  store<u64>(C + A64_EXIT_VALUE, v);
+  store<u32>(C + A64_EXIT_DETAIL, detail);
+  raiseExit(EXIT_MMIO, curPc + 4);
+}
+
+function readBytes(va: u64, size: u32): u64 {
+  let v: u64 = 0;
+  for (let i: u32 = 0; i < size; i++) {
+    const b = readData(va + i, 1, NO_MMIO, false);
+    if (pending != PEND_NONE) return 0;
+    v |= b << (<u64>i << 3);
+  }
+  return v;
+}
+
+function writeBytes(va: u64, size: u32, v: u64): void {
+  // The last byte first: if either page faults, nothing has been written.
+  if (translateData(va + size - 1, true) & XLATE_FAILED) return;
+  for (let i: u32 = 0; i < size; i++) {
+    writeData(va + i, 1, <u64>(v >> (<u64>i << 3)) & 0xFF, false, false);
+    if (pending != PEND_NONE) return;
+  }
+}
+
+/** Checks that a store to va would not fault (for a pair's second half); false with the abort raised. */
+export function probeWrite(va: u64): bool {
+  return !(translateData(va, true) & XLATE_FAILED);
+}
+
+// ── Exclusives and atomics ───────────────────────────────────────────────────
+
+/**
+ * The PA of an access that must be to RAM and aligned (exclusives, atomics),
+ * translated for a write when `write`; XLATE_FAILED with the fault raised.
+ * A read-modify-write (`rmw`) reports an Alignment fault as its read, WnR = 0,
+ * as QEMU does.
+ */
+export function atomicPa(va: u64, size: u32, write: bool, rmw: bool = false): u64 {
+  if (misaligned(va, size, true, write && !rmw)) return XLATE_FAILED;
+  const pa = translateData(va, write);
+  if (pa & XLATE_FAILED) return pa;
+  if (physHost(pa, size) < 0) {
+    raiseBusError(pa);
+    return XLATE_FAILED;
+  }
+  return pa;
+}
+
+/** The read half of an atomic, at a PA from atomicPa (the translation's attributes still current). */
+export function atomicRead(pa: u64, size: u32): u64 {
+  return armPhysRead(pa, size);
+}
+
+export function atomicWrite(pa: u64, size: u32, v: u64): void {
+  armPhysWrite(pa, size, v);
+  if (anyMonitor) clearMonitors(pa);
+}
+
+/** LDXR: marks pa's granule in this CPU's monitor. */
+export function setMonitor(pa: u64): void {
+  store<u64>(C + A64_EXCL_PA, pa & ~<u64>63);
+  anyMonitor = true;
+}
+
+/** STXR: does this CPU's monitor hold pa's granule? It is cleared either way. */
+export function takeMonitor(pa: u64): bool {
+  const held = load<u64>(C + A64_EXCL_PA) == (pa & ~<u64>63);
+  store<u64>(C + A64_EXCL_PA, A64_EXCL_NONE);
+  return held;
+}
+
+/** A store reached pa: every monitor holding its granule is cleared. */
+function clearMonitors(pa: u64): void {
+  const granule = pa & ~<u64>63;
+  let open = false;
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    const p = cpuBlocks + <usize>cpu * CPU_SIZE + A64_EXCL_PA;
+    const held = load<u64>(p);
+    if (held == granule) store<u64>(p, A64_EXCL_NONE);
+    else if (held != A64_EXCL_NONE) open = true;
+  }
+  anyMonitor = open;
+}
+
