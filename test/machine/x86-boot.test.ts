@@ -75,7 +75,7 @@ describe("the loader refuses hostile images", () => {
     const cases: [Uint8Array, RegExp][] = [
       [good.subarray(0, 100), /cannot load .*: truncated: program header 0/],
       [new Uint8Array(64).fill(0x90), /cannot load .*: not an ELF file \(bad magic at offset 0\)/],
-      [image("_start:\n  wfi\n", { arch: "aarch64" }), /cannot load .*: program header 0 .* starts at 0x100000, outside RAM \[0x40000000, /],
+      [image("_start:\n  wfi\n", { arch: "aarch64", base: 0x10_0000n }), /cannot load .*: program header 0 .* starts at 0x100000, outside RAM \[0x40000000, /],
       [image(TINY, { base: 0x400_0000n }), /cannot load .*: program header 0 .* outside RAM/],
       [image(TINY, { base: 0x2000n }), /cannot load .*: program header 0 .* overlaps the loader's reserved area/],
     ];

@@ -25,6 +25,7 @@
 // its latch OR its line, as in IHI0069 4.1.
 
 import { cpuCount } from "../cpu";
+import { cpuBlocks, CPU_SIZE, CPU_COUNTERS, CNT_IPI_SENT, CNT_IPI_TAKEN } from "../layout";
 import {
   gicDist, gicBlocks, GIC_CPU_SIZE, GICD_SIZE, GICD_NUM_IRQ, GICD_WORDS, GICD_CTLR_FIELD, GICD_GROUP, GICD_ENABLE,
   GICD_PEND, GICD_ACTIVE, GICD_EDGE, GICD_PRIO, GICD_ROUTE, GICR_WAKER_FIELD, GICR_GROUP, GICR_ENABLE, GICR_PEND,
@@ -529,6 +530,7 @@ function acknowledge(cpu: u32, group: u32): u32 {
   if (h == NONE || (h >> 24) != group || !canSignal(b, h)) return INTID_SPURIOUS;
   const irq = h & 0xFFFF;
   const bit: u32 = 1 << (irq & 31);
+  if (irq < 16) countOn(cpu, CNT_IPI_TAKEN);
   if (irq < 32) {
     setBits(b + GICR_ACTIVE, bit);
     clearBits(b + GICR_PEND, bit);
@@ -578,7 +580,7 @@ function generateSgi(cpu: u32, value: u64, group: u32): void {
   const intid = <u32>(value >> 24) & 15;
   const bit: u32 = 1 << intid;
   if (((value >> 40) & 1) != 0) {
-    for (let t: u32 = 0; t < cpuCount; t++) if (t != cpu) sendSgi(t, bit, group);
+    for (let t: u32 = 0; t < cpuCount; t++) if (t != cpu) sendSgi(cpu, t, bit, group);
     return;
   }
   // Our CPUs have Aff3 = Aff2 = 0 and Aff0 < 16, so only RS = 0 names any.
@@ -588,15 +590,22 @@ function generateSgi(cpu: u32, value: u64, group: u32): void {
   while (list != 0) {
     const t = (aff1 << 4) | <u32>ctz(list);
     list &= list - 1;
-    if (t < cpuCount) sendSgi(t, bit, group);
+    if (t < cpuCount) sendSgi(cpu, t, bit, group);
   }
 }
 
-function sendSgi(target: u32, bit: u32, group: u32): void {
+function sendSgi(sender: u32, target: u32, bit: u32, group: u32): void {
   const b = gicr(target);
   const inGroup1 = (load<u32>(b + GICR_GROUP) & bit) != 0;
   if (inGroup1 != (group == GROUP1)) return;
   setBits(b + GICR_PEND, bit);
+  countOn(sender, CNT_IPI_SENT);
+}
+
+/** SGIs sent and taken go to the IPI counters of the CPU concerned (the summary's SGI line). */
+function countOn(cpu: u32, counter: u32): void {
+  const p = cpuBlocks + <usize>cpu * CPU_SIZE + CPU_COUNTERS + (<usize>counter << 3);
+  store<u64>(p, load<u64>(p) + 1);
 }
 
 /** Is `key` an ICC_* register this CPU interface has? */
