@@ -105,12 +105,12 @@ class ArmPort implements ArchPort<ArmCpu, ArmExit> {
       case "hvc":
         return this.hvc(cpu, exit.pc);
       case "smc":
-        return this.crash(cpu, "smc", exit.pc - 4n, `SMC #${hex(exit.imm)} with no EL3 firmware to handle it`);
+        return this.crash(cpu, "smc", exit.pc, `SMC #${hex(exit.imm)} with no EL3 firmware to handle it`);
       case "mmio": {
         const r = this.mmio.access(exit);
         if (!r.ok) {
           const ram = `RAM [${hex(ARM_RAM_BASE)}, ${hex(ARM_RAM_BASE + this.config.memBytes)})`;
-          return this.crash(cpu, "bus-error", exit.pc - 4n, `bus error: ${exit.write ? "write to" : "read from"} physical address ${hex(exit.address)}, outside ${ram}, the GIC and the PL011 UART`);
+          return this.crash(cpu, "bus-error", exit.pc, `bus error: ${exit.write ? "write to" : "read from"} physical address ${hex(exit.address)}, outside ${ram}, the GIC and the PL011 UART`);
         }
         if (!exit.write) cpu.completeMmioRead(r.value);
         return undefined;
@@ -120,21 +120,24 @@ class ArmPort implements ArchPort<ArmCpu, ArmExit> {
       case "bus-error":
         return this.crash(cpu, "bus-error", exit.pc, `bus error: access to physical address ${hex(exit.address)}, outside RAM [${hex(ARM_RAM_BASE)}, ${hex(ARM_RAM_BASE + this.config.memBytes)})`);
       case "exception-loop": {
-        const vbar = cpu.state.vbar_el1;
-        const why = vbar === 0n ? "; VBAR_EL1 is 0, no vector table is set" : "";
-        return this.crash(cpu, "exception-loop", exit.pc, `exception loop: ${describeEsr(exit.esr)} taken at its own vector ${hex(exit.vector)}${why}`);
+        // ESR_EL1 and ELR_EL1 still describe the exception that led into the loop.
+        const s = cpu.state;
+        const why = s.vbar_el1 === 0n ? "; VBAR_EL1 is 0, no vector table is set" : "";
+        const first = `${describeEsr(s.esr_el1)} at ${this.where(cpu, s.elr_el1)}`;
+        return this.crash(cpu, "exception-loop", exit.pc,
+          `exception loop: after ${first}, ${describeEsr(exit.esr)} is taken again and again (vector ${hex(exit.vector)}${why})`);
       }
       case "breakpoint":
         return this.crash(cpu, "breakpoint", exit.pc, "stopped at a breakpoint");
     }
   }
 
-  /** HVC: PSCI when the function ID is in its ranges; anything else has nobody to answer it. */
+  /** HVC at `pc` (PC is past it): PSCI when the function ID is in its ranges; anything else has nobody to answer it. */
   private hvc(cpu: ArmCpu, pc: bigint): RunEnd | undefined {
     const s = cpu.state;
     const fn = Number(s.x[0]! & 0xffff_ffffn);
     if (!isPsciCall(fn)) {
-      return this.crash(cpu, "hvc", pc - 4n, `HVC with function ${hex(fn)} in w0: not a PSCI call, and there is no hypervisor to handle it`);
+      return this.crash(cpu, "hvc", pc, `HVC with function ${hex(fn)} in w0: not a PSCI call, and there is no hypervisor to handle it`);
     }
     const cpus = this.m.cpus;
     const action = psciCall(fn, s.x[1]!, s.x[2]!, s.x[3]!, { cpus: cpus.length, isOn: (i) => !cpus[i]!.progress.off });
