@@ -341,18 +341,26 @@ export class ArmCpu {
 
   /** Loads registers as they are (as a loader, a debugger or the hypervisor does). */
   setState(state: Partial<ArmState>): void {
+    for (const key of Object.keys(state)) {
+      if (key !== "x" && key !== "pstate" && !STATE_OFFSETS.some(([n]) => n === key) && !PLAIN_OFFSETS.some(([n]) => n === key)
+        && !(MMU_REGISTERS as readonly string[]).includes(key)) {
+        throw new ShootdownError(`unknown AArch64 state field '${key}'`);
+      }
+      // Every value is checked before any is written, so a bad one changes nothing.
+      const value = (state as Record<string, unknown>)[key];
+      if (key === "x") {
+        if (!Array.isArray(value) || value.length > ARM_GPR_COUNT) throw new ShootdownError(`x must be an array of at most ${ARM_GPR_COUNT} registers`);
+        value.forEach((r, i) => u64(`x${i}`, r as bigint));
+      } else if (value !== undefined) u64(key, value as bigint);
+    }
     const v = this.view();
     const L = this.layout;
-    if (state.x !== undefined) {
-      if (!Array.isArray(state.x) || state.x.length > ARM_GPR_COUNT) throw new ShootdownError(`x must be an array of at most ${ARM_GPR_COUNT} registers`);
-      state.x.forEach((value, i) => v.setBigUint64(L.A64_X + 8 * i, u64(`x${i}`, value), true));
-    }
     if (state.pstate !== undefined) {
-      const p = u64("pstate", state.pstate);
-      const m = p & 0x1fn;
+      const m = state.pstate & 0x1fn;
       if (m !== 0n && m !== 4n && m !== 5n) throw new ShootdownError(`pstate.M must be EL0t (0), EL1t (4) or EL1h (5), not ${m}`);
-      v.setBigUint64(L.A64_PSTATE, p, true);
     }
+    state.x?.forEach((value, i) => v.setBigUint64(L.A64_X + 8 * i, value, true));
+    if (state.pstate !== undefined) v.setBigUint64(L.A64_PSTATE, state.pstate, true);
     for (const [name, off] of STATE_OFFSETS) {
       const value = state[name];
       if (value !== undefined) v.setBigUint64(L[off], u64(name, value), true);
@@ -364,12 +372,6 @@ export class ArmCpu {
     const regs: Partial<ArmRegisters> = {};
     for (const name of MMU_REGISTERS) if (state[name] !== undefined) regs[name] = state[name];
     this.setRegisters(regs);
-    for (const key of Object.keys(state)) {
-      if (key !== "x" && key !== "pstate" && !STATE_OFFSETS.some(([n]) => n === key) && !PLAIN_OFFSETS.some(([n]) => n === key)
-        && !(MMU_REGISTERS as readonly string[]).includes(key)) {
-        throw new ShootdownError(`unknown AArch64 state field '${key}'`);
-      }
-    }
     this.hw.a64RegistersChanged(this.index);
   }
 

@@ -8,6 +8,7 @@
 import { Machine } from "../../emulator/machine/machine.ts";
 import { assemble, formatDiagnostic, type Program } from "../../asm/index.ts";
 import type { ArmCpu, ArmExit } from "../../emulator/machine/arm-cpu.ts";
+import { ArmPageTables, S1 } from "../../emulator/machine/arm-page-tables.ts";
 
 export const RAM_BASE = 0x4000_0000n;
 export const RAM_SIZE = 64n << 20n;
@@ -60,4 +61,34 @@ export function runA64(source: string, opts: { budget?: number; caches?: boolean
   const exit = rig.run(opts.budget ?? 100_000);
   if (exit.reason !== "hvc") throw new Error(`expected the program to end in hvc, got ${JSON.stringify(exit, (_, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v))}`);
   return rig;
+}
+
+/** Instructions that turn the MMU on from x10 (MAIR_EL1), x11 (TCR_EL1), x12 (TTBR0_EL1), x13 (SCTLR_EL1), as mmuOn() sets them. */
+export const MMU_ON = `
+  msr mair_el1, x10
+  msr tcr_el1, x11
+  msr ttbr0_el1, x12
+  isb
+  msr sctlr_el1, x13
+  isb
+`;
+
+/** Stage-1 tables for a 48-bit VA space in RAM at +48 MiB, reached by neither code nor data unless mapped. */
+export const TABLE_POOL = { base: RAM_BASE + 0x300_0000n, limit: RAM_BASE + 0x380_0000n };
+
+/**
+ * Builds stage-1 tables in which the first 2 MiB of RAM (the program) are
+ * identity-mapped Normal Write-Back (MAIR attribute 0), and loads CPU 0's
+ * x10–x13 for MMU_ON, with SCTLR_EL1 at its reset value | `sctlr` (M at least).
+ */
+export function mmuOn(rig: A64Rig, sctlr: bigint): ArmPageTables {
+  const pt = new ArmPageTables(rig.m.memory, TABLE_POOL, 48);
+  pt.map(RAM_BASE, RAM_BASE, 1n << 21n, S1.attrIndx(0) | S1.sh(3) | S1.AF);
+  const x = rig.cpu.state.x;
+  x[10] = 0xffn;
+  x[11] = 16n | (5n << 32n);
+  x[12] = pt.root;
+  x[13] = rig.cpu.state.sctlr_el1 | sctlr;
+  rig.cpu.setState({ x });
+  return pt;
 }

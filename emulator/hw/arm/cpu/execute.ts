@@ -16,12 +16,14 @@
 import { C, selectedCpu } from "../../cpu";
 import {
   A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
-  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, CPU_MICRO_EPOCH, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF,
+  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, CPU_RES_INFO, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF,
   EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
 import { physHost } from "../../phys/ram";
-import { armReg, HCR_IMO } from "../regs";
+import { armReg, HCR_IMO, SCTLR_I, SCTLR_M } from "../regs";
+import { mairIsCacheable } from "../vmsa/attrs";
+import { ARM_INFO_ATTR_SHIFT } from "../vmsa/walk";
 import { armTranslate } from "../translate";
 import { cachesOn, coherentRead64 } from "../cache";
 import { ARM_ACC_FETCH, ARM_ACC_EL0 } from "../vmsa/permissions";
@@ -45,9 +47,10 @@ import { loadStore } from "./load-store";
 // The page PC is in, translated once for a fetch at the current EL, with its
 // host address; valid until PC leaves the page, the EL changes (the loop and
 // ERET drop it), or a TLB
-// invalidation starts a new micro-TLB epoch. With the data caches modelled,
-// every fetch reads the freshest copy instead (instruction fetches are
-// coherent with data here: instruction caches are not modelled).
+// invalidation starts a new micro-TLB epoch. With the data caches modelled
+// and the fetch cacheable, every fetch reads the freshest copy instead
+// (instruction fetches are coherent with data here: instruction caches are
+// not modelled).
 
 let winPage: u64 = 1;
 let winHost: usize = 0;
@@ -75,11 +78,24 @@ function fetch(pc: u64): u32 {
     raiseSyncFar(el0 ? EC_IABT_LOWER : EC_IABT_SAME, FSC_EXTERNAL, pc);
     return 0;
   }
-  if (cachesOn) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
+  if (cachesOn && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
   winPage = pc & ~<u64>0xFFF;
   winHost = <usize>h;
   winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
+}
+
+/**
+ * Is the last fetch's translation cacheable for instructions (DDI0487
+ * D8.2.10)? Only with SCTLR_EL1.I: with the MMU off the fetch is then Normal
+ * Write-Through, with it on the memory type decides. A Non-cacheable fetch
+ * reads memory, as a Non-cacheable data access does.
+ */
+function fetchCacheable(): bool {
+  const sctlr = armReg(ARM_SCTLR_EL1);
+  if (!(sctlr & SCTLR_I)) return false;
+  if (!(sctlr & SCTLR_M)) return true;
+  return mairIsCacheable(<u32>(load<u64>(C + CPU_RES_INFO) >> ARM_INFO_ATTR_SHIFT) & 0xFF);
 }
 
 // ── Run loop ─────────────────────────────────────────────────────────────────

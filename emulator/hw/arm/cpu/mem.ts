@@ -21,12 +21,12 @@
 import { C, cpuCount } from "../../cpu";
 import {
   cpuBlocks, CPU_SIZE, A64_EXCL_PA, A64_EXCL_NONE, A64_EXIT_ADDRESS, A64_EXIT_SIZE, A64_EXIT_WRITE, A64_EXIT_VALUE,
-  A64_EXIT_DETAIL, ARM_SCTLR_EL1, EXIT_MMIO,
+  A64_EXIT_DETAIL, ARM_SCTLR_EL1, ARM_HCR_EL2, EXIT_MMIO,
 } from "../../layout";
 import { XLATE_FAILED, MICRO_MISS, microLookup } from "../../tlb/micro";
 import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
 import { cachesOn } from "../cache";
-import { armReg, SCTLR_A } from "../regs";
+import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
 import { armPhysRead, armPhysWrite, loadSized, storeSized } from "../access";
 import { ARM_ACC_WRITE } from "../vmsa/permissions";
@@ -49,6 +49,18 @@ export function clearGicTouched(): void {
 /** Is some CPU's monitor open? Stores skip the monitor check while none is. */
 let anyMonitor: bool = false;
 
+/**
+ * The PA of a data access when it needs no walk: a micro-TLB hit, or VA = PA
+ * with stage 1 off and no stage 2 (the micro-TLB holds nothing then);
+ * MICRO_MISS otherwise.
+ */
+@inline function quickPa(va: u64, kind: u32): u64 {
+  const pa = microLookup(va, kind);
+  if (pa != MICRO_MISS) return pa;
+  if ((armReg(ARM_SCTLR_EL1) & SCTLR_M) || (armReg(ARM_HCR_EL2) & HCR_VM)) return MICRO_MISS;
+  return va;
+}
+
 /** Translates va for a data access; XLATE_FAILED with the abort raised. */
 function translateData(va: u64, write: bool): u64 {
   const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
@@ -69,9 +81,9 @@ function translateData(va: u64, write: bool): u64 {
  * an exit. `mmio` is the MMIO_* detail of an MMIO read, or NO_MMIO.
  */
 export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
-  // The fast path: an aligned access, a micro-TLB hit in the last RAM range used, no caches modelled.
+  // The fast path: an aligned access that needs no walk, in the last RAM range used, no caches modelled.
   if (!cachesOn && !(va & (size - 1))) {
-    const pa = microLookup(va, privKind());
+    const pa = quickPa(va, privKind());
     if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) return loadSized(<usize>(pa + rangeCacheDelta()), size);
   }
   if (misaligned(va, size, mustAlign, false)) return 0;
@@ -91,7 +103,7 @@ export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
 /** Writes the low `size` bytes of v at va; `pending` is set on a fault or an exit. */
 export function writeData(va: u64, size: u32, v: u64, mmio: bool, mustAlign: bool): void {
   if (!cachesOn && !(va & (size - 1))) {
-    const pa = microLookup(va, ARM_ACC_WRITE | privKind());
+    const pa = quickPa(va, ARM_ACC_WRITE | privKind());
     if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) {
       storeSized(<usize>(pa + rangeCacheDelta()), size, v);
       if (anyMonitor) clearMonitors(pa);

@@ -6,8 +6,8 @@
 // back to EL0 and EL1; DAIF; and the exception-loop exit.
 
 import { describe, expect, it } from "vitest";
-import { a64Rig, RAM_BASE, type A64Rig } from "../../../helpers/a64-exec.ts";
-import { ArmPageTables, S1 } from "../../../../emulator/machine/arm-page-tables.ts";
+import { a64Rig, mmuOn, MMU_ON, RAM_BASE, type A64Rig } from "../../../helpers/a64-exec.ts";
+import { S1 } from "../../../../emulator/machine/arm-page-tables.ts";
 
 const IL = 1n << 25n;
 const esr = (ec: number, iss: number) => (BigInt(ec) << 26n) | IL | BigInt(iss);
@@ -256,23 +256,11 @@ describe("aborts through the MMU", () => {
   /** Identity-maps the first 2 MiB of RAM (code, vectors, tables elsewhere) and one data page; the next page is unmapped. */
   function mmuRig(body: string) {
     const r = rig(`
-  msr mair_el1, x10
-  msr tcr_el1, x11
-  msr ttbr0_el1, x12
-  isb
-  msr sctlr_el1, x13
-  isb
+  ${MMU_ON}
   ${body}
 `);
-    const pt = new ArmPageTables(r.m.memory, { base: RAM_BASE + 0x300_0000n, limit: RAM_BASE + 0x380_0000n }, 48);
-    pt.map(RAM_BASE, RAM_BASE, 1n << 21n, S1.attrIndx(0) | S1.sh(3) | S1.AF);
+    const pt = mmuOn(r, 1n | 4n | (1n << 12n));
     pt.map(RAM_BASE + 0x20_0000n, RAM_BASE + 0x20_0000n, 4096n, S1.attrIndx(0) | S1.sh(3) | S1.AF | S1.AP2);
-    const x = r.cpu.state.x;
-    x[10] = 0xffn;
-    x[11] = 16n | (5n << 32n);
-    x[12] = pt.root;
-    x[13] = 0x30d0_0800n | 1n | 4n | (1n << 12n);
-    r.cpu.setState({ x });
     return r;
   }
 

@@ -150,6 +150,9 @@ _start:
     expect(() => r.cpu.setState({ pstate: 0x9n })).toThrow(/pstate.M/);
     expect(() => r.cpu.setState({ x: [-1n] })).toThrow(/x0 must be a 64-bit/);
     expect(() => r.cpu.setState({ bogus: 1n } as never)).toThrow(/unknown AArch64 state field 'bogus'/);
+    // A bad value anywhere changes nothing.
+    expect(() => r.cpu.setState({ x: [5n, 1n << 64n] })).toThrow(/x1 must be a 64-bit/);
+    expect(r.cpu.state.x[0]).toBe(0n);
   });
 
   it("the machine's state hash covers the A64 registers", () => {

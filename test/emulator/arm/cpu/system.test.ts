@@ -5,8 +5,8 @@
 // implementations.
 
 import { describe, expect, it } from "vitest";
-import { a64Rig, runA64, RAM_BASE } from "../../../helpers/a64-exec.ts";
-import { ArmPageTables, S1 } from "../../../../emulator/machine/arm-page-tables.ts";
+import { a64Rig, runA64, mmuOn, MMU_ON, RAM_BASE, TABLE_POOL } from "../../../helpers/a64-exec.ts";
+import { S1 } from "../../../../emulator/machine/arm-page-tables.ts";
 
 describe("identification and plain registers", () => {
   it("MPIDR_EL1 per CPU, CurrentEL, MIDR, CTR, DCZID, the cache ID registers, ID_AA64MMFR0 PARange", () => {
@@ -61,26 +61,17 @@ describe("maintenance through the MMU", () => {
   function setup(body: string) {
     const r = a64Rig(`
 _start:
-  msr mair_el1, x10
-  msr tcr_el1, x11
-  msr ttbr0_el1, x12
-  msr sctlr_el1, x13
-  isb
+  ${MMU_ON}
   ${body}
   hvc #0
 `);
-    const pt = new ArmPageTables(r.m.memory, { base: RAM_BASE + 0x300_0000n, limit: RAM_BASE + 0x380_0000n }, 48);
-    pt.map(RAM_BASE, RAM_BASE, 1n << 21n, S1.attrIndx(0) | S1.sh(3) | S1.AF);
+    const pt = mmuOn(r, 1n);
     // The tables themselves, so that the guest can change a descriptor.
-    pt.map(RAM_BASE + 0x300_0000n, RAM_BASE + 0x300_0000n, 1n << 21n, S1.attrIndx(0) | S1.sh(3) | S1.AF);
+    pt.map(TABLE_POOL.base, TABLE_POOL.base, 1n << 21n, S1.attrIndx(0) | S1.sh(3) | S1.AF);
     const pte = pt.map(VA, P1, 4096n, S1.attrIndx(0) | S1.sh(3) | S1.AF | S1.NG);
     r.m.memory.write64(P1, 1n);
     r.m.memory.write64(P2, 2n);
     const x = r.cpu.state.x;
-    x[10] = 0xffn;
-    x[11] = 16n | (5n << 32n);
-    x[12] = pt.root;
-    x[13] = 0x30d0_0800n | 1n;
     x[14] = pte;
     x[15] = P2 | S1.attrIndx(0) | S1.sh(3) | S1.AF | S1.NG | S1.VALID | S1.TABLE;
     x[16] = VA;
