@@ -370,14 +370,26 @@ export const A64_EXIT_ESR: u32 = A64_EXIT_PC + 8;
 export const A64_OFF: u32 = A64_EXIT_ESR + 8;
 /** The event register of WFE/SEV (DDI0487 D1.6.1). */
 export const A64_EVENT: u32 = A64_OFF + 4;
+/** Asleep in WFI (A64_WAIT_WFI) or WFE (A64_WAIT_WFE) until something wakes it, else 0. */
+export const A64_WAITING: u32 = A64_EVENT + 4;
 /** Breakpoint addresses, A64_BREAKPOINT_MAX of them. */
-export const A64_BREAKPOINT_COUNT: u32 = A64_EVENT + 4;
-export const A64_BREAKPOINTS: u32 = A64_BREAKPOINT_COUNT + 8;
+export const A64_BREAKPOINT_COUNT: u32 = A64_WAITING + 4;
+export const A64_BREAKPOINTS: u32 = A64_BREAKPOINT_COUNT + 4;
 export const A64_BREAKPOINT_MAX: u32 = 16;
 /** Synchronous exceptions taken, by exception class (64 × u64), and exits by reason (16 × u64). */
 export const A64_CNT_EC: u32 = A64_BREAKPOINTS + A64_BREAKPOINT_MAX * 8;
 export const A64_CNT_EXIT: u32 = A64_CNT_EC + 64 * 8;
-export const A64_END: u32 = A64_CNT_EXIT + 16 * 8;
+/**
+ * The last synchronous fault taken (PC and syndrome) since the last ERET,
+ * A64_NO_FAULT when none: the same fault at the same PC again with no ERET in
+ * between can only repeat for ever (an exception loop).
+ */
+export const A64_LAST_FAULT_PC: u32 = A64_CNT_EXIT + 16 * 8;
+export const A64_LAST_FAULT_ESR: u32 = A64_LAST_FAULT_PC + 8;
+export const A64_END: u32 = A64_LAST_FAULT_ESR + 8;
+export const A64_NO_FAULT: u64 = u64.MAX_VALUE;
+export const A64_WAIT_WFI: u32 = 1;
+export const A64_WAIT_WFE: u32 = 2;
 
 /** A64_EXCL_PA when the monitor is open (holds no address). */
 export const A64_EXCL_NONE: u64 = u64.MAX_VALUE;

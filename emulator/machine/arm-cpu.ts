@@ -444,7 +444,7 @@ export class ArmCpu {
     return {
       instructions: v.getBigUint64(L.A64_INSTRUCTIONS, true),
       cycles: v.getBigUint64(L.A64_CYCLES, true),
-      waiting: v.getUint32(L.A64_EXIT_REASON, true) === L.EXIT_WFI,
+      waiting: v.getUint32(L.A64_WAITING, true) !== 0,
       off: off === 1,
       stopped: off === 2,
     };

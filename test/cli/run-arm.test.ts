@@ -77,6 +77,35 @@ describe("AArch64: hostile guests", () => {
     expect(r.status).toBe(2);
   });
 
+  it("a handler that faults on its own instruction: an exception loop, not a hang", () => {
+    const r = shootdown("run", arm(`
+_start: adr x0, vectors
+        msr vbar_el1, x0
+        isb
+        adr x1, vectors
+        add x1, x1, #1
+        ldxr x0, [x1]              // misaligned exclusive: an alignment fault
+        .balign 2048
+vectors: .skip 0x200
+        nop
+        ldxr x2, [x1]              // and again in the handler, for ever
+`));
+    expect(firstLine(r.stderr)).toBe(
+      "shootdown run: CPU 0: exception loop: after a data abort (ESR 0x96000021) at PC 0x40080a04 <vectors+0x204> [c85f7c22: ldxr x2, [x1]], " +
+      "a data abort (ESR 0x96000021) is taken again and again (vector 0x40080a00) at PC 0x40080a04 <vectors+0x204> [c85f7c22: ldxr x2, [x1]]",
+    );
+    expect(r.status).toBe(2);
+  });
+
+  it("WFI with nothing to wake any CPU is a deadlock, not a spin", () => {
+    const r = shootdown("run", arm("_start: wfi\n        b _start\n"), "--cpus", "1", "--stats");
+    expect(stats(r)).toMatchObject({ status: 2, end: { kind: "crash", reason: "deadlock" }, instructions: 1 });
+    const text = shootdown("run", arm("_start: wfi\n        b _start\n"));
+    expect(firstLine(text.stderr)).toBe(
+      "shootdown run: all CPUs wait (WFI) with nothing pending: deadlock (CPU 0 waiting with DAIF=0xf at PC 0x40080000 <_start> [d503207f: wfi])",
+    );
+  });
+
   it("an HVC that is not PSCI and any SMC crash the machine: nothing is behind them", () => {
     const hvc = shootdown("run", arm("_start: mov x0, #0x1234\n        hvc #0\n"));
     expect(firstLine(hvc.stderr)).toBe(

@@ -17,7 +17,7 @@ import {
   A64_HPFAR_EL2, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_ESR, A64_EXIT_ADDRESS, A64_EXIT_DETAIL, A64_OFF,
   A64_CNT_EC, A64_CNT_EXIT, A64_EXCL_PA, A64_EXCL_NONE, ARM_SCTLR_EL1, CPU_FAULT_CODE, CPU_FAULT_FLAGS,
   CPU_FAULT_IPA, FAULT_STAGE2, FAULT_S1PTW, CNT_EXCEPTION, CNT_INTERRUPT, EXIT_EXCEPTION_LOOP, EXIT_TRAP,
-  EXIT_BUS_ERROR, TRAP_ABORT,
+  EXIT_BUS_ERROR, TRAP_ABORT, A64_LAST_FAULT_PC, A64_LAST_FAULT_ESR, A64_NO_FAULT,
 } from "../../layout";
 import { armReg, SCTLR_SPAN } from "../regs";
 import { pstate, setPstate, currentEl, PSTATE_DAIF, PSTATE_M, PSTATE_PAN_BIT, PSTATE_IL, SPSR_MASK } from "./state";
@@ -187,7 +187,8 @@ function enterEl1(preferred: u64, vector: u64): void {
 /**
  * Takes the pending synchronous exception of the instruction at pc. Returns 0,
  * or EXIT_EXCEPTION_LOOP when pc is the very vector the exception goes to
- * (VBAR_EL1 unset, or a vector that itself faults): the CPU stops there,
+ * (VBAR_EL1 unset, or a vector that itself faults) or the fault repeats the
+ * last one (repeatsLastFault): the CPU stops there,
  * with ESR_EL1/ELR_EL1 still describing the exception that led to the loop.
  */
 export function takeSync(pc: u64): u32 {
@@ -197,7 +198,7 @@ export function takeSync(pc: u64): u32 {
   const ec = <u32>(excSyndrome >> 26) & 0x3F;
   const p = C + A64_CNT_EC + (<usize>ec << 3);
   store<u64>(p, load<u64>(p) + 1);
-  if (vector == pc) {
+  if (vector == pc || repeatsLastFault(pc, ec)) {
     store<u64>(C + A64_EXIT_ESR, excSyndrome);
     store<u64>(C + A64_EXIT_ADDRESS, vector);
     store<u64>(C + A64_EXIT_PC, pc);
@@ -210,6 +211,24 @@ export function takeSync(pc: u64): u32 {
   if (excHasFar) store<u64>(C + A64_FAR_EL1, excFar);
   enterEl1(excReturn, vector);
   return 0;
+}
+
+/**
+ * The same fault (an undefined instruction, an abort, a misalignment, an
+ * illegal state) at the same PC as the last one, with no ERET in between:
+ * nothing can change before it happens again, so the CPU would loop for
+ * ever (a handler that faults, a vector table that is not there). Calls
+ * (SVC, HVC, SMC, BRK) are left out: a handler may branch back to one
+ * without ERET. Records the fault otherwise.
+ */
+function repeatsLastFault(pc: u64, ec: u32): bool {
+  const fault = ec == EC_UNKNOWN || ec == EC_ILLEGAL_STATE || ec == EC_IABT_LOWER || ec == EC_IABT_SAME || ec == EC_PC_ALIGN
+    || ec == EC_DABT_LOWER || ec == EC_DABT_SAME || ec == EC_SP_ALIGN;
+  if (!fault) return false;
+  if (load<u64>(C + A64_LAST_FAULT_PC) == pc && load<u64>(C + A64_LAST_FAULT_ESR) == excSyndrome) return true;
+  store<u64>(C + A64_LAST_FAULT_PC, pc);
+  store<u64>(C + A64_LAST_FAULT_ESR, excSyndrome);
+  return false;
 }
 
 /** Takes an IRQ before the instruction at pc (ESR and FAR are not written). */
@@ -235,6 +254,7 @@ export function exceptionReturn(): u64 {
   }
   setPstate(np);
   store<u64>(C + A64_EXCL_PA, A64_EXCL_NONE);
+  store<u64>(C + A64_LAST_FAULT_PC, A64_NO_FAULT);
   return load<u64>(C + A64_ELR_EL1);
 }
 

@@ -15,8 +15,8 @@
 
 import { C, selectedCpu } from "../../cpu";
 import {
-  A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
-  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, CPU_RES_INFO, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF,
+  A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_WAITING, A64_WAIT_WFE, A64_EVENT, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
+  A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, CPU_RES_INFO, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF, EXIT_WFI,
   EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
@@ -117,6 +117,17 @@ export function run(budget: u64): u32 {
   if (off) return off == 1 ? EXIT_OFF : EXIT_STOPPED;
   const cpu = selectedCpu;
   const cycles0 = load<u64>(C + A64_CYCLES);
+  const waiting = load<u32>(C + A64_WAITING);
+  if (waiting) {
+    // WFI wakes on a pending interrupt, masked or not; WFE also on an event (SEV), which waking consumes.
+    const event = waiting == A64_WAIT_WFE && load<u32>(C + A64_EVENT) != 0;
+    if (!event && !gicPendingIrq(cpu, cycles0)) {
+      store<u32>(C + A64_EXIT_REASON, EXIT_WFI);
+      return EXIT_WFI;
+    }
+    if (event) store<u32>(C + A64_EVENT, 0);
+    store<u32>(C + A64_WAITING, 0);
+  }
   const retired0 = load<u64>(C + A64_INSTRUCTIONS);
   const firstPc = load<u64>(C + A64_PC);
   let pc = firstPc;

@@ -17,7 +17,7 @@ import { C, cpuCount } from "../../cpu";
 import {
   cpuBlocks, CPU_SIZE, ARM_SCTLR_EL1, ARM_TCR_EL1, ARM_TTBR0_EL1, ARM_TTBR1_EL1, ARM_MAIR_EL1, ARM_PAR_EL1,
   ARM_HCR_EL2, ARM_CSSELR_EL1, A64_SP_EL0, A64_ELR_EL1, A64_SPSR_EL1, A64_ESR_EL1, A64_FAR_EL1, A64_VBAR_EL1,
-  A64_PLAIN, A64_MPIDR, A64_EVENT, A64_EXCL_PA, A64_EXCL_NONE, PLAIN_TPIDR_EL0, PLAIN_TPIDRRO_EL0,
+  A64_PLAIN, A64_MPIDR, A64_EVENT, A64_WAITING, A64_WAIT_WFI, A64_WAIT_WFE, A64_EXCL_PA, A64_EXCL_NONE, PLAIN_TPIDR_EL0, PLAIN_TPIDRRO_EL0,
   PLAIN_TPIDR_EL1, PLAIN_CONTEXTIDR_EL1, PLAIN_CPACR_EL1, PLAIN_AMAIR_EL1, PLAIN_ACTLR_EL1, PLAIN_AFSR0_EL1,
   PLAIN_AFSR1_EL1, PLAIN_MDSCR_EL1, EXIT_WFI, TRAP_SYSREG, TRAP_SET_WAY, TRAP_WFI,
 } from "../../layout";
@@ -390,6 +390,8 @@ function wfi(wfe: bool): void {
     return;
   }
   if (gicPendingIrq(cpuIndex(), nowCycles)) return;
+  // Asleep: run() returns at once, retiring nothing, until an interrupt (or for WFE an event) wakes it.
+  store<u32>(C + A64_WAITING, wfe ? A64_WAIT_WFE : A64_WAIT_WFI);
   raiseExit(EXIT_WFI, curPc + 4);
 }
 

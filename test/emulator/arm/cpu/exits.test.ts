@@ -7,6 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
 import { ArmPageTables, S2 } from "../../../../emulator/machine/arm-page-tables.ts";
+import { ArmGic } from "../../../../emulator/machine/arm-gic.ts";
+import { bringUp, GICR_ISPENDR0 } from "../../../helpers/gic.ts";
 
 const IL = 1n << 25n;
 
@@ -36,23 +38,50 @@ _start:
     expect(r.run()).toEqual({ reason: "hvc", imm: 0xffff, pc: RAM_BASE + 4n });
   });
 
-  it("WFI with nothing pending leaves as 'wfi' with PC past it; WFE consumes an event first", () => {
+  it("WFI with nothing pending sleeps: 'wfi' with PC past it, and later runs retire nothing until an interrupt is pending", () => {
     const r = a64Rig(`
 _start:
   sevl
   wfe
   wfi
 after_wfi:
-  wfe
   hvc #0
 `);
     expect(r.run()).toEqual({ reason: "wfi" });
     expect(r.cpu.state.pc).toBe(r.sym("after_wfi"));
     expect(r.cpu.progress.waiting).toBe(true);
+    const asleep = r.cpu.progress.instructions;
     expect(r.run()).toEqual({ reason: "wfi" });
     r.cpu.skipTo(1000n);
+    expect(r.run()).toEqual({ reason: "wfi" });
+    expect(r.cpu.progress.instructions).toBe(asleep);
+    // An SGI pending (even with PSTATE.I set, as here after reset) wakes it.
+    const gic = new ArmGic(r.m.hw, 1);
+    bringUp(gic, 0);
+    gic.write(0, gic.sgiBase(0) + GICR_ISPENDR0, 1n << 3n);
     expect(r.run().reason).toBe("hvc");
+    expect(r.cpu.progress.waiting).toBe(false);
     expect(r.cpu.progress.cycles).toBe(1001n);
+  });
+
+  it("WFE sleeps until an event: SEV on another CPU wakes it and the wake consumes the event", () => {
+    const r = a64Rig(`
+_start:
+  mrs x1, mpidr_el1
+  and x1, x1, #0xff
+  cbnz x1, sender
+  wfe
+woken:
+  hvc #0
+sender:
+  sev
+  hvc #0
+`, { cpus: 2 });
+    expect(r.run()).toEqual({ reason: "wfi" });
+    expect(r.run()).toEqual({ reason: "wfi" });
+    expect(r.m.cpu(1).run(100).reason).toBe("hvc");
+    expect(r.run().reason).toBe("hvc");
+    expect(r.cpu.state.pc).toBe(r.sym("woken") + 4n);
   });
 
   it("HCR_EL2.TVM traps EL1 writes of the MMU registers, PC at the MSR, ESR_EL2 set", () => {
