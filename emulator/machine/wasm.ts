@@ -64,6 +64,9 @@ export interface HwExports {
   armDcOp(cpu: number, op: number, xt: bigint, el0: number): number;
   armIcOp(cpu: number): void;
   armCacheIdRegister(cpu: number, ccsidr: number): bigint;
+  /** The debugger's reads (emulator/hw/debug.ts). */
+  tlbEntriesLive(cpu: number, structure: number, first: number): number;
+  cacheLine(cpu: number, set: number, way: number): number;
   benchTranslate(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
   benchLoad(host: number, lgPages: number, count: number): bigint;
   benchWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+//
+// `shootdown repl IMAGE [run options]` and `shootdown gdb IMAGE --port P [run
+// options]`: the step debugger (emulator/debug/). Both take the options of
+// `shootdown run` (parsed by run.ts), so a run, its recording and a
+// debugging session of it are set up the same way.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { start as startRepl, type REPLServer } from "node:repl";
+import { ShootdownError } from "../machine/errors.ts";
+import { sha256 } from "../machine/x86-run.ts";
+import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
+import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, type Parsed } from "./run.ts";
+import { Session, ANSI, PLAIN, HELP } from "../debug/session.ts";
+import { GdbStub } from "../debug/gdb-stub.ts";
+import { makeTarget } from "../debug/targets.ts";
+
+export const REPL_USAGE = `usage: shootdown repl IMAGE [run options] [-- guest command line]
+
+The step debugger: boots IMAGE as 'shootdown run' does (same options, see
+shootdown run --help; --replay F follows a recorded schedule, --record F
+writes the schedule taken when the session ends) and reads commands from
+stdin, interactively or piped.
+
+${HELP}`;
+
+export const GDB_USAGE = `usage: shootdown gdb IMAGE --port P [run options] [-- guest command line]
+
+A gdb remote stub on 127.0.0.1:P (0 picks a free port, printed on stderr)
+for gdb-multiarch: 'target remote :P'. One gdb thread per CPU; 'monitor
+walk VA', 'monitor tlb' and the other REPL commands run through monitor.
+Takes the options of shootdown run (see shootdown run --help).`;
+
+interface Prepared {
+  parsed: Parsed;
+  image: Uint8Array;
+  options: RecordedOptions;
+  schedule?: Schedule;
+}
+
+/** The run options, the image and, with --replay, its schedule. */
+function prepare(args: string[], usage: string): Prepared | "help" {
+  const parsed = parseRunArgs(args);
+  if (parsed === "help") return "help";
+  const schedule = parsed.replay === undefined ? undefined : readScheduleFile(parsed.replay);
+  let image: Uint8Array;
+  try {
+    image = readFileSync(parsed.imagePath);
+  } catch (e) {
+    throw new ShootdownError(`cannot read ${parsed.imagePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n\n${usage}`);
+  }
+  if (schedule && schedule.imageSha256 !== sha256(image)) throw new ShootdownError(`${parsed.replay} was recorded with another image`);
+  const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : withDefaults(parsed.given);
+  return { parsed, image, options, ...(schedule ? { schedule } : {}) };
+}
+
+/** Builds the session, turning a load error into a usage-style error line. */
+function sessionFor(p: Prepared, console: (text: string) => void, tty: boolean): Session {
+  return new Session(
+    { image: p.image, options: p.options, makeTarget, console, ...(p.schedule ? { replay: p.schedule.steps } : {}) },
+    tty ? ANSI : PLAIN,
+  );
+}
+
+function writeRecording(p: Prepared, session: Session): string | undefined {
+  if (p.parsed.record === undefined) return undefined;
+  const end = session.endedWith;
+  const json = scheduleToJson({
+    imageSha256: sha256(p.image), imageName: basename(p.parsed.imagePath), options: p.options, steps: [...session.schedule],
+    status: end?.status ?? 3, stateHash: session.target.stateHash(),
+  });
+  writeFileSync(p.parsed.record, json);
+  return `schedule recorded in ${p.parsed.record} (${session.schedule.length} decisions)`;
+}
+
+export async function replCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const p = prepare(args, REPL_USAGE);
+  if (p === "help") {
+    out(REPL_USAGE);
+    return 0;
+  }
+  const tty = Boolean(process.stdout.isTTY) && Boolean(process.stdin.isTTY);
+  const session = sessionFor(p, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text), tty);
+  const first = session.target.symbols.nearest(session.target.pc(0));
+  out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${session.target.arch}; CPU 0 at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);
+
+  return new Promise((resolve) => {
+    const server: REPLServer = startRepl({
+      prompt: tty ? "(shootdown) " : "",
+      input: process.stdin,
+      output: process.stdout,
+      terminal: tty,
+      ignoreUndefined: true,
+      completer: (line: string) => {
+        const word = line.split(/\s+/).at(-1) ?? "";
+        const hits = session.completions().filter((c) => c.startsWith(word));
+        return [hits, word];
+      },
+      eval: (cmd, _context, _file, callback) => {
+        const line = cmd.trim();
+        if (line === "quit" || line === "q" || line === "exit") {
+          server.close();
+          callback(null, undefined);
+          return;
+        }
+        try {
+          for (const l of session.execute(line)) out(l);
+        } catch (e) {
+          if (!(e instanceof ShootdownError)) {
+            out(`error: internal error (a bug in shootdown): ${(e as Error).message}`);
+          } else {
+            out(tty ? `\x1b[31merror: ${e.message.split("\n")[0]}\x1b[0m` : `error: ${e.message.split("\n")[0]}`);
+          }
+        }
+        callback(null, undefined);
+      },
+    });
+    server.on("exit", () => {
+      session.flushConsole();
+      try {
+        const note = writeRecording(p, session);
+        if (note) process.stderr.write(`shootdown repl: ${note}\n`);
+      } catch (e) {
+        process.stderr.write(`shootdown repl: cannot write ${p.parsed.record}: ${(e as Error).message}\n`);
+        resolve(2);
+        return;
+      }
+      resolve(0);
+    });
+  });
+}
+
+/** --port P, taken out of the arguments before the run options are parsed. */
+function takePort(args: string[]): { port: number | undefined; rest: string[] } {
+  const split = args.indexOf("--");
+  const own = split < 0 ? args : args.slice(0, split);
+  const rest: string[] = [];
+  let port: number | undefined;
+  for (let i = 0; i < own.length; i++) {
+    const a = own[i]!;
+    const m = /^--port(?:=(.*))?$/.exec(a);
+    if (!m) {
+      rest.push(a);
+      continue;
+    }
+    const value = m[1] ?? own[++i];
+    if (value === undefined || !/^[0-9]+$/.test(value) || Number(value) > 65535) throw new ShootdownError(`--port must be a TCP port from 0 to 65535, not '${value ?? ""}'`);
+    port = Number(value);
+  }
+  return { port, rest: split < 0 ? rest : [...rest, ...args.slice(split)] };
+}
+
+export async function gdbCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { port, rest } = takePort(args);
+  const p = prepare(rest, GDB_USAGE);
+  if (p === "help") {
+    out(GDB_USAGE);
+    return 0;
+  }
+  if (port === undefined) throw new ShootdownError(`--port P is needed\n\n${GDB_USAGE}`);
+  const log = (line: string) => process.stderr.write(`shootdown gdb: ${line}\n`);
+  let stub: GdbStub | undefined;
+  const session = sessionFor(p, (text) => stub?.addConsole(text), false);
+  stub = new GdbStub(session, { log });
+  const bound = await stub.listen(port);
+  log(`listening on 127.0.0.1:${bound} (gdb-multiarch -ex 'target remote 127.0.0.1:${bound}')`);
+  await stub.finished;
+  const note = writeRecording(p, session);
+  if (note) log(note);
+  return 0;
+}
