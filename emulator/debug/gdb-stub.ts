@@ -243,7 +243,7 @@ class Connection {
       case "s": {
         if (p.length > 1) throw new BadPacket("s with an address is not supported");
         const cpu = this.continueCpu >= 0 ? this.continueCpu : s.current;
-        return this.stopReply(s.step(1, cpu), SIGTRAP);
+        return this.stopped(s.step(1, cpu));
       }
       case "c":
         if (p.length > 1) throw new BadPacket("c with an address is not supported");
@@ -284,7 +284,7 @@ class Connection {
       const step = actions.find((a) => a.action === "s");
       if (step) {
         const cpu = typeof step.cpu === "number" ? step.cpu : s.current;
-        return this.stopReply(s.step(1, cpu), SIGTRAP);
+        return this.stopped(s.step(1, cpu));
       }
       this.continueAll();
       return undefined;
@@ -374,11 +374,21 @@ class Connection {
         return;
       }
       this.running = false;
-      if (stop.kind === "violation") this.send(`O${textHex(stop.messages.map((m) => `violation: ${m}`).join("\n") + "\n")}`);
-      if (stop.kind === "watchpoint") this.send(`O${textHex(`CPU ${stop.cpu} wrote physical 0x${stop.pa.toString(16)}: 0x${stop.old.toString(16)} -> 0x${stop.now.toString(16)}\n`)}`);
-      this.send(this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP));
+      this.send(this.stopped(stop));
     };
     setImmediate(tick);
+  }
+
+  /**
+   * The reply that ends a resume (s, c, vCont): first, as O packets (allowed
+   * while the target runs), the guest's console output and what the session
+   * has to say about the stop (a missing invalidation, a watchpoint).
+   */
+  private stopped(stop: StopReason): string {
+    this.flushConsole();
+    const notes = stop.kind === "violation" || stop.kind === "watchpoint" ? this.session.describe(stop).slice(0, -1) : [];
+    if (notes.length) this.send(`O${textHex(notes.join("\n") + "\n")}`);
+    return this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP);
   }
 
   /** Guest console output, as gdb's O packets while the target runs. */
@@ -449,6 +459,13 @@ export class GdbStub {
   connectionClosed(c: Connection, why: string): void {
     if (this.client !== c) return;
     this.client = undefined;
+    if (this.session.endedWith) {
+      // Nothing is left to debug: the guest's run is over.
+      this.options.log?.(`gdb ${why}; the run is over`);
+      this.close();
+      this.done?.(why);
+      return;
+    }
     this.options.log?.(`gdb ${why}; waiting for another connection`);
   }
 
