@@ -81,6 +81,10 @@ export async function replCommand(args: string[], out: (line: string) => void): 
     return 0;
   }
   const tty = Boolean(process.stdout.isTTY) && Boolean(process.stdin.isTTY);
+  // Output piped into something that stopped reading (| head): end quietly.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+  });
   const session = sessionFor(p, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text), tty);
   const first = session.target.symbols.nearest(session.target.pc(0));
   out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${session.target.arch}; CPU 0 at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);

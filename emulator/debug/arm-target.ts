@@ -155,6 +155,10 @@ export class ArmTarget implements DebugTarget {
     return this.m.takeEvents().map((e) => ({ cpu: e.cpu, message: `CPU ${e.cpu} used a stale TLB entry for VA ${hex(e.va)}` }));
   }
 
+  violationsPending(): boolean {
+    return this.m.hw.eventsPending() > 0;
+  }
+
   stateHash(): bigint {
     return BigInt.asUintN(64, this.m.hw.stateHash());
   }

@@ -115,11 +115,18 @@ export class Session {
   /** CPUs that stopped at a breakpoint and resume past it. */
   private readonly resumeAt = new Map<number, bigint>();
   private taken: Step[] = [];
+  /** How each logged run call ended (a rewind replays them). */
+  private takenStops: CpuRun["stop"]["kind"][] = [];
+  /** Console bytes the user has seen, and bytes the current machine has produced: a rewind does not repeat them. */
+  private consoleSeen = 0;
+  private consoleAt = 0;
   private steps = 0n;
   private ended: { status: number; message: string; cpu: number } | undefined;
   private idle = new Set<number>();
   private consoleLine = "";
   private lastStopCpu = 0;
+  /** Run one instruction per call until the violation a rewind looks for shows. */
+  private precise = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
   interruptRequested = false;
 
@@ -135,6 +142,8 @@ export class Session {
   }
 
   private consoleByte(byte: number): void {
+    if (++this.consoleAt <= this.consoleSeen) return;
+    this.consoleSeen++;
     if (byte === 10) {
       this.config.console?.(`${this.consoleLine}\n`);
       this.consoleLine = "";
@@ -176,6 +185,8 @@ export class Session {
     this.source = this.makeSource();
     this.pending = undefined;
     this.taken = [];
+    this.takenStops = [];
+    this.consoleAt = 0;
     this.steps = 0n;
     this.ended = undefined;
     this.idle = new Set();
@@ -207,7 +218,7 @@ export class Session {
       this.target.setBreakpoints([]);
       r = this.target.run(cpu, honourBreakpoints ? 1 : budget);
       this.target.setBreakpoints(this.breakpoints);
-      this.taken.push([cpu, honourBreakpoints ? 1 : budget, r.retired]);
+      this.log(cpu, honourBreakpoints ? 1 : budget, r);
       this.steps += BigInt(r.retired);
       if (honourBreakpoints && budget > 1 && r.stop.kind === "budget") {
         const rest = this.runPiece(cpu, budget - 1, true);
@@ -216,9 +227,41 @@ export class Session {
       return r;
     }
     r = this.target.run(cpu, budget);
-    this.taken.push([cpu, budget, r.retired]);
+    this.log(cpu, budget, r);
     this.steps += BigInt(r.retired);
     return r;
+  }
+
+  private log(cpu: number, asked: number, r: CpuRun): void {
+    this.taken.push([cpu, asked, r.retired]);
+    this.takenStops.push(r.stop.kind);
+  }
+
+  /**
+   * Back to the state after the first `calls` logged run calls: a fresh
+   * machine, and those calls again, each for what it retired (an exit ends a
+   * call on the instruction that caused it, so it ends there again), with
+   * breakpoints off. The schedule's own state is not touched: the decisions
+   * after the rewind are the ones that would have come anyway.
+   */
+  private rewind(calls: number): void {
+    const log = this.taken.slice(0, calls);
+    const stops = this.takenStops.slice(0, calls);
+    this.target = this.build();
+    this.consoleAt = 0;
+    this.taken = [];
+    this.takenStops = [];
+    this.steps = 0n;
+    log.forEach(([cpu, asked, retired], i) => {
+      // A breakpoint stop that retired nothing changed nothing; a halted CPU's call may still move its clock.
+      if (retired === 0 && stops[i] === "breakpoint") return;
+      const r = this.target.run(cpu, retired > 0 ? retired : asked);
+      this.log(cpu, asked, r);
+      this.steps += BigInt(r.retired);
+    });
+    this.target.takeViolations();
+    this.target.setBreakpoints(this.breakpoints);
+    for (const pa of this.watchpoints.keys()) this.watchpoints.set(pa, this.watchValue(pa));
   }
 
   private watchValue(pa: bigint): bigint {
@@ -265,9 +308,20 @@ export class Session {
       }
       const p = this.pending;
       let piece = p.left;
-      if (this.watchpoints.size && honour) piece = 1;
+      if ((this.watchpoints.size || this.precise) && honour) piece = 1;
       if (BigInt(piece) > limit - this.steps) piece = Number(limit - this.steps);
+      const logged = this.taken.length;
+      const resumeFrom = this.resumeAt.get(p.cpu);
       const r = this.runPiece(p.cpu, piece, honour);
+      if (honour && piece > 1 && this.target.violationsPending()) {
+        // A stale entry was used somewhere in this call: go back to before
+        // it and take the same instructions one at a time, to stop on the
+        // very instruction that used it.
+        this.rewind(logged);
+        if (resumeFrom !== undefined) this.resumeAt.set(p.cpu, resumeFrom);
+        this.precise = true;
+        continue;
+      }
       p.left -= r.retired;
       p.retired += r.retired;
       this.lastStopCpu = p.cpu;
@@ -280,8 +334,12 @@ export class Session {
         if (p.retired > 0) this.idle.clear();
         else this.idle.add(p.cpu);
       }
-      if (r.stop.kind === "end") return this.end(p.cpu, r.stop.status, r.stop.message);
       const violations = this.target.takeViolations();
+      if (violations.length) this.precise = false;
+      if (r.stop.kind === "end") {
+        const end = this.end(p.cpu, r.stop.status, r.stop.message);
+        if (!violations.length || !honour) return end;
+      }
       if (violations.length && honour) return { kind: "violation", cpu: violations[0]!.cpu, messages: violations.map((v) => v.message) };
       if (honour) {
         const w = this.watchHit(p.cpu);

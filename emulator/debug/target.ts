@@ -129,6 +129,8 @@ export interface DebugTarget {
   instructions(cpu: number): bigint;
   /** Missing invalidations seen since the last call. */
   takeViolations(): Violation[];
+  /** Are there any, without taking them? */
+  violationsPending(): boolean;
   /** A hash of every CPU's state and of RAM: equal states, equal hashes. */
   stateHash(): bigint;
 

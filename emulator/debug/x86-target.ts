@@ -276,6 +276,10 @@ export class X86Target implements DebugTarget {
     }));
   }
 
+  violationsPending(): boolean {
+    return this.m.hw.eventsPending() > 0;
+  }
+
   stateHash(): bigint {
     return BigInt.asUintN(64, this.m.hw.stateHash());
   }

@@ -60,6 +60,17 @@ describe("shootdown repl", () => {
     expect(out.at(-2)).toBe("the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)");
   });
 
+  it("stops a continue on the instruction that used the stale entry, not at the end of its quantum", () => {
+    const r = repl(["break remap", "continue", "continue", "continue"], guest, "--cpus", "2", "--seed", "5", "--quantum", "50");
+    expect(r.stdout.split("\n").slice(2, 7)).toEqual([
+      "CPU 0 stopped at breakpoint 0x10001f <remap>",
+      "=> 0x10001f <remap>:  48 c7 04 25 08 50 00 00 83 00 40 00 movq $0x400083,0x5008",
+      "violation: CPU 0 used a stale TLB entry for VA 0x200000 (PCID 0): the PDE at 0x5008 was 0x2000e3 and is now 0x400083, with no invalidation in between",
+      "=> 0x10002e <stale+0x3>:  0f 01 38                 invlpg (%rax)",
+      "the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)",
+    ]);
+  });
+
   it("answers a bad command with one line and goes on", () => {
     const r = repl(["break nosuch", "x/2gx 0x900000000", "walk", "frobnicate", "cpu 7", "regs"], guest);
     const out = r.stdout.split("\n");
