@@ -563,11 +563,21 @@ export class Session {
   private regs(cpu: number): string[] {
     const st = this.style;
     const regs = this.target.registers();
-    const values = this.target.readRegisters(cpu);
-    const general = regs.map((r, i) => ({ r, v: values[i]! })).filter(({ r }) => r.group === "general");
-    const cells = general.map(({ r, v }) => `${st.cyan(r.name.padEnd(7))} ${hex(v).padEnd(18)}`);
     const out = [st.bold(`CPU ${cpu}`)];
-    for (let i = 0; i < cells.length; i += 3) out.push(cells.slice(i, i + 3).join("  ").trimEnd());
+    let values: bigint[] | undefined;
+    try {
+      values = this.target.readRegisters(cpu);
+    } catch (e) {
+      // The system registers may be there when the general ones are not (AArch64 before its CPU).
+      if (!(e instanceof ShootdownError)) throw e;
+      out.push(`general registers: ${e.message}`);
+    }
+    if (values) {
+      const v = values;
+      const cells = regs.map((r, i) => ({ r, v: v[i]! })).filter(({ r }) => r.group === "general")
+        .map(({ r, v }) => `${st.cyan(r.name.padEnd(7))} ${hex(v).padEnd(18)}`);
+      for (let i = 0; i < cells.length; i += 3) out.push(cells.slice(i, i + 3).join("  ").trimEnd());
+    }
     out.push(...this.target.systemRegisterLines(cpu));
     return out;
   }
