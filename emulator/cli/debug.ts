@@ -21,7 +21,9 @@ export const REPL_USAGE = `usage: shootdown repl IMAGE [run options] [-- guest c
 The step debugger: boots IMAGE as 'shootdown run' does (same options, see
 shootdown run --help; --replay F follows a recorded schedule, --record F
 writes the schedule taken when the session ends) and reads commands from
-stdin, interactively or piped.
+stdin, interactively or piped. --no-detector turns off the missing-
+invalidation detector: continue no longer stops at the use of a stale TLB
+entry, and the state hash is the one shootdown run reports.
 
 ${HELP}`;
 
@@ -30,7 +32,8 @@ export const GDB_USAGE = `usage: shootdown gdb IMAGE --port P [run options] [-- 
 A gdb remote stub on 127.0.0.1:P (0 picks a free port, printed on stderr)
 for gdb-multiarch: 'target remote :P'. One gdb thread per CPU; 'monitor
 walk VA', 'monitor tlb' and the other REPL commands run through monitor.
-Takes the options of shootdown run (see shootdown run --help).`;
+Takes the options of shootdown run (see shootdown run --help), and
+--no-detector as shootdown repl does.`;
 
 interface Prepared {
   parsed: Parsed;
@@ -40,7 +43,7 @@ interface Prepared {
 }
 
 /** The run options, the image and, with --replay, its schedule. */
-function prepare(args: string[], usage: string): Prepared | "help" {
+function prepare(args: string[]): Prepared | "help" {
   const parsed = parseRunArgs(args);
   if (parsed === "help") return "help";
   const schedule = parsed.replay === undefined ? undefined : readScheduleFile(parsed.replay);
@@ -48,17 +51,17 @@ function prepare(args: string[], usage: string): Prepared | "help" {
   try {
     image = readFileSync(parsed.imagePath);
   } catch (e) {
-    throw new ShootdownError(`cannot read ${parsed.imagePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n\n${usage}`);
+    throw new ShootdownError(`cannot read ${parsed.imagePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (schedule && schedule.imageSha256 !== sha256(image)) throw new ShootdownError(`${parsed.replay} was recorded with another image`);
   const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : withDefaults(parsed.given);
   return { parsed, image, options, ...(schedule ? { schedule } : {}) };
 }
 
-/** Builds the session, turning a load error into a usage-style error line. */
-function sessionFor(p: Prepared, console: (text: string) => void, tty: boolean): Session {
+function sessionFor(p: Prepared, own: OwnOptions, console: (text: string) => void, tty: boolean): Session {
+  const make = (image: Uint8Array, options: RecordedOptions, sink: (byte: number) => void) => makeTarget(image, options, sink, { detector: own.detector });
   return new Session(
-    { image: p.image, options: p.options, makeTarget, console, ...(p.schedule ? { replay: p.schedule.steps } : {}) },
+    { image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps } : {}) },
     tty ? ANSI : PLAIN,
   );
 }
@@ -75,7 +78,9 @@ function writeRecording(p: Prepared, session: Session): string | undefined {
 }
 
 export async function replCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const p = prepare(args, REPL_USAGE);
+  const { own, rest } = takeOwn(args);
+  if (own.port !== undefined) throw new ShootdownError("--port is for shootdown gdb");
+  const p = prepare(rest);
   if (p === "help") {
     out(REPL_USAGE);
     return 0;
@@ -85,7 +90,7 @@ export async function replCommand(args: string[], out: (line: string) => void): 
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
   });
-  const session = sessionFor(p, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text), tty);
+  const session = sessionFor(p, own, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text), tty);
   const first = session.target.symbols.nearest(session.target.pc(0));
   out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${session.target.arch}; CPU 0 at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);
 
@@ -135,29 +140,39 @@ export async function replCommand(args: string[], out: (line: string) => void): 
   });
 }
 
-/** --port P, taken out of the arguments before the run options are parsed. */
-function takePort(args: string[]): { port: number | undefined; rest: string[] } {
+interface OwnOptions {
+  port: number | undefined;
+  detector: boolean;
+}
+
+/** --port P and --no-detector, the debugger's own options, taken out before the run options are parsed. */
+function takeOwn(args: string[]): { own: OwnOptions; rest: string[] } {
   const split = args.indexOf("--");
-  const own = split < 0 ? args : args.slice(0, split);
+  const mine = split < 0 ? args : args.slice(0, split);
   const rest: string[] = [];
-  let port: number | undefined;
-  for (let i = 0; i < own.length; i++) {
-    const a = own[i]!;
+  const own: OwnOptions = { port: undefined, detector: true };
+  for (let i = 0; i < mine.length; i++) {
+    const a = mine[i]!;
+    if (a === "--no-detector") {
+      own.detector = false;
+      continue;
+    }
     const m = /^--port(?:=(.*))?$/.exec(a);
     if (!m) {
       rest.push(a);
       continue;
     }
-    const value = m[1] ?? own[++i];
+    const value = m[1] ?? mine[++i];
     if (value === undefined || !/^[0-9]+$/.test(value) || Number(value) > 65535) throw new ShootdownError(`--port must be a TCP port from 0 to 65535, not '${value ?? ""}'`);
-    port = Number(value);
+    own.port = Number(value);
   }
-  return { port, rest: split < 0 ? rest : [...rest, ...args.slice(split)] };
+  return { own, rest: split < 0 ? rest : [...rest, ...args.slice(split)] };
 }
 
 export async function gdbCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { port, rest } = takePort(args);
-  const p = prepare(rest, GDB_USAGE);
+  const { own, rest } = takeOwn(args);
+  const port = own.port;
+  const p = prepare(rest);
   if (p === "help") {
     out(GDB_USAGE);
     return 0;
@@ -165,7 +180,7 @@ export async function gdbCommand(args: string[], out: (line: string) => void): P
   if (port === undefined) throw new ShootdownError(`--port P is needed\n\n${GDB_USAGE}`);
   const log = (line: string) => process.stderr.write(`shootdown gdb: ${line}\n`);
   let stub: GdbStub | undefined;
-  const session = sessionFor(p, (text) => stub?.addConsole(text), false);
+  const session = sessionFor(p, own, (text) => stub?.addConsole(text), false);
   stub = new GdbStub(session, { log });
   const bound = await stub.listen(port);
   log(`listening on 127.0.0.1:${bound} (gdb-multiarch -ex 'target remote 127.0.0.1:${bound}')`);

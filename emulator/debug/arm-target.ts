@@ -22,7 +22,7 @@ import { liveTlbEntries, readRam } from "./tlb-dump.ts";
 import type { RecordedOptions } from "../machine/schedule-file.ts";
 import { SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
-  hex, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation, type WalkLevel,
+  hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation, type WalkLevel,
   type WalkOp, type WalkPriv, type WalkView,
 } from "./target.ts";
 
@@ -304,7 +304,7 @@ export class ArmTarget implements DebugTarget {
 }
 
 /** An AArch64 image for `shootdown repl` / `shootdown gdb`: needs the A64 CPU and its boot protocol. */
-export function makeArmTarget(_image: Uint8Array, _options: RecordedOptions): DebugTarget {
+export function makeArmTarget(_image: Uint8Array, _options: RecordedOptions, _debug: TargetOptions = {}): DebugTarget {
   // TODO(AArch64 CPU): boot the image as `shootdown run` will for AArch64 and return new ArmTarget(machine, symbols).
   throw new ShootdownError(NOT_MERGED);
 }

@@ -98,6 +98,12 @@ export interface CacheLineView {
   bytes: Uint8Array;
 }
 
+/** How the debugger builds a machine. */
+export interface TargetOptions {
+  /** The missing-invalidation detector (default on): `continue` stops at the use of a stale entry. */
+  detector?: boolean;
+}
+
 /** The adapter one architecture implements. */
 export interface DebugTarget {
   readonly arch: ArchName;

@@ -17,7 +17,7 @@ import type { RecordedOptions } from "../machine/schedule-file.ts";
 import type { X86Cpu, X86State, GprName } from "../machine/x86-cpu.ts";
 import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
 import {
-  hex, symbolize, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
+  hex, symbolize, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
   type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
 } from "./target.ts";
 
@@ -137,13 +137,16 @@ export class X86Target implements DebugTarget {
   private readonly io: IoBus;
   private readonly xml = targetXml();
 
-  constructor(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void) {
+  constructor(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}) {
     const plan = planLoad(image, options.memBytes);
     const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
     // The detector costs the micro-TLB, which a debugger does not miss, and
-    // it is what lets `continue` stop at the first use of a stale entry.
+    // it is what lets `continue` stop at the first use of a stale entry. It
+    // changes no architectural state, but the state hash also covers the
+    // fetch window, which it does change: without it, the hash is the one
+    // `shootdown run` reports for the same run.
     this.m = new Machine({
-      cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: options.memBytes }], detectMissingInvalidation: true,
+      cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: options.memBytes }], detectMissingInvalidation: debug.detector ?? true,
       ...(chaos ? { chaos } : {}),
     });
     bootX86(this.m, plan, { cmdline: options.cmdline });
@@ -193,8 +196,9 @@ export class X86Target implements DebugTarget {
     return true;
   }
 
+  /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
   pc(i: number): bigint {
-    return this.cpu(i).state.rip;
+    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.X86_RIP, true);
   }
 
   systemRegisterLines(i: number): string[] {
@@ -280,7 +284,9 @@ export class X86Target implements DebugTarget {
     return this.m.hw.eventsPending() > 0;
   }
 
+  /** As `shootdown run` reports it: after reading every CPU's state, which works out the lazy flags. */
   stateHash(): bigint {
+    for (const cpu of this.m.cpus) void cpu.state;
     return BigInt.asUintN(64, this.m.hw.stateHash());
   }
 

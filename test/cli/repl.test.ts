@@ -8,7 +8,8 @@
 
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CLI, ROOT, imageFile, tmpFile } from "../helpers/run.ts";
+import { join } from "node:path";
+import { CLI, ROOT, imageFile, shootdown, tmpFile } from "../helpers/run.ts";
 import { STALE_GUEST } from "../helpers/debug.ts";
 
 
@@ -69,6 +70,29 @@ describe("shootdown repl", () => {
       "=> 0x10002e <stale+0x3>:  0f 01 38                 invlpg (%rax)",
       "the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)",
     ]);
+  });
+
+  it("stops at a watchpoint on a physical address when any CPU writes it", () => {
+    const r = repl(["watch 0x400000", "continue", "x/1gxp 0x400000"], guest, "--cpus", "2");
+    expect(r.stdout.split("\n").slice(1, 5)).toEqual([
+      "watchpoint on physical 0x400000 (8 bytes, now 0x0)",
+      "CPU 0 wrote physical 0x400000: 0x0 → 0x5678 (watchpoint)",
+      "=> 0x10001f <remap>:  48 c7 04 25 08 50 00 00 83 00 40 00 movq $0x400083,0x5008",
+      "phys 0x400000:  0x0000000000005678",
+    ]);
+  });
+
+  it("runs a guest to the end in the state shootdown run reaches (the same state hash with --no-detector)", () => {
+    const hello = join(ROOT, "guest", "x86_64", "hello.elf");
+    const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];
+    const run = shootdown("run", hello, ...opts);
+    const hash = /^state hash: (0x[0-9a-f]+)$/m.exec(run.stderr)?.[1];
+    expect(hash).toBeDefined();
+    const r = repl(["continue", "sched"], hello, ...opts, "--no-detector");
+    expect(r.stdout).toContain("hello from CPU 3 of 4\n");
+    expect(r.stdout).toContain("all checks passed\n");
+    expect(r.stdout).toMatch(/^the run ended: CPU 0 wrote 0 to the debug-exit port: success \(status 0\)$/m);
+    expect(r.stdout).toMatch(new RegExp(`^state hash ${hash}$`, "m"));
   });
 
   it("answers a bad command with one line and goes on", () => {
