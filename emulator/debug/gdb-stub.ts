@@ -339,7 +339,7 @@ class Connection {
         if (!(e instanceof ShootdownError)) throw e;
         lines = [`error: ${e.message}`];
       }
-      if (lines.length) this.send(`O${textHex(lines.join("\n") + "\n")}`);
+      if (lines.length) this.output(lines.join("\n") + "\n");
       return "OK";
     }
     if (p === "qSymbol::") return "OK";
@@ -387,14 +387,21 @@ class Connection {
   private stopped(stop: StopReason): string {
     this.flushConsole();
     const notes = stop.kind === "violation" || stop.kind === "watchpoint" ? this.session.describe(stop).slice(0, -1) : [];
-    if (notes.length) this.send(`O${textHex(notes.join("\n") + "\n")}`);
+    if (notes.length) this.output(notes.join("\n") + "\n");
     return this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP);
+  }
+
+  /** Text for gdb's console: O packets, each within the packet size we announced. */
+  private output(text: string): void {
+    const hex = textHex(text);
+    const chunk = PACKET_SIZE - 16;
+    for (let i = 0; i < hex.length; i += chunk) this.send(`O${hex.slice(i, i + chunk)}`);
   }
 
   /** Guest console output, as gdb's O packets while the target runs. */
   private flushConsole(): void {
     const text = this.stub.takeConsole();
-    if (text) this.send(`O${textHex(text)}`);
+    if (text) this.output(text);
   }
 
   private stopReply(stop: StopReason, signal: number): string {
