@@ -125,6 +125,13 @@ export class Session {
   private idle = new Set<number>();
   private consoleLine = "";
   private lastStopCpu = 0;
+  /**
+   * After a goto backwards: the run calls that had been made past that
+   * point, and the decision that was in progress, to be made again before
+   * the schedule is asked for more. So going back and forth in time retraces
+   * exactly the same run, manual steps and all.
+   */
+  private redo: ({ cpu: number; budget: number; expect: number } | { pending: Pending })[] = [];
   /** Run one instruction per call until the violation a rewind looks for shows. */
   private precise = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -184,6 +191,7 @@ export class Session {
     this.target.setBreakpoints(this.breakpoints);
     this.source = this.makeSource();
     this.pending = undefined;
+    this.redo = [];
     this.taken = [];
     this.takenStops = [];
     this.consoleAt = 0;
@@ -294,6 +302,10 @@ export class Session {
       if (this.ended) return { kind: "end", ...this.ended };
       if (this.steps >= limit) return { kind: honour ? "paused" : "reached", cpu: this.lastStopCpu };
       if (this.interruptRequested) return { kind: "interrupted", cpu: this.lastStopCpu };
+      if (!this.pending && this.redo.length) {
+        const item = this.redo.shift()!;
+        this.pending = "pending" in item ? item.pending : { cpu: item.cpu, left: item.budget, retired: 0, expect: item.expect };
+      }
       if (!this.pending) {
         const cpus = Array.from({ length: this.target.cpuCount }, (_, i) => i);
         const live = cpus.filter((c) => this.target.live(c));
@@ -722,8 +734,29 @@ export class Session {
     return [`loaded ${s.steps.length} decisions (${total} instructions) from ${path}; the machine is back at step 0 (goto STEP runs to a step)`];
   }
 
+  /** Back to an earlier step: the machine as it was at the last run call that ended at or before it, the rest to redo. */
+  private travelBack(target: bigint): void {
+    let calls = 0;
+    let at = 0n;
+    while (calls < this.taken.length && at + BigInt(this.taken[calls]![2]) <= target) at += BigInt(this.taken[calls++]![2]);
+    const tail = this.taken.slice(calls).map((step, i) => ({ step, stop: this.takenStops[calls + i]! }));
+    const pending = this.pending;
+    this.rewind(calls);
+    this.ended = undefined;
+    this.idle = new Set();
+    this.resumeAt.clear();
+    this.pending = undefined;
+    this.redo = [
+      // A call cut short by a breakpoint ran what it retired; one that retired nothing there changed nothing.
+      ...tail.filter(({ step, stop }) => step[2] > 0 || stop !== "breakpoint")
+        .map(({ step: [cpu, asked, retired] }) => ({ cpu, budget: retired > 0 ? retired : asked, expect: retired })),
+      ...(pending ? [{ pending: { ...pending } }] : []),
+      ...this.redo,
+    ];
+  }
+
   private goto(target: bigint): string[] {
-    if (target < this.steps) this.restart();
+    if (target < this.steps) this.travelBack(target);
     const stop = this.resume(target);
     if (stop.kind === "end") return this.describe(stop);
     this.current = this.lastStopCpu;

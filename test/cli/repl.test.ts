@@ -72,6 +72,17 @@ describe("shootdown repl", () => {
     ]);
   });
 
+  it("goes back in time exactly: goto an earlier step and forward again retraces the same run, manual steps and all", () => {
+    const opts = [guest, "--cpus", "2", "--no-detector"];
+    const hashes = (out: string) => [...out.matchAll(/^state hash (0x[0-9a-f]+)$/gm)].map((m) => m[1]);
+    const straight = repl(["break remap", "continue", "cpu 1", "step 3", "cpu 0", "step", "sched", "continue", "continue", "sched"], ...opts);
+    const travelled = repl(["break remap", "continue", "cpu 1", "step 3", "cpu 0", "step", "goto 3", "goto 9", "sched", "goto 0", "continue", "continue", "continue", "sched"], ...opts);
+    const [at9, atEnd] = hashes(straight.stdout);
+    expect(hashes(travelled.stdout)).toEqual([at9, atEnd]);
+    expect(travelled.stdout).toMatch(/^at step 3, CPU 0$/m);
+    expect(travelled.stdout).toMatch(/^at step 9, CPU 0$/m);
+  });
+
   it("stops at a watchpoint on a physical address when any CPU writes it", () => {
     const r = repl(["watch 0x400000", "continue", "x/1gxp 0x400000"], guest, "--cpus", "2");
     expect(r.stdout.split("\n").slice(1, 5)).toEqual([
