@@ -12,7 +12,8 @@ import { ShootdownError } from "../machine/errors.ts";
 import { sha256 } from "../machine/x86-run.ts";
 import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
 import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, type Parsed } from "./run.ts";
-import { Session, ANSI, PLAIN, HELP } from "../debug/session.ts";
+import { Session } from "../debug/session.ts";
+import { Commands, ANSI, PLAIN, HELP } from "../debug/commands.ts";
 import { GdbStub } from "../debug/gdb-stub.ts";
 import { makeTarget } from "../debug/targets.ts";
 
@@ -58,12 +59,9 @@ function prepare(args: string[]): Prepared | "help" {
   return { parsed, image, options, ...(schedule ? { schedule } : {}) };
 }
 
-function sessionFor(p: Prepared, own: OwnOptions, console: (text: string) => void, tty: boolean): Session {
+function sessionFor(p: Prepared, own: OwnOptions, console: (text: string) => void): Session {
   const make = (image: Uint8Array, options: RecordedOptions, sink: (byte: number) => void) => makeTarget(image, options, sink, { detector: own.detector });
-  return new Session(
-    { image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps } : {}) },
-    tty ? ANSI : PLAIN,
-  );
+  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps } : {}) });
 }
 
 function writeRecording(p: Prepared, session: Session): string | undefined {
@@ -90,7 +88,8 @@ export async function replCommand(args: string[], out: (line: string) => void): 
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
   });
-  const session = sessionFor(p, own, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text), tty);
+  const session = sessionFor(p, own, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text));
+  const commands = new Commands(session, tty ? ANSI : PLAIN);
   const first = session.target.symbols.nearest(session.target.pc(0));
   out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${session.target.arch}; CPU 0 at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);
 
@@ -103,7 +102,7 @@ export async function replCommand(args: string[], out: (line: string) => void): 
       ignoreUndefined: true,
       completer: (line: string) => {
         const word = line.split(/\s+/).at(-1) ?? "";
-        const hits = session.completions().filter((c) => c.startsWith(word));
+        const hits = commands.completions().filter((c) => c.startsWith(word));
         return [hits, word];
       },
       eval: (cmd, _context, _file, callback) => {
@@ -114,7 +113,7 @@ export async function replCommand(args: string[], out: (line: string) => void): 
           return;
         }
         try {
-          for (const l of session.execute(line)) out(l);
+          for (const l of commands.execute(line)) out(l);
         } catch (e) {
           if (!(e instanceof ShootdownError)) {
             out(`error: internal error (a bug in shootdown): ${(e as Error).message}`);
@@ -180,7 +179,7 @@ export async function gdbCommand(args: string[], out: (line: string) => void): P
   if (port === undefined) throw new ShootdownError(`--port P is needed\n\n${GDB_USAGE}`);
   const log = (line: string) => process.stderr.write(`shootdown gdb: ${line}\n`);
   let stub: GdbStub | undefined;
-  const session = sessionFor(p, own, (text) => stub?.addConsole(text), false);
+  const session = sessionFor(p, own, (text) => stub?.addConsole(text));
   stub = new GdbStub(session, { log });
   const bound = await stub.listen(port);
   log(`listening on 127.0.0.1:${bound} (gdb-multiarch -ex 'target remote 127.0.0.1:${bound}')`);

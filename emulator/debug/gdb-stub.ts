@@ -14,7 +14,8 @@
 
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { ShootdownError } from "../machine/errors.ts";
-import { Session, type StopReason } from "./session.ts";
+import type { Session, StopReason } from "./session.ts";
+import { Commands } from "./commands.ts";
 import { leBytes, leValue } from "./target.ts";
 
 /** The PacketSize we announce (hex in qSupported); gdb sends nothing longer. */
@@ -334,7 +335,7 @@ class Connection {
       const command = Buffer.from(hex, "hex").toString("utf8");
       let lines: string[];
       try {
-        lines = s.execute(command);
+        lines = this.stub.commands.execute(command);
       } catch (e) {
         if (!(e instanceof ShootdownError)) throw e;
         lines = [`error: ${e.message}`];
@@ -386,7 +387,7 @@ class Connection {
    */
   private stopped(stop: StopReason): string {
     this.flushConsole();
-    const notes = stop.kind === "violation" || stop.kind === "watchpoint" ? this.session.describe(stop).slice(0, -1) : [];
+    const notes = stop.kind === "violation" || stop.kind === "watchpoint" ? this.stub.commands.describe(stop).slice(0, -1) : [];
     if (notes.length) this.output(notes.join("\n") + "\n");
     return this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP);
   }
@@ -423,11 +424,14 @@ export class GdbStub {
   private console = "";
   private done: ((why: string) => void) | undefined;
   readonly finished: Promise<string>;
+  /** The REPL's commands, for `monitor`. */
+  readonly commands: Commands;
 
   constructor(
     readonly session: Session,
     private readonly options: GdbStubOptions = {},
   ) {
+    this.commands = new Commands(session);
     this.finished = new Promise((resolve) => (this.done = resolve));
   }
 

@@ -11,6 +11,7 @@ import { Machine } from "../../../emulator/machine/machine.ts";
 import { ArmPageTables, S1 } from "../../../emulator/machine/arm-page-tables.ts";
 import { ArmTarget, NOT_MERGED, armTargetXml } from "../../../emulator/debug/arm-target.ts";
 import { Session } from "../../../emulator/debug/session.ts";
+import { Commands } from "../../../emulator/debug/commands.ts";
 import { makeTarget } from "../../../emulator/debug/targets.ts";
 import { ShootdownError } from "../../../emulator/machine/errors.ts";
 import { image } from "../../helpers/run.ts";
@@ -96,7 +97,7 @@ describe("the AArch64 debug target", () => {
     expect(() => makeTarget(arm, OPTIONS, () => {})).toThrow(NOT_MERGED);
 
     m.cpu(0).translate(VA, { op: "read", priv: "kernel" });
-    const session = new Session({ image: arm, options: OPTIONS, makeTarget: () => target });
+    const session = new Commands(new Session({ image: arm, options: OPTIONS, makeTarget: () => target }));
     expect(session.execute(`walk 0x${VA.toString(16)}`).at(-1)).toBe("  read at EL1: allowed → PA 0x41000000 (4K page, MAIR attr 0xff, SH 3, global)");
     expect(session.execute("tlb").join("\n")).toMatch(/TLB 4K +0x10000000 +→ 0x41000000 +global VMID 0 +RW EL1 +ok/);
     expect(session.execute("cache 1")).toEqual(["CPU 1: 0 dirty lines"]);
