@@ -61,7 +61,7 @@ function prepare(args: string[]): Prepared | "help" {
 
 function sessionFor(p: Prepared, own: OwnOptions, console: (text: string) => void): Session {
   const make = (image: Uint8Array, options: RecordedOptions, sink: (byte: number) => void) => makeTarget(image, options, sink, { detector: own.detector });
-  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps } : {}) });
+  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps, recorded: { status: p.schedule.status, stateHash: p.schedule.stateHash } } : {}) });
 }
 
 function writeRecording(p: Prepared, session: Session): string | undefined {

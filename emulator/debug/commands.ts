@@ -193,9 +193,11 @@ export class Commands {
       case "idle":
         out.push(`CPU ${stop.cpu} is halted, waiting for an interrupt (continue lets the other CPUs run)`);
         break;
-      case "end":
+      case "end": {
         this.session.flushConsole();
-        return [st.bold(`the run ended: ${stop.message} (status ${stop.status})`)];
+        const verdict = this.session.replayVerdict();
+        return [st.bold(`the run ended: ${stop.message} (status ${stop.status})`), ...(verdict ? [verdict] : [])];
+      }
       case "interrupted":
         out.push(`interrupted on CPU ${stop.cpu}`);
         break;

@@ -38,7 +38,9 @@ export interface SessionConfig {
   options: RecordedOptions;
   /** Follow these decisions (a replay) instead of the scheduler's. */
   replay?: Step[];
-  /** Builds a target for an image (x86-64 or AArch64, target-factory.ts). */
+  /** How the replayed run ended when it was recorded. */
+  recorded?: { status: number; stateHash: bigint };
+  /** Builds a target for an image (x86-64 or AArch64, targets.ts). */
   makeTarget(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void): DebugTarget;
   /** Guest console output, as it is written. */
   console?: (text: string) => void;
@@ -66,6 +68,7 @@ export class Session {
   current = 0;
   private options: RecordedOptions;
   private replaySteps: Step[] | undefined;
+  private recorded: { status: number; stateHash: bigint } | undefined;
   private source: DecisionSource;
   private pending: Pending | undefined;
   private readonly breakpoints: bigint[] = [];
@@ -98,6 +101,7 @@ export class Session {
   constructor(private readonly config: SessionConfig) {
     this.options = config.options;
     this.replaySteps = config.replay;
+    this.recorded = config.recorded;
     this.target = this.build();
     this.source = this.makeSource();
   }
@@ -371,6 +375,16 @@ export class Session {
     return this.ended;
   }
 
+  /** After a replayed run ended: did it end as the recording says? */
+  replayVerdict(): string | undefined {
+    if (!this.recorded || !this.ended) return undefined;
+    const hash = this.target.stateHash();
+    const r = this.recorded;
+    if (r.status === this.ended.status && r.stateHash === hash) return `the replay reproduced the recorded run (state hash 0x${hash.toString(16)})`;
+    return `the recorded run ended with status ${r.status} and state hash 0x${r.stateHash.toString(16)}, this one with status ${this.ended.status} and 0x${hash.toString(16)}` +
+      (r.status === this.ended.status ? " (the missing-invalidation detector changes the hash: --no-detector compares it)" : "");
+  }
+
   /** The CPU the last run call ran. */
   get lastCpu(): number {
     return this.lastStopCpu;
@@ -406,6 +420,7 @@ export class Session {
     if (s.imageSha256 !== sha256(this.config.image)) throw new ShootdownError(`${path} was recorded with another image`);
     this.options = s.options;
     this.replaySteps = s.steps;
+    this.recorded = { status: s.status, stateHash: s.stateHash };
     this.restart();
     return { decisions: s.steps.length, instructions: s.steps.reduce((n, d) => n + d[2], 0) };
   }

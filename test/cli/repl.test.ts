@@ -143,6 +143,18 @@ describe("shootdown repl", () => {
     expect(replayed.stdout).toMatch(/^the run ended: CPU 0 wrote 0 to the debug-exit port: success \(status 0\)$/m);
   });
 
+  it("replays a schedule recorded by shootdown run and says whether it reproduced the run", () => {
+    const rec = tmpFile("run.json");
+    const run = shootdown("run", guest, "--cpus", "3", "--seed", "8", "--quantum", "3", "--record", rec);
+    expect(run.status).toBe(0);
+    const r = repl(["goto 5", "continue", "continue"], guest, "--replay", rec, "--no-detector");
+    expect(r.stdout).toMatch(/^at step 5, CPU [012]$/m);
+    expect(r.stdout).toMatch(/^the replay reproduced the recorded run \(state hash 0x[0-9a-f]+\)$/m);
+    const loaded = repl(["replay " + rec, "continue", "continue"], guest, "--cpus", "3", "--no-detector", "--quantum", "7");
+    expect(loaded.stdout).toMatch(/^loaded \d+ decisions \(\d+ instructions\) from .*run\.json; the machine is back at step 0/m);
+    expect(loaded.stdout).toMatch(/^the replay reproduced the recorded run/m);
+  });
+
   it("takes the options of shootdown run", () => {
     const r = spawnSync(process.execPath, [CLI, "repl", guest, "--cpus", "0"], { input: "", encoding: "utf8", cwd: ROOT });
     expect(r.stderr).toBe("shootdown repl: --cpus must be from 1 to 64, not 0\n");
