@@ -112,6 +112,20 @@ export async function replCommand(args: string[], out: (line: string) => void): 
           callback(null, undefined);
           return;
         }
+        if (tty && Commands.isContinue(line)) {
+          // On a terminal, a continue runs in chunks so that Ctrl-C stops it.
+          commands.continueInterruptibly().then(
+            (lines) => {
+              for (const l of lines) out(l);
+              callback(null, undefined);
+            },
+            (e: unknown) => {
+              out(`\x1b[31merror: ${(e as Error).message.split("\n")[0]}\x1b[0m`);
+              callback(null, undefined);
+            },
+          );
+          return;
+        }
         try {
           for (const l of commands.execute(line)) out(l);
         } catch (e) {
@@ -123,6 +137,10 @@ export async function replCommand(args: string[], out: (line: string) => void): 
         }
         callback(null, undefined);
       },
+    });
+    // Ctrl-C while a continue runs stops it (node:repl's own handling clears the line otherwise).
+    server.on("SIGINT", () => {
+      session.interruptRequested = true;
     });
     server.on("exit", () => {
       session.flushConsole();

@@ -56,6 +56,25 @@ export class Commands {
     public style: Style = PLAIN,
   ) {}
 
+  /** Is this line a `continue` (which a terminal runs in chunks, so that Ctrl-C can stop it)? */
+  static isContinue(line: string): boolean {
+    return /^\s*(continue|c|cont)\s*$/.test(line);
+  }
+
+  /**
+   * `continue` in chunks of instructions, yielding to the event loop between
+   * them so that an interrupt (session.interruptRequested, set by Ctrl-C)
+   * can stop it; no limit on how long it runs.
+   */
+  async continueInterruptibly(chunk = 1_000_000n): Promise<string[]> {
+    this.session.interruptRequested = false;
+    for (;;) {
+      const stop = this.session.resume(undefined, chunk);
+      if (stop.kind !== "paused") return this.describe(stop);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** Command names and symbols, for completion. */
   completions(): string[] {
     return [...COMMANDS, ...this.session.target.symbolTable.map((s) => s.name)];

@@ -148,7 +148,11 @@ class Connection {
     } catch (e) {
       if (e instanceof BadPacket) reply = "E01";
       else if (e instanceof ShootdownError) reply = `E.${e.message}`;
-      else throw e;
+      else {
+        // A bug in shootdown: gdb gets an error reply, the user a line, and the stub goes on.
+        this.stub.log(`internal error (a bug in shootdown) on packet '${data.slice(0, 40)}': ${(e as Error).message}`);
+        reply = "E.internal error";
+      }
     }
     if (reply !== undefined) this.send(reply);
   }
@@ -363,11 +367,9 @@ class Connection {
         stop = s.resume(undefined, CONTINUE_CHUNK);
       } catch (e) {
         this.running = false;
-        if (e instanceof ShootdownError) {
-          this.send(`E.${e.message}`);
-          return;
-        }
-        throw e;
+        if (!(e instanceof ShootdownError)) this.stub.log(`internal error (a bug in shootdown) while running: ${(e as Error).message}`);
+        this.send(`E.${(e as Error).message}`);
+        return;
       }
       this.flushConsole();
       if (stop.kind === "paused") {
@@ -433,6 +435,10 @@ export class GdbStub {
   ) {
     this.commands = new Commands(session);
     this.finished = new Promise((resolve) => (this.done = resolve));
+  }
+
+  log(line: string): void {
+    this.options.log?.(line);
   }
 
   /** Guest console output collected since the last call (the session's console sink appends here). */
