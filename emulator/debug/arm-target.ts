@@ -171,6 +171,14 @@ export class ArmTarget implements DebugTarget {
     throw new ShootdownError(NOT_MERGED);
   }
 
+  physicalAddress(i: number, va: bigint): bigint | undefined {
+    for (const priv of ["kernel", "user"] as const) {
+      const t = this.cpu(i).peek(BigInt.asUintN(64, va), { op: "read", priv });
+      if (t.ok) return t.pa;
+    }
+    return undefined;
+  }
+
   readPhysical(pa: bigint, length: number): Uint8Array | undefined {
     return readRam(this.m.memory, pa, length);
   }

@@ -227,10 +227,21 @@ class Connection {
       case "z": {
         const m = /^[Zz]([0-9]),([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(p);
         if (!m) throw new BadPacket("bad Z packet");
-        if (m[1] !== "0") return ""; // software breakpoints only
         const addr = hexNumber(m[2]);
-        if (p[0] === "Z") s.setBreakpoint(addr);
-        else s.removeBreakpoint(addr);
+        if (m[1] === "0") {
+          if (p[0] === "Z") s.setBreakpoint(addr);
+          else s.removeBreakpoint(addr);
+          return "OK";
+        }
+        // Write watchpoints (2), and access ones (4) as write ones: the
+        // bytes are watched where the selected CPU's MMU maps them now.
+        if (m[1] !== "2" && m[1] !== "4") return "";
+        const length = Number(hexNumber(m[3]));
+        if (length < 1 || length > 8) return "E22";
+        const pa = t.physicalAddress(this.generalCpu, addr);
+        if (pa === undefined) return "E14";
+        if (p[0] === "Z") s.watch(pa, length, addr);
+        else s.unwatch(pa);
         return "OK";
       }
       case "H": {
@@ -389,7 +400,7 @@ class Connection {
    */
   private stopped(stop: StopReason): string {
     this.flushConsole();
-    const notes = stop.kind === "violation" || stop.kind === "watchpoint" ? this.stub.commands.describe(stop).slice(0, -1) : [];
+    const notes = stop.kind === "violation" || (stop.kind === "watchpoint" && stop.va === undefined) ? this.stub.commands.describe(stop).slice(0, -1) : [];
     if (notes.length) this.output(notes.join("\n") + "\n");
     return this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP);
   }
@@ -414,7 +425,9 @@ class Connection {
     s.current = stop.cpu;
     this.generalCpu = stop.cpu;
     const sig = signal.toString(16).padStart(2, "0");
-    const why = stop.kind === "breakpoint" && this.swbreak ? "swbreak:;" : "";
+    const why = stop.kind === "breakpoint" && this.swbreak ? "swbreak:;"
+      : stop.kind === "watchpoint" && stop.va !== undefined ? `watch:${stop.va.toString(16)};`
+      : "";
     return `T${sig}${why}thread:${(stop.cpu + 1).toString(16)};`;
   }
 }

@@ -23,7 +23,8 @@ import { leValue, type CpuRun, type DebugTarget } from "./target.ts";
 /** Why the machine stopped, as the gdb stub reports it. */
 export type StopReason =
   | { kind: "breakpoint"; cpu: number; pc: bigint }
-  | { kind: "watchpoint"; cpu: number; pa: bigint; old: bigint; now: bigint }
+  /** `va` when the watchpoint was set by virtual address (gdb's Z2). */
+  | { kind: "watchpoint"; cpu: number; pa: bigint; old: bigint; now: bigint; va?: bigint }
   | { kind: "violation"; cpu: number; messages: string[] }
   | { kind: "step"; cpu: number }
   | { kind: "reached"; cpu: number }
@@ -72,7 +73,8 @@ export class Session {
   private source: DecisionSource;
   private pending: Pending | undefined;
   private readonly breakpoints: bigint[] = [];
-  private readonly watchpoints = new Map<bigint, bigint>();
+  /** Watched physical bytes: their value when last looked at, their length, and the VA they were set by. */
+  private readonly watchpoints = new Map<bigint, { value: bigint; length: number; va?: bigint }>();
   /** CPUs that stopped at a breakpoint and resume past it. */
   private readonly resumeAt = new Map<number, bigint>();
   private taken: Step[] = [];
@@ -162,7 +164,7 @@ export class Session {
     this.idle = new Set();
     this.resumeAt.clear();
     this.consoleLine = "";
-    for (const pa of this.watchpoints.keys()) this.watchpoints.set(pa, this.watchValue(pa));
+    for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
   }
 
   get instructionsSoFar(): bigint {
@@ -231,22 +233,22 @@ export class Session {
     });
     this.target.takeViolations();
     this.target.setBreakpoints(this.breakpoints);
-    for (const pa of this.watchpoints.keys()) this.watchpoints.set(pa, this.watchValue(pa));
+    for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
   }
 
-  private watchValue(pa: bigint): bigint {
-    const b = this.target.readPhysical(pa, 8);
+  private watchValue(pa: bigint, length: number): bigint {
+    const b = this.target.readPhysical(pa, length);
     return b ? leValue(b) : -1n;
   }
 
   /** The first watchpoint whose bytes changed, updating the remembered values. */
   private watchHit(cpu: number): StopReason | undefined {
     let hit: StopReason | undefined;
-    for (const [pa, old] of this.watchpoints) {
-      const now = this.watchValue(pa);
-      if (now !== old) {
-        this.watchpoints.set(pa, now);
-        hit ??= { kind: "watchpoint", cpu, pa, old, now };
+    for (const [pa, w] of this.watchpoints) {
+      const now = this.watchValue(pa, w.length);
+      if (now !== w.value) {
+        hit ??= { kind: "watchpoint", cpu, pa, old: w.value, now, ...(w.va !== undefined ? { va: w.va } : {}) };
+        w.value = now;
       }
     }
     return hit;
@@ -400,12 +402,20 @@ export class Session {
     return this.pending && { cpu: this.pending.cpu, left: this.pending.left };
   }
 
-  /** Watches the 8 bytes at physical pa; returns their value now. */
-  watch(pa: bigint): bigint {
-    if (!this.target.readPhysical(pa, 8)) throw new ShootdownError(`physical address 0x${pa.toString(16)} is not RAM`);
-    const v = this.watchValue(pa);
-    this.watchpoints.set(pa, v);
-    return v;
+  /**
+   * Watches `length` bytes at physical pa for a change by any CPU (`va`:
+   * the virtual address it was asked for, which a stop reports); returns
+   * their value now.
+   */
+  watch(pa: bigint, length = 8, va?: bigint): bigint {
+    if (!this.target.readPhysical(pa, length)) throw new ShootdownError(`physical address 0x${pa.toString(16)} is not RAM`);
+    const value = this.watchValue(pa, length);
+    this.watchpoints.set(pa, { value, length, ...(va !== undefined ? { va } : {}) });
+    return value;
+  }
+
+  unwatch(pa: bigint): boolean {
+    return this.watchpoints.delete(pa);
   }
 
   /** Loads a recorded schedule (`replay F`) and goes back to step 0 under it. */

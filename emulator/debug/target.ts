@@ -144,6 +144,8 @@ export interface DebugTarget {
   readVirtual(cpu: number, va: bigint, length: number): { bytes: Uint8Array; faultAt?: bigint };
   /** Writes through the CPU's MMU (as a debugger does: no A/D update); false when some byte does not translate or is outside RAM. */
   writeVirtual(cpu: number, va: bigint, bytes: Uint8Array): boolean;
+  /** The PA a debugger reads for va on a CPU (as the kernel, else as the user would), without side effects. */
+  physicalAddress(cpu: number, va: bigint): bigint | undefined;
   /** Physical bytes; undefined outside RAM. */
   readPhysical(pa: bigint, length: number): Uint8Array | undefined;
   /** The walk of va as the CPU's MMU would make it, from the tables in memory; no TLB, no A/D. */

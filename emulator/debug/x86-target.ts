@@ -333,6 +333,10 @@ export class X86Target implements DebugTarget {
     return true;
   }
 
+  physicalAddress(i: number, va: bigint): bigint | undefined {
+    return this.debugTranslate(this.cpu(i), BigInt.asUintN(64, va));
+  }
+
   readPhysical(pa: bigint, length: number): Uint8Array | undefined {
     return readRam(this.m.memory, pa, length);
   }

@@ -91,6 +91,14 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
     expect(out).toMatch(/^\[Inferior 1 \(Remote target\) exited normally\]$/m);
   });
 
+  it("stops at a write watchpoint, set by virtual address and watched where the MMU maps it", async () => {
+    const stub = await startStub(elf, "--cpus", "2");
+    const out = gdb(elf, stub.port, ["watch *(long*)0x400000", "continue", "info registers rip", "kill"]);
+    await once(stub.child, "exit");
+    expect(out).toMatch(/^Thread 1 hit Hardware watchpoint 1: \*\(long\*\)0x400000\n\nOld value = 0\nNew value = 22136\n0x000000000010001f in remap \(\)$/m);
+    expect(out).toMatch(/^rip +0x10001f +0x10001f <remap>$/m);
+  });
+
   it("is deterministic: the same gdb session on the same seed sees the same states", async () => {
     const session = ["break stale", "continue", "info registers rip", "thread 2", "stepi 5", "info registers rip rdi", "monitor sched"];
     const runs: string[] = [];

@@ -145,6 +145,9 @@ describe("the gdb stub's protocol", () => {
     // 64 MiB is the end of RAM: the read stops there.
     expect(await c.ask("m3fffffe,4")).toBe("0000");
     expect(await c.ask("M900000000,1:00")).toBe("E14");
+    expect(await c.ask("Z2,900000000,8")).toBe("E14");
+    expect(await c.ask("Z2,300000,10")).toBe("E22");
+    expect(await c.ask("Z3,300000,8")).toBe("");
     expect(await c.ask("M300000,2:abcd")).toBe("OK");
     expect(await c.ask("m300000,2")).toBe("abcd");
     c.socket.destroy();
