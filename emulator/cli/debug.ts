@@ -138,6 +138,14 @@ export async function replCommand(args: string[], out: (line: string) => void): 
         callback(null, undefined);
       },
     });
+    // .help lists the debugger's commands (node:repl's own dot-commands stay).
+    server.defineCommand("help", {
+      help: "the debugger's commands",
+      action() {
+        for (const l of HELP.split("\n")) out(l);
+        this.displayPrompt();
+      },
+    });
     // Ctrl-C while a continue runs stops it (node:repl's own handling clears the line otherwise).
     server.on("SIGINT", () => {
       session.interruptRequested = true;
@@ -170,6 +178,11 @@ function takeOwn(args: string[]): { own: OwnOptions; rest: string[] } {
   const own: OwnOptions = { port: undefined, detector: true };
   for (let i = 0; i < mine.length; i++) {
     const a = mine[i]!;
+    if (a === "--schedule") {
+      // DESIGN.md's name for a recorded schedule to follow: --replay.
+      rest.push("--replay");
+      continue;
+    }
     if (a === "--no-detector") {
       own.detector = false;
       continue;

@@ -220,7 +220,9 @@ export class ArmTarget implements DebugTarget {
     const tsz = Number(upper ? (r.tcr_el1 >> 16n) & 0x3fn : r.tcr_el1 & 0x3fn);
     const ttbr = upper ? r.ttbr1_el1 : r.ttbr0_el1;
     const asid = (r.tcr_el1 >> 22n) & 1n ? r.ttbr1_el1 >> 48n : r.ttbr0_el1 >> 48n;
-    const root = `TTBR${upper}_EL1 ${hex(ttbr)} (ASID ${asid}, T${upper}SZ ${tsz})`;
+    // Under stage 2 the table addresses are IPAs; they are shown, and read, as if stage 2 mapped them flat.
+    const s2 = r.hcr_el2 & 1n ? "; HCR_EL2.VM=1: table addresses are IPAs, read here untranslated" : "";
+    const root = `TTBR${upper}_EL1 ${hex(ttbr)} (ASID ${asid}, T${upper}SZ ${tsz}${s2})`;
     const epd = upper ? (r.tcr_el1 >> 23n) & 1n : (r.tcr_el1 >> 7n) & 1n;
     if (epd) return { root, levels: [], stop: `TCR_EL1.EPD${upper} is set: walks through TTBR${upper} fault` };
     const inputBits = 64 - tsz;
