@@ -95,8 +95,8 @@ export class Session {
    * exactly the same run, manual steps and all.
    */
   private redo: ({ cpu: number; budget: number; expect: number } | { pending: Pending })[] = [];
-  /** Run one instruction per call until the violation a rewind looks for shows. */
-  private precise = false;
+  /** Run one instruction per call until this step, while looking for the instruction that used a stale entry. */
+  private preciseUntil = 0n;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
   interruptRequested = false;
 
@@ -156,6 +156,7 @@ export class Session {
     this.source = this.makeSource();
     this.pending = undefined;
     this.redo = [];
+    this.preciseUntil = 0n;
     this.taken = [];
     this.takenStops = [];
     this.consoleAt = 0;
@@ -284,7 +285,7 @@ export class Session {
       }
       const p = this.pending;
       let piece = p.left;
-      if ((this.watchpoints.size || this.precise) && honour) piece = 1;
+      if ((this.watchpoints.size || this.steps < this.preciseUntil) && honour) piece = 1;
       if (BigInt(piece) > limit - this.steps) piece = Number(limit - this.steps);
       const logged = this.taken.length;
       const resumeFrom = this.resumeAt.get(p.cpu);
@@ -295,7 +296,8 @@ export class Session {
         // very instruction that used it.
         this.rewind(logged);
         if (resumeFrom !== undefined) this.resumeAt.set(p.cpu, resumeFrom);
-        this.precise = true;
+        // One at a time for as many instructions as that call ran, no longer.
+        this.preciseUntil = this.steps + BigInt(r.retired);
         continue;
       }
       p.left -= r.retired;
@@ -311,7 +313,7 @@ export class Session {
         else this.idle.add(p.cpu);
       }
       const violations = this.target.takeViolations();
-      if (violations.length) this.precise = false;
+      if (violations.length) this.preciseUntil = 0n;
       if (r.stop.kind === "end") {
         const end = this.end(p.cpu, r.stop.status, r.stop.message);
         if (!violations.length || !honour) return end;
@@ -352,6 +354,8 @@ export class Session {
       }
       if (r.retired === 0) return { kind: "idle", cpu };
     }
+    // Landing on a breakpoint by stepping is not hitting it: continue goes on from here.
+    this.resumeAt.set(cpu, this.target.pc(cpu));
     return { kind: "step", cpu };
   }
 
@@ -443,6 +447,7 @@ export class Session {
     const tail = this.taken.slice(calls).map((step, i) => ({ step, stop: this.takenStops[calls + i]! }));
     const pending = this.pending;
     this.rewind(calls);
+    this.preciseUntil = 0n;
     this.ended = undefined;
     this.idle = new Set();
     this.resumeAt.clear();
