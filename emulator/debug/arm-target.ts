@@ -18,7 +18,7 @@
 import type { Machine } from "../machine/machine.ts";
 import type { ArmCpu, ArmRegisters } from "../machine/arm-cpu.ts";
 import { ShootdownError } from "../machine/errors.ts";
-import { liveTlbEntries, readRam } from "./tlb-dump.ts";
+import { tlbEntries, readRam } from "./tlb-dump.ts";
 import type { RecordedOptions } from "../machine/schedule-file.ts";
 import { SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
@@ -258,8 +258,8 @@ export class ArmTarget implements DebugTarget {
     return view;
   }
 
-  tlb(i: number): TlbEntryView[] {
-    return liveTlbEntries(this.m, i).map((e): TlbEntryView => {
+  tlb(i: number, dead = false): TlbEntryView[] {
+    return tlbEntries(this.m, i, dead).map((e): TlbEntryView => {
       const kind = STRUCTURES[e.structure]!;
       const space = (e.ctx >> 16) & 0xff;
       const pa = kind.tlb ? e.out & OA_MASK & ~((1n << LEVEL_SHIFT(kind.level)) - 1n) : e.out & OA_MASK;
@@ -268,7 +268,7 @@ export class ArmTarget implements DebugTarget {
       const perms = kind.tlb
         ? [a & 2 ? "RO" : "RW", a & 1 ? "EL0" : "EL1", a & 8 ? "PXN" : "", a & 4 ? "UXN" : "", a & 16 ? "DBM" : ""].filter(Boolean).join(" ")
         : "";
-      const stale = e.current ? this.staleness(i, e.tag, kind.level, kind.tlb, pa) : "unknown" as const;
+      const stale = !e.live ? "dead" as const : e.current ? this.staleness(i, e.tag, kind.level, kind.tlb, pa) : "unknown" as const;
       return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags, global: e.global, perms, stale };
     });
   }

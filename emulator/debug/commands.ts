@@ -43,7 +43,8 @@ export const HELP = `commands (addresses are numbers, symbols, symbol+offset or 
   walk VA [op] [priv]      the page walk for VA from the tables in memory:
                            every level and the permission decision
                            (op read|write|fetch, priv kernel|user)
-  tlb [CPU]                live TLB and walk-cache entries, stale ones marked
+  tlb [CPU] [all]          live TLB and walk-cache entries, stale ones marked
+                           (all: the invalidated ones too)
   cache [CPU]              dirty data-cache lines by set/way (AArch64)
   sched                    the schedule so far
   replay F                 load the schedule recorded in F (run --record)
@@ -126,7 +127,7 @@ export class Commands {
       case "walk":
         return this.walkCommand(args);
       case "tlb":
-        return this.tlbCommand(args[0] === undefined ? this.session.current : this.cpuArg(args[0]));
+        return this.tlbCommand(args);
       case "cache":
         return this.cacheCommand(args[0] === undefined ? this.session.current : this.cpuArg(args[0]));
       case "sched":
@@ -333,13 +334,18 @@ export class Commands {
     return out;
   }
 
-  tlbLines(cpu: number): string[] {
+  private tlbCommand(args: string[]): string[] {
+    const all = args.at(-1) === "all";
+    const rest = all ? args.slice(0, -1) : args;
+    if (rest.length > 1) throw new ShootdownError("usage: tlb [CPU] [all]");
+    const cpu = rest[0] === undefined ? this.session.current : this.cpuArg(rest[0]);
     const st = this.style;
-    const entries = this.session.target.tlb(cpu);
-    const out = [st.bold(`CPU ${cpu}: ${entries.length} live entries`)];
+    const entries = this.session.target.tlb(cpu, all);
+    const live = entries.filter((e) => e.stale !== "dead").length;
+    const out = [st.bold(`CPU ${cpu}: ${live} live entries${all ? `, ${entries.length - live} dead` : ""}`)];
     const rows = entries.map((e) => [
       e.structure, hex(e.va), `→ ${hex(e.pa)}`, e.tags, e.perms,
-      e.stale === "fresh" ? "ok" : e.stale === "unknown" ? "? (another address space)" : `STALE: ${e.stale.why}`,
+      e.stale === "fresh" ? "ok" : e.stale === "unknown" ? "? (another address space)" : e.stale === "dead" ? "dead (invalidated or flushed)" : `STALE: ${e.stale.why}`,
     ]);
     const widths = [0, 1, 2, 3, 4].map((c) => Math.max(0, ...rows.map((r) => r[c]!.length)));
     for (const r of rows) {
@@ -348,10 +354,6 @@ export class Commands {
       out.push(`  ${cells.join("  ")}  ${last.startsWith("STALE") ? st.red(last) : last === "ok" ? st.green(last) : st.dim(last)}`);
     }
     return out;
-  }
-
-  private tlbCommand(cpu: number): string[] {
-    return this.tlbLines(cpu);
   }
 
   private cacheCommand(cpu: number): string[] {

@@ -85,8 +85,12 @@ export interface TlbEntryView {
   tags: string;
   global: boolean;
   perms: string;
-  /** Against a fresh walk of the current page tables: fresh, stale (with why), or unknown (another address space). */
-  stale: "fresh" | "unknown" | { why: string };
+  /**
+   * Against a fresh walk of the current page tables: fresh, stale (with
+   * why), or unknown (another address space); dead when no probe would hit
+   * it any more (invalidated, or older than a flush).
+   */
+  stale: "fresh" | "unknown" | "dead" | { why: string };
 }
 
 export interface CacheLineView {
@@ -150,8 +154,8 @@ export interface DebugTarget {
   readPhysical(pa: bigint, length: number): Uint8Array | undefined;
   /** The walk of va as the CPU's MMU would make it, from the tables in memory; no TLB, no A/D. */
   walk(cpu: number, va: bigint, op: WalkOp, priv: WalkPriv): WalkView;
-  /** Live TLB and walk-cache entries of a CPU, each checked against a fresh walk. */
-  tlb(cpu: number): TlbEntryView[];
+  /** Live TLB and walk-cache entries of a CPU, each checked against a fresh walk; with `dead`, the invalidated ones too. */
+  tlb(cpu: number, dead?: boolean): TlbEntryView[];
   /** Dirty data-cache lines by set/way (AArch64); throws where the machine has no caches. */
   cache(cpu: number): CacheLineView[];
   /** One instruction at va, as objdump prints it; undefined when it cannot be fetched. */

@@ -27,9 +27,12 @@ export interface RawTlbEntry {
   ctx: number;
   /** Does it belong to the context the CPU is in now (so a walk of the current tables can judge it)? */
   current: boolean;
+  /** Would a probe in its context still hit it (false: invalidated, or older than a flush)? */
+  live: boolean;
 }
 
-export function liveTlbEntries<A extends Arch>(m: Machine<A>, cpu: number): RawTlbEntry[] {
+/** The live entries of a CPU's TLBs and walk caches; with `dead`, also the filled ones no probe would hit any more. */
+export function tlbEntries<A extends Arch>(m: Machine<A>, cpu: number, dead = false): RawTlbEntry[] {
   const L = m.layout;
   const hw = m.hw;
   const view = new DataView(hw.memory.buffer);
@@ -42,16 +45,18 @@ export function liveTlbEntries<A extends Arch>(m: Machine<A>, cpu: number): RawT
     const base = view.getUint32(d + L.DESC_BASE, true);
     const total = (view.getUint32(d + L.DESC_SET_MASK, true) + 1) * view.getUint32(d + L.DESC_WAYS, true);
     for (let first = 0; first < total; first += 32) {
-      let live = hw.tlbEntriesLive(cpu, s, first) >>> 0;
-      for (let bit = 0; live; bit++, live >>>= 1) {
-        if (!(live & 1)) continue;
+      const live = hw.tlbEntriesLive(cpu, s, first) >>> 0;
+      for (let bit = 0; bit < 32 && first + bit < total; bit++) {
+        const isLive = ((live >>> bit) & 1) === 1;
         const e = base + (first + bit) * L.ENTRY_SIZE;
+        // A way never filled is all zero; a killed entry keeps its output.
+        if (!isLive && (!dead || (view.getUint32(e + L.E_STAMP, true) === 0 && view.getBigUint64(e + L.E_OUT, true) === 0n))) continue;
         const global = (view.getUint8(e + L.E_FLAGS) & L.EF_GLOBAL) !== 0;
         const asid = view.getUint16(e + L.E_PCID, true);
         const ctx = view.getUint32(e + L.E_CTX, true);
         out.push({
           structure: s, index: first + bit, tag: view.getBigUint64(e + L.E_TAG, true), out: view.getBigUint64(e + L.E_OUT, true),
-          asid, attrs: view.getUint8(e + L.E_ATTRS), global, ctx, current: ctx === curCtx && (global || asid === curAsid),
+          asid, attrs: view.getUint8(e + L.E_ATTRS), global, ctx, current: ctx === curCtx && (global || asid === curAsid), live: isLive,
         });
       }
     }

@@ -12,7 +12,7 @@ import { bootX86, planLoad } from "../machine/x86-boot.ts";
 import { IoBus, raxAfterIn } from "../machine/devices.ts";
 import { chaosInterval, deliveryChain, instructionBytes } from "../machine/x86-run.ts";
 import { ShootdownError } from "../machine/errors.ts";
-import { liveTlbEntries, readRam } from "./tlb-dump.ts";
+import { tlbEntries, readRam } from "./tlb-dump.ts";
 import type { RecordedOptions } from "../machine/schedule-file.ts";
 import type { X86Cpu, X86State, GprName } from "../machine/x86-cpu.ts";
 import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
@@ -373,7 +373,7 @@ export class X86Target implements DebugTarget {
     return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels, ...(stop ? { stop } : {}), decision, ok: false };
   }
 
-  tlb(i: number): TlbEntryView[] {
+  tlb(i: number, dead = false): TlbEntryView[] {
     const cpu = this.cpu(i);
     const walks = new Map<bigint, ReturnType<X86Cpu["walkMemory"]>>();
     const walkOf = (va: bigint) => {
@@ -381,7 +381,7 @@ export class X86Target implements DebugTarget {
       if (!w) walks.set(va, (w = cpu.walkMemory(va)));
       return w;
     };
-    return liveTlbEntries(this.m, i).map((e): TlbEntryView => {
+    return tlbEntries(this.m, i, dead).map((e): TlbEntryView => {
       const kind = STRUCTURES[e.structure]!;
       const isTlb = e.structure < this.m.layout.STRUCT_PSC_PDE;
       const vpid = e.ctx & 0xffff;
@@ -389,7 +389,7 @@ export class X86Target implements DebugTarget {
       const tags = [e.global ? "global" : `PCID ${e.asid}`, ...(vpid ? [`VPID ${vpid}`] : []), ...(e.ctx >>> 24 ? ["EPT"] : [])].join(" ");
       const a = e.attrs;
       const perms = isTlb ? [a & 2 ? "RW" : "RO", a & 1 ? "U" : "S", a & 4 ? "XD" : "X", ...(a & 8 ? ["D"] : [])].join(" ") : "";
-      const stale = e.current ? this.staleness(walkOf(e.tag), kind.level, isTlb, pa, a) : "unknown" as const;
+      const stale = !e.live ? "dead" as const : e.current ? this.staleness(walkOf(e.tag), kind.level, isTlb, pa, a) : "unknown" as const;
       return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags, global: e.global, perms, stale };
     });
   }

@@ -61,6 +61,18 @@ describe("shootdown repl", () => {
     expect(out.at(-2)).toBe("the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)");
   });
 
+  it("shows what INVLPG invalidated (tlb all), and the new translation after it", () => {
+    const r = repl(["break fresh", "continue", "continue", "tlb all", "step", "tlb"], guest);
+    const out = r.stdout.split("\n");
+    const dead = out.indexOf("CPU 0: 2 live entries, 4 dead");
+    expect(dead).toBeGreaterThan(0);
+    expect(out.slice(dead + 1, dead + 7).filter((l) => l.includes("0x200000  →"))).toEqual([
+      "  TLB 2M       0x200000  → 0x200000  PCID 0  RW S X D  dead (invalidated or flushed)",
+    ]);
+    const after = out.indexOf("CPU 0: 5 live entries");
+    expect(out.slice(after + 1, after + 6)).toContain("  TLB 2M       0x200000  → 0x400000  PCID 0  RW S X    ok");
+  });
+
   it("stops a continue on the instruction that used the stale entry, not at the end of its quantum", () => {
     const r = repl(["break remap", "continue", "continue", "continue"], guest, "--cpus", "2", "--seed", "5", "--quantum", "50");
     expect(r.stdout.split("\n").slice(2, 7)).toEqual([
