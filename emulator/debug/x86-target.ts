@@ -64,7 +64,7 @@ const EFLAGS_FIELDS: [string, number][] = [
   ["VM", 17], ["AC", 18], ["VIF", 19], ["VIP", 20], ["ID", 21],
 ];
 
-function targetXml(): string {
+export function x86TargetXml(): string {
   const lines = ['<?xml version="1.0"?>', '<!DOCTYPE target SYSTEM "gdb-target.dtd">', "<target>", "<architecture>i386:x86-64</architecture>"];
   let feature = "";
   REGISTERS.forEach((r, i) => {
@@ -135,7 +135,7 @@ export class X86Target implements DebugTarget {
   readonly symbols: SymbolLookup;
   readonly symbolTable: readonly ProgramSymbol[];
   private readonly io: IoBus;
-  private readonly xml = targetXml();
+  private readonly xml = x86TargetXml();
 
   constructor(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}) {
     const plan = planLoad(image, options.memBytes);

@@ -12,7 +12,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { armTargetXml } from "../../emulator/debug/arm-target.ts";
+import { x86TargetXml } from "../../emulator/debug/x86-target.ts";
 import { CLI, ROOT, imageFile, tmpFile } from "../helpers/run.ts";
 import { STALE_GUEST } from "../helpers/debug.ts";
 
@@ -45,6 +47,29 @@ function gdb(elf: string, port: number, commands: string[]): string {
   closeSync(fd);
   return readFileSync(path, "utf8");
 }
+
+describe.skipIf(!GDB)("gdb-multiarch and the target descriptions", () => {
+  // The AArch64 stub cannot run before the A64 CPU is merged, but gdb can
+  // already check its description: it must accept it for the architecture
+  // and number the registers as the stub's g packet lays them out.
+  it.each([
+    ["aarch64", armTargetXml, ["x0", "sp", "pc", "cpsr", "sctlr_el1", "ttbr0_el1", "ttbr1_el1", "tcr_el1", "mair_el1", "hcr_el2", "vttbr_el2"]],
+    ["i386:x86-64", x86TargetXml, ["rax", "rip", "eflags", "st0", "fop", "fs_base", "cr0", "cr3", "cr4", "efer", "pkru"]],
+  ] as const)("gdb accepts the %s description with the system registers", (arch, xml, names) => {
+    const path = tmpFile("target.xml");
+    writeFileSync(path, xml());
+    const r = spawnSync(GDB!, ["-nx", "-batch", "-ex", `set tdesc filename ${path}`, "-ex", `set architecture ${arch}`, "-ex", "maint print remote-registers"], { encoding: "utf8" });
+    expect(r.stderr).not.toMatch(/warning|error/i);
+    // Name, Nr, Rel, Offset, Size, Type, then the remote number and the offset in the g packet.
+    const remote = new Map([...r.stdout.matchAll(/^ (\S+) .* (\d+) +(\d+)$/gm)].map((m) => [m[1]!, [Number(m[2]), Number(m[3])]]));
+    const regs = [...xml().matchAll(/<reg name="([^"]+)" bitsize="(\d+)"/g)].map((m) => ({ name: m[1]!, bytes: Number(m[2]) / 8 }));
+    for (const name of names) {
+      const i = regs.findIndex((x) => x.name === name);
+      const offset = regs.slice(0, i).reduce((n, x) => n + x.bytes, 0);
+      expect(remote.get(name), name).toEqual([i, offset]);
+    }
+  });
+});
 
 describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
   const elf = imageFile(STALE_GUEST, "stale.elf");
