@@ -100,6 +100,13 @@ describe("the AArch64 debug target", () => {
     const session = new Commands(new Session({ image: arm, options: OPTIONS, makeTarget: () => target }));
     expect(session.execute(`walk 0x${VA.toString(16)}`).at(-1)).toBe("  read at EL1: allowed → PA 0x41000000 (4K page, MAIR attr 0xff, SH 3, global)");
     expect(session.execute("tlb").join("\n")).toMatch(/TLB 4K +0x10000000 +→ 0x41000000 +global VMID 0 +RW EL1 +ok/);
+    // The descriptor changes with no TLBI: the REPL shows the entry stale, and the walk the new page.
+    const pte = target.walk(0, VA, "read", "kernel").levels[3]!.entryPa;
+    m.memory.write64(pte, NEW_PA | S1.attrIndx(0) | S1.sh(3) | S1.AF | S1.VALID | S1.TABLE);
+    expect(session.execute("tlb").join("\n")).toMatch(
+      new RegExp(`TLB 4K +0x10000000 +→ 0x41000000 +global VMID 0 +RW EL1 +STALE: the L3 descriptor at 0x${pte.toString(16)} now maps 0x42000000`),
+    );
+    expect(session.execute(`walk 0x${VA.toString(16)}`).at(-1)).toBe("  read at EL1: allowed → PA 0x42000000 (4K page, MAIR attr 0xff, SH 3, global)");
     expect(session.execute("cache 1")).toEqual(["CPU 1: 0 dirty lines"]);
     expect(() => session.execute("step")).toThrow(NOT_MERGED);
     const regs = session.execute("regs");
