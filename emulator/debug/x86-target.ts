@@ -351,6 +351,11 @@ export class X86Target implements DebugTarget {
     }));
     const pcid = (r.cr4 >> 17n) & 1n ? ` PCID ${r.cr3 & 0xfffn}` : "";
     const t = cpu.peek(va, { op, priv }, { memoryOnly: true });
+    if (!t.ok && t.fault.kind === "general-protection") {
+      // A non-canonical address is refused before any table is read (SDM Vol.3A 4.5.4).
+      const bits = (r.cr4 >> 12n) & 1n ? "63:56 must equal bit 56" : "63:47 must equal bit 47";
+      return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels: [], stop: `the address is not canonical (bits ${bits}): no walk`, decision: `${op} by ${priv}: #GP(0)`, ok: false };
+    }
     const stop = w.stop === "leaf" ? undefined : { "bus-error": "the entry is outside RAM", "not-present": "the entry is not present", "reserved-bit": "a reserved bit is set" }[w.stop];
     let decision: string;
     if (t.ok) {

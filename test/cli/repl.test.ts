@@ -132,6 +132,18 @@ describe("shootdown repl", () => {
     expect(out[7]).toMatch(/^rax +0x0 +rbx +0x0 +rcx +0x0$/);
     expect(r.stdout).toMatch(/^cr3  0x3000 +table 0x3000$/m);
     expect(r.status).toBe(0);
+    // A walk the MMU refuses before reading any table, and one that stops at a not-present entry.
+    const w = repl(["walk 0x8000000000000000", "walk 0x100000000 write user"], guest);
+    expect(w.stdout.split("\n").slice(1, 9)).toEqual([
+      "walk 0x8000000000000000 on CPU 0 from CR3 0x3000",
+      "  stop: the address is not canonical (bits 63:47 must equal bit 47): no walk",
+      "  read by kernel: #GP(0)",
+      "walk 0x100000000 on CPU 0 from CR3 0x3000",
+      "  PML4E  at 0x3000         = 0x0000000000004003  P RW → table 0x4000",
+      "  PDPTE  at 0x4020         = 0x0000000000000000  not present",
+      "  stop: the entry is not present",
+      "  write by user: #PF, error code 0x6 (W U)",
+    ]);
   });
 
   it("is deterministic: the same commands on the same seed reach the same state, and goto replays a recorded schedule", () => {
