@@ -341,8 +341,8 @@ class Connection {
     if (p.startsWith("qThreadExtraInfo,")) {
       const cpu = this.cpuOf(p.slice("qThreadExtraInfo,".length));
       if (typeof cpu !== "number") throw new BadPacket("bad thread");
-      const state = !t.live(cpu) ? "stopped" : t.idle(cpu) ? "halted" : "running";
-      return textHex(`CPU ${cpu} (${state})`);
+      const state = !t.live(cpu) ? "stopped for good" : t.idle(cpu) ? "halted" : "runnable";
+      return textHex(`CPU ${cpu}, ${state}`);
     }
     if (p.startsWith("qRcmd,")) {
       const hex = p.slice(6);

@@ -98,8 +98,8 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
     // x/4gx through CPU 0's MMU.
     expect(out).toMatch(/^0x200000:\t0x0000000000001234\t0x0000000000000000\n0x200010:\t0x0000000000000000\t0x0000000000000000$/m);
     // One thread per CPU.
-    expect(out).toMatch(/^\* 1 +Thread 1 \(CPU 0 \(running\)\) 0x000000000010001f in remap \(\)$/m);
-    expect(out).toMatch(/^ {2}2 +Thread 2 \(CPU 1 \(running\)\) 0x0000000000100000 in _start \(\)$/m);
+    expect(out).toMatch(/^\* 1 +Thread 1 \(CPU 0, runnable\) 0x000000000010001f in remap \(\)$/m);
+    expect(out).toMatch(/^ {2}2 +Thread 2 \(CPU 1, runnable\) 0x0000000000100000 in _start \(\)$/m);
     // The second stepi uses the stale entry: the stub says so before the stop.
     expect(out).toContain(
       "violation: CPU 0 used a stale TLB entry for VA 0x200000 (PCID 0): the PDE at 0x5008 was 0x2000e3 and is now 0x400083, with no invalidation in between\n0x000000000010002e in stale ()",
