@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { CLI, ROOT, imageFile, shootdown, tmpFile } from "../helpers/run.ts";
+import { CLI, ROOT, image, imageFile, shootdown, tmpFile } from "../helpers/run.ts";
 import { STALE_GUEST } from "../helpers/debug.ts";
 
 
@@ -177,6 +177,16 @@ describe("shootdown repl", () => {
     const loaded = repl(["replay " + rec, "continue", "continue"], guest, "--cpus", "3", "--no-detector", "--quantum", "7");
     expect(loaded.stdout).toMatch(/^loaded \d+ decisions \(\d+ instructions\) from .*run\.json; the machine is back at step 0/m);
     expect(loaded.stdout).toMatch(/^the replay reproduced the recorded run/m);
+  });
+
+  it("says in one line that an AArch64 image needs the A64 CPU, which is not merged yet", () => {
+    const arm = imageFile(image("_start:\n  nop\n", { arch: "aarch64" }), "arm.elf");
+    for (const command of ["repl", "gdb"]) {
+      const args = command === "gdb" ? [CLI, command, arm, "--port", "0"] : [CLI, command, arm];
+      const r = spawnSync(process.execPath, args, { input: "", encoding: "utf8", cwd: ROOT });
+      expect(r.stderr).toBe(`shootdown ${command}: the AArch64 CPU is not merged yet: on AArch64 the debugger can walk, show TLBs, caches and system registers, but not run, step or read the X registers\n`);
+      expect(r.status).toBe(64);
+    }
   });
 
   it("takes the options of shootdown run", () => {
