@@ -77,8 +77,8 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
   it("connects, reads registers, steps, breaks, continues, examines memory and walks through monitor", async () => {
     const stub = await startStub(elf, "--cpus", "2");
     const out = gdb(elf, stub.port, [
-      "info registers", "stepi", "break remap", "continue", "x/4gx 0x200000", "info threads", "stepi", "stepi",
-      "x/2gx 0x200000", "monitor tlb", "monitor walk 0x200000", "thread 2", "info registers rdi rip", "continue",
+      "info registers", "stepi", "break remap", "continue", "x/4gx 0x600000", "info threads", "stepi", "stepi",
+      "x/2gx 0x600000", "monitor tlb", "monitor walk 0x600000", "thread 2", "info registers rdi rip", "continue",
     ]);
     const [status] = await once(stub.child, "exit");
     expect(status).toBe(0);
@@ -93,23 +93,24 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
     expect(out).toMatch(/^efer +0xd00 +3328$/m);
     // stepi, break, continue.
     expect(out).toMatch(/^0x0000000000100003 in _start \(\)$/m);
-    expect(out).toMatch(/^Breakpoint 1 at 0x10001f$/m);
-    expect(out).toMatch(/^Thread 1 hit Breakpoint 1, 0x000000000010001f in remap \(\)$/m);
+    expect(out).toMatch(/^Breakpoint 1 at 0x100037$/m);
+    expect(out).toMatch(/^Thread 1 hit Breakpoint 1, 0x0000000000100037 in remap \(\)$/m);
     // x/4gx through CPU 0's MMU.
-    expect(out).toMatch(/^0x200000:\t0x0000000000001234\t0x0000000000000000\n0x200010:\t0x0000000000000000\t0x0000000000000000$/m);
+    expect(out).toMatch(/^0x600000:\t0x0000000000001234\t0x0000000000000000\n0x600010:\t0x0000000000000000\t0x0000000000000000$/m);
     // One thread per CPU.
-    expect(out).toMatch(/^\* 1 +Thread 1 \(CPU 0, runnable\) 0x000000000010001f in remap \(\)$/m);
+    expect(out).toMatch(/^\* 1 +Thread 1 \(CPU 0, runnable\) 0x0000000000100037 in remap \(\)$/m);
     expect(out).toMatch(/^ {2}2 +Thread 2 \(CPU 1, runnable\) 0x0000000000100000 in _start \(\)$/m);
     // The second stepi uses the stale entry: the stub says so before the stop.
     expect(out).toContain(
-      "violation: CPU 0 used a stale TLB entry for VA 0x200000 (PCID 0): the PDE at 0x5008 was 0x2000e3 and is now 0x400083, with no invalidation in between\n0x000000000010002e in stale ()",
+      "violation: CPU 0 used a stale TLB entry for VA 0x600000 (PCID 0): the PTE at 0x300000 was 0x900063 and is now 0x901003, with no invalidation in between\n0x0000000000100046 in stale ()",
     );
     // monitor runs the REPL's paging commands.
-    expect(out).toMatch(/^ {2}TLB 2M +0x200000 +→ 0x200000 +PCID 0 +RW S X D +STALE: the PDE at 0x5008 now maps 0x400000$/m);
-    const walk = lines.indexOf("walk 0x200000 on CPU 0 from CR3 0x3000");
-    expect(lines.slice(walk + 3, walk + 5)).toEqual([
-      "  PDE    at 0x5008         = 0x0000000000400083  P RW PS → frame 0x400000",
-      "  read by kernel: allowed → PA 0x400000 (2M page, writable, supervisor, executable, WB)",
+    expect(out).toMatch(/^ {2}TLB 4K +0x600000 +→ 0x900000 +PCID 0 +RW S X D +STALE: the PTE at 0x300000 now maps 0x901000$/m);
+    const walk = lines.indexOf("walk 0x600000 on CPU 0 from CR3 0x3000");
+    expect(lines.slice(walk + 3, walk + 6)).toEqual([
+      "  PDE    at 0x5018         = 0x0000000000300023  P RW A → table 0x300000",
+      "  PTE    at 0x300000       = 0x0000000000901003  P RW → frame 0x901000",
+      "  read by kernel: allowed → PA 0x901000 (4K page, writable, supervisor, executable, WB)",
     ]);
     // Thread 2 is CPU 1, with RDI = 1 from the boot protocol.
     expect(out).toMatch(/^rdi +0x1 +1$/m);
@@ -118,10 +119,10 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
 
   it("stops at a write watchpoint, set by virtual address and watched where the MMU maps it", async () => {
     const stub = await startStub(elf, "--cpus", "2");
-    const out = gdb(elf, stub.port, ["watch *(long*)0x400000", "continue", "info registers rip", "kill"]);
+    const out = gdb(elf, stub.port, ["watch *(long*)0x901000", "continue", "info registers rip", "kill"]);
     await once(stub.child, "exit");
-    expect(out).toMatch(/^Thread 1 hit Hardware watchpoint 1: \*\(long\*\)0x400000\n\nOld value = 0\nNew value = 22136\n0x000000000010001f in remap \(\)$/m);
-    expect(out).toMatch(/^rip +0x10001f +0x10001f <remap>$/m);
+    expect(out).toMatch(/^Thread 1 hit Hardware watchpoint 1: \*\(long\*\)0x901000\n\nOld value = 0\nNew value = 22136\n0x0000000000100037 in remap \(\)$/m);
+    expect(out).toMatch(/^rip +0x100037 +0x100037 <remap>$/m);
   });
 
   it("is deterministic: the same gdb session on the same seed sees the same states", async () => {

@@ -22,64 +22,63 @@ describe("shootdown repl", () => {
   const guest = imageFile(STALE_GUEST, "stale.elf");
 
   it("breaks on a symbol, steps, shows the stale TLB entry, walks the address and stops at the stale use", () => {
-    const r = repl(["break remap", "continue", "tlb", "step", "tlb", "walk 0x200000", "step", "x/2gx 0x200000", "x/1gxp 0x400000", "continue", "quit"], guest);
+    const r = repl(["break remap", "continue", "tlb", "step", "tlb", "walk 0x600000", "step", "x/2gx 0x600000", "x/1gxp 0x901000", "continue", "quit"], guest);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const out = r.stdout.split("\n");
-    const at = (text: string) => {
-      const i = out.findIndex((l) => l.includes(text));
-      expect(i, `no line with '${text}' in\n${r.stdout}`).toBeGreaterThanOrEqual(0);
-      return i;
-    };
     expect(out[0]).toMatch(/^shootdown repl: .*stale\.elf, 1 CPU, x86_64; CPU 0 at 0x100000 <_start>/);
-    expect(out[1]).toBe("breakpoint at 0x10001f <remap>");
-    expect(out[2]).toBe("CPU 0 stopped at breakpoint 0x10001f <remap>");
-    expect(out[3]).toMatch(/^=> 0x10001f <remap>: +48 c7 04 25 08 50 00 00 83 00 40 00 movq \$0x400083,0x5008$/);
-    // Before the PDE changes, the entry agrees with the tables.
-    const before = at("CPU 0: 5 live entries");
-    expect(out[before + 2]).toMatch(/^ {2}TLB 2M +0x200000 +→ 0x200000 +PCID 0 +RW S X D +ok$/);
-    // One step runs the store to the PDE: the entry is now stale, and says why.
-    expect(out[before + 6]).toMatch(/^=> 0x10002b <stale>: +48 8b 18 +mov \(%rax\),%rbx$/);
-    const after = at("CPU 0: 5 live entries");
-    const after2 = out.findIndex((l, i) => i > after && l === "CPU 0: 5 live entries");
-    expect(out[after2 + 2]).toMatch(/^ {2}TLB 2M +0x200000 +→ 0x200000 +PCID 0 +RW S X D +STALE: the PDE at 0x5008 now maps 0x400000$/);
-    // The walk reads the tables in memory: the new mapping, and the decision.
-    const walk = at("walk 0x200000 on CPU 0 from CR3 0x3000");
-    expect(out.slice(walk + 1, walk + 5)).toEqual([
+    expect(out.slice(1, 4)).toEqual([
+      "breakpoint at 0x100037 <remap>",
+      "CPU 0 stopped at breakpoint 0x100037 <remap>",
+      "=> 0x100037 <remap>:  48 c7 04 25 00 00 30 00 03 10 90 00 movq $0x901003,0x300000",
+    ]);
+    // Before the PTE changes, the 4 KiB entry agrees with the tables.
+    expect(out[4]).toBe("CPU 0: 7 live entries");
+    expect(out[5]).toBe("  TLB 4K       0x600000  → 0x900000  PCID 0  RW S X D  ok");
+    expect(out[9]).toBe("  PDE cache    0x600000  → 0x300000  PCID 0            ok");
+    // One step runs the store to the PTE: the entry is now stale, and says why.
+    expect(out[12]).toBe("=> 0x100043 <stale>:  48 8b 18                 mov (%rax),%rbx");
+    expect(out[13]).toBe("CPU 0: 7 live entries");
+    expect(out[14]).toBe("  TLB 4K       0x600000  → 0x900000  PCID 0  RW S X D  STALE: the PTE at 0x300000 now maps 0x901000");
+    // The walk reads the tables in memory: every level, the new frame, and the decision.
+    expect(out.slice(21, 27)).toEqual([
+      "walk 0x600000 on CPU 0 from CR3 0x3000",
       "  PML4E  at 0x3000         = 0x0000000000004023  P RW A → table 0x4000",
       "  PDPTE  at 0x4000         = 0x0000000000005023  P RW A → table 0x5000",
-      "  PDE    at 0x5008         = 0x0000000000400083  P RW PS → frame 0x400000",
-      "  read by kernel: allowed → PA 0x400000 (2M page, writable, supervisor, executable, WB)",
+      "  PDE    at 0x5018         = 0x0000000000300023  P RW A → table 0x300000",
+      "  PTE    at 0x300000       = 0x0000000000901003  P RW → frame 0x901000",
+      "  read by kernel: allowed → PA 0x901000 (4K page, writable, supervisor, executable, WB)",
     ]);
-    // The load through the stale entry is reported as it happens.
-    expect(out[walk + 5]).toBe(
-      "violation: CPU 0 used a stale TLB entry for VA 0x200000 (PCID 0): the PDE at 0x5008 was 0x2000e3 and is now 0x400083, with no invalidation in between",
-    );
-    // x/ reads through the CPU's MMU, stale entry and all; x/…p reads RAM.
-    expect(r.stdout).toMatch(/^0x200000:  0x0000000000001234 0x0000000000000000$/m);
-    expect(r.stdout).toMatch(/^phys 0x400000:  0x0000000000005678$/m);
-    expect(out.at(-2)).toBe("the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)");
+    // The load through the stale entry is reported as it happens; x/ reads
+    // through the CPU's MMU, stale entry and all; x/…p reads RAM.
+    expect(out.slice(27, 32)).toEqual([
+      "violation: CPU 0 used a stale TLB entry for VA 0x600000 (PCID 0): the PTE at 0x300000 was 0x900063 and is now 0x901003, with no invalidation in between",
+      "=> 0x100046 <stale+0x3>:  0f 01 38                 invlpg (%rax)",
+      "0x600000:  0x0000000000001234 0x0000000000000000",
+      "phys 0x901000:  0x0000000000005678",
+      "the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)",
+    ]);
   });
 
   it("shows what INVLPG invalidated (tlb all), and the new translation after it", () => {
     const r = repl(["break fresh", "continue", "continue", "tlb all", "step", "tlb"], guest);
     const out = r.stdout.split("\n");
-    const dead = out.indexOf("CPU 0: 2 live entries, 4 dead");
+    const dead = out.findIndex((l) => /^CPU 0: \d+ live entries, \d+ dead$/.test(l));
     expect(dead).toBeGreaterThan(0);
-    expect(out.slice(dead + 1, dead + 7).filter((l) => l.includes("0x200000  →"))).toEqual([
-      "  TLB 2M       0x200000  → 0x200000  PCID 0  RW S X D  dead (invalidated or flushed)",
+    expect(out.slice(dead + 1).filter((l) => l.includes("0x600000  →") && l.includes("dead"))).toEqual([
+      "  TLB 4K       0x600000  → 0x900000  PCID 0  RW S X D  dead (invalidated or flushed)",
+      "  PDE cache    0x600000  → 0x300000  PCID 0            dead (invalidated or flushed)",
     ]);
-    const after = out.indexOf("CPU 0: 5 live entries");
-    expect(out.slice(after + 1, after + 6)).toContain("  TLB 2M       0x200000  → 0x400000  PCID 0  RW S X    ok");
+    expect(out.slice(dead + 1)).toContain("  TLB 4K       0x600000  → 0x901000  PCID 0  RW S X    ok");
   });
 
   it("stops a continue on the instruction that used the stale entry, not at the end of its quantum", () => {
     const r = repl(["break remap", "continue", "continue", "continue"], guest, "--cpus", "2", "--seed", "5", "--quantum", "50");
     expect(r.stdout.split("\n").slice(2, 7)).toEqual([
-      "CPU 0 stopped at breakpoint 0x10001f <remap>",
-      "=> 0x10001f <remap>:  48 c7 04 25 08 50 00 00 83 00 40 00 movq $0x400083,0x5008",
-      "violation: CPU 0 used a stale TLB entry for VA 0x200000 (PCID 0): the PDE at 0x5008 was 0x2000e3 and is now 0x400083, with no invalidation in between",
-      "=> 0x10002e <stale+0x3>:  0f 01 38                 invlpg (%rax)",
+      "CPU 0 stopped at breakpoint 0x100037 <remap>",
+      "=> 0x100037 <remap>:  48 c7 04 25 00 00 30 00 03 10 90 00 movq $0x901003,0x300000",
+      "violation: CPU 0 used a stale TLB entry for VA 0x600000 (PCID 0): the PTE at 0x300000 was 0x900063 and is now 0x901003, with no invalidation in between",
+      "=> 0x100046 <stale+0x3>:  0f 01 38                 invlpg (%rax)",
       "the run ended: CPU 0 wrote 0 to the debug-exit port: success (status 0)",
     ]);
   });
@@ -88,20 +87,20 @@ describe("shootdown repl", () => {
     const opts = [guest, "--cpus", "2", "--no-detector"];
     const hashes = (out: string) => [...out.matchAll(/^state hash (0x[0-9a-f]+)$/gm)].map((m) => m[1]);
     const straight = repl(["break remap", "continue", "cpu 1", "step 3", "cpu 0", "step", "sched", "continue", "continue", "sched"], ...opts);
-    const travelled = repl(["break remap", "continue", "cpu 1", "step 3", "cpu 0", "step", "goto 3", "goto 9", "sched", "goto 0", "continue", "continue", "continue", "sched"], ...opts);
-    const [at9, atEnd] = hashes(straight.stdout);
-    expect(hashes(travelled.stdout)).toEqual([at9, atEnd]);
+    const travelled = repl(["break remap", "continue", "cpu 1", "step 3", "cpu 0", "step", "goto 3", "goto 11", "sched", "goto 0", "continue", "continue", "continue", "sched"], ...opts);
+    const [at11, atEnd] = hashes(straight.stdout);
+    expect(hashes(travelled.stdout)).toEqual([at11, atEnd]);
     expect(travelled.stdout).toMatch(/^at step 3, CPU 0$/m);
-    expect(travelled.stdout).toMatch(/^at step 9, CPU 0$/m);
+    expect(travelled.stdout).toMatch(/^at step 11, CPU 0$/m);
   });
 
   it("stops at a watchpoint on a physical address when any CPU writes it", () => {
-    const r = repl(["watch 0x400000", "continue", "x/1gxp 0x400000"], guest, "--cpus", "2");
+    const r = repl(["watch 0x901000", "continue", "x/1gxp 0x901000"], guest, "--cpus", "2");
     expect(r.stdout.split("\n").slice(1, 5)).toEqual([
-      "watchpoint on physical 0x400000 (8 bytes, now 0x0)",
-      "CPU 0 wrote physical 0x400000: 0x0 → 0x5678 (watchpoint)",
-      "=> 0x10001f <remap>:  48 c7 04 25 08 50 00 00 83 00 40 00 movq $0x400083,0x5008",
-      "phys 0x400000:  0x0000000000005678",
+      "watchpoint on physical 0x901000 (8 bytes, now 0x0)",
+      "CPU 0 wrote physical 0x901000: 0x0 → 0x5678 (watchpoint)",
+      "=> 0x100037 <remap>:  48 c7 04 25 00 00 30 00 03 10 90 00 movq $0x901003,0x300000",
+      "phys 0x901000:  0x0000000000005678",
     ]);
   });
 

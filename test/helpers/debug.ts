@@ -4,10 +4,11 @@
 // test/emulator/debug/).
 
 /**
- * VA 0x200000 is a 2 MiB page of the boot identity map (PDE 1 at 0x5008).
- * The guest touches it (a TLB entry VA 0x200000 → PA 0x200000), then points
- * the PDE at PA 0x400000 with no INVLPG: the next load still reads the old
- * page, until the INVLPG.
+ * The guest builds a page table at 0x300000 for VA 0x600000–0x7FFFFF (PDE 3
+ * of the boot map, at 0x5018, was a 2 MiB page nothing had used), maps VA
+ * 0x600000 to PA 0x900000 with its PTE 0 and writes through it (a 4 KiB TLB
+ * entry). Then it points the PTE at PA 0x901000 with no INVLPG: the next
+ * load still reads the old page, until the INVLPG.
  */
 export const STALE_GUEST = `
     .text
@@ -15,11 +16,13 @@ export const STALE_GUEST = `
 _start:
     test %rdi, %rdi
     jnz spin
-    mov $0x200000, %rax
+    movq $0x900003, 0x300000
+    movq $0x300003, 0x5018
+    mov $0x600000, %rax
     movq $0x1234, (%rax)
-    movq $0x5678, 0x400000
+    movq $0x5678, 0x901000
 remap:
-    movq $0x400083, 0x5008
+    movq $0x901003, 0x300000
 stale:
     mov (%rax), %rbx
     invlpg (%rax)

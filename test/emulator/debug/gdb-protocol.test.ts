@@ -146,10 +146,10 @@ describe("the gdb stub's protocol", () => {
     expect(await c.ask("m3fffffe,4")).toBe("0000");
     expect(await c.ask("M900000000,1:00")).toBe("E14");
     expect(await c.ask("Z2,900000000,8")).toBe("E14");
-    expect(await c.ask("Z2,300000,10")).toBe("E22");
-    expect(await c.ask("Z3,300000,8")).toBe("");
-    expect(await c.ask("M300000,2:abcd")).toBe("OK");
-    expect(await c.ask("m300000,2")).toBe("abcd");
+    expect(await c.ask("Z2,380000,10")).toBe("E22");
+    expect(await c.ask("Z3,380000,8")).toBe("");
+    expect(await c.ask("M380000,2:abcd")).toBe("OK");
+    expect(await c.ask("m380000,2")).toBe("abcd");
     c.socket.destroy();
   });
 
@@ -186,14 +186,14 @@ describe("the gdb stub's protocol", () => {
     expect(await c.ask("vCont?", false)).toBe("vCont;c;C;s;S");
     expect(await c.ask("vCont;s:1;c", false)).toBe("T05thread:1;");
     expect(await c.ask("p10", false)).toBe("0300100000000000");
-    expect(await c.ask("Z0,10001f,1", false)).toBe("OK");
+    expect(await c.ask("Z0,100037,1", false)).toBe("OK");
     expect(await c.ask("c", false)).toBe("T05swbreak:;thread:1;");
-    expect(await c.ask("p10", false)).toBe("1f00100000000000");
-    expect(await c.ask("z0,10001f,1", false)).toBe("OK");
+    expect(await c.ask("p10", false)).toBe("3700100000000000");
+    expect(await c.ask("z0,100037,1", false)).toBe("OK");
     // monitor: the REPL's commands, their output hex-encoded in O packets.
-    c.write(frame(`qRcmd,${hexText("walk 0x200000")}`));
+    c.write(frame(`qRcmd,${hexText("walk 0x600000")}`));
     const o = await c.take(/^\$O([0-9a-f]+)#[0-9a-f]{2}/);
-    expect(fromHex(o[1]!)).toContain("PDE    at 0x5008         = 0x00000000002000e3  P RW A D PS → frame 0x200000");
+    expect(fromHex(o[1]!)).toContain("PTE    at 0x300000       = 0x0000000000900063  P RW A D → frame 0x900000");
     await c.take(/^\$OK#9a/);
     c.write(frame(`qRcmd,${hexText("frobnicate")}`));
     const e = await c.take(/^\$O([0-9a-f]+)#[0-9a-f]{2}/);
@@ -202,7 +202,7 @@ describe("the gdb stub's protocol", () => {
     // The run goes on to its end: the stale use comes first, as an O packet before the stop.
     c.write(frame("c"));
     const v = await c.take(/^\$O([0-9a-f]+)#[0-9a-f]{2}/);
-    expect(fromHex(v[1]!)).toMatch(/^violation: CPU 0 used a stale TLB entry for VA 0x200000/);
+    expect(fromHex(v[1]!)).toMatch(/^violation: CPU 0 used a stale TLB entry for VA 0x600000/);
     await c.take(/^\$T05thread:1;#[0-9a-f]{2}/);
     expect(await c.ask("c", false)).toBe("W00");
     c.socket.destroy();
@@ -211,7 +211,7 @@ describe("the gdb stub's protocol", () => {
   it("survives a client that disconnects mid-session, even while the machine runs, and serves the next one", async () => {
     const { stub, port } = await start();
     const a = await Client.open(port);
-    expect(await a.ask("Z0,100038,1")).toBe("OK"); // CPU 1 spins at `spin`
+    expect(await a.ask("Z0,100050,1")).toBe("OK"); // CPU 1 spins at `spin`
     // Half a packet, then gone.
     a.write("$m1000");
     a.socket.destroy();
@@ -220,7 +220,7 @@ describe("the gdb stub's protocol", () => {
     const b = await Client.open(port);
     expect(await b.ask("?")).toBe("T05thread:1;");
     // Continue, then vanish while it runs (CPU 1 loops forever once the breakpoint is gone).
-    expect(await b.ask("z0,100038,1")).toBe("OK");
+    expect(await b.ask("z0,100050,1")).toBe("OK");
     expect(await b.ask("Hc2")).toBe("OK");
     b.write(frame("vCont;c"));
     await b.take(/^\+/);
