@@ -8,11 +8,14 @@ import { walkCommand } from "./walk.ts";
 import { benchCommand } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";
 import { runCommand } from "./run.ts";
+import { replCommand, gdbCommand } from "./debug.ts";
 
 const USAGE = `usage: shootdown <command> [options]
 
 commands:
   run IMAGE [options] [-- ARGS]        boot an x86-64 image headless on N CPUs
+  repl IMAGE [run options]             step debugger: break, step, walk, tlb, …
+  gdb IMAGE --port P [run options]     gdb remote stub for gdb-multiarch
   walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors
   asm --arch A SRC... -o OUT           assemble GNU as sources into an ELF64 image
   disasm FILE                          disassemble an image as objdump -d does
@@ -40,6 +43,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   asm: { run: asmCommand },
   disasm: { run: disasmCommand },
   run: { run: runCommand, usageStatus: 64 },
+  repl: { run: replCommand, usageStatus: 64 },
+  gdb: { run: gdbCommand, usageStatus: 64 },
 };
 
 export async function main(argv: string[]): Promise<number> {

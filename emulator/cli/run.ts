@@ -76,7 +76,7 @@ function parseChaos(text: string): number {
   return p;
 }
 
-interface Parsed {
+export interface Parsed {
   imagePath: string;
   given: Partial<RecordedOptions>;
   record?: string;
@@ -108,6 +108,11 @@ function parseOwn(args: string[]) {
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new ShootdownError(`${option ?? "an option"} needs a value (see shootdown run --help)`);
     throw e;
   }
+}
+
+/** The run options of `shootdown run`, which `shootdown repl` and `shootdown gdb` take too. */
+export function parseRunArgs(args: string[]): Parsed | "help" {
+  return parse(args);
 }
 
 function parse(args: string[]): Parsed | "help" {
@@ -150,7 +155,7 @@ export function imageArch(image: Uint8Array): ImageArch {
   return elf && image[18] === 183 && image[19] === 0 ? "aarch64" : "x86_64";
 }
 
-function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): RecordedOptions {
+export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): RecordedOptions {
   return {
     cpus: given.cpus ?? DEFAULTS.cpus,
     memBytes: given.memBytes ?? DEFAULT_MEM[arch],
@@ -164,7 +169,7 @@ function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): Recorde
 }
 
 /** A replay takes its options from the schedule; an option also given on the command line must agree. */
-function replayOptions(schedule: Schedule, given: Partial<RecordedOptions>, path: string): RecordedOptions {
+export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions>, path: string): RecordedOptions {
   const rec = schedule.options;
   const checks: [string, (o: Partial<RecordedOptions>) => string | undefined][] = [
     ["--cpus", (o) => o.cpus?.toString()],
@@ -182,6 +187,22 @@ function replayOptions(schedule: Schedule, given: Partial<RecordedOptions>, path
     }
   }
   return rec;
+}
+
+/** A schedule file (--replay F), or a usage error that names the file. */
+export function readScheduleFile(path: string): Schedule {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ShootdownError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return parseSchedule(text);
+  } catch (e) {
+    if (e instanceof ShootdownError) throw new ShootdownError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Console bytes to stdout: flushed at each newline and every 4 KiB. */
@@ -208,21 +229,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   }
   const err = (line: string) => process.stderr.write(`shootdown run: ${line}\n`);
 
-  let schedule: Schedule | undefined;
-  if (p.replay !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(p.replay, "utf8");
-    } catch (e) {
-      throw new ShootdownError(`cannot read ${p.replay}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    try {
-      schedule = parseSchedule(text);
-    } catch (e) {
-      if (e instanceof ShootdownError) throw new ShootdownError(`${p.replay}: ${e.message}`);
-      throw e;
-    }
-  }
+  const schedule = p.replay === undefined ? undefined : readScheduleFile(p.replay);
   if (p.record !== undefined) {
     // Fail before a long run rather than after it.
     try {

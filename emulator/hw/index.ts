@@ -55,6 +55,7 @@ export {
 } from "./arm/gic";
 export { timerIsSysreg, timerSysregRead, timerSysregWrite, timerNextDeadline } from "./arm/timer";
 export { ramReset, ramAdd, ramRangeCount, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount };
+export { tlbEntriesLive, cacheLine } from "./debug";
 
 /** The lg of each TLB structure's region: 4 KiB, 2 MiB, 1 GiB pages; PDE, PDPTE, PML4E, PML5E caches. */
 const STRUCT_SHIFTS: u64 = 0x30_27_1E_15_1E_15_0C; // 12, 21, 30, 21, 30, 39, 48 in bytes

@@ -70,6 +70,9 @@ export interface HwExports {
   a64CompleteMmioRead(cpu: number, value: bigint): number;
   a64RegistersChanged(cpu: number): void;
   a64SkipTo(cpu: number, cycles: bigint): void;
+  /** The debugger's reads (emulator/hw/debug.ts). */
+  tlbEntriesLive(cpu: number, structure: number, first: number): number;
+  cacheLine(cpu: number, set: number, way: number): number;
   benchTranslate(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;
   benchLoad(host: number, lgPages: number, count: number): bigint;
   benchWalk(cpu: number, vaBase: bigint, lgPages: number, count: number): bigint;

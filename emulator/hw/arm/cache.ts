@@ -322,3 +322,11 @@ export function ccsidr(): u64 {
 export function clidr(): u64 {
   return 0b100 | (<u64>1 << 21) | (<u64>1 << 24) | (<u64>1 << 27);
 }
+
+/** The record of line (set, way) of CPU `cpu`'s L1 (cpu 0xFFFFFFFF: the system cache), or 0; for the debugger. */
+export function cacheLineRecord(cpu: u32, set: u32, way: u32): usize {
+  if (!cachesOn) return 0;
+  if (cpu == 0xFFFF_FFFF) return set < scSets && way < scWays ? scSet(set) + <usize>way * LINE_REC : 0;
+  if (cpu >= cpuCount || set >= l1Sets || way >= l1Ways) return 0;
+  return l1Set(cpu, set) + <usize>way * LINE_REC;
+}

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+//
+// The x86-64 side of the debugger: a machine booted as `shootdown run` boots
+// it (x86-boot.ts), its devices (devices.ts), and what the REPL and the gdb
+// stub read of it. Registers follow gdb's amd64 description
+// (org.gnu.gdb.i386.core, .segments) with the paging registers in a feature
+// of our own; the x87 registers gdb's core feature requires read as zero,
+// since the CPU models no x87.
+
+import { Machine } from "../machine/machine.ts";
+import { bootX86, planLoad } from "../machine/x86-boot.ts";
+import { IoBus, raxAfterIn } from "../machine/devices.ts";
+import { deliveryChain, instructionBytes } from "../machine/x86-run.ts";
+import { chaosInterval } from "../machine/run-loop.ts";
+import { ShootdownError } from "../machine/errors.ts";
+import { tlbEntries, readRam } from "./tlb-dump.ts";
+import type { RecordedOptions } from "../machine/schedule-file.ts";
+import type { X86Cpu, X86State, GprName } from "../machine/x86-cpu.ts";
+import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
+import {
+  hex, symbolize, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
+  type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
+} from "./target.ts";
+
+const CORE = "org.gnu.gdb.i386.core";
+const SEGMENTS = "org.gnu.gdb.i386.segments";
+const SYSTEM = "org.shootdown.x86.paging";
+
+type Source =
+  | { gpr: GprName }
+  | { state: "rip" | "rflags" | "cs" | "ss" | "fsBase" | "gsBase" }
+  | { zero: true }
+  | { cr: "cr0" | "cr2" | "cr3" | "cr4" | "efer" | "pkru" };
+
+interface X86Register extends RegisterInfo {
+  source: Source;
+}
+
+const reg = (name: string, bits: number, feature: string, type: string, group: RegisterInfo["group"], source: Source): X86Register =>
+  ({ name, bits, feature, type, group, source });
+
+/** gdb's amd64 register order (gdb/features/i386/64bit-core.xml), then the segment bases, then ours. */
+const REGISTERS: X86Register[] = [
+  ...(["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as GprName[])
+    .map((g) => reg(g, 64, CORE, g === "rbp" || g === "rsp" ? "data_ptr" : "int64", "general", { gpr: g })),
+  reg("rip", 64, CORE, "code_ptr", "general", { state: "rip" }),
+  reg("eflags", 32, CORE, "i386_eflags", "general", { state: "rflags" }),
+  reg("cs", 32, CORE, "int32", "general", { state: "cs" }),
+  reg("ss", 32, CORE, "int32", "general", { state: "ss" }),
+  ...["ds", "es", "fs", "gs"].map((s) => reg(s, 32, CORE, "int32", "general", { zero: true })),
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => reg(`st${i}`, 80, CORE, "i387_ext", "float", { zero: true })),
+  ...["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"].map((n) => reg(n, 32, CORE, "int", "float", { zero: true })),
+  reg("fs_base", 64, SEGMENTS, "int", "general", { state: "fsBase" }),
+  reg("gs_base", 64, SEGMENTS, "int", "general", { state: "gsBase" }),
+  reg("cr0", 64, SYSTEM, "int", "system", { cr: "cr0" }),
+  reg("cr2", 64, SYSTEM, "int", "system", { cr: "cr2" }),
+  reg("cr3", 64, SYSTEM, "int", "system", { cr: "cr3" }),
+  reg("cr4", 64, SYSTEM, "int", "system", { cr: "cr4" }),
+  reg("efer", 64, SYSTEM, "int", "system", { cr: "efer" }),
+  reg("pkru", 32, SYSTEM, "int", "system", { cr: "pkru" }),
+];
+
+const EFLAGS_FIELDS: [string, number][] = [
+  ["CF", 0], ["PF", 2], ["AF", 4], ["ZF", 6], ["SF", 7], ["TF", 8], ["IF", 9], ["DF", 10], ["OF", 11], ["NT", 14], ["RF", 16],
+  ["VM", 17], ["AC", 18], ["VIF", 19], ["VIP", 20], ["ID", 21],
+];
+
+export function x86TargetXml(): string {
+  const lines = ['<?xml version="1.0"?>', '<!DOCTYPE target SYSTEM "gdb-target.dtd">', "<target>", "<architecture>i386:x86-64</architecture>"];
+  let feature = "";
+  REGISTERS.forEach((r, i) => {
+    if (r.feature !== feature) {
+      if (feature) lines.push("</feature>");
+      feature = r.feature;
+      lines.push(`<feature name="${feature}">`);
+      if (feature === CORE) {
+        lines.push('<flags id="i386_eflags" size="4">');
+        for (const [name, bit] of EFLAGS_FIELDS) lines.push(`<field name="${name}" start="${bit}" end="${bit}"/>`);
+        lines.push("</flags>");
+      }
+    }
+    const group = r.group === "system" ? ' group="system"' : r.group === "float" ? ' group="float"' : "";
+    lines.push(`<reg name="${r.name}" bitsize="${r.bits}" type="${r.type}" regnum="${i}"${group}/>`);
+  });
+  lines.push("</feature>", "</target>");
+  return lines.join("\n");
+}
+
+/** Page-table entry bits (SDM Vol.3A tables 4-15 to 4-20). */
+const PTE_P = 1n;
+const PTE_RW = 2n;
+const PTE_US = 4n;
+const PTE_PWT = 8n;
+const PTE_PCD = 0x10n;
+const PTE_A = 0x20n;
+const PTE_D = 0x40n;
+const PTE_PS = 0x80n;
+const PTE_G = 0x100n;
+const PTE_XD = 1n << 63n;
+const ADDR_MASK = 0x000f_ffff_ffff_f000n;
+const LEVEL_NAMES: Record<number, string> = { 5: "PML5E", 4: "PML4E", 3: "PDPTE", 2: "PDE", 1: "PTE" };
+/** The walk-cache structures (layout.ts STRUCT_PSC_*) and the level of the entry each holds. */
+const STRUCTURES = [
+  { name: "TLB 4K", level: 1, size: "4K" }, { name: "TLB 2M", level: 2, size: "2M" }, { name: "TLB 1G", level: 3, size: "1G" },
+  { name: "PDE cache", level: 2, size: "2M" }, { name: "PDPTE cache", level: 3, size: "1G" },
+  { name: "PML4E cache", level: 4, size: "512G" }, { name: "PML5E cache", level: 5, size: "256T" },
+];
+const PAGE_SHIFT: Record<number, bigint> = { 1: 12n, 2: 21n, 3: 30n };
+
+/** An entry's bits in words: "P RW US A D PS G XD". */
+function decodeEntry(level: number, value: bigint): string {
+  if (!(value & PTE_P)) return "not present";
+  const bits: string[] = ["P"];
+  if (value & PTE_RW) bits.push("RW");
+  if (value & PTE_US) bits.push("US");
+  if (value & PTE_PWT) bits.push("PWT");
+  if (value & PTE_PCD) bits.push("PCD");
+  if (value & PTE_A) bits.push("A");
+  const leaf = level === 1 || ((level === 2 || level === 3) && (value & PTE_PS) !== 0n);
+  if (leaf && value & PTE_D) bits.push("D");
+  if (level !== 1 && value & PTE_PS) bits.push("PS");
+  if (leaf && value & PTE_G) bits.push("G");
+  if (value & PTE_XD) bits.push("XD");
+  if (leaf) {
+    const shift = PAGE_SHIFT[level]!;
+    const frame = value & ADDR_MASK & ~((1n << shift) - 1n);
+    const pkey = (value >> 59n) & 0xfn;
+    return `${bits.join(" ")}${pkey ? ` PKEY=${pkey}` : ""} → frame ${hex(frame)}`;
+  }
+  return `${bits.join(" ")} → table ${hex(value & ADDR_MASK)}`;
+}
+
+export class X86Target implements DebugTarget {
+  readonly arch = "x86_64" as const;
+  readonly m: Machine;
+  readonly symbols: SymbolLookup;
+  readonly symbolTable: readonly ProgramSymbol[];
+  private readonly io: IoBus;
+  private readonly xml = x86TargetXml();
+
+  constructor(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}) {
+    const plan = planLoad(image, options.memBytes);
+    const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
+    // The detector costs the micro-TLB, which a debugger does not miss, and
+    // it is what lets `continue` stop at the first use of a stale entry. It
+    // changes no architectural state, but the state hash also covers the
+    // fetch window, which it does change: without it, the hash is the one
+    // `shootdown run` reports for the same run.
+    this.m = new Machine({
+      cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: options.memBytes }], detectMissingInvalidation: debug.detector ?? true,
+      ...(chaos ? { chaos } : {}),
+    });
+    bootX86(this.m, plan, { cmdline: options.cmdline });
+    this.io = new IoBus(console);
+    const e = plan.elf;
+    const program: Program = { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols };
+    this.symbols = new SymbolLookup(program);
+    this.symbolTable = e.symbols;
+  }
+
+  get cpuCount(): number {
+    return this.m.cpus.length;
+  }
+
+  private cpu(i: number): X86Cpu {
+    return this.m.cpu(i);
+  }
+
+  registers(): readonly RegisterInfo[] {
+    return REGISTERS;
+  }
+
+  readRegisters(i: number): bigint[] {
+    const cpu = this.cpu(i);
+    const s = cpu.state;
+    const r = cpu.registers;
+    return REGISTERS.map(({ source }) => {
+      if ("gpr" in source) return s[source.gpr];
+      if ("state" in source) return BigInt(s[source.state]);
+      if ("cr" in source) return r[source.cr];
+      return 0n;
+    });
+  }
+
+  writeRegister(i: number, index: number, value: bigint): boolean {
+    const r = REGISTERS[index];
+    if (!r) return false;
+    const cpu = this.cpu(i);
+    const v = BigInt.asUintN(r.bits > 64 ? 64 : r.bits, value);
+    const { source } = r;
+    if ("gpr" in source) cpu.setState({ [source.gpr]: v } as Partial<X86State>);
+    else if ("state" in source) {
+      if (source.state === "cs" || source.state === "ss") cpu.setState({ [source.state]: Number(v & 0xffffn) });
+      else cpu.setState({ [source.state]: v });
+    } else if ("cr" in source) cpu.setRegisters({ [source.cr]: v });
+    // The x87 and data-segment registers are not modelled: a write is accepted and changes nothing.
+    return true;
+  }
+
+  /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
+  pc(i: number): bigint {
+    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.X86_RIP, true);
+  }
+
+  systemRegisterLines(i: number): string[] {
+    const cpu = this.cpu(i);
+    const r = cpu.registers;
+    const s = cpu.state;
+    const flags = (v: bigint, names: [string, number][]) => names.filter(([, b]) => (v >> BigInt(b)) & 1n).map(([n]) => n).join(" ");
+    const pcide = (r.cr4 >> 17n) & 1n;
+    return [
+      `cr0  ${hex(r.cr0).padEnd(18)} ${flags(r.cr0, [["PE", 0], ["WP", 16], ["AM", 18], ["CD", 30], ["PG", 31]])}`,
+      `cr2  ${hex(r.cr2)}`,
+      `cr3  ${hex(r.cr3).padEnd(18)} table ${hex(r.cr3 & ADDR_MASK)}${pcide ? ` PCID ${r.cr3 & 0xfffn}` : ""}`,
+      `cr4  ${hex(r.cr4).padEnd(18)} ${flags(r.cr4, [["PAE", 5], ["PGE", 7], ["LA57", 12], ["PCIDE", 17], ["SMEP", 20], ["SMAP", 21], ["PKE", 22]])}`,
+      `efer ${hex(r.efer).padEnd(18)} ${flags(r.efer, [["SCE", 0], ["LME", 8], ["LMA", 10], ["NXE", 11]])}`,
+      `pkru ${hex(r.pkru)}`,
+      `cpl ${s.cpl}  cs ${hex(s.cs)}  ss ${hex(s.ss)}  gdtr ${hex(s.gdtrBase)}/${hex(s.gdtrLimit)}  idtr ${hex(s.idtrBase)}/${hex(s.idtrLimit)}`,
+    ];
+  }
+
+  targetXml(): string {
+    return this.xml;
+  }
+
+  run(i: number, budget: number): CpuRun {
+    const cpu = this.cpu(i);
+    const before = cpu.progress.instructions;
+    const exit = cpu.run(budget);
+    const retired = Number(cpu.progress.instructions - before);
+    const where = (rip: bigint) => `RIP ${hex(rip)}${symbolize(this.symbols, rip) ? ` <${symbolize(this.symbols, rip)}>` : ""}`;
+    switch (exit.reason) {
+      case "budget":
+        return { retired, stop: { kind: "budget" } };
+      case "hlt":
+        return { retired, stop: { kind: "exit", reason: "hlt" } };
+      case "breakpoint":
+        return { retired, stop: { kind: "breakpoint", pc: exit.rip } };
+      case "io": {
+        const r = this.io.access(exit);
+        if (r.exit) {
+          const code = r.exit.code;
+          const message = code === 0n ? `CPU ${i} wrote 0 to the debug-exit port: success` : `CPU ${i} wrote ${hex(code)} to the debug-exit port: guest-reported failure`;
+          return { retired, stop: { kind: "end", status: code === 0n ? 0 : 1, message } };
+        }
+        if (!exit.write) cpu.setState({ rax: raxAfterIn(cpu.state.rax, exit.size, r.value) });
+        return { retired, stop: { kind: "exit", reason: "io" } };
+      }
+      case "triple-fault":
+        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: triple fault (could not deliver ${deliveryChain(exit.vectors)}) at ${where(exit.rip)}` } };
+      case "bus-error":
+        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: bus error at physical ${hex(exit.address)} at ${where(exit.rip)}` } };
+      case "vmcall":
+        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: VMCALL with no hypervisor at ${where(exit.rip)}` } };
+      case "stopped":
+        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i} is stopped` } };
+    }
+  }
+
+  setBreakpoints(addresses: readonly bigint[]): void {
+    for (const cpu of this.m.cpus) cpu.setBreakpoints([...addresses]);
+  }
+
+  live(i: number): boolean {
+    return !this.cpu(i).progress.stopped;
+  }
+
+  idle(i: number): boolean {
+    return this.cpu(i).progress.halted;
+  }
+
+  instructions(i: number): bigint {
+    return this.cpu(i).progress.instructions;
+  }
+
+  takeViolations(): Violation[] {
+    return this.m.takeEvents().map((e) => ({
+      cpu: e.cpu,
+      message: `CPU ${e.cpu} used a stale ${e.kind === "stale-tlb-entry" ? "TLB entry" : "paging-structure-cache entry"} for VA ${hex(e.va)}` +
+        ` (PCID ${e.pcid}): the ${LEVEL_NAMES[e.level] ?? `level-${e.level} entry`} at ${hex(e.sourcePa)} was ${hex(e.cachedValue)} and is now ${hex(e.currentValue)}, with no invalidation in between`,
+    }));
+  }
+
+  violationsPending(): boolean {
+    return this.m.hw.eventsPending() > 0;
+  }
+
+  /** As `shootdown run` reports it: after reading every CPU's state, which works out the lazy flags. */
+  stateHash(): bigint {
+    for (const cpu of this.m.cpus) void cpu.state;
+    return BigInt.asUintN(64, this.m.hw.stateHash());
+  }
+
+  /** The PA of va for a debugger's read: as the kernel would, else as the user would (SMAP). */
+  private debugTranslate(cpu: X86Cpu, va: bigint): bigint | undefined {
+    for (const priv of ["kernel", "user"] as const) {
+      const t = cpu.peek(va, { op: "read", priv });
+      if (t.ok) return t.pa;
+    }
+    return undefined;
+  }
+
+  readVirtual(i: number, va: bigint, length: number): { bytes: Uint8Array; faultAt?: bigint } {
+    const cpu = this.cpu(i);
+    const out: number[] = [];
+    let at = va;
+    while (out.length < length) {
+      const a = BigInt.asUintN(64, at);
+      const pa = this.debugTranslate(cpu, a);
+      if (pa === undefined) return { bytes: Uint8Array.from(out), faultAt: a };
+      const n = Math.min(length - out.length, Number(0x1000n - (a & 0xfffn)));
+      const bytes = this.readPhysical(pa, n);
+      if (!bytes) return { bytes: Uint8Array.from(out), faultAt: a };
+      out.push(...bytes);
+      at += BigInt(n);
+    }
+    return { bytes: Uint8Array.from(out) };
+  }
+
+  writeVirtual(i: number, va: bigint, bytes: Uint8Array): boolean {
+    const cpu = this.cpu(i);
+    // Translate every page first, so that a failing write changes nothing.
+    const pieces: [bigint, Uint8Array][] = [];
+    for (let done = 0; done < bytes.length;) {
+      const a = BigInt.asUintN(64, va + BigInt(done));
+      const pa = this.debugTranslate(cpu, a);
+      if (pa === undefined) return false;
+      const n = Math.min(bytes.length - done, Number(0x1000n - (a & 0xfffn)));
+      if (!this.readPhysical(pa, n)) return false;
+      pieces.push([pa, bytes.subarray(done, done + n)]);
+      done += n;
+    }
+    for (const [pa, b] of pieces) this.m.memory.write(pa, b);
+    return true;
+  }
+
+  physicalAddress(i: number, va: bigint): bigint | undefined {
+    return this.debugTranslate(this.cpu(i), BigInt.asUintN(64, va));
+  }
+
+  readPhysical(pa: bigint, length: number): Uint8Array | undefined {
+    return readRam(this.m.memory, pa, length);
+  }
+
+  walk(i: number, va: bigint, op: WalkOp, priv: WalkPriv): WalkView {
+    const cpu = this.cpu(i);
+    const r = cpu.registers;
+    const w = cpu.walkMemory(va);
+    const levels: WalkLevel[] = w.steps.map((s) => ({
+      name: LEVEL_NAMES[s.level] ?? `L${s.level}`, entryPa: s.entryPa, value: s.value,
+      decoded: w.stop === "bus-error" && s === w.steps.at(-1) ? "outside RAM" : decodeEntry(s.level, s.value),
+    }));
+    const pcid = (r.cr4 >> 17n) & 1n ? ` PCID ${r.cr3 & 0xfffn}` : "";
+    const t = cpu.peek(va, { op, priv }, { memoryOnly: true });
+    if (!t.ok && t.fault.kind === "general-protection") {
+      // A non-canonical address is refused before any table is read (SDM Vol.3A 4.5.4).
+      const bits = (r.cr4 >> 12n) & 1n ? "63:56 must equal bit 56" : "63:47 must equal bit 47";
+      return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels: [], stop: `the address is not canonical (bits ${bits}): no walk`, decision: `${op} by ${priv}: #GP(0)`, ok: false };
+    }
+    const stop = w.stop === "leaf" ? undefined : { "bus-error": "the entry is outside RAM", "not-present": "the entry is not present", "reserved-bit": "a reserved bit is set" }[w.stop];
+    let decision: string;
+    if (t.ok) {
+      const rights = [t.writable ? "writable" : "read-only", t.user ? "user" : "supervisor", t.executeDisable ? "XD" : "executable"];
+      decision = `${op} by ${priv}: allowed → PA ${hex(t.pa)} (${t.pageSize === 4096 ? "4K" : t.pageSize === 2 << 20 ? "2M" : "1G"} page, ${rights.join(", ")}${t.global ? ", global" : ""}, ${t.memoryType})`;
+      return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels, ...(stop ? { stop } : {}), decision, ok: true, pa: t.pa };
+    }
+    const f = t.fault;
+    if (f.kind === "page-fault") {
+      const e = f.errorCode;
+      const bits = [e & 1 ? "P" : "", e & 2 ? "W" : "", e & 4 ? "U" : "", e & 8 ? "RSVD" : "", e & 16 ? "I" : "", e & 32 ? "PK" : ""].filter(Boolean);
+      decision = `${op} by ${priv}: #PF, error code ${hex(e)} (${bits.join(" ") || "not present"})`;
+    } else if (f.kind === "general-protection") {
+      decision = `${op} by ${priv}: #GP(0) (non-canonical address)`;
+    } else if (f.kind === "bus-error") {
+      decision = `${op} by ${priv}: bus error at ${hex(f.address)}`;
+    } else {
+      decision = `${op} by ${priv}: ${f.kind}`;
+    }
+    return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels, ...(stop ? { stop } : {}), decision, ok: false };
+  }
+
+  tlb(i: number, dead = false): TlbEntryView[] {
+    const cpu = this.cpu(i);
+    const walks = new Map<bigint, ReturnType<X86Cpu["walkMemory"]>>();
+    const walkOf = (va: bigint) => {
+      let w = walks.get(va);
+      if (!w) walks.set(va, (w = cpu.walkMemory(va)));
+      return w;
+    };
+    return tlbEntries(this.m, i, dead).map((e): TlbEntryView => {
+      const kind = STRUCTURES[e.structure]!;
+      const isTlb = e.structure < this.m.layout.STRUCT_PSC_PDE;
+      const vpid = e.ctx & 0xffff;
+      const pa = isTlb ? e.out & ADDR_MASK & ~((1n << PAGE_SHIFT[kind.level]!) - 1n) : e.out & ADDR_MASK;
+      const tags = [e.global ? "global" : `PCID ${e.asid}`, ...(vpid ? [`VPID ${vpid}`] : []), ...(e.ctx >>> 24 ? ["EPT"] : [])].join(" ");
+      const a = e.attrs;
+      const perms = isTlb ? [a & 2 ? "RW" : "RO", a & 1 ? "U" : "S", a & 4 ? "XD" : "X", ...(a & 8 ? ["D"] : [])].join(" ") : "";
+      const stale = !e.live ? "dead" as const : e.current ? this.staleness(walkOf(e.tag), kind.level, isTlb, pa, a) : "unknown" as const;
+      return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags, global: e.global, perms, stale };
+    });
+  }
+
+  /** Compares an entry with what a walk of the tables in memory finds now. */
+  private staleness(w: ReturnType<X86Cpu["walkMemory"]>, level: number, isTlb: boolean, pa: bigint, attrs: number): TlbEntryView["stale"] {
+    const step = w.steps.find((s) => s.level === level);
+    if (!step) {
+      const last = w.steps.at(-1);
+      return { why: last ? `the walk now stops at the ${LEVEL_NAMES[last.level]} (${w.stop.replace("-", " ")})` : "the walk finds nothing" };
+    }
+    if (!(step.value & PTE_P)) return { why: `the ${LEVEL_NAMES[level]} at ${hex(step.entryPa)} is now not present` };
+    const leafHere = level === 1 || (step.value & PTE_PS) !== 0n;
+    if (!isTlb) {
+      if (leafHere) return { why: `the ${LEVEL_NAMES[level]} at ${hex(step.entryPa)} now maps a page` };
+      const now = step.value & ADDR_MASK;
+      return now === pa ? "fresh" : { why: `the ${LEVEL_NAMES[level]} at ${hex(step.entryPa)} now points to ${hex(now)}` };
+    }
+    if (!leafHere || w.stop !== "leaf" || w.steps.at(-1) !== step) return { why: `the tables now map this address with another page size` };
+    const now = step.value & ADDR_MASK & ~((1n << PAGE_SHIFT[level]!) - 1n);
+    if (now !== pa) return { why: `the ${LEVEL_NAMES[level]} at ${hex(step.entryPa)} now maps ${hex(now)}` };
+    const upTo = w.steps;
+    const rw = upTo.every((s) => s.value & PTE_RW);
+    const us = upTo.every((s) => s.value & PTE_US);
+    const xd = upTo.some((s) => s.value & PTE_XD);
+    if (rw !== ((attrs & 2) !== 0) || us !== ((attrs & 1) !== 0) || xd !== ((attrs & 4) !== 0)) {
+      return { why: `the rights are now ${rw ? "RW" : "RO"} ${us ? "U" : "S"} ${xd ? "XD" : "X"}` };
+    }
+    return "fresh";
+  }
+
+  cache(): CacheLineView[] {
+    throw new ShootdownError("x86-64 machines model no data caches; `cache` shows the AArch64 L1s");
+  }
+
+  disassembleOne(i: number, va: bigint): { length: number; bytes: Uint8Array; text: string } | undefined {
+    const bytes = instructionBytes(this.m, this.cpu(i), va);
+    if (!bytes.length) return undefined;
+    const names = { objdump: (a: bigint) => this.symbols.objdump(a), source: (a: bigint) => hex(a) };
+    const d = backendFor("x86_64").decode(bytes, 0, va, names);
+    const length = Math.min(d.length, bytes.length);
+    return { length, bytes: bytes.subarray(0, length), text: d.unknown ? "(bad)" : d.text.replace(/\s+/g, " ").trim() };
+  }
+}
