@@ -9,7 +9,7 @@ import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";
 import { cpuSuite } from "./cpu.ts";
-import { a64Suite } from "./a64.ts";
+import { qemuSuite } from "./qemu.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -22,7 +22,7 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
   i64: i64Suite,
   asm: asmSuite,
   cpu: cpuSuite,
-  a64: a64Suite,
+  qemu: qemuSuite,
 };
 
 export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]
