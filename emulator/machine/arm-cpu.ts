@@ -167,7 +167,7 @@ const PLAIN_OFFSETS: [StateU64, keyof Layout][] = [
 ];
 const MMU_REGISTERS = ["sctlr_el1", "tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "par_el1", "hcr_el2", "vttbr_el2", "vtcr_el2", "csselr_el1"] as const;
 
-/** Why ArmCpu.run returned (a64-contract.md). */
+/** Why ArmCpu.run returned, and what the host needs to act on it. */
 export type ArmExit =
   /** The instruction budget is used up. */
   | { reason: "budget" }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// How run() returns (a64-contract.md): budget, wfi, hvc, smc, trap (HCR_EL2
+// How run() returns (ArmExit in emulator/machine/arm-cpu.ts): budget, wfi, hvc, smc, trap (HCR_EL2
 // TVM, TSW, TWI, a stage-2 abort), breakpoint, off; power on and off; the
 // progress counters and the state hash.
 

@@ -1,26 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
 // IRQs through VBAR_EL1 and their masking by PSTATE.I, driven by an SGI a
-// CPU sends itself through the GICv3 CPU interface (ICC_SGI1R_EL1), as the
-// contract (a64-contract.md) has the GIC deliver it. While emulator/hw/arm/
-// gic.ts is the stub, which never has anything pending, these tests are
-// skipped and say so.
+// CPU sends itself through the GICv3 CPU interface (ICC_SGI1R_EL1).
 
 import { describe, expect, it } from "vitest";
 import { a64Rig, runA64 } from "../../../helpers/a64-exec.ts";
-
-/** The stub GIC reads every ICC register as 0; a real one reads ICC_SRE_EL1.SRE as 1 once set. */
-const gicImplemented = (() => {
-  const r = runA64(`
-_start:
-  mov x0, #1
-  msr icc_sre_el1, x0
-  mrs x1, icc_sre_el1
-  hvc #0
-`);
-  return (r.x(1) & 1n) === 1n;
-})();
-if (!gicImplemented) console.warn("A64 IRQ tests SKIPPED: emulator/hw/arm/gic.ts is still the stub (nothing is ever pending)");
 
 /** Enables SGI 3 on CPU 0's redistributor and the CPU interface, IRQs masked (QEMU virt addresses). */
 const GIC_SETUP = `
@@ -59,7 +43,7 @@ vectors:
   hvc #0
 `;
 
-describe.skipIf(!gicImplemented)("IRQs", () => {
+describe("IRQs", () => {
   it("an SGI to self is taken at the current-EL SPx IRQ vector once PSTATE.I is clear, not before", () => {
     const r = a64Rig(`
 _start:
