@@ -4,7 +4,7 @@
 // CPU sends itself through the GICv3 CPU interface (ICC_SGI1R_EL1).
 
 import { describe, expect, it } from "vitest";
-import { a64Rig, runA64 } from "../../../helpers/a64-exec.ts";
+import { a64Rig } from "../../../helpers/a64-exec.ts";
 
 /** Enables SGI 3 on CPU 0's redistributor and the CPU interface, IRQs masked (QEMU virt addresses). */
 const GIC_SETUP = `
