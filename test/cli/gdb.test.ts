@@ -48,6 +48,17 @@ function gdb(elf: string, port: number, commands: string[]): string {
   return readFileSync(path, "utf8");
 }
 
+/** The same gdb session twice, each against a fresh stub with the same options, ending with kill. */
+async function twice(elf: string, session: string[], ...args: string[]): Promise<string[]> {
+  const runs: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const stub = await startStub(elf, ...args);
+    runs.push(gdb(elf, stub.port, [...session, "kill"]));
+    await once(stub.child, "exit");
+  }
+  return runs;
+}
+
 describe.skipIf(!GDB)("gdb-multiarch and the target descriptions", () => {
   // gdb must accept each description for its architecture and number the
   // registers as the stub's g packet lays them out.
@@ -126,12 +137,7 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
 
   it("is deterministic: the same gdb session on the same seed sees the same states", async () => {
     const session = ["break stale", "continue", "info registers rip", "thread 2", "stepi 5", "info registers rip rdi", "monitor sched"];
-    const runs: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const stub = await startStub(elf, "--cpus", "2", "--seed", "3", "--quantum", "4");
-      runs.push(gdb(elf, stub.port, [...session, "kill"]));
-      await once(stub.child, "exit");
-    }
+    const runs = await twice(elf, session, "--cpus", "2", "--seed", "3", "--quantum", "4");
     expect(runs[0]).toMatch(/^state hash 0x[0-9a-f]+$/m);
     expect(runs[1]).toBe(runs[0]);
   });
@@ -186,12 +192,7 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (AArch64)", () => {
 
   it("sees the CPUs PSCI starts as threads, and is deterministic: the same gdb session on the same seed sees the same states", async () => {
     const session = ["break secondary_entry", "continue", "info threads", "info registers x0 x19 pc", "stepi 5", "info registers pc", "monitor sched"];
-    const runs: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const stub = await startStub(hello, "--cpus", "4", "--seed", "3", "--quantum", "4");
-      runs.push(gdb(hello, stub.port, [...session, "kill"]));
-      await once(stub.child, "exit");
-    }
+    const runs = await twice(hello, session, "--cpus", "4", "--seed", "3", "--quantum", "4");
     expect(runs[0]).toMatch(/hit Breakpoint 1, 0x[0-9a-f]+ in secondary_entry \(\)$/m);
     expect(runs[0]).toMatch(/^\* \d +Thread \d \(CPU [123], runnable\) 0x[0-9a-f]+ in secondary_entry \(\)$/m);
     expect(runs[0]).toMatch(/^ {2}1 +Thread 1 \(CPU 0, runnable\) /m);
