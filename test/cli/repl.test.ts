@@ -18,6 +18,23 @@ function repl(commands: string[], ...args: string[]): { stdout: string; stderr: 
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
+/**
+ * `continue` on 4 CPUs runs hello to its end, with its console, and reaches
+ * the state `shootdown run` reports with the same options (--no-detector:
+ * see README).
+ */
+function continuesLikeRun(hello: string, passed: string, ended: string): void {
+  const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];
+  const run = shootdown("run", hello, ...opts);
+  const hash = /^state hash: (0x[0-9a-f]+)$/m.exec(run.stderr)?.[1];
+  expect(hash).toBeDefined();
+  const r = repl(["continue", "sched"], hello, ...opts, "--no-detector");
+  expect(r.stdout).toContain("hello from CPU 3 of 4\n");
+  expect(r.stdout).toContain(`${passed}\n`);
+  expect(r.stdout.split("\n")).toContain(`the run ended: ${ended}`);
+  expect(r.stdout).toMatch(new RegExp(`^state hash ${hash}$`, "m"));
+}
+
 describe("shootdown repl", () => {
   const guest = imageFile(STALE_GUEST, "stale.elf");
 
@@ -105,16 +122,7 @@ describe("shootdown repl", () => {
   });
 
   it("runs a guest to the end in the state shootdown run reaches (the same state hash with --no-detector)", () => {
-    const hello = join(ROOT, "guest", "x86_64", "hello.elf");
-    const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];
-    const run = shootdown("run", hello, ...opts);
-    const hash = /^state hash: (0x[0-9a-f]+)$/m.exec(run.stderr)?.[1];
-    expect(hash).toBeDefined();
-    const r = repl(["continue", "sched"], hello, ...opts, "--no-detector");
-    expect(r.stdout).toContain("hello from CPU 3 of 4\n");
-    expect(r.stdout).toContain("all checks passed\n");
-    expect(r.stdout).toMatch(/^the run ended: CPU 0 wrote 0 to the debug-exit port: success \(status 0\)$/m);
-    expect(r.stdout).toMatch(new RegExp(`^state hash ${hash}$`, "m"));
+    continuesLikeRun(join(ROOT, "guest", "x86_64", "hello.elf"), "all checks passed", "CPU 0 wrote 0 to the debug-exit port: success (status 0)");
   });
 
   it("answers a bad command with one line and goes on", () => {
@@ -189,6 +197,22 @@ describe("shootdown repl (AArch64)", () => {
   const guest = imageFile(image(STALE_GUEST_A64, { arch: "aarch64", base: 0x4008_0000n }), "stale-a64.elf");
   const hello = join(ROOT, "guest", "aarch64", "hello.elf");
 
+  it("continues hello to PSCI SYSTEM_OFF on 4 CPUs, in the state shootdown run reaches", () => {
+    continuesLikeRun(hello, "hello: all checks passed", "CPU 0 called PSCI SYSTEM_OFF: success (status 0)");
+    // With the detector on (the default) too: hello's remaps use break-before-make and TLBI, so nothing stops it.
+    const plain = repl(["continue"], hello, "--cpus", "4");
+    expect(plain.stdout).toMatch(/^the run ended: CPU 0 called PSCI SYSTEM_OFF: success \(status 0\)$/m);
+    expect(plain.stdout).not.toContain("violation");
+  });
+
+  it("stops every CPU that PSCI CPU_ON starts at a breakpoint on its entry, and is deterministic", () => {
+    const cmds = ["break secondary_entry", "continue", "continue", "cpu 2", "step 3", "regs", "continue", "sched"];
+    const a = repl(cmds, hello, "--cpus", "4", "--seed", "9", "--quantum", "7");
+    const b = repl(cmds, hello, "--cpus", "4", "--seed", "9", "--quantum", "7");
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.stdout.match(/^CPU [123] stopped at breakpoint 0x[0-9a-f]+ <secondary_entry>$/gm)).toHaveLength(3);
+    expect(a.stdout).toMatch(/^state hash 0x[0-9a-f]+$/m);
+  });
   it("breaks on a symbol, steps, shows the registers, the stale TLB entry after a descriptor change without TLBI, and walks the address", () => {
     const r = repl(["break remap", "continue", "regs", "tlb", "step", "tlb", "walk 0x80000000", "step", "x/2gx 0x80000000", "x/1gxp 0x40201000", "disasm stale 3", "continue"], guest, "--cpus", "2");
     expect(r.stderr).toBe("");
@@ -255,30 +279,5 @@ describe("shootdown repl (AArch64)", () => {
       "   0x4008009c <stale+0x8>:  20 87 08 d5              tlbi vae1, x0",
       "the run ended: CPU 0 called PSCI SYSTEM_OFF: success (status 0)",
     ]);
-  });
-
-  it("continues hello to PSCI SYSTEM_OFF on 4 CPUs, in the state shootdown run reaches", () => {
-    const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];
-    const run = shootdown("run", hello, ...opts);
-    const hash = /^state hash: (0x[0-9a-f]+)$/m.exec(run.stderr)?.[1];
-    expect(hash).toBeDefined();
-    const r = repl(["continue", "sched"], hello, ...opts, "--no-detector");
-    expect(r.stdout).toContain("hello from CPU 3 of 4\n");
-    expect(r.stdout).toContain("hello: all checks passed\n");
-    expect(r.stdout).toMatch(/^the run ended: CPU 0 called PSCI SYSTEM_OFF: success \(status 0\)$/m);
-    expect(r.stdout).toMatch(new RegExp(`^state hash ${hash}$`, "m"));
-    // With the detector on (the default) too: hello's remaps use break-before-make and TLBI, so nothing stops it.
-    const plain = repl(["continue"], hello, "--cpus", "4");
-    expect(plain.stdout).toMatch(/^the run ended: CPU 0 called PSCI SYSTEM_OFF: success \(status 0\)$/m);
-    expect(plain.stdout).not.toContain("violation");
-  });
-
-  it("stops every CPU that PSCI CPU_ON starts at a breakpoint on its entry, and is deterministic", () => {
-    const cmds = ["break secondary_entry", "continue", "continue", "cpu 2", "step 3", "regs", "continue", "sched"];
-    const a = repl(cmds, hello, "--cpus", "4", "--seed", "9", "--quantum", "7");
-    const b = repl(cmds, hello, "--cpus", "4", "--seed", "9", "--quantum", "7");
-    expect(a.stdout).toBe(b.stdout);
-    expect(a.stdout.match(/^CPU [123] stopped at breakpoint 0x[0-9a-f]+ <secondary_entry>$/gm)).toHaveLength(3);
-    expect(a.stdout).toMatch(/^state hash 0x[0-9a-f]+$/m);
   });
 });
