@@ -1,32 +1,31 @@
 // SPDX-License-Identifier: MIT
 //
-// The AArch64 side of the debugger. What needs only the MMU, the TLBs and
-// the caches works now: `walk` (the stage-1 descriptors read level by level,
-// and the decision from the MMU's side-effect-free peek), `tlb` (live
-// entries with ASID/VMID, each checked against a fresh walk), `cache` (dirty
-// lines by set/way), the system registers and gdb's target description.
+// The AArch64 side of the debugger: a machine built and booted as `shootdown
+// run` builds it (arm-run.ts bootArmMachine), whose CPUs' exits go to the
+// runner's own port (PSCI, the PL011, WFI), and what the REPL and the gdb
+// stub read of it: `walk` (the stage-1 descriptors read level by level, and
+// the decision from the MMU's side-effect-free peek), `tlb` (live entries
+// with ASID/VMID, each checked against a fresh walk), `cache` (dirty lines
+// by set/way), the registers and gdb's target description.
 //
-// TODO(AArch64 CPU): running, stepping and the general registers need the
-// A64 interpreter (ArmCpu.run, setBreakpoints, the X registers, PC, PSTATE),
-// which is built in another branch. Until it is merged, those methods throw
-// NOT_MERGED; finishing them means filling in run, setBreakpoints, live,
-// idle, instructions, pc, readRegisters/writeRegister (x0–x30, sp, pc, cpsr),
-// readVirtual/writeVirtual/disassembleOne (as in x86-target.ts, through
-// cpu.peek), and makeArmTarget below (the boot protocol of `shootdown run`
-// for AArch64 images).
+// Memory is read the way the CPU would read it: the data caches are
+// coherent with each other, so a cacheable access (and a physical read, and
+// a watchpoint) sees the freshest copy, in a cache or in RAM; a
+// Non-cacheable one (the MMU or the caches off, Device memory) reads RAM,
+// as the CPU does, even when a dirty line holds newer data.
 
 import type { Machine } from "../machine/machine.ts";
-import type { ArmCpu, ArmRegisters } from "../machine/arm-cpu.ts";
+import type { ArmCpu, ArmRegisters, ArmState } from "../machine/arm-cpu.ts";
+import { bootArmMachine, type ArmPort } from "../machine/arm-run.ts";
+import { endStatus, type RunEnd } from "../machine/run-loop.ts";
 import { ShootdownError } from "../machine/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
 import type { RecordedOptions } from "../machine/schedule-file.ts";
-import { SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
+import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
 import {
-  hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation, type WalkLevel,
-  type WalkOp, type WalkPriv, type WalkView,
+  hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
+  type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
 } from "./target.ts";
-
-export const NOT_MERGED = "the AArch64 CPU is not merged yet: on AArch64 the debugger can walk, show TLBs, caches and system registers, but not run, step or read the X registers";
 
 const CORE = "org.gnu.gdb.aarch64.core";
 const SYSTEM = "org.shootdown.aarch64.system";
@@ -90,12 +89,45 @@ function decodeDescriptor(level: number, d: bigint): { text: string; kind: "inva
   return { text: `${kind} ${bits.join(" ")} → ${hex(out)}`, kind, out };
 }
 
+/** PSTATE fields (SPSR format, DDI0487 C5.2.19). */
+const PSTATE_FLAGS: [string, number][] = [["N", 31], ["Z", 30], ["C", 29], ["V", 28]];
+const PSTATE_MODES = ["EL0t", "", "", "", "EL1t", "EL1h"];
+const SCTLR_FIELDS: [string, number][] = [
+  ["M", 0], ["A", 1], ["C", 2], ["SA", 3], ["SA0", 4], ["I", 12], ["nTWI", 16], ["nTWE", 18], ["WXN", 19], ["SPAN", 23], ["EE", 25],
+];
+const HCR_FIELDS: [string, number][] = [
+  ["VM", 0], ["SWIO", 1], ["FMO", 3], ["IMO", 4], ["AMO", 5], ["TWI", 13], ["TWE", 14], ["TSW", 22], ["TVM", 26], ["TGE", 27], ["RW", 31],
+];
+const bitNames = (v: bigint, names: [string, number][]) => names.filter(([, b]) => (v >> BigInt(b)) & 1n).map(([n]) => n).join(" ");
+const field = (v: bigint, lsb: number, bits: number) => (v >> BigInt(lsb)) & ((1n << BigInt(bits)) - 1n);
+
+/** A MAIR attribute byte in words (DDI0487 D19.2.97). */
+function mairAttr(a: bigint): string {
+  if (!(a & 0xf0n)) return ["Device-nGnRnE", "Device-nGnRE", "Device-nGRE", "Device-GRE"][Number((a >> 2n) & 3n)]!;
+  const nibble = (n: bigint) => (n === 4n ? "NC" : n & 4n ? "WB" : "WT");
+  const outer = nibble(a >> 4n);
+  const inner = nibble(a & 0xfn);
+  return `Normal ${inner === outer ? inner : `inner ${inner} outer ${outer}`}`;
+}
+
+/** The registers whose values come from ArmState. */
+type StateRegister = keyof Pick<ArmState, "pc" | "pstate">;
+
 export class ArmTarget implements DebugTarget {
   readonly arch = "aarch64" as const;
   readonly symbols: SymbolLookup;
+  readonly symbolTable: readonly ProgramSymbol[];
+  private breakpoints: bigint[] = [];
 
-  constructor(readonly m: Machine<"aarch64">, readonly symbolTable: readonly ProgramSymbol[] = []) {
-    this.symbols = new SymbolLookup({ arch: "aarch64", entry: 0n, sections: [], symbols: [...symbolTable] });
+  /**
+   * A target over a machine. With an image's program and the port of
+   * arm-run.ts it runs; without them (a machine a test built) it can walk,
+   * show TLBs, caches and registers, and run until the first exit.
+   */
+  constructor(readonly m: Machine<"aarch64">, image?: { program: Program; port: ArmPort }, private readonly port = image?.port) {
+    const program: Program = image?.program ?? { arch: "aarch64", entry: 0n, sections: [], symbols: [] };
+    this.symbols = new SymbolLookup(program);
+    this.symbolTable = program.symbols;
   }
 
   get cpuCount(): number {
@@ -110,49 +142,133 @@ export class ArmTarget implements DebugTarget {
     return REGISTERS;
   }
 
-  readRegisters(): bigint[] {
-    throw new ShootdownError(NOT_MERGED);
+  /** Which stack pointer SP is now: SP_EL0 at EL0 or with SPSel = 0 (EL1t), else SP_EL1. */
+  private static spName(pstate: bigint): "sp_el0" | "sp_el1" {
+    return (pstate & 0xdn) === 0x5n ? "sp_el1" : "sp_el0";
   }
 
-  writeRegister(): boolean {
-    throw new ShootdownError(NOT_MERGED);
+  readRegisters(i: number): bigint[] {
+    const s = this.cpu(i).state;
+    return REGISTERS.map((r, n) => {
+      if (n < 31) return s.x[n]!;
+      if (r.name === "sp") return s[ArmTarget.spName(s.pstate)];
+      if (r.name === "cpsr") return s.pstate & 0xffff_ffffn;
+      return s[r.name as StateRegister | keyof ArmRegisters];
+    });
   }
 
-  pc(): bigint {
-    throw new ShootdownError(NOT_MERGED);
+  writeRegister(i: number, index: number, value: bigint): boolean {
+    const r = REGISTERS[index];
+    if (!r) return false;
+    const cpu = this.cpu(i);
+    const v = BigInt.asUintN(r.bits, value);
+    try {
+      if (index < 31) {
+        const x = cpu.state.x.slice();
+        x[index] = v;
+        cpu.setState({ x });
+      } else if (r.name === "sp") cpu.setState({ [ArmTarget.spName(cpu.state.pstate)]: v });
+      else if (r.name === "cpsr") cpu.setState({ pstate: v });
+      else cpu.setState({ [r.name]: v });
+    } catch (e) {
+      // A PSTATE with a mode the CPU does not have (EL2, AArch32) is refused, and changes nothing.
+      if (e instanceof ShootdownError) return false;
+      throw e;
+    }
+    return true;
+  }
+
+  /** PC read straight from the CPU block: the session asks before every run call. */
+  pc(i: number): bigint {
+    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.A64_PC, true);
   }
 
   systemRegisterLines(i: number): string[] {
-    const r = this.cpu(i).registers;
-    return SYSTEM_REGISTERS.map((name) => `${name.padEnd(10)} ${hex(r[name])}`);
+    const s = this.cpu(i).state;
+    const p = s.pstate;
+    const mode = PSTATE_MODES[Number(p & 0xfn)] ?? `M=${hex(p & 0xfn)}`;
+    const daif = [["D", 9], ["A", 8], ["I", 7], ["F", 6]].map(([n, b]) => ((p >> BigInt(b!)) & 1n ? n : "-")).join("");
+    const extra = bitNames(p, [["PAN", 22], ["IL", 20]]);
+    const ttbr = (v: bigint) => `table ${hex(v & OA_MASK)} ASID ${v >> 48n}`;
+    const tcr = s.tcr_el1;
+    const tg0 = ["4K", "64K", "16K", "?"][Number(field(tcr, 14, 2))];
+    const tg1 = ["?", "16K", "4K", "64K"][Number(field(tcr, 30, 2))];
+    const half = (n: 0 | 1) => {
+      const o = n ? 16 : 0;
+      return `T${n}SZ=${field(tcr, o, 6)} TG${n}=${n ? tg1 : tg0} SH${n}=${field(tcr, o + 12, 2)} IRGN${n}=${field(tcr, o + 8, 2)} ORGN${n}=${field(tcr, o + 10, 2)}${field(tcr, n ? 23 : 7, 1) ? ` EPD${n}` : ""}`;
+    };
+    const mair = Array.from({ length: 8 }, (_, k) => field(s.mair_el1, 8 * k, 8));
+    const used = mair.map((a, k) => [a, k] as const).filter(([a], k) => a !== 0n || k === 0 || mair.slice(k).some((b) => b !== 0n));
+    const col = (name: string, v: bigint) => `${name.padEnd(10)} ${hex(v).padEnd(18)}`;
+    return [
+      `${col("pstate", p)} ${[bitNames(p, PSTATE_FLAGS) || "-", mode, `DAIF=${daif}`, extra].filter(Boolean).join("  ")}`,
+      `${col("sp_el0", s.sp_el0)} sp_el1 ${hex(s.sp_el1)}`,
+      `${col("sctlr_el1", s.sctlr_el1)} ${bitNames(s.sctlr_el1, SCTLR_FIELDS)}`,
+      `${col("tcr_el1", tcr)} ${half(0)}  ${half(1)}  IPS=${field(tcr, 32, 3)}${field(tcr, 22, 1) ? " A1" : ""}${field(tcr, 36, 1) ? " AS" : ""}`,
+      `${col("ttbr0_el1", s.ttbr0_el1)} ${ttbr(s.ttbr0_el1)}`,
+      `${col("ttbr1_el1", s.ttbr1_el1)} ${ttbr(s.ttbr1_el1)}`,
+      `${col("mair_el1", s.mair_el1)} ${used.map(([a, k]) => `Attr${k}=${hex(a)} ${mairAttr(a)}`).join(", ")}`,
+      `${col("par_el1", s.par_el1)} ${s.par_el1 & 1n ? "fault" : `PA ${hex(s.par_el1 & OA_MASK)}`}`,
+      `${col("hcr_el2", s.hcr_el2)} ${bitNames(s.hcr_el2, HCR_FIELDS)}`.trimEnd(),
+      `${col("vttbr_el2", s.vttbr_el2)} table ${hex(s.vttbr_el2 & OA_MASK)} VMID ${s.vttbr_el2 >> 48n}`,
+      `${col("vtcr_el2", s.vtcr_el2)}`.trimEnd(),
+      `${col("vbar_el1", s.vbar_el1)} elr_el1 ${hex(s.elr_el1)}  esr_el1 ${hex(s.esr_el1)}  far_el1 ${hex(s.far_el1)}  spsr_el1 ${hex(s.spsr_el1)}`,
+    ];
   }
 
   targetXml(): string {
     return armTargetXml();
   }
 
-  run(): CpuRun {
-    throw new ShootdownError(NOT_MERGED);
+  /**
+   * One run call: exits go to the port of `shootdown run` (arm-run.ts), which
+   * answers PSCI, drives the PL011 and sleeps a WFI until its timer's
+   * deadline; a breakpoint is the debugger's own.
+   */
+  run(i: number, budget: number): CpuRun {
+    const cpu = this.cpu(i);
+    const before = cpu.progress.instructions;
+    const exit = cpu.run(budget);
+    const retired = Number(cpu.progress.instructions - before);
+    if (exit.reason === "budget") return { retired, stop: { kind: "budget" } };
+    if (exit.reason === "breakpoint") return { retired, stop: { kind: "breakpoint", pc: exit.pc } };
+    if (!this.port) throw new ShootdownError(`CPU ${i}: a ${exit.reason} exit, and this target has no machine around its CPUs to handle it`);
+    const end = this.port.handle(cpu, exit);
+    // PSCI CPU_ON resets the CPU it powers on, breakpoints and all: they are the debugger's, so they stay.
+    if (exit.reason === "hvc") this.setBreakpoints(this.breakpoints);
+    if (!end) return { retired, stop: { kind: "exit", reason: exit.reason } };
+    return { retired, stop: { kind: "end", status: endStatus(end), message: endMessage(end) } };
   }
 
   setBreakpoints(addresses: readonly bigint[]): void {
-    if (addresses.length) throw new ShootdownError(NOT_MERGED);
+    this.breakpoints = [...addresses];
+    for (const cpu of this.m.cpus) cpu.setBreakpoints([...addresses]);
   }
 
-  live(): boolean {
-    throw new ShootdownError(NOT_MERGED);
+  /** Powered on and not stopped, as the runner's port says. */
+  live(i: number): boolean {
+    const p = this.cpu(i).progress;
+    return !p.off && !p.stopped;
   }
 
-  idle(): boolean {
-    throw new ShootdownError(NOT_MERGED);
+  idle(i: number): boolean {
+    return this.cpu(i).progress.waiting;
   }
 
-  instructions(): bigint {
-    throw new ShootdownError(NOT_MERGED);
+  instructions(i: number): bigint {
+    return this.cpu(i).progress.instructions;
   }
 
   takeViolations(): Violation[] {
-    return this.m.takeEvents().map((e) => ({ cpu: e.cpu, message: `CPU ${e.cpu} used a stale TLB entry for VA ${hex(e.va)}` }));
+    return this.m.takeEvents().map((e) => {
+      const stage2 = (e.level & 0x80) !== 0;
+      const what = `the ${stage2 ? "stage-2 " : ""}L${e.level & 0x7f} descriptor at ${hex(e.sourcePa)}`;
+      const kind = e.kind === "stale-tlb-entry" ? "TLB entry" : "walk-cache entry";
+      return {
+        cpu: e.cpu,
+        message: `CPU ${e.cpu} used a stale ${kind} for VA ${hex(e.va)} (ASID ${e.pcid}): ${what} was ${hex(e.cachedValue)} and is now ${hex(e.currentValue)}, with no TLBI in between`,
+      };
+    });
   }
 
   violationsPending(): boolean {
@@ -163,24 +279,106 @@ export class ArmTarget implements DebugTarget {
     return BigInt.asUintN(64, this.m.hw.stateHash());
   }
 
-  readVirtual(): { bytes: Uint8Array; faultAt?: bigint } {
-    throw new ShootdownError(NOT_MERGED);
-  }
-
-  writeVirtual(): boolean {
-    throw new ShootdownError(NOT_MERGED);
-  }
-
-  physicalAddress(i: number, va: bigint): bigint | undefined {
+  /** The PA of va for a debugger's read, and whether the CPU's access there would be cacheable (DDI0487 D8.2.10, B2.12). */
+  private debugTranslate(i: number, va: bigint, op: "read" | "fetch" = "read"): { pa: bigint; cacheable: boolean } | undefined {
+    const cpu = this.cpu(i);
+    const sctlr = cpu.registers.sctlr_el1;
     for (const priv of ["kernel", "user"] as const) {
-      const t = this.cpu(i).peek(BigInt.asUintN(64, va), { op: "read", priv });
-      if (t.ok) return t.pa;
+      const t = cpu.peek(BigInt.asUintN(64, va), { op, priv });
+      if (!t.ok) continue;
+      const mmu = (sctlr & 1n) !== 0n;
+      const on = op === "fetch" ? (sctlr >> 12n) & 1n : (sctlr >> 2n) & 1n;
+      // With the MMU off a data access is Device memory and a fetch Normal Write-Through (cacheable when SCTLR_EL1.I).
+      const cacheable = on !== 0n && (mmu ? (t.attr & 0xf0) !== 0 && (t.attr & 0xf) !== 4 : op === "fetch");
+      return { pa: t.pa, cacheable };
     }
     return undefined;
   }
 
+  /** Bytes at va as the CPU would load them, page by page. */
+  private readAs(i: number, va: bigint, length: number, op: "read" | "fetch"): { bytes: Uint8Array; faultAt?: bigint } {
+    const out: number[] = [];
+    let at = va;
+    while (out.length < length) {
+      const a = BigInt.asUintN(64, at);
+      const t = this.debugTranslate(i, a, op);
+      const n = Math.min(length - out.length, Number(0x1000n - (a & 0xfffn)));
+      const bytes = t && (t.cacheable ? this.readPhysical(t.pa, n) : readRam(this.m.memory, t.pa, n));
+      if (!bytes) return { bytes: Uint8Array.from(out), faultAt: a };
+      out.push(...bytes);
+      at += BigInt(n);
+    }
+    return { bytes: Uint8Array.from(out) };
+  }
+
+  readVirtual(i: number, va: bigint, length: number): { bytes: Uint8Array; faultAt?: bigint } {
+    return this.readAs(i, va, length, "read");
+  }
+
+  /** Writes through the MMU, to RAM and to every cached copy of the bytes, so that every reader sees them (as a debugger's write should). */
+  writeVirtual(i: number, va: bigint, bytes: Uint8Array): boolean {
+    // Translate every page first, so that a failing write changes nothing.
+    const pieces: [bigint, Uint8Array][] = [];
+    for (let done = 0; done < bytes.length;) {
+      const a = BigInt.asUintN(64, va + BigInt(done));
+      const t = this.debugTranslate(i, a);
+      const n = Math.min(bytes.length - done, Number(0x1000n - (a & 0xfffn)));
+      if (!t || !readRam(this.m.memory, t.pa, n)) return false;
+      pieces.push([t.pa, bytes.subarray(done, done + n)]);
+      done += n;
+    }
+    const mem = new Uint8Array(this.m.hw.memory.buffer);
+    for (const [pa, b] of pieces) {
+      this.m.memory.write(pa, b);
+      b.forEach((byte, k) => {
+        const at = pa + BigInt(k);
+        for (const line of this.cachedCopies(at)) mem[line.at + 16 + Number(at & 63n)] = byte;
+      });
+    }
+    return true;
+  }
+
+  physicalAddress(i: number, va: bigint): bigint | undefined {
+    return this.debugTranslate(i, va)?.pa;
+  }
+
+  /**
+   * Physical bytes as a cacheable access (and the table walker) sees them:
+   * a dirty L1 copy, else the system cache's, else RAM (arm/cache.ts
+   * coherentRead64).
+   */
   readPhysical(pa: bigint, length: number): Uint8Array | undefined {
-    return readRam(this.m.memory, pa, length);
+    const bytes = readRam(this.m.memory, pa, length);
+    if (!bytes || !this.m.options.caches) return bytes;
+    const mem = new Uint8Array(this.m.hw.memory.buffer);
+    for (let k = 0; k < bytes.length; k++) {
+      const at = pa + BigInt(k);
+      const copies = this.cachedCopies(at);
+      const line = copies.find((c) => c.dirty && c.l1) ?? copies.find((c) => !c.l1);
+      if (line) bytes[k] = mem[line.at + 16 + Number(at & 63n)]!;
+    }
+    return bytes;
+  }
+
+  /** The line records (tag u64 with valid 1 and dirty 2, victim u64, 64 data bytes) holding pa's line: the L1s, then the system cache. */
+  private cachedCopies(pa: bigint): { at: number; dirty: boolean; l1: boolean }[] {
+    const caches = this.m.options.caches;
+    if (!caches) return [];
+    const line = pa & ~63n;
+    const view = new DataView(this.m.hw.memory.buffer);
+    const out: { at: number; dirty: boolean; l1: boolean }[] = [];
+    const look = (cpu: number, sets: number, ways: number) => {
+      const set = Number((line >> 6n) & BigInt(sets - 1));
+      for (let way = 0; way < ways; way++) {
+        const at = this.m.hw.cacheLine(cpu, set, way);
+        if (!at) continue;
+        const tag = view.getBigUint64(at, true);
+        if (tag & 1n && (tag & ~63n) === line) out.push({ at, dirty: (tag & 2n) !== 0n, l1: cpu !== 0xffff_ffff });
+      }
+    };
+    for (let c = 0; c < this.cpuCount; c++) look(c, caches.l1.sets, caches.l1.ways);
+    look(0xffff_ffff, caches.system.sets, caches.system.ways);
+    return out;
   }
 
   /**
@@ -189,28 +387,8 @@ export class ArmTarget implements DebugTarget {
    * L1 or the system cache wins over RAM.
    */
   coherentRead64(pa: bigint): bigint | undefined {
-    const caches = this.m.options.caches;
-    if (caches) {
-      const line = pa & ~63n;
-      const view = new DataView(this.m.hw.memory.buffer);
-      const look = (cpu: number, sets: number, ways: number): bigint | undefined => {
-        const set = Number((line >> 6n) & BigInt(sets - 1));
-        for (let way = 0; way < ways; way++) {
-          const at = this.m.hw.cacheLine(cpu, set, way);
-          if (!at) continue;
-          const tag = view.getBigUint64(at, true);
-          if (tag & 1n && (tag & ~63n) === line) return view.getBigUint64(at + 16 + Number(pa & 63n & ~7n), true);
-        }
-        return undefined;
-      };
-      for (let c = 0; c < this.cpuCount; c++) {
-        const v = look(c, caches.l1.sets, caches.l1.ways);
-        if (v !== undefined) return v;
-      }
-      const v = look(0xffff_ffff, caches.system.sets, caches.system.ways);
-      if (v !== undefined) return v;
-    }
-    return this.m.memory.peek64(pa & ~7n);
+    const bytes = this.readPhysical(pa & ~7n, 8);
+    return bytes && new DataView(bytes.buffer).getBigUint64(0, true);
   }
 
   /** The stage-1 descriptors for va from the tables in memory (TTBR0/1 by bit 55, T0SZ/T1SZ, 4 KiB granule). */
@@ -308,13 +486,39 @@ export class ArmTarget implements DebugTarget {
     return out;
   }
 
-  disassembleOne(): { length: number; bytes: Uint8Array; text: string } | undefined {
-    throw new ShootdownError(NOT_MERGED);
+  /** One instruction at va, fetched as the CPU would fetch it (through the caches when the fetch is cacheable). */
+  disassembleOne(i: number, va: bigint): { length: number; bytes: Uint8Array; text: string } | undefined {
+    const { bytes } = this.readAs(i, va, 4, "fetch");
+    if (bytes.length < 4) return undefined;
+    return { length: 4, bytes, text: disassembleA64(bytes, va, this.symbols) };
   }
 }
 
-/** An AArch64 image for `shootdown repl` / `shootdown gdb`: needs the A64 CPU and its boot protocol. */
-export function makeArmTarget(_image: Uint8Array, _options: RecordedOptions, _debug: TargetOptions = {}): DebugTarget {
-  // TODO(AArch64 CPU): boot the image as `shootdown run` will for AArch64 and return new ArmTarget(machine, symbols).
-  throw new ShootdownError(NOT_MERGED);
+/** An A64 instruction as objdump prints it, branch targets by symbol. */
+export function disassembleA64(bytes: Uint8Array, pc: bigint, symbols: SymbolLookup): string {
+  const names = { objdump: (a: bigint) => symbols.objdump(a), source: (a: bigint) => hex(a) };
+  const d = backendFor("aarch64").decode(bytes, 0, pc, names);
+  return d.unknown ? "(bad)" : d.text.replace(/\s+/g, " ").trim();
+}
+
+/** How a run ended, in the words of the REPL's "the run ended: …". */
+function endMessage(end: RunEnd): string {
+  switch (end.kind) {
+    case "power-off":
+      return end.reset ? `CPU ${end.cpu} called PSCI SYSTEM_RESET: guest-reported failure` : `CPU ${end.cpu} called PSCI SYSTEM_OFF: success`;
+    case "crash":
+      return end.message;
+    case "step-limit":
+      return `--max-steps: ${end.steps} instructions retired`;
+    case "debug-exit":
+      return `CPU ${end.cpu} wrote ${hex(end.code)} to the debug-exit port`;
+  }
+}
+
+/** An AArch64 image for `shootdown repl` / `shootdown gdb`, booted as `shootdown run` boots it. */
+export function makeArmTarget(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}): ArmTarget {
+  // The detector: see X86Target's constructor.
+  const { m, plan, port } = bootArmMachine({ ...options, image, console }, { detectMissingInvalidation: debug.detector ?? true });
+  const e = plan.elf;
+  return new ArmTarget(m, { program: { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols }, port });
 }

@@ -341,7 +341,9 @@ class Connection {
     if (p.startsWith("qThreadExtraInfo,")) {
       const cpu = this.cpuOf(p.slice("qThreadExtraInfo,".length));
       if (typeof cpu !== "number") throw new BadPacket("bad thread");
-      const state = !t.live(cpu) ? "stopped for good" : t.idle(cpu) ? "halted" : "runnable";
+      // An AArch64 CPU that is not live is off (PSCI CPU_ON may start it again) and an idle one waits in WFI.
+      const arm = t.arch === "aarch64";
+      const state = !t.live(cpu) ? (arm ? "off" : "stopped for good") : t.idle(cpu) ? (arm ? "waiting (WFI)" : "halted") : "runnable";
       return textHex(`CPU ${cpu}, ${state}`);
     }
     if (p.startsWith("qRcmd,")) {

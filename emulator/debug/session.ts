@@ -339,7 +339,10 @@ export class Session {
   /** N instructions on one CPU, each a decision of its own. */
   step(n = 1, cpu = this.current): StopReason {
     if (this.ended) return { kind: "end", ...this.ended };
-    if (!this.target.live(cpu)) throw new ShootdownError(`CPU ${cpu} is stopped`);
+    if (!this.target.live(cpu)) {
+      // An AArch64 CPU that does not run is off until PSCI CPU_ON (a stopped one has ended the run).
+      throw new ShootdownError(this.target.arch === "aarch64" ? `CPU ${cpu} is off (PSCI CPU_ON starts it)` : `CPU ${cpu} is stopped`);
+    }
     this.resumeAt.set(cpu, this.target.pc(cpu));
     for (let i = 0; i < n; i++) {
       const r = this.runPiece(cpu, 1, true);

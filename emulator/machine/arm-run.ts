@@ -19,15 +19,27 @@ import { backendFor, SymbolLookup, type Program } from "../../asm/index.ts";
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
-/** Builds, boots and runs; throws LoadError when the image cannot be booted. */
-export function runArm(config: RunConfig): RunReport {
+/**
+ * The machine `shootdown run` builds for an AArch64 image, booted, with the
+ * port that carries out its CPUs' exits; throws LoadError when the image
+ * cannot be booted. The debugger (debug/arm-target.ts) builds its machine
+ * here too, with the missing-invalidation detector on.
+ */
+export function bootArmMachine(config: RunConfig, debug: { detectMissingInvalidation?: boolean } = {}): { m: Machine<"aarch64">; plan: LoadPlan; port: ArmPort } {
   const plan = planArmLoad(config.image, config.memBytes);
   const chaos = config.tlbChaos === undefined ? undefined : { seed: config.seed ?? 0n, meanInterval: chaosInterval(config.tlbChaos) };
   const m = new Machine({
     arch: "aarch64", cpus: config.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: config.memBytes }], ...(chaos ? { chaos } : {}),
+    ...(debug.detectMissingInvalidation ? { detectMissingInvalidation: true } : {}),
   });
   bootArm(m, plan, { cmdline: config.cmdline });
-  return new Runner<ArmCpu, ArmExit>(m, m.cpus, new ArmPort(m, plan, config), config).run();
+  return { m, plan, port: new ArmPort(m, plan, config) };
+}
+
+/** Builds, boots and runs; throws LoadError when the image cannot be booted. */
+export function runArm(config: RunConfig): RunReport {
+  const { m, port } = bootArmMachine(config);
+  return new Runner<ArmCpu, ArmExit>(m, m.cpus, port, config).run();
 }
 
 /** ESR_ELx.EC values worth naming in a crash report. */
@@ -51,7 +63,13 @@ function setX0(cpu: ArmCpu, value: bigint): void {
   cpu.setState({ x });
 }
 
-class ArmPort implements ArchPort<ArmCpu, ArmExit> {
+/**
+ * The AArch64 side of the runner: PSCI over HVC, the PL011 and the other
+ * MMIO, WFI sleeping until the timer's deadline, and crashes named by PC and
+ * instruction. The debugger's target hands its CPUs' exits here too, so a
+ * session and `shootdown run` carry them out the same way.
+ */
+export class ArmPort implements ArchPort<ArmCpu, ArmExit> {
   readonly arch = "aarch64" as const;
   private readonly mmio: MmioBus;
   private readonly symbols: SymbolLookup;

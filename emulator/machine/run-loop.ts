@@ -76,6 +76,14 @@ export interface RunReport {
 
 export const STATUS = { SUCCESS: 0, GUEST_FAILURE: 1, CRASH: 2, STEP_LIMIT: 3 } as const;
 
+/** The exit status of a run that ended so. */
+export function endStatus(end: RunEnd): number {
+  return end.kind === "debug-exit" ? (end.code === 0n ? STATUS.SUCCESS : STATUS.GUEST_FAILURE)
+    : end.kind === "power-off" ? (end.reset ? STATUS.GUEST_FAILURE : STATUS.SUCCESS)
+    : end.kind === "step-limit" ? STATUS.STEP_LIMIT
+    : STATUS.CRASH;
+}
+
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -174,10 +182,7 @@ export class Runner<C extends RunnableCpu<E>, E extends { reason: string }> {
   }
 
   private report(end: RunEnd): RunReport {
-    const status = end.kind === "debug-exit" ? (end.code === 0n ? STATUS.SUCCESS : STATUS.GUEST_FAILURE)
-      : end.kind === "power-off" ? (end.reset ? STATUS.GUEST_FAILURE : STATUS.SUCCESS)
-      : end.kind === "step-limit" ? STATUS.STEP_LIMIT
-      : STATUS.CRASH;
+    const status = endStatus(end);
     const cpus = this.cpus.map((cpu, i): CpuReport => {
       const p = cpu.progress;
       return { index: i, instructions: p.instructions, cycles: p.cycles, ...this.port.snapshot(cpu), exits: this.exits[i]!, counters: cpu.counters() };

@@ -5,9 +5,8 @@
 // through the CPU's MMU (stale TLB entry and all), list the CPUs as threads,
 // and run the REPL's paging commands through `monitor`. Skipped (and says
 // so) when gdb-multiarch is not installed; .ci/run installs it.
-//
-// TODO(AArch64 CPU): the same session against an AArch64 image once the A64
-// interpreter is merged (arm-target.ts says what is left).
+// The same session runs against an AArch64 image (its descriptor changed
+// without TLBI), and against hello on 4 CPUs, whose secondaries PSCI starts.
 
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -15,8 +14,9 @@ import { describe, expect, it } from "vitest";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { armTargetXml } from "../../emulator/debug/arm-target.ts";
 import { x86TargetXml } from "../../emulator/debug/x86-target.ts";
-import { CLI, ROOT, imageFile, tmpFile } from "../helpers/run.ts";
-import { STALE_GUEST } from "../helpers/debug.ts";
+import { join } from "node:path";
+import { CLI, ROOT, image, imageFile, tmpFile } from "../helpers/run.ts";
+import { STALE_GUEST, STALE_GUEST_A64 } from "../helpers/debug.ts";
 
 const GDB = spawnSync("gdb-multiarch", ["--version"], { encoding: "utf8" }).status === 0 ? "gdb-multiarch" : undefined;
 if (!GDB) console.warn("test/cli/gdb.test.ts: skipped: gdb-multiarch is not installed (apt-get install gdb-multiarch)");
@@ -48,10 +48,20 @@ function gdb(elf: string, port: number, commands: string[]): string {
   return readFileSync(path, "utf8");
 }
 
+/** The same gdb session twice, each against a fresh stub with the same options, ending with kill. */
+async function twice(elf: string, session: string[], ...args: string[]): Promise<string[]> {
+  const runs: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const stub = await startStub(elf, ...args);
+    runs.push(gdb(elf, stub.port, [...session, "kill"]));
+    await once(stub.child, "exit");
+  }
+  return runs;
+}
+
 describe.skipIf(!GDB)("gdb-multiarch and the target descriptions", () => {
-  // The AArch64 stub cannot run before the A64 CPU is merged, but gdb can
-  // already check its description: it must accept it for the architecture
-  // and number the registers as the stub's g packet lays them out.
+  // gdb must accept each description for its architecture and number the
+  // registers as the stub's g packet lays them out.
   it.each([
     ["aarch64", armTargetXml, ["x0", "sp", "pc", "cpsr", "sctlr_el1", "ttbr0_el1", "ttbr1_el1", "tcr_el1", "mair_el1", "hcr_el2", "vttbr_el2"]],
     ["i386:x86-64", x86TargetXml, ["rax", "rip", "eflags", "st0", "fop", "fs_base", "cr0", "cr3", "cr4", "efer", "pkru"]],
@@ -127,12 +137,65 @@ describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (x86-64)", () => {
 
   it("is deterministic: the same gdb session on the same seed sees the same states", async () => {
     const session = ["break stale", "continue", "info registers rip", "thread 2", "stepi 5", "info registers rip rdi", "monitor sched"];
-    const runs: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const stub = await startStub(elf, "--cpus", "2", "--seed", "3", "--quantum", "4");
-      runs.push(gdb(elf, stub.port, [...session, "kill"]));
-      await once(stub.child, "exit");
-    }
+    const runs = await twice(elf, session, "--cpus", "2", "--seed", "3", "--quantum", "4");
+    expect(runs[0]).toMatch(/^state hash 0x[0-9a-f]+$/m);
+    expect(runs[1]).toBe(runs[0]);
+  });
+});
+
+describe.skipIf(!GDB)("gdb-multiarch against shootdown gdb (AArch64)", () => {
+  const elf = imageFile(image(STALE_GUEST_A64, { arch: "aarch64", base: 0x4008_0000n }), "stale-a64.elf");
+  const hello = join(ROOT, "guest", "aarch64", "hello.elf");
+
+  it("connects, reads registers, steps, breaks, continues, examines memory and walks through monitor", async () => {
+    const stub = await startStub(elf, "--cpus", "2");
+    const out = gdb(elf, stub.port, [
+      "info registers", "stepi", "break remap", "continue", "x/4gx 0x80000000", "info threads", "stepi", "stepi",
+      "x/2gx 0x80000000", "monitor tlb", "monitor walk 0x80000000", "info registers x0 x2 pc", "continue",
+    ]);
+    const [status] = await once(stub.child, "exit");
+    expect(status).toBe(0);
+    const lines = out.split("\n");
+    // info registers: X0 (the boot-information block), SP, PC, CPSR (EL1h, DAIF masked, Z) and the system registers.
+    expect(out).toMatch(/^x0 +0x47ffe000 +1207951360$/m);
+    expect(out).toMatch(/^x30 +0x0 +0$/m);
+    expect(out).toMatch(/^sp +0x0 +0x0$/m);
+    expect(out).toMatch(/^pc +0x40080000 +0x40080000 <_start>$/m);
+    expect(out).toMatch(/^cpsr +0x400003c5 +1073742789$/m);
+    expect(out).toMatch(/^sctlr_el1 +0xc50838 +12912696$/m);
+    expect(out).toMatch(/^ttbr0_el1 +0x0 +0$/m);
+    // stepi, break, continue.
+    expect(out).toMatch(/^0x0000000040080004 in _start \(\)$/m);
+    expect(out).toMatch(/^Breakpoint 1 at 0x40080090$/m);
+    expect(out).toMatch(/^Breakpoint 1, 0x0000000040080090 in remap \(\)$/m);
+    // x/4gx through CPU 0's MMU (and its data cache, which holds the store).
+    expect(out).toMatch(/^0x80000000:\t0x0000000000001234\t0x0000000000000000\n0x80000010:\t0x0000000000000000\t0x0000000000000000$/m);
+    // CPU 1 is off until PSCI CPU_ON: one thread.
+    expect(out).toMatch(/^\* 1 +Thread 1 \(CPU 0, runnable\) 0x0000000040080090 in remap \(\)$/m);
+    // The second stepi uses the stale entry: the stub says so before the stop.
+    expect(out).toContain(
+      "violation: CPU 0 used a stale TLB entry for VA 0x80000000 (ASID 0): the L3 descriptor at 0x40102000 was 0x40200703 and is now 0x40201703, with no TLBI in between\n0x0000000040080098 in stale ()",
+    );
+    expect(out).toMatch(/^0x80000000:\t0x0000000000001234\t0x0000000000000000$/m);
+    // monitor runs the REPL's paging commands.
+    expect(out).toMatch(/^ {2}TLB 4K +0x80000000 +→ 0x40200000 +global VMID 0 +RW EL1 +STALE: the L3 descriptor at 0x40102000 now maps 0x40201000$/m);
+    const walk = lines.indexOf("walk 0x80000000 on CPU 0 from TTBR0_EL1 0x40100000 (ASID 0, T0SZ 25)");
+    expect(lines.slice(walk + 3, walk + 5)).toEqual([
+      "  L3     at 0x40102000     = 0x0000000040201703  page AttrIndx=0 AP=0 SH=3 AF → 0x40201000",
+      "  read at EL1: allowed → PA 0x40201000 (4K page, MAIR attr 0xff, SH 3, global)",
+    ]);
+    // The load read the old page through the stale entry.
+    expect(out).toMatch(/^x2 +0x1234 +4660$/m);
+    expect(out).toMatch(/^pc +0x40080098 +0x40080098 <stale\+4>$/m);
+    expect(out).toMatch(/^\[Inferior 1 \(Remote target\) exited normally\]$/m);
+  });
+
+  it("sees the CPUs PSCI starts as threads, and is deterministic: the same gdb session on the same seed sees the same states", async () => {
+    const session = ["break secondary_entry", "continue", "info threads", "info registers x0 x19 pc", "stepi 5", "info registers pc", "monitor sched"];
+    const runs = await twice(hello, session, "--cpus", "4", "--seed", "3", "--quantum", "4");
+    expect(runs[0]).toMatch(/hit Breakpoint 1, 0x[0-9a-f]+ in secondary_entry \(\)$/m);
+    expect(runs[0]).toMatch(/^\* \d +Thread \d \(CPU [123], runnable\) 0x[0-9a-f]+ in secondary_entry \(\)$/m);
+    expect(runs[0]).toMatch(/^ {2}1 +Thread 1 \(CPU 0, runnable\) /m);
     expect(runs[0]).toMatch(/^state hash 0x[0-9a-f]+$/m);
     expect(runs[1]).toBe(runs[0]);
   });

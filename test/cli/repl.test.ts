@@ -10,12 +10,29 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { CLI, ROOT, image, imageFile, shootdown, tmpFile } from "../helpers/run.ts";
-import { STALE_GUEST } from "../helpers/debug.ts";
+import { STALE_GUEST, STALE_GUEST_A64 } from "../helpers/debug.ts";
 
 
 function repl(commands: string[], ...args: string[]): { stdout: string; stderr: string; status: number | null } {
   const r = spawnSync(process.execPath, [CLI, "repl", ...args], { input: commands.join("\n") + "\n", encoding: "utf8", timeout: 60_000, cwd: ROOT });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/**
+ * `continue` on 4 CPUs runs hello to its end, with its console, and reaches
+ * the state `shootdown run` reports with the same options (--no-detector:
+ * see README).
+ */
+function continuesLikeRun(hello: string, passed: string, ended: string): void {
+  const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];
+  const run = shootdown("run", hello, ...opts);
+  const hash = /^state hash: (0x[0-9a-f]+)$/m.exec(run.stderr)?.[1];
+  expect(hash).toBeDefined();
+  const r = repl(["continue", "sched"], hello, ...opts, "--no-detector");
+  expect(r.stdout).toContain("hello from CPU 3 of 4\n");
+  expect(r.stdout).toContain(`${passed}\n`);
+  expect(r.stdout.split("\n")).toContain(`the run ended: ${ended}`);
+  expect(r.stdout).toMatch(new RegExp(`^state hash ${hash}$`, "m"));
 }
 
 describe("shootdown repl", () => {
@@ -105,16 +122,7 @@ describe("shootdown repl", () => {
   });
 
   it("runs a guest to the end in the state shootdown run reaches (the same state hash with --no-detector)", () => {
-    const hello = join(ROOT, "guest", "x86_64", "hello.elf");
-    const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];
-    const run = shootdown("run", hello, ...opts);
-    const hash = /^state hash: (0x[0-9a-f]+)$/m.exec(run.stderr)?.[1];
-    expect(hash).toBeDefined();
-    const r = repl(["continue", "sched"], hello, ...opts, "--no-detector");
-    expect(r.stdout).toContain("hello from CPU 3 of 4\n");
-    expect(r.stdout).toContain("all checks passed\n");
-    expect(r.stdout).toMatch(/^the run ended: CPU 0 wrote 0 to the debug-exit port: success \(status 0\)$/m);
-    expect(r.stdout).toMatch(new RegExp(`^state hash ${hash}$`, "m"));
+    continuesLikeRun(join(ROOT, "guest", "x86_64", "hello.elf"), "all checks passed", "CPU 0 wrote 0 to the debug-exit port: success (status 0)");
   });
 
   it("answers a bad command with one line and goes on", () => {
@@ -178,19 +186,98 @@ describe("shootdown repl", () => {
     expect(loaded.stdout).toMatch(/^the replay reproduced the recorded run/m);
   });
 
-  it("says in one line that an AArch64 image needs the A64 CPU, which is not merged yet", () => {
-    const arm = imageFile(image("_start:\n  nop\n", { arch: "aarch64" }), "arm.elf");
-    for (const command of ["repl", "gdb"]) {
-      const args = command === "gdb" ? [CLI, command, arm, "--port", "0"] : [CLI, command, arm];
-      const r = spawnSync(process.execPath, args, { input: "", encoding: "utf8", cwd: ROOT });
-      expect(r.stderr).toBe(`shootdown ${command}: the AArch64 CPU is not merged yet: on AArch64 the debugger can walk, show TLBs, caches and system registers, but not run, step or read the X registers\n`);
-      expect(r.status).toBe(64);
-    }
-  });
-
   it("takes the options of shootdown run", () => {
     const r = spawnSync(process.execPath, [CLI, "repl", guest, "--cpus", "0"], { input: "", encoding: "utf8", cwd: ROOT });
     expect(r.stderr).toBe("shootdown repl: --cpus must be from 1 to 64, not 0\n");
     expect(r.status).toBe(64);
+  });
+});
+
+describe("shootdown repl (AArch64)", () => {
+  const guest = imageFile(image(STALE_GUEST_A64, { arch: "aarch64", base: 0x4008_0000n }), "stale-a64.elf");
+  const hello = join(ROOT, "guest", "aarch64", "hello.elf");
+
+  it("continues hello to PSCI SYSTEM_OFF on 4 CPUs, in the state shootdown run reaches", () => {
+    continuesLikeRun(hello, "hello: all checks passed", "CPU 0 called PSCI SYSTEM_OFF: success (status 0)");
+    // With the detector on (the default) too: hello's remaps use break-before-make and TLBI, so nothing stops it.
+    const plain = repl(["continue"], hello, "--cpus", "4");
+    expect(plain.stdout).toMatch(/^the run ended: CPU 0 called PSCI SYSTEM_OFF: success \(status 0\)$/m);
+    expect(plain.stdout).not.toContain("violation");
+  });
+
+  it("stops every CPU that PSCI CPU_ON starts at a breakpoint on its entry, and is deterministic", () => {
+    const cmds = ["break secondary_entry", "continue", "continue", "cpu 2", "step 3", "regs", "continue", "sched"];
+    const a = repl(cmds, hello, "--cpus", "4", "--seed", "9", "--quantum", "7");
+    const b = repl(cmds, hello, "--cpus", "4", "--seed", "9", "--quantum", "7");
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.stdout.match(/^CPU [123] stopped at breakpoint 0x[0-9a-f]+ <secondary_entry>$/gm)).toHaveLength(3);
+    expect(a.stdout).toMatch(/^state hash 0x[0-9a-f]+$/m);
+  });
+  it("breaks on a symbol, steps, shows the registers, the stale TLB entry after a descriptor change without TLBI, and walks the address", () => {
+    const r = repl(["break remap", "continue", "regs", "tlb", "step", "tlb", "walk 0x80000000", "step", "x/2gx 0x80000000", "x/1gxp 0x40201000", "disasm stale 3", "continue"], guest, "--cpus", "2");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const out = r.stdout.split("\n");
+    expect(out[0]).toMatch(/^shootdown repl: .*stale-a64\.elf, 2 CPUs, aarch64; CPU 0 at 0x40080000 <_start>/);
+    expect(out.slice(1, 53)).toEqual([
+      // break, continue: CPU 0 stops on the symbol, before the store to the L3 descriptor.
+      "breakpoint at 0x40080090 <remap>",
+      "CPU 0 stopped at breakpoint 0x40080090 <remap>",
+      "=> 0x40080090 <remap>:  20 01 10 f9              str x0, [x9, #8192]",
+      // regs: X0-X30, SP, PC and CPSR, then PSTATE decoded and the MMU's registers.
+      "CPU 0",
+      "x0      0x40201703          x1      0x80000000          x2      0x40200000",
+      "x3      0x0                 x4      0x0                 x5      0x0",
+      "x6      0x0                 x7      0x0                 x8      0x0",
+      "x9      0x40100000          x10     0x0                 x11     0x0",
+      "x12     0x0                 x13     0x0                 x14     0x0",
+      "x15     0x0                 x16     0x0                 x17     0x0",
+      "x18     0x0                 x19     0x0                 x20     0x0",
+      "x21     0x0                 x22     0x0                 x23     0x0",
+      "x24     0x0                 x25     0x0                 x26     0x0",
+      "x27     0x0                 x28     0x0                 x29     0x0",
+      "x30     0x0                 sp      0x0                 pc      0x40080090",
+      "cpsr    0x400003c5",
+      "pstate     0x400003c5         Z  EL1h  DAIF=DAIF",
+      "sp_el0     0x0                sp_el1 0x0",
+      "sctlr_el1  0xc5183d           M C SA SA0 I nTWI nTWE SPAN",
+      "tcr_el1    0x993519           T0SZ=25 TG0=4K SH0=3 IRGN0=1 ORGN0=1  T1SZ=25 TG1=? SH1=0 IRGN1=0 ORGN1=0 EPD1  IPS=0",
+      "ttbr0_el1  0x40100000         table 0x40100000 ASID 0",
+      "ttbr1_el1  0x0                table 0x0 ASID 0",
+      "mair_el1   0xff               Attr0=0xff Normal WB",
+      "par_el1    0x0                PA 0x0",
+      "hcr_el2    0x0",
+      "vttbr_el2  0x0                table 0x0 VMID 0",
+      "vtcr_el2   0x0",
+      "vbar_el1   0x0                elr_el1 0x0  esr_el1 0x0  far_el1 0x0  spsr_el1 0x0",
+      // Before the descriptor changes, the 4 KiB entry agrees with the tables.
+      "CPU 0: 4 live entries",
+      "  TLB 4K          0x80000000  → 0x40200000  global VMID 0  RW EL1  ok",
+      "  TLB 1G          0x40000000  → 0x40000000  global VMID 0  RW EL1  ok",
+      "  L2 table cache  0x80000000  → 0x40102000  ASID 0 VMID 0          ok",
+      "  L1 table cache  0x80000000  → 0x40101000  ASID 0 VMID 0          ok",
+      // One step runs the store to the L3 descriptor: the entry is now stale, and says why.
+      "=> 0x40080094 <stale>:  22 00 40 f9              ldr x2, [x1]",
+      "CPU 0: 4 live entries",
+      "  TLB 4K          0x80000000  → 0x40200000  global VMID 0  RW EL1  STALE: the L3 descriptor at 0x40102000 now maps 0x40201000",
+      "  TLB 1G          0x40000000  → 0x40000000  global VMID 0  RW EL1  ok",
+      "  L2 table cache  0x80000000  → 0x40102000  ASID 0 VMID 0          ok",
+      "  L1 table cache  0x80000000  → 0x40101000  ASID 0 VMID 0          ok",
+      // The walk reads the tables (through the data caches, as the walker does): the new page.
+      "walk 0x80000000 on CPU 0 from TTBR0_EL1 0x40100000 (ASID 0, T0SZ 25)",
+      "  L1     at 0x40100010     = 0x0000000040101003  table → table 0x40101000",
+      "  L2     at 0x40101000     = 0x0000000040102003  table → table 0x40102000",
+      "  L3     at 0x40102000     = 0x0000000040201703  page AttrIndx=0 AP=0 SH=3 AF → 0x40201000",
+      "  read at EL1: allowed → PA 0x40201000 (4K page, MAIR attr 0xff, SH 3, global)",
+      // The load through the stale entry is reported as it happens; x/ reads through the CPU's MMU, stale entry and all; x/…p reads the memory; disasm names the symbols.
+      "violation: CPU 0 used a stale TLB entry for VA 0x80000000 (ASID 0): the L3 descriptor at 0x40102000 was 0x40200703 and is now 0x40201703, with no TLBI in between",
+      "=> 0x40080098 <stale+0x4>:  20 fc 4c d3              lsr x0, x1, #12",
+      "0x80000000:  0x0000000000001234 0x0000000000000000",
+      "phys 0x40201000:  0x0000000000005678",
+      "   0x40080094 <stale>:  22 00 40 f9              ldr x2, [x1]",
+      "=> 0x40080098 <stale+0x4>:  20 fc 4c d3              lsr x0, x1, #12",
+      "   0x4008009c <stale+0x8>:  20 87 08 d5              tlbi vae1, x0",
+      "the run ended: CPU 0 called PSCI SYSTEM_OFF: success (status 0)",
+    ]);
   });
 });

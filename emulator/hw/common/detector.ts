@@ -16,6 +16,7 @@ import {
   CNT_STALE_USE,
 } from "../layout";
 import { physHost } from "../phys/ram";
+import { cachesOn, coherentRead64 } from "../arm/cache";
 
 let eventsWritten: u64 = 0;
 let eventsRead: u64 = 0;
@@ -63,11 +64,17 @@ export function walkSrcSave(to: usize): void {
 /** Was the last peek64 inside RAM? */
 let peekOk: bool = false;
 
-/** Reads a guest-physical u64 without touching counters or caches. */
+/**
+ * Reads a guest-physical u64 as the table walker reads it, without touching
+ * counters: with the data caches modelled (AArch64) through them, since a
+ * descriptor the guest wrote may still sit dirty in an L1 while RAM holds
+ * an older value that no walk will ever see.
+ */
 function peek64(pa: u64): u64 {
   const h = physHost(pa, 8);
   peekOk = h >= 0;
-  return peekOk ? load<u64>(<usize>h) : 0;
+  if (!peekOk) return 0;
+  return cachesOn ? coherentRead64(pa) : load<u64>(<usize>h);
 }
 
 /**

@@ -147,4 +147,28 @@ describe("cache identification and maintenance faults", () => {
     expect(t).toMatchObject({ ok: true, pa: 0x30_0000n });
     expect(MAIR).toBe(0x44_00_ffn);
   });
+
+  it("the missing-invalidation detector compares descriptors as the walker reads them, through the cache", () => {
+    const r = armRig({ cpus: 1, detectMissingInvalidation: true, caches: { l1: { sets: 16, ways: 4 }, system: { sets: 64, ways: 4 } } });
+    const { m, pt, cpu } = r;
+    r.pt.map(VA, PA, PAGE, NORMAL());
+    const window = 0x0000_0000_8000_0000n;
+    const leaf = pt.entryAddress(VA, 3);
+    pt.map(window, leaf & ~0xfffn, PAGE, NORMAL());
+    const writeLeaf = (pa: bigint) => cpu.store(window + (leaf & 0xfffn), 8, pa | NORMAL() | S1.VALID | S1.TABLE);
+    // A break-before-make done right: invalid, TLBI, the new page; all of it
+    // still dirty in the L1, none of it in RAM. Nothing is reported.
+    expect(cpu.translate(VA, { op: "read", priv: "kernel" })).toMatchObject({ ok: true, pa: PA });
+    cpu.store(window + (leaf & 0xfffn), 8, 0n);
+    cpu.tlbi("VAE1", VA >> 12n);
+    writeLeaf(0x30_0000n);
+    expect(cpu.translate(VA, { op: "read", priv: "kernel" })).toMatchObject({ ok: true, pa: 0x30_0000n });
+    expect(m.memory.read64(leaf)).toBe(PA | NORMAL() | S1.VALID | S1.TABLE);
+    cpu.translate(VA, { op: "read", priv: "kernel" });
+    expect(m.takeEvents()).toEqual([]);
+    // A change without TLBI, again only in the L1: the next use of the entry is reported.
+    writeLeaf(0x31_0000n);
+    expect(cpu.translate(VA, { op: "read", priv: "kernel" })).toMatchObject({ ok: true, pa: 0x30_0000n });
+    expect(m.takeEvents()).toMatchObject([{ kind: "stale-tlb-entry", va: VA, sourcePa: leaf, currentValue: 0x31_0000n | NORMAL() | S1.VALID | S1.TABLE }]);
+  });
 });
