@@ -14,7 +14,7 @@ import {
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
   CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
-  CPU_ARM, ARM_REG_COUNT, ARM_SCTLR_EL1, CPU_A64, A64_END, A64_PC, A64_PSTATE, A64_MPIDR, A64_EXCL_PA, A64_EXCL_NONE, A64_LAST_FAULT_PC, A64_NO_FAULT,
+  CPU_ARM, ARM_REG_COUNT, ARM_SCTLR_EL1, CPU_A64, A64_END, A64_PC, A64_PSTATE, A64_MPIDR, A64_EXCL_PA, A64_EXCL_NONE, A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, A64_BREAKPOINT_MAX, A64_LAST_FAULT_PC, A64_NO_FAULT,
   A64_OFF, A64_CYCLES, A64_EXIT_REASON, A64_EXIT_DETAIL, A64_EXIT_SIZE, A64_CNT_EC, EXIT_MMIO, MMIO_SIGNED, MMIO_W,
 } from "./layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "./cpu";
@@ -571,10 +571,14 @@ export function a64Run(cpu: u32, budget: u64): u32 {
 export function a64PowerOn(cpu: u32, entry: u64, contextId: u64): void {
   select(cpu);
   const cycles = load<u64>(C + A64_CYCLES);
+  // The counts and the debugger's breakpoints outlive a power cycle.
   const counts = memory.data(64 * 8 + 16 * 8);
   memory.copy(counts, C + A64_CNT_EC, 64 * 8 + 16 * 8);
+  const breakpoints = memory.data(8 + 8 * 16);
+  memory.copy(breakpoints, C + A64_BREAKPOINT_COUNT, A64_BREAKPOINTS + A64_BREAKPOINT_MAX * 8 - A64_BREAKPOINT_COUNT);
   a64ExecReset(cpu);
   memory.copy(C + A64_CNT_EC, counts, 64 * 8 + 16 * 8);
+  memory.copy(C + A64_BREAKPOINT_COUNT, breakpoints, A64_BREAKPOINTS + A64_BREAKPOINT_MAX * 8 - A64_BREAKPOINT_COUNT);
   store<u64>(C + A64_CYCLES, cycles);
   store<u64>(C + A64_PC, entry);
   setX(0, contextId);

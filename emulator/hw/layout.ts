@@ -298,7 +298,9 @@ export const X86_EVENTS: u32 = X86_APIC_FROM_IPI + 32;
 export const X86_BREAKPOINT_COUNT: u32 = X86_EVENTS + 4;
 export const X86_BREAKPOINTS: u32 = X86_BREAKPOINT_COUNT + 4;
 export const X86_BREAKPOINT_MAX: u32 = 16;
-export const X86_END: u32 = X86_BREAKPOINTS + X86_BREAKPOINT_MAX * 8;
+/** 1 + the RIP of this CPU's last breakpoint exit, whose breakpoint the next run steps over; 0 when none. */
+export const X86_RESUME_FROM: u32 = X86_BREAKPOINTS + X86_BREAKPOINT_MAX * 8;
+export const X86_END: u32 = X86_RESUME_FROM + 8;
 
 // ── A64 execution state ─────────────────────────────────────────────────────
 //

@@ -11,7 +11,7 @@
 import { C } from "../../cpu";
 import {
   X86_RIP, X86_INSTRUCTIONS, X86_CYCLES, X86_STOPPED, X86_HALTED, X86_SHADOW, X86_EVENTS, X86_EXIT_REASON,
-  X86_FETCH_PA, X86_FETCH_HOST, X86_BREAKPOINT_COUNT, X86_BREAKPOINTS, CPU_RFLAGS, CNT_DECODE,
+  X86_FETCH_PA, X86_FETCH_HOST, X86_BREAKPOINT_COUNT, X86_BREAKPOINTS, X86_RESUME_FROM, CPU_RFLAGS, CNT_DECODE,
   EXIT_BUDGET, EXIT_HLT, EXIT_STOPPED, EXIT_BREAKPOINT,
 } from "../../layout";
 import { count } from "../../cpu";
@@ -213,9 +213,6 @@ function idiv(size: u32, divisorIn: u64): void {
 
 // ── Breakpoints ──────────────────────────────────────────────────────────────
 
-/** Skip the breakpoint at this RIP once (resuming after a breakpoint exit). */
-let resumeFrom: u64 = u64.MAX_VALUE;
-
 function atBreakpoint(rip: u64): bool {
   const n = load<u32>(C + X86_BREAKPOINT_COUNT);
   for (let i: u32 = 0; i < n; i++) {
@@ -274,13 +271,14 @@ export function run(budget: u64): u32 {
       rip = load<u64>(C + X86_RIP);
       if (load<u32>(C + X86_BREAKPOINT_COUNT)) {
         store<u32>(C + X86_EVENTS, 1);
-        if (atBreakpoint(rip) && (rip != resumeFrom || steps > 0 || rip != firstRip)) {
-          resumeFrom = rip;
+        // Per CPU: the breakpoint this CPU stopped at last is stepped over once, when its next run starts there.
+        if (atBreakpoint(rip) && (rip + 1 != load<u64>(C + X86_RESUME_FROM) || steps > 0 || rip != firstRip)) {
+          store<u64>(C + X86_RESUME_FROM, rip + 1);
           store<u32>(C + X86_EXIT_REASON, EXIT_BREAKPOINT);
           return EXIT_BREAKPOINT;
         }
       }
-      resumeFrom = u64.MAX_VALUE;
+      store<u64>(C + X86_RESUME_FROM, 0);
       winVa = 1;
       kindRead = dataKind(false);
       kindWrite = dataKind(true);

@@ -170,6 +170,20 @@ _start:
     expect(second.state.sctlr_el1).toBe(0x00c5_0838n);
   });
 
+  it("a debugger's breakpoints outlive PSCI CPU_ON's reset", () => {
+    const r = a64Rig(`
+_start:
+  nop
+here:
+  hvc #0
+`, { cpus: 2 });
+    const second = r.m.cpu(1);
+    second.setBreakpoints([r.sym("here")]);
+    second.powerOff();
+    second.powerOn(RAM_BASE, 0n);
+    expect(second.run(10)).toEqual({ reason: "breakpoint", pc: r.sym("here") });
+  });
+
   it("bad input from TypeScript is a clear error", () => {
     const r = a64Rig(`
 _start:

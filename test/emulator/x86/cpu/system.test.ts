@@ -493,6 +493,19 @@ describe("breakpoints and code", () => {
     expect(rig.cpu.state.rax).toBe(2n);
   });
 
+  it("each CPU steps over only its own last breakpoint: another CPU whose quantum ends there still stops", () => {
+    const rig = execRig(`_start:\n mov $1, %rax\nhere: mov $2, %rax\n hlt`, { cpus: 2 });
+    const [a, b] = [rig.m.cpu(0), rig.m.cpu(1)];
+    a.setBreakpoints([rig.sym("here")]);
+    b.setBreakpoints([rig.sym("here")]);
+    // CPU 1's quantum ends just before the breakpoint, then CPU 0 stops at it; CPU 1's next run starts there and must stop too.
+    expect(b.run(1)).toEqual({ reason: "budget" });
+    expect(a.run(100)).toEqual({ reason: "breakpoint", rip: rig.sym("here") });
+    expect(b.run(100)).toEqual({ reason: "breakpoint", rip: rig.sym("here") });
+    expect(a.run(100)).toEqual({ reason: "hlt" });
+    expect(b.run(100)).toEqual({ reason: "hlt" });
+  });
+
   it("runs code the program wrote, not the stale decoding", () => {
     const rig = execRig(`_start:
   call patch
