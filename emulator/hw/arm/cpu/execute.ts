@@ -120,9 +120,9 @@ function atBreakpoint(pc: u64): bool {
  * its boundary work (the budget, IRQs, the timer's deadline, breakpoints,
  * PSTATE.IL) only when `steps` reaches `limit`; whatever may need it sooner
  * sets `limit` to 0. The hottest encodings run inline in the dispatch on
- * bits 31:24, with no call unless a memory access misses the micro-TLB
- * (V8 keeps no register live across a WebAssembly call); everything else
- * goes through execute(). After any call out of line the loop checks what
+ * op0, with no call unless a memory access misses the micro-TLB or a logical
+ * immediate needs DecodeBitMasks (V8 keeps no register live across a
+ * WebAssembly call); everything else goes through execute(). After any call out of line the loop checks what
  * that code may have changed: a pending exception or exit, the IRQ flags,
  * the micro-TLB epoch and the EL (the fetch window).
  */
@@ -226,34 +226,29 @@ export function run(budget: u64): u32 {
       winEl = currentEl();
     }
     if (pending == PEND_NONE) {
-      // The dispatch on bits 31:24; a form not handled inline goes to execute().
+      // The dispatch on op0 (bits 28:25, C4.1), which V8 compiles to a jump
+      // table; a form not handled inline goes to execute().
       let slow = false;
-      switch (insn >> 24) {
-        case 0x11: case 0x31: case 0x51: case 0x71:
-        case 0x91: case 0xB1: case 0xD1: case 0xF1:
-          // ADD/ADDS/SUB/SUBS (immediate); bit 23 set is unallocated.
-          if (insn & (1 << 23)) slow = true;
-          else addSubImmediate(insn);
+      switch ((insn >> 25) & 15) {
+        case 0b1000: case 0b1001: {
+          // Data processing (immediate): ADD/SUB (immediate) and logical (immediate).
+          const group = (insn >> 23) & 7;
+          if (group == 0b010) addSubImmediate(insn);
+          else slow = group != 0b100 || !logicalImmediate(insn);
           break;
-        case 0x0B: case 0x2B: case 0x4B: case 0x6B:
-        case 0x8B: case 0xAB: case 0xCB: case 0xEB:
-          // ADD/SUB (shifted register); bit 21 set is the extended-register form.
-          slow = (insn & (1 << 21)) != 0 || !addSubShifted(insn);
+        }
+        case 0b0101: case 0b1101:
+          // Data processing (register): bits 28:24 0b01010 logical (shifted
+          // register), 0b01011 ADD/SUB with bit 21 clear (shifted register).
+          if (insn & (1 << 28)) slow = true;
+          else if (!(insn & (1 << 24))) slow = !logicalShifted(insn);
+          else slow = (insn & (1 << 21)) != 0 || !addSubShifted(insn);
           break;
-        case 0x0A: case 0x2A: case 0x4A: case 0x6A:
-        case 0x8A: case 0xAA: case 0xCA: case 0xEA:
-          slow = !logicalShifted(insn);
-          break;
-        case 0x12: case 0x32: case 0x52: case 0x72:
-        case 0x92: case 0xB2: case 0xD2: case 0xF2:
-          // Logical (immediate); bit 23 set is move wide.
-          slow = (insn & (1 << 23)) != 0 || !logicalImmediate(insn);
-          break;
-        case 0x38: case 0x78: case 0xB8: case 0xF8:
-        case 0x39: case 0x79: case 0xB9: case 0xF9: {
-          // LDR/STR/LDRB/STRB/LDRH/STRH with an unsigned offset (bit 24) or a register offset; others go to execute().
+        case 0b0100: case 0b0110: case 0b1100: case 0b1110: {
+          // Loads and stores: LDR/STR/LDRB/STRB/LDRH/STRH with an unsigned
+          // offset (bits 29:24 0b111001) or a register offset (0b111000).
           const opc = (insn >> 22) & 3;
-          if (opc > 1 || (!(insn & (1 << 24)) && (insn & 0x0020_4C00) != 0x0020_4800)) {
+          if ((insn & 0x3E00_0000) != 0x3800_0000 || opc > 1 || (!(insn & (1 << 24)) && (insn & 0x0020_4C00) != 0x0020_4800)) {
             slow = true;
             break;
           }
@@ -289,19 +284,13 @@ export function run(budget: u64): u32 {
           called = true;
           break;
         }
-        case 0x54:
-          if (insn & 0x10) slow = true;
-          else next = conditionalBranch(insn, pc);
-          break;
-        case 0x34: case 0x35: case 0xB4: case 0xB5:
-          next = compareAndBranch(insn, pc);
-          break;
-        case 0x36: case 0x37: case 0xB6: case 0xB7:
-          next = testAndBranch(insn, pc);
-          break;
-        case 0x14: case 0x15: case 0x16: case 0x17:
-        case 0x94: case 0x95: case 0x96: case 0x97:
-          next = branchImmediate(insn, pc);
+        case 0b1010: case 0b1011:
+          // Branches: the immediate ones here; the system and exception-generating instructions and BR/RET in execute().
+          if ((insn & 0xFF00_0010) == 0x5400_0000) next = conditionalBranch(insn, pc);
+          else if ((insn & 0x7E00_0000) == 0x3400_0000) next = compareAndBranch(insn, pc);
+          else if ((insn & 0x7C00_0000) == 0x1400_0000) next = branchImmediate(insn, pc);
+          else if ((insn & 0x7E00_0000) == 0x3600_0000) next = testAndBranch(insn, pc);
+          else slow = true;
           break;
         default:
           slow = true;
