@@ -27,10 +27,10 @@ export function addWithCarry(x: u64, y: u64, cin: u64, sf: bool): u64 {
   return r;
 }
 
-/** N and Z of a logical result, C = V = 0. */
-export function logicFlags(r: u64, sf: bool): void {
+/** The NZCV of a logical result: N and Z, C = V = 0. */
+@inline export function logicNzcv(r: u64, sf: bool): u64 {
   const n: u64 = sf ? r >> 63 : (r >> 31) & 1;
-  nzcvOut = (n << 3) | (r == 0 ? 4 : 0);
+  return (n << 3) | (r == 0 ? 4 : 0);
 }
 
 /** Sign-extends the low `bits` bits of v. */
@@ -58,7 +58,7 @@ export const SHIFT_ASR: u32 = 2;
 export const SHIFT_ROR: u32 = 3;
 
 /** ShiftReg: the shift of the shifted-register forms and the variable shifts (amount < datasize). */
-export function shiftReg(x: u64, type: u32, amount: u32, sf: bool): u64 {
+@inline export function shiftReg(x: u64, type: u32, amount: u32, sf: bool): u64 {
   if (sf) {
     switch (type) {
       case SHIFT_LSL: return x << amount;
@@ -77,7 +77,7 @@ export function shiftReg(x: u64, type: u32, amount: u32, sf: bool): u64 {
 }
 
 /** ExtendReg: option UXTB UXTH UXTW UXTX SXTB SXTH SXTW SXTX, then LSL #shift (0..4). */
-export function extendReg(x: u64, option: u32, shift: u32): u64 {
+@inline export function extendReg(x: u64, option: u32, shift: u32): u64 {
   let v: u64;
   switch (option) {
     case 0: v = x & 0xFF; break;

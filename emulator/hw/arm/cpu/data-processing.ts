@@ -9,10 +9,94 @@ import {
 } from "./state";
 import { raiseUndef } from "./exception";
 import {
-  addWithCarry, logicFlags, nzcvOut, shiftReg, extendReg, decodeBitMasks, wmask, tmask, rorN, datasizeMask,
+  addWithCarry, logicNzcv, nzcvOut, shiftReg, extendReg, decodeBitMasks, wmask, tmask, rorN, datasizeMask,
   reverseBits, rev16, rev32, countLeadingSign, sdiv, udiv, sext, SHIFT_ROR,
 } from "./alu";
 import { mulHigh, imulHigh } from "../../common/mul128";
+
+// ── The hot forms ───────────────────────────────────────────────────────────
+//
+// The encodings kernels and benchmarks run most, which the run loop also
+// executes inline (execute.ts): no calls, no flags through a global. Each
+// returns false for an unallocated encoding and then changes nothing.
+
+/** AddWithCarry(a, b, 0) or AddWithCarry(a, NOT(b), 1) for a subtraction, with NZCV written to PSTATE. */
+@inline function addSubSetFlags(a: u64, b: u64, sub: bool, sf: bool): u64 {
+  const mask = datasizeMask(sf);
+  const top: u64 = sf ? 63 : 31;
+  const x = a & mask;
+  const y = b & mask;
+  const r = (sub ? x - y : x + y) & mask;
+  const c: u64 = (sub ? x >= y : r < x) ? 1 : 0;
+  const v = (((sub ? x ^ y : ~(x ^ y)) & (x ^ r)) >> top) & 1;
+  setNzcv(((r >> top) << 3) | (r == 0 ? 4 : 0) | (c << 1) | v);
+  return r;
+}
+
+/** ADD/ADDS/SUB/SUBS (immediate), C6.2.4: Rn and (unless S) Rd may be SP. */
+@inline export function addSubImmediate(insn: u32): void {
+  const sf = (insn >> 31) != 0;
+  const sub = ((insn >> 30) & 1) != 0;
+  const rd = insn & 31;
+  let imm = <u64>((insn >> 10) & 0xFFF);
+  if (insn & (1 << 22)) imm <<= 12;
+  const a = xsp((insn >> 5) & 31);
+  if (insn & (1 << 29)) setX(rd, addSubSetFlags(a, imm, sub, sf));
+  else setXsp(rd, (sub ? a - imm : a + imm) & datasizeMask(sf));
+}
+
+/** AND/ORR/EOR/ANDS (immediate), C6.2.12: Rd may be SP unless ANDS. */
+@inline export function logicalImmediate(insn: u32): bool {
+  const sf = (insn >> 31) != 0;
+  const n = (insn >> 22) & 1;
+  if (!sf && n) return false;
+  if (!decodeBitMasks(n, (insn >> 10) & 63, (insn >> 16) & 63, true, sf)) return false;
+  const a = xr((insn >> 5) & 31);
+  const opc = (insn >> 29) & 3;
+  let r: u64;
+  if (opc == 0 || opc == 3) r = a & wmask;
+  else if (opc == 1) r = a | wmask;
+  else r = a ^ wmask;
+  r &= datasizeMask(sf);
+  if (opc == 3) {
+    setNzcv(logicNzcv(r, sf));
+    setX(insn & 31, r);
+  } else setXsp(insn & 31, r);
+  return true;
+}
+
+/** AND BIC ORR ORN EOR EON ANDS BICS (shifted register), C6.2.13. */
+@inline export function logicalShifted(insn: u32): bool {
+  const sf = (insn >> 31) != 0;
+  const mask = datasizeMask(sf);
+  const amount = (insn >> 10) & 63;
+  if (!sf && amount >= 32) return false;
+  let b = shiftReg(xr((insn >> 16) & 31), (insn >> 22) & 3, amount, sf);
+  if (insn & (1 << 21)) b = ~b & mask;
+  const a = xr((insn >> 5) & 31) & mask;
+  const opc = (insn >> 29) & 3;
+  let r: u64;
+  if (opc == 0 || opc == 3) r = a & b;
+  else if (opc == 1) r = a | b;
+  else r = a ^ b;
+  if (opc == 3) setNzcv(logicNzcv(r, sf));
+  setX(insn & 31, r);
+  return true;
+}
+
+/** ADD/ADDS/SUB/SUBS (shifted register), C6.2.5 (bit 21 clear). */
+@inline export function addSubShifted(insn: u32): bool {
+  const sf = (insn >> 31) != 0;
+  const type = (insn >> 22) & 3;
+  const amount = (insn >> 10) & 63;
+  if (type == SHIFT_ROR || (!sf && amount >= 32)) return false;
+  const sub = ((insn >> 30) & 1) != 0;
+  const a = xr((insn >> 5) & 31);
+  const b = shiftReg(xr((insn >> 16) & 31), type, amount, sf);
+  const r = insn & (1 << 29) ? addSubSetFlags(a, b, sub, sf) : (sub ? a - b : a + b) & datasizeMask(sf);
+  setX(insn & 31, r);
+  return true;
+}
 
 // ── Data processing (immediate), C4.1.86 ─────────────────────────────────────
 
@@ -29,39 +113,12 @@ export function dataProcessingImmediate(insn: u32, pc: u64): void {
       setX(rd, sf ? (pc & ~<u64>0xFFF) + (imm << 12) : pc + imm);
       return;
     }
-    case 0b010: {
-      // ADD/ADDS/SUB/SUBS (immediate): Rn and (unless S) Rd may be SP.
-      const sub = (insn >> 30) & 1;
-      const s = (insn >> 29) & 1;
-      let imm = <u64>((insn >> 10) & 0xFFF);
-      if (insn & (1 << 22)) imm <<= 12;
-      const a = xsp(rn);
-      const r = addWithCarry(a, sub ? ~imm : imm, sub, sf);
-      if (s) {
-        setNzcv(nzcvOut);
-        setXs(rd, r, sf);
-      } else setXsp(rd, sf ? r : r & 0xFFFF_FFFF);
+    case 0b010:
+      addSubImmediate(insn);
       return;
-    }
-    case 0b100: {
-      // Logical (immediate).
-      const n = (insn >> 22) & 1;
-      if (!sf && n) break;
-      if (!decodeBitMasks(n, (insn >> 10) & 63, (insn >> 16) & 63, true, sf)) break;
-      const a = xr(rn);
-      const opc = (insn >> 29) & 3;
-      let r: u64;
-      if (opc == 0 || opc == 3) r = a & wmask;
-      else if (opc == 1) r = a | wmask;
-      else r = a ^ wmask;
-      r &= datasizeMask(sf);
-      if (opc == 3) {
-        logicFlags(r, sf);
-        setNzcv(nzcvOut);
-        setX(rd, r);
-      } else setXsp(rd, r);
-      return;
-    }
+    case 0b100:
+      if (logicalImmediate(insn)) return;
+      break;
     case 0b101: {
       // MOVN / MOVZ / MOVK.
       const opc = (insn >> 29) & 3;
@@ -130,25 +187,7 @@ export function dataProcessingRegister(insn: u32): void {
   const rm = (insn >> 16) & 31;
   const mask = datasizeMask(sf);
   if ((insn & 0x1F00_0000) == 0x0A00_0000) {
-    // Logical (shifted register): AND BIC ORR ORN EOR EON ANDS BICS.
-    const amount = (insn >> 10) & 63;
-    if (!sf && amount >= 32) {
-      raiseUndef();
-      return;
-    }
-    let b = shiftReg(xr(rm), (insn >> 22) & 3, amount, sf);
-    if (insn & (1 << 21)) b = ~b & mask;
-    const a = xr(rn) & mask;
-    const opc = (insn >> 29) & 3;
-    let r: u64;
-    if (opc == 0 || opc == 3) r = a & b;
-    else if (opc == 1) r = a | b;
-    else r = a ^ b;
-    if (opc == 3) {
-      logicFlags(r, sf);
-      setNzcv(nzcvOut);
-    }
-    setX(rd, r);
+    if (!logicalShifted(insn)) raiseUndef();
     return;
   }
   if ((insn & 0x1F00_0000) == 0x0B00_0000) {
@@ -169,17 +208,7 @@ export function dataProcessingRegister(insn: u32): void {
       } else setXsp(rd, r & mask);
       return;
     }
-    // ADD/SUB (shifted register).
-    const type = (insn >> 22) & 3;
-    const amount = (insn >> 10) & 63;
-    if (type == SHIFT_ROR || (!sf && amount >= 32)) {
-      raiseUndef();
-      return;
-    }
-    const b = shiftReg(xr(rm), type, amount, sf);
-    const r = addWithCarry(xr(rn), sub ? ~b : b, sub, sf);
-    if (s) setNzcv(nzcvOut);
-    setXs(rd, r, sf);
+    if (!addSubShifted(insn)) raiseUndef();
     return;
   }
   if ((insn & 0x1F00_0000) == 0x1B00_0000) {

@@ -10,8 +10,7 @@
 // the word at PC through the MMU, execute it. An instruction that faults
 // raises the exception (exception.ts) and changes nothing; the loop then
 // takes it with PC at the instruction. PC, the step count and the fetch
-// window stay in locals and module globals; the CPU block is written when the
-// loop returns.
+// window stay in locals; the CPU block is written when the loop returns.
 
 import { C, selectedCpu } from "../../cpu";
 import {
@@ -26,44 +25,48 @@ import { mairIsCacheable } from "../vmsa/attrs";
 import { ARM_INFO_ATTR_SHIFT } from "../vmsa/walk";
 import { armTranslate } from "../translate";
 import { cachesOn, coherentRead64 } from "../cache";
-import { ARM_ACC_FETCH, ARM_ACC_EL0 } from "../vmsa/permissions";
+import { ARM_ACC_FETCH, ARM_ACC_EL0, ARM_ACC_WRITE } from "../vmsa/permissions";
+import { loadSized, storeSized } from "../access";
 import { gicPendingIrq } from "../gic";
 import { timerNextDeadline } from "../timer";
-import { pstate, currentEl, xr, setX, conditionHolds, PSTATE_I, PSTATE_IL } from "./state";
+import { pstate, currentEl, privKind, xr, setX, xsp, conditionHolds, PSTATE_I, PSTATE_IL } from "./state";
 import {
   pending, curPc, exitResumePc, irqRecheck, setIrqRecheck, setNowCycles, setCurPc, clearPending, raiseSync, raiseSyncFar,
   raiseUndef, raiseSvc, raiseExit, raiseAbort, takeSync, takeIrq, exceptionReturn, countExit, PEND_NONE, PEND_SYNC,
   EC_PC_ALIGN, EC_IABT_LOWER, EC_IABT_SAME, EC_BRK, EC_ILLEGAL_STATE, FSC_EXTERNAL,
 } from "./exception";
-import { sext } from "./alu";
-import { gicTouched, clearGicTouched } from "./mem";
+import { sext, extendReg } from "./alu";
+import { gicTouched, clearGicTouched, quickHost, quickStoreDone, readData, writeData } from "./mem";
 import { mrs, msr, msrImmediate, hint, barrier, sys, simdFp } from "./sysreg";
-import { dataProcessingImmediate, dataProcessingRegister } from "./data-processing";
+import {
+  dataProcessingImmediate, dataProcessingRegister, addSubImmediate, addSubShifted, logicalImmediate, logicalShifted,
+} from "./data-processing";
 import { loadStore } from "./load-store";
 
 
 // ── The fetch window ─────────────────────────────────────────────────────────
 //
 // The page PC is in, translated once for a fetch at the current EL, with its
-// host address; valid until PC leaves the page, the EL changes (the loop and
-// ERET drop it), or a TLB
-// invalidation starts a new micro-TLB epoch. With the data caches modelled
-// and the fetch cacheable, every fetch reads the freshest copy instead
-// (instruction fetches are coherent with data here: instruction caches are
-// not modelled).
+// host address, kept in the run loop's locals: valid until PC leaves the
+// page, the EL changes, or a TLB invalidation (or a write to SCTLR, TTBR0/1
+// or TCR) starts a new micro-TLB epoch. Only what the loop calls out of line
+// can change those, so the loop looks again after such a call, not at every
+// instruction. With the data caches modelled and the fetch cacheable, every
+// fetch reads the freshest copy instead (instruction fetches are coherent
+// with data here: instruction caches are not modelled), through fetch().
 
-let winPage: u64 = 1;
-let winHost: usize = 0;
-let winEpoch: u32 = 0;
+/** No page: a window tag has bits 11:2 clear, and so has any aligned PC with its page bits. */
+const NO_WINDOW: u64 = 0xFFC;
+/** The page of the last fetch() when the window may hold it, else NO_WINDOW; with its host address. */
+let fetchedPage: u64 = NO_WINDOW;
+let fetchedHost: usize = 0;
 
+/** A fetch outside the window, through the MMU; 0 with the abort raised. */
 function fetch(pc: u64): u32 {
+  fetchedPage = NO_WINDOW;
   if (pc & 3) {
     raiseSyncFar(EC_PC_ALIGN, 0, pc);
     return 0;
-  }
-  // Every change of EL (exception entry, ERET) drops the window.
-  if ((pc & ~<u64>0xFFF) == winPage && winEpoch == load<u32>(C + CPU_MICRO_EPOCH)) {
-    return load<u32>(winHost + <usize>(pc & 0xFFF));
   }
   const el0 = currentEl() == 0;
   const pa = armTranslate(pc, ARM_ACC_FETCH | (el0 ? ARM_ACC_EL0 : 0));
@@ -79,9 +82,8 @@ function fetch(pc: u64): u32 {
     return 0;
   }
   if (cachesOn && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
-  winPage = pc & ~<u64>0xFFF;
-  winHost = <usize>h;
-  winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
+  fetchedPage = pc & ~<u64>0xFFF;
+  fetchedHost = <usize>h;
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
 }
 
@@ -111,7 +113,19 @@ function atBreakpoint(pc: u64): bool {
   return false;
 }
 
-/** Runs the selected CPU for up to `budget` instructions; returns EXIT_*. */
+/**
+ * Runs the selected CPU for up to `budget` instructions; returns EXIT_*.
+ *
+ * The loop keeps PC, the counts and the fetch window in locals and looks at
+ * its boundary work (the budget, IRQs, the timer's deadline, breakpoints,
+ * PSTATE.IL) only when `steps` reaches `limit`; whatever may need it sooner
+ * sets `limit` to 0. The hottest encodings run inline in the dispatch on
+ * op0, with no call unless a memory access misses the micro-TLB or a logical
+ * immediate needs DecodeBitMasks (V8 keeps no register live across a
+ * WebAssembly call); everything else goes through execute(). After any call out of line the loop checks what
+ * that code may have changed: a pending exception or exit, the IRQ flags,
+ * the micro-TLB epoch and the EL (the fetch window).
+ */
 export function run(budget: u64): u32 {
   const off = load<u32>(C + A64_OFF);
   if (off) return off == 1 ? EXIT_OFF : EXIT_STOPPED;
@@ -135,80 +149,186 @@ export function run(budget: u64): u32 {
   let retired: u64 = 0;
   let reason: u32 = EXIT_BUDGET;
   let deadline: u64 = 0;
+  let limit: u64 = 0;
   let illegal = false;
   // Breakpoints change only between runs.
   const breakpoints = load<u32>(C + A64_BREAKPOINT_COUNT) != 0;
-  winPage = 1;
+  let winPage: u64 = NO_WINDOW;
+  let winHost: usize = 0;
+  let winEpoch: u32 = 0;
+  let winEl: u32 = 0;
   clearPending();
   setIrqRecheck(true);
   for (;;) {
-    if (steps >= budget) break;
-    const now = cycles0 + steps;
-    if (irqRecheck || gicTouched || now >= deadline) {
-      setIrqRecheck(false);
-      clearGicTouched();
-      if (gicPendingIrq(cpu, now) && currentEl() < 2) {
-        if (armReg(ARM_HCR_EL2) & HCR_IMO) {
-          // Physical IRQs go to EL2: the hypervisor's to take.
-          setCurPc(pc);
-          store<u32>(C + A64_EXIT_DETAIL, TRAP_IRQ);
-          raiseExit(EXIT_TRAP, pc);
-          clearPending();
-          reason = EXIT_TRAP;
+    if (steps >= limit) {
+      if (steps >= budget) break;
+      const now = cycles0 + steps;
+      if (irqRecheck || gicTouched || now >= deadline) {
+        setIrqRecheck(false);
+        clearGicTouched();
+        if (gicPendingIrq(cpu, now) && currentEl() < 2) {
+          if (armReg(ARM_HCR_EL2) & HCR_IMO) {
+            // Physical IRQs go to EL2: the hypervisor's to take.
+            setCurPc(pc);
+            store<u32>(C + A64_EXIT_DETAIL, TRAP_IRQ);
+            raiseExit(EXIT_TRAP, pc);
+            clearPending();
+            reason = EXIT_TRAP;
+            break;
+          }
+          if (!(pstate() & PSTATE_I)) {
+            takeIrq(pc);
+            pc = load<u64>(C + A64_PC);
+            winPage = NO_WINDOW;
+          }
+        }
+        deadline = timerNextDeadline(cpu);
+        // A condition that already holds was taken or is masked; unmasking rechecks.
+        if (deadline <= now) deadline = u64.MAX_VALUE;
+        // PSTATE.IL is set only by an exception return, which also asks for this check.
+        illegal = (pstate() & PSTATE_IL) != 0;
+      }
+      if (breakpoints) {
+        if (atBreakpoint(pc) && !(steps == 0 && pc == resumeFrom && pc == firstPc)) {
+          resumeFrom = pc;
+          store<u64>(C + A64_EXIT_PC, pc);
+          reason = EXIT_BREAKPOINT;
           break;
         }
-        if (!(pstate() & PSTATE_I)) {
-          takeIrq(pc);
-          pc = load<u64>(C + A64_PC);
-          winPage = 1;
-        }
+        resumeFrom = u64.MAX_VALUE;
       }
-      deadline = timerNextDeadline(cpu);
-      // A condition that already holds was taken or is masked; unmasking rechecks.
-      if (deadline <= now) deadline = u64.MAX_VALUE;
-      // PSTATE.IL is set only by an exception return, which also asks for this check.
-      illegal = (pstate() & PSTATE_IL) != 0;
+      // deadline > now here, so this does not wrap.
+      limit = deadline - cycles0;
+      if (budget < limit) limit = budget;
+      if (breakpoints) limit = steps + 1;
     }
-    if (breakpoints && atBreakpoint(pc) && !(steps == 0 && pc == resumeFrom && pc == firstPc)) {
-      resumeFrom = pc;
-      store<u64>(C + A64_EXIT_PC, pc);
-      reason = EXIT_BREAKPOINT;
-      break;
-    }
-    resumeFrom = u64.MAX_VALUE;
-    setNowCycles(now);
-    setCurPc(pc);
     steps++;
     let next = pc + 4;
+    let insn: u32 = 0;
+    // Did this instruction call out of line (and so may have raised or changed what the loop keeps)?
+    let called = false;
     if (illegal) {
       // After an illegal exception return (DDI0487 D1.4.4).
+      setCurPc(pc);
       raiseSync(EC_ILLEGAL_STATE, 0);
       illegal = false;
+      called = true;
+    } else if ((pc & ~NO_WINDOW) == winPage) {
+      insn = load<u32>(winHost + (<usize>pc & 0xFFF));
     } else {
-      const insn = fetch(pc);
-      if (pending == PEND_NONE) next = execute(insn, pc);
+      setCurPc(pc);
+      setNowCycles(cycles0 + steps - 1);
+      insn = fetch(pc);
+      called = true;
+      winPage = fetchedPage;
+      winHost = fetchedHost;
+      winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
+      winEl = currentEl();
     }
-    if (pending != PEND_NONE) {
-      if (pending == PEND_SYNC) {
-        const loop = takeSync(pc);
-        if (loop) {
-          reason = loop;
+    if (pending == PEND_NONE) {
+      // The dispatch on op0 (bits 28:25, C4.1), which V8 compiles to a jump
+      // table; a form not handled inline goes to execute().
+      let slow = false;
+      switch ((insn >> 25) & 15) {
+        case 0b1000: case 0b1001: {
+          // Data processing (immediate): ADD/SUB (immediate) and logical (immediate).
+          const group = (insn >> 23) & 7;
+          if (group == 0b010) addSubImmediate(insn);
+          else slow = group != 0b100 || !logicalImmediate(insn);
           break;
         }
-        pc = load<u64>(C + A64_PC);
-        winPage = 1;
-        continue;
+        case 0b0101: case 0b1101:
+          // Data processing (register): bits 28:24 0b01010 logical (shifted
+          // register), 0b01011 ADD/SUB with bit 21 clear (shifted register).
+          if (insn & (1 << 28)) slow = true;
+          else if (!(insn & (1 << 24))) slow = !logicalShifted(insn);
+          else slow = (insn & (1 << 21)) != 0 || !addSubShifted(insn);
+          break;
+        case 0b0100: case 0b0110: case 0b1100: case 0b1110: {
+          // Loads and stores: LDR/STR/LDRB/STRB/LDRH/STRH with an unsigned
+          // offset (bits 29:24 0b111001) or a register offset (0b111000).
+          const opc = (insn >> 22) & 3;
+          if ((insn & 0x3E00_0000) != 0x3800_0000 || opc > 1 || (!(insn & (1 << 24)) && (insn & 0x0020_4C00) != 0x0020_4800)) {
+            slow = true;
+            break;
+          }
+          const rn = (insn >> 5) & 31;
+          const base = xsp(rn);
+          if (rn == 31 && (base & 15)) {
+            // SP alignment checking (SCTLR_EL1.SA/SA0) is execute()'s.
+            slow = true;
+            break;
+          }
+          const size = insn >> 30;
+          const bytes: u32 = 1 << size;
+          const va = base + (insn & (1 << 24)
+            ? <u64>((insn >> 10) & 0xFFF) << size
+            : extendReg(xr((insn >> 16) & 31), (insn >> 13) & 7, (insn >> 12) & 1 ? size : 0));
+          const rt = insn & 31;
+          const host = quickHost(va, bytes, opc ? privKind() : ARM_ACC_WRITE | privKind());
+          if (host >= 0) {
+            if (opc) setX(rt, loadSized(<usize>host, bytes));
+            else {
+              storeSized(<usize>host, bytes, xr(rt));
+              quickStoreDone(<usize>host);
+            }
+            break;
+          }
+          // A miss: the whole access through mem.ts, which may walk, fault or exit (MMIO).
+          setCurPc(pc);
+          setNowCycles(cycles0 + steps - 1);
+          if (opc) {
+            const v = readData(va, bytes, <i32>rt, false);
+            if (pending == PEND_NONE) setX(rt, v);
+          } else writeData(va, bytes, xr(rt), true, false);
+          called = true;
+          break;
+        }
+        case 0b1010: case 0b1011:
+          // Branches: the immediate ones here; the system and exception-generating instructions and BR/RET in execute().
+          if ((insn & 0xFF00_0010) == 0x5400_0000) next = conditionalBranch(insn, pc);
+          else if ((insn & 0x7E00_0000) == 0x3400_0000) next = compareAndBranch(insn, pc);
+          else if ((insn & 0x7C00_0000) == 0x1400_0000) next = branchImmediate(insn, pc);
+          else if ((insn & 0x7E00_0000) == 0x3600_0000) next = testAndBranch(insn, pc);
+          else slow = true;
+          break;
+        default:
+          slow = true;
+          break;
       }
-      clearPending();
-      reason = load<u32>(C + A64_EXIT_REASON);
-      pc = exitResumePc;
-      // The instruction completed unless it was trapped (PC still at it) or stopped the CPU.
-      if (reason != EXIT_TRAP && !load<u32>(C + A64_OFF)) retired++;
-      break;
+      if (slow) {
+        setCurPc(pc);
+        setNowCycles(cycles0 + steps - 1);
+        next = execute(insn, pc);
+        called = true;
+      }
+    }
+    if (called) {
+      if (pending != PEND_NONE) {
+        if (pending == PEND_SYNC) {
+          const loop = takeSync(pc);
+          if (loop) {
+            reason = loop;
+            break;
+          }
+          pc = load<u64>(C + A64_PC);
+          winPage = NO_WINDOW;
+          continue;
+        }
+        clearPending();
+        reason = load<u32>(C + A64_EXIT_REASON);
+        pc = exitResumePc;
+        // The instruction completed unless it was trapped (PC still at it) or stopped the CPU.
+        if (reason != EXIT_TRAP && !load<u32>(C + A64_OFF)) retired++;
+        break;
+      }
+      if (irqRecheck || gicTouched) limit = 0;
+      if (load<u32>(C + CPU_MICRO_EPOCH) != winEpoch || currentEl() != winEl) winPage = NO_WINDOW;
     }
     retired++;
     pc = next;
   }
+  if (steps && reason != EXIT_BREAKPOINT) resumeFrom = u64.MAX_VALUE;
   store<u64>(C + A64_PC, pc);
   store<u64>(C + A64_CYCLES, cycles0 + steps);
   store<u64>(C + A64_INSTRUCTIONS, retired0 + retired);
@@ -245,31 +365,41 @@ function execute(insn: u32, pc: u64): u64 {
 
 // ── Branches, exception generation and system, C4.1.87 ───────────────────────
 
+// The immediate branches run inline in the loop as well.
+
+/** B / BL. */
+@inline function branchImmediate(insn: u32, pc: u64): u64 {
+  if (insn >> 31) setX(30, pc + 4);
+  return pc + sext(<u64>(insn & 0x3FF_FFFF) << 2, 28);
+}
+
+/** CBZ / CBNZ. */
+@inline function compareAndBranch(insn: u32, pc: u64): u64 {
+  const v = insn >> 31 ? xr(insn & 31) : xr(insn & 31) & 0xFFFF_FFFF;
+  const nonzero = (insn >> 24) & 1;
+  if ((v != 0) == (nonzero != 0)) return pc + sext(<u64>((insn >> 5) & 0x7FFFF) << 2, 21);
+  return pc + 4;
+}
+
+/** TBZ / TBNZ. */
+@inline function testAndBranch(insn: u32, pc: u64): u64 {
+  const bit = ((insn >> 26) & 32) | ((insn >> 19) & 31);
+  const set = (xr(insn & 31) >> bit) & 1;
+  if (set == ((insn >> 24) & 1)) return pc + sext(<u64>((insn >> 5) & 0x3FFF) << 2, 16);
+  return pc + 4;
+}
+
+/** B.cond (bit 4 clear). */
+@inline function conditionalBranch(insn: u32, pc: u64): u64 {
+  if (conditionHolds(insn & 15)) return pc + sext(<u64>((insn >> 5) & 0x7FFFF) << 2, 21);
+  return pc + 4;
+}
+
 function branchSystem(insn: u32, pc: u64): u64 {
-  if ((insn & 0x7C00_0000) == 0x1400_0000) {
-    // B / BL.
-    if (insn >> 31) setX(30, pc + 4);
-    return pc + sext(<u64>(insn & 0x3FF_FFFF) << 2, 28);
-  }
-  if ((insn & 0x7E00_0000) == 0x3400_0000) {
-    // CBZ / CBNZ.
-    const v = insn >> 31 ? xr(insn & 31) : xr(insn & 31) & 0xFFFF_FFFF;
-    const nonzero = (insn >> 24) & 1;
-    if ((v != 0) == (nonzero != 0)) return pc + sext(<u64>((insn >> 5) & 0x7FFFF) << 2, 21);
-    return pc + 4;
-  }
-  if ((insn & 0x7E00_0000) == 0x3600_0000) {
-    // TBZ / TBNZ.
-    const bit = ((insn >> 26) & 32) | ((insn >> 19) & 31);
-    const set = (xr(insn & 31) >> bit) & 1;
-    if (set == ((insn >> 24) & 1)) return pc + sext(<u64>((insn >> 5) & 0x3FFF) << 2, 16);
-    return pc + 4;
-  }
-  if ((insn & 0xFF00_0010) == 0x5400_0000) {
-    // B.cond.
-    if (conditionHolds(insn & 15)) return pc + sext(<u64>((insn >> 5) & 0x7FFFF) << 2, 21);
-    return pc + 4;
-  }
+  if ((insn & 0x7C00_0000) == 0x1400_0000) return branchImmediate(insn, pc);
+  if ((insn & 0x7E00_0000) == 0x3400_0000) return compareAndBranch(insn, pc);
+  if ((insn & 0x7E00_0000) == 0x3600_0000) return testAndBranch(insn, pc);
+  if ((insn & 0xFF00_0010) == 0x5400_0000) return conditionalBranch(insn, pc);
   if ((insn & 0xFF00_0000) == 0xD400_0000) {
     exceptionGeneration(insn);
     return pc + 4;
@@ -362,7 +492,6 @@ function branchRegister(insn: u32, pc: u64): u64 {
       return pc;
     }
     setIrqRecheck(true);
-    winPage = 1;
     return exceptionReturn();
   }
   raiseUndef();

@@ -61,6 +61,24 @@ let anyMonitor: bool = false;
   return va;
 }
 
+/**
+ * The fast path of a data access, which the run loop also takes inline: the
+ * host address of an aligned access that needs no walk, in the last RAM range
+ * used, with no caches modelled; -1 otherwise (readData/writeData then do
+ * the rest). A store through it calls quickStoreDone.
+ */
+@inline export function quickHost(va: u64, size: u32, kind: u32): i64 {
+  if (cachesOn || (va & (size - 1))) return -1;
+  const pa = quickPa(va, kind);
+  if (pa == MICRO_MISS || pa - rangeCacheBase() > rangeCacheLimit8()) return -1;
+  return <i64>(pa + rangeCacheDelta());
+}
+
+/** After a store through quickHost: a store clears the exclusive monitors that hold its granule. */
+@inline export function quickStoreDone(host: usize): void {
+  if (anyMonitor) clearMonitors(<u64>host - rangeCacheDelta());
+}
+
 /** Translates va for a data access; XLATE_FAILED with the abort raised. */
 function translateData(va: u64, write: bool): u64 {
   const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
@@ -81,11 +99,8 @@ function translateData(va: u64, write: bool): u64 {
  * an exit. `mmio` is the MMIO_* detail of an MMIO read, or NO_MMIO.
  */
 export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
-  // The fast path: an aligned access that needs no walk, in the last RAM range used, no caches modelled.
-  if (!cachesOn && !(va & (size - 1))) {
-    const pa = quickPa(va, privKind());
-    if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) return loadSized(<usize>(pa + rangeCacheDelta()), size);
-  }
+  const host = quickHost(va, size, privKind());
+  if (host >= 0) return loadSized(<usize>host, size);
   if (misaligned(va, size, mustAlign, false)) return 0;
   if ((<u32>va & 63) + size > 64) return readBytes(va, size);
   const pa = translateData(va, false);
@@ -102,13 +117,11 @@ export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
 
 /** Writes the low `size` bytes of v at va; `pending` is set on a fault or an exit. */
 export function writeData(va: u64, size: u32, v: u64, mmio: bool, mustAlign: bool): void {
-  if (!cachesOn && !(va & (size - 1))) {
-    const pa = quickPa(va, ARM_ACC_WRITE | privKind());
-    if (pa != MICRO_MISS && pa - rangeCacheBase() <= rangeCacheLimit8()) {
-      storeSized(<usize>(pa + rangeCacheDelta()), size, v);
-      if (anyMonitor) clearMonitors(pa);
-      return;
-    }
+  const host = quickHost(va, size, ARM_ACC_WRITE | privKind());
+  if (host >= 0) {
+    storeSized(<usize>host, size, v);
+    quickStoreDone(<usize>host);
+    return;
   }
   if (misaligned(va, size, mustAlign, true)) return;
   if ((<u32>va & 63) + size > 64) {

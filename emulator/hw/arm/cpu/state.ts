@@ -78,7 +78,7 @@ export function setPstate(v: u64): void {
 }
 
 /** ConditionHolds (DDI0487 J1.3 shared/functions/system/ConditionHolds). */
-export function conditionHolds(cond: u32): bool {
+@inline export function conditionHolds(cond: u32): bool {
   const p = pstate();
   const n = (p & PSTATE_N) != 0;
   const z = (p & PSTATE_Z) != 0;
