@@ -388,7 +388,9 @@ export const A64_CNT_EXIT: u32 = A64_CNT_EC + 64 * 8;
  */
 export const A64_LAST_FAULT_PC: u32 = A64_CNT_EXIT + 16 * 8;
 export const A64_LAST_FAULT_ESR: u32 = A64_LAST_FAULT_PC + 8;
-export const A64_END: u32 = A64_LAST_FAULT_ESR + 8;
+/** 1 + the PC of this CPU's last breakpoint exit, which its next run starts at without stopping again; 0 when none. */
+export const A64_RESUME_FROM: u32 = A64_LAST_FAULT_ESR + 8;
+export const A64_END: u32 = A64_RESUME_FROM + 8;
 export const A64_NO_FAULT: u64 = u64.MAX_VALUE;
 export const A64_WAIT_WFI: u32 = 1;
 export const A64_WAIT_WFE: u32 = 2;

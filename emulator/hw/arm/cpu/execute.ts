@@ -14,7 +14,7 @@
 
 import { C, selectedCpu } from "../../cpu";
 import {
-  A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_WAITING, A64_WAIT_WFE, A64_EVENT, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
+  A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_RESUME_FROM, A64_WAITING, A64_WAIT_WFE, A64_EVENT, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
   A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, CPU_RES_INFO, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF, EXIT_WFI,
   EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
 } from "../../layout";
@@ -102,9 +102,6 @@ function fetchCacheable(): bool {
 
 // ── Run loop ─────────────────────────────────────────────────────────────────
 
-/** The PC a breakpoint exit stopped at: the next run starts there without stopping again. */
-let resumeFrom: u64 = u64.MAX_VALUE;
-
 function atBreakpoint(pc: u64): bool {
   const n = load<u32>(C + A64_BREAKPOINT_COUNT);
   for (let i: u32 = 0; i < n; i++) {
@@ -189,13 +186,14 @@ export function run(budget: u64): u32 {
         illegal = (pstate() & PSTATE_IL) != 0;
       }
       if (breakpoints) {
-        if (atBreakpoint(pc) && !(steps == 0 && pc == resumeFrom && pc == firstPc)) {
-          resumeFrom = pc;
+        // Per CPU: the breakpoint this CPU stopped at last is stepped over once, when its next run starts there.
+        if (atBreakpoint(pc) && !(steps == 0 && pc + 1 == load<u64>(C + A64_RESUME_FROM) && pc == firstPc)) {
+          store<u64>(C + A64_RESUME_FROM, pc + 1);
           store<u64>(C + A64_EXIT_PC, pc);
           reason = EXIT_BREAKPOINT;
           break;
         }
-        resumeFrom = u64.MAX_VALUE;
+        store<u64>(C + A64_RESUME_FROM, 0);
       }
       // deadline > now here, so this does not wrap.
       limit = deadline - cycles0;
@@ -328,7 +326,7 @@ export function run(budget: u64): u32 {
     retired++;
     pc = next;
   }
-  if (steps && reason != EXIT_BREAKPOINT) resumeFrom = u64.MAX_VALUE;
+  if (steps && reason != EXIT_BREAKPOINT) store<u64>(C + A64_RESUME_FROM, 0);
   store<u64>(C + A64_PC, pc);
   store<u64>(C + A64_CYCLES, cycles0 + steps);
   store<u64>(C + A64_INSTRUCTIONS, retired0 + retired);

@@ -170,6 +170,23 @@ _start:
     expect(second.state.sctlr_el1).toBe(0x00c5_0838n);
   });
 
+  it("each CPU steps over only its own last breakpoint: another CPU whose quantum ends there still stops", () => {
+    const r = a64Rig(`
+_start:
+  nop
+here:
+  hvc #0
+`, { cpus: 2 });
+    const [a, b] = [r.m.cpu(0), r.m.cpu(1)];
+    a.setBreakpoints([r.sym("here")]);
+    b.setBreakpoints([r.sym("here")]);
+    expect(b.run(1)).toEqual({ reason: "budget" });
+    expect(a.run(10)).toEqual({ reason: "breakpoint", pc: r.sym("here") });
+    expect(b.run(10)).toEqual({ reason: "breakpoint", pc: r.sym("here") });
+    expect(a.run(10).reason).toBe("hvc");
+    expect(b.run(10).reason).toBe("hvc");
+  });
+
   it("a debugger's breakpoints outlive PSCI CPU_ON's reset", () => {
     const r = a64Rig(`
 _start:
