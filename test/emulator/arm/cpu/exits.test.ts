@@ -170,13 +170,16 @@ _start:
     expect(second.state.sctlr_el1).toBe(0x00c5_0838n);
   });
 
-  it("each CPU steps over only its own last breakpoint: another CPU whose quantum ends there still stops", () => {
-    const r = a64Rig(`
+  /** Two CPUs, one instruction before `here`, where a breakpoint goes. */
+  const BREAK_AT_HERE = `
 _start:
   nop
 here:
   hvc #0
-`, { cpus: 2 });
+`;
+
+  it("each CPU steps over only its own last breakpoint: another CPU whose quantum ends there still stops", () => {
+    const r = a64Rig(BREAK_AT_HERE, { cpus: 2 });
     const [a, b] = [r.m.cpu(0), r.m.cpu(1)];
     a.setBreakpoints([r.sym("here")]);
     b.setBreakpoints([r.sym("here")]);
@@ -188,12 +191,7 @@ here:
   });
 
   it("a debugger's breakpoints outlive PSCI CPU_ON's reset", () => {
-    const r = a64Rig(`
-_start:
-  nop
-here:
-  hvc #0
-`, { cpus: 2 });
+    const r = a64Rig(BREAK_AT_HERE, { cpus: 2 });
     const second = r.m.cpu(1);
     second.setBreakpoints([r.sym("here")]);
     second.powerOff();
