@@ -113,12 +113,18 @@ export class SymbolLookup {
     return s && s.value === address ? s : undefined;
   }
 
+  /** "foo+0x10", or "foo" at the symbol itself; "" when no symbol is near. */
+  label(address: bigint): string {
+    const s = this.nearest(address);
+    if (!s) return "";
+    const off = address - s.value;
+    return `${s.name}${off ? `+0x${hex(off)}` : ""}`;
+  }
+
   /** objdump's "401000 <foo+0x10>". */
   objdump(address: bigint): string {
-    const s = this.nearest(address);
-    if (!s) return hex(address);
-    const off = address - s.value;
-    return `${hex(address)} <${s.name}${off ? `+0x${hex(off)}` : ""}>`;
+    const label = this.label(address);
+    return label ? `${hex(address)} <${label}>` : hex(address);
   }
 }
 

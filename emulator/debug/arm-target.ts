@@ -22,6 +22,7 @@ import { ShootdownError } from "../machine/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
 import type { RecordedOptions } from "../machine/schedule-file.ts";
 import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
+import { programOf } from "../machine/elf-load.ts";
 import {
   hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
   type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
@@ -519,6 +520,5 @@ function endMessage(end: RunEnd): string {
 export function makeArmTarget(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}): ArmTarget {
   // The detector: see X86Target's constructor.
   const { m, plan, port } = bootArmMachine({ ...options, image, console }, { detectMissingInvalidation: debug.detector ?? true });
-  const e = plan.elf;
-  return new ArmTarget(m, { program: { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols }, port });
+  return new ArmTarget(m, { program: programOf(plan), port });
 }

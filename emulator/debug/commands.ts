@@ -7,7 +7,7 @@
 import { ShootdownError } from "../machine/errors.ts";
 import { packSteps } from "../machine/scheduler.ts";
 import { CONTINUE_LIMIT, type Session, type StopReason } from "./session.ts";
-import { hex, leValue, symbolize, type WalkOp, type WalkPriv } from "./target.ts";
+import { hex, leValue, type WalkOp, type WalkPriv } from "./target.ts";
 
 /** ANSI styling for a terminal; identity functions when output is not one. */
 export interface Style {
@@ -106,7 +106,7 @@ export class Commands {
         if (args.length !== 1) throw new ShootdownError("usage: break ADDR|SYMBOL");
         const a = this.address(args[0]!);
         this.session.setBreakpoint(a);
-        const s = symbolize(this.session.target.symbols, a);
+        const s = this.session.target.symbols.label(a);
         return [`breakpoint at ${hex(a)}${s ? ` <${s}>` : ""}`];
       }
       case "delete": {
@@ -185,7 +185,7 @@ export class Commands {
   }
 
   private where(a: bigint): string {
-    const s = symbolize(this.session.target.symbols, a);
+    const s = this.session.target.symbols.label(a);
     return `${hex(a)}${s ? ` <${s}>` : ""}`;
   }
 

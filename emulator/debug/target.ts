@@ -164,13 +164,6 @@ export interface DebugTarget {
 
 export const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
-/** "name+0x10" for an address, or "" when no symbol is near. */
-export function symbolize(symbols: SymbolLookup, address: bigint): string {
-  const s = symbols.nearest(address);
-  if (!s) return "";
-  return s.value === address ? s.name : `${s.name}+${hex(address - s.value)}`;
-}
-
 /** Little-endian bigint of bytes. */
 export function leValue(bytes: Uint8Array): bigint {
   let v = 0n;

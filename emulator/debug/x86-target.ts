@@ -9,6 +9,7 @@
 
 import { Machine } from "../machine/machine.ts";
 import { bootX86, planLoad } from "../machine/x86-boot.ts";
+import { programOf } from "../machine/elf-load.ts";
 import { IoBus, raxAfterIn } from "../machine/devices.ts";
 import { deliveryChain, instructionBytes } from "../machine/x86-run.ts";
 import { chaosInterval } from "../machine/run-loop.ts";
@@ -16,9 +17,9 @@ import { ShootdownError } from "../machine/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
 import type { RecordedOptions } from "../machine/schedule-file.ts";
 import type { X86Cpu, X86State, GprName } from "../machine/x86-cpu.ts";
-import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
+import { backendFor, SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
-  hex, symbolize, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
+  hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
   type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
 } from "./target.ts";
 
@@ -152,10 +153,8 @@ export class X86Target implements DebugTarget {
     });
     bootX86(this.m, plan, { cmdline: options.cmdline });
     this.io = new IoBus(console);
-    const e = plan.elf;
-    const program: Program = { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols };
-    this.symbols = new SymbolLookup(program);
-    this.symbolTable = e.symbols;
+    this.symbols = new SymbolLookup(programOf(plan));
+    this.symbolTable = plan.elf.symbols;
   }
 
   get cpuCount(): number {
@@ -228,7 +227,10 @@ export class X86Target implements DebugTarget {
     const before = cpu.progress.instructions;
     const exit = cpu.run(budget);
     const retired = Number(cpu.progress.instructions - before);
-    const where = (rip: bigint) => `RIP ${hex(rip)}${symbolize(this.symbols, rip) ? ` <${symbolize(this.symbols, rip)}>` : ""}`;
+    const where = (rip: bigint) => {
+      const label = this.symbols.label(rip);
+      return `RIP ${hex(rip)}${label ? ` <${label}>` : ""}`;
+    };
     switch (exit.reason) {
       case "budget":
         return { retired, stop: { kind: "budget" } };

@@ -10,12 +10,12 @@
 
 import { Machine } from "./machine.ts";
 import { bootArm, planArmLoad, ARM_RAM_BASE } from "./arm-boot.ts";
-import type { LoadPlan } from "./elf-load.ts";
+import { programOf, type LoadPlan } from "./elf-load.ts";
 import { MmioBus } from "./arm-devices.ts";
 import { psciCall, isPsciCall, PSCI_RET } from "./psci.ts";
 import type { ArmCpu, ArmExit } from "./arm-cpu.ts";
 import { Runner, chaosInterval, type RunConfig, type RunReport, type RunEnd, type CrashReason, type ArchPort } from "./run-loop.ts";
-import { backendFor, SymbolLookup, type Program } from "../../asm/index.ts";
+import { backendFor, SymbolLookup } from "../../asm/index.ts";
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
@@ -80,9 +80,7 @@ export class ArmPort implements ArchPort<ArmCpu, ArmExit> {
     private readonly config: RunConfig,
   ) {
     this.mmio = new MmioBus(config.console);
-    const e = plan.elf;
-    const program: Program = { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols };
-    this.symbols = new SymbolLookup(program);
+    this.symbols = new SymbolLookup(programOf(plan));
   }
 
   live(cpu: ArmCpu): boolean {
@@ -196,8 +194,8 @@ export class ArmPort implements ArchPort<ArmCpu, ArmExit> {
 
   /** "PC 0x40080004 <_start+0x4> [d4000002: hvc #0x0]", read through the CPU's MMU without side effects. */
   where(cpu: ArmCpu, pc: bigint): string {
-    const sym = this.symbols.nearest(pc);
-    const name = sym ? ` <${sym.name}${sym.value === pc ? "" : `+${hex(pc - sym.value)}`}>` : "";
+    const label = this.symbols.label(pc);
+    const name = label ? ` <${label}>` : "";
     const priv = ((cpu.state.pstate >> 2n) & 3n) === 0n ? "user" : "kernel";
     const t = cpu.peek(pc, { op: "fetch", priv });
     const word = t.ok ? this.m.memory.peek64(t.pa & ~7n) : undefined;

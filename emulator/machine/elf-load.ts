@@ -5,7 +5,7 @@
 // area, copying its PT_LOAD segments to their physical addresses, and the
 // boot-information block with the guest command line.
 
-import { readElf, ElfError, type ElfFile, type ArchName as Arch } from "../../asm/index.ts";
+import { readElf, ElfError, type ElfFile, type ArchName as Arch, type Program } from "../../asm/index.ts";
 import { ShootdownError } from "./errors.ts";
 import type { Machine, Arch as MachineArch } from "./machine.ts";
 
@@ -20,6 +20,12 @@ const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 export interface LoadPlan {
   elf: ElfFile;
   segments: { paddr: bigint; bytes: Uint8Array; memsz: bigint }[];
+}
+
+/** The image as asm/'s Program: its symbols and sections, for crash reports and the debugger. */
+export function programOf(plan: LoadPlan): Program {
+  const e = plan.elf;
+  return { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols };
 }
 
 /** Where an image may load. */

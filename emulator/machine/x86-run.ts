@@ -8,10 +8,11 @@
 
 import { Machine } from "./machine.ts";
 import { bootX86, planLoad, LoadError, type LoadPlan } from "./x86-boot.ts";
+import { programOf } from "./elf-load.ts";
 import { IoBus, raxAfterIn } from "./devices.ts";
 import type { X86Cpu, X86Exit } from "./x86-cpu.ts";
 import { Runner, chaosInterval, type RunConfig, type RunReport, type RunEnd, type CrashReason, type ArchPort } from "./run-loop.ts";
-import { backendFor, SymbolLookup, type Program } from "../../asm/index.ts";
+import { backendFor, SymbolLookup } from "../../asm/index.ts";
 
 export { LoadError };
 export type { RunConfig, RunReport } from "./run-loop.ts";
@@ -55,9 +56,7 @@ class X86Port implements ArchPort<X86Cpu, X86Exit> {
     private readonly config: RunConfig,
   ) {
     this.io = new IoBus(config.console);
-    const e = plan.elf;
-    const program: Program = { arch: e.arch, entry: e.entry, sections: e.sections, symbols: e.symbols };
-    this.symbols = new SymbolLookup(program);
+    this.symbols = new SymbolLookup(programOf(plan));
   }
 
   live(cpu: X86Cpu): boolean {
@@ -127,8 +126,8 @@ class X86Port implements ArchPort<X86Cpu, X86Exit> {
   /** "RIP 0x100005 <_start+0x5> [0f 0b: ud2]", read through the CPU's MMU without side effects. */
   where(cpu: X86Cpu, rip: bigint): string {
     const bytes = instructionBytes(this.m, cpu, rip);
-    const sym = this.symbols.nearest(rip);
-    const name = sym ? ` <${sym.name}${sym.value === rip ? "" : `+${hex(rip - sym.value)}`}>` : "";
+    const label = this.symbols.label(rip);
+    const name = label ? ` <${label}>` : "";
     if (!bytes.length) return `RIP ${hex(rip)}${name} [unreadable]`;
     const names = { objdump: (a: bigint) => this.symbols.objdump(a), source: (a: bigint) => hex(a) };
     const d = backendFor("x86_64").decode(bytes, 0, rip, names);

@@ -6,6 +6,8 @@
 // segment override and 32-bit addressing. Some combinations are invalid on
 // purpose; GNU as decides which.
 
+import { prng } from "../../helpers/prng.ts";
+
 const R64 = "rax rcx rdx rbx rsp rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15".split(" ");
 const R32 = "eax ecx edx ebx esp ebp esi edi r8d r9d r10d r11d r12d r13d r14d r15d".split(" ");
 const R16 = "ax cx dx bx sp bp si di r8w r9w r10w r11w r12w r13w r14w r15w".split(" ");
@@ -16,20 +18,9 @@ const IMMEDIATES = ["0", "1", "-1", "2", "0x7f", "0x80", "-0x80", "-0x81", "0xff
 const DISPLACEMENTS = ["", "", "0", "1", "-1", "0x7f", "0x80", "-0x80", "-0x81", "0x1234", "-0x1234", "0x7fffffff", "-0x80000000"];
 const CONDITIONS = "o no b c nae ae nb nc e z ne nz be na a nbe s ns p pe np po l nge ge nl le ng g nle".split(" ");
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function fuzzStatements(seed: number, count: number): string[] {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const size = () => pick([8, 16, 32, 64]);
   const reg = (s: number) => `%${pick(REGS[s]!)}`;
@@ -140,7 +131,7 @@ const MODRM_BYTES = [0x00, 0x04, 0x05, 0x24, 0x25, 0x44, 0x45, 0x80, 0x84, 0xc0,
 
 /** Random byte strings that start with an instruction of the floor or near it, with random prefixes and REX. */
 export function fuzzBytes(seed: number, count: number): string[] {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   return Array.from({ length: count }, () => {
     const bytes: number[] = [];

@@ -288,10 +288,8 @@ export function run(budget: u64): u32 {
     // The fetch window: RIP's page, translated for a fetch at this privilege.
     if ((rip & ~<u64>0xFFF) != winVa) {
       if (!windowHolds(rip) && !refillWindow(rip)) {
-        store<u64>(C + X86_RIP, rip);
-        store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
-        const exit = deliverException(rip);
-        if (exit) return finish(exit, cycles0 + cycleSkew + steps, retired0 + retired);
+        const exit = deliverAt(rip, cycles0 + cycleSkew + steps, retired0 + retired);
+        if (exit) return exit;
         rip = load<u64>(C + X86_RIP);
         winVa = 1;
         kindRead = dataKind(false);
@@ -309,10 +307,8 @@ export function run(budget: u64): u32 {
       const host = <usize>load<u64>(C + X86_FETCH_HOST);
       if (!decode(rip, host + offset, 4096 - offset, d)) {
         store<u64>(d, 0);
-        store<u64>(C + X86_RIP, rip);
-        store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
-        const exit = deliverException(rip);
-        if (exit) return finish(exit, cycles0 + cycleSkew + steps, retired0 + retired);
+        const exit = deliverAt(rip, cycles0 + cycleSkew + steps, retired0 + retired);
+        if (exit) return exit;
         rip = load<u64>(C + X86_RIP);
         winVa = 1;
         kindRead = dataKind(false);
@@ -471,11 +467,8 @@ export function run(budget: u64): u32 {
         store<u64>(C + X86_RIP, newRip);
         return finish(load<u32>(C + X86_EXIT_REASON), cycles0 + cycleSkew + steps, retired0 + retired + 1);
       }
-      store<u64>(C + X86_RIP, rip);
-      store<u64>(C + X86_CYCLES, cycles0 + cycleSkew + steps);
-      store<u64>(C + X86_INSTRUCTIONS, retired0 + retired);
-      const exit = deliverException(rip);
-      if (exit) return finish(exit, cycles0 + cycleSkew + steps, retired0 + retired);
+      const exit = deliverAt(rip, cycles0 + cycleSkew + steps, retired0 + retired);
+      if (exit) return exit;
       rip = load<u64>(C + X86_RIP);
       winVa = 1;
       kindRead = dataKind(false);
@@ -488,6 +481,18 @@ export function run(budget: u64): u32 {
   store<u64>(C + X86_RIP, rip);
   store<u32>(C + X86_EXIT_REASON, EXIT_BUDGET);
   return finish(EXIT_BUDGET, cycles0 + cycleSkew + steps, retired0 + retired);
+}
+
+/**
+ * Delivers the exception pending for the instruction at rip (a fault in its
+ * fetch, its decoding or its execution), with RIP and the counts in the CPU
+ * block where delivery and a triple fault's report read them. Returns the
+ * exit when delivery ends the run, else 0 with the handler's RIP in the block.
+ */
+function deliverAt(rip: u64, cycles: u64, retired: u64): u32 {
+  store<u64>(C + X86_RIP, rip);
+  finish(0, cycles, retired);
+  return deliverException(rip);
 }
 
 /** Writes the counts back and returns the exit. */

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import { a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
-import { prng } from "./qemu/generate.ts";
+import { prng } from "../../../helpers/prng.ts";
 
 const COUNTER = RAM_BASE + 0x10_0000n;
 

@@ -32,6 +32,8 @@
 // known), the set-up of a division, CLC or STC before a reader of an
 // undefined CF. Jumps target unit boundaries only.
 
+import { mulberry32 } from "../../../helpers/prng.ts";
+
 /** Where a batch's code is, in both address spaces (the host's and the interpreter's). */
 export const CODE_BASE = 0x1000_0000n;
 export const CODE_SIZE = 1 << 20;
@@ -56,14 +58,6 @@ export function flagNames(mask: number): string {
 }
 
 // ── Random numbers ───────────────────────────────────────────────────────────
-
-/** One step of mulberry32 (harness.c has the same, for the scratch memory). */
-export function mulberry32(state: Uint32Array): number {
-  const a = (state[0] = (state[0]! + 0x6d2b79f5) >>> 0);
-  let t = Math.imul(a ^ (a >>> 15), a | 1);
-  t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-  return (t ^ (t >>> 14)) >>> 0;
-}
 
 /** The initial scratch memory of a case: 8-byte words of two mulberry32 outputs each, low half first. */
 export function scratchContents(seed: number): Uint8Array {

@@ -7,17 +7,7 @@
 // random source registers X0–X7, random initial values and random NZCV.
 // The destination field is always X8.
 
-/** mulberry32: a small seeded generator, so a seed names a whole run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../../../helpers/prng.ts";
 
 export interface Case {
   word: number;

@@ -8,7 +8,8 @@
 // leaves CONSTRAINED UNPREDICTABLE (writeback to a register the
 // instruction also loads, a pair loading one register twice) are never made.
 
-import { prng, printResults } from "./generate.ts";
+import { printResults } from "./generate.ts";
+import { prng } from "../../../../helpers/prng.ts";
 
 export interface MemCase {
   word: number;
