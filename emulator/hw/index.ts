@@ -34,7 +34,7 @@ import { XLATE_FAILED } from "./tlb/micro";
 import { armReg, setArmReg } from "./arm/regs";
 import { armTranslate, armTranslateSlow, armAt, armSyncDerivedState } from "./arm/translate";
 import { armTlbi } from "./arm/tlbi";
-import { run as a64RunLoop } from "./arm/cpu/execute";
+import { run as a64RunLoop, skipClockTo } from "./arm/cpu/execute";
 import { extendLoaded } from "./arm/cpu/load-store";
 import { setPstate, setX } from "./arm/cpu/state";
 import { PSTATE_RESET, SCTLR_EL1_RESET } from "./arm/cpu/reset";
@@ -613,7 +613,7 @@ export function a64RegistersChanged(cpu: u32): void {
 /** Time passes while the CPU waits (WFI): its cycle count moves on to `cycles` (never back). */
 export function a64SkipTo(cpu: u32, cycles: u64): void {
   select(cpu);
-  if (cycles > load<u64>(C + A64_CYCLES)) store<u64>(C + A64_CYCLES, cycles);
+  skipClockTo(cycles);
 }
 
 @inline function hashBytes(hIn: u64, at: usize, n: usize): u64 {

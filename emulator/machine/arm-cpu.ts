@@ -431,7 +431,7 @@ export class ArmCpu {
     this.hw.a64PowerOff(this.index);
   }
 
-  /** A waiting CPU's time moves on to `cycles` (the machine sleeps it in WFI until its timer deadline). */
+  /** The CPU's clock moves on to `cycles` (never back), as time passes while it sleeps. */
   skipTo(cycles: bigint): void {
     this.hw.a64SkipTo(this.index, u64("cycles", cycles));
   }

@@ -55,8 +55,6 @@ export function describeEsr(esr: bigint): string {
   return `${EC_NAMES[ec] ?? `exception class ${hex(ec)}`} (ESR ${hex(esr)})`;
 }
 
-const MAX_U64 = (1n << 64n) - 1n;
-
 function setX0(cpu: ArmCpu, value: bigint): void {
   const x = cpu.state.x.slice();
   x[0] = value;
@@ -108,14 +106,9 @@ export class ArmPort implements ArchPort<ArmCpu, ArmExit> {
   handle(cpu: ArmCpu, exit: ArmExit): RunEnd | undefined {
     switch (exit.reason) {
       case "budget":
+      case "wfi":
       case "off":
         return undefined;
-      case "wfi": {
-        // Asleep until an interrupt: if its timer will raise one, its clock moves on to that moment (as x86-64's HLT does).
-        const deadline = BigInt.asUintN(64, this.m.hw.timerNextDeadline(cpu.index));
-        if (deadline !== MAX_U64 && deadline > cpu.progress.cycles) cpu.skipTo(deadline);
-        return undefined;
-      }
       case "stopped":
         return this.crash(cpu, "stopped", cpu.state.pc, "the CPU is stopped");
       case "hvc":

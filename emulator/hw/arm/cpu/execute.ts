@@ -123,22 +123,34 @@ function atBreakpoint(pc: u64): bool {
  * that code may have changed: a pending exception or exit, the IRQ flags,
  * the micro-TLB epoch and the EL (the fetch window).
  */
+/** Moves the CPU's clock on to `cycles` (never back); returns the clock. */
+export function skipClockTo(cycles: u64): u64 {
+  const now = load<u64>(C + A64_CYCLES);
+  if (cycles <= now) return now;
+  store<u64>(C + A64_CYCLES, cycles);
+  return cycles;
+}
+
 export function run(budget: u64): u32 {
   const off = load<u32>(C + A64_OFF);
   if (off) return off == 1 ? EXIT_OFF : EXIT_STOPPED;
   const cpu = selectedCpu;
-  const cycles0 = load<u64>(C + A64_CYCLES);
   const waiting = load<u32>(C + A64_WAITING);
   if (waiting) {
     // WFI wakes on a pending interrupt, masked or not; WFE also on an event (SEV), which waking consumes.
     const event = waiting == A64_WAIT_WFE && load<u32>(C + A64_EVENT) != 0;
-    if (!event && !gicPendingIrq(cpu, cycles0)) {
-      store<u32>(C + A64_EXIT_REASON, EXIT_WFI);
-      return EXIT_WFI;
+    if (!event && !gicPendingIrq(cpu, load<u64>(C + A64_CYCLES))) {
+      // Asleep until the timer, if it is armed: the clock moves on to its deadline (as x86-64's HLT does).
+      const deadline = timerNextDeadline(cpu);
+      if (deadline == u64.MAX_VALUE || !gicPendingIrq(cpu, skipClockTo(deadline))) {
+        store<u32>(C + A64_EXIT_REASON, EXIT_WFI);
+        return EXIT_WFI;
+      }
     }
     if (event) store<u32>(C + A64_EVENT, 0);
     store<u32>(C + A64_WAITING, 0);
   }
+  const cycles0 = load<u64>(C + A64_CYCLES);
   const retired0 = load<u64>(C + A64_INSTRUCTIONS);
   const firstPc = load<u64>(C + A64_PC);
   let pc = firstPc;
