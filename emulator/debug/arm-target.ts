@@ -118,7 +118,6 @@ export class ArmTarget implements DebugTarget {
   readonly arch = "aarch64" as const;
   readonly symbols: SymbolLookup;
   readonly symbolTable: readonly ProgramSymbol[];
-  private breakpoints: bigint[] = [];
 
   /**
    * A target over a machine. With an image's program and the port of
@@ -223,8 +222,8 @@ export class ArmTarget implements DebugTarget {
 
   /**
    * One run call: exits go to the port of `shootdown run` (arm-run.ts), which
-   * answers PSCI, drives the PL011 and sleeps a WFI until its timer's
-   * deadline; a breakpoint is the debugger's own.
+   * answers PSCI and drives the PL011; a breakpoint is the debugger's own
+   * (the CPU keeps its breakpoints through PSCI CPU_ON's reset).
    */
   run(i: number, budget: number): CpuRun {
     const cpu = this.cpu(i);
@@ -235,14 +234,11 @@ export class ArmTarget implements DebugTarget {
     if (exit.reason === "breakpoint") return { retired, stop: { kind: "breakpoint", pc: exit.pc } };
     if (!this.port) throw new ShootdownError(`CPU ${i}: a ${exit.reason} exit, and this target has no machine around its CPUs to handle it`);
     const end = this.port.handle(cpu, exit);
-    // PSCI CPU_ON resets the CPU it powers on, breakpoints and all: they are the debugger's, so they stay.
-    if (exit.reason === "hvc") this.setBreakpoints(this.breakpoints);
     if (!end) return { retired, stop: { kind: "exit", reason: exit.reason } };
     return { retired, stop: { kind: "end", status: endStatus(end), message: endMessage(end) } };
   }
 
   setBreakpoints(addresses: readonly bigint[]): void {
-    this.breakpoints = [...addresses];
     for (const cpu of this.m.cpus) cpu.setBreakpoints([...addresses]);
   }
 
