@@ -242,8 +242,11 @@ export class Engine {
     let piece: Piece;
     const bp = this.platform.breakpointPc(exit);
     if (bp !== undefined && this.breakpoints.length) piece = { retired, stop: "breakpoint", pc: bp };
-    else if (exit.reason === "budget") piece = { retired, stop: "budget" };
-    else piece = { retired, stop: this.settle(cpu, this.handle(cpu, () => this.platform.handleExit(cpu, exit))) };
+    else if (exit.reason === "budget") {
+      // The chain sees the end of every budget too (a hypervisor preempts its vCPUs there); the platform passes it.
+      const h = this.platform.hasHypervisor ? this.handle(cpu, () => this.platform.handleExit(cpu, exit)) : undefined;
+      piece = { retired, stop: h && h.kind !== "done" ? this.settle(cpu, h) : "budget" };
+    } else piece = { retired, stop: this.settle(cpu, this.handle(cpu, () => this.platform.handleExit(cpu, exit))) };
     this.log([cpu, budget, retired], piece.stop);
     return piece;
   }

@@ -69,6 +69,8 @@ export interface Platform {
   unknownPorts(): UnknownPortUse[];
   /** Puts a handler in front of the chain (the hypervisor goes before the platform). */
   attach(handler: ExitHandler<never, never>): void;
+  /** Has a handler been attached (then the chain also sees the end of every budget)? */
+  readonly hasHypervisor: boolean;
 }
 
 /** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
@@ -100,7 +102,10 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
 
   attach(handler: ExitHandler<never, never>): void {
     this.chain = this.chain.withFirst(handler as unknown as ExitHandler<C, E>);
+    this.hasHypervisor = true;
   }
+
+  hasHypervisor = false;
 
   instructions(i: number): bigint {
     return this.cpus[i]!.progress.instructions;

@@ -143,6 +143,7 @@ class ArmFirmwareAndDevices implements ExitHandler<ArmCpu, ArmExit> {
 
   handle(cpu: ArmCpu, exit: ArmExit): Handled | undefined {
     switch (exit.reason) {
+      case "budget":
       case "wfi":
       case "off":
         return DONE;

@@ -143,6 +143,7 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
 
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     switch (exit.reason) {
+      case "budget":
       case "hlt":
         return DONE;
       case "io": {
