@@ -71,6 +71,8 @@ export interface Platform {
   attach(handler: ExitHandler<never, never>): void;
   /** Has a handler been attached (then the chain also sees the end of every budget)? */
   readonly hasHypervisor: boolean;
+  /** What the attached hypervisor reports for the run's summary (hypercalls, page types, flushes …). */
+  hypervisorSummary(): Record<string, unknown> | undefined;
 }
 
 /** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
@@ -84,7 +86,27 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
     return this.cpus.length;
   }
 
+  /**
+   * CPUs the hypervisor has nothing to run on: a decision for one runs no
+   * instruction and hands the chain a "parked" exit, where the hypervisor
+   * may give it work. A parked CPU is live and idle.
+   */
+  private readonly parked = new Set<number>();
+
+  park(i: number): void {
+    this.parked.add(i);
+  }
+
+  unpark(i: number): void {
+    this.parked.delete(i);
+  }
+
+  isParked(i: number): boolean {
+    return this.parked.has(i);
+  }
+
   run(i: number, budget: number): { retired: number; exit: E } {
+    if (this.parked.has(i)) return { retired: 0, exit: { reason: "parked" } as unknown as E };
     const cpu = this.cpus[i]!;
     const before = cpu.progress.instructions;
     const exit = cpu.run(budget);
@@ -100,9 +122,16 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
     return this.chain.handle(this.cpus[i]!, exit as E);
   }
 
-  attach(handler: ExitHandler<never, never>): void {
+  attach(handler: ExitHandler<never, never> & { summary?(): Record<string, unknown> }): void {
     this.chain = this.chain.withFirst(handler as unknown as ExitHandler<C, E>);
     this.hasHypervisor = true;
+    this.attached = handler;
+  }
+
+  private attached: { summary?(): Record<string, unknown> } | undefined;
+
+  hypervisorSummary(): Record<string, unknown> | undefined {
+    return this.attached?.summary?.();
   }
 
   hasHypervisor = false;

@@ -61,6 +61,8 @@ export interface RunReport {
   imageSha256: string;
   /** The decisions taken, when recording. */
   schedule?: Step[];
+  /** What the hypervisor counted, when the machine ran one. */
+  hypervisor?: Record<string, unknown>;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -85,5 +87,6 @@ export function reportOf(engine: Engine, image: Uint8Array, record: boolean): Ru
     consoleBytes: p.consoleBytes(), unknownPorts: p.unknownPorts(), events: engine.reported,
     stateHash: p.stateHash(), imageSha256: sha256(image),
     ...(record ? { schedule: [...engine.schedule] } : {}),
+    ...(p.hypervisorSummary() ? { hypervisor: p.hypervisorSummary()! } : {}),
   };
 }

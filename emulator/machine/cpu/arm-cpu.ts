@@ -202,7 +202,9 @@ export type ArmExit =
   /** The CPU is powered off. */
   | { reason: "off" }
   /** The CPU was stopped by a bus error or an exception loop and does nothing. */
-  | { reason: "stopped" };
+  | { reason: "stopped" }
+  /** Not from the CPU: the hypervisor parked it (Platform.park) and it ran nothing. */
+  | { reason: "parked" };
 
 /** Exit reasons by their hardware code, for the counters. */
 const EXIT_NAMES: Record<string, keyof Layout> = {

@@ -162,7 +162,9 @@ export type X86Exit =
   /** RIP reached a breakpoint; the instruction there has not run. */
   | { reason: "breakpoint"; rip: bigint }
   /** The CPU was stopped before and does nothing. */
-  | { reason: "stopped" };
+  | { reason: "stopped" }
+  /** Not from the CPU: the hypervisor parked it (Platform.park) and it ran nothing. */
+  | { reason: "parked" };
 
 type U64Field = Exclude<keyof X86State, GprName | "rflags" | "cpl" | "cs" | "ss" | "gdtrLimit" | "idtrLimit" | "tr">;
 const STATE_U64: [U64Field, keyof Layout][] = [

@@ -70,7 +70,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
   }
 
   idle(i: number): boolean {
-    return this.m.cpus[i]!.progress.waiting;
+    return this.isParked(i) || this.m.cpus[i]!.progress.waiting;
   }
 
   /** PC read straight from the CPU block: the engine asks before every run call. */
@@ -144,6 +144,7 @@ class ArmFirmwareAndDevices implements ExitHandler<ArmCpu, ArmExit> {
   handle(cpu: ArmCpu, exit: ArmExit): Handled | undefined {
     switch (exit.reason) {
       case "budget":
+      case "parked":
       case "wfi":
       case "off":
         return DONE;

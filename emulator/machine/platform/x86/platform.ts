@@ -77,7 +77,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit> {
   }
 
   idle(i: number): boolean {
-    return this.m.cpus[i]!.progress.halted;
+    return this.isParked(i) || this.m.cpus[i]!.progress.halted;
   }
 
   /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
@@ -144,6 +144,7 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     switch (exit.reason) {
       case "budget":
+      case "parked":
       case "hlt":
         return DONE;
       case "io": {
