@@ -231,6 +231,7 @@ export class X86Target implements DebugTarget {
       const label = this.symbols.label(rip);
       return `RIP ${hex(rip)}${label ? ` <${label}>` : ""}`;
     };
+    if ("guest" in exit) return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: VM exit (${exit.reason}) with no hypervisor at ${where(exit.rip)}` } };
     switch (exit.reason) {
       case "budget":
         return { retired, stop: { kind: "budget" } };

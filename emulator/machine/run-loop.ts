@@ -33,7 +33,7 @@ export interface RunConfig extends RecordedOptions {
 
 export type CrashReason =
   | "triple-fault" | "bus-error" | "deadlock" | "vmcall" | "breakpoint" | "stopped" | "emulator-error" | "replay-diverged"
-  | "exception-loop" | "hvc" | "smc" | "trap" | "off";
+  | "exception-loop" | "hvc" | "smc" | "trap" | "off" | "vm-exit";
 
 export type RunEnd =
   | { kind: "debug-exit"; code: bigint; cpu: number }

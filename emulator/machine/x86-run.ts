@@ -81,6 +81,8 @@ class X86Port implements ArchPort<X86Cpu, X86Exit> {
   }
 
   handle(cpu: X86Cpu, exit: X86Exit): RunEnd | undefined {
+    // A guest-mode exit is a hypervisor's to handle; with none, it ends the run.
+    if ("guest" in exit) return this.crash(cpu, "vm-exit", exit.rip, `VM exit (${exit.reason}) with no hypervisor to handle it`);
     switch (exit.reason) {
       case "budget":
       case "hlt":
