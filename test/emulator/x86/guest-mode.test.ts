@@ -63,6 +63,18 @@ function guestExit<R extends string>(exit: X86Exit, reason: R): Extract<X86Exit,
   return exit as Extract<X86Exit, { guest: true; reason: R }>;
 }
 
+describe("the controls", () => {
+  it("read back as set; a partial update keeps the others; reset turns guest mode off", () => {
+    const { cpu } = guestRig("_start:\n hlt");
+    expect(cpu.guestControls).toMatchObject({ guestMode: false, exceptionBitmap: 0, hltExiting: false, virtualIf: false });
+    cpu.setGuestControls({ guestMode: true, exceptionBitmap: 0x8000_4000, cr3LoadExiting: true });
+    cpu.setGuestControls({ invlpgExiting: true });
+    expect(cpu.guestControls).toMatchObject({ guestMode: true, exceptionBitmap: 0x8000_4000, cr3LoadExiting: true, invlpgExiting: true, hltExiting: false });
+    cpu.reset();
+    expect(cpu.guestControls).toMatchObject({ guestMode: false, exceptionBitmap: 0, cr3LoadExiting: false, invlpgExiting: false });
+  });
+});
+
 describe("instruction exits", () => {
   it("HLT exiting: the exit is at the HLT, which has not run; RIP + length resumes after it", () => {
     const rig = guestRig("_start:\n nop\nstop: hlt\nnext: nop\n hlt");
