@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+//
+// A mock of issue 12's hypervisor, for tests of guest/x86_64/pv/kernel only:
+// it builds one PV domain as the issue's builder does (shuffled MFNs, the
+// p2m list, start_info, bootstrap tables, a boot stack; L4 slot 256 mapping
+// the M2P and a GDT read-only) on the bare emulated CPU and answers VMCALLs
+// with Xen's structures. It is no hypervisor: the CPU runs the kernel at
+// CPL 0 without a guest mode, and page tables are not typed or validated
+// (a few of Xen's checks are made so that refusals can be told apart); every
+// TLB of every CPU is flushed after any page-table change, so the kernel's
+// own flush choices are not tested here. What it does test is the kernel's
+// boot path and its use of the ABI: layouts, offsets, arguments, flow.
+
+import { Machine } from "../../emulator/machine/machine.ts";
+import { planLoad } from "../../emulator/machine/x86-boot.ts";
+import { BOOT_CR0, BOOT_CR4, BOOT_EFER, GDT_DESCRIPTORS, GDT_LIMIT } from "../../emulator/machine/x86-boot.ts";
+import type { X86Cpu } from "../../emulator/machine/x86-cpu.ts";
+
+const PAGE = 4096n;
+const P = 1n, RW = 2n, A = 0x20n, D = 0x40n, PSE = 0x80n;
+const ADDR = 0x000f_ffff_ffff_f000n;
+const M2P_VA = 0xffff_8000_0000_0000n;
+const HV_END = 0xffff_8800_0000_0000n;
+const E = { PERM: -1n, NOENT: -2n, FAULT: -14n, BUSY: -16n, EXIST: -17n, INVAL: -22n, NOSYS: -38n };
+const u64 = (v: bigint) => BigInt.asUintN(64, v);
+
+export interface MockRun {
+  console: string;
+  /** SHUTDOWN_* reason, or undefined when the step limit ran out. */
+  shutdown: number | undefined;
+  hypercalls: Map<string, number>;
+}
+
+class Fault extends Error {}
+
+/** Boots `image` as a PV domain with `vcpus` vCPUs and `cmdline`, and runs it. */
+export function runPvMock(image: Uint8Array, opts: { vcpus: number; cmdline: string; maxSteps?: number; seed?: number; trace?: (line: string) => void }): MockRun {
+  const mock = new PvMock(image, opts);
+  mock.trace = opts.trace;
+  return mock.run(opts.maxSteps ?? 200_000_000);
+}
+
+class PvMock {
+  readonly m: Machine;
+  readonly ramFrames = 16384n; // 64 MiB of machine memory
+  readonly nrPages = 4096n; // 16 MiB for the domain
+  readonly p2m: bigint[] = [];
+  readonly owned = new Set<bigint>(); // MFNs of the domain
+  readonly free: bigint[] = [];
+  readonly pinned = new Set<bigint>();
+  /** Frames known to be page tables, with their level (no counts: the mock's typing is rough). */
+  readonly tables = new Map<bigint, number>();
+  readonly up: boolean[];
+  readonly initialised: boolean[];
+  console = "";
+  line = "";
+  shutdown: number | undefined;
+  readonly hypercalls = new Map<string, number>();
+  private rng: number;
+
+  constructor(image: Uint8Array, readonly opts: { vcpus: number; cmdline: string; seed?: number }) {
+    this.rng = opts.seed ?? 1;
+    this.m = new Machine({ cpus: opts.vcpus, maxPhysAddr: 46, ram: [{ base: 0n, size: this.ramFrames * PAGE }] });
+    this.up = Array.from({ length: opts.vcpus }, (_, i) => i === 0);
+    this.initialised = Array.from({ length: opts.vcpus }, (_, i) => i === 0);
+    this.build(image);
+  }
+
+  private random(n: number): number {
+    this.rng = (this.rng * 1103515245 + 12345) >>> 0; // a plain LCG: reproducible, not uniform
+    return (this.rng >>> 8) % n;
+  }
+
+  // ── The builder ──────────────────────────────────────────────────────────
+
+  private build(image: Uint8Array): void {
+    const mem = this.m.memory;
+    // Hypervisor frames 0-63: the M2P (32 frames at MFN 16), its tables, a GDT.
+    const m2pFrames = (this.ramFrames * 8n) / PAGE;
+    const [l3, l2, l1, gdt] = [8n, 9n, 10n, 11n];
+    mem.write64(l3 * PAGE, (l2 << 12n) | P | RW | A);
+    mem.write64(l2 * PAGE, (l1 << 12n) | P | RW | A);
+    for (let i = 0n; i < m2pFrames; i++) mem.write64(l1 * PAGE + 8n * i, ((16n + i) << 12n) | P | A);
+    mem.write64(l1 * PAGE + 8n * m2pFrames, (gdt << 12n) | P | RW | A | D);
+    GDT_DESCRIPTORS.forEach((d, i) => mem.write64(gdt * PAGE + BigInt(8 * i), d));
+    this.hvSlot = (l3 << 12n) | P | RW | A;
+    this.gdtVa = M2P_VA + m2pFrames * PAGE;
+    for (let mfn = 0n; mfn < this.ramFrames; mfn++) this.setM2p(mfn, ~0n);
+
+    // Domain frames: nrPages of MFNs 1024 and up, shuffled; the rest are free.
+    const pool: bigint[] = [];
+    for (let mfn = 1024n; mfn < this.ramFrames; mfn++) pool.push(mfn);
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = this.random(i + 1);
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    for (let pfn = 0n; pfn < this.nrPages; pfn++) {
+      const mfn = pool.pop()!;
+      this.p2m.push(mfn);
+      this.owned.add(mfn);
+      this.setM2p(mfn, pfn);
+    }
+    this.free.push(...pool);
+
+    // The image at PFN (v - virt_base) >> 12, virt_base = lowest vaddr rounded down to 4 MiB.
+    const plan = planLoad(image, 1n << 40n);
+    const virtBase = plan.segments.reduce((lo, s) => (s.paddr < lo ? s.paddr : lo), 1n << 64n) & ~0x3f_ffffn;
+    let end = 0n;
+    for (const s of plan.segments) {
+      const bytes = new Uint8Array(Number(s.memsz));
+      bytes.set(s.bytes);
+      for (let off = 0; off < bytes.length; off++) this.writeByte(s.paddr + BigInt(off) - virtBase, bytes[off]!);
+      const e = s.paddr + s.memsz;
+      if (e > end) end = e;
+    }
+    const kernelEnd = (end + PAGE - 1n) & ~(PAGE - 1n);
+    const p2mVa = kernelEnd;
+    const siVa = p2mVa + ((this.nrPages * 8n + PAGE - 1n) & ~(PAGE - 1n));
+    const ptVa = siVa + PAGE;
+    let nL1 = 1n;
+    let vEnd = 0n;
+    for (;;) {
+      const stackTop = ptVa + (3n + nL1) * PAGE + PAGE;
+      vEnd = (stackTop + 0x80000n + 0x3f_ffffn) & ~0x3f_ffffn;
+      const need = (vEnd - virtBase + (2n << 20n) - 1n) >> 21n;
+      if (need <= nL1) break;
+      nL1 = need;
+    }
+    const nrPt = 3n + nL1;
+    this.stackTop = ptVa + nrPt * PAGE + PAGE;
+    const pfnOf = (va: bigint) => (va - virtBase) >> 12n;
+    const mfnOf = (va: bigint) => this.p2m[Number(pfnOf(va))]!;
+    for (let pfn = 0n; pfn < this.nrPages; pfn++) {
+      const va = p2mVa + 8n * pfn;
+      mem.write64(mfnOf(va) * PAGE + (va & 0xfffn), this.p2m[Number(pfn)]!);
+    }
+    const si = mfnOf(siVa) * PAGE;
+    mem.write(si, new TextEncoder().encode("xen-3.0-x86_64\0"));
+    mem.write64(si + 32n, this.nrPages);
+    mem.write64(si + 88n, ptVa);
+    mem.write64(si + 96n, nrPt);
+    mem.write64(si + 104n, p2mVa);
+    mem.write(si + 128n, new TextEncoder().encode(`${this.opts.cmdline}\0`));
+    // Tables: L4, L3, L2, then the L1s; the region mapped 4 KiB, tables read-only.
+    const [l4v, l3v, l2v] = [ptVa, ptVa + PAGE, ptVa + 2n * PAGE];
+    mem.write64(mfnOf(l4v) * PAGE, (mfnOf(l3v) << 12n) | P | RW | A);
+    mem.write64(mfnOf(l4v) * PAGE + 8n * 256n, this.hvSlot);
+    mem.write64(mfnOf(l3v) * PAGE, (mfnOf(l2v) << 12n) | P | RW | A);
+    for (let k = 0n; k < nL1; k++) mem.write64(mfnOf(l2v) * PAGE + 8n * k, (mfnOf(ptVa + (3n + k) * PAGE) << 12n) | P | RW | A);
+    for (let va = virtBase; va < vEnd; va += PAGE) {
+      const isPt = va >= ptVa && va < ptVa + nrPt * PAGE;
+      const l1 = mfnOf(ptVa + (3n + ((va - virtBase) >> 21n)) * PAGE);
+      mem.write64(l1 * PAGE + 8n * ((va >> 12n) & 511n), (mfnOf(va) << 12n) | P | A | (isPt ? 0n : RW | D));
+    }
+    this.pin(mfnOf(l4v), 4);
+
+    const cpu = this.m.cpus[0]!;
+    this.start(cpu, { rip: plan.elf.entry, rsp: this.stackTop, rdi: 0n, rsi: siVa, rflags: 2n, cr3: mfnOf(l4v) << 12n });
+  }
+
+  private hvSlot = 0n;
+  private gdtVa = 0n;
+  private stackTop = 0n;
+
+  private start(cpu: X86Cpu, r: { rip: bigint; rsp: bigint; rdi: bigint; rsi: bigint; rflags: bigint; cr3: bigint }): void {
+    cpu.reset();
+    cpu.setRegisters({ cr0: BOOT_CR0, cr3: r.cr3, cr4: BOOT_CR4, efer: BOOT_EFER });
+    cpu.setState({
+      rip: r.rip, rsp: r.rsp, rdi: r.rdi, rsi: r.rsi, rflags: r.rflags, cs: 0x08, ss: 0x10, cpl: 0,
+      gdtrBase: this.gdtVa, gdtrLimit: GDT_LIMIT, idtrBase: 0n, idtrLimit: 0,
+    });
+    this.m.hw.x86CodeChanged();
+  }
+
+  private writeByte(va: bigint, b: number): void {
+    const pa = this.p2m[Number(va >> 12n)]! * PAGE + (va & 0xfffn);
+    this.m.memory.write(pa, new Uint8Array([b]));
+  }
+
+  private setM2p(mfn: bigint, pfn: bigint): void {
+    this.m.memory.write64(16n * PAGE + 8n * mfn, u64(pfn));
+  }
+
+  // ── Guest memory, as copy_from_guest / copy_to_guest ─────────────────────
+
+  private pa(cpu: X86Cpu, va: bigint, write: boolean): bigint {
+    if (va >= 1n << 47n && va < HV_END) throw new Fault();
+    const t = cpu.peek(va, { op: write ? "write" : "read", priv: "kernel" }, { memoryOnly: true });
+    if (!t.ok) throw new Fault();
+    return t.pa;
+  }
+
+  private get64(cpu: X86Cpu, va: bigint): bigint {
+    return this.m.memory.read64(this.pa(cpu, va, false));
+  }
+
+  private put64(cpu: X86Cpu, va: bigint, v: bigint): void {
+    this.m.memory.write64(this.pa(cpu, va, true), u64(v));
+  }
+
+  private put32(cpu: X86Cpu, va: bigint, v: bigint): void {
+    const pa = this.pa(cpu, va, true);
+    const old = this.m.memory.read64(pa & ~7n);
+    const shift = 8n * (pa & 7n);
+    this.m.memory.write64(pa & ~7n, (old & ~(0xffff_ffffn << shift)) | ((v & 0xffff_ffffn) << shift));
+  }
+
+  private flushAll(): void {
+    for (const c of this.m.cpus) c.flushAll();
+  }
+
+  // ── The run ──────────────────────────────────────────────────────────────
+
+  run(maxSteps: number): MockRun {
+    let steps = 0;
+    while (this.shutdown === undefined && steps < maxSteps) {
+      let ran = false;
+      for (const cpu of this.m.cpus) {
+        if (!this.up[cpu.index] || this.shutdown !== undefined) continue;
+        ran = true;
+        const exit = cpu.run(2000);
+        steps += 2000;
+        if (exit.reason === "vmcall") this.hypercall(cpu);
+        else if (exit.reason === "triple-fault") throw new Error(`vCPU ${cpu.index}: triple fault at ${exit.rip.toString(16)}\n${this.console}`);
+        else if (exit.reason !== "budget" && exit.reason !== "hlt") throw new Error(`vCPU ${cpu.index}: exit ${exit.reason}\n${this.console}`);
+      }
+      if (!ran) break;
+    }
+    return { console: this.console, shutdown: this.shutdown, hypercalls: this.hypercalls };
+  }
+
+  trace?: (line: string) => void;
+
+  private hypercall(cpu: X86Cpu): void {
+    const s = cpu.state;
+    this.trace?.(`vCPU ${cpu.index} rip ${s.rip.toString(16)} hypercall ${s.rax} (${[s.rdi, s.rsi, s.rdx, s.r10, s.r8].map((v) => v.toString(16)).join(", ")}) rsp ${s.rsp.toString(16)}`);
+    let rax: bigint;
+    try {
+      rax = this.call(cpu, s.rax, [s.rdi, s.rsi, s.rdx, s.r10, s.r8]);
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+      rax = E.FAULT;
+    }
+    cpu.setState({ rax: u64(rax) });
+  }
+
+  private count(name: string): void {
+    this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
+  }
+
+  private call(cpu: X86Cpu, nr: bigint, a: bigint[]): bigint {
+    switch (nr) {
+      case 1n: this.count("mmu_update"); return this.mmuUpdate(cpu, a[0]!, a[1]! & 0xffff_ffffn, a[2]!);
+      case 12n: this.count("memory_op"); return this.memoryOp(cpu, a[0]!, a[1]!);
+      case 13n: this.count("multicall"); return this.multicall(cpu, a[0]!, a[1]!);
+      case 14n: this.count("update_va_mapping"); return this.updateVaMapping(cpu, a[0]!, a[1]!, a[2]!);
+      case 17n: this.count("xen_version"); return (4n << 16n) | 19n;
+      case 18n: {
+        this.count("console_io");
+        if (a[0] !== 0n) return E.NOSYS;
+        const bytes: number[] = [];
+        for (let i = 0n; i < (a[1]! & 0xffff_ffffn); i++) {
+          const pa = this.pa(cpu, a[2]! + i, false);
+          bytes.push(Number((this.m.memory.read64(pa & ~7n) >> (8n * (pa & 7n))) & 0xffn));
+        }
+        this.console += Buffer.from(bytes).toString("latin1");
+        return 0n;
+      }
+      case 24n: this.count("vcpu_op"); return this.vcpuOp(cpu, a[0]!, a[1]! & 0xffff_ffffn, a[2]!);
+      case 26n: this.count("mmuext_op"); return this.mmuextOp(cpu, a[0]!, a[1]! & 0xffff_ffffn, a[2]!);
+      case 29n: {
+        this.count("sched_op");
+        if (a[0] === 2n) this.shutdown = Number(this.m.memory.read64(this.pa(cpu, a[1]!, false)) & 0xffff_ffffn);
+        return 0n;
+      }
+      default:
+        this.count("other");
+        return E.NOSYS;
+    }
+  }
+
+  /** A Xen check for an L1 entry (mm.c get_page_from_l1e), without types but for pinned frames. */
+  private checkL1e(val: bigint): bigint {
+    if (!(val & P)) return 0n;
+    const mfn = (val & ADDR) >> 12n;
+    if (mfn >= this.ramFrames) return E.PERM;
+    if (!this.owned.has(mfn)) return E.BUSY;
+    if (val & RW && this.tables.has(mfn)) return E.BUSY;
+    return 0n;
+  }
+
+  /** Xen's checks of an entry of a table of `level` (undefined: an ordinary frame, written as data). */
+  private checkEntry(level: number | undefined, mfn: bigint, slot: number, val: bigint): bigint {
+    if (level === undefined) return 0n;
+    if (level === 1) return this.checkL1e(val);
+    if (level === 4 && slot >= 256 && slot <= 271) return E.INVAL; // mm.c mod_l4_entry
+    if (!(val & P)) return 0n;
+    const target = (val & ADDR) >> 12n;
+    if (level === 2 && val & PSE) return E.INVAL; // L2_DISALLOW_MASK
+    if (target === mfn && val & RW) return E.INVAL; // a writable linear page table
+    if (!this.owned.has(target)) return E.INVAL;
+    if (target !== mfn) this.tables.set(target, level - 1);
+    return 0n;
+  }
+
+  /** Pins a table; an L4 takes its tree (the guest's slots) along. */
+  private pin(mfn: bigint, level: number): void {
+    this.pinned.add(mfn);
+    this.markTable(mfn, level);
+  }
+
+  private markTable(mfn: bigint, level: number): void {
+    this.tables.set(mfn, level);
+    if (level === 1) return;
+    for (let i = 0n; i < 512n; i++) {
+      if (level === 4 && i >= 256n && i <= 271n) continue;
+      const e = this.m.memory.read64(mfn * PAGE + 8n * i);
+      const target = (e & ADDR) >> 12n;
+      if (e & P && target !== mfn) this.markTable(target, level - 1);
+    }
+  }
+
+  private mmuUpdate(cpu: X86Cpu, reqs: bigint, count: bigint, pdone: bigint): bigint {
+    let done = 0n;
+    let rc = 0n;
+    for (; done < count; done++) {
+      let ptr: bigint, val: bigint;
+      try {
+        ptr = this.get64(cpu, reqs + 16n * done);
+        val = this.get64(cpu, reqs + 16n * done + 8n);
+      } catch {
+        rc = E.FAULT;
+        break;
+      }
+      const cmd = ptr & 3n;
+      const mfn = ptr >> 12n;
+      if (!this.owned.has(mfn)) {
+        rc = E.INVAL;
+        break;
+      }
+      if (cmd === 1n) {
+        this.setM2p(mfn, val);
+        continue;
+      }
+      const ma = ptr & ~7n;
+      const bad = this.checkEntry(this.tables.get(mfn), mfn, Number((ma >> 3n) & 511n), val);
+      this.trace?.(`  mmu_update ptr ${ptr.toString(16)} (level ${this.tables.get(mfn)}) val ${val.toString(16)}: ${bad}`);
+      if (bad) {
+        rc = bad;
+        break;
+      }
+      this.m.memory.write64(ma, val);
+    }
+    this.flushAll();
+    if (pdone) this.put32(cpu, pdone, done);
+    return rc;
+  }
+
+  private updateVaMapping(cpu: X86Cpu, va: bigint, val: bigint, flags: bigint): bigint {
+    const walk = cpu.walkMemory(va);
+    const l1 = walk.steps.find((s) => s.level === 1);
+    if (!l1) return E.INVAL;
+    const bad = this.checkL1e(val);
+    if (bad) return bad;
+    this.m.memory.write64(l1.entryPa, val);
+    this.flushAll();
+    const mask = flags & ~3n;
+    if (mask !== 0n && mask !== 4n) this.get64(cpu, mask);
+    return 0n;
+  }
+
+  private mmuextOp(cpu: X86Cpu, ops: bigint, count: bigint, pdone: bigint): bigint {
+    let done = 0n;
+    let rc = 0n;
+    for (; done < count; done++) {
+      let cmd: bigint, arg1: bigint, arg2: bigint;
+      try {
+        cmd = this.get64(cpu, ops + 24n * done) & 0xffff_ffffn;
+        arg1 = this.get64(cpu, ops + 24n * done + 8n);
+        arg2 = this.get64(cpu, ops + 24n * done + 16n);
+      } catch {
+        rc = E.FAULT;
+        break;
+      }
+      rc = this.mmuext(cpu, cmd, arg1, arg2);
+      if (rc) break;
+    }
+    this.flushAll();
+    if (pdone) this.put32(cpu, pdone, done);
+    return rc;
+  }
+
+  private mmuext(cpu: X86Cpu, cmd: bigint, mfn: bigint, arg2: bigint): bigint {
+    switch (cmd) {
+      case 0n: case 1n: case 2n: case 3n: {
+        const level = Number(cmd) + 1;
+        if (!this.owned.has(mfn)) return E.INVAL;
+        const now = this.tables.get(mfn);
+        if (now !== undefined && now !== level) return E.INVAL;
+        if (this.pinned.has(mfn)) return E.INVAL;
+        if (level === 1) {
+          for (let i = 0n; i < 512n; i++) {
+            const e = this.m.memory.read64(mfn * PAGE + 8n * i);
+            if (e & P && e & RW && (e & ADDR) >> 12n === mfn) return E.BUSY; // maps itself writable
+          }
+        }
+        if (level === 4) this.m.memory.write64(mfn * PAGE + 8n * 256n, this.hvSlot); // the hypervisor's slots
+        this.pin(mfn, level);
+        return 0n;
+      }
+      case 4n:
+        if (!this.owned.has(mfn) || !this.pinned.has(mfn)) return E.INVAL;
+        this.pinned.delete(mfn);
+        if (this.tables.get(mfn) === 1) this.tables.delete(mfn); // rough: as if nothing else used it
+        return 0n;
+      case 5n:
+        if (!this.pinned.has(mfn)) return E.INVAL;
+        cpu.setRegisters({ cr3: mfn << 12n });
+        return 0n;
+      case 6n: case 7n: case 10n: case 11n:
+        return 0n;
+      case 8n: case 9n:
+        try {
+          this.get64(cpu, arg2);
+        } catch {
+          return E.INVAL;
+        }
+        return 0n;
+      case 16n:
+        if (!this.owned.has(mfn)) return E.INVAL;
+        this.m.memory.write(mfn * PAGE, new Uint8Array(4096));
+        return 0n;
+      case 17n:
+        if (!this.owned.has(mfn) || !this.owned.has(arg2)) return E.INVAL;
+        this.m.memory.write(mfn * PAGE, this.m.memory.read(arg2 * PAGE, 4096));
+        return 0n;
+      default:
+        return E.NOSYS;
+    }
+  }
+
+  private memoryOp(cpu: X86Cpu, cmd: bigint, arg: bigint): bigint {
+    switch (cmd) {
+      case 2n: return this.ramFrames;
+      case 3n: case 4n: return BigInt(this.owned.size);
+      case 1n: case 6n: {
+        let list: bigint, n: bigint;
+        try {
+          list = this.get64(cpu, arg);
+          n = this.get64(cpu, arg + 8n);
+        } catch {
+          return 0n;
+        }
+        if (n > 0x3ff_ffffn) return 0n;
+        let done = 0n;
+        for (; done < n; done++) {
+          const frame = this.get64(cpu, list + 8n * done);
+          if (cmd === 1n) {
+            if (!this.owned.has(frame)) break;
+            this.owned.delete(frame);
+            this.pinned.delete(frame);
+            this.tables.delete(frame);
+            this.setM2p(frame, ~0n);
+            this.free.push(frame);
+          } else {
+            const mfn = this.free.splice(this.random(this.free.length), 1)[0]!;
+            this.m.memory.write(mfn * PAGE, new Uint8Array(4096)); // scrubbed
+            this.owned.add(mfn);
+            this.setM2p(mfn, frame);
+            this.put64(cpu, list + 8n * done, mfn);
+          }
+        }
+        return done;
+      }
+      default:
+        return E.NOSYS;
+    }
+  }
+
+  private multicall(cpu: X86Cpu, list: bigint, n: bigint): bigint {
+    for (let i = 0n; i < n; i++) {
+      const e = list + 64n * i;
+      let op: bigint;
+      const args: bigint[] = [];
+      try {
+        op = this.get64(cpu, e);
+        for (let k = 0n; k < 5n; k++) args.push(this.get64(cpu, e + 16n + 8n * k));
+      } catch {
+        return E.FAULT;
+      }
+      let r: bigint;
+      try {
+        r = this.call(cpu, op, args);
+      } catch (x) {
+        if (!(x instanceof Fault)) throw x;
+        r = E.FAULT;
+      }
+      this.put64(cpu, e + 8n, r);
+    }
+    return 0n;
+  }
+
+  private vcpuOp(cpu: X86Cpu, cmd: bigint, id: bigint, arg: bigint): bigint {
+    if (id >= BigInt(this.m.cpus.length)) return E.NOENT;
+    const i = Number(id);
+    switch (cmd) {
+      case 0n: {
+        const r = (off: bigint) => this.get64(cpu, arg + off);
+        const ctx = { rip: r(648n), rsp: r(672n), rdi: r(632n), rsi: r(624n), rflags: r(664n), cr3: r(5008n) };
+        if (this.initialised[i]) return E.EXIST;
+        this.initialised[i] = true;
+        this.start(this.m.cpus[i]!, ctx);
+        return 0n;
+      }
+      case 1n:
+        if (!this.initialised[i]) return E.INVAL;
+        this.up[i] = true;
+        return 0n;
+      case 2n:
+        this.up[i] = false;
+        return 0n;
+      case 3n:
+        return this.up[i] ? 1n : 0n;
+      default:
+        return E.NOSYS;
+    }
+  }
+}
