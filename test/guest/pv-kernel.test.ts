@@ -3,8 +3,8 @@
 // guest/x86_64/pv/kernel: the PV kernel of issue 12. npm run build made
 // kernel.elf from the sources of today, and GNU as + ld (when installed)
 // make the same bytes of them; the x86-64 hello is held to binutils the
-// same way. Running the kernel needs the hypervisor (hypervisor/), whose
-// tests run it; test/guest/pv-mock.test.ts boots it on a small mock.
+// same way. Running the kernel needs the hypervisor (hypervisor/);
+// test/guest/pv-mock.test.ts boots it on a test-only mock meanwhile.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";

@@ -5,11 +5,13 @@
 // p2m list, start_info, bootstrap tables, a boot stack; L4 slot 256 mapping
 // the M2P and a GDT read-only) on the bare emulated CPU and answers VMCALLs
 // with Xen's structures. It is no hypervisor: the CPU runs the kernel at
-// CPL 0 without a guest mode, and page tables are not typed or validated
-// (a few of Xen's checks are made so that refusals can be told apart); every
-// TLB of every CPU is flushed after any page-table change, so the kernel's
-// own flush choices are not tested here. What it does test is the kernel's
-// boot path and its use of the ABI: layouts, offsets, arguments, flow.
+// CPL 0 without a guest mode; page types are modelled on Xen's get/put_page_type
+// (a type and a type count per frame, validation and devalidation, pins, the
+// type reference of each vCPU's base table) but general references, locking
+// and races are not, and every TLB of every CPU is flushed after any change,
+// so the kernel's own flush choices are not tested here. What it does test is
+// the kernel's boot path and its use of the ABI: layouts, offsets,
+// arguments, flow, and the answers it expects to its attacks.
 
 import { Machine } from "../../emulator/machine/machine.ts";
 import { planLoad } from "../../emulator/machine/x86-boot.ts";
@@ -23,6 +25,8 @@ const M2P_VA = 0xffff_8000_0000_0000n;
 const HV_END = 0xffff_8800_0000_0000n;
 const E = { PERM: -1n, NOENT: -2n, FAULT: -14n, BUSY: -16n, EXIST: -17n, INVAL: -22n, NOSYS: -38n };
 const u64 = (v: bigint) => BigInt.asUintN(64, v);
+/** The writable type (Xen's PGT_writable_page); 1-4 are the page-table levels. */
+const WRITABLE = 8;
 
 export interface MockRun {
   console: string;
@@ -34,7 +38,18 @@ export interface MockRun {
 class Fault extends Error {}
 
 /** Boots `image` as a PV domain with `vcpus` vCPUs and `cmdline`, and runs it. */
-export function runPvMock(image: Uint8Array, opts: { vcpus: number; cmdline: string; maxSteps?: number; seed?: number; trace?: (line: string) => void }): MockRun {
+export interface MockOptions {
+  vcpus: number;
+  cmdline: string;
+  maxSteps?: number;
+  /** Seeds the MFN shuffle and the allocator's choices. */
+  seed?: number;
+  /** A defect to build in, so that tests see the kernel catch it. */
+  broken?: "no-scrub" | "writable-pt";
+  trace?: (line: string) => void;
+}
+
+export function runPvMock(image: Uint8Array, opts: MockOptions): MockRun {
   const mock = new PvMock(image, opts);
   mock.trace = opts.trace;
   return mock.run(opts.maxSteps ?? 200_000_000);
@@ -48,8 +63,12 @@ class PvMock {
   readonly owned = new Set<bigint>(); // MFNs of the domain
   readonly free: bigint[] = [];
   readonly pinned = new Set<bigint>();
-  /** Frames known to be page tables, with their level (no counts: the mock's typing is rough). */
-  readonly tables = new Map<bigint, number>();
+  /** Per frame: its type (0 none, 1-4 page-table level, WRITABLE) and type count (mm.c type_info). */
+  readonly types = new Map<bigint, { type: number; count: number; validated: boolean }>();
+  /** Frames given back while still in use: freed when their type count drops to 0. */
+  readonly dying = new Set<bigint>();
+  /** Each vCPU's base table (its CR3's MFN), which holds a type reference. */
+  readonly base: bigint[] = [];
   readonly up: boolean[];
   readonly initialised: boolean[];
   console = "";
@@ -58,7 +77,7 @@ class PvMock {
   readonly hypercalls = new Map<string, number>();
   private rng: number;
 
-  constructor(image: Uint8Array, readonly opts: { vcpus: number; cmdline: string; seed?: number }) {
+  constructor(image: Uint8Array, readonly opts: MockOptions) {
     this.rng = opts.seed ?? 1;
     this.m = new Machine({ cpus: opts.vcpus, maxPhysAddr: 46, ram: [{ base: 0n, size: this.ramFrames * PAGE }] });
     this.up = Array.from({ length: opts.vcpus }, (_, i) => i === 0);
@@ -152,7 +171,9 @@ class PvMock {
       const l1 = mfnOf(ptVa + (3n + ((va - virtBase) >> 21n)) * PAGE);
       mem.write64(l1 * PAGE + 8n * ((va >> 12n) & 511n), (mfnOf(va) << 12n) | P | A | (isPt ? 0n : RW | D));
     }
-    this.pin(mfnOf(l4v), 4);
+    if (this.getType(mfnOf(l4v), 4) !== 0n || this.getType(mfnOf(l4v), 4) !== 0n) throw new Error("mock: the bootstrap tables do not validate");
+    this.pinned.add(mfnOf(l4v));
+    this.base[0] = mfnOf(l4v);
 
     const cpu = this.m.cpus[0]!;
     this.start(cpu, { rip: plan.elf.entry, rsp: this.stackTop, rdi: 0n, rsi: siVa, rflags: 2n, cr3: mfnOf(l4v) << 12n });
@@ -279,45 +300,124 @@ class PvMock {
     }
   }
 
-  /** A Xen check for an L1 entry (mm.c get_page_from_l1e), without types but for pinned frames. */
-  private checkL1e(val: bigint): bigint {
-    if (!(val & P)) return 0n;
-    const mfn = (val & ADDR) >> 12n;
-    if (mfn >= this.ramFrames) return E.PERM;
-    if (!this.owned.has(mfn)) return E.BUSY;
-    if (val & RW && this.tables.has(mfn)) return E.BUSY;
-    return 0n;
+  // ── Page types (mm.c _get_page_type, _put_page_type, promote_lN_table) ──
+
+  private info(mfn: bigint) {
+    let i = this.types.get(mfn);
+    if (!i) this.types.set(mfn, (i = { type: 0, count: 0, validated: false }));
+    return i;
   }
 
-  /** Xen's checks of an entry of a table of `level` (undefined: an ordinary frame, written as data). */
-  private checkEntry(level: number | undefined, mfn: bigint, slot: number, val: bigint): bigint {
-    if (level === undefined) return 0n;
-    if (level === 1) return this.checkL1e(val);
-    if (level === 4 && slot >= 256 && slot <= 271) return E.INVAL; // mm.c mod_l4_entry
-    if (!(val & P)) return 0n;
-    const target = (val & ADDR) >> 12n;
-    if (level === 2 && val & PSE) return E.INVAL; // L2_DISALLOW_MASK
-    if (target === mfn && val & RW) return E.INVAL; // a writable linear page table
-    if (!this.owned.has(target)) return E.INVAL;
-    if (target !== mfn) this.tables.set(target, level - 1);
-    return 0n;
-  }
-
-  /** Pins a table; an L4 takes its tree (the guest's slots) along. */
-  private pin(mfn: bigint, level: number): void {
-    this.pinned.add(mfn);
-    this.markTable(mfn, level);
-  }
-
-  private markTable(mfn: bigint, level: number): void {
-    this.tables.set(mfn, level);
-    if (level === 1) return;
-    for (let i = 0n; i < 512n; i++) {
-      if (level === 4 && i >= 256n && i <= 271n) continue;
-      const e = this.m.memory.read64(mfn * PAGE + 8n * i);
-      const target = (e & ADDR) >> 12n;
-      if (e & P && target !== mfn) this.markTable(target, level - 1);
+  /** A type reference: the type may change only at count 0; a page-table type validates. */
+  private getType(mfn: bigint, type: number): bigint {
+    const i = this.info(mfn);
+    if (i.count > 0) {
+      if (i.type !== type) return E.INVAL;
+      i.count++;
+      return 0n;
     }
+    if (type !== WRITABLE && (i.type !== type || !i.validated)) {
+      i.type = type;
+      i.count = 1; // "validate locked": a self-reference of another type fails
+      const rc = this.validate(mfn, type);
+      if (rc) {
+        i.type = 0;
+        i.count = 0;
+        i.validated = false;
+        return rc;
+      }
+      i.validated = true;
+      return 0n;
+    }
+    i.type = type;
+    i.count = 1;
+    return 0n;
+  }
+
+  private putType(mfn: bigint): void {
+    const i = this.info(mfn);
+    if (i.count <= 0) throw new Error(`mock: type count of MFN ${mfn.toString(16)} below 0`);
+    if (--i.count > 0) return;
+    if (i.type >= 1 && i.type <= 4) {
+      this.devalidate(mfn, i.type);
+      i.validated = false;
+    }
+    if (this.dying.delete(mfn)) this.release(mfn);
+  }
+
+  /** The references an entry of a level-`level` table in `table` takes (get_page_from_lNe). */
+  private getEntry(table: bigint, level: number, e: bigint): bigint {
+    if (!(e & P)) return 0n;
+    const target = (e & ADDR) >> 12n;
+    if (level === 1) {
+      if (target >= this.ramFrames) return E.PERM; // not mfn_valid, no I/O permission
+      if (!this.owned.has(target)) return E.BUSY; // another owner: could_not_pin
+      if (e & RW && this.getType(target, WRITABLE)) {
+        if (this.opts.broken !== "writable-pt") return E.BUSY;
+        this.info(target).count++; // the defect: a page table mapped writable anyway
+      }
+      return 0n;
+    }
+    if (level === 2 && e & PSE) return E.INVAL; // L2_DISALLOW_MASK
+    if (!this.owned.has(target)) return E.INVAL;
+    if (target === table) return e & RW ? E.INVAL : 0n; // linear: read-only only, no reference
+    return this.getType(target, level - 1);
+  }
+
+  private putEntry(table: bigint, level: number, e: bigint): void {
+    if (!(e & P)) return;
+    const target = (e & ADDR) >> 12n;
+    if (level === 1) {
+      if (e & RW) this.putType(target);
+      return;
+    }
+    if (target !== table) this.putType(target);
+  }
+
+  private guestSlots(level: number): number[] {
+    return [...Array(512).keys()].filter((i) => level !== 4 || i < 256 || i > 271);
+  }
+
+  private validate(mfn: bigint, level: number): bigint {
+    const done: number[] = [];
+    for (const i of this.guestSlots(level)) {
+      const e = this.m.memory.read64(mfn * PAGE + 8n * BigInt(i));
+      const rc = this.getEntry(mfn, level, e);
+      if (rc) {
+        for (const j of done) this.putEntry(mfn, level, this.m.memory.read64(mfn * PAGE + 8n * BigInt(j)));
+        return rc;
+      }
+      done.push(i);
+    }
+    if (level === 4) this.m.memory.write64(mfn * PAGE + 8n * 256n, this.hvSlot); // the hypervisor's slots
+    return 0n;
+  }
+
+  private devalidate(mfn: bigint, level: number): void {
+    for (const i of this.guestSlots(level)) this.putEntry(mfn, level, this.m.memory.read64(mfn * PAGE + 8n * BigInt(i)));
+  }
+
+  /** One entry update of a live table (mod_lN_entry): the new entry's references, then the old one's go. */
+  private modEntry(table: bigint, level: number, slot: number, val: bigint): bigint {
+    if (level === 4 && slot >= 256 && slot <= 271) return E.INVAL; // !is_guest_l4_slot
+    const at = table * PAGE + 8n * BigInt(slot);
+    const old = this.m.memory.read64(at);
+    const rc = this.getEntry(table, level, val);
+    if (rc) return rc;
+    this.m.memory.write64(at, val);
+    this.putEntry(table, level, old);
+    return 0n;
+  }
+
+  /** The level of a live (validated, referenced) page table, else undefined. */
+  private liveLevel(mfn: bigint): number | undefined {
+    const i = this.types.get(mfn);
+    return i && i.count > 0 && i.type >= 1 && i.type <= 4 ? i.type : undefined;
+  }
+
+  private release(mfn: bigint): void {
+    this.types.delete(mfn);
+    this.free.push(mfn);
   }
 
   private mmuUpdate(cpu: X86Cpu, reqs: bigint, count: bigint, pdone: bigint): bigint {
@@ -343,13 +443,23 @@ class PvMock {
         continue;
       }
       const ma = ptr & ~7n;
-      const bad = this.checkEntry(this.tables.get(mfn), mfn, Number((ma >> 3n) & 511n), val);
-      this.trace?.(`  mmu_update ptr ${ptr.toString(16)} (level ${this.tables.get(mfn)}) val ${val.toString(16)}: ${bad}`);
+      const level = this.liveLevel(mfn);
+      if (level === undefined) {
+        // An ordinary frame: Xen writes it as data (PGT_writable_page), if it can take that type.
+        if (this.getType(mfn, WRITABLE)) {
+          rc = E.INVAL;
+          break;
+        }
+        this.m.memory.write64(ma, val);
+        this.putType(mfn);
+        continue;
+      }
+      const bad = this.modEntry(mfn, level, Number((ma >> 3n) & 511n), val);
+      this.trace?.(`  mmu_update ptr ${ptr.toString(16)} (level ${level}) val ${val.toString(16)}: ${bad}`);
       if (bad) {
         rc = bad;
         break;
       }
-      this.m.memory.write64(ma, val);
     }
     this.flushAll();
     if (pdone) this.put32(cpu, pdone, done);
@@ -360,9 +470,10 @@ class PvMock {
     const walk = cpu.walkMemory(va);
     const l1 = walk.steps.find((s) => s.level === 1);
     if (!l1) return E.INVAL;
-    const bad = this.checkL1e(val);
+    const table = l1.entryPa >> 12n;
+    if (this.liveLevel(table) !== 1) return E.INVAL;
+    const bad = this.modEntry(table, 1, Number((l1.entryPa >> 3n) & 511n), val);
     if (bad) return bad;
-    this.m.memory.write64(l1.entryPa, val);
     this.flushAll();
     const mask = flags & ~3n;
     if (mask !== 0n && mask !== 4n) this.get64(cpu, mask);
@@ -393,30 +504,30 @@ class PvMock {
   private mmuext(cpu: X86Cpu, cmd: bigint, mfn: bigint, arg2: bigint): bigint {
     switch (cmd) {
       case 0n: case 1n: case 2n: case 3n: {
-        const level = Number(cmd) + 1;
         if (!this.owned.has(mfn)) return E.INVAL;
-        const now = this.tables.get(mfn);
-        if (now !== undefined && now !== level) return E.INVAL;
-        if (this.pinned.has(mfn)) return E.INVAL;
-        if (level === 1) {
-          for (let i = 0n; i < 512n; i++) {
-            const e = this.m.memory.read64(mfn * PAGE + 8n * i);
-            if (e & P && e & RW && (e & ADDR) >> 12n === mfn) return E.BUSY; // maps itself writable
-          }
+        const rc = this.getType(mfn, Number(cmd) + 1);
+        if (rc) return rc;
+        if (this.pinned.has(mfn)) {
+          this.putType(mfn);
+          return E.INVAL; // already pinned
         }
-        if (level === 4) this.m.memory.write64(mfn * PAGE + 8n * 256n, this.hvSlot); // the hypervisor's slots
-        this.pin(mfn, level);
+        this.pinned.add(mfn);
         return 0n;
       }
       case 4n:
         if (!this.owned.has(mfn) || !this.pinned.has(mfn)) return E.INVAL;
         this.pinned.delete(mfn);
-        if (this.tables.get(mfn) === 1) this.tables.delete(mfn); // rough: as if nothing else used it
+        this.putType(mfn);
         return 0n;
-      case 5n:
-        if (!this.pinned.has(mfn)) return E.INVAL;
+      case 5n: {
+        if (!this.owned.has(mfn)) return E.INVAL;
+        const rc = this.getType(mfn, 4);
+        if (rc) return rc;
+        this.putType(this.base[cpu.index]!);
+        this.base[cpu.index] = mfn;
         cpu.setRegisters({ cr3: mfn << 12n });
         return 0n;
+      }
       case 6n: case 7n: case 10n: case 11n:
         return 0n;
       case 8n: case 9n:
@@ -427,12 +538,14 @@ class PvMock {
         }
         return 0n;
       case 16n:
-        if (!this.owned.has(mfn)) return E.INVAL;
+        if (!this.owned.has(mfn) || this.getType(mfn, WRITABLE)) return E.INVAL;
         this.m.memory.write(mfn * PAGE, new Uint8Array(4096));
+        this.putType(mfn);
         return 0n;
       case 17n:
-        if (!this.owned.has(mfn) || !this.owned.has(arg2)) return E.INVAL;
+        if (!this.owned.has(mfn) || !this.owned.has(arg2) || this.getType(mfn, WRITABLE)) return E.INVAL;
         this.m.memory.write(mfn * PAGE, this.m.memory.read(arg2 * PAGE, 4096));
+        this.putType(mfn);
         return 0n;
       default:
         return E.NOSYS;
@@ -458,13 +571,14 @@ class PvMock {
           if (cmd === 1n) {
             if (!this.owned.has(frame)) break;
             this.owned.delete(frame);
-            this.pinned.delete(frame);
-            this.tables.delete(frame);
             this.setM2p(frame, ~0n);
-            this.free.push(frame);
+            // guest_remove_page drops the allocation reference; the frame goes when unused.
+            if ((this.types.get(frame)?.count ?? 0) > 0) this.dying.add(frame);
+            else this.release(frame);
           } else {
             const mfn = this.free.splice(this.random(this.free.length), 1)[0]!;
-            this.m.memory.write(mfn * PAGE, new Uint8Array(4096)); // scrubbed
+            if (this.opts.broken !== "no-scrub") this.m.memory.write(mfn * PAGE, new Uint8Array(4096)); // scrubbed
+            else this.m.memory.write64(mfn * PAGE + 8n, 0xdeadn); // what a previous owner left
             this.owned.add(mfn);
             this.setM2p(mfn, frame);
             this.put64(cpu, list + 8n * done, mfn);
@@ -508,6 +622,9 @@ class PvMock {
         const r = (off: bigint) => this.get64(cpu, arg + off);
         const ctx = { rip: r(648n), rsp: r(672n), rdi: r(632n), rsi: r(624n), rflags: r(664n), cr3: r(5008n) };
         if (this.initialised[i]) return E.EXIST;
+        const rc = this.getType(ctx.cr3 >> 12n, 4);
+        if (rc) return rc;
+        this.base[i] = ctx.cr3 >> 12n;
         this.initialised[i] = true;
         this.start(this.m.cpus[i]!, ctx);
         return 0n;
