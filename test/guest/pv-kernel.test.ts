@@ -6,12 +6,12 @@
 // same way. Running the kernel needs the hypervisor (hypervisor/);
 // test/guest/pv-mock.test.ts boots it on a test-only mock meanwhile.
 
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assemble, formatDiagnostic, writeElf, type Program } from "../../asm/index.ts";
-import { ROOT, tmpFile } from "../helpers/run.ts";
+import { ROOT } from "../helpers/run.ts";
+import { GNU_X86_64, gnuSections, hasGnuTools } from "../helpers/gnu.ts";
 
 /** The x86-64 guest images and the directory each is built in (-I that directory). */
 const IMAGES = [
@@ -27,27 +27,8 @@ function assembleGuest(dir: string, name: string, edit: (text: string) => string
   return r.program;
 }
 
-const binutils = ["as", "ld", "objcopy"].every((t) => spawnSync(t, ["--version"], { stdio: "ignore" }).status === 0);
+const binutils = hasGnuTools(GNU_X86_64);
 if (!binutils) console.warn("x86-64 guest images: GNU binutils is not installed, skipping the comparison with GNU as + ld");
-
-/** The bytes of each section with contents, as GNU as + ld make them with our section addresses. */
-function gnuSections(dir: string, name: string, program: Program): Map<string, Buffer> {
-  const run = (tool: string, args: string[]) => {
-    const r = spawnSync(tool, args, { cwd: dir, encoding: "utf8" }); // .include looks in the current directory
-    if (r.status !== 0) throw new Error(`${tool} ${args.join(" ")}:\n${r.stderr}`);
-  };
-  const obj = tmpFile(`${name}.o`);
-  const exe = tmpFile(`${name}.gnu.elf`);
-  run("as", ["--64", "-o", obj, `${name}.s`]);
-  run("ld", [...program.sections.map((s) => `--section-start=${s.name}=0x${s.address.toString(16)}`), "-e", "_start", "--no-warn-rwx-segments", "-o", exe, obj]);
-  const out = new Map<string, Buffer>();
-  for (const s of program.sections.filter((s) => s.bytes.length > 0)) {
-    const bin = tmpFile(`${name}${s.name}.bin`);
-    run("objcopy", ["-O", "binary", "-j", s.name, exe, bin]);
-    out.set(s.name, readFileSync(bin));
-  }
-  return out;
-}
 
 describe.each(IMAGES)("guest/x86_64 $name", ({ dir, name }) => {
   it(`npm run build made ${name}.elf from the current sources`, () => {
@@ -58,7 +39,7 @@ describe.each(IMAGES)("guest/x86_64 $name", ({ dir, name }) => {
 
   it.skipIf(!binutils)(`assembles with GNU as + ld to the same bytes${binutils ? "" : " (skipped without binutils)"}`, () => {
     const program = assembleGuest(dir, name);
-    const gnu = gnuSections(dir, name, program);
+    const gnu = gnuSections(GNU_X86_64, dir, name, program);
     for (const s of program.sections.filter((s) => s.bytes.length > 0)) {
       expect(gnu.get(s.name)?.length, s.name).toBe(s.bytes.length);
       expect(Buffer.compare(gnu.get(s.name)!, Buffer.from(s.bytes)), s.name).toBe(0);

@@ -393,35 +393,18 @@ build_page_tables:
         lea pt_l3 + 16(%rip), %rdi
         call link_table
 
-        xor %ebx, %ebx                  # pt_l2_boot[k] → pt_l1_boot[k], k < v_end >> 21
-1:      mov %rbx, %rax
-        shl $WINDOW_SHIFT, %rax
-        cmp v_end(%rip), %rax
-        jae 2f
-        mov %rbx, %rax
-        shl $12, %rax
-        lea pt_l1_boot(%rip), %rcx
-        add %rcx, %rax
-        lea pt_l2_boot(%rip), %rdi
-        lea (%rdi,%rbx,8), %rdi
-        call link_table
-        inc %rbx
-        jmp 1b
+        lea pt_l2_boot(%rip), %rdi      # pt_l2_boot[k] → pt_l1_boot[k] for the 2 MiB
+        lea pt_l1_boot(%rip), %rsi      # blocks below v_end
+        mov v_end(%rip), %rdx
+        add $((1 << WINDOW_SHIFT) - 1), %rdx
+        shr $WINDOW_SHIFT, %rdx
+        call link_l1s
+        lea pt_l2_churn(%rip), %rdi     # pt_l2_churn[k] → pt_l1_churn[k], k < nr_vcpus
+        lea pt_l1_churn(%rip), %rsi
+        mov nr_vcpus(%rip), %rdx
+        call link_l1s
 
-2:      xor %ebx, %ebx                  # pt_l2_churn[k] → pt_l1_churn[k], k < nr_vcpus
-3:      cmp nr_vcpus(%rip), %rbx
-        jae 4f
-        mov %rbx, %rax
-        shl $12, %rax
-        lea pt_l1_churn(%rip), %rcx
-        add %rcx, %rax
-        lea pt_l2_churn(%rip), %rdi
-        lea (%rdi,%rbx,8), %rdi
-        call link_table
-        inc %rbx
-        jmp 3b
-
-4:      lea _start(%rip), %rbx          # the leaves: our first page to v_end
+        lea _start(%rip), %rbx          # the leaves: our first page to v_end
         and $~0xfff, %rbx
 5:      cmp v_end(%rip), %rbx
         jae 6f
@@ -441,6 +424,32 @@ build_page_tables:
         add $4096, %rbx
         jmp 5b
 6:      pop %rbx
+        ret
+
+# link_l1s: entries 0 to %rdx - 1 of the L2 at %rdi point at the consecutive
+# L1 pages from %rsi.
+link_l1s:
+        push %rbx
+        push %r14
+        push %r15
+        mov %rdi, %r14
+        mov %rsi, %r15
+        mov %rdx, %rbx
+        xor %ecx, %ecx
+1:      cmp %rbx, %rcx
+        jae 2f
+        mov %rcx, %rax
+        shl $12, %rax
+        add %r15, %rax
+        lea (%r14,%rcx,8), %rdi
+        push %rcx
+        call link_table
+        pop %rcx
+        inc %rcx
+        jmp 1b
+2:      pop %r15
+        pop %r14
+        pop %rbx
         ret
 
 # link_table: the entry at %rdi points at the table page at %rax.
