@@ -258,7 +258,7 @@ ask_hypervisor:
         call put_dec
         print "\n"
 
-        movw $DOMID_SELF, VD_DOMAIN(%r13)
+        movq $DOMID_SELF, VD_DOMAIN(%r13)
         mov $XENMEM_current_reservation, %edi
         lea VD_DOMAIN(%r13), %rsi
         mov $HYPERVISOR_memory_op, %eax
