@@ -150,7 +150,7 @@ describe("determinism, record and replay (hello on 4 CPUs)", () => {
     expect(rec.status).toBe(0);
     expect(rec.stderr).toMatch(new RegExp(`^schedule recorded in ${file.replace(/[.]/g, "\\.")} \\(\\d+ decisions\\)$`, "m"));
     const schedule = JSON.parse(readFileSync(file, "utf8"));
-    expect(schedule).toMatchObject({ format: "shootdown-schedule", version: 1, options: { cpus: 4, mode: "random", seed: "5", quantum: 50 } });
+    expect(schedule).toMatchObject({ format: "shootdown-schedule", version: 2, options: { cpus: 4, mode: "random", seed: "5", quantum: 50 } });
     expect(schedule.image.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(schedule.end.stateHash).toBe(hashOf(rec.stderr));
 

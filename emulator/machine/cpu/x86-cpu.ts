@@ -3,10 +3,10 @@
 // One x86-64 CPU of a Machine: its paging registers, translation through its
 // TLBs, the instructions that invalidate them, and its counters.
 
-import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "./wasm.ts";
-import type { Layout } from "./layout.ts";
-import { readCounters, type Counters } from "./counters.ts";
+import { ShootdownError } from "../core/errors.ts";
+import type { HwExports } from "../core/wasm.ts";
+import type { Layout } from "../core/layout.ts";
+import { readCounters, type Counters } from "../core/counters.ts";
 
 /** The paging-related registers of an x86-64 CPU. */
 export interface X86Registers {
