@@ -13,10 +13,9 @@
 // the kernel's boot path and its use of the ABI: layouts, offsets,
 // arguments, flow, and the answers it expects to its attacks.
 
-import { Machine } from "../../emulator/machine/machine.ts";
-import { planLoad } from "../../emulator/machine/x86-boot.ts";
-import { BOOT_CR0, BOOT_CR4, BOOT_EFER, GDT_DESCRIPTORS, GDT_LIMIT } from "../../emulator/machine/x86-boot.ts";
-import type { X86Cpu } from "../../emulator/machine/x86-cpu.ts";
+import { Machine } from "../../emulator/machine/core/machine.ts";
+import { BOOT_CR0, BOOT_CR4, BOOT_EFER, GDT_DESCRIPTORS, GDT_LIMIT, planLoad } from "../../emulator/machine/platform/x86/boot.ts";
+import type { X86Cpu } from "../../emulator/machine/cpu/x86-cpu.ts";
 
 const PAGE = 4096n;
 const P = 1n, RW = 2n, A = 0x20n, D = 0x40n, PSE = 0x80n;
