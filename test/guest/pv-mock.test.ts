@@ -134,6 +134,17 @@ describe("pv kernel on the mock hypervisor", () => {
     expect(r.shutdown).toBe(SHUTDOWN_CRASH);
   });
 
+  it("notices a stale translation when update_va_mapping's UVMF_INVLPG flushes nothing", () => {
+    const r = run({ cmdline: "workload=churn iterations=1", broken: "no-invlpg" });
+    const out = lines(r.console);
+    // Step 3 remaps slot 0 from frame 0 to frame 1 with UVMF_INVLPG|UVMF_LOCAL: the read still finds frame 0.
+    expect(out).toContain(
+      `vcpu 0: FAIL first quadword of a churn slot holds its frame's pattern (iteration 0): got ${0x5a00_0000_0000_0000n}, expected ${0x5a00_0000_0000_0001n}`,
+    );
+    expect(out.at(-1)).toBe("pv kernel: FAILED");
+    expect(r.shutdown).toBe(SHUTDOWN_CRASH);
+  });
+
   it("churns 3 iterations with an empty command line", () => {
     const r = run({ cmdline: "" });
     expect(lines(r.console)).toContain("pv kernel: 1 vCPUs, workload churn, 3 iterations");

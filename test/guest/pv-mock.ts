@@ -8,8 +8,10 @@
 // CPL 0 without a guest mode; page types are modelled on Xen's get/put_page_type
 // (a type and a type count per frame, validation and devalidation, pins, the
 // type reference of each vCPU's base table) but general references, locking
-// and races are not, and every TLB of every CPU is flushed after any change,
-// so the kernel's own flush choices are not tested here. What it does test is
+// and races are not. TLBs are flushed as Xen flushes them: what the flush
+// flags and MMUEXT_* flush operations ask for, a MOV to CR3 for NEW_BASEPTR,
+// everything on a type change and before a freed frame is handed out again;
+// an unmap by mmu_update alone flushes nothing. What it does test is
 // the kernel's boot path and its use of the ABI: layouts, offsets,
 // arguments, flow, and the answers it expects to its attacks.
 
@@ -44,7 +46,7 @@ export interface MockOptions {
   /** Seeds the MFN shuffle and the allocator's choices. */
   seed?: number;
   /** A defect to build in, so that tests see the kernel catch it. */
-  broken?: "no-scrub" | "writable-pt";
+  broken?: "no-scrub" | "writable-pt" | "no-invlpg";
   trace?: (line: string) => void;
 }
 
@@ -315,6 +317,7 @@ class PvMock {
       i.count++;
       return 0n;
     }
+    if (i.type !== type) this.flushAll(); // _get_page_type: a type change flushes stale mappings
     if (type !== WRITABLE && (i.type !== type || !i.validated)) {
       i.type = type;
       i.count = 1; // "validate locked": a self-reference of another type fails
@@ -460,7 +463,6 @@ class PvMock {
         break;
       }
     }
-    this.flushAll();
     if (pdone) this.put32(cpu, pdone, done);
     return rc;
   }
@@ -473,10 +475,28 @@ class PvMock {
     if (this.liveLevel(table) !== 1) return E.INVAL;
     const bad = this.modEntry(table, 1, Number((l1.entryPa >> 3n) & 511n), val);
     if (bad) return bad;
-    this.flushAll();
-    const mask = flags & ~3n;
-    if (mask !== 0n && mask !== 4n) this.get64(cpu, mask);
+    const kind = flags & 3n; // UVMF_TLB_FLUSH 1, UVMF_INVLPG 2
+    if (kind !== 1n && kind !== 2n) return 0n;
+    const sel = flags & ~3n; // UVMF_LOCAL 0, UVMF_ALL 4, else a vCPU bitmap's address
+    let cpus: X86Cpu[];
+    if (sel === 0n) cpus = [cpu];
+    else if (sel === 4n) cpus = this.m.cpus;
+    else {
+      try {
+        cpus = this.vcpusIn(this.get64(cpu, sel));
+      } catch {
+        return E.FAULT; // vcpumask_to_pcpumask's answer; the entry has changed
+      }
+    }
+    for (const c of cpus) {
+      if (kind === 1n) c.flushAll();
+      else if (this.opts.broken !== "no-invlpg") c.invlpg(va);
+    }
     return 0n;
+  }
+
+  private vcpusIn(mask: bigint): X86Cpu[] {
+    return this.m.cpus.filter((c) => (mask >> BigInt(c.index)) & 1n);
   }
 
   private mmuextOp(cpu: X86Cpu, ops: bigint, count: bigint, pdone: bigint): bigint {
@@ -495,7 +515,6 @@ class PvMock {
       rc = this.mmuext(cpu, cmd, arg1, arg2);
       if (rc) break;
     }
-    this.flushAll();
     if (pdone) this.put32(cpu, pdone, done);
     return rc;
   }
@@ -524,18 +543,34 @@ class PvMock {
         if (rc) return rc;
         this.putType(this.base[cpu.index]!);
         this.base[cpu.index] = mfn;
-        cpu.setRegisters({ cr3: mfn << 12n });
+        cpu.movToCr3(mfn << 12n); // as a MOV to CR3: the TLB of the old tables goes
         return 0n;
       }
-      case 6n: case 7n: case 10n: case 11n:
+      case 6n: // TLB_FLUSH_LOCAL
+        cpu.flushAll();
         return 0n;
-      case 8n: case 9n:
+      case 7n: // INVLPG_LOCAL
+        cpu.invlpg(mfn);
+        return 0n;
+      case 10n: // TLB_FLUSH_ALL
+        this.flushAll();
+        return 0n;
+      case 11n: // INVLPG_ALL
+        for (const c of this.m.cpus) c.invlpg(mfn);
+        return 0n;
+      case 8n: case 9n: { // TLB_FLUSH_MULTI, INVLPG_MULTI (arg1 is the address)
+        let cpus: X86Cpu[];
         try {
-          this.get64(cpu, arg2);
+          cpus = this.vcpusIn(this.get64(cpu, arg2));
         } catch {
           return E.INVAL;
         }
+        for (const c of cpus) {
+          if (cmd === 8n) c.flushAll();
+          else c.invlpg(mfn);
+        }
         return 0n;
+      }
       case 16n:
         if (!this.owned.has(mfn) || this.getType(mfn, WRITABLE)) return E.INVAL;
         this.m.memory.write(mfn * PAGE, new Uint8Array(4096));
@@ -576,6 +611,7 @@ class PvMock {
             else this.release(frame);
           } else {
             const mfn = this.free.splice(this.random(this.free.length), 1)[0]!;
+            this.flushAll(); // no TLB may still map a frame that changes hands (Xen: tlbflush_timestamp)
             if (this.opts.broken !== "no-scrub") this.m.memory.write(mfn * PAGE, new Uint8Array(4096)); // scrubbed
             else this.m.memory.write64(mfn * PAGE + 8n, 0xdeadn); // what a previous owner left
             this.owned.add(mfn);
