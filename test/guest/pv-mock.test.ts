@@ -95,8 +95,12 @@ describe("pv kernel on the mock hypervisor", () => {
     }
   });
 
-  it.each([1, 2])("churns on 4 vCPUs started by VCPUOP_initialise/up (seed %i)", (seed) => {
-    const r = run({ vcpus: 4, seed, cmdline: "workload=churn iterations=4" });
+  it.each([
+    [1, 2000],
+    [2, 20],
+    [3, 300],
+  ])("churns on 4 vCPUs started by VCPUOP_initialise/up (seed %i, turns of 1 to %s instructions)", (seed, maxSlice) => {
+    const r = run({ vcpus: 4, seed, maxSlice, cmdline: "workload=churn iterations=4" });
     const out = lines(r.console);
     for (let v = 0; v < 4; v++) {
       expect(out).toContain(`vcpu ${v}: up, churning 4 iterations`);

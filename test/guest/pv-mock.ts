@@ -45,6 +45,8 @@ export interface MockOptions {
   maxSteps?: number;
   /** Seeds the MFN shuffle and the allocator's choices. */
   seed?: number;
+  /** Each vCPU's turn runs a seeded random 1 to maxSlice instructions (default: 2000 each). */
+  maxSlice?: number;
   /** A defect to build in, so that tests see the kernel catch it. */
   broken?: "no-scrub" | "writable-pt" | "no-invlpg";
   trace?: (line: string) => void;
@@ -240,8 +242,9 @@ class PvMock {
       for (const cpu of this.m.cpus) {
         if (!this.up[cpu.index] || this.shutdown !== undefined) continue;
         ran = true;
-        const exit = cpu.run(2000);
-        steps += 2000;
+        const slice = this.opts.maxSlice === undefined ? 2000 : 1 + this.random(this.opts.maxSlice);
+        const exit = cpu.run(slice);
+        steps += slice;
         if (exit.reason === "vmcall") this.hypercall(cpu);
         else if (exit.reason === "triple-fault") throw new Error(`vCPU ${cpu.index}: triple fault at ${exit.rip.toString(16)}\n${this.console}`);
         else if (exit.reason !== "budget" && exit.reason !== "hlt") throw new Error(`vCPU ${cpu.index}: exit ${exit.reason}\n${this.console}`);
