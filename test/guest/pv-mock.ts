@@ -481,7 +481,7 @@ class PvMock {
     const kind = flags & 3n; // UVMF_TLB_FLUSH 1, UVMF_INVLPG 2
     if (kind !== 1n && kind !== 2n) return 0n;
     const sel = flags & ~3n; // UVMF_LOCAL 0, UVMF_ALL 4, else a vCPU bitmap's address
-    let cpus: X86Cpu[];
+    let cpus: readonly X86Cpu[];
     if (sel === 0n) cpus = [cpu];
     else if (sel === 4n) cpus = this.m.cpus;
     else {
