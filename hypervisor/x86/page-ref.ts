@@ -80,16 +80,17 @@ export function* putPageAllocRef(c: Cpu, page: PageInfo): Routine<void> {
 
 /**
  * alloc_domheap_pages(d, 0) with assign_pages: a free frame for d, or null
- * when d is at its max_pages or no frame is free. A frame that had an owner
+ * when d is at its max_pages or no frame is free (`accept` may refuse
+ * candidates, for the builder). A frame that had an owner
  * before may still sit in some pCPU's TLB: the pCPUs that have not flushed
  * since it was freed are flushed first, always by IPI
  * (filtered_flush_tlb_mask uses FLUSH_TLB | FLUSH_NO_ASSIST).
  */
-export function* allocDomheapPage(c: Cpu, d: Domain): Routine<PageInfo | null> {
+export function* allocDomheapPage(c: Cpu, d: Domain, accept?: (mfn: number) => boolean): Routine<PageInfo | null> {
   yield L_ALLOC;
   // assign_pages refuses to go over max_pages; checking first spares a flush for nothing.
   if (d.totPages + 1 > d.maxPages) return null;
-  const page = c.hv.allocator.take();
+  const page = c.hv.allocator.take(accept);
   if (!page) return null;
   const needFlush = page.needTlbflush;
   page.needTlbflush = false;
