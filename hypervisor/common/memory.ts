@@ -21,6 +21,7 @@ export const maddr = (mfn: number, offset = 0): bigint => (BigInt(mfn) << 12n) +
 export class ArrayMemory implements MachineMemory {
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
+  private readonly baseNumber: number;
 
   constructor(
     readonly base: bigint,
@@ -28,14 +29,16 @@ export class ArrayMemory implements MachineMemory {
   ) {
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
+    this.baseNumber = Number(base);
   }
 
   private offset(pa: bigint, length: number): number {
-    const off = pa - this.base;
-    if (off < 0n || off + BigInt(length) > BigInt(this.size)) {
+    // Machine addresses here stay far below 2^53, so a Number holds them exactly.
+    const off = Number(pa) - this.baseNumber;
+    if (!(off >= 0 && off + length <= this.size)) {
       throw new Error(`no memory at machine address 0x${pa.toString(16)} (${length} bytes)`);
     }
-    return Number(off);
+    return off;
   }
 
   read64(pa: bigint): bigint {

@@ -35,7 +35,7 @@ const u32 = (v: bigint | undefined) => Number((v ?? 0n) & 0xffff_ffffn);
 /** The hypercall entry: dispatches, counts the result, and returns RAX (a negative errno as two's complement). */
 export function* hypercall(c: Cpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
   const rc = yield* dispatch(c, nr, args, false);
-  c.hv.stats.hypercall(HYPERCALL_NAMES[Number(nr)] ?? `#${nr}`, rc);
+  c.hv.stats.hypercall(HYPERCALL_NAMES[Number(nr)] ?? "unknown", rc);
   return BigInt.asUintN(64, BigInt(rc));
 }
 
@@ -80,7 +80,7 @@ function* doMulticall(c: Cpu, list: bigint, nr: number, inMulticall: boolean): R
     const args = Array.from({ length: 6 }, (_, k) => v.getBigUint64(MULTICALL_ENTRY.ARGS + 8 * k, true));
     const op = v.getBigUint64(MULTICALL_ENTRY.OP, true);
     const rc = yield* dispatch(c, op, args, true);
-    c.hv.stats.hypercall(`multicall:${HYPERCALL_NAMES[Number(op)] ?? `#${op}`}`, rc);
+    c.hv.stats.hypercall(`multicall:${HYPERCALL_NAMES[Number(op)] ?? "unknown"}`, rc);
     const result = new Uint8Array(8);
     new DataView(result.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(rc)), true);
     if (!(yield* copyToGuest(c, at + BigInt(MULTICALL_ENTRY.RESULT), result))) return -EFAULT;

@@ -18,7 +18,6 @@ import { isPageTableType, PAGE_TYPE_NAMES, PGT, type PageInfo } from "../common/
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Hypervisor } from "./hypervisor.ts";
 import { DISALLOW_MASK, isGuestL4Slot, ROOT_PAGETABLE_FIRST_XEN_SLOT } from "./pte.ts";
-import { INVALID_M2P_ENTRY } from "./public.ts";
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const add = (a: Float64Array, i: number, by: number) => {
@@ -29,37 +28,48 @@ const add = (a: Float64Array, i: number, by: number) => {
 export function recount(hv: Hypervisor): string[] {
   const problems: string[] = [];
   const frames = hv.frames;
+  const first = frames.firstMfn;
   const n = frames.nrFrames;
-  const count = new Float64Array(n);
-  const typeCount = new Float64Array(n);
-  const linear = new Float64Array(n);
+  const { count, typeCount, linear, m2p } = scratchFor(hv);
   const pages = frames.all();
-  const at = (mfn: number) => mfn - frames.firstMfn;
+  const at = (mfn: number) => mfn - first;
+  // The M2P in one read per frame: entry m is words[2m], words[2m + 1].
+  hv.xenArea.m2pMfns.forEach((mfn, i) => m2p.set(new Uint32Array(hv.mem.read(maddr(mfn), PAGE_SIZE).buffer), i * (PAGE_SIZE / 4)));
 
-  for (const p of pages) {
+  // How many frames name each domain as owner; with the page-list check below, the two agree.
+  const owned = new Map<object, number>();
+  for (const d of hv.domains.values()) owned.set(d, 0);
+  for (let i = 0; i < n; i++) {
+    const p = pages[i]!;
     if (p.free) {
       if (p.owner || p.count || p.typeCount || p.pinned || p.locked || p.allocated) {
         problems.push(`free frame ${hex(p.mfn)} is still owned, counted, typed, pinned or locked (count ${p.count}, type count ${p.typeCount})`);
       }
-      if (hv.getGpfnFromMfn(p.mfn) !== INVALID_M2P_ENTRY) problems.push(`free frame ${hex(p.mfn)} has M2P entry ${hv.getGpfnFromMfn(p.mfn)}, not ~0`);
+      if (m2p[2 * p.mfn] !== 0xffff_ffff || m2p[2 * p.mfn + 1] !== 0xffff_ffff) problems.push(`free frame ${hex(p.mfn)} has M2P entry ${hv.getGpfnFromMfn(p.mfn)}, not ~0`);
       continue;
     }
-    if (!p.owner) {
+    const owner = p.owner;
+    if (!owner) {
       problems.push(`frame ${hex(p.mfn)} is neither free nor owned`);
       continue;
     }
-    if (!p.owner.pageList.has(p.mfn)) problems.push(`frame ${hex(p.mfn)} is not on its owner d${p.owner.domid}'s page list`);
-    if (p.owner === hv.domXen) continue;
-    add(count, at(p.mfn), (p.allocated ? 1 : 0) + (p.pinned ? 1 : 0));
-    add(typeCount, at(p.mfn), (p.pinned ? 1 : 0) + (p.locked ? 1 : 0));
-    if (p.pinned && !isPageTableType(p.type)) problems.push(`frame ${hex(p.mfn)} is pinned as ${PAGE_TYPE_NAMES[p.type]}`);
-    if (isPageTableType(p.type) && p.typeCount > 0 && !p.validated) problems.push(`page table ${hex(p.mfn)} has type references but is not validated`);
+    if (owner === hv.domXen) continue;
+    const k = owned.get(owner);
+    if (k === undefined) problems.push(`frame ${hex(p.mfn)} is owned by d${owner.domid}, which the hypervisor does not know`);
+    else owned.set(owner, k + 1);
+    count[i] = (p.allocated ? 1 : 0) + (p.pinned ? 1 : 0);
+    typeCount[i] = (p.pinned ? 1 : 0) + (p.locked ? 1 : 0);
+    if (p.type !== PGT.none && p.type !== PGT.writable) {
+      if (p.pinned && !isPageTableType(p.type)) problems.push(`frame ${hex(p.mfn)} is pinned as ${PAGE_TYPE_NAMES[p.type]}`);
+      if (p.typeCount > 0 && !p.validated) problems.push(`page table ${hex(p.mfn)} has type references but is not validated`);
+    } else if (p.pinned) problems.push(`frame ${hex(p.mfn)} is pinned as ${PAGE_TYPE_NAMES[p.type]}`);
   }
 
   for (const d of hv.domains.values()) {
-    let owned = 0;
-    for (const mfn of d.pageList) if (frames.lookup(mfn)?.owner === d) owned++;
-    if (owned !== d.pageList.size) problems.push(`d${d.domid}'s page list names ${d.pageList.size - owned} frames it does not own`);
+    let listed = 0;
+    for (const mfn of d.pageList) if (frames.lookup(mfn)?.owner === d) listed++;
+    if (listed !== d.pageList.size) problems.push(`d${d.domid}'s page list names ${d.pageList.size - listed} frames it does not own`);
+    if ((owned.get(d) ?? 0) !== d.pageList.size) problems.push(`d${d.domid} owns ${owned.get(d) ?? 0} frames but its page list has ${d.pageList.size}`);
     if (d.totPages !== d.pageList.size) problems.push(`d${d.domid} has tot_pages ${d.totPages} but owns ${d.pageList.size} frames`);
     if (d.totPages > d.maxPages) problems.push(`d${d.domid} owns ${d.totPages} frames, over its max_pages ${d.maxPages}`);
     for (const v of d.vcpus) {
@@ -88,6 +98,29 @@ export function recount(hv: Hypervisor): string[] {
     if (p.count === 0) problems.push(`frame ${hex(p.mfn)} has no references but is not free`);
   }
   return problems;
+}
+
+interface Scratch {
+  count: Float64Array;
+  typeCount: Float64Array;
+  linear: Float64Array;
+  m2p: Uint32Array;
+}
+const scratch = new WeakMap<Hypervisor, Scratch>();
+
+/** The recount's tallies for this hypervisor, zeroed (kept between calls: the property tests recount after every hypercall). */
+function scratchFor(hv: Hypervisor): Scratch {
+  let s = scratch.get(hv);
+  if (!s) {
+    const n = hv.frames.nrFrames;
+    s = { count: new Float64Array(n), typeCount: new Float64Array(n), linear: new Float64Array(n), m2p: new Uint32Array(hv.xenArea.m2pMfns.length * (PAGE_SIZE / 4)) };
+    scratch.set(hv, s);
+  } else {
+    s.count.fill(0);
+    s.typeCount.fill(0);
+    s.linear.fill(0);
+  }
+  return s;
 }
 
 interface Tally {

@@ -11,7 +11,7 @@ import { expectConsistent, KERNEL_BASE, makeElf, makeHv, PT_NOTE, testKernel, xe
 const { START_INFO } = xen;
 
 function oneDomain(nrPages = 1024 + 64) {
-  const t = makeHv({ domains: 1, nrPages });
+  const t = makeHv({ domains: 1, nrPages, image: testKernel(), frames: 4096 });
   return { ...t, dom: t.doms[0]! };
 }
 
@@ -34,7 +34,7 @@ describe("the PV domain builder", () => {
   it("sets virt_base to the lowest p_vaddr rounded down to 4 MiB and places a PT_LOAD byte at PFN (v - virt_base) >> 12", () => {
     const bytes = new Uint8Array(0x1800).map((_, i) => i & 0xff);
     const image = makeElf(0x60_1000n, [{ vaddr: 0x60_1000n, bytes }]);
-    const t = makeHv({ domains: 0 });
+    const t = makeHv({ domains: 0, frames: 4096 });
     const d = t.hv.createDomain(1, 2048, 1);
     const layout = buildPvDomain(t.hv, { image, domain: d, nrPages: 2048 });
     expect(layout.virtBase).toBe(0x40_0000n);
@@ -48,7 +48,7 @@ describe("the PV domain builder", () => {
       { vaddr: 0x80_0000n, bytes: new Uint8Array(0x1000) },
       { type: PT_NOTE, vaddr: 0n, bytes: xenNote(xen.XEN_ELFNOTE_VIRT_BASE, 0x70_0000n) },
     ]);
-    const t = makeHv({ domains: 0 });
+    const t = makeHv({ domains: 0, frames: 4096 });
     const layout = buildPvDomain(t.hv, { image, domain: t.hv.createDomain(1, 2048, 1), nrPages: 2048 });
     expect(layout.virtBase).toBe(0x70_0000n);
   });
@@ -121,7 +121,7 @@ describe("the PV domain builder", () => {
 
   describe("refuses images that are not PV kernels, saying why", () => {
     const build = (image: Uint8Array, nrPages = 2048) => {
-      const t = makeHv({ domains: 0 });
+      const t = makeHv({ domains: 0, frames: 4096 });
       return () => buildPvDomain(t.hv, { image, domain: t.hv.createDomain(1, nrPages, 1), nrPages });
     };
     it("no PT_LOAD", () => {

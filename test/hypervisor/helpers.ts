@@ -7,6 +7,7 @@
 
 import { ArrayMemory, Hypervisor, buildPvDomain, finish, maddr, recount, type BuildResult, type Domain, type HvCallbacks, type VCpu } from "../../hypervisor/index.ts";
 import { HYPERVISOR, MMUEXT, MMUEXT_OP } from "../../hypervisor/x86/public.ts";
+import { guestTranslate } from "../../hypervisor/x86/guest-access.ts";
 
 export const PT_LOAD = 1;
 export const PT_NOTE = 4;
@@ -61,10 +62,24 @@ export function xenNote(type: number, value: bigint): Uint8Array {
   return b;
 }
 
-/** The default test kernel: two pages at 0x400000 (the first is the scratch page for hypercall arguments) and 8 KiB of .bss. */
+/** A 4 MiB-aligned test kernel: two pages at 0x400000 and 8 KiB of .bss; its bootstrap region needs 1024 pages. */
 export const KERNEL_BASE = 0x40_0000n;
 export function testKernel(): Uint8Array {
   return makeElf(KERNEL_BASE, [{ vaddr: KERNEL_BASE, bytes: new Uint8Array(0x2000).fill(0x90), memsz: 0x4000 }]);
+}
+
+/**
+ * A small test kernel: XEN_ELFNOTE_VIRT_BASE puts virt_base 640 KiB below a
+ * 4 MiB boundary, so the bootstrap region is 160 pages and a domain can be
+ * small (the tests' default). The first page is the scratch page for
+ * hypercall arguments.
+ */
+export const SMALL_BASE = 0x36_0000n;
+export function smallKernel(): Uint8Array {
+  return makeElf(SMALL_BASE, [
+    { vaddr: SMALL_BASE, bytes: new Uint8Array(0x2000).fill(0x90), memsz: 0x4000 },
+    { type: PT_NOTE, vaddr: 0n, bytes: xenNote(3, SMALL_BASE) },
+  ]);
 }
 
 export interface TestDomain {
@@ -83,9 +98,9 @@ export interface TestHv {
 }
 
 /** A hypervisor with `domains` PV domains of nrPages each, built from the test kernel, each with 2 vCPUs on distinct pCPUs. */
-export function makeHv(o: { domains?: number; nrPages?: number; seed?: bigint; frames?: number; callbacks?: HvCallbacks } = {}): TestHv {
+export function makeHv(o: { domains?: number; nrPages?: number; extraPages?: number; image?: Uint8Array; seed?: bigint; frames?: number; callbacks?: HvCallbacks } = {}): TestHv {
   const firstMfn = 0x100;
-  const nrFrames = o.frames ?? 4096;
+  const nrFrames = o.frames ?? 640;
   const mem = new ArrayMemory(0n, (firstMfn + nrFrames) * 4096);
   const consoleOut: string[] = [];
   const hv = new Hypervisor({
@@ -98,15 +113,16 @@ export function makeHv(o: { domains?: number; nrPages?: number; seed?: bigint; f
   });
   const doms: TestDomain[] = [];
   for (let i = 0; i < (o.domains ?? 2); i++) {
-    const nrPages = o.nrPages ?? 1024 + 64;
-    const d = hv.createDomain(i + 1, nrPages, 2);
+    const image = o.image ?? smallKernel();
+    const nrPages = o.nrPages ?? (o.image ? 1024 + 64 : 160 + 64);
+    const d = hv.createDomain(i + 1, nrPages + (o.extraPages ?? 0), 2);
     d.vcpus.forEach((v, k) => {
       v.processor = 2 * i + k;
       v.dirtyCpu = v.processor;
       d.dirtyCpumask.add(v.processor);
     });
-    const layout = buildPvDomain(hv, { image: testKernel(), domain: d, nrPages, cmdline: "test" });
-    doms.push({ d, layout, scratchVa: KERNEL_BASE, scratchMa: maddr(layout.p2m[0]!) });
+    const layout = buildPvDomain(hv, { image, domain: d, nrPages, cmdline: "test" });
+    doms.push({ d, layout, scratchVa: layout.virtBase, scratchMa: maddr(layout.p2m[0]!) });
   }
   return { hv, mem, doms, console: consoleOut };
 }
@@ -116,10 +132,27 @@ export function call(hv: Hypervisor, vcpu: VCpu, nr: number, ...args: bigint[]):
   return Number(BigInt.asIntN(64, finish(hv.hypercall(vcpu, BigInt(nr), args))));
 }
 
-/** Writes bytes into the domain's scratch page at `offset` (the guest preparing an argument) and returns their VA. */
+/**
+ * Writes bytes at `offset` from the domain's scratch page, as vCPU 0 of the
+ * guest would: through its page tables, and only where they map memory
+ * writable (so the test can never write a frame the guest could not).
+ * Returns the bytes' VA.
+ */
 export function put(t: TestHv, dom: TestDomain, offset: number, bytes: Uint8Array): bigint {
-  t.mem.write(dom.scratchMa + BigInt(offset), bytes);
-  return dom.scratchVa + BigInt(offset);
+  const va = dom.scratchVa + BigInt(offset);
+  putVirt(t, dom.d.vcpus[0]!, va, bytes);
+  return va;
+}
+
+/** Writes bytes at a guest virtual address through vcpu's page tables, skipping pages it cannot write. */
+export function putVirt(t: TestHv, vcpu: VCpu, va: bigint, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) {
+    const at = va + BigInt(done);
+    const n = Math.min(bytes.length - done, 4096 - Number(at & 0xfffn));
+    const pa = finish(guestTranslate(t.hv.on(vcpu), at, true));
+    if (pa !== undefined) t.mem.write(pa, bytes.subarray(done, done + n));
+    done += n;
+  }
 }
 
 export function u64s(...values: bigint[]): Uint8Array {

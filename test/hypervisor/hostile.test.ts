@@ -293,8 +293,7 @@ describe("other domains and other refusals", () => {
   it("VCPUOP_initialise twice: -EEXIST; a vCPU that does not exist: -ENOENT; VCPUOP_up before initialise: -EINVAL (common_vcpu_op)", () => {
     const ctx = new Uint8Array(xen.VCPU_GUEST_CONTEXT.SIZE);
     new DataView(ctx.buffer).setBigUint64(xen.VCPU_GUEST_CONTEXT.CTRLREG + 24, maddr(a.layout.l4Mfn), true);
-    const va = put(t, a, 0x0, ctx.subarray(0, 4096));
-    t.mem.write(maddr(a.layout.p2m[1]!), ctx.subarray(4096));
+    const va = put(t, a, 0x0, ctx);
     const v = a.d.vcpus[0]!;
     expect(call(t.hv, v, HYPERVISOR.vcpu_op, BigInt(VCPUOP.up), 1n, 0n)).toBe(-EINVAL);
     expect(call(t.hv, v, HYPERVISOR.vcpu_op, BigInt(VCPUOP.initialise), 1n, va)).toBe(0);
