@@ -30,14 +30,20 @@ export class FrameAllocator {
   /**
    * Takes a free frame chosen by the seeded generator, or undefined when none
    * is left. `accept` may refuse candidates (the builder refuses an MFN equal
-   * to the PFN it will back, or next to the previous one); after a few
-   * refusals any frame is taken.
+   * to the PFN it will back, or next to the previous one): after a few
+   * random refusals the free list is searched from a random place, and when
+   * no frame is acceptable the random one is taken.
    */
   take(accept?: (mfn: number) => boolean): PageInfo | undefined {
     const n = this.freeList.length;
     if (!n) return undefined;
     let i = this.rng.below(n);
-    for (let tries = 0; accept && tries < 16 && !accept(this.freeList[i]!); tries++) i = this.rng.below(n);
+    if (accept && !accept(this.freeList[i]!)) {
+      let tries = 0;
+      for (; tries < 16 && !accept(this.freeList[i]!); tries++) i = this.rng.below(n);
+      for (let k = 0; k < n && !accept(this.freeList[i]!); k++) i = (i + 1) % n;
+      if (!accept(this.freeList[i]!)) i = this.rng.below(n);
+    }
     const mfn = this.freeList[i]!;
     this.freeList[i] = this.freeList[n - 1]!;
     this.freeList.pop();

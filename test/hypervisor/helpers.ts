@@ -116,12 +116,13 @@ export function makeHv(o: { domains?: number; nrPages?: number; extraPages?: num
     const image = o.image ?? smallKernel();
     const nrPages = o.nrPages ?? (o.image ? 1024 + 64 : 160 + 64);
     const d = hv.createDomain(i + 1, nrPages + (o.extraPages ?? 0), 2);
+    const layout = buildPvDomain(hv, { image, domain: d, nrPages, cmdline: "test" });
+    // As if each vCPU had run on its own pCPU (the run engine keeps these).
     d.vcpus.forEach((v, k) => {
       v.processor = 2 * i + k;
       v.dirtyCpu = v.processor;
       d.dirtyCpumask.add(v.processor);
     });
-    const layout = buildPvDomain(hv, { image, domain: d, nrPages, cmdline: "test" });
     doms.push({ d, layout, scratchVa: layout.virtBase, scratchMa: maddr(layout.p2m[0]!) });
   }
   return { hv, mem, doms, console: consoleOut };
