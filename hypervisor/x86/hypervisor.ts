@@ -15,6 +15,8 @@ import type { Routine } from "../common/routine.ts";
 import { DOMID_FIRST_RESERVED, DOMID_SELF, DOMID_XEN, MACH2PHYS_VIRT_START } from "./public.ts";
 import { buildXenArea, type XenArea } from "./xen-area.ts";
 import { hypercall } from "./hypercall.ts";
+import { newGuestCr3 } from "./mmu.ts";
+import { flushLocal } from "./flush.ts";
 
 /** Something that happened to a frame, for the sanitizer and traces. */
 export type FrameEvent =
@@ -120,6 +122,20 @@ export class Hypervisor {
    */
   hypercall(vcpu: VCpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
     return hypercall(this.on(vcpu), nr, args);
+  }
+
+  /**
+   * MOV to CR3 from the guest, emulated as MMUEXT_NEW_BASEPTR with the same
+   * checks (new_guest_cr3): 0, or the negative errno for which the engine
+   * injects #GP. The CR3 value is a machine address (xen_pfn_to_cr3).
+   */
+  newBaseptr(vcpu: VCpu, cr3: bigint): Routine<number> {
+    return newGuestCr3(this.on(vcpu), Number(cr3 >> 12n));
+  }
+
+  /** INVLPG from the guest, emulated as MMUEXT_INVLPG_LOCAL: a local flush of one page. */
+  invlpg(vcpu: VCpu, va: bigint): Routine<void> {
+    return flushLocal(this.on(vcpu), va, "MMUEXT_INVLPG_LOCAL");
   }
 
   /** The M2P entry of a frame: its PFN in its owner, or ~0. */

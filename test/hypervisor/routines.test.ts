@@ -230,6 +230,19 @@ describe("callbacks and small hypercalls", () => {
     expectConsistent(t.hv);
   });
 
+  it("MOV to CR3 and INVLPG from the guest: hv.newBaseptr checks as MMUEXT_NEW_BASEPTR does (an errno means #GP), hv.invlpg flushes one local page", () => {
+    const flushes: FlushRequest[] = [];
+    const t = makeHv({ domains: 1, callbacks: { flush: (r) => void flushes.push(r) } });
+    const a = t.doms[0]!;
+    const v = a.d.vcpus[0]!;
+    expect(finish(t.hv.newBaseptr(v, maddr(a.layout.p2m[0]!)))).toBe(-EINVAL);
+    expect(finish(t.hv.newBaseptr(v, maddr(a.layout.l4Mfn)))).toBe(0);
+    flushes.length = 0;
+    finish(t.hv.invlpg(v, 0x36_1000n));
+    expect(flushes).toEqual([{ initiator: 0, mask: [0], va: 0x36_1000n, flags: FLUSH_TLB | FLUSH_ORDER(0), reason: "MMUEXT_INVLPG_LOCAL" }]);
+    expectConsistent(t.hv);
+  });
+
   it("a new L4 through NEW_BASEPTR takes a type reference and the old one drops its own (new_guest_cr3)", () => {
     const t = makeHv({ domains: 1 });
     const a = t.doms[0]!;
