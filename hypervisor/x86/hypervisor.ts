@@ -6,7 +6,7 @@
 // the vCPU it runs for (Xen's `current`).
 
 import type { MachineMemory } from "../common/memory.ts";
-import { FrameTable, type PageInfo } from "../common/frame-table.ts";
+import { FrameTable } from "../common/frame-table.ts";
 import { FrameAllocator } from "../common/alloc.ts";
 import { Domain, type VCpu } from "../common/domain.ts";
 import { HvStats } from "../common/stats.ts";
@@ -151,11 +151,6 @@ export class Hypervisor {
   /** The virtual address of a frame's M2P entry, as a guest sees it. */
   m2pEntryVa(mfn: number): bigint {
     return MACH2PHYS_VIRT_START + 8n * BigInt(mfn);
-  }
-
-  /** Is this a frame the hypervisor owns (the M2P, its tables, the GDT)? */
-  isXenFrame(page: PageInfo): boolean {
-    return page.owner === this.domXen;
   }
 }
 

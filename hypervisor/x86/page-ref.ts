@@ -27,7 +27,7 @@ const L_ALLOC_REF: StepLabel = { what: "put_page_alloc_ref: drop the allocation 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** page_get_owner_and_reference: a general reference and the owner, or null for a free frame (or a count about to overflow). */
-export function* getPageOwnerAndReference(c: Cpu, page: PageInfo): Routine<Domain | null> {
+export function* getPageOwnerAndReference(_c: Cpu, page: PageInfo): Routine<Domain | null> {
   yield L_GET_REF;
   if (page.count === 0 || page.count >= PGC_COUNT_MAX) return null;
   page.count++;

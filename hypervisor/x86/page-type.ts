@@ -118,8 +118,8 @@ function* validatePage(c: Cpu, page: PageInfo, type: 1 | 2 | 3 | 4): Routine<num
  * preemption), but returns 0 to keep Xen's shape.
  */
 export function* putPageType(c: Cpu, page: PageInfo, ptpg?: PageInfo): Routine<number> {
-  for (;;) {
-    yield L_PUT_TYPE;
+  for (let waiting = false; ; ) {
+    yield waiting ? L_WAIT_UNLOCK : L_PUT_TYPE;
     if (page.typeCount <= 0) throw new Error(`_put_page_type on MFN 0x${page.mfn.toString(16)} with no type references`);
     if (!page.validated) throw new Error(`_put_page_type on MFN 0x${page.mfn.toString(16)}, which is not validated`);
     const next = page.typeCount - 1;
@@ -136,7 +136,8 @@ export function* putPageType(c: Cpu, page: PageInfo, ptpg?: PageInfo): Routine<n
       return 0;
     }
     if (next === 1 && page.locked) {
-      // Only page_unlock may drop the reference before the lock's own (XSA-242).
+      // Only page_unlock may drop the reference before the lock's own (XSA-242): retry after it.
+      waiting = true;
       continue;
     }
     page.typeCount = next;

@@ -11,7 +11,7 @@
 import fc from "fast-check";
 import { finish, interleave, maddr, type Routine, xen } from "../../hypervisor/index.ts";
 import { newGuestCr3 } from "../../hypervisor/x86/mmu.ts";
-import { makeHv, mmuextOp, put, putVirt, spareMfns, u64s, type TestDomain, type TestHv } from "./helpers.ts";
+import { makeHv, mmuextOp, put, putVirt, spareMfns, u64s, type TestHv } from "./helpers.ts";
 
 const { HYPERVISOR, MMUEXT, XENMEM, VCPUOP } = xen;
 
