@@ -5,7 +5,7 @@
 //   const hv = new Hypervisor({ memory, firstMfn, nrFrames, nrPcpus, seed, callbacks });
 //   const d = hv.createDomain(1, nrPages, nrVcpus);
 //   const layout = buildPvDomain(hv, { image, domain: d, nrPages, cmdline });
-//   const rax = yield* hv.hypercall(vcpu, rax, [rdi, rsi, rdx, r10, r8]);   // a Routine<bigint>
+//   const rax = yield* hv.hypercall(domain, vcpu, rax, [rdi, rsi, rdx, r10, r8]);   // a Routine<bigint>
 //   recount(hv)   // [] when the frame table and the page tables agree
 
 export type { StepLabel, Routine } from "./common/routine.ts";

@@ -120,7 +120,8 @@ export class Hypervisor {
    * and RDI, RSI, RDX, R10, R8; the routine's result is the value for RAX
    * (a negative errno as its 64-bit two's complement).
    */
-  hypercall(vcpu: VCpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
+  hypercall(domain: Domain, vcpu: VCpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
+    if (vcpu.domain !== domain) throw new Error(`vCPU ${vcpu.vcpuId} of d${vcpu.domain.domid} makes a hypercall for d${domain.domid}`);
     return hypercall(this.on(vcpu), nr, args);
   }
 

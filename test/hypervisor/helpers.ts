@@ -130,7 +130,7 @@ export function makeHv(o: { domains?: number; nrPages?: number; extraPages?: num
 
 /** Runs one hypercall to its end and returns RAX as a signed number. */
 export function call(hv: Hypervisor, vcpu: VCpu, nr: number, ...args: bigint[]): number {
-  return Number(BigInt.asIntN(64, finish(hv.hypercall(vcpu, BigInt(nr), args))));
+  return Number(BigInt.asIntN(64, finish(hv.hypercall(vcpu.domain, vcpu, BigInt(nr), args))));
 }
 
 /**

@@ -153,7 +153,7 @@ function routine(w: World, op: Op, half: number): Routine<unknown> {
   const D = t.doms[op.k === "race" ? 0 : op.dom]!;
   const di = op.k === "race" ? 0 : op.dom;
   const v = D.d.vcpus[half === 1 && op.k !== "race" && D.d.vcpus[1]!.initialised ? 1 : 0]!;
-  const hc = (nr: number, ...args: bigint[]) => t.hv.hypercall(v, BigInt(nr), args);
+  const hc = (nr: number, ...args: bigint[]) => t.hv.hypercall(v.domain, v, BigInt(nr), args);
   const at = (off: number, bytes: Uint8Array) => put(t, D, base + off, bytes);
   const SELF = 0x7ff0n;
   switch (op.k) {
