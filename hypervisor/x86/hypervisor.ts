@@ -5,6 +5,7 @@
 // machine. Every routine takes a Cpu: the hypervisor, the pCPU it runs on and
 // the vCPU it runs for (Xen's `current`).
 
+import { ShootdownError } from "../../emulator/machine/errors.ts";
 import type { MachineMemory } from "../common/memory.ts";
 import { FrameTable } from "../common/frame-table.ts";
 import { FrameAllocator } from "../common/alloc.ts";
@@ -83,9 +84,9 @@ export class Hypervisor {
 
   constructor(o: HypervisorOptions) {
     if (!Number.isSafeInteger(o.firstMfn) || o.firstMfn < 0 || !Number.isSafeInteger(o.nrFrames) || o.nrFrames <= 0) {
-      throw new RangeError(`the hypervisor needs a non-empty range of machine frames (got first MFN ${o.firstMfn}, ${o.nrFrames} frames)`);
+      throw new ShootdownError(`the hypervisor needs a non-empty range of machine frames (got first MFN ${o.firstMfn}, ${o.nrFrames} frames)`);
     }
-    if (!Number.isInteger(o.nrPcpus) || o.nrPcpus < 1) throw new RangeError(`the hypervisor needs at least one pCPU (got ${o.nrPcpus})`);
+    if (!Number.isInteger(o.nrPcpus) || o.nrPcpus < 1) throw new ShootdownError(`the hypervisor needs at least one pCPU (got ${o.nrPcpus})`);
     this.mem = o.memory;
     this.frames = new FrameTable(o.firstMfn, o.nrFrames);
     this.allocator = new FrameAllocator(this.frames, o.seed ?? 0n);
@@ -97,9 +98,9 @@ export class Hypervisor {
 
   /** Creates an empty domain (the builder fills it). */
   createDomain(domid: number, maxPages: number, nrVcpus: number): Domain {
-    if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_FIRST_RESERVED) throw new RangeError(`domain id ${domid} is outside 0..0x7fef`);
-    if (this.domains.has(domid)) throw new RangeError(`domain ${domid} exists already`);
-    if (!Number.isInteger(nrVcpus) || nrVcpus < 1) throw new RangeError(`a domain needs at least one vCPU (got ${nrVcpus})`);
+    if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_FIRST_RESERVED) throw new ShootdownError(`domain id ${domid} is outside 0..0x7fef`);
+    if (this.domains.has(domid)) throw new ShootdownError(`domain ${domid} exists already`);
+    if (!Number.isInteger(nrVcpus) || nrVcpus < 1) throw new ShootdownError(`a domain needs at least one vCPU (got ${nrVcpus})`);
     const d = new Domain(domid, maxPages, nrVcpus);
     this.domains.set(domid, d);
     return d;

@@ -16,6 +16,7 @@
 // through its own tables (get_page_from_l1e refuses a foreign owner).
 
 import { GDT_DESCRIPTORS, GDT_LIMIT } from "../../emulator/machine/x86-boot.ts";
+import { ShootdownError } from "../../emulator/machine/errors.ts";
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Hypervisor } from "./hypervisor.ts";
 import { makePte, _PAGE_PRESENT, _PAGE_ACCESSED, ROOT_PAGETABLE_FIRST_XEN_SLOT, ROOT_PAGETABLE_LAST_XEN_SLOT, tableOffset } from "./pte.ts";
@@ -42,7 +43,7 @@ export interface XenArea {
 export function buildXenArea(hv: Hypervisor): XenArea {
   const take = (): number => {
     const page = hv.allocator.take();
-    if (!page) throw new RangeError("the hypervisor's frames are too few even for its own M2P and GDT");
+    if (!page) throw new ShootdownError("the hypervisor's frames are too few even for its own M2P and GDT");
     page.owner = hv.domXen;
     page.count = 1;
     page.allocated = true;
@@ -59,13 +60,13 @@ export function buildXenArea(hv: Hypervisor): XenArea {
       const first = tableOffset(va, lvl);
       level.forEach((mfn, i) => {
         const slot = first + i;
-        if (lvl === 3 && slot >= 512) throw new RangeError("the M2P does not fit in one L4 slot");
+        if (lvl === 3 && slot >= 512) throw new ShootdownError("the M2P does not fit in one L4 slot");
         const t = Math.floor(slot / 512);
         if (tables[t] === undefined) tables[t] = take();
         hv.mem.write64(maddr(tables[t]!, (slot % 512) * 8), makePte(mfn, XEN_RO));
       });
       level = tables;
-      if (lvl === 3 && level.length !== 1) throw new RangeError("the M2P does not fit in one L4 slot");
+      if (lvl === 3 && level.length !== 1) throw new ShootdownError("the M2P does not fit in one L4 slot");
     }
     return level[0]!;
   };

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ArrayMemory, Hypervisor, buildPvDomain, maddr, PGT, xen } from "../../hypervisor/index.ts";
 import { LoadError } from "../../emulator/machine/elf-load.ts";
+import { ShootdownError } from "../../emulator/machine/errors.ts";
 import { expectConsistent, KERNEL_BASE, makeElf, makeHv, PT_NOTE, testKernel, xenNote } from "./helpers.ts";
 
 const { START_INFO } = xen;
@@ -140,6 +141,11 @@ describe("the PV domain builder", () => {
     });
     it("larger than the domain", () => {
       expect(build(testKernel(), 512)).toThrow(/need 1024 pages .* the domain has 512/);
+    });
+    it("a hypervisor without frames enough for its own M2P and GDT, or with no pCPU", () => {
+      const memory = new ArrayMemory(0n, 1 << 20);
+      expect(() => new Hypervisor({ memory, firstMfn: 0x10, nrFrames: 3, nrPcpus: 1 })).toThrow(/too few even for its own M2P/);
+      expect(() => new Hypervisor({ memory, firstMfn: 0x10, nrFrames: 64, nrPcpus: 0 })).toThrow(ShootdownError);
     });
     it("not an ELF file at all", () => {
       expect(build(new Uint8Array(100))).toThrow(LoadError);
