@@ -44,6 +44,7 @@ export interface Req {
 
 export type Op =
   | { k: "mmu"; dom: number; reqs: Req[]; fd: number }
+  | { k: "linear"; dom: number; level: 2 | 3 | 4; slot: number; self: boolean; f: FrameChoice; rw: boolean }
   | { k: "machphys"; dom: number; f: FrameChoice; pfn: number }
   | { k: "pin"; dom: number; level: 1 | 2 | 3 | 4; f: FrameChoice; fd: number }
   | { k: "unpin"; dom: number; f: FrameChoice }
@@ -71,6 +72,8 @@ const simpleOps: fc.Arbitrary<Op>[] = [
   fc.record({ k: fc.constant("mmu" as const), dom, reqs: fc.array(entryArb, { minLength: 1, maxLength: 3 }), fd: fdArb }),
   fc.record({ k: fc.constant("mmu" as const), dom, reqs: fc.array(entryArb, { minLength: 1, maxLength: 1 }), fd: fc.constant(0x7ff0) }),
   fc.record({ k: fc.constant("machphys" as const), dom, f: frameArb, pfn: fc.nat(2000) }),
+  // Linear page tables: an entry of a bootstrap table pointing at itself or at a (possibly pinned) table of its own level.
+  fc.record({ k: fc.constant("linear" as const), dom, level: fc.constantFrom(2 as const, 3 as const, 4 as const), slot: slotArb, self: fc.boolean(), f: frameArb, rw: fc.constantFrom(false, false, false, false, true) }),
   fc.record({ k: fc.constant("pin" as const), dom, level: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const), f: frameArb, fd: fc.constantFrom(0x7ff0, 0x7ff0, 0x7ff0, 2) }),
   fc.record({ k: fc.constant("unpin" as const), dom, f: frameArb }),
   fc.record({ k: fc.constant("baseptr" as const), dom, f: frameArb }),
@@ -89,7 +92,7 @@ const simpleOps: fc.Arbitrary<Op>[] = [
   fc.record({ k: fc.constant("misc" as const), dom, which: fc.nat(6), len: fc.nat(300) }),
 ];
 
-const simpleOp = fc.oneof(...simpleOps.map((arbitrary, i) => ({ arbitrary, weight: i < 2 ? 6 : i === 3 || i === 4 ? 4 : 2 })));
+const simpleOp = fc.oneof(...simpleOps.map((arbitrary, i) => ({ arbitrary, weight: i < 2 ? 6 : i === 4 || i === 5 ? 4 : 2 })));
 /** A single operation, or two run interleaved step by step on two pCPUs. */
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: simpleOp, weight: 8 },
@@ -160,6 +163,11 @@ function routine(w: World, op: Op, half: number): Routine<unknown> {
     case "mmu": {
       const reqs = op.reqs.map((r) => [maddr(frame(w, di, r.table), r.slot * 8) | BigInt(r.cmd), (BigInt(frame(w, di, r.target)) << 12n) | r.flags]).flat();
       return hc(HYPERVISOR.mmu_update, at(0x10, u64s(...reqs)), BigInt(op.reqs.length), D.scratchVa + BigInt(base + 0x8), BigInt(op.fd));
+    }
+    case "linear": {
+      const table = w.tables[di]![4 - op.level]!;
+      const target = op.self ? table : frame(w, di, { ...op.f, from: op.f.from === "invalid" ? "spare" : op.f.from });
+      return hc(HYPERVISOR.mmu_update, at(0x10, u64s(maddr(table, op.slot * 8), (BigInt(target) << 12n) | (op.rw ? 0x23n : 0x21n))), 1n, 0n, SELF);
     }
     case "machphys":
       return hc(HYPERVISOR.mmu_update, at(0x10, u64s(maddr(frame(w, di, op.f)) | 1n, BigInt(op.pfn))), 1n, 0n, SELF);
