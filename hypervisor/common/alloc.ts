@@ -7,7 +7,7 @@
 // The steps around it (scrubbing, the flush a reused frame needs, the M2P)
 // are in x86/page-alloc.ts.
 
-import { Xoshiro128 } from "../../emulator/machine/scheduler.ts";
+import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import type { FrameTable, PageInfo } from "./frame-table.ts";
 
 export class FrameAllocator {

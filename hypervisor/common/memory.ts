@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // Machine memory as the hypervisor sees it: 4 KiB machine frames read and
-// written by machine address. emulator/machine/memory.ts's Memory satisfies
+// written by machine address. emulator/machine/core/memory.ts's Memory satisfies
 // this interface; ArrayMemory backs tests and the soak.
 
 export const PAGE_SHIFT = 12;

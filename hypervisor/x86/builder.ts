@@ -16,7 +16,7 @@
 // L1s through their references), and the L4 becomes vCPU 0's CR3.
 
 import { readElf, ElfError, type ElfFile } from "../../asm/index.ts";
-import { LoadError } from "../../emulator/machine/elf-load.ts";
+import { LoadError } from "../../emulator/machine/core/elf-load.ts";
 import type { Domain, VCpuContext } from "../common/domain.ts";
 import { PGT } from "../common/frame-table.ts";
 import { maddr, PAGE_SIZE } from "../common/memory.ts";

@@ -5,7 +5,7 @@
 // machine. Every routine takes a Cpu: the hypervisor, the pCPU it runs on and
 // the vCPU it runs for (Xen's `current`).
 
-import { ShootdownError } from "../../emulator/machine/errors.ts";
+import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import type { MachineMemory } from "../common/memory.ts";
 import { FrameTable } from "../common/frame-table.ts";
 import { FrameAllocator } from "../common/alloc.ts";

@@ -15,8 +15,8 @@
 // The frames behind them belong to dom_xen, so no guest can map them
 // through its own tables (get_page_from_l1e refuses a foreign owner).
 
-import { GDT_DESCRIPTORS, GDT_LIMIT } from "../../emulator/machine/x86-boot.ts";
-import { ShootdownError } from "../../emulator/machine/errors.ts";
+import { GDT_DESCRIPTORS, GDT_LIMIT } from "../../emulator/machine/platform/x86/boot.ts";
+import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Hypervisor } from "./hypervisor.ts";
 import { makePte, _PAGE_PRESENT, _PAGE_ACCESSED, ROOT_PAGETABLE_FIRST_XEN_SLOT, ROOT_PAGETABLE_LAST_XEN_SLOT, tableOffset } from "./pte.ts";

@@ -5,8 +5,8 @@
 
 import { describe, expect, it } from "vitest";
 import { ArrayMemory, Hypervisor, buildPvDomain, maddr, PGT, xen } from "../../hypervisor/index.ts";
-import { LoadError } from "../../emulator/machine/elf-load.ts";
-import { ShootdownError } from "../../emulator/machine/errors.ts";
+import { LoadError } from "../../emulator/machine/core/elf-load.ts";
+import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import { expectConsistent, KERNEL_BASE, makeElf, makeHv, PT_NOTE, testKernel, xenNote } from "./helpers.ts";
 
 const { START_INFO } = xen;
