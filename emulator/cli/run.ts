@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // `shootdown run IMAGE [options] [-- guest command line]`: boots an x86-64
-// or AArch64 image headless on N CPUs (README.md, "Boot protocol"), streams
+// or AArch64 image headless on N CPUs (docs/boot.md), streams
 // its console to stdout and ends with a summary on stderr (or, with --json,
 // the console on stderr and the summary as JSON on stdout). The exit status
 // says how the run ended: 0 the guest reported success, 1 it reported a
@@ -13,6 +13,7 @@ import { basename } from "node:path";
 import { ShootdownError } from "../machine/errors.ts";
 import { runX86, LoadError } from "../machine/x86-run.ts";
 import { runArm } from "../machine/arm-run.ts";
+import { imageArch, withDefaults } from "../run-image.ts";
 import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/run-loop.ts";
 import { encodeCmdline } from "../machine/x86-boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
@@ -143,30 +144,7 @@ function parse(args: string[]): Parsed | "help" {
   return machineOptions("run", parseCommandLine(args, RUN_OPTIONS, { command: "run", afterDashDash: "rest" }));
 }
 
-const DEFAULTS = { cpus: 1, cmdline: "", quantum: 1000 } as const;
-/** RAM by architecture: QEMU virt's default for AArch64. */
-const DEFAULT_MEM: Record<ImageArch, bigint> = { x86_64: 64n << 20n, aarch64: 128n << 20n };
-
-type ImageArch = "x86_64" | "aarch64";
-
-/** The architecture an image is for, from e_machine; anything else goes to the x86-64 loader, which says what is wrong. */
-export function imageArch(image: Uint8Array): ImageArch {
-  const elf = image.length >= 20 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
-  return elf && image[18] === 183 && image[19] === 0 ? "aarch64" : "x86_64";
-}
-
-export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): RecordedOptions {
-  return {
-    cpus: given.cpus ?? DEFAULTS.cpus,
-    memBytes: given.memBytes ?? DEFAULT_MEM[arch],
-    cmdline: given.cmdline ?? DEFAULTS.cmdline,
-    mode: given.seed === undefined ? "round-robin" : "random",
-    seed: given.seed,
-    quantum: given.quantum ?? DEFAULTS.quantum,
-    maxSteps: given.maxSteps,
-    tlbChaos: given.tlbChaos,
-  };
-}
+export { imageArch, withDefaults } from "../run-image.ts";
 
 /** A replay takes its options from the schedule; an option also given on the command line must agree. */
 export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions>, path: string): RecordedOptions {
