@@ -24,6 +24,9 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
   qemu: qemuSuite,
 };
 
+/** The suites, in the order `shootdown bench` runs them. */
+export const BENCH_SUITES = Object.keys(SUITES);
+
 export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]
 
 suites: ${Object.keys(SUITES).join(", ")} (default: all)

@@ -13,12 +13,12 @@ import { join } from "node:path";
 import { ShootdownError } from "../machine/errors.ts";
 import { packageRoot } from "../machine/wasm.ts";
 import { walkCommand } from "./walk.ts";
-import { benchCommand } from "../../bench/cli.ts";
+import { benchCommand, BENCH_SUITES } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";
 import { runCommand } from "./run.ts";
 import { replCommand, gdbCommand } from "./debug.ts";
 import { EXIT_USAGE, UsageError } from "./options.ts";
-import { handleStdoutErrors } from "./output.ts";
+import { handleOutputErrors } from "./output.ts";
 
 type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
 
@@ -41,7 +41,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   walk: { run: walkCommand, errorStatus: 2, synopsis: "walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors" },
   asm: { run: asmCommand, errorStatus: 2, synopsis: "asm --arch A SRC... -o OUT           assemble GNU as sources into an ELF64 image" },
   disasm: { run: disasmCommand, errorStatus: 2, synopsis: "disasm FILE [--source]               disassemble an image as objdump -d does" },
-  bench: { run: benchCommand, errorStatus: 2, synopsis: "bench [SUITE...] [--scale X]         measure the emulator (suites: tlb, i64, asm, cpu, qemu)" },
+  bench: { run: benchCommand, errorStatus: 2, synopsis: `bench [SUITE...] [--scale X]         measure the emulator (suites: ${BENCH_SUITES.join(", ")})` },
 };
 
 const USAGE = `usage: shootdown <command> [options]
@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-handleStdoutErrors();
+handleOutputErrors();
 main(process.argv.slice(2)).then(
   (status) => {
     process.exitCode = status;

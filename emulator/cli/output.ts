@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 //
 // Where the CLI's output goes, and how it looks: colour only on a terminal
-// and never with NO_COLOR set, and a quiet end when the reader of stdout
-// goes away (`shootdown disasm IMAGE | head`).
+// and never with NO_COLOR set, and a quiet end when the reader of stdout or
+// stderr goes away (`shootdown disasm IMAGE | head`).
 
 /**
- * The status of a process that ends because its stdout was closed: what a
+ * The status of a process that ends because its stdout or stderr was closed: what a
  * shell reports for a program killed by SIGPIPE (128 + 13), as `objdump -d |
  * head` gives. Node ignores SIGPIPE, so the write fails with EPIPE instead.
  */
@@ -20,18 +20,21 @@ export function colourFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = 
   return Boolean(stream.isTTY) && !noColour;
 }
 
-/** EX_IOERR of sysexits.h: stdout cannot be written (a full disk, say). */
+/** EX_IOERR of sysexits.h: stdout or stderr cannot be written (a full disk, say). */
 export const EXIT_IO_ERROR = 74;
 
 /**
- * Ends the process quietly, with EXIT_PIPE_CLOSED, when stdout's reader has
- * gone, and with one line when stdout cannot be written for another reason:
+ * Ends the process quietly, with EXIT_PIPE_CLOSED, when the reader of stdout
+ * or stderr has gone (`| head`, `2>&1 | head`), and with one line (when it
+ * can still be read) when a stream cannot be written for another reason:
  * otherwise either is an unhandled 'error' event and a stack trace.
  */
-export function handleStdoutErrors(): void {
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
-    process.stderr.write(`shootdown: cannot write to stdout: ${e.code ?? e.message}\n`);
-    process.exit(EXIT_IO_ERROR);
-  });
+export function handleOutputErrors(): void {
+  for (const [name, stream] of [["stdout", process.stdout], ["stderr", process.stderr]] as const) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
+      if (name === "stdout") process.stderr.write(`shootdown: cannot write to stdout: ${e.code ?? e.message}\n`);
+      process.exit(EXIT_IO_ERROR);
+    });
+  }
 }

@@ -147,34 +147,45 @@ describe("machine-readable output goes to stdout", () => {
   });
 });
 
-/** Runs the CLI, closes its stdout after the first chunk (as head does) and reports how it ended. */
-function cutShort(args: string[]): Promise<{ status: number | null; stderr: string; got: string }> {
+/**
+ * Runs the CLI, closes its stdout (or stderr) after the first chunk, as head
+ * does, and reports how it ended.
+ */
+function cutShort(args: string[], cut: "stdout" | "stderr" = "stdout"): Promise<{ status: number | null; stderr: string; got: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     let got = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdout.once("data", (d: Buffer) => {
+    if (cut === "stdout") child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    else child.stdout.resume();
+    child[cut].once("data", (d: Buffer) => {
       got = d.toString();
-      child.stdout.destroy();
+      child[cut].destroy();
     });
     child.on("close", (status) => resolve({ status, stderr, got }));
   });
 }
 
-describe("| head: a closed stdout ends the command quietly, with status 141", () => {
+/** 100,000 lines of console, far more than a pipe holds. */
+const chattyGuest = () => imageFile(
+  "_start:\n  mov $100000, %ecx\n  mov $0x3f8, %dx\n1:\n  mov $0x78, %al\n  out %al, %dx\n  mov $10, %al\n  out %al, %dx\n  dec %ecx\n  jnz 1b\n  mov $0, %al\n  out %al, $0xf4\n",
+);
+
+describe("| head: a closed stdout or stderr ends the command quietly, with status 141", () => {
   const quiet = (r: { stderr: string }) => {
     expect(r.stderr).not.toMatch(/EPIPE|Error|internal error|\n\s+at /);
   };
 
   it("run", async () => {
-    // 100,000 lines of console, far more than a pipe holds.
-    const chatty = imageFile(
-      "_start:\n  mov $100000, %ecx\n  mov $0x3f8, %dx\n1:\n  mov $0x78, %al\n  out %al, %dx\n  mov $10, %al\n  out %al, %dx\n  dec %ecx\n  jnz 1b\n  mov $0, %al\n  out %al, $0xf4\n",
-    );
-    const r = await cutShort(["run", chatty]);
+    const r = await cutShort(["run", chattyGuest()]);
     expect(r.got).toMatch(/^x\n/);
     quiet(r);
+    expect(r.status).toBe(141);
+  });
+
+  it("run --json, whose console goes to stderr, when stderr closes (2>&1 | head)", async () => {
+    const r = await cutShort(["run", chattyGuest(), "--json"], "stderr");
+    expect(r.got).toMatch(/^x\n/);
     expect(r.status).toBe(141);
   });
 
