@@ -21,8 +21,9 @@ import { makeTarget } from "../debug/targets.ts";
 
 export const REPL_USAGE = `usage: shootdown repl IMAGE [run options] [-- guest command line]
 
-The step debugger: boots IMAGE as 'shootdown run' does (same options, see
-shootdown run --help; --replay F follows a recorded schedule, --record F
+The step debugger: boots IMAGE as 'shootdown run' does (same options but
+--stats and --json, see shootdown run --help; --replay F, or --schedule F,
+follows a recorded schedule, --record F
 writes the schedule taken when the session ends) and reads commands from
 stdin, interactively or piped. --no-detector turns off the missing-
 invalidation detector: continue no longer stops at the use of a stale TLB
@@ -35,8 +36,8 @@ export const GDB_USAGE = `usage: shootdown gdb IMAGE --port P [run options] [-- 
 A gdb remote stub on 127.0.0.1:P (0 picks a free port, printed on stderr)
 for gdb-multiarch: 'target remote :P'. One gdb thread per CPU; 'monitor
 walk VA', 'monitor tlb' and the other REPL commands run through monitor.
-Takes the options of shootdown run (see shootdown run --help), and
---no-detector as shootdown repl does.`;
+Takes the options of shootdown run but --stats and --json (see shootdown
+run --help), and --no-detector as shootdown repl does.`;
 
 interface Prepared {
   parsed: Parsed;

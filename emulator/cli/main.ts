@@ -75,6 +75,10 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const command = COMMANDS[name];
+  if (!command && name.startsWith("-")) {
+    process.stderr.write(`shootdown: unknown option '${name}' (see shootdown help)\n`);
+    return EXIT_USAGE;
+  }
   if (!command) {
     process.stderr.write(`shootdown: unknown command '${name}' (see shootdown help)\n`);
     return EXIT_USAGE;

@@ -39,11 +39,17 @@ describe("shootdown --version and the top-level usage", () => {
     }
   });
 
-  it("no command is a usage error: the usage on stderr, status 64", () => {
+  it("no command, or an unknown one, is a usage error: status 64", () => {
     const r = shootdown();
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/^usage: shootdown <command>/);
     expect(r.status).toBe(64);
+    const option = shootdown("--frobnicate");
+    expect(option.stderr).toBe("shootdown: unknown option '--frobnicate' (see shootdown help)\n");
+    expect(option.status).toBe(64);
+    const command = shootdown("fly");
+    expect(command.stderr).toBe("shootdown: unknown command 'fly' (see shootdown help)\n");
+    expect(command.status).toBe(64);
   });
 });
 
@@ -84,6 +90,7 @@ describe("usage errors: status 64 and one line, 'shootdown COMMAND: …', from e
       ["gdb", [HELLO], "--port P is needed (0 picks a free port)"],
       ["walk", [], "walk needs --vectors FILE"],
       ["walk", ["--vectors"], "--vectors needs a value (see shootdown walk --help)"],
+      ["walk", ["v.jsonl"], "walk takes no operands, not 'v.jsonl' (the file is --vectors FILE)"],
       ["asm", ["x.s", "-o", "y"], "--arch is required (x86_64 or aarch64)"],
       ["asm", ["--arch", "x86_64", "-o", "y"], "no source files"],
       ["disasm", [], "no FILE"],
