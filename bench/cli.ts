@@ -3,7 +3,7 @@
 // `shootdown bench [SUITE]` and `npm run bench`: emulator speed in wall-clock
 // time, always quoted against a baseline measured in the same run.
 
-import { UsageError, parseCommandLine, positiveOption } from "../emulator/cli/options.ts";
+import { UsageError, parseCommandLine, positiveOption, shown } from "../emulator/cli/options.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";
@@ -43,7 +43,7 @@ export function benchCommand(args: string[], out: (line: string) => void): numbe
   const scale = values.scale === undefined ? 1 : positiveOption("--scale", values.scale);
   const names = positionals.length ? positionals : Object.keys(SUITES);
   for (const name of names) {
-    if (!SUITES[name]) throw new UsageError(`unknown suite '${name}' (suites: ${Object.keys(SUITES).join(", ")})`);
+    if (!SUITES[name]) throw new UsageError(`unknown suite '${shown(name)}' (suites: ${Object.keys(SUITES).join(", ")})`);
   }
   for (const name of names) SUITES[name]!({ scale, out });
   return 0;

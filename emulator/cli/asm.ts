@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ShootdownError } from "../machine/errors.ts";
-import { UsageError, parseCommandLine, addressOption, choiceOption } from "./options.ts";
+import { UsageError, parseCommandLine, addressOption, choiceOption, shown } from "./options.ts";
 import {
   assemble, backendFor, formatDiagnostic, formatListing, readElf, toSource, writeElf, ElfError,
   type ArchName, type Program,
@@ -88,9 +88,9 @@ export function asmCommand(args: string[], out: (line: string) => void): number 
   if (values.base !== undefined) starts.set(".text", addressOption("--base", values.base));
   for (const spec of values.section ?? []) {
     const m = /^([^=]+)=(.+)$/.exec(spec);
-    if (!m) throw new UsageError(`-T wants NAME=ADDR (e.g. -Ttext=0x100000), not '-T${spec}'`);
+    if (!m) throw new UsageError(`-T wants NAME=ADDR (e.g. -Ttext=0x100000), not '-T${shown(spec)}'`);
     const name = m[1]!.startsWith(".") ? m[1]! : `.${m[1]}`;
-    starts.set(name, addressOption(`-T${m[1]}`, m[2]!));
+    starts.set(name, addressOption(`-T${shown(m[1]!)}`, m[2]!));
   }
 
   const sources = [];

@@ -17,7 +17,7 @@ import { benchCommand, BENCH_SUITES } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";
 import { runCommand } from "./run.ts";
 import { replCommand, gdbCommand } from "./debug.ts";
-import { EXIT_USAGE, UsageError } from "./options.ts";
+import { EXIT_USAGE, UsageError, shown } from "./options.ts";
 import { handleOutputErrors } from "./output.ts";
 
 type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
@@ -76,11 +76,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command && name.startsWith("-")) {
-    process.stderr.write(`shootdown: unknown option '${name}' (see shootdown help)\n`);
+    process.stderr.write(`shootdown: unknown option '${shown(name)}' (see shootdown help)\n`);
     return EXIT_USAGE;
   }
   if (!command) {
-    process.stderr.write(`shootdown: unknown command '${name}' (see shootdown help)\n`);
+    process.stderr.write(`shootdown: unknown command '${shown(name)}' (see shootdown help)\n`);
     return EXIT_USAGE;
   }
   try {

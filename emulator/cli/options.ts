@@ -66,6 +66,18 @@ export interface ParseSettings {
 
 const seeHelp = (command: string) => `(see shootdown ${command} --help)`;
 
+const SHOWN_MAX = 64;
+
+/**
+ * A user's text as an error message shows it: control characters escaped
+ * (\x1b, \n), so that the message stays one line and cannot move the
+ * terminal's cursor, and at most SHOWN_MAX characters.
+ */
+export function shown(text: string): string {
+  const escaped = text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return escaped.length > SHOWN_MAX ? `${escaped.slice(0, SHOWN_MAX - 1)}…` : escaped;
+}
+
 /** Parses `args` against `specs` by the policy above; throws UsageError. */
 export function parseCommandLine<S extends OptionSpecs>(args: readonly string[], specs: S, settings: ParseSettings): ParsedCommandLine<S> {
   const byLong = new Map<string, string>();
@@ -118,9 +130,9 @@ export function parseCommandLine<S extends OptionSpecs>(args: readonly string[],
       const eq = arg.indexOf("=");
       const written = eq < 0 ? arg : arg.slice(0, eq);
       const name = byLong.get(written.slice(2));
-      if (name === undefined) throw new UsageError(`unknown option '${written}' ${help}`);
+      if (name === undefined) throw new UsageError(`unknown option '${shown(written)}' ${help}`);
       if (specs[name]!.type === "boolean") {
-        if (eq >= 0) throw new UsageError(`${written} takes no value, not '${arg.slice(eq + 1)}' ${help}`);
+        if (eq >= 0) throw new UsageError(`${written} takes no value, not '${shown(arg.slice(eq + 1))}' ${help}`);
         store(name, written, true);
         continue;
       }
@@ -134,9 +146,9 @@ export function parseCommandLine<S extends OptionSpecs>(args: readonly string[],
     if (arg.startsWith("-") && arg.length > 1) {
       const written = arg.slice(0, 2);
       const name = byShort.get(arg[1]!);
-      if (name === undefined) throw new UsageError(`unknown option '${written}' ${help}`);
+      if (name === undefined) throw new UsageError(`unknown option '${shown(written)}' ${help}`);
       if (specs[name]!.type === "boolean") {
-        if (arg.length > 2) throw new UsageError(`${written} takes no value, not '${arg.slice(2)}' ${help}`);
+        if (arg.length > 2) throw new UsageError(`${written} takes no value, not '${shown(arg.slice(2))}' ${help}`);
         store(name, written, true);
         continue;
       }
@@ -169,17 +181,17 @@ function integerValue(text: string): bigint | undefined {
 /** An integer option in [lo, hi]: "--cpus must be from 1 to 64, not -1". */
 export function integerOption(name: string, text: string, lo: bigint, hi: bigint): bigint {
   const v = integerValue(text);
-  if (v === undefined) throw new UsageError(`${name} must be an integer, not '${text}'`);
-  if (v < lo || v > hi) throw new UsageError(`${name} must be from ${lo} to ${hi}, not ${text}`);
+  if (v === undefined) throw new UsageError(`${name} must be an integer, not '${shown(text)}'`);
+  if (v < lo || v > hi) throw new UsageError(`${name} must be from ${lo} to ${hi}, not ${shown(text)}`);
   return v;
 }
 
 /** An address or other unsigned 64-bit value. */
 export function addressOption(name: string, text: string): bigint {
   const v = integerValue(text);
-  if (v === undefined) throw new UsageError(`${name} must be a number (decimal or 0x hex), not '${text}'`);
-  if (v < 0n) throw new UsageError(`${name} must be from 0 to 0xffffffffffffffff, not ${text}`);
-  if (v >= 1n << 64n) throw new UsageError(`${name} ${text} does not fit in 64 bits`);
+  if (v === undefined) throw new UsageError(`${name} must be a number (decimal or 0x hex), not '${shown(text)}'`);
+  if (v < 0n) throw new UsageError(`${name} must be from 0 to 0xffffffffffffffff, not ${shown(text)}`);
+  if (v >= 1n << 64n) throw new UsageError(`${name} ${shown(text)} does not fit in 64 bits`);
   return v;
 }
 
@@ -209,11 +221,11 @@ const showSize = (bytes: bigint): string => {
  */
 export function sizeOption(name: string, text: string, rule: SizeRule): bigint {
   const m = SIZE.exec(text);
-  if (!m) throw new UsageError(`${name} must be a size such as 64M, 512K or 1G, not '${text}'`);
+  if (!m) throw new UsageError(`${name} must be a size such as 64M, 512K or 1G, not '${shown(text)}'`);
   const bytes = BigInt(m[1]!) << (m[2] ? SHIFT[m[2].toUpperCase()]! : 0n);
-  if (bytes < rule.min) throw new UsageError(`${name} ${text} is too small: at least ${showSize(rule.min)} (${rule.minReason})`);
-  if (bytes > rule.max) throw new UsageError(`${name} ${text} is too large: at most ${showSize(rule.max)} (${rule.maxReason})`);
-  if (rule.multipleOf !== undefined && bytes % rule.multipleOf) throw new UsageError(`${name} ${text} is not a multiple of ${showSize(rule.multipleOf)}`);
+  if (bytes < rule.min) throw new UsageError(`${name} ${shown(text)} is too small: at least ${showSize(rule.min)} (${rule.minReason})`);
+  if (bytes > rule.max) throw new UsageError(`${name} ${shown(text)} is too large: at most ${showSize(rule.max)} (${rule.maxReason})`);
+  if (rule.multipleOf !== undefined && bytes % rule.multipleOf) throw new UsageError(`${name} ${shown(text)} is not a multiple of ${showSize(rule.multipleOf)}`);
   return bytes;
 }
 
@@ -227,20 +239,20 @@ function realValue(text: string): number | undefined {
 /** A probability in (0, 1]. */
 export function probabilityOption(name: string, text: string): number {
   const p = realValue(text);
-  if (p === undefined || p <= 0 || p > 1) throw new UsageError(`${name} must be a probability in (0, 1], not '${text}'`);
+  if (p === undefined || p <= 0 || p > 1) throw new UsageError(`${name} must be a probability in (0, 1], not '${shown(text)}'`);
   return p;
 }
 
 /** A positive real number, as bench's --scale. */
 export function positiveOption(name: string, text: string): number {
   const v = realValue(text);
-  if (v === undefined || v <= 0) throw new UsageError(`${name} must be a positive number, not '${text}'`);
+  if (v === undefined || v <= 0) throw new UsageError(`${name} must be a positive number, not '${shown(text)}'`);
   return v;
 }
 
 /** One of a fixed set of words. */
 export function choiceOption<T extends string>(name: string, text: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(text)) throw new UsageError(`${name} must be ${choices.join(" or ")}, not '${text}'`);
+  if (!(choices as readonly string[]).includes(text)) throw new UsageError(`${name} must be ${choices.join(" or ")}, not '${shown(text)}'`);
   return text as T;
 }
 

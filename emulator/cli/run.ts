@@ -19,7 +19,7 @@ import { encodeCmdline } from "../machine/x86-boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
 import type { Counters } from "../machine/counters.ts";
 import {
-  UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, exclusive,
+  UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, exclusive, shown,
   type OptionSpecs, type OptionValues, type SizeRule,
 } from "./options.ts";
 
@@ -72,7 +72,7 @@ export function parseSize(text: string): bigint {
 
 function parseChaos(text: string): number {
   const p = probabilityOption("--tlb-chaos", text);
-  if (Math.round(1 / p) > 0x7fff_ffff) throw new UsageError(`--tlb-chaos ${text} is too small (at least 1/${0x7fff_ffff})`);
+  if (Math.round(1 / p) > 0x7fff_ffff) throw new UsageError(`--tlb-chaos ${shown(text)} is too small (at least 1/${0x7fff_ffff})`);
   return p;
 }
 

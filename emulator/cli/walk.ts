@@ -5,7 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { ShootdownError } from "../machine/errors.ts";
-import { UsageError, parseCommandLine } from "./options.ts";
+import { UsageError, parseCommandLine, shown } from "./options.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";
 import { Aarch64VectorRunner } from "../walk/aarch64.ts";
@@ -35,7 +35,7 @@ export function walkCommand(args: string[], out: (line: string) => void): number
     out(WALK_USAGE);
     return 0;
   }
-  if (positionals.length) throw new UsageError(`walk takes no operands, not '${positionals[0]}' (the file is --vectors FILE)`);
+  if (positionals.length) throw new UsageError(`walk takes no operands, not '${shown(positionals[0]!)}' (the file is --vectors FILE)`);
   const file = values.vectors;
   if (!file) throw new UsageError("walk needs --vectors FILE");
   let text: string;

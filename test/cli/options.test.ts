@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  UsageError, parseCommandLine, integerOption, addressOption, sizeOption, probabilityOption, positiveOption, choiceOption,
+  UsageError, parseCommandLine, integerOption, addressOption, sizeOption, probabilityOption, positiveOption, choiceOption, shown,
   type OptionSpecs,
 } from "../../emulator/cli/options.ts";
 import { colourFor } from "../../emulator/cli/output.ts";
@@ -117,6 +117,17 @@ describe("values", () => {
     expect(usageError(() => positiveOption("--scale", "Infinity"))).toBe("--scale must be a positive number, not 'Infinity'");
     expect(choiceOption("--arch", "aarch64", ["x86_64", "aarch64"])).toBe("aarch64");
     expect(usageError(() => choiceOption("--arch", "mips", ["x86_64", "aarch64"]))).toBe("--arch must be x86_64 or aarch64, not 'mips'");
+  });
+});
+
+describe("what a message shows of the user's text", () => {
+  it("escapes control characters and cuts long text, so that the message stays one short line", () => {
+    expect(usageError(() => parse(["--\x1b[2Jfake\npassed"]))).toBe("unknown option '--\\x1b[2Jfake\\x0apassed' (see shootdown test --help)");
+    const long = usageError(() => integerOption("--cpus", "9".repeat(5_000_000), 1n, 64n));
+    expect(long).toBe(`--cpus must be from 1 to 64, not ${"9".repeat(63)}…`);
+    expect(usageError(() => integerOption("--cpus", "x".repeat(100), 1n, 64n))).toBe(`--cpus must be an integer, not '${"x".repeat(63)}…'`);
+    expect(shown("plain text")).toBe("plain text");
+    expect(shown("\x7f\x9b")).toBe("\\x7f\\x9b");
   });
 });
 

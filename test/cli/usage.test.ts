@@ -50,6 +50,9 @@ describe("shootdown --version and the top-level usage", () => {
     const command = shootdown("fly");
     expect(command.stderr).toBe("shootdown: unknown command 'fly' (see shootdown help)\n");
     expect(command.status).toBe(64);
+    // What the user typed is shown escaped: one line, no escape sequence reaches the terminal.
+    const forged = shootdown("fly\n\x1b[2J300 passed, 0 failed");
+    expect(forged.stderr).toBe("shootdown: unknown command 'fly\\x0a\\x1b[2J300 passed, 0 failed' (see shootdown help)\n");
   });
 });
 
