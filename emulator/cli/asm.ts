@@ -6,7 +6,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { UsageError, parseCommandLine, addressOption, choiceOption, shown } from "./options.ts";
 import {
   assemble, backendFor, formatDiagnostic, formatListing, readElf, toSource, writeElf, ElfError,

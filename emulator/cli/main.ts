@@ -10,8 +10,8 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ShootdownError } from "../machine/errors.ts";
-import { packageRoot } from "../machine/wasm.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { packageRoot } from "../machine/core/wasm.ts";
 import { walkCommand } from "./walk.ts";
 import { benchCommand, BENCH_SUITES } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";

@@ -18,7 +18,7 @@
 // Every usage error is a UsageError: main.ts prints it as one line,
 // "shootdown COMMAND: what is wrong", and exits 64 (EX_USAGE, sysexits.h).
 
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 
 /** A command line that cannot be carried out as written: exit status 64. */
 export class UsageError extends ShootdownError {

@@ -4,7 +4,7 @@
 // vectors and ends with "N passed, M failed".
 
 import { readFileSync } from "node:fs";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { UsageError, parseCommandLine, shown } from "./options.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";

@@ -13,7 +13,7 @@ import {
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
-  CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
+  CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_GPR, X86_LAZY_RES, X86_CPL, X86_EXIT_REASON, X86_APIC_ID, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
   CPU_ARM, ARM_REG_COUNT, ARM_SCTLR_EL1, CPU_A64, A64_END, A64_PC, A64_PSTATE, A64_MPIDR, A64_EXCL_PA, A64_EXCL_NONE, A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, A64_BREAKPOINT_MAX, A64_LAST_FAULT_PC, A64_NO_FAULT,
   A64_OFF, A64_CYCLES, A64_EXIT_REASON, A64_EXIT_DETAIL, A64_EXIT_SIZE, A64_CNT_EC, EXIT_MMIO, MMIO_SIGNED, MMIO_W,
 } from "./layout";
@@ -534,8 +534,15 @@ export function stateHash(): u64 {
       h = hashBytes(h, C + CPU_A64, A64_EXIT_REASON - CPU_A64);
       continue;
     }
+    // Architectural state only: the registers, the instruction and cycle
+    // counts and the local APIC. Not the lazy-flags record (the caller has
+    // worked the flags out into RFLAGS), the last exit's record, an event
+    // in delivery, or the fetch window, which is the emulator's own cache
+    // (the missing-invalidation detector changes when it is refilled).
     h = hashBytes(h, C + CPU_CR0, 64);
-    h = hashBytes(h, C + CPU_X86, X86_EVENTS - CPU_X86);
+    h = hashBytes(h, C + X86_GPR, X86_LAZY_RES - X86_GPR);
+    h = hashBytes(h, C + X86_CPL, X86_EXIT_REASON - X86_CPL);
+    h = hashBytes(h, C + X86_APIC_ID, X86_EVENTS - X86_APIC_ID);
   }
   return hashRam(h);
 }

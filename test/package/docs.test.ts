@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { packageRoot } from "../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../emulator/machine/core/wasm.ts";
 
 const ROOT = packageRoot();
 const FILES = [join(ROOT, "README.md"), ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join(ROOT, "docs", f))];

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../emulator/machine/core/wasm.ts";
 
 const ROOT = packageRoot();
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -84,9 +84,9 @@ describe("the npm package", () => {
 
   it("type-checks a TypeScript user of the API against the shipped declarations", () => {
     writeFileSync(join(dir, "user.ts"), [
-      `import { Machine, runImage, type RunReport, type Counters } from "shootdown";`,
+      `import { Machine, runGuest, type RunReport, type Counters } from "shootdown";`,
       `const m = new Machine({ arch: "aarch64", cpus: 1, ram: [{ base: 0x4000_0000n, size: 4n << 20n }] });`,
-      `const report: RunReport = runImage(new Uint8Array(0), { cpus: 2 });`,
+      `const report: RunReport = runGuest(new Uint8Array(0), { cpus: 2 });`,
       `const hits: bigint = report.cpus[0]!.counters.tlbHits;`,
       `const counters: Counters = m.cpu(0).counters();`,
       `// @ts-expect-error a Machine has no such method: the declarations are the real ones, not any`,

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import { Machine, InveptType, InvvpidType, EPT_QUALIFICATION as Q, type Memory } from "../../../emulator/machine/index.ts";
-import { X86PageTables, PTE, PAGE_4K, PAGE_2M } from "../../../emulator/machine/x86-page-tables.ts";
+import { X86PageTables, PTE, PAGE_4K, PAGE_2M } from "../../../emulator/machine/platform/x86/page-tables.ts";
 import { paOf, read, write, fetch, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LME, EFER_LMA, EFER_NXE } from "../../helpers/x86.ts";
 
 /** Guest memory: 16 MiB of guest-physical space at host-physical GUEST. */

@@ -3,10 +3,10 @@
 // One x86-64 CPU of a Machine: its paging registers, translation through its
 // TLBs, the instructions that invalidate them, and its counters.
 
-import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "./wasm.ts";
-import type { Layout } from "./layout.ts";
-import { readCounters, type Counters } from "./counters.ts";
+import { ShootdownError } from "../core/errors.ts";
+import type { HwExports } from "../core/wasm.ts";
+import type { Layout } from "../core/layout.ts";
+import { readCounters, type Counters } from "../core/counters.ts";
 
 /** The paging-related registers of an x86-64 CPU. */
 export interface X86Registers {
@@ -162,7 +162,9 @@ export type X86Exit =
   /** RIP reached a breakpoint; the instruction there has not run. */
   | { reason: "breakpoint"; rip: bigint }
   /** The CPU was stopped before and does nothing. */
-  | { reason: "stopped" };
+  | { reason: "stopped" }
+  /** Not from the CPU: the hypervisor parked it (Platform.park) and it ran nothing. */
+  | { reason: "parked" };
 
 type U64Field = Exclude<keyof X86State, GprName | "rflags" | "cpl" | "cs" | "ss" | "gdtrLimit" | "idtrLimit" | "tr">;
 const STATE_U64: [U64Field, keyof Layout][] = [
