@@ -5,7 +5,8 @@
 //
 // Exit statuses common to every command: 64 a usage error (EX_USAGE: an
 // unknown or repeated option, a bad value, a missing operand), 70 a bug in
-// shootdown (EX_SOFTWARE), 141 stdout was closed before the end (| head).
+// shootdown (EX_SOFTWARE), 141 stdout or stderr was closed before the end
+// (| head).
 // The other statuses are each command's own (see its --help).
 
 import { readFileSync } from "node:fs";

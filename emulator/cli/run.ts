@@ -53,7 +53,7 @@ Exit status: 0 the guest wrote 0 to port 0xf4 (x86-64) or called PSCI
 SYSTEM_OFF (AArch64); 1 it wrote another value, or called SYSTEM_RESET; 2
 the machine crashed (triple fault, bus error, exception loop, deadlock) or
 the image cannot be loaded; 3 --max-steps ran out; 64 bad options; 141
-stdout was closed before the end (| head).`;
+stdout or stderr was closed before the end (| head).`;
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
