@@ -20,7 +20,7 @@ import {
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "./cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam } from "./phys/ram";
 import { run as x86RunLoop } from "./x86/cpu/execute";
-import { request as apicRequest, apicReset, APIC_BASE_ADDRESS, APIC_BASE_EN, APIC_BASE_EXTD, APIC_BASE_BSP } from "./x86/cpu/apic";
+import { request as apicRequest, apicWrite, apicReset, APIC_BASE_ADDRESS, APIC_BASE_EN, APIC_BASE_EXTD, APIC_BASE_BSP } from "./x86/cpu/apic";
 import { flushDecoded, codeReset, checkCodeWrite } from "./x86/cpu/code";
 import { dropFetchWindow } from "./x86/cpu/fetch";
 import { materialize } from "./x86/cpu/flags";
@@ -42,6 +42,11 @@ import { gicReset, gicCpuReset } from "./arm/gic";
 import { setCacheGeometry, l1Bytes, ccsidr, clidr } from "./arm/cache";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./arm/access";
 import { setVmxContext, invept, invvpid } from "./x86/vmx";
+import { setGuestControls } from "./x86/guest/controls";
+import { setInjection } from "./x86/guest/inject";
+
+/** The x2APIC EOI register (SDM Vol.3A 11.12.1.2). */
+const MSR_X2APIC_EOI: u32 = 0x80B;
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
@@ -478,6 +483,24 @@ export function i64EchoHigh(): u32 {
 export function x86Run(cpu: u32, budget: u64): u32 {
   select(cpu);
   return x86RunLoop(budget);
+}
+
+/** Guest mode on or off, its controls (GC_*) and exception bitmap (guest/controls.ts); 1 for an unknown control. */
+export function x86SetGuestControls(cpu: u32, guest: u32, controls: u32, exceptionBitmap: u32): u32 {
+  select(cpu);
+  return setGuestControls(guest != 0, controls, exceptionBitmap);
+}
+
+/** An event to inject at the CPU's next run (guest/inject.ts); INJECT_* (0 for accepted). */
+export function x86Inject(cpu: u32, vector: u32, type: u32, hasCode: u32, code: u32, instructionLength: u32, writeCr2: u32, cr2: u64): u32 {
+  select(cpu);
+  return setInjection(vector, type, hasCode != 0, code, instructionLength, writeCr2 != 0, cr2);
+}
+
+/** An EOI to the CPU's local APIC, as the hypervisor ends an interrupt it took on a VM exit. */
+export function x86EndOfInterrupt(cpu: u32): void {
+  select(cpu);
+  apicWrite(MSR_X2APIC_EOI, 0);
 }
 
 /** A device (or the host) requests an interrupt vector on a CPU's local APIC. */

@@ -16,7 +16,8 @@ export { Memory } from "./core/memory.ts";
 export {
   X86Cpu, InvpcidType, InveptType, InvvpidType, EPT_QUALIFICATION, accessKind, type Access, type AccessOp, type Privilege, type X86Registers, type X86Mapping,
   type X86Fault, type X86Translation, type X86Outcome, type X86Counters, type MemoryType, type X86MemoryWalk,
-  type X86WalkStep,
+  type X86WalkStep, type X86Exit, type X86State, type X86GuestControls, type X86GuestExit, type X86Injection, type X86Event,
+  type X86EventType, type X86VmExitInfo,
 } from "./cpu/x86-cpu.ts";
 export { DEFAULT_TLB, DEFAULT_CACHES, type CacheGeometry, type MachineOptions, type TlbGeometry, type Geometry, type RamRange, type ChaosOptions } from "./core/options.ts";
 export { ShootdownError } from "./core/errors.ts";

@@ -5,7 +5,7 @@
 
 export type CrashReason =
   | "triple-fault" | "bus-error" | "deadlock" | "vmcall" | "breakpoint" | "stopped" | "emulator-error" | "replay-diverged"
-  | "exception-loop" | "hvc" | "smc" | "trap" | "off" | "hypervisor";
+  | "exception-loop" | "hvc" | "smc" | "trap" | "off" | "hypervisor" | "vm-exit";
 
 export type RunEnd =
   | { kind: "debug-exit"; code: bigint; cpu: number }

@@ -142,6 +142,8 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
   constructor(private readonly io: IoBus) {}
 
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
+    // A guest-mode exit is a hypervisor's; with none, the crash describer says so.
+    if ("guest" in exit) return undefined;
     switch (exit.reason) {
       case "budget":
       case "parked":
@@ -173,6 +175,7 @@ export class X86CrashDescriber implements ExitHandler<X86Cpu, X86Exit> {
   handle(cpu: X86Cpu, exit: X86Exit): Handled {
     const end = (reason: CrashReason, rip: bigint, what: string): Handled =>
       ({ kind: "end", end: { kind: "crash", reason, cpu: cpu.index, pc: rip, message: `CPU ${cpu.index}: ${what} at ${this.where(cpu, rip)}` } });
+    if ("guest" in exit) return end("vm-exit", exit.rip, `VM exit (${exit.reason}) with no hypervisor to handle it`);
     switch (exit.reason) {
       case "triple-fault": {
         const noIdt = cpu.state.idtrLimit === 0 ? "; no IDT is loaded" : "";
