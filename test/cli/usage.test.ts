@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, ROOT, imageFile, shootdown, stats, tmpFile } from "../helpers/run.ts";
+import { BENCH_SUITES } from "../../bench/cli.ts";
 
 const HELLO = join(ROOT, "guest", "x86_64", "hello.elf");
 const VECTORS = join(ROOT, "test", "golden", "vectors", "x86_64-sample.jsonl");
@@ -101,7 +102,7 @@ describe("usage errors: status 64 and one line, 'shootdown COMMAND: …', from e
       ["disasm", ["--raw", "--arch", "x86_64", "--base", "-1", "/no/such/file"], "--base must be from 0 to 0xffffffffffffffff, not -1"],
       ["disasm", ["--base", "0x1000", file], "--base is for --raw (an ELF image says where it is loaded)"],
       ["bench", ["--scale", "-1"], "--scale must be a positive number, not '-1'"],
-      ["bench", ["nosuch"], "unknown suite 'nosuch' (suites: tlb, i64, asm, cpu, qemu)"],
+      ["bench", ["nosuch"], `unknown suite 'nosuch' (suites: ${BENCH_SUITES.join(", ")})`],
     ];
     for (const [command, args, message] of cases) {
       const r = spawnSync(process.execPath, [CLI, command, ...args], { input: "", encoding: "utf8", cwd: ROOT });
