@@ -7,11 +7,11 @@
 // first): dist/index.js, dist/types/, dist/cli.js, dist/shootdown.wasm.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../emulator/machine/core/wasm.ts";
 
 const ROOT = packageRoot();
@@ -38,6 +38,8 @@ beforeAll(() => {
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   execFileSync(NPM, ["install", "--no-audit", "--no-fund", "--offline", "--ignore-scripts", join(dir, packed[0]!.filename)], { cwd: dir, encoding: "utf8" });
 }, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("the npm package", () => {
   it("ships the library, its declarations, the CLI, the hardware module and the hello images, and no tests, .wat or goldens", () => {
