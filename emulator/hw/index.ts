@@ -573,7 +573,7 @@ export function stateHash(): u64 {
 // ── A64 CPUs ─────────────────────────────────────────────────────────────────
 
 /**
- * The A64 execution state after reset (README, "Boot protocol (AArch64)"): EL1h, DAIF masked,
+ * The A64 execution state after reset (docs/boot.md, "Boot protocol (AArch64)"): EL1h, DAIF masked,
  * SCTLR_EL1 at QEMU's reset value (MMU and caches off), registers zero,
  * MPIDR_EL1 = 0x8000_0000 | index, the CPU on.
  */
