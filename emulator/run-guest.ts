@@ -27,6 +27,7 @@ export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): 
     quantum: given.quantum ?? DEFAULTS.quantum,
     maxSteps: given.maxSteps,
     tlbChaos: given.tlbChaos,
+    ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus) } } : {}),
   };
 }
 

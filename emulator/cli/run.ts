@@ -43,6 +43,11 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --replay F        follow the schedule in F exactly (same image and options)
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
+  --hv              run an x86-64 image as paravirtualised (Xen PV) domains
+                    under the hypervisor, the CPUs being its pCPUs (docs/hypervisor.md)
+  --domains D       with --hv: D domains, domids 1..D (default 1)
+  --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
+  --dom-mem SIZE    with --hv: memory per domain (default 16M)
   --stats           print the summary as one JSON object on stderr (the
                     console stays on stdout)
   --json            print the summary as one JSON object on stdout, and the
@@ -65,6 +70,16 @@ const MEM_RULE: SizeRule = {
   maxReason: "the hardware module lives in 4 GiB of WebAssembly memory",
   multipleOf: 4096n,
 };
+
+/** A domain's memory for --dom-mem: 1 MiB to 3 GiB in whole pages. */
+const DOM_MEM_RULE: SizeRule = {
+  min: 1n << 20n,
+  max: 3n << 30n,
+  minReason: "a PV kernel, its tables, its p2m list and its stack need it",
+  maxReason: "the machine's RAM is at most 3G",
+  multipleOf: 4096n,
+};
+const DOM_MEM_DEFAULT = 16n << 20n;
 
 /** "64M", "64MB", "65536K", "1G", "0x4000000": bytes, a multiple of 4 KiB from 2 MiB to 3 GiB. */
 export function parseSize(text: string): bigint {
@@ -98,6 +113,10 @@ export const MACHINE_OPTIONS = {
   record: { type: "string" },
   replay: { type: "string" },
   "tlb-chaos": { type: "string" },
+  hv: { type: "boolean" },
+  domains: { type: "string" },
+  vcpus: { type: "string" },
+  "dom-mem": { type: "string" },
   help: { type: "boolean" },
 } as const satisfies OptionSpecs;
 
@@ -130,6 +149,17 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
+  for (const name of ["domains", "vcpus", "dom-mem"] as const) {
+    if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
+  }
+  if (values.hv) {
+    given.hv = {
+      domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
+      // 0 until the defaults are known: the CPU count.
+      vcpus: values.vcpus === undefined ? 0 : Number(integerOption("--vcpus", values.vcpus, 1n, 64n)),
+      domMemBytes: values["dom-mem"] === undefined ? DOM_MEM_DEFAULT : sizeOption("--dom-mem", values["dom-mem"], DOM_MEM_RULE),
+    };
+  }
   if (guest !== undefined) {
     given.cmdline = guest.join(" ");
     encodeCmdline(given.cmdline);
@@ -159,6 +189,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--quantum", (o) => o.quantum?.toString()],
     ["--max-steps", (o) => o.maxSteps?.toString()],
     ["--tlb-chaos", (o) => o.tlbChaos?.toString()],
+    ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -319,6 +350,39 @@ function resultText(r: RunReport): string {
 
 const sum = (cpus: CpuReport[], f: (c: Counters) => bigint) => cpus.reduce((n, c) => n + f(c.counters), 0n);
 
+/** What hypervisor/x86/pv-host.ts summary() reports. */
+interface HypervisorSummary {
+  domains: { domid: number; vcpus: number; pages: number; maxPages: number; shutdown: string | null }[];
+  hypercalls: Record<string, Record<string, number>>;
+  typeTransitions: Record<string, number>;
+  pins: number;
+  unpins: number;
+  flushes: Record<string, { requests: number; pcpus: number }>;
+  frames: { allocated: number; freed: number; scrubbed: number };
+  migrations: number;
+  preemptions: number;
+  exits: Record<string, number>;
+  violations: number;
+}
+
+const counts = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${k} ×${n}`).join(", ") || "none";
+
+function hypervisorLines(h: HypervisorSummary): string[] {
+  const doms = h.domains.map((d) => `d${d.domid}: ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"}, ${d.pages} pages, ${d.shutdown ?? "running"}`).join("; ");
+  const calls = Object.entries(h.hypercalls).map(([name, results]) => `${name} ${Object.entries(results).map(([k, n]) => `${k}×${n}`).join(" ")}`);
+  const total = Object.values(h.hypercalls).reduce((n, r) => n + Object.values(r).reduce((a, b) => a + b, 0), 0);
+  const flushes = Object.entries(h.flushes).map(([k, f]) => `${k} ×${f.requests} (${f.pcpus} pCPUs)`).join(", ") || "none";
+  return [
+    `hypervisor: ${h.domains.length} domain${h.domains.length === 1 ? "" : "s"} (${doms}); vCPU migrations ${h.migrations}, preemptions ${h.preemptions}`,
+    `hypercalls: ${total} (${calls.join("; ") || "none"})`,
+    `page types: ${counts(h.typeTransitions)}; pins ${h.pins}, unpins ${h.unpins}`,
+    `flushes: ${flushes}`,
+    `frames: allocated ${h.frames.allocated}, freed ${h.frames.freed}, scrubbed ${h.frames.scrubbed}`,
+    `VM exits: ${counts(h.exits)}`,
+    `sanitizer violations: ${h.violations}`,
+  ];
+}
+
 function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string {
   const lines: string[] = [];
   lines.push("── shootdown run summary ──");
@@ -347,6 +411,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string 
     const ports = r.unknownPorts.map((u) => `${hex(u.port)} (${u.reads} in, ${u.writes} out)`).join(", ");
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
+  if (r.hypervisor) lines.push(...hypervisorLines(r.hypervisor as unknown as HypervisorSummary));
   lines.push(`state hash: ${hex(r.stateHash)}`);
   for (const n of notes) lines.push(n);
   return lines.map((l) => `${l}\n`).join("");
@@ -371,7 +436,9 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
     options: {
       cpus: o.cpus, memBytes: num(o.memBytes), cmdline: o.cmdline, mode: r.mode, seed: o.seed === undefined ? null : o.seed.toString(),
       quantum: o.quantum, maxSteps: o.maxSteps === undefined ? null : num(o.maxSteps), tlbChaos: o.tlbChaos ?? null,
+      ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes) } } : {}),
     },
+    ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
     imageSha256: r.imageSha256,
     instructions: num(r.steps),
     decisions: r.decisions,

@@ -81,6 +81,8 @@ interface Pending {
 
 type RedoItem = { cpu: number; budget: number; expect: number } | { pending: Pending } | { hv: number };
 
+const NO_EVENTS: MachineEvent[] = [];
+
 /** Instructions `continue` runs at most before it gives up and reports (a guard against an endless loop in a guest). */
 export const CONTINUE_LIMIT = 50_000_000n;
 
@@ -319,7 +321,8 @@ export class Engine {
     if (!live.length) return void this.finish(this.platform.noneLive());
     const max = this.options.maxSteps;
     if (max !== undefined && this.steps >= max) return void this.finish({ kind: "step-limit", steps: this.steps });
-    if (live.every((c) => this.idleCpus.has(c))) return void this.finish(this.platform.deadlock(live));
+    // A CPU with a continuation to step has work to do, whatever its last decision did.
+    if (live.every((c) => this.idleCpus.has(c) && !this.continuations[c])) return void this.finish(this.platform.deadlock(live));
     try {
       const d = this.scheduler.next(live);
       if ("hv" in d) {
@@ -399,7 +402,7 @@ export class Engine {
 
   /** What stops the engine after a piece: events, a watchpoint, a breakpoint, the end. */
   private afterPiece(cpu: number, r: Piece, honour: boolean): StopReason | undefined {
-    const events = this.platform.takeEvents();
+    const events = this.platform.eventsPending() ? this.platform.takeEvents() : NO_EVENTS;
     this.events.push(...events);
     if (events.length) this.preciseUntil = 0n;
     const stopForEvents = events.length && honour && this.stopOnEvents;

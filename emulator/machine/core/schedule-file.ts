@@ -29,6 +29,18 @@ export interface RecordedOptions {
   quantum: number;
   maxSteps: bigint | undefined;
   tlbChaos: number | undefined;
+  /** --hv: the image runs as PV domains under the hypervisor. */
+  hv?: HvOptions;
+}
+
+/** What `--hv` sets up (hypervisor/). */
+export interface HvOptions {
+  /** Domains 1..domains (--domains). */
+  domains: number;
+  /** vCPUs per domain (--vcpus, default the pCPU count). */
+  vcpus: number;
+  /** Memory per domain (--dom-mem). */
+  domMemBytes: bigint;
 }
 
 export interface Schedule {
@@ -59,6 +71,7 @@ export function scheduleToJson(s: Schedule): string {
       quantum: o.quantum,
       maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
       tlbChaos: o.tlbChaos ?? null,
+      ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString() } } : {}),
     },
     end: { status: s.status, stateHash: hex(s.stateHash) },
     decisions: s.decisions,
@@ -122,6 +135,16 @@ export function parseSchedule(text: string): Schedule {
   const chaosOk = o.tlbChaos === null ||
     (typeof o.tlbChaos === "number" && o.tlbChaos > 0 && o.tlbChaos <= 1 && Math.round(1 / o.tlbChaos) <= 0x7fff_ffff);
   const tlbChaos = field(chaosOk, o.tlbChaos as number | null, `"options.tlbChaos" must be null or a probability in (0, 1] of at least 1/${0x7fff_ffff}`);
+  let hv: HvOptions | undefined;
+  if (o.hv !== undefined && o.hv !== null) {
+    const h = o.hv as Record<string, unknown>;
+    field(isObject(h), 0, `"options.hv" must be null or { "domains", "vcpus", "domMem" }`);
+    const domains = field(Number.isInteger(h.domains) && (h.domains as number) >= 1 && (h.domains as number) <= 64, h.domains as number, `"options.hv.domains" must be 1 to 64`);
+    const vcpus = field(Number.isInteger(h.vcpus) && (h.vcpus as number) >= 1 && (h.vcpus as number) <= 64, h.vcpus as number, `"options.hv.vcpus" must be 1 to 64`);
+    const domMem = BigInt(field(decimal(h.domMem), h.domMem as string, `"options.hv.domMem" must be a decimal string of bytes`));
+    field(domMem >= 1n << 20n && domMem % 4096n === 0n && domMem <= MEM_MAX, 0, `"options.hv.domMem" ${h.domMem} must be a multiple of 4096 from 1 MiB to ${MEM_MAX}`);
+    hv = { domains, vcpus, domMemBytes: domMem };
+  }
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
@@ -140,6 +163,7 @@ export function parseSchedule(text: string): Schedule {
       seed: seed === null ? undefined : BigInt(seed),
       maxSteps: maxSteps === null ? undefined : BigInt(maxSteps),
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
+      ...(hv ? { hv } : {}),
     },
     decisions,
     status: e.status,

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: MIT
+//
+// The hypervisor on the emulated machine: the first handler of every pCPU's
+// exit chain (emulator/machine/core/exits.ts). It builds the PV domains,
+// schedules their vCPUs onto pCPUs (VMX-like guest mode without EPT, one
+// VPID per vCPU), and turns each VM exit into hypervisor work run as a
+// continuation, so that its steps interleave with guest instructions on the
+// other pCPUs under the run's seed and are recorded in its schedule.
+//
+//   VM exit                  what the hypervisor does (Xen's function)
+//   VMCALL                   the hypercall (hypercall.ts); RAX ← its result
+//   #PF (exception bitmap)   do_page_fault: inject the fault into the guest's
+//                            IDT with the CR2 and error code hardware gave
+//   MOV to CR3               new_guest_cr3's checks (MMUEXT_NEW_BASEPTR); #GP if they fail
+//   INVLPG                   MMUEXT_INVLPG_LOCAL
+//   HLT                      the vCPU yields (SCHEDOP_yield)
+//   MOV to CR0/CR4, WRMSR,
+//   INVPCID, IN/OUT          #GP(0): a PV kernel may not
+//   triple fault             domain_crash
+//   end of a time slice      the vCPU is preempted; the pCPU takes the next
+//
+// A pCPU with no vCPU to run is parked (Platform.park): a decision for it
+// runs nothing, so the engine counts it idle, and the hypervisor looks for a
+// runnable vCPU at each of them. Runnable vCPUs wait in one run queue and a
+// pCPU takes a seeded random one, so vCPUs move between pCPUs (migrations,
+// counted).
+//
+// TLB isolation. Each vCPU has a VPID of its own: the TLBs tag every entry
+// with it, so no vCPU can use another's entries, and a vCPU switched out and
+// back on the same pCPU finds its own entries as a CPU would. When a vCPU
+// lands on a pCPU other than the one it last ran on (v->dirty_cpu), that
+// pCPU's entries for its VPID may predate flushes the vCPU had since, so
+// they are invalidated (INVVPID single-context) first. A flush the
+// hypervisor asks for on a pCPU (flush_area_mask) invalidates the VPIDs of
+// the vCPUs that may have entries there.
+
+import { InvvpidType, type X86Cpu, type X86Exit, type X86Registers, type X86State } from "../../emulator/machine/cpu/x86-cpu.ts";
+import type { X86GuestExit, X86Event } from "../../emulator/machine/cpu/x86-guest.ts";
+import type { ExitHandler, Handled, StepLabel } from "../../emulator/machine/core/exits.ts";
+import type { X86Platform } from "../../emulator/machine/platform/x86/platform.ts";
+import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
+import type { RunEnd } from "../../emulator/machine/core/run-end.ts";
+import { Hypervisor, type FrameEvent } from "./hypervisor.ts";
+import { buildPvDomain } from "./builder.ts";
+import { GDT_VIRT_START, GDT_LIMIT } from "./xen-area.ts";
+import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL, type FlushRequest } from "../common/flush.ts";
+import type { Domain, VCpu } from "../common/domain.ts";
+import { SHUTDOWN, HYPERCALL_NAMES } from "./public.ts";
+
+const X86_GP = 13;
+const X86_PF = 14;
+
+/** Guest instructions a vCPU runs before it may be preempted at the end of a budget. */
+export const TIME_SLICE = 20_000n;
+
+/** The machine frames below this are not the hypervisor's (the bare boot protocol's low memory). */
+const FIRST_MFN = 0x100;
+
+/** Control registers of a PV vCPU: paging, protected mode, write protection (a PV kernel cannot change them). */
+const CR0_PV = 0x8001_0033n; // PG | WP | NE | ET | MP | PE
+const CR4_PV = 0x20n; // PAE
+const EFER_PV = 0xd01n; // NXE | LMA | LME | SCE
+
+/** What a PV vCPU runs under: every exit a PV kernel must not do itself. */
+const GUEST_CONTROLS = {
+  guestMode: true,
+  exceptionBitmap: 1 << X86_PF,
+  hltExiting: true,
+  invlpgExiting: true,
+  invpcidExiting: true,
+  cr3LoadExiting: true,
+  cr0Exiting: true,
+  cr4Exiting: true,
+  rdmsrExiting: false,
+  wrmsrExiting: true,
+  ioExiting: true,
+  vmcallExiting: true,
+  externalInterruptExiting: false,
+  virtualIf: true,
+};
+
+export interface PvHostOptions {
+  image: Uint8Array;
+  cmdline: string;
+  /** Domains 1..domains. */
+  domains: number;
+  /** vCPUs per domain. */
+  vcpus: number;
+  /** Memory per domain, bytes. */
+  domMemBytes: bigint;
+  seed: bigint;
+  /** A domain's console bytes (CONSOLEIO_write). */
+  console(domid: number, bytes: Uint8Array): void;
+}
+
+/** A vCPU's registers while it is off every pCPU. */
+interface Saved {
+  state: X86State;
+  registers: Partial<X86Registers>;
+  injection: X86Event | null;
+}
+
+interface Pcpu {
+  /** The vCPU it runs, or undefined when parked. */
+  current: VCpu | undefined;
+  /** Its instruction count when the current vCPU was put on it. */
+  sliceStart: bigint;
+}
+
+const RESULT_STATUS: Record<number, number> = { [SHUTDOWN.poweroff]: 0 };
+
+export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
+  readonly name = "hypervisor";
+  readonly hv: Hypervisor;
+  private readonly cpus: readonly X86Cpu[];
+  private readonly pcpus: Pcpu[];
+  private readonly runq: VCpu[] = [];
+  private readonly saved = new Map<VCpu, Saved>();
+  private readonly vpids = new Map<VCpu, number>();
+  private readonly rng: Xoshiro128;
+  private readonly exitCounts = new Map<string, number>();
+  private migrations = 0;
+  private preemptions = 0;
+  private readonly transitions = new Map<string, number>();
+
+  constructor(private readonly platform: X86Platform, private readonly o: PvHostOptions) {
+    const m = platform.m;
+    this.cpus = m.cpus;
+    const frames = Number(m.options.ram[0]!.size >> 12n);
+    this.rng = new Xoshiro128(o.seed ^ 0x7076_686f_7374n);
+    this.hv = new Hypervisor({
+      memory: m.memory, firstMfn: FIRST_MFN, nrFrames: frames - FIRST_MFN, nrPcpus: m.cpus.length, seed: o.seed,
+      callbacks: {
+        console: (d, bytes) => o.console(d.domid, bytes),
+        vcpuUp: (v) => this.runq.push(v),
+        yield: (v) => this.yielded.add(v),
+        baseptrChanged: (v) => this.baseptrChanged(v),
+        flush: (r) => this.flush(r),
+        frameEvent: (e) => this.frameEvent(e),
+      },
+    });
+    const nrPages = Number(o.domMemBytes >> 12n);
+    let vpid = 1;
+    for (let id = 1; id <= o.domains; id++) {
+      const d = this.hv.createDomain(id, nrPages, o.vcpus);
+      buildPvDomain(this.hv, { image: o.image, domain: d, nrPages, cmdline: o.cmdline });
+      for (const v of d.vcpus) this.vpids.set(v, vpid++);
+      this.runq.push(d.vcpus[0]!);
+    }
+    this.pcpus = m.cpus.map(() => ({ current: undefined, sliceStart: 0n }));
+    for (const cpu of m.cpus) {
+      cpu.setGuestControls({ guestMode: false });
+      platform.park(cpu.index);
+    }
+  }
+
+  private count(what: string): void {
+    this.exitCounts.set(what, (this.exitCounts.get(what) ?? 0) + 1);
+  }
+
+  private frameEvent(e: FrameEvent): void {
+    if (e.kind === "retype") this.transitions.set(`${e.from} → ${e.to}`, (this.transitions.get(`${e.from} → ${e.to}`) ?? 0) + 1);
+  }
+
+  handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
+    const p = this.pcpus[cpu.index]!;
+    if (exit.reason === "parked") return this.runq.length ? { kind: "continue", routine: this.schedule(cpu) } : { kind: "done" };
+    const v = p.current;
+    if (!v) return undefined;
+    // Another vCPU of its domain took it down (VCPUOP_down) or the domain shut down: it leaves at its next exit.
+    if (v.down || v.domain.shutdownReason !== undefined) return { kind: "continue", routine: this.afterHypercallSteps(cpu, v) };
+    if (exit.reason === "budget") {
+      // A time slice ends at the end of a budget, when someone waits for the pCPU.
+      if (!this.runq.length || cpu.progress.instructions - p.sliceStart < TIME_SLICE) return undefined;
+      this.preemptions++;
+      return { kind: "continue", routine: this.preempt(cpu, v) };
+    }
+    if (!("guest" in exit)) return undefined;
+    this.count(exit.reason === "exception" ? `exception ${exit.vector}` : exit.reason);
+    return { kind: "continue", routine: this.vmexit(cpu, v, exit) };
+  }
+
+  /** MMUEXT_NEW_BASEPTR or VCPUOP_initialise gave a vCPU a new L4: write_ptbase, as a MOV to CR3 (its non-global entries go). */
+  private baseptrChanged(v: VCpu): void {
+    const cr3 = BigInt(v.guestTable) << 12n;
+    const at = this.pcpus.findIndex((p) => p.current === v);
+    if (at >= 0) this.cpus[at]!.movToCr3(cr3);
+    else {
+      const saved = this.saved.get(v);
+      if (saved) saved.registers.cr3 = cr3;
+      else if (v.context) v.context = { ...v.context, cr3 };
+    }
+  }
+
+  // ── Scheduling ─────────────────────────────────────────────────────────────
+
+  /** A parked pCPU takes a runnable vCPU. */
+  private *schedule(cpu: X86Cpu): Generator<StepLabel, Handled | undefined, void> {
+    yield { what: "schedule: take a vCPU from the run queue" };
+    if (!this.runq.length || this.pcpus[cpu.index]!.current) return { kind: "done" };
+    const v = this.runq.splice(this.rng.below(this.runq.length), 1)[0]!;
+    this.load(cpu, v);
+    return { kind: "done" };
+  }
+
+  private *preempt(cpu: X86Cpu, v: VCpu): Generator<StepLabel, Handled | undefined, void> {
+    yield { what: `schedule: d${v.domain.domid}v${v.vcpuId}'s time slice is over` };
+    this.save(cpu, v);
+    this.runq.push(v);
+    return yield* this.schedule(cpu);
+  }
+
+  /** Puts vCPU v on pCPU cpu: its registers, its VPID, guest mode. */
+  private load(cpu: X86Cpu, v: VCpu): void {
+    const i = cpu.index;
+    const vpid = this.vpids.get(v)!;
+    if (v.dirtyCpu !== undefined && v.dirtyCpu !== i) this.migrations++;
+    // Entries this pCPU holds for the VPID may predate flushes the vCPU asked for elsewhere.
+    if (v.dirtyCpu !== i) cpu.invvpid(InvvpidType.SingleContext, vpid);
+    cpu.setVmx({ vpid, eptp: 0n });
+    const saved = this.saved.get(v);
+    if (saved) {
+      cpu.setRegisters(saved.registers);
+      cpu.setState(saved.state);
+      if (saved.injection) cpu.inject(saved.injection);
+      this.saved.delete(v);
+    } else {
+      const c = v.context!;
+      cpu.setRegisters({ cr0: CR0_PV, cr3: c.cr3, cr4: CR4_PV, efer: EFER_PV });
+      cpu.setState({
+        rip: c.rip, rsp: c.rsp, rdi: c.rdi, rsi: c.rsi, rflags: c.rflags | 2n,
+        cs: 0x08, ss: 0x10, cpl: 0, gdtrBase: GDT_VIRT_START, gdtrLimit: GDT_LIMIT, idtrBase: 0n, idtrLimit: 0,
+      });
+    }
+    cpu.setGuestControls(GUEST_CONTROLS);
+    v.processor = i;
+    v.dirtyCpu = i;
+    v.domain.dirtyCpumask.add(i);
+    const p = this.pcpus[i]!;
+    p.current = v;
+    p.sliceStart = cpu.progress.instructions;
+    this.platform.unpark(i);
+  }
+
+  /** Takes vCPU v off pCPU cpu, keeping its registers. */
+  private save(cpu: X86Cpu, v: VCpu): void {
+    const r = cpu.registers;
+    this.saved.set(v, {
+      state: cpu.state,
+      registers: { cr0: r.cr0, cr2: r.cr2, cr3: r.cr3, cr4: r.cr4, efer: r.efer, pat: r.pat, pkru: r.pkru },
+      injection: cpu.pendingInjection,
+    });
+    this.pcpus[cpu.index]!.current = undefined;
+    cpu.setGuestControls({ guestMode: false });
+    this.platform.park(cpu.index);
+  }
+
+  // ── VM exits ───────────────────────────────────────────────────────────────
+
+  private *vmexit(cpu: X86Cpu, v: VCpu, exit: X86GuestExit): Generator<StepLabel, Handled | undefined, void> {
+    const past = () => cpu.setState({ rip: exit.rip + BigInt(exit.instructionLength) });
+    const gp = () => cpu.inject({ vector: X86_GP, errorCode: 0 });
+    switch (exit.reason) {
+      case "vmcall": {
+        const s = cpu.state;
+        const rax = yield* this.hv.hypercall(v.domain, v, s.rax, [s.rdi, s.rsi, s.rdx, s.r10, s.r8]);
+        cpu.setState({ rax });
+        past();
+        return this.afterHypercall(cpu, v);
+      }
+      case "exception":
+        yield { what: `do_page_fault: ${exit.vector === X86_PF ? `#PF at 0x${(exit.address ?? 0n).toString(16)}` : `vector ${exit.vector}`}` };
+        if (exit.vector === X86_PF) cpu.inject({ vector: X86_PF, errorCode: exit.errorCode ?? 0, cr2: exit.address ?? 0n });
+        else cpu.inject({ vector: exit.vector, ...(exit.errorCode !== undefined ? { errorCode: exit.errorCode } : {}) });
+        return { kind: "done" };
+      case "cr-access": {
+        if (exit.cr !== 3) {
+          yield { what: `MOV to CR${exit.cr}: #GP` };
+          gp();
+          return { kind: "done" };
+        }
+        const rc = yield* this.hv.newBaseptr(v, exit.value & 0x000f_ffff_ffff_f000n);
+        if (rc !== 0) gp();
+        else {
+          // As MOV to CR3 with CR4.PCIDE=0: the vCPU's non-global entries go.
+          cpu.movToCr3(exit.value & 0x000f_ffff_ffff_f000n);
+          past();
+        }
+        return { kind: "done" };
+      }
+      case "invlpg":
+        yield* this.hv.invlpg(v, exit.address);
+        past();
+        return { kind: "done" };
+      case "hlt":
+        yield { what: `d${v.domain.domid}v${v.vcpuId}: HLT, the vCPU yields` };
+        past();
+        this.save(cpu, v);
+        this.runq.push(v);
+        return yield* this.schedule(cpu);
+      case "triple-fault":
+        yield { what: `domain_crash: d${v.domain.domid} triple fault` };
+        return this.domainShutdown(cpu, v.domain, SHUTDOWN.crash);
+      default:
+        yield { what: `${exit.reason}: #GP(0), a PV kernel may not` };
+        gp();
+        return { kind: "done" };
+    }
+  }
+
+  /** After a hypercall: the domain may have shut down, the vCPU gone down, yielded or blocked. */
+  private *afterHypercallSteps(cpu: X86Cpu, v: VCpu): Generator<StepLabel, Handled | undefined, void> {
+    yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU` };
+    this.save(cpu, v);
+    if (!v.down) this.runq.push(v);
+    return yield* this.schedule(cpu);
+  }
+
+  private afterHypercall(cpu: X86Cpu, v: VCpu): Handled | undefined {
+    const d = v.domain;
+    if (d.shutdownReason !== undefined) return this.domainShutdown(cpu, d, d.shutdownReason);
+    if (v.down || v.blocked || this.yielded.delete(v)) {
+      v.blocked = false;
+      return { kind: "continue", routine: this.afterHypercallSteps(cpu, v) };
+    }
+    return { kind: "done" };
+  }
+
+  private readonly yielded = new Set<VCpu>();
+
+  /** A domain shut down: its vCPUs leave the pCPUs; when every domain has, the run ends. */
+  private domainShutdown(cpu: X86Cpu, d: Domain, reason: number): Handled {
+    d.shutdownReason ??= reason;
+    for (const p of this.pcpus) {
+      if (p.current?.domain === d) {
+        const c = this.cpus[this.pcpus.indexOf(p)]!;
+        this.save(c, p.current);
+      }
+    }
+    for (let k = this.runq.length - 1; k >= 0; k--) if (this.runq[k]!.domain === d) this.runq.splice(k, 1);
+    const all = [...this.hv.domains.values()];
+    if (all.some((x) => x.shutdownReason === undefined)) return { kind: "done" };
+    const failed = all.find((x) => x.shutdownReason !== SHUTDOWN.poweroff);
+    const end: RunEnd = {
+      kind: "shutdown", cpu: cpu.index, status: failed ? 1 : (RESULT_STATUS[reason] ?? 1),
+      reason: all.map((x) => `d${x.domid} ${shutdownName(x.shutdownReason!)}`).join(", "),
+    };
+    return { kind: "end", end };
+  }
+
+  // ── Flushes ────────────────────────────────────────────────────────────────
+
+  /**
+   * flush_area_mask's effect on each pCPU of the mask, done at once (the IPI
+   * and assisted paths are issue 13's): the VPIDs of the vCPUs whose entries
+   * may be there lose the page, or everything.
+   */
+  private flush(r: FlushRequest): void {
+    for (const i of r.mask) {
+      const cpu = this.cpus[i]!;
+      for (const [v, vpid] of this.vpids) {
+        if (v.dirtyCpu !== i) continue;
+        if (r.flags & FLUSH_ORDER_MASK && r.va !== undefined && !(r.flags & FLUSH_TLB_GLOBAL)) cpu.invvpid(InvvpidType.Address, vpid, r.va);
+        else cpu.invvpid(InvvpidType.SingleContext, vpid);
+      }
+    }
+  }
+
+  // ── The summary ────────────────────────────────────────────────────────────
+
+  summary(): Record<string, unknown> {
+    const s = this.hv.stats;
+    const hypercalls: Record<string, Record<string, number>> = {};
+    for (const [name, results] of s.hypercalls) hypercalls[name] = Object.fromEntries(results);
+    return {
+      domains: [...this.hv.domains.values()].map((d) => ({
+        domid: d.domid, vcpus: d.vcpus.length, pages: d.totPages, maxPages: d.maxPages,
+        shutdown: d.shutdownReason === undefined ? null : shutdownName(d.shutdownReason),
+      })),
+      hypercalls,
+      typeTransitions: Object.fromEntries(this.transitions),
+      pins: s.pins, unpins: s.unpins,
+      flushes: Object.fromEntries(s.flushes),
+      frames: { allocated: s.framesAllocated, freed: s.framesFreed, scrubbed: s.framesScrubbed },
+      migrations: this.migrations,
+      preemptions: this.preemptions,
+      exits: Object.fromEntries([...this.exitCounts].sort()),
+      violations: 0,
+    };
+  }
+}
+
+const SHUTDOWN_NAMES = Object.fromEntries(Object.entries(SHUTDOWN).map(([k, v]) => [v, k]));
+const shutdownName = (reason: number) => SHUTDOWN_NAMES[reason] ?? `reason ${reason}`;
+void HYPERCALL_NAMES;
