@@ -53,6 +53,9 @@ const X86_PF = 14;
 /** Guest instructions a vCPU runs before it may be preempted at the end of a budget. */
 export const TIME_SLICE = 20_000n;
 
+/** At the end of a time slice with nobody waiting, one vCPU in this many goes back to the run queue (a chance to migrate). */
+const MIGRATE_ONE_IN = 4;
+
 /** The machine frames below this are not the hypervisor's (the bare boot protocol's low memory). */
 const FIRST_MFN = 0x100;
 
@@ -171,9 +174,17 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (v.down || v.domain.shutdownReason !== undefined) return { kind: "continue", routine: this.afterHypercallSteps(cpu, v) };
     if (exit.reason === "budget") {
       // A time slice ends at the end of a budget, when someone waits for the pCPU.
-      if (!this.runq.length || cpu.progress.instructions - p.sliceStart < TIME_SLICE) return undefined;
+      if (cpu.progress.instructions - p.sliceStart < TIME_SLICE) return undefined;
+      // Someone waits for a pCPU: the vCPU is preempted. Otherwise, now and
+      // then (seeded), it goes back to the run queue anyway and its pCPU
+      // parks, so that whichever pCPU looks first takes it: vCPUs migrate.
+      const migrate = !this.runq.length && this.rng.below(MIGRATE_ONE_IN) === 0;
+      if (!this.runq.length && !migrate) {
+        p.sliceStart = cpu.progress.instructions;
+        return undefined;
+      }
       this.preemptions++;
-      return { kind: "continue", routine: this.preempt(cpu, v) };
+      return { kind: "continue", routine: this.preempt(cpu, v, migrate) };
     }
     if (!("guest" in exit)) return undefined;
     this.count(exit.reason === "exception" ? `exception ${exit.vector}` : exit.reason);
@@ -203,10 +214,11 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     return { kind: "done" };
   }
 
-  private *preempt(cpu: X86Cpu, v: VCpu): Generator<StepLabel, Handled | undefined, void> {
+  private *preempt(cpu: X86Cpu, v: VCpu, park: boolean): Generator<StepLabel, Handled | undefined, void> {
     yield { what: `schedule: d${v.domain.domid}v${v.vcpuId}'s time slice is over` };
     this.save(cpu, v);
     this.runq.push(v);
+    if (park) return { kind: "done" };
     return yield* this.schedule(cpu);
   }
 
