@@ -289,6 +289,21 @@ function microWrap(): u32 {
   return 1;
 }
 
+/**
+ * The page the running CPU's fetch window holds (the A64 run loop keeps it
+ * without the micro-TLB), or a value with low bits set that no page matches:
+ * an invalidation by address of that page must start a new micro epoch.
+ */
+let fetchWindowPage: u64 = 0xFFF;
+
+@inline export function windowPage(): u64 {
+  return fetchWindowPage;
+}
+
+@inline export function setWindowPage(page: u64): void {
+  fetchWindowPage = page;
+}
+
 /** Forgets the micro-TLB slot of one 4 KiB page. */
 @inline export function microDropPage(va: u64): void {
   const slot = micro + ((<usize>(va >> 12) & microMask) << 4);

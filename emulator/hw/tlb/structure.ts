@@ -50,6 +50,17 @@ import {
   return load<u32>(C + CPU_TLB_LAST_FILL) >= curFloor() || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= curGlobalFloor();
 }
 
+/**
+ * Can any structure of the selected CPU hold a live entry, of any context?
+ * Not when nothing was filled since the last flush of everything (every
+ * entry is older than CPU_FLOOR_ALL, below which none is live).
+ */
+@inline export function anythingLive(): bool {
+  const all = floorAll();
+  return load<u32>(C + CPU_TLB_LAST_FILL) >= all || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= all
+    || load<u32>(C + CPU_PSC_LAST_FILL) >= all;
+}
+
 /** Can a walk cache hold a live entry for the current context? */
 @inline export function pscMayHold(): bool {
   return load<u32>(C + CPU_PSC_LAST_FILL) >= curPscFloor();

@@ -19,6 +19,7 @@ import {
   EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
+import { setWindowPage } from "../../tlb/floors";
 import { physHost } from "../../phys/ram";
 import { armReg, HCR_IMO, SCTLR_I, SCTLR_M } from "../regs";
 import { mairIsCacheable } from "../vmsa/attrs";
@@ -87,6 +88,7 @@ function fetch(pc: u64): u32 {
   if (cachesOn && !pageMatchesRam(<usize>h) && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
   fetchedPage = pc & ~<u64>0xFFF;
   fetchedHost = <usize>h;
+  setWindowPage(fetchedPage);
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
 }
 
