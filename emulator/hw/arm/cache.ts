@@ -264,6 +264,22 @@ export function cacheWrite(pa: u64, size: u32, value: u64): void {
   setTag(r, load<u64>(r) | LINE_DIRTY, selectedCpu);
 }
 
+/**
+ * The fast path of a cacheable access by the selected CPU: the host address
+ * of the bytes at pa in its L1 when the line is there (for a write, only when
+ * the line is already dirty, and so held by no other CPU: a write
+ * invalidates every other copy and a read by another CPU cleans it), with
+ * the hit counted as cacheRead/cacheWrite count it; 0 when the access needs
+ * the full model. Nothing about the line changes, so nothing else must know.
+ */
+export function l1QuickHit(pa: u64, write: bool): usize {
+  const line = pa & LINE_ADDR;
+  const r = l1Find(selectedCpu, line);
+  if (r == 0 || (write && !(load<u64>(r) & LINE_DIRTY))) return 0;
+  count(CNT_CACHE_HIT);
+  return r + 16 + <usize>(pa & 63);
+}
+
 /** A non-cacheable read: RAM itself, whatever the caches hold. */
 export function uncachedRead(pa: u64, size: u32): u64 {
   count(CNT_UNCACHED);
