@@ -137,6 +137,8 @@ export function init(): u32 {
   codeBitmap = decodeCache + <usize>DECODE_ENTRIES * DECODE_ENTRY_SIZE;
   cachePages = codeBitmap + CODE_BITMAP_BYTES;
   ramHostBase = align(<usize>end64, 4096);
+  // Memory.grow hands out zeroed pages: only what was in use before needs zeroing below.
+  const grown = <usize>memory.size() << 16;
   if (!ensureMemory(ramHostBase)) return INIT_ERR_MEMORY;
   codeReset();
 
@@ -146,7 +148,7 @@ export function init(): u32 {
   ramSetMaxPhysAddr(maxPhys);
   ramReset();
   detectorReset();
-  memory.fill(cpuBlocks, 0, ramHostBase - cpuBlocks);
+  if (grown > cpuBlocks) memory.fill(cpuBlocks, 0, (grown < ramHostBase ? grown : ramHostBase) - cpuBlocks);
   for (let cpu: u32 = 0; cpu < cpus; cpu++) {
     select(cpu);
     for (let s: u32 = 0; s < STRUCT_COUNT; s++) {

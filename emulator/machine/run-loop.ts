@@ -29,6 +29,12 @@ export interface RunConfig extends RecordedOptions {
   record?: boolean;
   /** Console bytes, as the guest writes them. */
   console: (byte: number) => void;
+  /**
+   * "on-demand": the report's stateHash is computed when first read (hashing
+   * all of RAM costs more than a short run), for a caller that runs the
+   * machine no further; "eager" (the default) computes it with the report.
+   */
+  stateHash?: "eager" | "on-demand";
 }
 
 export type CrashReason =
@@ -187,11 +193,21 @@ export class Runner<C extends RunnableCpu<E>, E extends { reason: string }> {
       const p = cpu.progress;
       return { index: i, instructions: p.instructions, cycles: p.cycles, ...this.port.snapshot(cpu), exits: this.exits[i]!, counters: cpu.counters() };
     });
-    return {
+    const hw = this.m.hw;
+    const report: RunReport = {
       arch: this.port.arch, end, status, cpus, mode: this.scheduler.mode,
       steps: this.steps, decisions: this.decisions, consoleBytes: this.port.consoleBytes(), unknownPorts: this.port.unknownPorts(),
-      stateHash: BigInt.asUintN(64, this.m.hw.stateHash()), imageSha256: sha256(this.config.image),
+      stateHash: 0n, imageSha256: sha256(this.config.image),
       ...(this.schedule ? { schedule: this.schedule } : {}),
     };
+    if (this.config.stateHash !== "on-demand") {
+      report.stateHash = BigInt.asUintN(64, hw.stateHash());
+      return report;
+    }
+    let hash: bigint | undefined;
+    return Object.defineProperty(report, "stateHash", {
+      enumerable: true,
+      get: () => (hash ??= BigInt.asUintN(64, hw.stateHash())),
+    });
   }
 }
