@@ -475,6 +475,8 @@ export const DESC_WAYS: u32 = 8;
 export const DESC_SHIFT: u32 = 12;
 export const DESC_SRC: u32 = 16;
 export const DESC_SET_BYTES: u32 = 20;
+/** The clock at the structure's last fill: below CPU_FLOOR_ALL, it holds nothing live. */
+export const DESC_LAST_FILL: u32 = 24;
 export const DESC_SIZE: u32 = 32;
 
 // ── Counters (u64 each, per CPU) ─────────────────────────────────────────────
