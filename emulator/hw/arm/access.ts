@@ -29,7 +29,7 @@ import { physHostCached } from "../phys/ram";
 export let loadedValue: u64 = 0;
 
 /** Is the last translation's memory cacheable for data? */
-function cacheable(): bool {
+@inline function cacheable(): bool {
   if (!cachesOn) return false;
   const sctlr = armReg(ARM_SCTLR_EL1);
   if (!(sctlr & SCTLR_M) || !(sctlr & SCTLR_C)) return false;
@@ -44,7 +44,7 @@ function cacheable(): bool {
  * Non-cacheable and Device memory; -1 otherwise. Counted as the full path
  * counts it.
  */
-export function cachedQuickHost(pa: u64, size: u32, write: bool): i64 {
+@inline export function cachedQuickHost(pa: u64, size: u32, write: bool): i64 {
   if (cacheable()) {
     const r = l1QuickHit(pa, write);
     return r == 0 ? -1 : <i64>r;

@@ -272,12 +272,17 @@ export function cacheWrite(pa: u64, size: u32, value: u64): void {
  * the hit counted as cacheRead/cacheWrite count it; 0 when the access needs
  * the full model. Nothing about the line changes, so nothing else must know.
  */
-export function l1QuickHit(pa: u64, write: bool): usize {
+@inline export function l1QuickHit(pa: u64, write: bool): usize {
   const line = pa & LINE_ADDR;
-  const r = l1Find(selectedCpu, line);
-  if (r == 0 || (write && !(load<u64>(r) & LINE_DIRTY))) return 0;
-  count(CNT_CACHE_HIT);
-  return r + 16 + <usize>(pa & 63);
+  let r = l1Set(selectedCpu, l1SetOf(line));
+  const want = line | LINE_VALID | (write ? LINE_DIRTY : 0);
+  for (let w: u32 = 0; w < l1Ways; w++, r += LINE_REC) {
+    if ((load<u64>(r) & (LINE_ADDR | want)) == want) {
+      count(CNT_CACHE_HIT);
+      return r + 16 + <usize>(pa & 63);
+    }
+  }
+  return 0;
 }
 
 /** A non-cacheable read: RAM itself, whatever the caches hold. */
