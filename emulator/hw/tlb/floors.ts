@@ -265,6 +265,15 @@ export function raiseScope(kind: u64, ctx: u32, asid: u32): void {
   microFlush();
 }
 
+/**
+ * SCOPE_PSC of (ctx, asid): the walk caches only. The micro-TLB holds leaf
+ * translations from the TLBs, which this does not touch, so it keeps them.
+ */
+export function raisePscScope(ctx: u32, asid: u32): void {
+  mapSet(scopeKey(SCOPE_PSC, ctx, asid), clockTick());
+  refreshCurrent();
+}
+
 // ── The micro-TLB ────────────────────────────────────────────────────────────
 //
 // A small direct-mapped cache, in front of the TLB, of 4 KiB fragments of live
