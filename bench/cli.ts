@@ -4,7 +4,7 @@
 // time, always quoted against a baseline measured in the same run.
 
 import { parseArgs } from "node:util";
-import { ShootdownError } from "../emulator/machine/errors.ts";
+import { ShootdownError } from "../emulator/machine/core/errors.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";

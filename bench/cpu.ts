@@ -5,10 +5,10 @@
 // `shootdown run` boots it, run in quanta as the scheduler runs it, against
 // plain WebAssembly loads (the MMU bench's baseline) in the same run.
 
-import { Machine } from "../emulator/machine/machine.ts";
-import { planLoad, bootX86 } from "../emulator/machine/x86-boot.ts";
+import { Machine } from "../emulator/machine/core/machine.ts";
+import { planLoad, bootX86 } from "../emulator/machine/platform/x86/boot.ts";
 import { assemble, writeElf, formatDiagnostic } from "../asm/index.ts";
-import { bootArmMachine } from "../emulator/machine/arm-run.ts";
+import { bootArmPlatform } from "../emulator/machine/platform/arm/platform.ts";
 import { timeBest, perSecond, type BenchOptions } from "./cli.ts";
 import { a64MmuOnSource, A64_MMU_LOOP_BODY, x86OwnTablesSource, X86_LOOP_BODY } from "./guests.ts";
 
@@ -93,10 +93,9 @@ export function benchImage(arch: "aarch64" | "x86_64", text: string): Uint8Array
  */
 function a64MmuOn(instructions: number, quantum: number, rounds: number, cpus: number): number {
   const image = benchImage("aarch64", a64MmuOnSource(A64_MMU_LOOP_BODY));
-  const { m } = bootArmMachine({
-    image, cpus, memBytes: 128n << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum, maxSteps: undefined,
-    tlbChaos: undefined, console: () => {},
-  });
+  const { m } = bootArmPlatform(image, {
+    cpus, memBytes: 128n << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum, maxSteps: undefined, tlbChaos: undefined,
+  }, () => {});
   const cpu = m.cpu(0);
   const ns = timeGuest((q) => cpu.run(q).reason, instructions, quantum, rounds);
   if ((cpu.state.sctlr_el1 & 0x1005n) !== 0x1005n) throw new Error("the MMU-on bench image did not set SCTLR_EL1.M, C and I");

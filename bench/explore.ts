@@ -6,7 +6,7 @@
 // SYSTEM_OFF, report (the state hash on demand, as an explorer that compares
 // end states only when it needs them would ask for it).
 
-import { runArm } from "../emulator/machine/arm-run.ts";
+import { runArm } from "../emulator/run.ts";
 import type { BenchOptions } from "./cli.ts";
 import { benchImage } from "./cpu.ts";
 import { a64LoopSource } from "./qemu.ts";

@@ -10,7 +10,7 @@
 
 import { describe, expect, it } from "vitest";
 import { a64Rig, mmuOn, MMU_ON, RAM_BASE, type A64Rig } from "../../helpers/a64-exec.ts";
-import { S1 } from "../../../emulator/machine/arm-page-tables.ts";
+import { S1 } from "../../../emulator/machine/platform/arm/page-tables.ts";
 import { armRig, NORMAL, PAGE } from "../../helpers/arm.ts";
 
 const SCTLR_M = 1n, SCTLR_C = 4n, SCTLR_I = 1n << 12n;

@@ -5,8 +5,8 @@
 // zeroing), and a state hash computed on demand equals the eager one.
 
 import { describe, expect, it } from "vitest";
-import { Machine } from "../../../emulator/machine/machine.ts";
-import { runArm } from "../../../emulator/machine/arm-run.ts";
+import { Machine } from "../../../emulator/machine/core/machine.ts";
+import { runArm } from "../../../emulator/run.ts";
 import { assemble, writeElf, formatDiagnostic } from "../../../asm/index.ts";
 import { a64LoopSource } from "../../../bench/qemu.ts";
 

@@ -6,8 +6,8 @@
 
 import { describe, expect, it } from "vitest";
 import { execRig, assembleX86 } from "../../helpers/x86-exec.ts";
-import { PTE, PAGE_4K } from "../../../emulator/machine/x86-page-tables.ts";
-import { InvpcidType } from "../../../emulator/machine/x86-cpu.ts";
+import { PTE, PAGE_4K } from "../../../emulator/machine/platform/x86/page-tables.ts";
+import { InvpcidType } from "../../../emulator/machine/cpu/x86-cpu.ts";
 
 const CODE_VA = 0x4000_0000n, PA_A = 0x50_0000n, PA_B = 0x60_0000n;
 

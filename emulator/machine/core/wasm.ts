@@ -45,6 +45,9 @@ export interface HwExports {
   x86Invept(cpu: number, type: number, eptp: bigint): number;
   x86Invvpid(cpu: number, type: number, vpid: number, la: bigint): number;
   x86Run(cpu: number, budget: bigint): number;
+  x86SetGuestControls(cpu: number, guest: number, controls: number, exceptionBitmap: number): number;
+  x86Inject(cpu: number, vector: number, type: number, hasCode: number, code: number, instructionLength: number, writeCr2: number, cr2: bigint): number;
+  x86EndOfInterrupt(cpu: number): void;
   x86RequestInterrupt(cpu: number, vector: number): void;
   x86CodeChanged(): void;
   x86RegistersChanged(cpu: number): void;
