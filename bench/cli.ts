@@ -9,6 +9,7 @@ import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";
 import { cpuSuite } from "./cpu.ts";
 import { qemuSuite } from "./qemu.ts";
+import { exploreSetupSuite } from "./explore.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -22,6 +23,7 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
   asm: asmSuite,
   cpu: cpuSuite,
   qemu: qemuSuite,
+  "explore-setup": exploreSetupSuite,
 };
 
 /** The suites, in the order `shootdown bench` runs them. */

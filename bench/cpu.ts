@@ -8,7 +8,9 @@
 import { Machine } from "../emulator/machine/core/machine.ts";
 import { planLoad, bootX86 } from "../emulator/machine/platform/x86/boot.ts";
 import { assemble, writeElf, formatDiagnostic } from "../asm/index.ts";
+import { bootArmPlatform } from "../emulator/machine/platform/arm/platform.ts";
 import { timeBest, perSecond, type BenchOptions } from "./cli.ts";
+import { a64MmuOnSource, A64_MMU_LOOP_BODY, x86OwnTablesSource, X86_LOOP_BODY } from "./guests.ts";
 
 /** The loop: one load, five ALU operations and a branch per iteration (8 instructions). */
 export const LOOP_SOURCE = `
@@ -77,11 +79,42 @@ function a64Cpu(instructions: number, quantum: number, rounds: number, caches: b
   return timeGuest((q) => cpu.run(q).reason, instructions, quantum, rounds);
 }
 
-export function cpuSuite({ scale, out }: BenchOptions): void {
-  const r = assemble("x86_64", { sources: [{ path: "loop.s", text: LOOP_SOURCE }] });
+/** Assembles an image for `arch`; throws with the diagnostics when it does not assemble. */
+export function benchImage(arch: "aarch64" | "x86_64", text: string): Uint8Array {
+  const r = assemble(arch, { sources: [{ path: "loop.s", text }] });
   if (!r.program) throw new Error(r.diagnostics.map(formatDiagnostic).join("\n"));
+  return writeElf(r.program);
+}
+
+/**
+ * The MMU-on loop as \`shootdown run\` boots it (RAM at 0x4000_0000, data
+ * caches modelled, CPU 0 on, the others off), with \`cpus\` CPUs; the image
+ * turns the MMU and caches on during the warm-up.
+ */
+function a64MmuOn(instructions: number, quantum: number, rounds: number, cpus: number): number {
+  const image = benchImage("aarch64", a64MmuOnSource(A64_MMU_LOOP_BODY));
+  const { m } = bootArmPlatform(image, {
+    cpus, memBytes: 128n << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum, maxSteps: undefined, tlbChaos: undefined,
+  }, () => {});
+  const cpu = m.cpu(0);
+  const ns = timeGuest((q) => cpu.run(q).reason, instructions, quantum, rounds);
+  if ((cpu.state.sctlr_el1 & 0x1005n) !== 0x1005n) throw new Error("the MMU-on bench image did not set SCTLR_EL1.M, C and I");
+  return ns;
+}
+
+/** The x86-64 loop after the image replaced the loader's 2 MiB pages by its own 4 KiB tables. */
+function x86OwnTables(instructions: number, quantum: number, rounds: number): number {
   const m = new Machine({ cpus: 1, ram: [{ base: 0n, size: 64n << 20n }] });
-  bootX86(m, planLoad(writeElf(r.program), 64n << 20n), { cmdline: "" });
+  bootX86(m, planLoad(benchImage("x86_64", x86OwnTablesSource(X86_LOOP_BODY)), 64n << 20n), { cmdline: "" });
+  const cpu = m.cpu(0);
+  const ns = timeGuest((q) => cpu.run(q).reason, instructions, quantum, rounds);
+  if (cpu.registers.cr3 < 0x10_0000n) throw new Error("the x86-64 own-tables bench image did not load its CR3");
+  return ns;
+}
+
+export function cpuSuite({ scale, out }: BenchOptions): void {
+  const m = new Machine({ cpus: 1, ram: [{ base: 0n, size: 64n << 20n }] });
+  bootX86(m, planLoad(benchImage("x86_64", LOOP_SOURCE), 64n << 20n), { cmdline: "" });
   const cpu = m.cpu(0);
   const quantum = 100_000;
   const instructions = Math.max(quantum, Math.round(50_000_000 * scale / quantum) * quantum);
@@ -101,12 +134,17 @@ export function cpuSuite({ scale, out }: BenchOptions): void {
       }
     }));
   }
-  out(`cpu: x86-64 ALU-and-load loop, quanta of ${quantum}, best of ${rounds} rounds`);
+  const line = (what: string, ns: number) =>
+    out(`  ${what.padEnd(33)} ${ns.toFixed(2).padStart(7)} ns  ${perSecond(ns).padStart(11)}   ${(ns / load).toFixed(1)}x plain load`);
+  out(`cpu: ALU-and-load loops (8 instructions an iteration), quanta of ${quantum}, best of ${rounds} rounds`);
   out(`  plain wasm load (baseline)        ${load.toFixed(2).padStart(7)} ns  ${perSecond(load).padStart(11)}`);
-  out(`  guest instructions                ${guest.toFixed(2).padStart(7)} ns  ${perSecond(guest).padStart(11)}   ${(guest / load).toFixed(1)}x plain load`);
-  const a64 = a64Cpu(instructions, quantum, rounds, false);
-  const a64Caches = a64Cpu(instructions, quantum, rounds, true);
-  out(`cpu: A64 ALU-and-load loop (the MMU off), quanta of ${quantum}, best of ${rounds} rounds`);
-  out(`  guest instructions                ${a64.toFixed(2).padStart(7)} ns  ${perSecond(a64).padStart(11)}   ${(a64 / load).toFixed(1)}x plain load`);
-  out(`  with the data caches modelled     ${a64Caches.toFixed(2).padStart(7)} ns  ${perSecond(a64Caches).padStart(11)}   ${(a64Caches / load).toFixed(1)}x plain load`);
+  out("x86-64:");
+  line("loader's 2 MiB pages", guest);
+  line("the image's own 4 KiB tables", x86OwnTables(instructions, quantum, rounds));
+  out("A64, the MMU off:");
+  line("guest instructions", a64Cpu(instructions, quantum, rounds, false));
+  line("with the data caches modelled", a64Cpu(instructions, quantum, rounds, true));
+  out("A64, the image's own 4 KiB tables, SCTLR_EL1.M/C/I, Normal WB (a load and a store an iteration):");
+  line("1 CPU", a64MmuOn(instructions, quantum, rounds, 1));
+  line("16 CPUs (15 off)", a64MmuOn(instructions, quantum, rounds, 16));
 }

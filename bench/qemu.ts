@@ -14,6 +14,7 @@ import { runArm } from "../emulator/run.ts";
 import { assemble, writeElf, formatDiagnostic } from "../asm/index.ts";
 import type { BenchOptions } from "./cli.ts";
 import { A64_LOOP_SOURCE } from "./cpu.ts";
+import { a64MmuOnSource, finiteA64, A64_MMU_LOOP_BODY, A64_TLBI_LOOP_BODY, A64_MMU_LOOP_INSNS, A64_TLBI_LOOP_INSNS } from "./guests.ts";
 
 /**
  * bench/cpu.ts's A64 loop, run `iterations` times (8 instructions each)
@@ -27,16 +28,31 @@ export function a64LoopSource(iterations: number): string {
   return source;
 }
 
-function image(iterations: number): Uint8Array {
-  const r = assemble("aarch64", { sources: [{ path: "loop.s", text: a64LoopSource(iterations) }] });
+/** The images compared: a source for a number of iterations, and the instructions an iteration. */
+interface LoopImage {
+  what: string;
+  source: (iterations: number) => string;
+  insns: number;
+}
+
+const IMAGES: LoopImage[] = [
+  { what: "the A64 loop, the MMU off", source: a64LoopSource, insns: 8 },
+  { what: "the A64 loop, own 4 KiB tables, SCTLR_EL1.M/C/I", source: (n) => a64MmuOnSource(finiteA64(A64_MMU_LOOP_BODY, n)), insns: A64_MMU_LOOP_INSNS },
+  { what: "the TLBI loop (STR, TLBI VAE1IS, DSB ISH, ISB, LDR)", source: (n) => a64MmuOnSource(finiteA64(A64_TLBI_LOOP_BODY, n)), insns: A64_TLBI_LOOP_INSNS },
+];
+
+function image(source: string): Uint8Array {
+  const r = assemble("aarch64", { sources: [{ path: "loop.s", text: source }] });
   if (!r.program) throw new Error(r.diagnostics.map(formatDiagnostic).join("\n"));
   return writeElf(r.program);
 }
 
 export function qemuSuite({ scale, out }: BenchOptions): void {
   const iterations = Math.max(1000, Math.round(10_000_000 * scale));
-  out(`qemu: the A64 loop image, ${iterations} iterations then PSCI SYSTEM_OFF, whole runs, best of 3`);
-  qemuRatio(iterations, out);
+  for (const loop of IMAGES) {
+    out(`qemu: ${loop.what}, ${iterations} iterations then PSCI SYSTEM_OFF, whole runs, best of 3`);
+    qemuRatio(loop, iterations, out);
+  }
 }
 
 /**
@@ -45,7 +61,7 @@ export function qemuSuite({ scale, out }: BenchOptions): void {
  * measures each side's fixed cost, so that the loop's own rate can be told
  * apart from QEMU's start-up.
  */
-function qemuRatio(iterations: number, out: (line: string) => void): void {
+function qemuRatio(loop: LoopImage, iterations: number, out: (line: string) => void): void {
   const probe = spawnSync("qemu-system-aarch64", ["--version"], { encoding: "utf8" });
   if (probe.status !== 0) {
     out("  QEMU comparison skipped: qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)");
@@ -53,9 +69,9 @@ function qemuRatio(iterations: number, out: (line: string) => void): void {
   }
   const dir = mkdtempSync(join(tmpdir(), "shootdown-bench-"));
   try {
-    const [ours, qemu] = wholeRuns(dir, iterations);
-    const [ours1, qemu1] = wholeRuns(dir, 1);
-    const n = iterations * 8;
+    const [ours, qemu] = wholeRuns(dir, loop.source(iterations), iterations);
+    const [ours1, qemu1] = wholeRuns(dir, loop.source(1), 1);
+    const n = iterations * loop.insns;
     const rate = (ms: number, ms1: number) => (ms > ms1 ? `${(n / (ms - ms1) / 1e3).toFixed(0)} M/s` : "too fast to tell");
     out(`  whole run, ${n} instructions: shootdown ${ours.toFixed(0)} ms, qemu-system-aarch64 (TCG) ${qemu.toFixed(0)} ms: ${(ours / qemu).toFixed(1)}x QEMU's wall time`);
     out(`  less the one-iteration run (${ours1.toFixed(0)} ms, ${qemu1.toFixed(0)} ms): shootdown ${rate(ours, ours1)}, QEMU ${rate(qemu, qemu1)}`);
@@ -64,8 +80,8 @@ function qemuRatio(iterations: number, out: (line: string) => void): void {
   }
 }
 
-function wholeRuns(dir: string, iterations: number): [number, number] {
-  const bytes = image(iterations);
+function wholeRuns(dir: string, source: string, iterations: number): [number, number] {
+  const bytes = image(source);
   const path = join(dir, `loop-${iterations}.elf`);
   writeFileSync(path, bytes);
   let ours = Infinity;

@@ -50,7 +50,7 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
 export function runImage(config: RunConfig): RunReport {
   const engine = engineFor(config);
   engine.runToEnd();
-  return reportOf(engine, config.image, config.record === true);
+  return reportOf(engine, config.image, config.record === true, config.stateHash);
 }
 
 /** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */

@@ -9,7 +9,7 @@ import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
   CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, systemCache, ARM_CSSELR_EL1,
-  decodeCache, codeBitmap, DECODE_ENTRIES, DECODE_ENTRY_SIZE, CODE_BITMAP_BYTES,
+  decodeCache, codeBitmap, DECODE_ENTRIES, DECODE_ENTRY_SIZE, CODE_BITMAP_BYTES, cachePages, CACHE_PAGES_BYTES,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
@@ -132,7 +132,7 @@ export function init(): u32 {
   // Sizes are checked in 64 bits before anything is placed, so nothing wraps.
   const arraysSize64: u64 = (<u64>off + 63) & ~<u64>63;
   const scBytes: u64 = caches ? <u64>scSets * <u64>scWays * 80 : 0;
-  const codeBytes: u64 = <u64>DECODE_ENTRIES * DECODE_ENTRY_SIZE + CODE_BITMAP_BYTES;
+  const codeBytes: u64 = <u64>DECODE_ENTRIES * DECODE_ENTRY_SIZE + CODE_BITMAP_BYTES + (caches ? CACHE_PAGES_BYTES : 0);
   const end64 = <u64>align(cpuBlocks + <usize>cpus * CPU_SIZE, 64) + <u64>cpus * arraysSize64 + scBytes + codeBytes;
   if (off > 0xC000_0000 || end64 > 0xC000_0000) return INIT_ERR_MEMORY;
   cpuArraysSize = <usize>arraysSize64;
@@ -140,7 +140,10 @@ export function init(): u32 {
   systemCache = cpuArrays + <usize>cpus * cpuArraysSize;
   decodeCache = align(systemCache + <usize>scBytes, 64);
   codeBitmap = decodeCache + <usize>DECODE_ENTRIES * DECODE_ENTRY_SIZE;
+  cachePages = codeBitmap + CODE_BITMAP_BYTES;
   ramHostBase = align(<usize>end64, 4096);
+  // Memory.grow hands out zeroed pages: only what was in use before needs zeroing below.
+  const grown = <usize>memory.size() << 16;
   if (!ensureMemory(ramHostBase)) return INIT_ERR_MEMORY;
   codeReset();
 
@@ -150,7 +153,7 @@ export function init(): u32 {
   ramSetMaxPhysAddr(maxPhys);
   ramReset();
   detectorReset();
-  memory.fill(cpuBlocks, 0, ramHostBase - cpuBlocks);
+  if (grown > cpuBlocks) memory.fill(cpuBlocks, 0, (grown < ramHostBase ? grown : ramHostBase) - cpuBlocks);
   for (let cpu: u32 = 0; cpu < cpus; cpu++) {
     select(cpu);
     for (let s: u32 = 0; s < STRUCT_COUNT; s++) {

@@ -26,6 +26,7 @@
 //   │ shared system cache (when modelled)    │
 //   ├────────────────────────────────────────┤ decodeCache
 //   │ decoded instructions, code-page bitmap │ shared by every CPU
+//   │ per-page cache line counts (caches on) │
 //   ├────────────────────────────────────────┤ ramHostBase
 //   │ guest RAM, bump-allocated per range    │ grows with memory.grow
 //   └────────────────────────────────────────┘
@@ -562,6 +563,8 @@ export const DESC_WAYS: u32 = 8;
 export const DESC_SHIFT: u32 = 12;
 export const DESC_SRC: u32 = 16;
 export const DESC_SET_BYTES: u32 = 20;
+/** The clock at the structure's last fill: below CPU_FLOOR_ALL, it holds nothing live. */
+export const DESC_LAST_FILL: u32 = 24;
 export const DESC_SIZE: u32 = 32;
 
 // ── Counters (u64 each, per CPU) ─────────────────────────────────────────────
@@ -734,6 +737,8 @@ export let systemCache: usize = 0;
 /** The decoded-instruction cache (DECODE_ENTRIES × 32 bytes) and the bitmap of host pages it holds code from. */
 export let decodeCache: usize = 0;
 export let codeBitmap: usize = 0;
+/** With the data caches modelled: per 4 KiB of linear memory, a u16 count of the lines that may differ from RAM (arm/cache.ts). */
+export let cachePages: usize = 0;
 export let ramHostBase: usize = 0;
 
 /** Decoded-instruction cache entries, direct-mapped by physical address. */
@@ -741,6 +746,8 @@ export const DECODE_ENTRIES: u32 = 1 << 16;
 export const DECODE_ENTRY_SIZE: u32 = 32;
 /** One bit per 4 KiB of the 4 GiB linear memory can hold. */
 export const CODE_BITMAP_BYTES: u32 = 1 << 17;
+/** One u16 per 4 KiB of the 4 GiB linear memory can hold. */
+export const CACHE_PAGES_BYTES: u32 = 1 << 21;
 
 @inline export function align(x: usize, a: usize): usize {
   return (x + a - 1) & ~(a - 1);

@@ -36,6 +36,8 @@ export interface ExecRig {
   program: Program;
   /** The address of a symbol of the program. */
   sym(name: string): bigint;
+  /** The page tables CR3 points to. */
+  pt: X86PageTables;
 }
 
 export function execRig(source: string, opts: { cpus?: number; ramMiB?: number } = {}): ExecRig {
@@ -60,7 +62,7 @@ export function execRig(source: string, opts: { cpus?: number; ramMiB?: number }
     if (!s) throw new Error(`no symbol ${name}`);
     return s.value;
   };
-  return { m, cpu: m.cpu(0), program, sym };
+  return { m, cpu: m.cpu(0), program, sym, pt };
 }
 
 export const IDT_BASE = 0x3000n;

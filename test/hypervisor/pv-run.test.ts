@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runImage, type RunReport } from "../../emulator/run.ts";
 import type { RecordedOptions } from "../../emulator/machine/core/schedule-file.ts";
-import { packSteps } from "../../emulator/machine/core/scheduler.ts";
+import { packSteps, type PackedStep } from "../../emulator/machine/core/scheduler.ts";
 import { ROOT, imageFile, shootdown, stats, image } from "../helpers/run.ts";
 
 const KERNEL = join(ROOT, "guest", "x86_64", "pv", "kernel.elf");
@@ -19,7 +19,7 @@ interface HvRun extends RunReport {
   console: string;
 }
 
-function run(o: Partial<RecordedOptions> & { domains?: number; vcpus?: number } = {}, record = false): HvRun {
+function run(o: Partial<RecordedOptions> & { domains?: number; vcpus?: number; replay?: PackedStep[] } = {}, record = false): HvRun {
   const bytes: number[] = [];
   const cpus = o.cpus ?? 2;
   const report = runImage({

@@ -19,19 +19,39 @@ import { ARM_ACC_WRITE, ARM_ACC_EL0 } from "./vmsa/permissions";
 import { ARM_INFO_ATTR_SHIFT } from "./vmsa/walk";
 import { mairIsCacheable } from "./vmsa/attrs";
 import {
-  cachesOn, cacheRead, cacheWrite, uncachedRead, uncachedWrite, dcByAddress, dcBySetWay, DC_CLEAN, DC_INVALIDATE,
-  LINE_SIZE,
+  cachesOn, cacheRead, cacheWrite, uncachedRead, uncachedWrite, dcByAddress, dcBySetWay, l1QuickHit, DC_CLEAN,
+  DC_INVALIDATE, LINE_SIZE,
 } from "./cache";
+import { CNT_UNCACHED } from "../layout";
+import { physHostCached } from "../phys/ram";
 
 /** The value of the last load. */
 export let loadedValue: u64 = 0;
 
 /** Is the last translation's memory cacheable for data? */
-function cacheable(): bool {
+@inline function cacheable(): bool {
   if (!cachesOn) return false;
   const sctlr = armReg(ARM_SCTLR_EL1);
   if (!(sctlr & SCTLR_M) || !(sctlr & SCTLR_C)) return false;
   return mairIsCacheable(<u32>(load<u64>(C + CPU_RES_INFO) >> ARM_INFO_ATTR_SHIFT) & 0xFF);
+}
+
+/**
+ * With the data caches modelled, the host address of an aligned access of
+ * `size` bytes at pa, right after the translation that produced pa, when it
+ * completes without the full model: a hit in this CPU's L1 (cache.ts's
+ * l1QuickHit) for cacheable memory, RAM itself (in the last range used) for
+ * Non-cacheable and Device memory; -1 otherwise. Counted as the full path
+ * counts it.
+ */
+@inline export function cachedQuickHost(pa: u64, size: u32, write: bool): i64 {
+  if (cacheable()) {
+    const r = l1QuickHit(pa, write);
+    return r == 0 ? -1 : <i64>r;
+  }
+  const h = physHostCached(pa, size);
+  if (h >= 0) count(CNT_UNCACHED);
+  return h;
 }
 
 /**

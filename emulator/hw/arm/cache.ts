@@ -22,10 +22,21 @@
 //
 // Line record (LINE_REC bytes): tag u64 (line PA | LINE_VALID | LINE_DIRTY),
 // victim u64 (way 0 only: the set's next victim), data 64 bytes.
+//
+// What lets the fast paths skip the model (kept by setTag, the one function
+// that writes a tag, so nothing else can let it drift):
+//   per 4 KiB page of RAM, the count of its lines held dirty in an L1 or
+//     present in the system cache: the only copies a coherent observer (the
+//     table walker, an instruction fetch) reads instead of RAM. At 0 such an
+//     observer reads RAM itself; cacheEpoch moves on whenever a count leaves
+//     0, so whatever kept a host pointer for such a page knows to look again;
+//   per CPU, the count of valid lines in its L1: an L1 that holds nothing is
+//     skipped by snoops and by-address maintenance, so CPUs that are off or
+//     idle cost nothing.
 
 import { cpuCount, count, selectedCpu } from "../cpu";
 import {
-  cpuArrays, cpuArraysSize, systemCache, CNT_CACHE_HIT, CNT_CACHE_MISS, CNT_CACHE_WRITEBACK, CNT_DC_SETWAY,
+  cpuArrays, cpuArraysSize, systemCache, cachePages, ramHostBase, MAX_CPUS, CNT_CACHE_HIT, CNT_CACHE_MISS, CNT_CACHE_WRITEBACK, CNT_DC_SETWAY,
   CNT_DC_VA, CNT_UNCACHED,
 } from "../layout";
 import { physHost } from "../phys/ram";
@@ -36,6 +47,8 @@ export const LINE_REC: u32 = 80;
 const LINE_VALID: u64 = 1;
 const LINE_DIRTY: u64 = 2;
 const LINE_ADDR: u64 = ~<u64>63;
+/** setTag's owner of a system-cache record. */
+const IN_SC: u32 = 0xFFFF_FFFF;
 
 /** Geometry, set by init() from the config. */
 let l1Sets: u32 = 0;
@@ -46,8 +59,15 @@ let scWays: u32 = 0;
 let l1Offset: usize = 0;
 export let cachesOn: bool = false;
 
+/** Moves on whenever some page's count of lines that may differ from RAM leaves 0. */
+export let cacheEpoch: u32 = 0;
+/** Per CPU, u32: valid lines in its L1. */
+const l1Held: usize = memory.data(<i32>(4 * MAX_CPUS));
+
 export function setCacheGeometry(on: bool, offset: usize, sets: u32, ways: u32, systemSets: u32, systemWays: u32): void {
   cachesOn = on;
+  memory.fill(l1Held, 0, 4 * MAX_CPUS);
+  cacheEpoch++;
   l1Offset = offset;
   l1Sets = sets;
   l1Ways = ways;
@@ -94,6 +114,55 @@ function findIn(set: usize, ways: u32, line: u64): usize {
   return findIn(scSet(scSetOf(line)), scWays, line);
 }
 
+// ── Tags, and what they let the fast paths know ──────────────────────────────
+
+/** The u16 count of a host address's page: its lines held dirty in an L1 or present in the system cache. */
+@inline function pageCountAt(host: usize): usize {
+  return cachePages + (((host - ramHostBase) >> 12) << 1);
+}
+
+/** Does the page at this host address (in RAM) have no line that may differ from RAM? */
+@inline export function pageMatchesRam(host: usize): bool {
+  return load<u16>(pageCountAt(host)) == 0;
+}
+
+function notePage(line: u64, delta: i32): void {
+  const h = physHost(line, LINE_SIZE);
+  // Only RAM is ever cached (accesses outside it fault or exit first).
+  if (h < 0) return;
+  const p = pageCountAt(<usize>h);
+  const n = <i32>load<u16>(p) + delta;
+  if (n == 1 && delta > 0) cacheEpoch++;
+  store<u16>(p, <u16>n);
+}
+
+/** Does a record of this owner, with this tag, hold a line that may differ from RAM? */
+@inline function differs(tag: u64, owner: u32): bool {
+  return (tag & LINE_VALID) != 0 && (owner == IN_SC || (tag & LINE_DIRTY) != 0);
+}
+
+/** Writes the tag of record r of `owner` (a CPU's L1, or IN_SC), keeping the counts above. */
+function setTag(r: usize, tag: u64, owner: u32): void {
+  const old = load<u64>(r);
+  store<u64>(r, tag);
+  if (old == tag) return;
+  if (owner != IN_SC && ((old ^ tag) & LINE_VALID)) {
+    const held = l1Held + (<usize>owner << 2);
+    const n = load<u32>(held);
+    store<u32>(held, tag & LINE_VALID ? n + 1 : n - 1);
+  }
+  const was = differs(old, owner);
+  const now = differs(tag, owner);
+  const moved = ((old ^ tag) & LINE_ADDR) != 0;
+  if (was && (!now || moved)) notePage(old & LINE_ADDR, -1);
+  if (now && (!was || moved)) notePage(tag & LINE_ADDR, 1);
+}
+
+/** Does CPU cpu's L1 hold any line? */
+@inline function l1Holds(cpu: u32): bool {
+  return load<u32>(l1Held + (<usize>cpu << 2)) != 0;
+}
+
 // ── RAM ──────────────────────────────────────────────────────────────────────
 
 /** Copies a line from RAM; lines outside RAM read as zero (the access itself faulted earlier). */
@@ -131,18 +200,18 @@ function scInsert(line: u64, data: usize, dirty: bool): void {
       ramWriteLine(old & LINE_ADDR, r + 16);
       count(CNT_CACHE_WRITEBACK);
     }
-    store<u64>(r, line | LINE_VALID);
+    setTag(r, line | LINE_VALID, IN_SC);
   }
   memory.copy(r + 16, data, LINE_SIZE);
-  if (dirty) store<u64>(r, load<u64>(r) | LINE_DIRTY);
+  if (dirty) setTag(r, load<u64>(r) | LINE_DIRTY, IN_SC);
 }
 
 /** An L1 line is leaving (eviction or invalidation with write-back): dirty data goes to the system cache. */
-function l1WriteBack(r: usize): void {
+function l1WriteBack(r: usize, cpu: u32): void {
   const tag = load<u64>(r);
   if ((tag & LINE_VALID) && (tag & LINE_DIRTY)) {
     scInsert(tag & LINE_ADDR, r + 16, true);
-    store<u64>(r, tag & ~LINE_DIRTY);
+    setTag(r, tag & ~LINE_DIRTY, cpu);
     count(CNT_CACHE_WRITEBACK);
   }
 }
@@ -153,11 +222,11 @@ function l1WriteBack(r: usize): void {
  */
 function snoop(cpu: u32, line: u64, forWrite: bool): void {
   for (let other: u32 = 0; other < cpuCount; other++) {
-    if (other == cpu) continue;
+    if (other == cpu || !l1Holds(other)) continue;
     const r = l1Find(other, line);
     if (r == 0) continue;
-    l1WriteBack(r);
-    if (forWrite) store<u64>(r, 0);
+    l1WriteBack(r, other);
+    if (forWrite) setTag(r, 0, other);
   }
 }
 
@@ -172,11 +241,11 @@ function l1Line(cpu: u32, line: u64, forWrite: bool): usize {
   count(CNT_CACHE_MISS);
   snoop(cpu, line, forWrite);
   r = victimIn(l1Set(cpu, l1SetOf(line)), l1Ways);
-  l1WriteBack(r);
+  l1WriteBack(r, cpu);
   const sc = scFind(line);
   if (sc != 0) memory.copy(r + 16, sc + 16, LINE_SIZE);
   else ramReadLine(line, r + 16);
-  store<u64>(r, line | LINE_VALID);
+  setTag(r, line | LINE_VALID, cpu);
   return r;
 }
 
@@ -192,7 +261,28 @@ export function cacheRead(pa: u64, size: u32): u64 {
 export function cacheWrite(pa: u64, size: u32, value: u64): void {
   const r = l1Line(selectedCpu, pa & LINE_ADDR, true);
   storeSized(r + 16 + <usize>(pa & 63), size, value);
-  store<u64>(r, load<u64>(r) | LINE_DIRTY);
+  setTag(r, load<u64>(r) | LINE_DIRTY, selectedCpu);
+}
+
+/**
+ * The fast path of a cacheable access by the selected CPU: the host address
+ * of the bytes at pa in its L1 when the line is there (for a write, only when
+ * the line is already dirty, and so held by no other CPU: a write
+ * invalidates every other copy and a read by another CPU cleans it), with
+ * the hit counted as cacheRead/cacheWrite count it; 0 when the access needs
+ * the full model. Nothing about the line changes, so nothing else must know.
+ */
+@inline export function l1QuickHit(pa: u64, write: bool): usize {
+  const line = pa & LINE_ADDR;
+  let r = l1Set(selectedCpu, l1SetOf(line));
+  const want = line | LINE_VALID | (write ? LINE_DIRTY : 0);
+  for (let w: u32 = 0; w < l1Ways; w++, r += LINE_REC) {
+    if ((load<u64>(r) & (LINE_ADDR | want)) == want) {
+      count(CNT_CACHE_HIT);
+      return r + 16 + <usize>(pa & 63);
+    }
+  }
+  return 0;
 }
 
 /** A non-cacheable read: RAM itself, whatever the caches hold. */
@@ -213,14 +303,16 @@ export function uncachedWrite(pa: u64, size: u32, value: u64): void {
  * L1 copy, else the system cache's copy, else RAM.
  */
 export function coherentRead64(pa: u64): u64 {
+  const h = physHost(pa, 8);
+  if (h >= 0 && pageMatchesRam(<usize>h)) return load<u64>(<usize>h);
   const line = pa & LINE_ADDR;
   for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    if (!l1Holds(cpu)) continue;
     const r = l1Find(cpu, line);
     if (r != 0 && (load<u64>(r) & LINE_DIRTY)) return load<u64>(r + 16 + <usize>(pa & 63));
   }
   const sc = scFind(line);
   if (sc != 0) return load<u64>(sc + 16 + <usize>(pa & 63));
-  const h = physHost(pa, 8);
   return h < 0 ? 0 : load<u64>(<usize>h);
 }
 
@@ -229,20 +321,21 @@ export function coherentWrite64(pa: u64, value: u64): void {
   const line = pa & LINE_ADDR;
   let written = false;
   for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    if (!l1Holds(cpu)) continue;
     const r = l1Find(cpu, line);
     if (r == 0) continue;
     if (load<u64>(r) & LINE_DIRTY) {
       store<u64>(r + 16 + <usize>(pa & 63), value);
       written = true;
     } else {
-      store<u64>(r, 0);
+      setTag(r, 0, cpu);
     }
   }
   if (written) return;
   const sc = scFind(line);
   if (sc != 0) {
     store<u64>(sc + 16 + <usize>(pa & 63), value);
-    store<u64>(sc, load<u64>(sc) | LINE_DIRTY);
+    setTag(sc, load<u64>(sc) | LINE_DIRTY, IN_SC);
     return;
   }
   const h = physHost(pa, 8);
@@ -280,21 +373,22 @@ export function dcByAddress(pa: u64, op: u32): void {
   if (sc != 0) {
     if ((op & DC_CLEAN) && (load<u64>(sc) & LINE_DIRTY)) {
       ramWriteLine(line, sc + 16);
-      store<u64>(sc, load<u64>(sc) & ~LINE_DIRTY);
+      setTag(sc, load<u64>(sc) & ~LINE_DIRTY, IN_SC);
     }
-    if (op & DC_INVALIDATE) store<u64>(sc, 0);
+    if (op & DC_INVALIDATE) setTag(sc, 0, IN_SC);
   }
   for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    if (!l1Holds(cpu)) continue;
     const r = l1Find(cpu, line);
     if (r == 0) continue;
     if ((op & DC_CLEAN) && (load<u64>(r) & LINE_DIRTY)) {
       ramWriteLine(line, r + 16);
-      store<u64>(r, load<u64>(r) & ~LINE_DIRTY);
+      setTag(r, load<u64>(r) & ~LINE_DIRTY, cpu);
       // The system cache, if it kept a copy, must not hold older data now.
       const stale = scFind(line);
-      if (stale != 0) store<u64>(stale, 0);
+      if (stale != 0) setTag(stale, 0, IN_SC);
     }
-    if (op & DC_INVALIDATE) store<u64>(r, 0);
+    if (op & DC_INVALIDATE) setTag(r, 0, cpu);
   }
 }
 
@@ -309,8 +403,8 @@ export function dcBySetWay(operand: u64, op: u32): void {
   const set: u32 = <u32>(operand >> LINE_SHIFT) & (l1Sets - 1);
   if (way >= l1Ways) return;
   const r = l1Set(selectedCpu, set) + <usize>way * LINE_REC;
-  if (op & DC_CLEAN) l1WriteBack(r);
-  if (op & DC_INVALIDATE) store<u64>(r, 0);
+  if (op & DC_CLEAN) l1WriteBack(r, selectedCpu);
+  if (op & DC_INVALIDATE) setTag(r, 0, selectedCpu);
 }
 
 /** CCSIDR_EL1 of the L1 (without FEAT_CCIDX): LineSize, Associativity-1, NumSets-1. */

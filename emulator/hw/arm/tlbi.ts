@@ -9,14 +9,20 @@
 //
 // The VMID is always the issuing CPU's (VTTBR_EL2), so a broadcast hits the
 // issuer's guest on every CPU, not whatever guest each CPU runs.
+//
+// What it costs: a CPU whose TLBs and walk caches hold nothing live (off, or
+// flushed since its last fill) is only counted; by address, only the entries
+// that map the address are killed (killEntry drops their micro-TLB slots),
+// so the micro-TLB keeps every other page, and the fetch window survives
+// unless the address is its page.
 
 import { C, select, selectedCpu, cpuCount, count } from "../cpu";
 import {
   ARM_TCR_EL1, STRUCT_TLB_4K, STRUCT_TLB_1G, STRUCT_PSC_PDE, STRUCT_PSC_PML4E, SPACE_S1, SPACE_S2, SPACE_EL2,
   CPU_FLOOR_SPACE, CNT_TLBI, CNT_TLBI_RECEIVED,
 } from "../layout";
-import { killVa, ANY_ASID } from "../tlb/structure";
-import { ctxWord, raiseScope, raiseFloorAt, microFlush, SCOPE_CTX_ALL, SCOPE_ASID } from "../tlb/floors";
+import { killVa, ANY_ASID, anythingLive } from "../tlb/structure";
+import { ctxWord, raiseScope, raiseFloorAt, microFlush, windowPage, SCOPE_CTX_ALL, SCOPE_ASID } from "../tlb/floors";
 import { armReg, bits, TCR_AS } from "./regs";
 import { currentVmid } from "./vmsa/stage2";
 
@@ -73,7 +79,8 @@ function apply(): void {
       const asid = rOp == TLBI_VAE1 || rOp == TLBI_VALE1 ? rAsid : ANY_ASID;
       killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, rAddr, ctx, asid, true, true);
       if (rOp == TLBI_VAE1 || rOp == TLBI_VAAE1) killVa(STRUCT_PSC_PDE, STRUCT_PSC_PML4E, rAddr, ctx, asid, true, false);
-      microFlush();
+      // The run loop's fetch window holds a translation without the micro-TLB: a new epoch drops it.
+      if (((rAddr ^ windowPage()) & ~<u64>0xFFF) == 0) microFlush();
       break;
     }
     case TLBI_ASIDE1:
@@ -118,7 +125,7 @@ export function armTlbi(op: u32, xt: u64): bool {
   for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
     select(cpu);
     if (cpu != issuer) count(CNT_TLBI_RECEIVED);
-    apply();
+    if (cpu == issuer || anythingLive()) apply();
   }
   select(issuer);
   return true;

@@ -86,8 +86,10 @@ export function ramAdd(base: u64, size: u64): u32 {
   if (size > 0xFFFF_0000) return RAM_ERR_NO_HOST_MEMORY;
   const host = align(hostBump, 4096);
   const end = host + <usize>size;
+  // Memory.grow hands out zeroed pages: only what was in use before needs zeroing.
+  const grown = <usize>memory.size() << 16;
   if (end < host || !ensureMemory(end)) return RAM_ERR_NO_HOST_MEMORY;
-  memory.fill(host, 0, <usize>size);
+  if (host < grown) memory.fill(host, 0, (end < grown ? end : grown) - host);
   hostBump = end;
   memory.copy(rangeAt(at + 1), rangeAt(at), (rangeCount - at) * RANGE_SIZE);
   const r = rangeAt(at);

@@ -265,6 +265,15 @@ export function raiseScope(kind: u64, ctx: u32, asid: u32): void {
   microFlush();
 }
 
+/**
+ * SCOPE_PSC of (ctx, asid): the walk caches only. The micro-TLB holds leaf
+ * translations from the TLBs, which this does not touch, so it keeps them.
+ */
+export function raisePscScope(ctx: u32, asid: u32): void {
+  mapSet(scopeKey(SCOPE_PSC, ctx, asid), clockTick());
+  refreshCurrent();
+}
+
 // ── The micro-TLB ────────────────────────────────────────────────────────────
 //
 // A small direct-mapped cache, in front of the TLB, of 4 KiB fragments of live
@@ -287,6 +296,21 @@ export function raiseScope(kind: u64, ctx: u32, asid: u32): void {
 function microWrap(): u32 {
   memory.fill(micro, 0, (microMask + 1) * MICRO_ENTRY_SIZE);
   return 1;
+}
+
+/**
+ * The page the running CPU's fetch window holds (the A64 run loop keeps it
+ * without the micro-TLB), or a value with low bits set that no page matches:
+ * an invalidation by address of that page must start a new micro epoch.
+ */
+let fetchWindowPage: u64 = 0xFFF;
+
+@inline export function windowPage(): u64 {
+  return fetchWindowPage;
+}
+
+@inline export function setWindowPage(page: u64): void {
+  fetchWindowPage = page;
 }
 
 /** Forgets the micro-TLB slot of one 4 KiB page. */

@@ -15,7 +15,7 @@
 
 import { C, desc, count } from "../cpu";
 import {
-  DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL,
+  DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, DESC_LAST_FILL, CPU_TLB_LAST_FILL, CPU_TLB_LAST_GLOBAL_FILL,
   CPU_PSC_LAST_FILL, ENTRY_SIZE, E_TAG, E_OUT, E_STAMP, E_PCID, E_FLAGS, E_VICTIM, E_CTX, EF_GLOBAL, SRC_SIZE,
   STRUCT_TLB_4K, STRUCT_PSC_PDE, CNT_EVICT,
 } from "../layout";
@@ -50,6 +50,17 @@ import {
   return load<u32>(C + CPU_TLB_LAST_FILL) >= curFloor() || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= curGlobalFloor();
 }
 
+/**
+ * Can any structure of the selected CPU hold a live entry, of any context?
+ * Not when nothing was filled since the last flush of everything (every
+ * entry is older than CPU_FLOOR_ALL, below which none is live).
+ */
+@inline export function anythingLive(): bool {
+  const all = floorAll();
+  return load<u32>(C + CPU_TLB_LAST_FILL) >= all || load<u32>(C + CPU_TLB_LAST_GLOBAL_FILL) >= all
+    || load<u32>(C + CPU_PSC_LAST_FILL) >= all;
+}
+
 /** Can a walk cache hold a live entry for the current context? */
 @inline export function pscMayHold(): bool {
   return load<u32>(C + CPU_PSC_LAST_FILL) >= curPscFloor();
@@ -62,6 +73,7 @@ import {
  */
 export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, globalFloor: u32): usize {
   const d = desc(structure);
+  if (!filledSinceFlush(d)) return 0;
   const shift = load<u32>(d, DESC_SHIFT);
   const tag = regionTag(va, shift);
   const ways = load<u32>(d, DESC_WAYS);
@@ -86,6 +98,17 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
 /** The live walk-cache entry for va in the current context, or 0. */
 @inline export function pscProbe(structure: u32, va: u64): usize {
   return probe(structure, va, curCtx(), curAsid(), curPscFloor(), curPscFloor());
+}
+
+/**
+ * Was the structure of descriptor d filled since the last flush of
+ * everything? If not, it holds nothing live (a live entry's stamp is at
+ * least CPU_FLOOR_ALL and at most its structure's last fill), and probes and
+ * invalidations skip it: a 4 KiB-page guest never pays for the 2 MiB and
+ * 1 GiB structures.
+ */
+@inline function filledSinceFlush(d: usize): bool {
+  return load<u32>(d, DESC_LAST_FILL) >= floorAll();
 }
 
 /** Is the entry live in whatever context it belongs to? */
@@ -137,6 +160,7 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
   structure: u32, shift: u32, va: u64, out: u64, attrs: u32, flags: u32, ctx: u32, asid: u32, now: u32, oldest: u32,
 ): usize {
   const d = desc(structure);
+  store<u32>(d, now, DESC_LAST_FILL);
   const first = setBase(d, va, shift);
   const victim = load<u32>(first, E_VICTIM);
   let chosen = first + <usize>victim * ENTRY_SIZE;
@@ -201,6 +225,7 @@ function evictFromMicro(structure: u32, e: usize): void {
 export function killVa(first: u32, last: u32, va: u64, ctx: u32, asid: u32, nonGlobal: bool, global: bool, ctxMask: u32 = 0xFFFF_FFFF): void {
   for (let s = first; s <= last; s++) {
     const d = desc(s);
+    if (!filledSinceFlush(d)) continue;
     const shift = load<u32>(d, DESC_SHIFT);
     const tag = regionTag(va, shift);
     const ways = load<u32>(d, DESC_WAYS);

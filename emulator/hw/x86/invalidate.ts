@@ -9,7 +9,7 @@ import { C, count } from "../cpu";
 import {
   CPU_CR0, CPU_CR3, CPU_CR4, CPU_EFER, CPU_PKRU, CPU_RFLAGS, CPU_AC_KIND, CNT_INVLPG, CNT_INVPCID_ADDR,
   CNT_INVPCID_SINGLE, CNT_INVPCID_ALL_GLOBAL, CNT_INVPCID_ALL, CNT_CR3_FLUSH, CNT_CR3_NOFLUSH,
-  CNT_FLUSH_ALL, CNT_FLUSH_PCID, PCID_COUNT, CPU_VPID, SPACE_S1, STRUCT_TLB_4K, STRUCT_TLB_1G,
+  CNT_FLUSH_ALL, CNT_FLUSH_PCID, PCID_COUNT, CPU_VPID, SPACE_S1, STRUCT_TLB_4K, STRUCT_TLB_1G, X86_FETCH_VA,
 } from "../layout";
 import { currentEptSlot } from "./ept";
 import { maxPhysAddr } from "../phys/ram";
@@ -22,7 +22,7 @@ import { isCanonical } from "./translate";
 import { rebuildWalkParams } from "./paging/walk";
 import { killVa, ANY_ASID } from "../tlb/structure";
 import {
-  setContext, curCtx, curAsid, ctxWord, raiseScope, microFlush, SCOPE_CTX_ALL, SCOPE_CTX_NG, SCOPE_ASID, SCOPE_PSC,
+  setContext, curCtx, curAsid, ctxWord, raiseScope, raisePscScope, microFlush, SCOPE_CTX_ALL, SCOPE_CTX_NG, SCOPE_ASID,
 } from "../tlb/floors";
 
 export const X86_OK: u32 = 0;
@@ -69,7 +69,17 @@ export function invlpg(va: u64): void {
   count(CNT_INVLPG);
   if (!isCanonical(va)) return;
   killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, va, curCtx(), curAsid(), true, true);
-  raiseScope(SCOPE_PSC, curCtx(), curAsid());
+  raisePscScope(curCtx(), curAsid());
+  dropWindowOf(va);
+}
+
+/**
+ * The fetch window (cpu/fetch.ts) holds its page's translation without the
+ * micro-TLB, whose other pages an invalidation by address keeps (killEntry
+ * drops the killed ones): a new micro epoch drops the window when va is its page.
+ */
+function dropWindowOf(va: u64): void {
+  if (((va ^ load<u64>(C + X86_FETCH_VA)) & ~<u64>0xFFF) == 0) microFlush();
 }
 
 /** INVPCID with a descriptor (pcid, va). */
@@ -82,7 +92,8 @@ export function invpcid(type: u32, pcid: u64, va: u64): u32 {
     // That page in that PCID, global translations excepted, and the PCID's
     // paging-structure caches.
     killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, va, curCtx(), p, true, false);
-    raiseScope(SCOPE_PSC, curCtx(), p);
+    raisePscScope(curCtx(), p);
+    dropWindowOf(va);
   } else if (type == INVPCID_SINGLE_CONTEXT) {
     count(CNT_INVPCID_SINGLE);
     raiseScope(SCOPE_ASID, curCtx(), p);

@@ -24,6 +24,12 @@ export interface RunConfig extends RecordedOptions {
   record?: boolean;
   /** Console bytes, as the guest writes them. */
   console: (byte: number) => void;
+  /**
+   * "on-demand": the report's stateHash is computed when first read (hashing
+   * all of RAM costs more than a short run), for a caller that runs the
+   * machine no further; "eager" (the default) computes it with the report.
+   */
+  stateHash?: "eager" | "on-demand";
 }
 
 export interface CpuReport {
@@ -75,18 +81,24 @@ export function chaosInterval(p: number): number {
 }
 
 /** The report of an engine whose run has ended. */
-export function reportOf(engine: Engine, image: Uint8Array, record: boolean): RunReport {
+export function reportOf(engine: Engine, image: Uint8Array, record: boolean, stateHash: RunConfig["stateHash"] = "eager"): RunReport {
   const end = engine.end!;
   const p = engine.platform;
   const cpus = Array.from({ length: p.cpuCount }, (_, i): CpuReport => ({
     index: i, instructions: p.instructions(i), cycles: p.cycles(i), ...p.snapshot(i), exits: engine.exits[i]!, counters: p.counters(i),
   }));
-  return {
+  const report: RunReport = {
     arch: p.arch, end, status: endStatus(end), cpus, mode: engine.mode,
     steps: engine.instructionsSoFar, hypervisorSteps: engine.hypervisorSteps, decisions: engine.decisions,
     consoleBytes: p.consoleBytes(), unknownPorts: p.unknownPorts(), events: engine.reported,
-    stateHash: p.stateHash(), imageSha256: sha256(image),
+    stateHash: 0n, imageSha256: sha256(image),
     ...(record ? { schedule: [...engine.schedule] } : {}),
     ...(p.hypervisorSummary() ? { hypervisor: p.hypervisorSummary()! } : {}),
   };
+  if (stateHash !== "on-demand") {
+    report.stateHash = p.stateHash();
+    return report;
+  }
+  let hash: bigint | undefined;
+  return Object.defineProperty(report, "stateHash", { enumerable: true, get: () => (hash ??= p.stateHash()) });
 }

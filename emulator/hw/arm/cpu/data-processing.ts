@@ -45,18 +45,43 @@ import { mulHigh, imulHigh } from "../../common/mul128";
   else setXsp(rd, (sub ? a - imm : a + imm) & datasizeMask(sf));
 }
 
+/**
+ * The last logical immediates decoded, direct-mapped by sf:N:immr:imms: a
+ * loop's AND with a mask then needs no DecodeBitMasks. Slot: u64 key + 1
+ * (0 is empty), u64 wmask.
+ */
+const LOGIMM_SLOTS: u32 = 64;
+const logImmCache: usize = memory.data(<i32>(LOGIMM_SLOTS * 16));
+/** The mask logicalImmMask found. */
+let immMask: u64 = 0;
+
+/** wmask of a valid logical immediate (sf, N, immr, imms of insn), through logImmCache; false for a reserved one. */
+@inline function logicalImmMask(insn: u32, sf: bool): bool {
+  const key = ((insn >> 10) & 0x1FFF) | ((insn >> 18) & 0x2000);
+  const slot = logImmCache + <usize>(key & (LOGIMM_SLOTS - 1)) * 16;
+  if (load<u64>(slot) == <u64>key + 1) {
+    immMask = load<u64>(slot, 8);
+    return true;
+  }
+  if (!decodeBitMasks((insn >> 22) & 1, (insn >> 10) & 63, (insn >> 16) & 63, true, sf)) return false;
+  store<u64>(slot, <u64>key + 1);
+  store<u64>(slot, wmask, 8);
+  immMask = wmask;
+  return true;
+}
+
 /** AND/ORR/EOR/ANDS (immediate), C6.2.12: Rd may be SP unless ANDS. */
 @inline export function logicalImmediate(insn: u32): bool {
   const sf = (insn >> 31) != 0;
   const n = (insn >> 22) & 1;
   if (!sf && n) return false;
-  if (!decodeBitMasks(n, (insn >> 10) & 63, (insn >> 16) & 63, true, sf)) return false;
+  if (!logicalImmMask(insn, sf)) return false;
   const a = xr((insn >> 5) & 31);
   const opc = (insn >> 29) & 3;
   let r: u64;
-  if (opc == 0 || opc == 3) r = a & wmask;
-  else if (opc == 1) r = a | wmask;
-  else r = a ^ wmask;
+  if (opc == 0 || opc == 3) r = a & immMask;
+  else if (opc == 1) r = a | immMask;
+  else r = a ^ immMask;
   r &= datasizeMask(sf);
   if (opc == 3) {
     setNzcv(logicNzcv(r, sf));

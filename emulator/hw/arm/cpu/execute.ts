@@ -19,12 +19,13 @@ import {
   EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
+import { setWindowPage } from "../../tlb/floors";
 import { physHost } from "../../phys/ram";
 import { armReg, HCR_IMO, SCTLR_I, SCTLR_M } from "../regs";
 import { mairIsCacheable } from "../vmsa/attrs";
 import { ARM_INFO_ATTR_SHIFT } from "../vmsa/walk";
 import { armTranslate } from "../translate";
-import { cachesOn, coherentRead64 } from "../cache";
+import { cachesOn, cacheEpoch, coherentRead64, pageMatchesRam } from "../cache";
 import { ARM_ACC_FETCH, ARM_ACC_EL0, ARM_ACC_WRITE } from "../vmsa/permissions";
 import { loadSized, storeSized } from "../access";
 import { gicPendingIrq } from "../gic";
@@ -51,9 +52,12 @@ import { loadStore } from "./load-store";
 // page, the EL changes, or a TLB invalidation (or a write to SCTLR, TTBR0/1
 // or TCR) starts a new micro-TLB epoch. Only what the loop calls out of line
 // can change those, so the loop looks again after such a call, not at every
-// instruction. With the data caches modelled and the fetch cacheable, every
-// fetch reads the freshest copy instead (instruction fetches are coherent
-// with data here: instruction caches are not modelled), through fetch().
+// instruction. With the data caches modelled and the fetch cacheable, a
+// fetch reads the freshest copy (instruction fetches are coherent with data
+// here: instruction caches are not modelled), which is RAM itself while the
+// page has no line that differs from RAM (cache.ts); so the window holds such
+// a page too, and is dropped when cacheEpoch says a page's count left 0.
+// Otherwise every fetch from the page goes through fetch().
 
 /** No page: a window tag has bits 11:2 clear, and so has any aligned PC with its page bits. */
 const NO_WINDOW: u64 = 0xFFC;
@@ -81,9 +85,10 @@ function fetch(pc: u64): u32 {
     raiseSyncFar(el0 ? EC_IABT_LOWER : EC_IABT_SAME, FSC_EXTERNAL, pc);
     return 0;
   }
-  if (cachesOn && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
+  if (cachesOn && !pageMatchesRam(<usize>h) && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
   fetchedPage = pc & ~<u64>0xFFF;
   fetchedHost = <usize>h;
+  setWindowPage(fetchedPage);
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
 }
 
@@ -166,6 +171,7 @@ export function run(budget: u64): u32 {
   let winHost: usize = 0;
   let winEpoch: u32 = 0;
   let winEl: u32 = 0;
+  let winCaches: u32 = 0;
   clearPending();
   setIrqRecheck(true);
   for (;;) {
@@ -234,6 +240,7 @@ export function run(budget: u64): u32 {
       winHost = fetchedHost;
       winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
       winEl = currentEl();
+      winCaches = cacheEpoch;
     }
     if (pending == PEND_NONE) {
       // The dispatch on op0 (bits 28:25, C4.1), which V8 compiles to a jump
@@ -333,7 +340,7 @@ export function run(budget: u64): u32 {
         break;
       }
       if (irqRecheck || gicTouched) limit = 0;
-      if (load<u32>(C + CPU_MICRO_EPOCH) != winEpoch || currentEl() != winEl) winPage = NO_WINDOW;
+      if (load<u32>(C + CPU_MICRO_EPOCH) != winEpoch || currentEl() != winEl || cacheEpoch != winCaches) winPage = NO_WINDOW;
     }
     retired++;
     pc = next;

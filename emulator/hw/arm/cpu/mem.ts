@@ -28,7 +28,7 @@ import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
-import { armPhysRead, armPhysWrite, loadSized, storeSized } from "../access";
+import { armPhysRead, armPhysWrite, cachedQuickHost, loadSized, storeSized } from "../access";
 import { ARM_ACC_WRITE } from "../vmsa/permissions";
 import { gicOwns, gicMmioRead, gicMmioWrite } from "../gic";
 import { privKind } from "./state";
@@ -61,22 +61,29 @@ let anyMonitor: bool = false;
   return va;
 }
 
+/** The PA of the last access quickHost let through. */
+let quickPaDone: u64 = 0;
+
 /**
  * The fast path of a data access, which the run loop also takes inline: the
- * host address of an aligned access that needs no walk, in the last RAM range
- * used, with no caches modelled; -1 otherwise (readData/writeData then do
- * the rest). A store through it calls quickStoreDone.
+ * host address of an aligned access that needs no walk: in the last RAM range
+ * used with no caches modelled; with them, in this CPU's L1 or RAM as
+ * access.ts's cachedQuickHost decides; -1 otherwise (readData/writeData then
+ * do the rest). A store through it calls quickStoreDone.
  */
 @inline export function quickHost(va: u64, size: u32, kind: u32): i64 {
-  if (cachesOn || (va & (size - 1))) return -1;
+  if (va & (size - 1)) return -1;
   const pa = quickPa(va, kind);
-  if (pa == MICRO_MISS || pa - rangeCacheBase() > rangeCacheLimit8()) return -1;
+  if (pa == MICRO_MISS) return -1;
+  quickPaDone = pa;
+  if (cachesOn) return cachedQuickHost(pa, size, (kind & ARM_ACC_WRITE) != 0);
+  if (pa - rangeCacheBase() > rangeCacheLimit8()) return -1;
   return <i64>(pa + rangeCacheDelta());
 }
 
 /** After a store through quickHost: a store clears the exclusive monitors that hold its granule. */
 @inline export function quickStoreDone(host: usize): void {
-  if (anyMonitor) clearMonitors(<u64>host - rangeCacheDelta());
+  if (anyMonitor) clearMonitors(quickPaDone);
 }
 
 /** Translates va for a data access; XLATE_FAILED with the abort raised. */

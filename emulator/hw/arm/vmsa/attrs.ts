@@ -20,9 +20,9 @@ function nibbleClass(n: u32): u32 {
   return n & 0b0100 ? WB : WT;
 }
 
-/** Is memory with this MAIR attribute cacheable (Normal, inner not Non-cacheable)? */
-export function mairIsCacheable(attr: u32): bool {
-  return !mairIsDevice(attr) && nibbleClass(attr & 15) != NC;
+/** Is memory with this MAIR attribute cacheable (Normal, inner not Non-cacheable: nibbleClass(inner) != NC)? */
+@inline export function mairIsCacheable(attr: u32): bool {
+  return !mairIsDevice(attr) && (attr & 15) != 0b0100;
 }
 
 function classNibble(c: u32, hint: u32): u32 {
