@@ -44,7 +44,7 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
   --hv              run an x86-64 image as paravirtualised (Xen PV) domains
-                    under the hypervisor, the CPUs being its pCPUs (docs/hypervisor.md)
+                    under the hypervisor, the CPUs being its pCPUs (hypervisor/README.md)
   --domains D       with --hv: D domains, domids 1..D (default 1)
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
