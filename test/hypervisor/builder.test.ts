@@ -4,7 +4,7 @@
 // list), and refuses images that are not PV kernels.
 
 import { describe, expect, it } from "vitest";
-import { ArrayMemory, Hypervisor, buildPvDomain, maddr, PGT, xen } from "../../hypervisor/index.ts";
+import { ArrayMemory, Hypervisor, buildPvDomain, frameInfo, maddr, PGT, xen } from "../../hypervisor/index.ts";
 import { LoadError } from "../../emulator/machine/elf-load.ts";
 import { ShootdownError } from "../../emulator/machine/errors.ts";
 import { expectConsistent, KERNEL_BASE, makeElf, makeHv, PT_NOTE, testKernel, xenNote } from "./helpers.ts";
@@ -104,6 +104,17 @@ describe("the PV domain builder", () => {
     expect(spare.count).toBe(1);
     expect(d.vcpus[0]!.context).toEqual({ rip: KERNEL_BASE, rsi: layout.startInfoVa, rsp: layout.stackTop, rdi: 0n, rflags: 2n, cr3: maddr(layout.l4Mfn) });
     expectConsistent(t.hv);
+  });
+
+  it("frameInfo tells the debugger a frame's owner, PFN, type, counts, flags and the entries that map it", () => {
+    const t = oneDomain();
+    const { layout } = t.dom;
+    const firstL1 = layout.p2m[Number((layout.ptBase - layout.virtBase) >> 12n) + 3]!;
+    const info = frameInfo(t.hv, layout.p2m[5]!)!;
+    expect(info).toMatchObject({ owner: 1, pfn: 5n, type: "writable", count: 2, typeCount: 1, allocated: true, pinned: false, free: false });
+    expect(info.mappers).toEqual([{ tableMfn: firstL1, level: 1, slot: 5, entry: (BigInt(layout.p2m[5]!) << 12n) | 0x23n }]);
+    expect(frameInfo(t.hv, layout.l4Mfn)).toMatchObject({ type: "L4", pinned: true, typeCount: 2 });
+    expect(frameInfo(t.hv, 0x10_0000)).toBeUndefined();
   });
 
   it("writes the hypervisor's L4 slots: the M2P read-only at MACH2PHYS_VIRT_START, with each frame's PFN", () => {
