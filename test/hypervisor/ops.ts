@@ -257,10 +257,17 @@ function reservation(at: (off: number, b: Uint8Array) => bigint, list: bigint, n
   return at(0x80, r);
 }
 
+/**
+ * No operation on these small domains needs more steps than this (a
+ * validation reads each of at most a few hundred tables once); more means
+ * two routines wait on each other, which must fail the test, not hang it.
+ */
+const MAX_STEPS = 2_000_000;
+
 /** Runs one operation to its end (a race: both routines, interleaved by its picks); returns how many hypercalls that was. */
 export function runOp(w: World, op: Op): number {
   if (op.k !== "race") {
-    finish(routine(w, op, 0));
+    finish(routine(w, op, 0), MAX_STEPS);
     return 1;
   }
   // The two halves run on different pCPUs: domain 1 and domain 2, or both vCPUs of one domain.
@@ -268,7 +275,7 @@ export function runOp(w: World, op: Op): number {
   // Both vCPUs of domain 1 when its second vCPU is up, else domain 2's first: never one vCPU twice.
   const second = { ...op.b, dom: w.t.doms[0]!.d.vcpus[1]!.initialised ? (op.b as { dom: number }).dom : 1 } as Op;
   let k = 0;
-  interleave([routine(w, first, 0), routine(w, second, 1)], (n) => (n === 1 ? 0 : op.picks[k++ % op.picks.length]! % n));
+  interleave([routine(w, first, 0), routine(w, second, 1)], (n) => (n === 1 ? 0 : op.picks[k++ % op.picks.length]! % n), MAX_STEPS);
   return 2;
 }
 
