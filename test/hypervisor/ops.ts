@@ -275,7 +275,19 @@ export function runOp(w: World, op: Op): number {
   // Both vCPUs of domain 1 when its second vCPU is up, else domain 2's first: never one vCPU twice.
   const second = { ...op.b, dom: w.t.doms[0]!.d.vcpus[1]!.initialised ? (op.b as { dom: number }).dom : 1 } as Op;
   let k = 0;
-  interleave([routine(w, first, 0), routine(w, second, 1)], (n) => (n === 1 ? 0 : op.picks[k++ % op.picks.length]! % n), MAX_STEPS);
+  // The picks choose the interleaving, but fairly, as a scheduler does: no routine runs more than 64 steps in a row
+  // while the other waits (or a spinning routine could starve the one it waits for).
+  let last = -1;
+  let run = 0;
+  const pick = (n: number) => {
+    if (n === 1) return 0;
+    let p = op.picks[k++ % op.picks.length]! % n;
+    if (p === last && ++run >= 64) p = 1 - p;
+    if (p !== last) run = 0;
+    last = p;
+    return p;
+  };
+  interleave([routine(w, first, 0), routine(w, second, 1)], pick, MAX_STEPS);
   return 2;
 }
 
