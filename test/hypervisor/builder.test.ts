@@ -150,6 +150,14 @@ describe("the PV domain builder", () => {
       const top = 0x7fff_fff8_0000n;
       expect(build(makeElf(top, [{ vaddr: top, bytes: new Uint8Array(0x1000) }]))).toThrow(/builder's region/);
     });
+    it("a builder's region that would run past the top of the address space", () => {
+      const top = 0xffff_ffff_fff8_0000n;
+      expect(build(makeElf(top, [{ vaddr: top, bytes: new Uint8Array(0x1000) }]))).toThrow(/builder's region/);
+    });
+    it("a kernel linked in the upper half, as Linux is, builds", () => {
+      const base = 0xffff_ffff_8000_0000n;
+      expect(build(makeElf(base, [{ vaddr: base, bytes: new Uint8Array(0x1000) }]))).not.toThrow();
+    });
     it("larger than the domain", () => {
       expect(build(testKernel(), 512)).toThrow(/need 1024 pages .* the domain has 512/);
     });
