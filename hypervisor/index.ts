@@ -32,5 +32,6 @@ export {
 export { Hypervisor, type HypervisorOptions, type HvCallbacks, type FrameEvent, type Cpu } from "./x86/hypervisor.ts";
 export { buildPvDomain, type BuildOptions, type BuildResult } from "./x86/builder.ts";
 export { recount } from "./x86/recount.ts";
+export { frameInfo, mappersOf, type FrameInfo, type Mapper } from "./x86/inspect.ts";
 export { GDT_VIRT_START, GDT_LIMIT } from "./x86/xen-area.ts";
 export * as xen from "./x86/public.ts";

@@ -156,8 +156,8 @@ export function buildPvDomain(hv: Hypervisor, o: BuildOptions): BuildResult {
   const nrPtFrames = 1 + tables.l3 + tables.l2 + tables.l1;
   // Frames the count reserved beyond the tables lengthen the stack, which stays at least one page.
   const stackTop = ptBase + BigInt(nrPt) * PAGE + PAGE;
-  if (inHole(virtBase, vEnd) || nonCanonical(virtBase, vEnd)) {
-    throw new LoadError(`the builder's region after the kernel, ${hex(kernelEnd)}–${hex(vEnd - 1n)}, overlaps the hypervisor's range or leaves the canonical half`);
+  if (inHole(virtBase, vEnd) || nonCanonical(virtBase, vEnd) || vEnd > 1n << 64n) {
+    throw new LoadError(`the builder's region after the kernel, ${hex(kernelEnd)}–${hex(vEnd - 1n)}, overlaps the hypervisor's range or leaves the canonical half of the address space`);
   }
   const mappedPages = Number((vEnd - virtBase) >> 12n);
   if (mappedPages > nrPages) {

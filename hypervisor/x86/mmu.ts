@@ -8,7 +8,7 @@
 // routine here runs to its end as steps interleaved with other pCPUs, and
 // the references Xen defers (old_guest_table) are dropped at once.
 
-import type { Domain } from "../common/domain.ts";
+import { Domain } from "../common/domain.ts";
 import { EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, EPERM, ESRCH, EACCES } from "../common/errno.ts";
 import { PGT, type PageType } from "../common/frame-table.ts";
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
@@ -47,7 +47,7 @@ const L_COPY: StepLabel = { what: "copy_domain_page" };
 const L_BASEPTR: StepLabel = { what: "new_guest_cr3: switch the vCPU's L4" };
 
 /** A domain that owns no frame: DOMID_IO, which mmu_update accepts as the owner of I/O mappings. */
-const domIo: Domain = { domid: DOMID_IO } as Domain;
+const domIo = new Domain(DOMID_IO, 0, 0);
 
 /**
  * get_pg_owner: the domain whose frames a call names. DOMID_SELF is the

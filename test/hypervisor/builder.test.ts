@@ -4,7 +4,7 @@
 // list), and refuses images that are not PV kernels.
 
 import { describe, expect, it } from "vitest";
-import { ArrayMemory, Hypervisor, buildPvDomain, maddr, PGT, xen } from "../../hypervisor/index.ts";
+import { ArrayMemory, Hypervisor, buildPvDomain, frameInfo, maddr, PGT, xen } from "../../hypervisor/index.ts";
 import { LoadError } from "../../emulator/machine/core/elf-load.ts";
 import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import { expectConsistent, KERNEL_BASE, makeElf, makeHv, PT_NOTE, testKernel, xenNote } from "./helpers.ts";
@@ -106,6 +106,17 @@ describe("the PV domain builder", () => {
     expectConsistent(t.hv);
   });
 
+  it("frameInfo tells the debugger a frame's owner, PFN, type, counts, flags and the entries that map it", () => {
+    const t = oneDomain();
+    const { layout } = t.dom;
+    const firstL1 = layout.p2m[Number((layout.ptBase - layout.virtBase) >> 12n) + 3]!;
+    const info = frameInfo(t.hv, layout.p2m[5]!)!;
+    expect(info).toMatchObject({ owner: 1, pfn: 5n, type: "writable", count: 2, typeCount: 1, allocated: true, pinned: false, free: false });
+    expect(info.mappers).toEqual([{ tableMfn: firstL1, level: 1, slot: 5, entry: (BigInt(layout.p2m[5]!) << 12n) | 0x23n }]);
+    expect(frameInfo(t.hv, layout.l4Mfn)).toMatchObject({ type: "L4", pinned: true, typeCount: 2 });
+    expect(frameInfo(t.hv, 0x10_0000)).toBeUndefined();
+  });
+
   it("writes the hypervisor's L4 slots: the M2P read-only at MACH2PHYS_VIRT_START, with each frame's PFN", () => {
     const t = oneDomain();
     const { layout } = t.dom;
@@ -138,6 +149,14 @@ describe("the PV domain builder", () => {
     it("a builder's region that would reach the hypervisor's range", () => {
       const top = 0x7fff_fff8_0000n;
       expect(build(makeElf(top, [{ vaddr: top, bytes: new Uint8Array(0x1000) }]))).toThrow(/builder's region/);
+    });
+    it("a builder's region that would run past the top of the address space", () => {
+      const top = 0xffff_ffff_fff8_0000n;
+      expect(build(makeElf(top, [{ vaddr: top, bytes: new Uint8Array(0x1000) }]))).toThrow(/builder's region/);
+    });
+    it("a kernel linked in the upper half, as Linux is, builds", () => {
+      const base = 0xffff_ffff_8000_0000n;
+      expect(build(makeElf(base, [{ vaddr: base, bytes: new Uint8Array(0x1000) }]))).not.toThrow();
     });
     it("larger than the domain", () => {
       expect(build(testKernel(), 512)).toThrow(/need 1024 pages .* the domain has 512/);

@@ -259,6 +259,14 @@ describe("other domains and other refusals", () => {
     const ops = put(t, a, 0x200, mmuextOp(MMUEXT.PIN_L1_TABLE, BigInt(b.layout.p2m[0]!)));
     expect(call(t.hv, a.d.vcpus[0]!, HYPERVISOR.mmuext_op, ops, 1n, 0n, 2n)).toBe(-EPERM);
   });
+  it("DOMID_IO as foreigndom: mapping RAM through it is -EBUSY (get_page_from_l1e: the frame's owner is not DOMID_IO); mmuext_op is -EPERM (xsm_mmuext_op)", () => {
+    expect(pin(t, a, 1, spare[0]!)).toBe(0);
+    const reqs = put(t, a, 0x100, u64s(maddr(spare[0]!, 0), pte(spare[1]!, P)));
+    expect(call(t.hv, a.d.vcpus[0]!, HYPERVISOR.mmu_update, reqs, 1n, 0n, BigInt(xen.DOMID_IO))).toBe(-EBUSY);
+    const ops = put(t, a, 0x200, mmuextOp(MMUEXT.TLB_FLUSH_LOCAL, 0n));
+    expect(call(t.hv, a.d.vcpus[0]!, HYPERVISOR.mmuext_op, ops, 1n, 0n, BigInt(xen.DOMID_IO))).toBe(-EPERM);
+  });
+
   it("the caller's own domid named explicitly, or an unknown one: -ESRCH (get_pg_owner)", () => {
     const reqs = put(t, a, 0x100, u64s(maddr(spare[0]!, 0), 0n));
     expect(call(t.hv, a.d.vcpus[0]!, HYPERVISOR.mmu_update, reqs, 1n, 0n, 1n)).toBe(-ESRCH);

@@ -257,10 +257,17 @@ function reservation(at: (off: number, b: Uint8Array) => bigint, list: bigint, n
   return at(0x80, r);
 }
 
+/**
+ * No operation on these small domains needs more steps than this (a
+ * validation reads each of at most a few hundred tables once); more means
+ * two routines wait on each other, which must fail the test, not hang it.
+ */
+const MAX_STEPS = 2_000_000;
+
 /** Runs one operation to its end (a race: both routines, interleaved by its picks); returns how many hypercalls that was. */
 export function runOp(w: World, op: Op): number {
   if (op.k !== "race") {
-    finish(routine(w, op, 0));
+    finish(routine(w, op, 0), MAX_STEPS);
     return 1;
   }
   // The two halves run on different pCPUs: domain 1 and domain 2, or both vCPUs of one domain.
@@ -268,7 +275,19 @@ export function runOp(w: World, op: Op): number {
   // Both vCPUs of domain 1 when its second vCPU is up, else domain 2's first: never one vCPU twice.
   const second = { ...op.b, dom: w.t.doms[0]!.d.vcpus[1]!.initialised ? (op.b as { dom: number }).dom : 1 } as Op;
   let k = 0;
-  interleave([routine(w, first, 0), routine(w, second, 1)], (n) => (n === 1 ? 0 : op.picks[k++ % op.picks.length]! % n));
+  // The picks choose the interleaving, but fairly, as a scheduler does: no routine runs more than 64 steps in a row
+  // while the other waits (or a spinning routine could starve the one it waits for).
+  let last = -1;
+  let run = 0;
+  const pick = (n: number) => {
+    if (n === 1) return 0;
+    let p = op.picks[k++ % op.picks.length]! % n;
+    if (p === last && ++run >= 64) p = 1 - p;
+    if (p !== last) run = 0;
+    last = p;
+    return p;
+  };
+  interleave([routine(w, first, 0), routine(w, second, 1)], pick, MAX_STEPS);
   return 2;
 }
 
