@@ -25,7 +25,7 @@ export const ANSI: Style = { bold: sgr(1), dim: sgr(2), red: sgr(31), green: sgr
 
 const COMMANDS = [
   "step", "stepi", "cpu", "continue", "break", "delete", "watch", "regs", "x", "disasm", "walk", "tlb", "cache", "sched",
-  "replay", "goto", "help", "quit",
+  "replay", "goto", "frame", "domain", "hypercalls", "help", "quit",
 ];
 
 export const HELP = `commands (addresses are numbers, symbols, symbol+offset or $register):
@@ -49,6 +49,12 @@ export const HELP = `commands (addresses are numbers, symbols, symbol+offset or 
   sched                    the schedule so far
   replay F                 load the schedule recorded in F (run --record)
   goto STEP                run (or rerun) until STEP instructions in all
+  frame MFN                (--hv) a machine frame: owner, PFN, type, counts,
+                           flags, flush stamp, the entries that map it
+  domain [ID]              (--hv) domains: frames, pinned tables, vCPUs and
+                           where they run
+  hypercalls [N]           (--hv) the last N hypercalls (default 10), with
+                           arguments and results
   quit`;
 
 export class Commands {
@@ -138,6 +144,11 @@ export class Commands {
       case "goto":
         if (args.length !== 1) throw new ShootdownError("usage: goto STEP");
         return this.goto(this.number(args[0]!));
+      case "frame": case "domain": case "hypercalls": {
+        const lines = this.session.platform.inspectHypervisor(cmd, args);
+        if (!lines) throw new ShootdownError(`${cmd}: the machine runs no hypervisor (shootdown repl IMAGE --hv)`);
+        return lines;
+      }
       case "help": case ".help":
         return HELP.split("\n");
       default:
@@ -226,6 +237,9 @@ export class Commands {
         break;
       case "paused":
         out.push(`still running after ${CONTINUE_LIMIT} instructions (continue again to go on)`);
+        break;
+      case "hv-step":
+        out.push(st.cyan(`CPU ${stop.cpu} in the hypervisor: ${stop.what}`));
         break;
       case "step":
         break;

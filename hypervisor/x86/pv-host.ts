@@ -46,12 +46,20 @@ import { GDT_VIRT_START, GDT_LIMIT } from "./xen-area.ts";
 import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL, type FlushRequest } from "../common/flush.ts";
 import type { Domain, VCpu } from "../common/domain.ts";
 import { SHUTDOWN, HYPERCALL_NAMES } from "./public.ts";
+import { frameInfo } from "./inspect.ts";
+import { resultName } from "../common/errno.ts";
+import { ShootdownError } from "../../emulator/machine/core/errors.ts";
+
+const errnoName = (e: number) => resultName(-e).replace(/^-/, "");
 
 const X86_GP = 13;
 const X86_PF = 14;
 
 /** Guest instructions a vCPU runs before it may be preempted at the end of a budget. */
 export const TIME_SLICE = 20_000n;
+
+/** Hypercalls the debugger can list. */
+const HYPERCALL_LOG = 256;
 
 /** At the end of a time slice with nobody waiting, one vCPU in this many goes back to the run queue (a chance to migrate). */
 const MIGRATE_ONE_IN = 4;
@@ -125,6 +133,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private migrations = 0;
   private preemptions = 0;
   private readonly transitions = new Map<string, number>();
+  /** The last hypercalls, for the debugger's `hypercalls`. */
+  private readonly log: { cpu: number; vcpu: string; nr: bigint; args: bigint[]; result: bigint }[] = [];
 
   constructor(private readonly platform: X86Platform, private readonly o: PvHostOptions) {
     const m = platform.m;
@@ -275,7 +285,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     switch (exit.reason) {
       case "vmcall": {
         const s = cpu.state;
-        const rax = yield* this.hv.hypercall(v.domain, v, s.rax, [s.rdi, s.rsi, s.rdx, s.r10, s.r8]);
+        const args = [s.rdi, s.rsi, s.rdx, s.r10, s.r8];
+        const rax = yield* this.hv.hypercall(v.domain, v, s.rax, args);
+        this.log.push({ cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}`, nr: s.rax, args, result: rax });
+        if (this.log.length > HYPERCALL_LOG) this.log.shift();
         cpu.setState({ rax });
         past();
         return this.afterHypercall(cpu, v);
@@ -378,6 +391,52 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     }
   }
 
+  // ── The debugger ───────────────────────────────────────────────────────────
+
+  /** The REPL's frame, domain and hypercalls commands. */
+  inspect(command: string, args: readonly string[]): string[] {
+    const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+    const num = (text: string | undefined, what: string): number => {
+      if (text === undefined || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(text) || Number(text) > Number.MAX_SAFE_INTEGER) throw new ShootdownError(`${command}: ${what} must be a number, not '${text ?? ""}'`);
+      return Number(text);
+    };
+    if (command === "frame") {
+      const mfn = num(args[0], "MFN");
+      const f = frameInfo(this.hv, mfn);
+      if (!f) return [`MFN ${hex(mfn)} is not a frame the hypervisor manages (${hex(this.hv.frames.firstMfn)} to ${hex(this.hv.frames.endMfn - 1)})`];
+      const flags = [f.allocated && "allocated", f.validated && "validated", f.pinned && "pinned", f.locked && "locked", f.free && "free"].filter(Boolean).join(" ") || "-";
+      return [
+        `MFN ${hex(f.mfn)}: owner ${f.owner === undefined ? "none" : f.owner === 0x7ff2 ? "dom_xen" : `d${f.owner}`}, PFN ${f.pfn === undefined ? "none" : hex(f.pfn)}`,
+        `  type ${f.type}, type count ${f.typeCount}, count ${f.count}, ${flags}, TLB-flush stamp ${f.tlbflushTimestamp}`,
+        ...(f.mappers.length ? f.mappers.map((m) => `  mapped by L${m.level} MFN ${hex(m.tableMfn)} slot ${m.slot}: ${hex(m.entry)}`) : ["  no validated table maps it"]),
+      ];
+    }
+    if (command === "domain") {
+      const ids = args[0] === undefined ? [...this.hv.domains.keys()] : [num(args[0], "domain id")];
+      return ids.flatMap((id) => {
+        const d = this.hv.domains.get(id);
+        if (!d) return [`no domain ${id}`];
+        const pinned = [...d.pageList].filter((m) => this.hv.frames.lookup(BigInt(m))?.pinned).map((m) => hex(m));
+        return [
+          `d${d.domid}: ${d.totPages} of ${d.maxPages} pages${d.shutdownReason === undefined ? "" : `, shut down (${shutdownName(d.shutdownReason)})`}; pinned tables ${pinned.join(" ") || "none"}`,
+          ...d.vcpus.map((v) => {
+            const on = this.pcpus.findIndex((p) => p.current === v);
+            const where = on >= 0 ? `running on pCPU ${on}` : v.down ? "down" : this.runq.includes(v) ? "runnable, waiting for a pCPU" : "off the pCPUs";
+            return `  vCPU ${v.vcpuId}: ${where}; VPID ${this.vpids.get(v)}; L4 MFN ${hex(v.guestTable)}${v.dirtyCpu === undefined ? "" : `; last on pCPU ${v.dirtyCpu}`}`;
+          }),
+        ];
+      });
+    }
+    const n = args[0] === undefined ? 10 : num(args[0], "count");
+    const last = this.log.slice(-n);
+    if (!last.length) return ["no hypercall yet"];
+    return last.map((h) => {
+      const name = HYPERCALL_NAMES[Number(h.nr)] ?? `#${h.nr}`;
+      const rc = BigInt.asIntN(64, h.result);
+      return `pCPU ${h.cpu} ${h.vcpu}: ${name}(${h.args.map(hex).join(", ")}) = ${rc < 0n ? `-${errnoName(Number(-rc))}` : rc}`;
+    });
+  }
+
   // ── The summary ────────────────────────────────────────────────────────────
 
   summary(): Record<string, unknown> {
@@ -404,4 +463,3 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
 
 const SHUTDOWN_NAMES = Object.fromEntries(Object.entries(SHUTDOWN).map(([k, v]) => [v, k]));
 const shutdownName = (reason: number) => SHUTDOWN_NAMES[reason] ?? `reason ${reason}`;
-void HYPERCALL_NAMES;

@@ -73,6 +73,8 @@ export interface Platform {
   readonly hasHypervisor: boolean;
   /** What the attached hypervisor reports for the run's summary (hypercalls, page types, flushes …). */
   hypervisorSummary(): Record<string, unknown> | undefined;
+  /** The debugger's hypervisor commands (frame, domain, hypercalls): lines, or undefined when there is no hypervisor. */
+  inspectHypervisor(command: string, args: readonly string[]): string[] | undefined;
 }
 
 /** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
@@ -122,13 +124,17 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
     return this.chain.handle(this.cpus[i]!, exit as E);
   }
 
-  attach(handler: ExitHandler<never, never> & { summary?(): Record<string, unknown> }): void {
+  attach(handler: ExitHandler<never, never> & { summary?(): Record<string, unknown>; inspect?(command: string, args: readonly string[]): string[] }): void {
     this.chain = this.chain.withFirst(handler as unknown as ExitHandler<C, E>);
     this.hasHypervisor = true;
     this.attached = handler;
   }
 
-  private attached: { summary?(): Record<string, unknown> } | undefined;
+  private attached: { summary?(): Record<string, unknown>; inspect?(command: string, args: readonly string[]): string[] } | undefined;
+
+  inspectHypervisor(command: string, args: readonly string[]): string[] | undefined {
+    return this.attached?.inspect?.(command, args);
+  }
 
   hypervisorSummary(): Record<string, unknown> | undefined {
     return this.attached?.summary?.();
