@@ -4,6 +4,7 @@
 // time, always quoted against a baseline measured in the same run.
 
 import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
 import { ShootdownError } from "../emulator/machine/errors.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
@@ -14,6 +15,8 @@ import { qemuSuite } from "./qemu.ts";
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
   scale: number;
+  /** Another build of the hardware module to measure beside this one, in the same run (suites that support it). */
+  against?: string;
   out: (line: string) => void;
 }
 
@@ -28,12 +31,18 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
 export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]
 
 suites: ${Object.keys(SUITES).join(", ")} (default: all)
-  --scale X   multiply iteration counts by X (e.g. 0.1 for a quick look)`;
+  --scale X         multiply iteration counts by X (e.g. 0.1 for a quick look)
+  --against F.wasm  tlb: also measure another build of the hardware module
+                    (e.g. main's dist/shootdown.wasm), round for round with this one`;
 
 export function benchCommand(args: string[], out: (line: string) => void): number {
   const { values, positionals } = parseArgs({
     args,
-    options: { scale: { type: "string", default: "1" }, help: { type: "boolean", default: false } },
+    options: {
+      scale: { type: "string", default: "1" },
+      against: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
     allowPositionals: true,
   });
   if (values.help) {
@@ -46,7 +55,9 @@ export function benchCommand(args: string[], out: (line: string) => void): numbe
   for (const name of names) {
     if (!SUITES[name]) throw new ShootdownError(`unknown suite '${name}' (suites: ${Object.keys(SUITES).join(", ")})`);
   }
-  for (const name of names) SUITES[name]!({ scale, out });
+  const against = values.against;
+  if (against !== undefined && !existsSync(against)) throw new ShootdownError(`--against: no hardware module at '${against}'`);
+  for (const name of names) SUITES[name]!({ scale, out, ...(against === undefined ? {} : { against }) });
   return 0;
 }
 

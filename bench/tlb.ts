@@ -17,8 +17,8 @@ const CR4_PAE = 1n << 5n;
 const EFER_LME_LMA_NXE = 0xd00n;
 
 /** A one-CPU x86-64 machine with 2^lgPages 4 KiB pages mapped at VA_BASE. */
-function x86Machine(lgPages: number, microTlbEntries: number): Machine {
-  const m = new Machine({ cpus: 1, maxPhysAddr: 46, ram: [{ base: 0n, size: 64n << 20n }], microTlbEntries });
+function x86Machine(lgPages: number, microTlbEntries: number, hardwareModule?: string): Machine {
+  const m = new Machine({ cpus: 1, maxPhysAddr: 46, ram: [{ base: 0n, size: 64n << 20n }], microTlbEntries }, hardwareModule);
   const pt = new X86PageTables(m.memory, { base: 0x10_0000n, limit: DATA_PA });
   for (let i = 0n; i < 1n << BigInt(lgPages); i++) {
     pt.map(VA_BASE + i * PAGE_4K, DATA_PA + i * PAGE_4K, PAGE_4K, PTE.RW | PTE.A | PTE.D);
@@ -32,12 +32,12 @@ function x86Machine(lgPages: number, microTlbEntries: number): Machine {
  * (48-bit VA) and, when nested, a 4-level stage 2 (48-bit IPA) mapping every
  * IPA to PA + 1 GiB. Data caches off: this measures the walks.
  */
-function armMachine(lgPages: number, nested: boolean): Machine<"aarch64"> {
+function armMachine(lgPages: number, nested: boolean, hardwareModule?: string): Machine<"aarch64"> {
   const GIB = 1n << 30n;
   const m = new Machine({
     arch: "aarch64", cpus: 1, maxPhysAddr: 48, caches: false,
     ram: [{ base: 0n, size: 64n << 20n }, { base: GIB, size: 64n << 20n }],
-  });
+  }, hardwareModule);
   const offset = nested ? GIB : 0n;
   // Stage-1 tables at IPAs [1 MiB, 16 MiB), written at their PAs.
   const memory = m.memory;
@@ -63,7 +63,25 @@ function armMachine(lgPages: number, nested: boolean): Machine<"aarch64"> {
   return m;
 }
 
-export function tlbSuite({ scale, out }: BenchOptions): void {
+/** The cold-walk loops of one build of the hardware module, each timed over `n` walks. */
+interface WalkLoops {
+  x86: (n: number) => void;
+  arm: (n: number) => void;
+  armNested: (n: number) => void;
+}
+
+function walkLoops(lgPages: number, hardwareModule?: string): WalkLoops {
+  const x86 = x86Machine(lgPages, 256, hardwareModule).hw;
+  const arm = armMachine(lgPages, false, hardwareModule).hw;
+  const armNested = armMachine(lgPages, true, hardwareModule).hw;
+  return {
+    x86: (n) => x86.benchWalk(0, VA_BASE, lgPages, n),
+    arm: (n) => arm.benchArmWalk(0, VA_BASE, lgPages, n),
+    armNested: (n) => armNested.benchArmWalk(0, VA_BASE, lgPages, n),
+  };
+}
+
+export function tlbSuite({ scale, out, against }: BenchOptions): void {
   const lgPages = 6;
   const hits = Math.max(1, Math.round(20_000_000 * scale));
   const walks = Math.max(1, Math.round(5_000_000 * scale));
@@ -76,6 +94,9 @@ export function tlbSuite({ scale, out }: BenchOptions): void {
   const armNested = armMachine(lgPages, true);
   const hw = m.hw;
   const host = Number(hw.ramHost(DATA_PA, 8));
+  // The other build's walks, measured round for round with this one's.
+  const other = against === undefined ? undefined : walkLoops(lgPages, against);
+  const otherBest = { x86: Infinity, arm: Infinity, armNested: Infinity };
   // Warm the TLBs so that every timed translation hits.
   hw.benchTranslate(0, VA_BASE, lgPages, 1 << 12);
   mNoMicro.hw.benchTranslate(0, VA_BASE, lgPages, 1 << 12);
@@ -95,6 +116,11 @@ export function tlbSuite({ scale, out }: BenchOptions): void {
     walk = Math.min(walk, timeBest(1, walks, () => hw.benchWalk(0, VA_BASE, lgPages, walks)));
     armWalk = Math.min(armWalk, timeBest(1, walks, () => arm.hw.benchArmWalk(0, VA_BASE, lgPages, walks)));
     armNestedWalk = Math.min(armNestedWalk, timeBest(1, nestedWalks, () => armNested.hw.benchArmWalk(0, VA_BASE, lgPages, nestedWalks)));
+    if (other) {
+      otherBest.x86 = Math.min(otherBest.x86, timeBest(1, walks, () => other.x86(walks)));
+      otherBest.arm = Math.min(otherBest.arm, timeBest(1, walks, () => other.arm(walks)));
+      otherBest.armNested = Math.min(otherBest.armNested, timeBest(1, nestedWalks, () => other.armNested(nestedWalks)));
+    }
   }
   const after = m.cpu(0).counters();
   const walkReads = Number(after.walkReads - before.walkReads) / Number(after.walks - before.walks);
@@ -115,4 +141,10 @@ export function tlbSuite({ scale, out }: BenchOptions): void {
   line("AArch64 stage-1 walk, cold caches", armWalk, `   ${(armWalk / walk).toFixed(2)}x x86-64 walk, ${armReads.toFixed(2)} reads/walk`);
   const nestedReads = Number(nestedCounters.walkReads) / Number(nestedCounters.walks);
   line("AArch64 stage 1+2 walk, cold caches", armNestedWalk, `   ${(armNestedWalk / walk).toFixed(2)}x x86-64 walk, ${nestedReads.toFixed(2)} reads/walk (both stages; stage-2 walk caches fill within a walk)`);
+  if (other) {
+    out(`  against ${against} (same rounds; this build's time / that build's):`);
+    line("x86-64 4-level walk, cold caches", otherBest.x86, `   this build ${(walk / otherBest.x86).toFixed(3)}x`);
+    line("AArch64 stage-1 walk, cold caches", otherBest.arm, `   this build ${(armWalk / otherBest.arm).toFixed(3)}x`);
+    line("AArch64 stage 1+2 walk, cold caches", otherBest.armNested, `   this build ${(armNestedWalk / otherBest.armNested).toFixed(3)}x`);
+  }
 }

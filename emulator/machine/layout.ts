@@ -3,7 +3,7 @@
 // The hardware module's memory map, read from its exports (emulator/hw/layout.ts
 // defines it once; nothing here repeats an offset or a name as a literal).
 
-import { constant } from "./wasm.ts";
+import { constant, moduleOf } from "./wasm.ts";
 import { LAYOUT_NAMES, type LayoutName, type HwExports } from "../generated/hw-exports.ts";
 
 export type { LayoutName };
@@ -14,13 +14,16 @@ export type { LayoutName };
  */
 export type Layout = Readonly<Record<LayoutName, number>>;
 
-let cached: Layout | undefined;
+/** The memory map of each compiled module, identical for all its instances. */
+const cached = new WeakMap<WebAssembly.Module, Layout>();
 
-/** The memory map; identical for every instance of the module. */
+/** The memory map of the module `hw` is an instance of. */
 export function layoutOf(hw: HwExports): Layout {
-  if (cached) return cached;
+  const module = moduleOf(hw);
+  const known = module && cached.get(module);
+  if (known) return known;
   const out: Partial<Record<LayoutName, number>> = {};
   for (const name of LAYOUT_NAMES) out[name] = constant(hw, name);
-  cached = out as Layout;
-  return cached;
+  if (module) cached.set(module, out as Layout);
+  return out as Layout;
 }

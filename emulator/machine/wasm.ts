@@ -15,7 +15,11 @@ import type { HwExports } from "../generated/hw-exports.ts";
  */
 export type { HwExports };
 
-let compiled: WebAssembly.Module | undefined;
+/** Compiled modules by path: each is compiled once per process. */
+const compiled = new Map<string, WebAssembly.Module>();
+/** The module each instance's exports came from. */
+const moduleOfExports = new WeakMap<HwExports, WebAssembly.Module>();
+let defaultPath: string | undefined;
 
 /** The package root: the nearest folder above this file with a package.json. */
 export function packageRoot(): string {
@@ -32,26 +36,38 @@ export function wasmPath(): string {
   return join(packageRoot(), "dist", "shootdown.wasm");
 }
 
-function compile(): WebAssembly.Module {
-  if (compiled) return compiled;
-  const path = wasmPath();
+function compile(path: string): WebAssembly.Module {
+  const known = compiled.get(path);
+  if (known) return known;
   if (!existsSync(path)) {
     throw new ShootdownError(`${path} is missing: run 'npm install' (or 'npm run build') to build the hardware module`);
   }
-  compiled = new WebAssembly.Module(readFileSync(path));
-  return compiled;
+  const module = new WebAssembly.Module(readFileSync(path));
+  compiled.set(path, module);
+  return module;
 }
 
-/** A fresh instance of the hardware module. */
-export function instantiate(): HwExports {
-  const instance = new WebAssembly.Instance(compile(), {
+/**
+ * A fresh instance of the hardware module: the package's own, or another
+ * build of it at `path` (for comparing builds, as bench/ does).
+ */
+export function instantiate(path?: string): HwExports {
+  const module = compile(path ?? (defaultPath ??= wasmPath()));
+  const instance = new WebAssembly.Instance(module, {
     env: {
       abort(_msg: number, _file: number, line: number, column: number): never {
         throw new Error(`shootdown hardware module aborted at ${line}:${column} (an emulator bug)`);
       },
     },
   });
-  return instance.exports as unknown as HwExports;
+  const hw = instance.exports as unknown as HwExports;
+  moduleOfExports.set(hw, module);
+  return hw;
+}
+
+/** The compiled module an instance's exports came from. */
+export function moduleOf(hw: HwExports): WebAssembly.Module | undefined {
+  return moduleOfExports.get(hw);
 }
 
 /** Reads an exported constant (an immutable WebAssembly global) of the memory map. */
