@@ -33,28 +33,30 @@ import { physHost, physWrite64 } from "../../phys/ram";
 import { cachesOn, coherentRead64, coherentWrite64 } from "../cache";
 import { MODE_PEEK, XLATE_FAILED } from "../../tlb/micro";
 import { walkSrcPush, walkSrcUpdateLast } from "../../common/detector";
+import { fetchAbort } from "../../common/fetch-abort";
 import { s2Translate, S2_READ, S2_WRITE } from "./stage2";
 
-/** The descriptor the last successful fetchDescriptor read. */
-export let fetchedDescriptor: u64 = 0;
+export { fetchAborted } from "../../common/fetch-abort";
 
 /**
  * Reads the descriptor at PA descPa, of a stage-1 walk or (stage2) a stage-2
- * walk, at `level`. False when no RAM is there: the walk's external abort.
+ * walk, at `level`. When no RAM is there it returns 0, an invalid
+ * descriptor, and the walker, on its path for invalid descriptors, learns
+ * from fetchAborted() that this is an external abort on the walk instead.
  */
-@inline export function fetchDescriptor(descPa: u64, level: u32, stage2: bool, mode: u32): bool {
+@inline export function fetchDescriptor(descPa: u64, level: u32, stage2: bool, mode: u32): u64 {
   const peek = (mode & MODE_PEEK) != 0;
   if (!peek) {
     count(CNT_WALK_READ);
     if (stage2) count(CNT_S2_WALK_READ);
   }
   const host = physHost(descPa, 8);
-  if (host < 0) return false;
+  if (host < 0) return fetchAbort();
   const desc = cachesOn ? coherentRead64(descPa) : load<u64>(<usize>host);
   if (!peek && (features & FEATURE_DETECT)) walkSrcPush(descPa, desc, stage2 ? level | SRC_STAGE2 : level);
-  fetchedDescriptor = desc;
-  return true;
+  return desc;
 }
+
 
 /**
  * The PA of a stage-1 descriptor at IPA descIpa (HCR_EL2.VM=1): a stage-2

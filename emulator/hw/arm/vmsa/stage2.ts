@@ -18,7 +18,7 @@ import { maxPhysAddr } from "../../phys/ram";
 import { MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK } from "../../tlb/micro";
 import { probe, structFill } from "../../tlb/structure";
 import { curS2Ctx, curS2Floor } from "../../tlb/floors";
-import { fetchDescriptor, fetchedDescriptor, writeDescriptor } from "./fetch";
+import { fetchDescriptor, fetchAborted, writeDescriptor } from "./fetch";
 import { armReg, bits, paSizeBits, VTCR_HA, VTCR_HD } from "../regs";
 import {
   DESC_VALID, DESC_TABLE, DESC_AF, DESC_DBM, DESC_OA_MASK, S2_AP_R, S2_AP_W, S2_XN_SHIFT, S2_MEMATTR_SHIFT,
@@ -139,12 +139,10 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
     const shift: u32 = 12 + 9 * (3 - level);
     const indexBits: u32 = level == start ? topIndexBits : 9;
     descPa = table + (((ipa >> shift) & ((<u64>1 << indexBits) - 1)) << 3);
-    if (!fetchDescriptor(descPa, level, true, mode)) {
-      return armStage2Fault(ARM_FAULT_EXTERNAL_WALK, level, va, ipa, s1ptw, mode);
-    }
-    desc = fetchedDescriptor;
+    desc = fetchDescriptor(descPa, level, true, mode);
     if (!(desc & DESC_VALID) || (level == 3 && !(desc & DESC_TABLE))) {
-      return armStage2Fault(ARM_FAULT_TRANSLATION, level, va, ipa, s1ptw, mode);
+      const fault = desc == 0 && fetchAborted() ? ARM_FAULT_EXTERNAL_WALK : ARM_FAULT_TRANSLATION;
+      return armStage2Fault(fault, level, va, ipa, s1ptw, mode);
     }
     const address = desc & DESC_OA_MASK;
     if (address >> outputSize) return armStage2Fault(ARM_FAULT_ADDRESS_SIZE, level, va, ipa, s1ptw, mode);

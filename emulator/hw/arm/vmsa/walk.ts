@@ -46,7 +46,7 @@ import {
   ARM_ATTR_AP1, ARM_ATTR_AP2, ARM_ATTR_UXN, ARM_ATTR_PXN, ARM_ATTR_DBM, ARM_ATTR_S2R, ARM_ATTR_S2W, ARM_ATTR_S2XN,
   ARM_ACC_WRITE, ARM_ACC_FETCH, ARM_ACC_EL0, ARM_PERM_S1_FAULT, armPermission,
 } from "./permissions";
-import { fetchDescriptor, fetchedDescriptor, s1TableAddress, writeDescriptor, writeS1DescriptorNested } from "./fetch";
+import { fetchDescriptor, fetchAborted, s1TableAddress, writeDescriptor, writeS1DescriptorNested } from "./fetch";
 import { s2Translate, s2Rights, s2MemAttr, s2Sh, s2PageShift, S2_READ, S2_WRITE, S2_FETCH } from "./stage2";
 import { combineS1S2, combinedSh } from "./attrs";
 
@@ -197,10 +197,10 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
     const offset = ((vn >> shift) & ((<u64>1 << indexBits) - 1)) << 3;
     descPa = table + offset;
     descIpa = tableIpa == u64.MAX_VALUE ? u64.MAX_VALUE : tableIpa + offset;
-    if (!fetchDescriptor(descPa, level, false, mode)) return armFault(ARM_FAULT_EXTERNAL_WALK, level, va, 0, 0, mode);
-    desc = fetchedDescriptor;
+    desc = fetchDescriptor(descPa, level, false, mode);
     if (!(desc & DESC_VALID) || (level == 3 && !(desc & DESC_TABLE))) {
-      return armFault(ARM_FAULT_TRANSLATION, level, va, 0, 0, mode);
+      const fault = desc == 0 && fetchAborted() ? ARM_FAULT_EXTERNAL_WALK : ARM_FAULT_TRANSLATION;
+      return armFault(fault, level, va, 0, 0, mode);
     }
     let address = desc & DESC_OA_MASK;
     if (address >> pOutputSize) return armFault(ARM_FAULT_ADDRESS_SIZE, level, va, 0, 0, mode);
