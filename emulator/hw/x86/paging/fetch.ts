@@ -95,7 +95,7 @@ export function fetchEntryMiss(entryPa: u64, level: u32): bool {
  * a not-present entry, and the walker, on its not-present path, learns from
  * fetchAborted() that there was nothing to read instead.
  */
-export function fetchEntry(entryPa: u64, ept: bool, mode: u32): u64 {
+@inline export function fetchEntry(entryPa: u64, ept: bool, mode: u32): u64 {
   if (!(mode & MODE_PEEK)) {
     count(CNT_WALK_READ);
     if (ept) count(CNT_S2_WALK_READ);
@@ -117,7 +117,7 @@ export function fetchEntry(entryPa: u64, ept: bool, mode: u32): u64 {
  * accessed and dirty flags on. The address, or XLATE_FAILED with the EPT
  * violation or misconfiguration recorded.
  */
-export function guestEntryAddress(entryGpa: u64, va: u64, mode: u32): u64 {
+@inline export function guestEntryAddress(entryGpa: u64, va: u64, mode: u32): u64 {
   return eptTranslate(entryGpa, eptAccessedDirty() ? EPT_WRITE : EPT_READ, true, va, mode);
 }
 
