@@ -5,7 +5,7 @@
 
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
-import { ShootdownError } from "../emulator/machine/errors.ts";
+import { ShootdownError } from "../emulator/machine/core/errors.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";

@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import {
   assemble, backendFor, formatDiagnostic, formatListing, readElf, toSource, writeElf, ElfError,
   type ArchName, type Program,

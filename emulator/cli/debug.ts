@@ -8,9 +8,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { start as startRepl, type REPLServer } from "node:repl";
-import { ShootdownError } from "../machine/errors.ts";
-import { sha256 } from "../machine/run-loop.ts";
-import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { sha256 } from "../machine/core/report.ts";
+import { packSteps } from "../machine/core/scheduler.ts";
+import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
 import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, imageArch, type Parsed } from "./run.ts";
 import { Session } from "../debug/session.ts";
 import { Commands, ANSI, PLAIN, HELP } from "../debug/commands.ts";
@@ -61,14 +62,14 @@ function prepare(args: string[]): Prepared | "help" {
 
 function sessionFor(p: Prepared, own: OwnOptions, console: (text: string) => void): Session {
   const make = (image: Uint8Array, options: RecordedOptions, sink: (byte: number) => void) => makeTarget(image, options, sink, { detector: own.detector });
-  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps, recorded: { status: p.schedule.status, stateHash: p.schedule.stateHash } } : {}) });
+  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.decisions, recorded: { status: p.schedule.status, stateHash: p.schedule.stateHash } } : {}) });
 }
 
 function writeRecording(p: Prepared, session: Session): string | undefined {
   if (p.parsed.record === undefined) return undefined;
   const end = session.endedWith;
   const json = scheduleToJson({
-    imageSha256: sha256(p.image), imageName: basename(p.parsed.imagePath), options: p.options, steps: [...session.schedule],
+    imageSha256: sha256(p.image), imageName: basename(p.parsed.imagePath), options: p.options, decisions: packSteps(session.schedule),
     status: end?.status ?? 3, stateHash: session.target.stateHash(),
   });
   writeFileSync(p.parsed.record, json);

@@ -3,7 +3,7 @@
 // The `shootdown` command. Every user error ends as one clear line on stderr
 // and a non-zero status; only a bug in shootdown itself shows a stack.
 
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { walkCommand } from "./walk.ts";
 import { benchCommand } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";

@@ -10,13 +10,14 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { ShootdownError } from "../machine/errors.ts";
-import { runX86, LoadError } from "../machine/x86-run.ts";
-import { runArm } from "../machine/arm-run.ts";
-import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/run-loop.ts";
-import { encodeCmdline } from "../machine/x86-boot.ts";
-import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
-import type { Counters } from "../machine/counters.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { LoadError } from "../machine/core/elf-load.ts";
+import { runImage } from "../run.ts";
+import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
+import { packSteps } from "../machine/core/scheduler.ts";
+import { encodeCmdline } from "../machine/platform/x86/boot.ts";
+import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
+import type { Counters } from "../machine/core/counters.ts";
 
 export const RUN_USAGE = `usage: shootdown run IMAGE [options] [-- guest command line]
 
@@ -261,10 +262,9 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   const consoleOut = new ConsoleOut();
   let report: RunReport;
   try {
-    const run = imageArch(image) === "aarch64" ? runArm : runX86;
-    report = run({
+    report = runImage({
       ...options, image, console: consoleOut.put, record: p.record !== undefined,
-      ...(schedule ? { replay: schedule.steps } : {}),
+      ...(schedule ? { replay: schedule.decisions } : {}),
     });
   } catch (e) {
     consoleOut.flush();
@@ -282,7 +282,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   const notes: string[] = [];
   if (p.record !== undefined) {
     const json = scheduleToJson({
-      imageSha256, imageName: basename(p.imagePath), options, steps: report.schedule ?? [], status: report.status, stateHash: report.stateHash,
+      imageSha256, imageName: basename(p.imagePath), options, decisions: packSteps(report.schedule ?? []), status: report.status, stateHash: report.stateHash,
     });
     try {
       writeFileSync(p.record, json);
@@ -303,9 +303,10 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   if (report.end.kind === "crash") err(report.end.message);
   if (p.stats) {
-    process.stderr.write(`${JSON.stringify(statsJson(report, options, notes))}\n`);
+    process.stderr.write(`${JSON.stringify(statsJson({ ...report, status }, options, notes))}\n`);
   } else {
-    process.stderr.write(summaryText(report, options, notes));
+    // The status the process exits with, which a failed replay or recording changes.
+    process.stderr.write(summaryText({ ...report, status }, options, notes));
   }
   return status;
 }
@@ -325,6 +326,8 @@ function resultText(r: RunReport): string {
         : `success (CPU ${e.cpu} called PSCI SYSTEM_OFF)`;
     case "step-limit":
       return `step limit: ${e.steps} instructions retired (--max-steps) with no result from the guest`;
+    case "shutdown":
+      return `${e.status === 0 ? "success" : "guest-reported failure"} (CPU ${e.cpu}: the domain shut down, ${e.reason})`;
     case "crash":
       return `crash: ${e.reason}`;
   }
@@ -375,6 +378,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
   const end = e.kind === "debug-exit" ? { kind: e.kind, code: num(e.code), cpu: e.cpu }
     : e.kind === "power-off" ? { kind: e.kind, reset: e.reset, cpu: e.cpu }
     : e.kind === "step-limit" ? { kind: e.kind, steps: num(e.steps) }
+    : e.kind === "shutdown" ? { kind: e.kind, status: e.status, reason: e.reason, cpu: e.cpu }
     : { kind: e.kind, reason: e.reason, message: e.message, ...(e.cpu !== undefined ? { cpu: e.cpu } : {}), ...(e.pc !== undefined ? { [pcName(r)]: hex(e.pc) } : {}) };
   const counters = (c: Counters) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, num(v as bigint)]));
   return {

@@ -5,7 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";
 import { Aarch64VectorRunner } from "../walk/aarch64.ts";

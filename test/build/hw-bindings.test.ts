@@ -12,8 +12,8 @@ import * as gen from "../../emulator/build/hw-bindings.mjs";
 import {
   LAYOUT_NAMES, LAYOUT_U64_NAMES, HW_VARIABLE_NAMES, HW_FUNCTION_NAMES, COUNTER_INDEX,
 } from "../../emulator/generated/hw-exports.ts";
-import { instantiate } from "../../emulator/machine/wasm.ts";
-import { Machine } from "../../emulator/machine/machine.ts";
+import { instantiate } from "../../emulator/machine/core/wasm.ts";
+import { Machine } from "../../emulator/machine/core/machine.ts";
 
 type Export = { name: string; kind: string };
 

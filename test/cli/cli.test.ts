@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { packageRoot } from "../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../emulator/machine/core/wasm.ts";
 
 const ROOT = packageRoot();
 const CLI = join(ROOT, "dist", "cli.js");

@@ -14,7 +14,8 @@ import {
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64,
-  CPU_CR0, CPU_X86, X86_EVENTS, CPU_ARM, ARM_REG_COUNT, CPU_A64, A64_EXIT_REASON,
+  CPU_CR0, X86_EVENTS, X86_GPR, X86_LAZY_RES, X86_CPL, X86_EXIT_REASON, X86_APIC_ID, CPU_ARM, ARM_REG_COUNT, CPU_A64,
+  A64_EXIT_REASON,
 } from "../layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "../cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam } from "../phys/ram";
@@ -220,8 +221,15 @@ export function stateHash(): u64 {
       h = hashBytes(h, C + CPU_A64, A64_EXIT_REASON - CPU_A64);
       continue;
     }
+    // Architectural state only: the registers, the instruction and cycle
+    // counts and the local APIC. Not the lazy-flags record (the caller has
+    // worked the flags out into RFLAGS), the last exit's record, an event
+    // in delivery, or the fetch window, which is the emulator's own cache
+    // (the missing-invalidation detector changes when it is refilled).
     h = hashBytes(h, C + CPU_CR0, 64);
-    h = hashBytes(h, C + CPU_X86, X86_EVENTS - CPU_X86);
+    h = hashBytes(h, C + X86_GPR, X86_LAZY_RES - X86_GPR);
+    h = hashBytes(h, C + X86_CPL, X86_EXIT_REASON - X86_CPL);
+    h = hashBytes(h, C + X86_APIC_ID, X86_EVENTS - X86_APIC_ID);
   }
   return hashRam(h);
 }

@@ -8,7 +8,7 @@
 import { C, select } from "../cpu";
 import { CPU_RES_PA, CPU_AC_KIND, CPU_RFLAGS, X86_LAZY_OP, X86_EVENTS, LAZY_NONE } from "../layout";
 import { run as x86RunLoop } from "./cpu/execute";
-import { request as apicRequest } from "./cpu/apic";
+import { request as apicRequest, apicWrite } from "./cpu/apic";
 import { flushDecoded } from "./cpu/code";
 import { dropFetchWindow } from "./cpu/fetch";
 import { materialize } from "./cpu/flags";
@@ -16,11 +16,16 @@ import { flushAll } from "../tlb/floors";
 import { translate, translateSlow } from "./translate";
 import { XLATE_FAILED } from "../tlb/micro";
 import { setVmxContext, invept, invvpid } from "./vmx";
+import { setGuestControls } from "./guest/controls";
+import { setInjection } from "./guest/inject";
 import { walkTrace, walkLevel } from "./paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
 } from "./invalidate";
 import { benchOffset } from "../common/bench";
+
+/** The x2APIC EOI register (SDM Vol.3A 11.12.1.2). */
+const MSR_X2APIC_EOI: u32 = 0x80B;
 
 /** Translates va for an access of `kind` (ACC_*; RFLAGS.AC is folded in here). 0 or XLATE_* status. */
 export function x86Translate(cpu: u32, va: u64, kind: u32): u32 {
@@ -133,6 +138,24 @@ export function x86FlushAll(cpu: u32): void {
 export function x86Run(cpu: u32, budget: u64): u32 {
   select(cpu);
   return x86RunLoop(budget);
+}
+
+/** Guest mode on or off, its controls (GC_*) and exception bitmap (guest/controls.ts); 1 for an unknown control. */
+export function x86SetGuestControls(cpu: u32, guest: u32, controls: u32, exceptionBitmap: u32): u32 {
+  select(cpu);
+  return setGuestControls(guest != 0, controls, exceptionBitmap);
+}
+
+/** An event to inject at the CPU's next run (guest/inject.ts); INJECT_* (0 for accepted). */
+export function x86Inject(cpu: u32, vector: u32, type: u32, hasCode: u32, code: u32, instructionLength: u32, writeCr2: u32, cr2: u64): u32 {
+  select(cpu);
+  return setInjection(vector, type, hasCode != 0, code, instructionLength, writeCr2 != 0, cr2);
+}
+
+/** An EOI to the CPU's local APIC, as the hypervisor ends an interrupt it took on a VM exit. */
+export function x86EndOfInterrupt(cpu: u32): void {
+  select(cpu);
+  apicWrite(MSR_X2APIC_EOI, 0);
 }
 
 /** A device (or the host) requests an interrupt vector on a CPU's local APIC. */

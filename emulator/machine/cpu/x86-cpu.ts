@@ -3,10 +3,16 @@
 // One x86-64 CPU of a Machine: its paging registers, translation through its
 // TLBs, the instructions that invalidate them, and its counters.
 
-import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "./wasm.ts";
-import type { Layout } from "./layout.ts";
-import { readCounters, type Counters } from "./counters.ts";
+import { ShootdownError } from "../core/errors.ts";
+import type { HwExports } from "../core/wasm.ts";
+import type { Layout } from "../core/layout.ts";
+import { readCounters, type Counters } from "../core/counters.ts";
+import {
+  encodeControls, mergeControls, decodeControls, encodeInjection, decodeEvent, readExitFields, decodeGuestExit,
+  type X86GuestControls, type X86GuestExit, type X86Injection, type X86Event,
+} from "./x86-guest.ts";
+
+export type { X86GuestControls, X86GuestExit, X86Injection, X86Event, X86EventType, X86VmExitInfo } from "./x86-guest.ts";
 
 /** The paging-related registers of an x86-64 CPU. */
 export interface X86Registers {
@@ -162,7 +168,11 @@ export type X86Exit =
   /** RIP reached a breakpoint; the instruction there has not run. */
   | { reason: "breakpoint"; rip: bigint }
   /** The CPU was stopped before and does nothing. */
-  | { reason: "stopped" };
+  | { reason: "stopped" }
+  /** Not from the CPU: the hypervisor parked it (Platform.park) and it ran nothing. */
+  | { reason: "parked" }
+  /** In guest mode (setGuestControls), or under EPT: a VM exit, with `guest: true`. */
+  | X86GuestExit;
 
 type U64Field = Exclude<keyof X86State, GprName | "rflags" | "cpl" | "cs" | "ss" | "gdtrLimit" | "idtrLimit" | "tr">;
 const STATE_U64: [U64Field, keyof Layout][] = [
@@ -461,8 +471,61 @@ export class X86Cpu {
       }
       case L.EXIT_BUS_ERROR: return { reason: "bus-error", rip, address: v.getBigUint64(L.X86_EXIT_VALUE, true) };
       case L.EXIT_BREAKPOINT: return { reason: "breakpoint", rip: v.getBigUint64(L.X86_RIP, true) };
+      case L.EXIT_VMEXIT: return decodeGuestExit(readExitFields(v, L), this.state, v.getBigUint64(L.X86_EXIT_DETAIL, true), L);
       default: return { reason: "stopped" };
     }
+  }
+
+  // ── Guest mode ─────────────────────────────────────────────────────────────
+
+  /** The guest-mode controls (all off, guest mode off, after reset). */
+  get guestControls(): X86GuestControls {
+    const v = this.view();
+    const L = this.layout;
+    const guest = v.getUint32(L.X86_GUEST_MODE, true) !== 0;
+    return decodeControls(guest, v.getUint32(L.X86_GUEST_CONTROLS, true), v.getUint32(L.X86_GUEST_EXCEPTION_BITMAP, true), L);
+  }
+
+  /**
+   * Changes some of the guest-mode controls (the others keep their values):
+   * `setGuestControls({ guestMode: true, exceptionBitmap: 1 << 14, cr3LoadExiting: true })`.
+   * In guest mode run() returns the VM exits of X86GuestExit; with guest
+   * mode off every control is inert and the CPU behaves as in host mode.
+   */
+  setGuestControls(update: Partial<X86GuestControls>): void {
+    const c = mergeControls(this.guestControls, update);
+    const word = encodeControls(c, this.layout);
+    if (this.hw.x86SetGuestControls(this.index, c.guestMode ? 1 : 0, word, c.exceptionBitmap >>> 0) !== 0) {
+      throw new Error("the hardware module refused guest controls that TypeScript accepted");
+    }
+  }
+
+  /**
+   * Injects an event at the next run (VM-entry event injection, SDM Vol.3C
+   * 27.6): delivered through the guest's IDT before its next instruction as
+   * the CPU delivers any event (gate and privilege checks, stack switch,
+   * error code), without consulting the exception bitmap; for #PF with `cr2`
+   * CR2 is written first. An external interrupt waits while RFLAGS.IF is 0.
+   * A fault during the delivery is handled as one during any delivery: it
+   * exits if its bitmap bit is set, else #DF or a triple fault. Replaces an
+   * injection still pending.
+   */
+  inject(event: X86Injection): void {
+    const [vector, type, hasCode, code, length, writeCr2, cr2] = encodeInjection(event);
+    const status = this.hw.x86Inject(this.index, vector, type, hasCode, code, length, writeCr2, cr2);
+    if (status !== 0) throw new Error(`the hardware module refused an injection that TypeScript accepted (${status})`);
+  }
+
+  /** The injected event still waiting to be delivered (an external interrupt waiting for IF), or null. */
+  get pendingInjection(): X86Event | null {
+    const v = this.view();
+    const L = this.layout;
+    return decodeEvent(v.getUint32(L.X86_ENTRY_INTR_INFO, true), v.getUint32(L.X86_ENTRY_INTR_ERROR, true), L);
+  }
+
+  /** An EOI to this CPU's local APIC: ends the highest interrupt in service (one acknowledged on a VM exit). */
+  endOfInterrupt(): void {
+    this.hw.x86EndOfInterrupt(this.index);
   }
 
   /** Requests an interrupt vector (16–255) on this CPU's local APIC, as a device would. */

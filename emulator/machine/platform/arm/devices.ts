@@ -14,7 +14,7 @@
 //
 // PSCI (psci.ts) and the GIC (in the hardware module) are not here.
 
-import type { ConsoleSink } from "./devices.ts";
+import type { ConsoleSink } from "../x86/devices.ts";
 
 export const PL011_BASE = 0x0900_0000n;
 export const PL011_SIZE = 0x1000n;

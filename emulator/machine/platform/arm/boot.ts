@@ -8,8 +8,8 @@
 // boot-information block in the last 8 KiB of RAM and passes its address in
 // x0 (QEMU does not: images meant for both must not need it).
 
-import type { Machine } from "./machine.ts";
-import { planElf, loadSegments, writeBootInfo, type LoadPlan } from "./elf-load.ts";
+import type { Machine } from "../../core/machine.ts";
+import { planElf, loadSegments, writeBootInfo, type LoadPlan } from "../../core/elf-load.ts";
 
 export const ARM_RAM_BASE = 0x4000_0000n;
 /** The loader's area at the top of RAM: the block, then the command line at +0x100. */

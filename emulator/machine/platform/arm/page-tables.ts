@@ -4,8 +4,8 @@
 // host: stage 1 for the EL1&0 regime, or stage 2. Tables come from a bump
 // allocator over a physical region; map() creates the tables it needs.
 
-import { ShootdownError } from "./errors.ts";
-import type { Memory } from "./memory.ts";
+import { ShootdownError } from "../../core/errors.ts";
+import type { Memory } from "../../core/memory.ts";
 
 /** Stage-1 block and page descriptor bits. */
 export const S1 = {

@@ -4,10 +4,10 @@
 // for the EL1&0 regime (stage 1, and stage 2 under it), the AT and TLBI
 // instructions, and its counters.
 
-import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "./wasm.ts";
-import type { Layout } from "./layout.ts";
-import { readCounters, type Counters } from "./counters.ts";
+import { ShootdownError } from "../core/errors.ts";
+import type { HwExports } from "../core/wasm.ts";
+import type { Layout } from "../core/layout.ts";
+import { readCounters, type Counters } from "../core/counters.ts";
 
 /** The AArch64 system registers the machine models, by name. */
 export interface ArmRegisters {
@@ -202,7 +202,9 @@ export type ArmExit =
   /** The CPU is powered off. */
   | { reason: "off" }
   /** The CPU was stopped by a bus error or an exception loop and does nothing. */
-  | { reason: "stopped" };
+  | { reason: "stopped" }
+  /** Not from the CPU: the hypervisor parked it (Platform.park) and it ran nothing. */
+  | { reason: "parked" };
 
 /** Exit reasons by their hardware code, for the counters. */
 const EXIT_NAMES: Record<string, keyof Layout> = {

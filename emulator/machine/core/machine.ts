@@ -7,8 +7,8 @@ import { instantiate, type HwExports } from "./wasm.ts";
 import { layoutOf, type Layout } from "./layout.ts";
 import { resolveOptions, STRUCT_ORDER, type MachineOptions, type ResolvedOptions } from "./options.ts";
 import { Memory } from "./memory.ts";
-import { X86Cpu } from "./x86-cpu.ts";
-import { ArmCpu } from "./arm-cpu.ts";
+import { X86Cpu } from "../cpu/x86-cpu.ts";
+import { ArmCpu } from "../cpu/arm-cpu.ts";
 
 export type Arch = "x86_64" | "aarch64";
 /** The CPU class of an architecture. */

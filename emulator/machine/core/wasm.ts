@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "../generated/hw-exports.ts";
+import type { HwExports } from "../../generated/hw-exports.ts";
 
 /**
  * The hardware module's exports, as the JavaScript API sees them (i64 ↔

@@ -115,44 +115,66 @@ export class RandomInterleaving implements Scheduler {
   }
 }
 
-/** One recorded decision: the CPU, the instructions asked for, the instructions it retired. */
-export type Step = [cpu: number, asked: number, retired: number];
+/**
+ * One recorded decision: CPU c ran guest instructions (asked, retired), or
+ * CPU c's continuation (a hypervisor routine, exits.ts) took one step.
+ */
+export type Step = RunStep | HvStep;
+export type RunStep = [cpu: number, asked: number, retired: number];
+export type HvStep = [cpu: number, kind: "hv"];
+
+export const isHvStep = (s: Step | PackedStep): s is HvStep => s[1] === "hv";
 
 /** The run could not follow its schedule: the machine did something else than when it was recorded. */
 export class ReplayDiverged extends ShootdownError {
   override name = "ReplayDiverged";
 }
 
-export class Replay implements Scheduler {
-  readonly mode = "replay";
-  private at = 0;
+/** What a replay asks the engine to do next. */
+export type ReplayDecision = { cpu: number; budget: number; expect: number } | { cpu: number; hv: true };
 
-  constructor(private readonly steps: readonly Step[]) {}
+/**
+ * A recorded schedule, followed one decision at a time. It walks the packed
+ * form and never expands it, so a step repeated a billion times costs no
+ * more memory than once.
+ */
+export class Replay {
+  readonly mode = "replay";
+  private entry = 0;
+  /** Repetitions of the current entry already taken. */
+  private taken = 0;
+  private decisions = 0;
+
+  constructor(private readonly packed: readonly PackedStep[]) {}
 
   /** Decisions taken so far. */
   get position(): number {
-    return this.at;
+    return this.decisions;
   }
 
-  get remaining(): number {
-    return this.steps.length - this.at;
+  get done(): boolean {
+    return this.entry >= this.packed.length;
   }
 
-  next(live: readonly number[]): Decision {
-    const step = this.steps[this.at];
-    if (!step) throw new ReplayDiverged(`the schedule ended after ${this.steps.length} decisions but the run did not`);
-    if (!live.includes(step[0])) throw new ReplayDiverged(`decision ${this.at} runs CPU ${step[0]}, which is not live`);
-    this.at++;
-    return { cpu: step[0], budget: step[1] };
-  }
-
-  /** Checks what the last decision retired against the recording. */
-  check(retired: number): void {
-    const step = this.steps[this.at - 1]!;
-    if (step[2] !== retired) {
-      throw new ReplayDiverged(`decision ${this.at - 1}: CPU ${step[0]} retired ${retired} instructions, the schedule says ${step[2]}`);
+  next(live: readonly number[]): ReplayDecision {
+    const p = this.packed[this.entry];
+    if (!p) throw new ReplayDiverged(`the schedule ended after ${this.decisions} decisions but the run did not`);
+    const at = this.decisions;
+    if (++this.taken >= repeatCount(p)) {
+      this.entry++;
+      this.taken = 0;
     }
+    this.decisions++;
+    if (!live.includes(p[0])) throw new ReplayDiverged(`decision ${at} runs CPU ${p[0]}, which is not live`);
+    if (isHvStep(p)) return { cpu: p[0], hv: true };
+    const [cpu, asked, retired] = p as number[];
+    return { cpu: cpu!, budget: asked!, expect: retired ?? asked! };
   }
+}
+
+/** How many equal decisions a packed entry stands for. */
+export function repeatCount(p: PackedStep): number {
+  return isHvStep(p) ? ((p as unknown[])[2] as number | undefined) ?? 1 : (p as number[])[3] ?? 1;
 }
 
 // ── Compressing a schedule ───────────────────────────────────────────────────
@@ -160,39 +182,64 @@ export class Replay implements Scheduler {
 /**
  * A step in the file: [cpu, asked] when it retired all it was asked for,
  * [cpu, asked, retired] otherwise, and [cpu, asked, retired, n] for n equal
- * steps in a row.
+ * steps in a row; [cpu, "hv"] for a step of CPU cpu's continuation, and
+ * [cpu, "hv", n] for n of them in a row.
  */
-export type PackedStep = [number, number] | [number, number, number] | [number, number, number, number];
+export type PackedStep =
+  | [number, number] | [number, number, number] | [number, number, number, number]
+  | [number, "hv"] | [number, "hv", number];
+
+const sameStep = (a: Step, b: Step) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 
 export function packSteps(steps: readonly Step[]): PackedStep[] {
   const out: PackedStep[] = [];
   for (let i = 0; i < steps.length; ) {
-    const [cpu, asked, retired] = steps[i]!;
+    const s = steps[i]!;
     let n = 1;
-    while (i + n < steps.length) {
-      const s = steps[i + n]!;
-      if (s[0] !== cpu || s[1] !== asked || s[2] !== retired) break;
-      n++;
+    while (i + n < steps.length && sameStep(steps[i + n]!, s)) n++;
+    if (isHvStep(s)) out.push(n > 1 ? [s[0], "hv", n] : [s[0], "hv"]);
+    else {
+      const [cpu, asked, retired] = s;
+      out.push(n > 1 ? [cpu, asked, retired, n] : retired === asked ? [cpu, asked] : [cpu, asked, retired]);
     }
-    out.push(n > 1 ? [cpu, asked, retired, n] : retired === asked ? [cpu, asked] : [cpu, asked, retired]);
     i += n;
   }
   return out;
 }
 
-/** The steps of a packed schedule; throws ShootdownError naming the first malformed entry. */
-export function unpackSteps(packed: unknown, cpus: number): Step[] {
+const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 1;
+
+/**
+ * Checks a packed schedule without expanding it; throws ShootdownError naming
+ * the first malformed entry. `version` 1 files have no continuation steps.
+ */
+export function checkPacked(packed: unknown, cpus: number, version = 2): PackedStep[] {
   if (!Array.isArray(packed)) throw new ShootdownError("\"decisions\" must be an array");
-  const out: Step[] = [];
   packed.forEach((p: unknown, i) => {
-    const ok = Array.isArray(p) && p.length >= 2 && p.length <= 4 && p.every((x) => Number.isSafeInteger(x) && x >= 0);
-    if (!ok) throw new ShootdownError(`decisions[${i}] must be [cpu, asked] or [cpu, asked, retired] or [cpu, asked, retired, count] of non-negative integers`);
-    const [cpu, asked] = p as [number, number];
-    const retired = (p as number[])[2] ?? asked;
-    const n = (p as number[])[3] ?? 1;
-    if (cpu >= cpus) throw new ShootdownError(`decisions[${i}] names CPU ${cpu}; the run has ${cpus}`);
-    if (asked < 1 || retired > asked || n < 1) throw new ShootdownError(`decisions[${i}] is impossible (asked ${asked}, retired ${retired}, count ${n})`);
-    for (let k = 0; k < n; k++) out.push([cpu, asked, retired]);
+    const cpuOk = Array.isArray(p) && Number.isSafeInteger(p[0]) && p[0] >= 0;
+    if (cpuOk && p[1] === "hv" && version >= 2) {
+      if (p.length > 3 || (p.length === 3 && !count(p[2]))) throw new ShootdownError(`decisions[${i}] must be [cpu, "hv"] or [cpu, "hv", count] with a positive count`);
+    } else {
+      const ok = cpuOk && p.length >= 2 && p.length <= 4 && p.every((x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0);
+      if (!ok) {
+        const hv = version >= 2 ? ` or [cpu, "hv"] or [cpu, "hv", count]` : "";
+        throw new ShootdownError(`decisions[${i}] must be [cpu, asked] or [cpu, asked, retired] or [cpu, asked, retired, count] of non-negative integers${hv}`);
+      }
+      const [, asked, retired = asked, n = 1] = p as number[];
+      if (asked! < 1 || retired! > asked! || n < 1) throw new ShootdownError(`decisions[${i}] is impossible (asked ${asked}, retired ${retired}, count ${n})`);
+    }
+    if ((p as number[])[0]! >= cpus) throw new ShootdownError(`decisions[${i}] names CPU ${(p as number[])[0]}; the run has ${cpus}`);
   });
+  return packed as PackedStep[];
+}
+
+/** The steps of a packed schedule, expanded (for tests and small schedules only: a count can be huge). */
+export function unpackSteps(packed: readonly PackedStep[]): Step[] {
+  const out: Step[] = [];
+  for (const p of packed) {
+    const n = repeatCount(p);
+    const step: Step = isHvStep(p) ? [p[0], "hv"] : [p[0], p[1] as number, (p as number[])[2] ?? (p[1] as number)];
+    for (let k = 0; k < n; k++) out.push(step);
+  }
   return out;
 }

@@ -4,7 +4,7 @@
 // emulator/hw/layout.ts), under the names their @counter tags give them.
 
 import type { Layout } from "./layout.ts";
-import { COUNTER_INDEX, type HwCounters } from "../generated/hw-exports.ts";
+import { COUNTER_INDEX, type HwCounters } from "../../generated/hw-exports.ts";
 
 /**
  * A CPU's counters: each CNT_* counter of the hardware module under the name

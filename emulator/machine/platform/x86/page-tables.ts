@@ -4,8 +4,8 @@
 // or a test sets up an address space: tables come from a bump allocator over
 // a physical region, and map() creates whatever intermediate tables it needs.
 
-import { ShootdownError } from "./errors.ts";
-import type { Memory } from "./memory.ts";
+import { ShootdownError } from "../../core/errors.ts";
+import type { Memory } from "../../core/memory.ts";
 
 export const PTE = {
   P: 1n << 0n,

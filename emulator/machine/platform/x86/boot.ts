@@ -14,12 +14,12 @@
 //   │            │ 0x5000–0x8FFF four page directories (2 MiB)   │              │
 //   └────────────┴──────────────────────────────────────────────┴──────────────┘
 
-import type { Machine } from "./machine.ts";
-import { PTE } from "./x86-page-tables.ts";
-import { planElf, loadSegments, writeBootInfo, LoadError, type LoadPlan } from "./elf-load.ts";
+import type { Machine } from "../../core/machine.ts";
+import { PTE } from "./page-tables.ts";
+import { planElf, loadSegments, writeBootInfo, LoadError, type LoadPlan } from "../../core/elf-load.ts";
 
 export { LoadError, type LoadPlan };
-export { BOOT_MAGIC, BOOT_VERSION, BOOT_INFO, CMDLINE_MAX_BYTES, encodeCmdline } from "./elf-load.ts";
+export { BOOT_MAGIC, BOOT_VERSION, BOOT_INFO, CMDLINE_MAX_BYTES, encodeCmdline } from "../../core/elf-load.ts";
 
 export const RESERVED_BASE = 0x1000n;
 export const RESERVED_END = 0x9000n;

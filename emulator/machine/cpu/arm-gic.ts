@@ -6,8 +6,8 @@
 // pending, when does a timer fire next). The A64 CPU reaches the same state
 // from inside the hardware module (emulator/hw/arm/gic.ts, timer.ts).
 
-import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "./wasm.ts";
+import { ShootdownError } from "../core/errors.ts";
+import type { HwExports } from "../core/wasm.ts";
 
 /** op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2, as MRS/MSR encode it in bits 20:5. */
 export function sysregKey(op0: number, op1: number, crn: number, crm: number, op2: number): number {

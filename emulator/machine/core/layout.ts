@@ -4,7 +4,7 @@
 // defines it once; nothing here repeats an offset or a name as a literal).
 
 import { constant, moduleOf } from "./wasm.ts";
-import { LAYOUT_NAMES, type LayoutName, type HwExports } from "../generated/hw-exports.ts";
+import { LAYOUT_NAMES, type LayoutName, type HwExports } from "../../generated/hw-exports.ts";
 
 export type { LayoutName };
 /**

@@ -5,7 +5,7 @@
 // area, copying its PT_LOAD segments to their physical addresses, and the
 // boot-information block with the guest command line.
 
-import { readElf, ElfError, type ElfFile, type ArchName as Arch, type Program } from "../../asm/index.ts";
+import { readElf, ElfError, type ElfFile, type ArchName as Arch, type Program } from "../../../asm/index.ts";
 import { ShootdownError } from "./errors.ts";
 import type { Machine, Arch as MachineArch } from "./machine.ts";
 
