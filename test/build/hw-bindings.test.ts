@@ -22,7 +22,7 @@ const wasmExports = (): Export[] =>
 
 describe("the generated view of the hardware module", () => {
   it("is what the build script makes of the module as it is now (not stale)", () => {
-    expect(readFileSync(gen.OUT_PATH, "utf8")).toBe(gen.generate());
+    expect(readFileSync(gen.OUT_PATH, "utf8"), "emulator/generated/hw-exports.ts is stale: run 'npm run build:hw'").toBe(gen.generate());
   });
 
   it("names only what the module exports, each as the kind of export it is", () => {
