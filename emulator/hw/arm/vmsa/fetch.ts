@@ -9,8 +9,8 @@
 //   - the stage-2 translation of a stage-1 table address when HCR_EL2.VM=1
 //     (every table address of a stage-1 walk is then an IPA, and a fault on
 //     it is a stage-2 fault with S1PTW set);
-//   - the read itself, through the data caches when they are modelled (a
-//     walk is coherent with them: DDI0487 D8.2.10, FEAT_TTCNP aside);
+//   - the read itself, through the data caches when they are modelled (the
+//     walk sees what the caches hold, as the model's walks always have);
 //   - the hardware Access flag and dirty-state write-back, which for a
 //     stage-1 descriptor under stage 2 is a stage-2 write to its IPA;
 //   - the counters of descriptor reads (CNT_WALK_READ, CNT_S2_WALK_READ) and
