@@ -119,9 +119,9 @@ describe("usage", () => {
     expect(r.status).toBe(0);
   });
 
-  it("other commands keep status 2 for their usage errors", () => {
-    expect(shootdown("asm", "x.s").status).toBe(2);
-    expect(shootdown("disasm").status).toBe(2);
+  it("other commands exit 64 for their usage errors too", () => {
+    expect(shootdown("asm", "x.s").status).toBe(64);
+    expect(shootdown("disasm").status).toBe(64);
   });
 
   it("a missing image cannot be loaded: status 2", () => {

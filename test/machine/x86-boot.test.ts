@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// The x86-64 boot protocol (README.md, "Boot protocol (x86-64)"): which
+// The x86-64 boot protocol (docs/boot.md, "Boot protocol (x86-64)"): which
 // images the loader refuses and why, and the state every CPU starts in,
 // checked from the host and by a guest that inspects itself.
 

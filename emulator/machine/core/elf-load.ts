@@ -112,7 +112,7 @@ export function encodeCmdline(cmdline: string): Uint8Array {
 export const BOOT_MAGIC = 0x544f_4f42_4e44_4853n;
 export const BOOT_VERSION = 1;
 /**
- * The boot-information block (both architectures; README says where each
+ * The boot-information block (both architectures; docs/boot.md says where each
  * puts it):
  *
  *   0x00 u64 magic   0x08 u32 version   0x0C u32 CPU count   0x10 u64 RAM bytes

@@ -22,7 +22,7 @@ export const PSTATE_RESET: u64 = 0x4000_03C5;
 export const SCTLR_EL1_RESET: u64 = 0x00C5_0838;
 
 /**
- * The A64 execution state after reset (README, "Boot protocol (AArch64)"): EL1h, DAIF masked,
+ * The A64 execution state after reset (docs/boot.md, "Boot protocol (AArch64)"): EL1h, DAIF masked,
  * SCTLR_EL1 at QEMU's reset value (MMU and caches off), registers zero,
  * MPIDR_EL1 = 0x8000_0000 | index, the CPU on.
  */

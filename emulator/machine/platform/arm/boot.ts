@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// The AArch64 boot protocol of `shootdown run` (README.md, "Boot protocol
-// (AArch64)"): QEMU virt's conventions, so that one image runs on both.
+// The AArch64 boot protocol of `shootdown run` (docs/boot.md, "Boot
+// protocol (AArch64)"): QEMU virt's conventions, so that one image runs on both.
 // RAM is one range at 0x4000_0000; the ELF is loaded at its physical
 // addresses; CPU 0 starts at the entry at EL1h with the MMU and caches off
 // and every other CPU is off until PSCI CPU_ON. shootdown also writes a

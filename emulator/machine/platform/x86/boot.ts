@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// The x86-64 boot protocol of `shootdown run` (README.md, "Boot protocol
-// (x86-64)"): an ELF64 image is loaded at its physical addresses, the loader
+// The x86-64 boot protocol of `shootdown run` (docs/boot.md, "Boot
+// protocol (x86-64)"): an ELF64 image is loaded at its physical addresses, the loader
 // writes a boot-information block, a GDT and an identity map of the first
 // 4 GiB into a reserved area, and every CPU starts at the entry point in
 // 64-bit mode with paging on, as a multiboot-like loader leaves a kernel.
