@@ -3,6 +3,7 @@
 // `shootdown bench [SUITE]` and `npm run bench`: emulator speed in wall-clock
 // time, always quoted against a baseline measured in the same run.
 
+import { existsSync } from "node:fs";
 import { UsageError, parseCommandLine, positiveOption, shown } from "../emulator/cli/options.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
@@ -14,6 +15,8 @@ import { exploreSetupSuite } from "./explore.ts";
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
   scale: number;
+  /** Another build of the hardware module to measure beside this one, in the same run (suites that support it). */
+  against?: string;
   out: (line: string) => void;
 }
 
@@ -29,12 +32,14 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
 /** The suites, in the order `shootdown bench` runs them. */
 export const BENCH_SUITES = Object.keys(SUITES);
 
-export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]
+export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X] [--against F.wasm]
 
 suites: ${Object.keys(SUITES).join(", ")} (default: all)
-  --scale X   multiply iteration counts by X (e.g. 0.1 for a quick look)`;
+  --scale X         multiply iteration counts by X (e.g. 0.1 for a quick look)
+  --against F.wasm  tlb: also measure another build of the hardware module
+                    (e.g. main's dist/shootdown.wasm), chunk for chunk with this one`;
 
-const BENCH_OPTIONS = { scale: { type: "string" }, help: { type: "boolean" } } as const;
+const BENCH_OPTIONS = { scale: { type: "string" }, against: { type: "string" }, help: { type: "boolean" } } as const;
 
 export function benchCommand(args: string[], out: (line: string) => void): number {
   const { values, positionals } = parseCommandLine(args, BENCH_OPTIONS, { command: "bench", afterDashDash: "operands" });
@@ -47,7 +52,9 @@ export function benchCommand(args: string[], out: (line: string) => void): numbe
   for (const name of names) {
     if (!SUITES[name]) throw new UsageError(`unknown suite '${shown(name)}' (suites: ${Object.keys(SUITES).join(", ")})`);
   }
-  for (const name of names) SUITES[name]!({ scale, out });
+  const against = values.against;
+  if (against !== undefined && !existsSync(against)) throw new UsageError(`--against: no hardware module at '${shown(against)}'`);
+  for (const name of names) SUITES[name]!({ scale, out, ...(against === undefined ? {} : { against }) });
   return 0;
 }
 

@@ -17,8 +17,8 @@ const CR4_PAE = 1n << 5n;
 const EFER_LME_LMA_NXE = 0xd00n;
 
 /** A one-CPU x86-64 machine with 2^lgPages 4 KiB pages mapped at VA_BASE. */
-function x86Machine(lgPages: number, microTlbEntries: number): Machine {
-  const m = new Machine({ cpus: 1, maxPhysAddr: 46, ram: [{ base: 0n, size: 64n << 20n }], microTlbEntries });
+function x86Machine(lgPages: number, microTlbEntries: number, hardwareModule?: string): Machine {
+  const m = new Machine({ cpus: 1, maxPhysAddr: 46, ram: [{ base: 0n, size: 64n << 20n }], microTlbEntries }, hardwareModule);
   const pt = new X86PageTables(m.memory, { base: 0x10_0000n, limit: DATA_PA });
   for (let i = 0n; i < 1n << BigInt(lgPages); i++) {
     pt.map(VA_BASE + i * PAGE_4K, DATA_PA + i * PAGE_4K, PAGE_4K, PTE.RW | PTE.A | PTE.D);
@@ -28,16 +28,43 @@ function x86Machine(lgPages: number, microTlbEntries: number): Machine {
 }
 
 /**
+ * A one-CPU x86-64 machine running a guest under EPT: the guest's 4-level
+ * tables map the same pages as x86Machine's, at guest-physical addresses
+ * that a 4-level EPT maps 4 KiB by 4 KiB to host-physical + 64 MiB.
+ */
+function x86EptMachine(lgPages: number, hardwareModule?: string): Machine {
+  const HOST = 64n << 20n;
+  const m = new Machine({ cpus: 1, maxPhysAddr: 46, ram: [{ base: 0n, size: 128n << 20n }], microTlbEntries: 256 }, hardwareModule);
+  const RWX = 7n;
+  const WB = 6n << 3n;
+  const ept = new X86PageTables(m.memory, { base: 32n << 20n, limit: 48n << 20n });
+  for (let gpa = 0n; gpa < 32n << 20n; gpa += PAGE_4K) ept.map(gpa, HOST + gpa, PAGE_4K, RWX | WB, RWX);
+  const memory = m.memory;
+  const guest = { ...memory, read64: (a: bigint) => memory.read64(HOST + a), write64: (a: bigint, v: bigint) => memory.write64(HOST + a, v), write: (a: bigint, b: Uint8Array) => memory.write(HOST + a, b) } as typeof memory;
+  const pt = new X86PageTables(guest, { base: 0x10_0000n, limit: DATA_PA });
+  for (let i = 0n; i < 1n << BigInt(lgPages); i++) {
+    pt.map(VA_BASE + i * PAGE_4K, DATA_PA + i * PAGE_4K, PAGE_4K, PTE.RW | PTE.A | PTE.D);
+  }
+  m.cpu(0).setRegisters({ cr0: CR0_PG_WP_PE, cr3: pt.cr3(), cr4: CR4_PAE, efer: EFER_LME_LMA_NXE });
+  // EPTP: write-back (6), a 4-level walk (3 << 3).
+  m.cpu(0).setVmx({ vpid: 1, eptp: ept.root | (3n << 3n) | 6n });
+  // Every timed walk must succeed, or the loop would be measuring faults.
+  const t = m.cpu(0).translate(VA_BASE, { op: "read", priv: "kernel" });
+  if (!t.ok || t.pa !== HOST + DATA_PA) throw new Error(`bench: the guest walk under EPT does not reach its page (${JSON.stringify(t, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))})`);
+  return m;
+}
+
+/**
  * A one-CPU AArch64 machine with the same pages mapped by a 4-level stage 1
  * (48-bit VA) and, when nested, a 4-level stage 2 (48-bit IPA) mapping every
  * IPA to PA + 1 GiB. Data caches off: this measures the walks.
  */
-function armMachine(lgPages: number, nested: boolean): Machine<"aarch64"> {
+function armMachine(lgPages: number, nested: boolean, hardwareModule?: string): Machine<"aarch64"> {
   const GIB = 1n << 30n;
   const m = new Machine({
     arch: "aarch64", cpus: 1, maxPhysAddr: 48, caches: false,
     ram: [{ base: 0n, size: 64n << 20n }, { base: GIB, size: 64n << 20n }],
-  });
+  }, hardwareModule);
   const offset = nested ? GIB : 0n;
   // Stage-1 tables at IPAs [1 MiB, 16 MiB), written at their PAs.
   const memory = m.memory;
@@ -63,7 +90,28 @@ function armMachine(lgPages: number, nested: boolean): Machine<"aarch64"> {
   return m;
 }
 
-export function tlbSuite({ scale, out }: BenchOptions): void {
+/** The cold-walk loops of one build of the hardware module, each timed over `n` walks. */
+interface WalkLoops {
+  x86: (n: number) => void;
+  x86Ept: (n: number) => void;
+  arm: (n: number) => void;
+  armNested: (n: number) => void;
+}
+
+function walkLoops(lgPages: number, hardwareModule?: string): WalkLoops {
+  const x86 = x86Machine(lgPages, 256, hardwareModule).hw;
+  const x86Ept = x86EptMachine(lgPages, hardwareModule).hw;
+  const arm = armMachine(lgPages, false, hardwareModule).hw;
+  const armNested = armMachine(lgPages, true, hardwareModule).hw;
+  return {
+    x86: (n) => x86.benchWalk(0, VA_BASE, lgPages, n),
+    x86Ept: (n) => x86Ept.benchWalk(0, VA_BASE, lgPages, n),
+    arm: (n) => arm.benchArmWalk(0, VA_BASE, lgPages, n),
+    armNested: (n) => armNested.benchArmWalk(0, VA_BASE, lgPages, n),
+  };
+}
+
+export function tlbSuite({ scale, out, against }: BenchOptions): void {
   const lgPages = 6;
   const hits = Math.max(1, Math.round(20_000_000 * scale));
   const walks = Math.max(1, Math.round(5_000_000 * scale));
@@ -115,4 +163,35 @@ export function tlbSuite({ scale, out }: BenchOptions): void {
   line("AArch64 stage-1 walk, cold caches", armWalk, `   ${(armWalk / walk).toFixed(2)}x x86-64 walk, ${armReads.toFixed(2)} reads/walk`);
   const nestedReads = Number(nestedCounters.walkReads) / Number(nestedCounters.walks);
   line("AArch64 stage 1+2 walk, cold caches", armNestedWalk, `   ${(armNestedWalk / walk).toFixed(2)}x x86-64 walk, ${nestedReads.toFixed(2)} reads/walk (both stages; stage-2 walk caches fill within a walk)`);
+  if (against !== undefined) compareBuilds(lgPages, against, scale, line, out);
+}
+
+/**
+ * This build's cold walks against another build's, in short chunks that
+ * alternate between the two (which goes first alternates too), each build's
+ * time being its fastest chunk: on a loaded machine a short chunk often runs
+ * undisturbed, and both builds get the same chances.
+ */
+function compareBuilds(lgPages: number, against: string, scale: number, line: (name: string, ns: number, extra?: string) => void, out: (s: string) => void): void {
+  const mine = walkLoops(lgPages);
+  const theirs = walkLoops(lgPages, against);
+  const chunks = Math.max(20, Math.round(400 * scale));
+  out(`  this build against ${against}: fastest of ${chunks} alternating chunks each`);
+  for (const [name, key, n] of [
+    ["x86-64 4-level walk, cold caches", "x86", 4000],
+    ["x86-64 guest walk under EPT, cold caches", "x86Ept", 800],
+    ["AArch64 stage-1 walk, cold caches", "arm", 4000],
+    ["AArch64 stage 1+2 walk, cold caches", "armNested", 800],
+  ] as const) {
+    let a = Infinity;
+    let b = Infinity;
+    for (let i = 0; i < chunks; i++) {
+      const first = i % 2 === 0;
+      if (first) a = Math.min(a, timeBest(1, n, () => mine[key](n)));
+      b = Math.min(b, timeBest(1, n, () => theirs[key](n)));
+      if (!first) a = Math.min(a, timeBest(1, n, () => mine[key](n)));
+    }
+    line(`${name} (this)`, a, `   ${(a / b).toFixed(3)}x the other build`);
+    line(`${name} (other)`, b);
+  }
 }

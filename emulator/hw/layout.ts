@@ -568,53 +568,96 @@ export const DESC_LAST_FILL: u32 = 24;
 export const DESC_SIZE: u32 = 32;
 
 // ── Counters (u64 each, per CPU) ─────────────────────────────────────────────
+//
+// Each counter's @counter tag is its name in the TypeScript API
+// (Counters in emulator/machine/counters.ts, generated from these tags).
+/** @counter tlbHits */
 export const CNT_TLB_HIT: u32 = 0;
+/** @counter tlbMisses */
 export const CNT_TLB_MISS: u32 = 1;
+/** Descriptor reads of every walk, stage 2 included. @counter walkReads */
 export const CNT_WALK_READ: u32 = 2;
+/** @counter pagingStructureCacheHits */
 export const CNT_PSC_HIT: u32 = 3;
+/** @counter pageFaults */
 export const CNT_PAGE_FAULT: u32 = 4;
+/** @counter invlpg */
 export const CNT_INVLPG: u32 = 5;
+/** @counter invpcidAddress */
 export const CNT_INVPCID_ADDR: u32 = 6;
+/** @counter invpcidSingleContext */
 export const CNT_INVPCID_SINGLE: u32 = 7;
+/** @counter invpcidAllIncludingGlobal */
 export const CNT_INVPCID_ALL_GLOBAL: u32 = 8;
+/** @counter invpcidAllExcludingGlobal */
 export const CNT_INVPCID_ALL: u32 = 9;
+/** @counter cr3Flush */
 export const CNT_CR3_FLUSH: u32 = 10;
+/** @counter cr3NoFlush */
 export const CNT_CR3_NOFLUSH: u32 = 11;
+/** @counter flushAll */
 export const CNT_FLUSH_ALL: u32 = 12;
+/** @counter flushPcid */
 export const CNT_FLUSH_PCID: u32 = 13;
+/** @counter faultInvalidations */
 export const CNT_FAULT_INVAL: u32 = 14;
+/** @counter evictions */
 export const CNT_EVICT: u32 = 15;
+/** @counter chaosEvictions */
 export const CNT_CHAOS_EVICT: u32 = 16;
+/** @counter accessedDirtyWrites */
 export const CNT_AD_WRITE: u32 = 17;
+/** @counter staleUses */
 export const CNT_STALE_USE: u32 = 18;
+/** @counter busErrors */
 export const CNT_BUS_ERROR: u32 = 19;
+/** @counter dirtyRewalks */
 export const CNT_DIRTY_REWALK: u32 = 20;
-/** Reads of stage-2 descriptors (a subset of CNT_WALK_READ). */
+/** Reads of stage-2 descriptors (a subset of CNT_WALK_READ). @counter stage2WalkReads */
 export const CNT_S2_WALK_READ: u32 = 21;
+/** @counter stage2TlbHits */
 export const CNT_S2_TLB_HIT: u32 = 22;
+/** @counter invept */
 export const CNT_INVEPT: u32 = 23;
+/** @counter invvpid */
 export const CNT_INVVPID: u32 = 24;
-/** TLBI operations this CPU executed, and those it received from another CPU's broadcast. */
+/** TLBI operations this CPU executed, and those it received from another CPU's broadcast. @counter tlbi */
 export const CNT_TLBI: u32 = 25;
+/** @counter tlbiReceived */
 export const CNT_TLBI_RECEIVED: u32 = 26;
+/** @counter floorMapOverflows */
 export const CNT_FLOOR_MAP_OVERFLOW: u32 = 27;
+/** @counter cacheHits */
 export const CNT_CACHE_HIT: u32 = 28;
+/** @counter cacheMisses */
 export const CNT_CACHE_MISS: u32 = 29;
+/** @counter cacheWritebacks */
 export const CNT_CACHE_WRITEBACK: u32 = 30;
+/** @counter dcSetWay */
 export const CNT_DC_SETWAY: u32 = 31;
+/** @counter dcByAddress */
 export const CNT_DC_VA: u32 = 32;
+/** @counter uncachedAccesses */
 export const CNT_UNCACHED: u32 = 33;
+/** @counter icInvalidations */
 export const CNT_IC_INVAL: u32 = 34;
-/** x86 CPU: exceptions and interrupts delivered, IPIs sent and taken, exits by reason. */
+/** x86 CPU: exceptions and interrupts delivered, IPIs sent and taken, exits by reason. @counter exceptions */
 export const CNT_EXCEPTION: u32 = 35;
+/** @counter interrupts */
 export const CNT_INTERRUPT: u32 = 36;
+/** @counter ipisSent */
 export const CNT_IPI_SENT: u32 = 37;
+/** @counter ipisTaken */
 export const CNT_IPI_TAKEN: u32 = 38;
+/** @counter ioExits */
 export const CNT_EXIT_IO: u32 = 39;
+/** @counter hltExits */
 export const CNT_EXIT_HLT: u32 = 40;
+/** @counter vmcallExits */
 export const CNT_EXIT_VMCALL: u32 = 41;
-/** Decoded-instruction cache misses, and flushes after a write to code. */
+/** Decoded-instruction cache misses, and flushes after a write to code. @counter decodes */
 export const CNT_DECODE: u32 = 42;
+/** @counter codeWriteFlushes */
 export const CNT_SMC_FLUSH: u32 = 43;
 export const COUNTER_COUNT: u32 = 48;
 

@@ -14,15 +14,17 @@
 // flags). An entry whose bits 2:0 are all 0 is not present (an EPT
 // violation); a write-only entry, reserved bits, or a reserved memory type is
 // an EPT misconfiguration. Guest-physical mappings are cached in the S2 space
-// of the current context, which carries the EPT slot.
+// of the current context, which carries the EPT slot. Entries are read,
+// counted and written back through paging/fetch.ts, as every x86-64 walk's.
 
-import { C, count, addCount } from "../cpu";
+import { C, count } from "../cpu";
 import {
   CPU_EPTP, CPU_EPT_SLOTS, CPU_EPT_NEXT, CPU_EPT_FLOORS, EPT_SLOTS, CPU_FAULT_KIND, CPU_FAULT_CODE, CPU_FAULT_ADDR,
   CPU_FAULT_LEVEL, CPU_FAULT_IPA, STRUCT_TLB_4K, STRUCT_TLB_1G, STRUCT_PSC_PDE, EF_GLOBAL, E_OUT, E_ATTRS,
-  CNT_WALK_READ, CNT_S2_WALK_READ, CNT_S2_TLB_HIT, CNT_AD_WRITE,
+  CNT_S2_TLB_HIT,
 } from "../layout";
-import { physHost, physWrite64, maxPhysAddr } from "../phys/ram";
+import { maxPhysAddr } from "../phys/ram";
+import { fetchEntry, fetchAborted, writeEntry } from "./paging/fetch";
 import { MODE_PEEK, MODE_NO_CACHE, XLATE_FAILED, OUT_FRAME_MASK } from "../tlb/micro";
 import { probe, structFill, killEntry } from "../tlb/structure";
 import { raiseFloorAt, curS2Ctx, curS2Floor } from "../tlb/floors";
@@ -193,7 +195,6 @@ function eptWalk(gpa: u64, access: u32, paging: bool, va: u64, mode: u32): u64 {
   let rights: u32 = 7;
   let entryPa: u64 = 0;
   let entry: u64 = 0;
-  let reads: u64 = 0;
   const ctx = curS2Ctx();
   // Walk caches: the deepest cached table for this address.
   if (!(mode & MODE_NO_CACHE)) {
@@ -208,38 +209,25 @@ function eptWalk(gpa: u64, access: u32, paging: bool, va: u64, mode: u32): u64 {
   }
   for (let step = 0; step < 6; step++) {
     entryPa = table + (((gpa >> (12 + 9 * (level - 1))) & 511) << 3);
-    const host = physHost(entryPa, 8);
-    reads++;
-    if (host < 0) {
-      countReads(reads, peek);
-      return eptMisconfig(gpa, va, level);
-    }
-    entry = load<u64>(<usize>host);
+    entry = fetchEntry(entryPa, true, mode);
     if (!(entry & 7)) {
-      countReads(reads, peek);
+      // An EPT entry outside RAM: the EPTP or an entry points at nothing.
+      if (entry == 0 && fetchAborted()) return eptMisconfig(gpa, va, level);
       return eptViolation(gpa, va, accessBits(access, paging), level, mode);
     }
     // Write-only is a misconfiguration; execute-only is supported.
-    if ((entry & EPT_W) && !(entry & EPT_R)) {
-      countReads(reads, peek);
-      return eptMisconfig(gpa, va, level);
-    }
-    if (eptReserved(level, entry)) {
-      countReads(reads, peek);
-      return eptMisconfig(gpa, va, level);
-    }
+    if ((entry & EPT_W) && !(entry & EPT_R)) return eptMisconfig(gpa, va, level);
+    if (eptReserved(level, entry)) return eptMisconfig(gpa, va, level);
     rights &= <u32>(entry & 7);
     if (level == 1 || (entry & EPT_PS)) break;
     if (ad && !peek && !(entry & EPT_A)) {
       entry |= EPT_A;
-      physWrite64(entryPa, entry);
-      count(CNT_AD_WRITE);
+      writeEntry(entryPa, entry, false);
     }
     table = entry & addrField;
     if (!peek && !(mode & MODE_NO_CACHE)) structFill(STRUCT_PSC_PDE + level - 2, gpa, table, rights, EF_GLOBAL, ctx, 0);
     level--;
   }
-  countReads(reads, peek);
   // The leaf: memory types 2, 3 and 7 are reserved.
   const memType = <u32>((entry >> 3) & 7);
   if (memType == 2 || memType == 3 || memType == 7) return eptMisconfig(gpa, va, level);
@@ -249,8 +237,7 @@ function eptWalk(gpa: u64, access: u32, paging: bool, va: u64, mode: u32): u64 {
   if (ad && !peek) {
     const updated = entry | EPT_A | (access == EPT_WRITE ? EPT_D : 0);
     if (updated != entry) {
-      physWrite64(entryPa, updated);
-      count(CNT_AD_WRITE);
+      writeEntry(entryPa, updated, false);
       entry = updated;
     }
   }
@@ -264,10 +251,4 @@ function eptWalk(gpa: u64, access: u32, paging: bool, va: u64, mode: u32): u64 {
     structFill(STRUCT_TLB_4K + level - 1, gpa, frame | (<u64>(level - 1) << 52), cachedRights, EF_GLOBAL, ctx, 0);
   }
   return frame | (gpa & ((<u64>1 << shift) - 1));
-}
-
-function countReads(reads: u64, peek: bool): void {
-  if (peek) return;
-  addCount(CNT_WALK_READ, reads);
-  addCount(CNT_S2_WALK_READ, reads);
 }

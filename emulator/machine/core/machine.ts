@@ -50,9 +50,14 @@ export class Machine<A extends Arch = "x86_64"> {
   readonly hw: HwExports;
   readonly layout: Layout;
 
-  constructor(options: MachineOptions & { arch?: A } = {}) {
+  /**
+   * `hardwareModule` is the path of another build of the hardware module to
+   * run instead of the package's own (bench/ compares builds this way); it
+   * must have the same memory map.
+   */
+  constructor(options: MachineOptions & { arch?: A } = {}, hardwareModule?: string) {
     this.options = resolveOptions(options);
-    this.hw = instantiate();
+    this.hw = instantiate(hardwareModule);
     this.layout = layoutOf(this.hw);
     this.configure();
     this.memory = new Memory(this.hw, this.layout);

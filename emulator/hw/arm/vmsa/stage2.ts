@@ -9,17 +9,16 @@
 // stage-2 fault, reported with the IPA and with S1PTW when the IPA was the
 // address of a stage-1 table.
 
-import { count, addCount, features } from "../../cpu";
+import { count } from "../../cpu";
 import {
   ARM_VTTBR_EL2, ARM_VTCR_EL2, STRUCT_TLB_4K, STRUCT_TLB_1G, STRUCT_PSC_PDE, EF_GLOBAL, E_OUT, E_ATTRS,
-  CNT_WALK_READ, CNT_S2_WALK_READ, CNT_S2_TLB_HIT, CNT_AD_WRITE, FEATURE_DETECT, SRC_STAGE2,
+  CNT_S2_TLB_HIT,
 } from "../../layout";
-import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
-import { cachesOn, coherentRead64, coherentWrite64 } from "../cache";
+import { maxPhysAddr } from "../../phys/ram";
 import { MODE_PEEK, MODE_NO_CACHE, OUT_FRAME_MASK } from "../../tlb/micro";
 import { probe, structFill } from "../../tlb/structure";
 import { curS2Ctx, curS2Floor } from "../../tlb/floors";
-import { walkSrcPush } from "../../common/detector";
+import { fetchDescriptor, fetchAborted, writeDescriptor } from "./fetch";
 import { armReg, bits, paSizeBits, VTCR_HA, VTCR_HD } from "../regs";
 import {
   DESC_VALID, DESC_TABLE, DESC_AF, DESC_DBM, DESC_OA_MASK, S2_AP_R, S2_AP_W, S2_XN_SHIFT, S2_MEMATTR_SHIFT,
@@ -95,7 +94,6 @@ export function s2Translate(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u
 function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
   const peek = (mode & MODE_PEEK) != 0;
   const cached = !peek && !(mode & MODE_NO_CACHE);
-  const detect = !peek && (features & FEATURE_DETECT) != 0;
   const vtcr = armReg(ARM_VTCR_EL2);
   const t0sz = <u32>bits(vtcr, 5, 0);
   const sl0 = <u32>bits(vtcr, 7, 6);
@@ -136,29 +134,18 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
 
   let descPa: u64 = 0;
   let desc: u64 = 0;
-  let reads: u64 = 0;
   // At most four levels; the bound only keeps the compiler's flow analysis simple.
   for (let step = 0; step < 5; step++) {
     const shift: u32 = 12 + 9 * (3 - level);
     const indexBits: u32 = level == start ? topIndexBits : 9;
     descPa = table + (((ipa >> shift) & ((<u64>1 << indexBits) - 1)) << 3);
-    const host = physHost(descPa, 8);
-    reads++;
-    if (host < 0) {
-      countReads(reads, peek);
-      return armStage2Fault(ARM_FAULT_EXTERNAL_WALK, level, va, ipa, s1ptw, mode);
-    }
-    desc = cachesOn ? coherentRead64(descPa) : load<u64>(<usize>host);
-    if (detect) walkSrcPush(descPa, desc, level | SRC_STAGE2);
+    desc = fetchDescriptor(descPa, level, true, mode);
     if (!(desc & DESC_VALID) || (level == 3 && !(desc & DESC_TABLE))) {
-      countReads(reads, peek);
-      return armStage2Fault(ARM_FAULT_TRANSLATION, level, va, ipa, s1ptw, mode);
+      const fault = desc == 0 && fetchAborted() ? ARM_FAULT_EXTERNAL_WALK : ARM_FAULT_TRANSLATION;
+      return armStage2Fault(fault, level, va, ipa, s1ptw, mode);
     }
     const address = desc & DESC_OA_MASK;
-    if (address >> outputSize) {
-      countReads(reads, peek);
-      return armStage2Fault(ARM_FAULT_ADDRESS_SIZE, level, va, ipa, s1ptw, mode);
-    }
+    if (address >> outputSize) return armStage2Fault(ARM_FAULT_ADDRESS_SIZE, level, va, ipa, s1ptw, mode);
     if ((desc & DESC_TABLE) && level < 3) {
       if (cached) structFill(STRUCT_PSC_PDE + 2 - level, ipa, address, 0, EF_GLOBAL, ctx, 0);
       table = address;
@@ -167,7 +154,6 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
     }
     break;
   }
-  countReads(reads, peek);
   if (level == 0) return armStage2Fault(ARM_FAULT_TRANSLATION, 0, va, ipa, s1ptw, mode);
 
   // The leaf. Access flag (VTCR_EL2.HA sets it), dirty state (VTCR_EL2.HD:
@@ -185,11 +171,7 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
   // XN[1:0]: 0b00 executable; anything else treated as not executable (no TTS2UXN distinction).
   if (bits(updated, S2_XN_SHIFT + 1, S2_XN_SHIFT) != 0) rights |= S2XN;
   if (!s2Permits(rights, access)) return armStage2Fault(ARM_FAULT_PERMISSION, level, va, ipa, s1ptw, mode);
-  if (!peek && updated != desc) {
-    if (cachesOn) coherentWrite64(descPa, updated);
-    else physWrite64(descPa, updated);
-    count(CNT_AD_WRITE);
-  }
+  if (!peek && updated != desc) writeDescriptor(descPa, updated, true);
   // A clean DBM page stays cached read-only, so that a later write walks again.
   const pageShift: u32 = 12 + 9 * (3 - level);
   const pa = (updated & DESC_OA_MASK & ~((<u64>1 << pageShift) - 1)) | (ipa & ((<u64>1 << pageShift) - 1));
@@ -202,10 +184,4 @@ function s2Walk(ipa: u64, access: u32, s1ptw: bool, va: u64, mode: u32): u64 {
     structFill(STRUCT_TLB_4K + 3 - level, ipa, out, rights, EF_GLOBAL, ctx, 0);
   }
   return pa;
-}
-
-function countReads(reads: u64, peek: bool): void {
-  if (peek) return;
-  addCount(CNT_WALK_READ, reads);
-  addCount(CNT_S2_WALK_READ, reads);
 }

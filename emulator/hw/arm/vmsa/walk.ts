@@ -7,8 +7,8 @@
 //   1. parameters (GetS1TTWParams): TTBR0 or TTBR1 by VA bit 55, TxSZ, TBI,
 //      EPD/E0PD, HPD, HA/HD, the output size; the region check;
 //   2. initial state: the TTBR base, or the deepest walk-cache hit;
-//   3. per level: descriptor address, fetch (through stage 2 when nested:
-//      every table address is an IPA), decode (invalid, table, block, page),
+//   3. per level: descriptor address, fetch (fetch.ts: through stage 2 when
+//      nested, every table address being an IPA), decode (invalid, table, block, page),
 //      output-address size check, hierarchical attributes;
 //   4. the leaf: Access flag, dirty state, permissions, write-back, output
 //      address (through stage 2 when nested), attributes, TLB fill.
@@ -17,21 +17,20 @@
 // use: a descriptor's validity, then its output size; at the leaf the Access
 // flag before permissions; hardware updates happen only for an allowed access.
 
-import { C, count, addCount, features } from "../../cpu";
+import { C, count, features } from "../../cpu";
 import {
   ARM_SCTLR_EL1, ARM_TCR_EL1, ARM_TTBR0_EL1, ARM_TTBR1_EL1, ARM_MAIR_EL1, ARM_HCR_EL2, CPU_RES_PA, CPU_RES_INFO, EF_GLOBAL,
-  STRUCT_TLB_4K, STRUCT_PSC_PDE, E_OUT, E_ATTRS, CNT_WALK_READ, CNT_PSC_HIT, CNT_AD_WRITE, FEATURE_DETECT,
+  STRUCT_TLB_4K, STRUCT_PSC_PDE, E_OUT, E_ATTRS, CNT_PSC_HIT, FEATURE_DETECT,
   EVENT_STALE_PSC, INFO_SIZE_SHIFT,
 } from "../../layout";
-import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
-import { cachesOn, coherentRead64, coherentWrite64 } from "../cache";
+import { maxPhysAddr } from "../../phys/ram";
 import { MODE_PEEK, MODE_NO_CACHE, MODE_FROM_ROOT, XLATE_FAILED, microFill } from "../../tlb/micro";
 
 /** Walk stage 1 only (AT S1E*): with stage 2 enabled, tables are still read through it, but the result is the IPA. */
 export const MODE_S1_ONLY: u32 = 4;
 import { pscProbe, pscMayHold, structFill, entrySources } from "../../tlb/structure";
 import { curCtx, curAsid } from "../../tlb/floors";
-import { walkSrcReset, walkSrcPush, walkSrcUpdateLast, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
+import { walkSrcReset, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
 import {
   armReg, bits, paSizeBits, TCR_EPD0, TCR_EPD1, TCR_TBI0, TCR_TBI1, TCR_HA, TCR_HD, TCR_HPD0, TCR_HPD1, TCR_E0PD0,
   TCR_E0PD1, HCR_VM, SCTLR_WXN,
@@ -47,6 +46,7 @@ import {
   ARM_ATTR_AP1, ARM_ATTR_AP2, ARM_ATTR_UXN, ARM_ATTR_PXN, ARM_ATTR_DBM, ARM_ATTR_S2R, ARM_ATTR_S2W, ARM_ATTR_S2XN,
   ARM_ACC_WRITE, ARM_ACC_FETCH, ARM_ACC_EL0, ARM_PERM_S1_FAULT, armPermission,
 } from "./permissions";
+import { fetchDescriptor, fetchAborted, s1TableAddress, writeDescriptor, writeS1DescriptorNested } from "./fetch";
 import { s2Translate, s2Rights, s2MemAttr, s2Sh, s2PageShift, S2_READ, S2_WRITE, S2_FETCH } from "./stage2";
 import { combineS1S2, combinedSh } from "./attrs";
 
@@ -179,7 +179,7 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
   // span several pages only for stage 2, never here.
   if (nested && !fromCache) {
     const first = table + (((vn >> (12 + 9 * (3 - level))) & ((<u64>1 << pTopIndexBits) - 1)) << 3);
-    const pa = s2Translate(first, S2_READ, true, va, mode);
+    const pa = s1TableAddress(first, va, mode);
     if (pa & XLATE_FAILED) return pa;
     table = pa - (first - table);
   }
@@ -190,7 +190,6 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
   let descIpa: u64 = u64.MAX_VALUE;
   let descPa: u64 = 0;
   let desc: u64 = 0;
-  let reads: u64 = 0;
   // At most four levels; the bound only keeps the compiler's flow analysis simple.
   for (let step = 0; step < 5; step++) {
     const shift: u32 = 12 + 9 * (3 - level);
@@ -198,34 +197,21 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
     const offset = ((vn >> shift) & ((<u64>1 << indexBits) - 1)) << 3;
     descPa = table + offset;
     descIpa = tableIpa == u64.MAX_VALUE ? u64.MAX_VALUE : tableIpa + offset;
-    const host = physHost(descPa, 8);
-    reads++;
-    if (host < 0) {
-      countReads(reads, peek);
-      return armFault(ARM_FAULT_EXTERNAL_WALK, level, va, 0, 0, mode);
-    }
-    desc = cachesOn ? coherentRead64(descPa) : load<u64>(<usize>host);
-    if (detect) walkSrcPush(descPa, desc, level);
+    desc = fetchDescriptor(descPa, level, false, mode);
     if (!(desc & DESC_VALID) || (level == 3 && !(desc & DESC_TABLE))) {
-      countReads(reads, peek);
-      return armFault(ARM_FAULT_TRANSLATION, level, va, 0, 0, mode);
+      const fault = desc == 0 && fetchAborted() ? ARM_FAULT_EXTERNAL_WALK : ARM_FAULT_TRANSLATION;
+      return armFault(fault, level, va, 0, 0, mode);
     }
     let address = desc & DESC_OA_MASK;
-    if (address >> pOutputSize) {
-      countReads(reads, peek);
-      return armFault(ARM_FAULT_ADDRESS_SIZE, level, va, 0, 0, mode);
-    }
+    if (address >> pOutputSize) return armFault(ARM_FAULT_ADDRESS_SIZE, level, va, 0, 0, mode);
     if (!((desc & DESC_TABLE) && level < 3)) break;
     if (!pHpd) hier |= tableRights(desc);
     if (nested) {
       // Translate the address of the descriptor the next level reads, so a
       // stage-2 fault reports exactly that IPA; the table is in one page.
       const nextIndex = (vn >> (12 + 9 * (2 - level))) & 511;
-      const pa = s2Translate(address + (nextIndex << 3), S2_READ, true, va, mode);
-      if (pa & XLATE_FAILED) {
-        countReads(reads, peek);
-        return pa;
-      }
+      const pa = s1TableAddress(address + (nextIndex << 3), va, mode);
+      if (pa & XLATE_FAILED) return pa;
       tableIpa = address;
       address = pa - (nextIndex << 3);
     }
@@ -236,7 +222,6 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
     table = address;
     level++;
   }
-  countReads(reads, peek);
   // Level 0 holds no blocks with the 4 KiB granule and TCR.DS=0.
   if (level == 0) return armFault(ARM_FAULT_TRANSLATION, 0, va, 0, 0, mode);
 
@@ -266,13 +251,11 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
       // which needs the descriptor's IPA: after a walk-cache hit, walk again
       // from the TTBR without the caches to learn it.
       if (descIpa == u64.MAX_VALUE) return s1Walk(va, kind, mode | MODE_FROM_ROOT);
-      const check = s2Translate(descIpa, S2_WRITE, true, va, mode);
-      if (check & XLATE_FAILED) return check;
+      const failed = writeS1DescriptorNested(descPa, descIpa, updated, va, mode);
+      if (failed) return failed;
+    } else {
+      writeDescriptor(descPa, updated, false);
     }
-    if (cachesOn) coherentWrite64(descPa, updated);
-    else physWrite64(descPa, updated);
-    count(CNT_AD_WRITE);
-    if (detect) walkSrcUpdateLast(updated);
   }
 
   // A clean DBM page is cached read-only but marked, so that a write walks
@@ -317,8 +300,4 @@ function wxnForbids(kind: u32, rights: u32): bool {
   if (!(armReg(ARM_SCTLR_EL1) & SCTLR_WXN)) return false;
   const writable = kind & ARM_ACC_EL0 ? (rights & ARM_ATTR_AP1) != 0 && !(rights & ARM_ATTR_AP2) : !(rights & ARM_ATTR_AP2);
   return writable;
-}
-
-function countReads(reads: u64, peek: bool): void {
-  if (!peek) addCount(CNT_WALK_READ, reads);
 }

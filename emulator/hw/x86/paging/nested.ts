@@ -12,14 +12,15 @@
 // to a guest paging-structure entry counts as a write (SDM Vol.3C 29.3.3.2).
 //
 // This is the slow path of guest translation; the walk without EPT
-// (walk.ts) stays free of it.
+// (walk.ts) stays free of it. Every entry access, with its EPT translation,
+// goes through fetch.ts.
 
-import { C, count, addCount } from "../../cpu";
+import { C, count } from "../../cpu";
 import {
-  CPU_RES_PA, CPU_RES_INFO, CPU_EPTP, STRUCT_TLB_4K, STRUCT_PSC_PDE, EF_GLOBAL, E_OUT, E_ATTRS, CNT_WALK_READ,
-  CNT_PSC_HIT, CNT_AD_WRITE, INFO_PAT_SHIFT, INFO_GLOBAL, INFO_SIZE_SHIFT,
+  CPU_RES_PA, CPU_RES_INFO, STRUCT_TLB_4K, STRUCT_PSC_PDE, EF_GLOBAL, E_OUT, E_ATTRS, CNT_PSC_HIT, INFO_PAT_SHIFT,
+  INFO_GLOBAL, INFO_SIZE_SHIFT,
 } from "../../layout";
-import { physHost, physWrite64, maxPhysAddr } from "../../phys/ram";
+import { maxPhysAddr } from "../../phys/ram";
 import { XLATE_OK, XLATE_FAILED, MODE_PEEK, MODE_NO_CACHE, MODE_FROM_ROOT, microFill } from "../../tlb/micro";
 import { pscProbe, pscMayHold, structFill } from "../../tlb/structure";
 import { curCtx, curAsid } from "../../tlb/floors";
@@ -29,7 +30,8 @@ import { PFERR_P, PFERR_RSVD } from "./pferr";
 import { ATTR_U, ATTR_W, ATTR_D, ATTR_PKEY_SHIFT, ACC_WRITE, ACC_FETCH, accessErrorBits, protectionFault } from "./permissions";
 import { pageFault, busFault } from "./result";
 import { reservedBits } from "./walk";
-import { eptTranslate, eptRights, eptPageShift, EPTP_AD, EPT_READ, EPT_WRITE, EPT_FETCH, EPT_R, EPT_W, EPT_X } from "../ept";
+import { eptTranslate, eptRights, eptPageShift, EPT_READ, EPT_WRITE, EPT_FETCH, EPT_R, EPT_W, EPT_X } from "../ept";
+import { fetchEntry, fetchAborted, guestEntryAddress, writeGuestEntry } from "./fetch";
 
 /** Bits 56:54 of a combined entry's output word: the EPT rights R, W, X it was filled with. */
 export const INFO_EPT_SHIFT: u32 = 54;
@@ -56,9 +58,6 @@ export const INFO_EPT_SHIFT: u32 = 54;
 export function walkNested(va: u64, kind: u32, mode: u32): u32 {
   const peek = (mode & MODE_PEEK) != 0;
   const cached = !peek && !(mode & MODE_NO_CACHE);
-  const eptAd = (load<u64>(C + CPU_EPTP) & EPTP_AD) != 0;
-  // Reads of guest paging structures are writes for EPT when EPT A/D is on.
-  const pagingAccess = eptAd ? EPT_WRITE : EPT_READ;
   const top: u32 = cr4() & CR4_LA57 ? 5 : 4;
   const addrField = addrMask(maxPhysAddr);
   const ctx = curCtx();
@@ -86,69 +85,46 @@ export function walkNested(va: u64, kind: u32, mode: u32): u32 {
   let entryGpa: u64 = 0;
   let entryPa: u64 = 0;
   let pte: u64 = 0;
-  let reads: u64 = 0;
   for (let step = 0; step < 6; step++) {
     const index = ((va >> (12 + 9 * (level - 1))) & 511) << 3;
     if (known) {
       entryGpa = tableGpa + index;
-      const hpa = eptTranslate(entryGpa, pagingAccess, true, va, mode);
-      if (hpa & XLATE_FAILED) {
-        countReads(reads, peek);
-        return eptStatus(hpa);
-      }
+      const hpa = guestEntryAddress(entryGpa, va, mode);
+      if (hpa & XLATE_FAILED) return eptStatus(hpa);
       entryPa = hpa;
     } else {
       entryGpa = u64.MAX_VALUE;
       entryPa = table + index;
     }
-    const host = physHost(entryPa, 8);
-    reads++;
-    if (host < 0) {
-      countReads(reads, peek);
-      return busFault(entryPa, level, mode);
-    }
-    pte = load<u64>(<usize>host);
+    pte = fetchEntry(entryPa, false, mode);
     if (!(pte & PTE_P)) {
-      countReads(reads, peek);
+      if (pte == 0 && fetchAborted()) return busFault(entryPa, level, mode);
       return pageFault(va, accessErrorBits(kind), level, mode);
     }
     if (pte & reservedBits(level, (pte & PTE_PS) != 0)) {
-      countReads(reads, peek);
       return pageFault(va, PFERR_P | PFERR_RSVD | accessErrorBits(kind), level, mode);
     }
     attrs = combine(attrs, pte);
     if (level == 1 || (pte & PTE_PS)) break;
-    // The walk used this entry: A=1, a write through EPT.
+    // The walk used this entry: A=1, a write through EPT, which needs the
+    // entry's guest-physical address: after a walk-cache hit, walk again
+    // from CR3 without the caches to learn it.
     if (!peek && !(pte & PTE_A)) {
-      if (!known) {
-        countReads(reads, peek);
-        return walkNested(va, kind, mode | MODE_FROM_ROOT);
-      }
-      if (!eptAd) {
-        const w = eptTranslate(entryGpa, EPT_WRITE, true, va, mode);
-        if (w & XLATE_FAILED) {
-          countReads(reads, peek);
-          return eptStatus(w);
-        }
-      }
-      physWrite64(entryPa, pte | PTE_A);
-      count(CNT_AD_WRITE);
+      if (!known) return walkNested(va, kind, mode | MODE_FROM_ROOT);
+      const w = writeGuestEntry(entryGpa, entryPa, pte | PTE_A, va, mode);
+      if (w & XLATE_FAILED) return eptStatus(w);
     }
     tableGpa = pte & addrField;
     known = true;
     if (cached) {
       // Cache the host address of the next table (its page is translated now).
       const nextIndex = ((va >> (12 + 9 * (level - 2))) & 511) << 3;
-      const hpa = eptTranslate(tableGpa + nextIndex, pagingAccess, true, va, mode);
-      if (hpa & XLATE_FAILED) {
-        countReads(reads, peek);
-        return eptStatus(hpa);
-      }
+      const hpa = guestEntryAddress(tableGpa + nextIndex, va, mode);
+      if (hpa & XLATE_FAILED) return eptStatus(hpa);
       structFill(STRUCT_PSC_PDE + level - 2, va, hpa - nextIndex, attrs, 0, ctx, asid);
     }
     level--;
   }
-  countReads(reads, peek);
 
   // The guest leaf.
   attrs |= <u32>((pte >> PTE_PK_SHIFT) & 15) << ATTR_PKEY_SHIFT;
@@ -157,12 +133,8 @@ export function walkNested(va: u64, kind: u32, mode: u32): u32 {
   const updated = pte | PTE_A | (kind & ACC_WRITE ? PTE_D : 0);
   if (!peek && updated != pte) {
     if (!known) return walkNested(va, kind, mode | MODE_FROM_ROOT);
-    if (!eptAd) {
-      const w = eptTranslate(entryGpa, EPT_WRITE, true, va, mode);
-      if (w & XLATE_FAILED) return eptStatus(w);
-    }
-    physWrite64(entryPa, updated);
-    count(CNT_AD_WRITE);
+    const w = writeGuestEntry(entryGpa, entryPa, updated, va, mode);
+    if (w & XLATE_FAILED) return eptStatus(w);
   }
   if (updated & PTE_D) attrs |= ATTR_D;
   const guestShift: u32 = 12 + 9 * (level - 1);
@@ -190,8 +162,4 @@ export function walkNested(va: u64, kind: u32, mode: u32): u32 {
     if (ept == <u32>(EPT_R | EPT_W | EPT_X)) microFill(va, (hpa & ~pageMask) | info, shift);
   }
   return XLATE_OK;
-}
-
-function countReads(reads: u64, peek: bool): void {
-  if (!peek) addCount(CNT_WALK_READ, reads);
 }

@@ -5,9 +5,10 @@
 // A staged pipeline:
 //   1. initial state: the root (CR3), or the deepest paging-structure-cache
 //      hit (pscStart);
-//   2. one level per iteration: entry address, descriptor fetch (the only
-//      place a walk reads memory), present and reserved-bit checks, rights,
-//      leaf or table; each descriptor read is recorded in the walk trace;
+//   2. one level per iteration: entry address, descriptor fetch (fetch.ts,
+//      the only place a walk reads or writes an entry, counts its reads and
+//      records them for the detector), present and reserved-bit checks,
+//      rights, leaf or table; each entry read is recorded in the walk trace;
 //   3. commit (walkCommit): what the levels above the stop imply, from the
 //      trace: Accessed flags on the entries that reference tables, fills of
 //      the paging-structure caches, the detector's source record;
@@ -22,15 +23,19 @@
 // used it, whether or not the walk later faults; the leaf gets A (and D for a
 // write) only when the access is allowed (SDM Vol.3A 4.8).
 
-import { C, count, addCount, features, cpuCount, select, selectedCpu } from "../../cpu";
+import { C, count, features, cpuCount, select, selectedCpu } from "../../cpu";
 import {
-  CPU_RES_PA, CPU_RES_INFO, CPU_RSVD, CPU_WALK_TRACE, CPU_WALK_TOP, FEATURE_DETECT, FEATURE_PAGE1GB,
+  CPU_RES_PA, CPU_RES_INFO, CPU_RSVD, CPU_WALK_TOP, FEATURE_DETECT, FEATURE_PAGE1GB,
   STRUCT_PSC_PDE, STRUCT_PSC_PDPTE, STRUCT_PSC_PML4E, STRUCT_PSC_PML5E, STRUCT_TLB_4K, STRUCT_TLB_2M, STRUCT_TLB_1G,
-  EF_GLOBAL, CNT_WALK_READ, CNT_PSC_HIT, CNT_AD_WRITE,
+  EF_GLOBAL, CNT_PSC_HIT,
   INFO_PAT_SHIFT, INFO_GLOBAL, INFO_SIZE_SHIFT, EVENT_STALE_PSC, E_OUT, E_ATTRS,
 } from "../../layout";
-import { physHostSlow, physWrite64, maxPhysAddr, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
-import { walkSrcReset, walkSrcPush, walkSrcUpdateLast, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
+import { maxPhysAddr, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
+import { walkSrcReset, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
+import {
+  tracePa, traceEntry, entryInCachedRange, fetchEntryCached, fetchEntryMiss, countCachedReads, recordTraced,
+  writeTracedEntry,
+} from "./fetch";
 import { cr3, cr4, efer, CR4_LA57, CR4_PGE, EFER_NXE } from "../regs";
 import {
   PTE_P, PTE_RW, PTE_US, PTE_A, PTE_D, PTE_PS, PTE_G, PTE_PK_SHIFT, PTE_XD, TABLE_IGNORED, rsvdAddrBits, addrMask,
@@ -88,22 +93,6 @@ export function rebuildWalkParamsAll(): void {
   select(was);
 }
 
-// ── The walk trace: what each level read ─────────────────────────────────────
-
-@inline function tracePa(level: u32): u64 {
-  return load<u64>(C + CPU_WALK_TRACE + (<usize>level << 4));
-}
-
-@inline function traceEntry(level: u32): u64 {
-  return load<u64>(C + CPU_WALK_TRACE + (<usize>level << 4) + 8);
-}
-
-/** Writes back an entry whose Accessed or Dirty flag the walk set. */
-function writeDescriptor(pa: u64, value: u64): void {
-  physWrite64(pa, value);
-  count(CNT_AD_WRITE);
-}
-
 /** Rights of an entry in the attrs encoding: U/S → ATTR_U, R/W → ATTR_W, XD → ATTR_XD. */
 @inline function entryRights(pte: u64): u32 {
   return (<u32>(pte >> 2) & ATTR_U) | (<u32>pte & ATTR_W) | (<u32>(pte >> 63) << 2);
@@ -150,24 +139,15 @@ let startAttrs: u32 = 0;
   // 2. The levels.
   const first = level;
   walkNotAccessed = 0;
-  let stop = walkLevelsFast(va, table, level, attrs, addrField);
-  while (stop == STOP_RAM_MISS) {
-    if (physHostSlow(walkEntryPa, 8) < 0) {
-      store<u64>(C + CPU_WALK_TRACE + (<usize>walkLevel << 4), walkEntryPa);
-      stop = STOP_BUS;
-      break;
-    }
-    stop = walkLevelsFast(va, walkTable, walkLevel, walkAttrs, addrField);
-  }
+  const stop = walkLevels(va, table, level, attrs, addrField);
   level = walkLevel;
   attrs = walkAttrs;
   const pte = walkPte;
 
   // 3. Commit what the levels above the stop imply.
-  const reads = first - level + 1;
+  // Walks are counted by the caller, as TLB misses and Dirty re-walks.
+  countCachedReads(<u64>(first - level + 1), mode);
   if (!peek) {
-    // Walks are counted by the caller, as TLB misses and Dirty re-walks.
-    addCount(CNT_WALK_READ, <u64>reads);
     walkCommit(va, first, level, stop == STOP_LEAF && !(mode & MODE_NO_CACHE), fromCache, startAttrsHere, addrField);
   }
   if (stop == STOP_BUS) return busFault(tracePa(level), level, mode);
@@ -200,15 +180,12 @@ export let walkNotAccessed: u32 = 0;
  * calls and has no side effects beyond the trace, so it is also the whole of
  * the debugger's memory walk (walkTrace).
  */
-export function walkLevels(va: u64, tableIn: u64, levelIn: u32, attrsIn: u32, addrField: u64): u32 {
+@inline export function walkLevels(va: u64, tableIn: u64, levelIn: u32, attrsIn: u32, addrField: u64): u32 {
   let stop = walkLevelsFast(va, tableIn, levelIn, attrsIn, addrField);
   // A table outside the RAM range cached for fast lookups: look it up (which
   // caches its range) and resume where the walk stopped.
   while (stop == STOP_RAM_MISS) {
-    if (physHostSlow(walkEntryPa, 8) < 0) {
-      store<u64>(C + CPU_WALK_TRACE + (<usize>walkLevel << 4), walkEntryPa);
-      return STOP_BUS;
-    }
+    if (!fetchEntryMiss(walkEntryPa, walkLevel)) return STOP_BUS;
     stop = walkLevelsFast(va, walkTable, walkLevel, walkAttrs, addrField);
   }
   return stop;
@@ -222,7 +199,6 @@ export let walkEntryPa: u64 = 0;
  * would make the engine keep every loop variable in memory.
  */
 function walkLevelsFast(va: u64, tableIn: u64, levelIn: u32, attrsIn: u32, addrField: u64): u32 {
-  const trace = C + CPU_WALK_TRACE;
   const rsvd = C + CPU_RSVD;
   let table = tableIn;
   let level = levelIn;
@@ -241,15 +217,13 @@ function walkLevelsFast(va: u64, tableIn: u64, levelIn: u32, attrsIn: u32, addrF
   const ramDelta = rangeCacheDelta();
   for (;;) {
     entryPa = table + (((va >> shift) & 511) << 3);
-    if (entryPa - ramBase > ramLimit) {
+    if (!entryInCachedRange(entryPa, ramBase, ramLimit)) {
       walkTable = table;
       walkEntryPa = entryPa;
       stop = STOP_RAM_MISS;
       break;
     }
-    pte = load<u64>(<usize>(entryPa + ramDelta));
-    store<u64>(trace + (<usize>level << 4), entryPa);
-    store<u64>(trace + (<usize>level << 4), pte, 8);
+    pte = fetchEntryCached(entryPa, level, ramDelta);
     if (!(pte & PTE_P)) {
       stop = STOP_NOT_PRESENT;
       break;
@@ -351,10 +325,7 @@ function pscStart(va: u64, top: u32, peek: bool): u32 {
 /** Sets A in the traced entries of the levels in the mask. */
 function setAccessedFlags(levels: u32): void {
   for (let level: u32 = 1; level <= 5; level++) {
-    if (!(levels & (1 << level))) continue;
-    const pte = traceEntry(level) | PTE_A;
-    writeDescriptor(tracePa(level), pte);
-    store<u64>(C + CPU_WALK_TRACE + (<usize>level << 4), pte, 8);
+    if (levels & (1 << level)) writeTracedEntry(level, traceEntry(level) | PTE_A, false);
   }
 }
 
@@ -367,13 +338,9 @@ function walkCommitRecording(va: u64, first: u32, last: u32, fill: bool, fromCac
   }
   let attrs = attrsIn;
   for (let level = first; level > last; level--) {
-    const pa = tracePa(level);
-    let pte = traceEntry(level);
-    if (!(pte & PTE_A)) {
-      pte |= PTE_A;
-      writeDescriptor(pa, pte);
-    }
-    walkSrcPush(pa, pte, level);
+    if (!(traceEntry(level) & PTE_A)) writeTracedEntry(level, traceEntry(level) | PTE_A, false);
+    recordTraced(level);
+    const pte = traceEntry(level);
     attrs = combineRights(attrs, pte);
     if (fill) {
       const s = STRUCT_PSC_PDE + level - 2;
@@ -381,7 +348,7 @@ function walkCommitRecording(va: u64, first: u32, last: u32, fill: bool, fromCac
       walkSrcSave(entrySources(s, e));
     }
   }
-  walkSrcPush(tracePa(last), traceEntry(last), last);
+  recordTraced(last);
 }
 
 /**
@@ -398,10 +365,7 @@ function walkCommitRecording(va: u64, first: u32, last: u32, fill: bool, fromCac
     if (fault) return pageFault(va, fault, level, mode);
   }
   const updated = pte | PTE_A | (kind & ACC_WRITE ? PTE_D : 0);
-  if (!peek && updated != pte) {
-    writeDescriptor(tracePa(level), updated);
-    if (features & FEATURE_DETECT) walkSrcUpdateLast(updated);
-  }
+  if (!peek && updated != pte) writeTracedEntry(level, updated, true);
   if (updated & PTE_D) attrs |= ATTR_D;
 
   const shift: u32 = 12 + 9 * (level - 1);
