@@ -11,6 +11,7 @@ import { asmSuite } from "./asm.ts";
 import { cpuSuite } from "./cpu.ts";
 import { qemuSuite } from "./qemu.ts";
 import { exploreSetupSuite } from "./explore.ts";
+import { hvSuite } from "./hv.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -27,6 +28,7 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
   cpu: cpuSuite,
   qemu: qemuSuite,
   "explore-setup": exploreSetupSuite,
+  hv: hvSuite,
 };
 
 /** The suites, in the order `shootdown bench` runs them. */

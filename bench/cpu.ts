@@ -102,6 +102,14 @@ function a64MmuOn(instructions: number, quantum: number, rounds: number, cpus: n
   return ns;
 }
 
+/** ns per guest instruction of the bare x86-64 ALU-and-load loop (the baseline other suites quote against). */
+export function x86LoopNs(instructions: number, rounds: number): number {
+  const m = new Machine({ cpus: 1, ram: [{ base: 0n, size: 64n << 20n }] });
+  bootX86(m, planLoad(benchImage("x86_64", LOOP_SOURCE), 64n << 20n), { cmdline: "" });
+  const cpu = m.cpu(0);
+  return timeGuest((q) => cpu.run(q).reason, instructions, 100_000, rounds);
+}
+
 /** The x86-64 loop after the image replaced the loader's 2 MiB pages by its own 4 KiB tables. */
 function x86OwnTables(instructions: number, quantum: number, rounds: number): number {
   const m = new Machine({ cpus: 1, ram: [{ base: 0n, size: 64n << 20n }] });
