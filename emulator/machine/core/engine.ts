@@ -321,8 +321,7 @@ export class Engine {
     if (!live.length) return void this.finish(this.platform.noneLive());
     const max = this.options.maxSteps;
     if (max !== undefined && this.steps >= max) return void this.finish({ kind: "step-limit", steps: this.steps });
-    // A CPU with a continuation to step has work to do, whatever its last decision did.
-    if (live.every((c) => this.idleCpus.has(c) && !this.continuations[c])) return void this.finish(this.platform.deadlock(live));
+    if (live.every((c) => this.idleCpus.has(c))) return void this.finish(this.platform.deadlock(live));
     try {
       const d = this.scheduler.next(live);
       if ("hv" in d) {
@@ -393,6 +392,8 @@ export class Engine {
           return this.endStop();
         }
         if (p.retired > 0) this.idleCpus.clear();
+        // A CPU whose exit started a continuation has work to do: its steps say whether they make progress.
+        else if (this.continuations[p.cpu]) this.idleCpus.delete(p.cpu);
         else this.idleCpus.add(p.cpu);
       }
       const stop = this.afterPiece(p.cpu, r, honour);
