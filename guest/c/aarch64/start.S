@@ -10,7 +10,7 @@
  * identity-maps the devices (0-1 GiB, Device-nGnRnE) and RAM (1-2 GiB,
  * Normal write-back), so that C code may make unaligned accesses and use
  * exclusives and atomics, which Device memory does not promise (DDI0487
- * B2.2.5, B2.9). Then it takes a 16 KiB stack by its MPIDR_EL1.Aff0 and
+ * B2.2.5, B2.9). Then it takes a 64 KiB stack by its MPIDR_EL1.Aff0 and
  * calls kmain(cpu, x0); CPU 0's return value ends the run.
  */
 	.equ TCR_VALUE, 25 | (1 << 8) | (1 << 10) | (3 << 12) | (25 << 16) | (1 << 23)
@@ -57,7 +57,7 @@ secondary_entry:
 	adrp	x2, stacks
 	add	x2, x2, :lo12:stacks
 	add	x3, x1, #1
-	lsl	x3, x3, #14
+	lsl	x3, x3, #16
 	add	sp, x2, x3
 	mov	x0, x1
 	mov	x1, x19
@@ -70,4 +70,4 @@ l1_table:
 	.space	4096
 	.balign	16
 stacks:
-	.space	16384 * 8
+	.space	65536 * 8

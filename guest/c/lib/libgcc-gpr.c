@@ -81,3 +81,13 @@ int __popcountti2(s128 a)
 {
 	return __popcountdi2((int64_t)(uint64_t)a) + __popcountdi2((int64_t)(uint64_t)((u128)a >> 64));
 }
+
+int __paritydi2(int64_t a)
+{
+	return __popcountdi2(a) & 1;
+}
+
+int __paritysi2(int32_t a)
+{
+	return __popcountsi2(a) & 1;
+}

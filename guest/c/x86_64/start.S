@@ -3,7 +3,7 @@
  * Entry of a C kernel on shootdown's x86-64 boot protocol: every CPU starts
  * here in 64-bit mode with RDI = its index and RSI = the boot-information
  * block, RSP = 0 and interrupts off (README.md, "Boot protocol (x86-64)").
- * Each CPU takes its own 16 KiB stack and calls kmain(cpu, info); what
+ * Each CPU takes its own 64 KiB stack and calls kmain(cpu, info); what
  * kmain returns on CPU 0 ends the run through the debug-exit port.
  */
 	.section .text.start, "ax"
@@ -11,7 +11,7 @@
 _start:
 	/* RSP = stacks + (cpu + 1) * STACK_SIZE: the top of this CPU's stack, 16-byte aligned for the call. */
 	lea	1(%rdi), %rax
-	shl	$14, %rax
+	shl	$16, %rax
 	lea	stacks(%rip), %rsp
 	add	%rax, %rsp
 	xor	%ebp, %ebp
@@ -23,4 +23,4 @@ _start:
 	.balign 16
 	.globl stacks
 stacks:
-	.space	16384 * 64
+	.space	65536 * 64
