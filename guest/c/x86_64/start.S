@@ -4,7 +4,8 @@
  * here in 64-bit mode with RDI = its index and RSI = the boot-information
  * block, RSP = 0 and interrupts off (README.md, "Boot protocol (x86-64)").
  * Each CPU takes its own 64 KiB stack and calls kmain(cpu, info); what
- * kmain returns on CPU 0 ends the run through the debug-exit port.
+ * kmain returns on CPU 0 ends the run through the debug-exit port, and
+ * another CPU that returns stops.
  */
 	.section .text.start, "ax"
 	.globl _start
@@ -15,9 +16,16 @@ _start:
 	lea	stacks(%rip), %rsp
 	add	%rax, %rsp
 	xor	%ebp, %ebp
+	mov	%rdi, %rbx
 	call	kmain
+	/* Only CPU 0 ends the run; another CPU that returns stops here. */
+	test	%rbx, %rbx
+	jnz	1f
 	mov	%eax, %edi
 	call	arch_exit
+1:	cli
+	hlt
+	jmp	1b
 
 	.bss
 	.balign 16
