@@ -122,6 +122,8 @@ export function decodeInsn(bytes: Uint8Array, offset: number, address: bigint): 
       if (form.modrm !== undefined && modrm !== form.modrm) continue;
       if (form.ext !== undefined && ((modrm >> 3) & 7) !== form.ext) continue;
       if (form.operands.some((s) => s.method === "M") && modrm >> 6 === 3) continue;
+      // R is a register only; MOV to and from CRn alone ignores ModRM.mod (SDM Vol.2B), other rows with memory are others' (F3 0F AE /0 with memory is FXSAVE).
+      if (form.operands.some((s) => s.method === "R") && !form.operands.some((s) => s.method === "C") && modrm >> 6 !== 3) continue;
     }
     // SDM Vol.2B XCHG/NOP: 90 without REX.B (and without 66, which objdump reads as xchg %ax,%ax) is NOP.
     if (form.mnemonic === "nop" && form.opcode[0] === 0x90 && (rex & REX_B || has(0x66))) continue;
@@ -151,11 +153,13 @@ function unsupported(form: Form, has: (b: number) => boolean, rexW: boolean, opc
   // 66 without REX.W makes near branches 16-bit (callw, jmpw *).
   const branch16 = (jump && form.operands[0]!.width === "z") || (form.opcode[0] === 0xff && (form.ext === 2 || form.ext === 4));
   if (branch16 && has(0x66) && !rexW) return true;
+  // F2 0F B8/BC/BD has no entry in objdump's prefix tables: "(bad)".
+  if (has(0xf2) && opcode[0] === 0x0f && [0xb8, 0xbc, 0xbd].includes(opcode[1]!)) return true;
   // A mandatory 66 with F2 or F3 as well is another instruction, or none.
   if (form.prefix === 0x66 && (has(0xf2) || has(0xf3))) return true;
   // Where 66, F2 and F3 select other instructions in the 0F map (WBNOINVD, RDFSBASE, CLFLUSHOPT, CLUI...).
   const prefixed = has(0x66) || has(0xf2) || has(0xf3);
-  if (prefixed && opcode[0] === 0x0f && (opcode[1] === 0x09 || opcode[1] === 0xae)) return true;
+  if (prefixed && form.prefix === undefined && opcode[0] === 0x0f && (opcode[1] === 0x09 || opcode[1] === 0xae)) return true;
   return prefixed && opcode[0] === 0x0f && opcode[1] === 0x01 && (modrm === 0xee || modrm === 0xef);
 }
 
@@ -274,7 +278,9 @@ function decodeOperands(
   const last66 = lastOf((b) => b === 0x66);
   // objdump's MOVSXD_Fixup counts 66 as used even when REX.W decides the size, for a register source,
   // and so does its table for opcode 90 (NOP, PAUSE, XCHG), where 66 selects the entry.
-  const takes66 = (form.mnemonic === "movsl" && !memory) || (form.mnemonic === "xchg" && form.opcode.length === 1 && opcodeLast === 0x90);
+  // 0F BC and BD are prefix-table entries in i386-dis.c (BSF/TZCNT, BSR/LZCNT): without F3, 66 picks the entry.
+  const prefixTable = form.prefix === undefined && form.opcode.length === 2 && form.opcode[0] === 0x0f && [0xbc, 0xbd].includes(opcodeLast);
+  const takes66 = (form.mnemonic === "movsl" && !memory) || (form.mnemonic === "xchg" && form.opcode.length === 1 && opcodeLast === 0x90) || prefixTable;
   if (last66 && (size.used66 || form.prefix === 0x66 || takes66)) last66.used = true;
   if (form.prefix === 0xf3 || form.prefix === 0xf2) lastOf((b) => b === form.prefix)!.used = true;
   const hasMemory = memory !== undefined || operands.some((o) => o.kind === "moffs");

@@ -170,7 +170,10 @@ function emit(m: Match, st: Statement, cands: Candidates, ctx: AsmContext): Enco
         const mem = op as MemoryOperand;
         if (mem.seg && mem.seg.prefix !== 0x3e) setPrefix("seg", mem.seg.prefix);
         const known = ctx.knownValue(mem.disp!);
-        moffs = known === undefined ? { size: 8, expr: mem.disp!, check: "none" } : { size: 8, value: known };
+        // With 0x67 the address is 32 bits.
+        const addr32 = prefixes.addr === 0x67;
+        const width = addr32 ? 4 : 8;
+        moffs = known === undefined ? { size: width, expr: mem.disp!, check: addr32 ? "unsigned" : "none" } : { size: width, value: addr32 ? BigInt.asUintN(32, known) : known };
         break;
       }
     }

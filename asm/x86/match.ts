@@ -73,6 +73,8 @@ function kindFits(form: Form, spec: Spec, op: Operand, cands: Candidates, st: St
       // asks for a wide address; movabs always.
       if (cands.stem === "movabs" || st.pseudo.has("disp32")) return true;
       const v = ctx.knownValue(op.disp!);
+      // Under addr32 the moffs form's address is 32 bits (SDM Vol.2B "MOV", moffs), shorter than ModRM's disp32, and GNU as takes it.
+      if (st.prefixes.addr === 0x67) return v === undefined || (v >= -(1n << 31n) && v < 1n << 32n);
       return v !== undefined && !fitsSigned(v, 32);
     }
   }

@@ -310,6 +310,25 @@ const ROWS: Row[] = [
   // SDM Vol.2A "BSWAP": undefined for 16-bit registers; objdump prints it with the 16-bit name.
   ["bswap", "0F C8+r", "Zv", "sizes=16 dis"],
 
+  ["sahf", "9E", ""],
+  ["lahf", "9F", ""],
+  // Double shifts and bit scans (SDM Vol.2B SHLD, SHRD; Vol.2A BSF, BSR, LZCNT; Vol.2B POPCNT, TZCNT).
+  ["shld", "0F A4 /r", "Ev,Gv,Ib", "imm=type"],
+  ["shld", "0F A5 /r", "Ev,Gv,CL"],
+  ["shrd", "0F AC /r", "Ev,Gv,Ib", "imm=type"],
+  ["shrd", "0F AD /r", "Ev,Gv,CL"],
+  // GNU as's two-operand spelling of a double shift by CL.
+  ["shld", "0F A5 /r", "Ev,Gv", "asm"],
+  ["shrd", "0F AD /r", "Ev,Gv", "asm"],
+  ["bsf", "0F BC /r", "Gv,Ev"],
+  ["bsr", "0F BD /r", "Gv,Ev"],
+  ["tzcnt", "F3 0F BC /r", "Gv,Ev"],
+  ["lzcnt", "F3 0F BD /r", "Gv,Ev"],
+  ["popcnt", "F3 0F B8 /r", "Gv,Ev"],
+  ["cmpxchg8b", "0F C7 /1", "M", "lock"],
+  ["cmpxchg16b", "0F C7 /1", "M", "sizes=64 lock"],
+  ["endbr64", "F3 0F 1E FA", ""],
+
   ["clc", "F8", ""],
   ["stc", "F9", ""],
   ["cmc", "F5", ""],
@@ -364,6 +383,11 @@ const ROWS: Row[] = [
   ["sfence", "0F AE F8", ""],
   ["clflush", "0F AE /7", "M"],
   ["invpcid", "66 0F 38 82 /r", "Gq,M"],
+  // The FS/GS base instructions take a register only (SDM Vol.2B RDFSBASE/RDGSBASE, WRFSBASE/WRGSBASE).
+  ["rdfsbase", "F3 0F AE /0", "Ry"],
+  ["rdgsbase", "F3 0F AE /1", "Ry"],
+  ["wrfsbase", "F3 0F AE /2", "Ry"],
+  ["wrgsbase", "F3 0F AE /3", "Ry"],
 ];
 
 function parseSpec(code: string): Spec {

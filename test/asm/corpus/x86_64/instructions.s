@@ -2639,6 +2639,41 @@ lone_lock:
 	bswap %rdi
 	bswap %r15d
 
+# What GCC emits for kernel code beyond the first subset (issue 16)
+	sahf
+	lahf
+	endbr64
+	shld $3,%rax,%rbx
+	shld $31,%eax,(%rbx)
+	shld %cl,%r9,%r10
+	shld %cl,%ax,0x10(%rsp)
+	shld %rdx,%rcx
+	shrd $1,%ax,%bx
+	shrd %cl,%rax,%rbx
+	shrdl $7,%esi,lbl_data(%rip)
+	bsf %rax,%rbx
+	bsf (%rdi),%r8d
+	bsr %cx,%dx
+	bsr 8(%rax,%rbx,4),%r15
+	tzcnt %rax,%rbx
+	tzcnt (%rsi),%eax
+	lzcnt %ax,%bx
+	lzcnt %r12,%r13
+	popcnt (%rax),%rdx
+	popcnt %ecx,%r9d
+	popcnt %si,%di
+	cmpxchg16b (%rdi)
+	lock cmpxchg16b 0x10(%r8)
+	cmpxchg8b 8(%rdi)
+	lock cmpxchg8b (%rsp)
+	rdfsbase %rax
+	rdgsbase %eax
+	wrfsbase %r11
+	wrgsbase %r12d
+	mov 0x1122334455667788,%rax
+	mov %eax,0x8000000000
+	mov %fs:0x8000000000,%rax
+
 # Immediates and displacements naming labels
 	mov $lbl_data,%eax
 	mov $lbl_data,%rax
