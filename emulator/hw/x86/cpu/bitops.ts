@@ -37,7 +37,12 @@ export function shiftDouble(d: usize, size: u32, nextRip: u64): void {
   // The destination is read (and translated for a write) even for a count of 0, as a fault would show.
   const dest = inMemory ? readMem(va, size, kind) & mask : readReg(rm, size);
   if (faulted()) return;
-  if (count == 0) return;
+  if (count == 0) {
+    // The flags stay, but a 32-bit register destination is still written, so its upper half clears
+    // (as the host processor does; the differential test checks it).
+    if (!inMemory && size == 4) writeReg(rm, 4, dest);
+    return;
+  }
   const src = readReg(<u32>load<u8>(d, D_REG), size);
   const bits: u32 = size << 3;
   let r: u64;

@@ -738,10 +738,77 @@ const jump: Form = (b) => {
   return [{ ...emit(`${near}j${cc}`, { reads, defines: 0, undefines: 0 }), jump: { skip, always: false } }];
 };
 
+// ── Forms of what GCC emits beyond the first subset (issue 16) ─────────────────
+
+/**
+ * SHLD / SHRD (SDM Vol.2B): a masked count of 0 changes nothing; otherwise
+ * CF, SF, ZF, PF are defined, OF only for a count of 1, AF never. A 16-bit
+ * operand with a count above 16 has an undefined result, so counts stay at
+ * or below the operand size.
+ */
+function doubleShiftEffect(size: Size, count: number): FlagEffect {
+  const masked = count & (size === 8 ? 63 : 31);
+  if (masked === 0) return NONE;
+  const defines = FLAG_CF | FLAG_SF | FLAG_ZF | FLAG_PF | (masked === 1 ? FLAG_OF : 0);
+  return { reads: 0, defines, undefines: FLAG_AF | (masked === 1 ? 0 : FLAG_OF) };
+}
+
+const doubleShift: Form = (b) => {
+  const rng = b.rng;
+  const op = rng.pick(["shld", "shrd"]);
+  const size = rng.pick(WIDE);
+  const s = SUFFIX[size];
+  const d = b.destOrMem(size);
+  const n = rng.range(0, size === 2 ? 16 : size * 8 - 1);
+  if (rng.chance(0.5)) return [emit(`${op}${s} $${n}, ${b.name(b.src(), size)}, ${d.text}`, doubleShiftEffect(size, n))];
+  if (!b.canWrite(1) || d.reg === 1) return undefined;
+  return [emit(`movb $${n}, %cl`), emit(`${op}${s} %cl, ${b.name(b.src(), size)}, ${d.text}`, doubleShiftEffect(size, n))];
+};
+
+/** BSF/BSR: ZF defined, the rest undefined; TZCNT/LZCNT: CF and ZF; POPCNT: all (cleared but ZF). */
+const bitScan: Form = (b) => {
+  const op = b.rng.pick(["bsf", "bsr", "tzcnt", "lzcnt", "popcnt"]);
+  const size = b.rng.pick(WIDE);
+  const effect: FlagEffect =
+    op === "popcnt" ? ARITHMETIC
+    : op.startsWith("bs") ? { reads: 0, defines: FLAG_ZF, undefines: ARITH & ~FLAG_ZF }
+    : { reads: 0, defines: FLAG_CF | FLAG_ZF, undefines: ARITH & ~(FLAG_CF | FLAG_ZF) };
+  return [emit(`${op}${SUFFIX[size]} ${b.srcOrMem(size)}, ${b.name(b.dest(), size)}`, effect)];
+};
+
+const byteSwap: Form = (b) => [emit(`bswap ${b.name(b.dest(), b.rng.pick([4, 8] as const))}`)];
+
+/** CMPXCHG8B / CMPXCHG16B m (SDM Vol.2A): ZF defined, other flags unchanged; the 16-byte form needs an aligned operand. */
+const compareExchangeDouble: Form = (b) => {
+  if (!b.canWrite(0) || !b.canWrite(2)) return undefined;
+  const wide = b.rng.chance(0.5);
+  const lock = b.rng.chance(0.5);
+  return [emit(`${lock ? "lock " : ""}${wide ? "cmpxchg16b" : "cmpxchg8b"} ${b.mem(wide ? 16 : lock ? 8 : 1)}`, { reads: 0, defines: FLAG_ZF, undefines: 0 })];
+};
+
+/** SAHF sets SF ZF AF PF CF from AH; LAHF reads them into AH. */
+const ahFlags: Form = (b) => {
+  const AH_FLAGS = FLAG_SF | FLAG_ZF | FLAG_AF | FLAG_PF | FLAG_CF;
+  if (b.rng.chance(0.5)) return [emit("sahf", { reads: 0, defines: AH_FLAGS, undefines: 0 })];
+  if (!b.canWrite(0)) return undefined;
+  return [emit("lahf", { reads: AH_FLAGS, defines: 0, undefines: 0 })];
+};
+
+/** MOV between the accumulator and a 64-bit absolute address (A0-A3), in the scratch area. */
+const moffs: Form = (b) => {
+  const size = b.rng.pick(SIZES);
+  const address = `0x${(SCRATCH_BASE + BigInt(32 + b.rng.below(SCRATCH_SIZE - 96))).toString(16)}`;
+  const acc = b.name(0, size, false);
+  if (b.rng.chance(0.5)) return [emit(`movabs ${acc}, ${address}`)];
+  if (!b.canWrite(0)) return undefined;
+  return [emit(`movabs ${address}, ${acc}`)];
+};
+
 const FORMS: [Form, number][] = [
   [alu, 14], [test, 3], [mov, 6], [extend, 3], [lea, 3], [xchg, 2], [cmpxchg, 2], [xadd, 2], [unary, 5],
   [shift, 10], [multiply, 5], [divide, 3], [bitTest, 5], [setcc, 3], [cmov, 3], [stack, 4], [convert, 2],
-  [flagOp, 2], [nop, 1], [jump, 5],
+  [flagOp, 2], [nop, 1], [jump, 5], [doubleShift, 4], [bitScan, 4], [byteSwap, 1], [compareExchangeDouble, 2],
+  [ahFlags, 2], [moffs, 2],
 ];
 const FORM_TABLE: Form[] = FORMS.flatMap(([f, w]) => Array<Form>(w).fill(f));
 
