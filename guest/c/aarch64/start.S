@@ -66,6 +66,7 @@ secondary_entry:
 
 	.bss
 	.balign	4096
+	.globl	l1_table
 l1_table:
 	.space	4096
 	.balign	16
