@@ -26,6 +26,8 @@ export type DecodedOperand =
   | { kind: "mem"; mem: DecodedMemory }
   | { kind: "rel"; target: bigint }
   | { kind: "moffs"; address: bigint; seg?: string }
+  /** A string instruction's %ds:(%rsi) or %es:(%rdi), as objdump writes it. */
+  | { kind: "string"; text: string }
   /** The implicit 1 of D0/D1 shifts, which AT&T syntax does not print. */
   | { kind: "one" };
 
@@ -260,6 +262,15 @@ function decodeOperands(
         operands.push({ kind: "rel", target: 0n });
         break;
       }
+      case "X": {
+        // objdump names the source's segment DS unless FS or GS overrides it.
+        const fsgs = lastOf((b) => b === 0x64 || b === 0x65);
+        operands.push({ kind: "string", text: `%${fsgs ? LEGACY_PREFIXES[fsgs.byte]!.name : "ds"}:(%${addr32 ? "esi" : "rsi"})` });
+        break;
+      }
+      case "Y":
+        operands.push({ kind: "string", text: `%es:(%${addr32 ? "edi" : "rdi"})` });
+        break;
       case "O": {
         // With 67 the address is 32 bits (SDM Vol.2B "MOV", moffs).
         const raw = r.read(addr32 ? 4 : 8);
@@ -285,7 +296,20 @@ function decodeOperands(
   if (form.prefix === 0xf3 || form.prefix === 0xf2) lastOf((b) => b === form.prefix)!.used = true;
   const hasMemory = memory !== undefined || operands.some((o) => o.kind === "moffs");
   const last67 = lastOf((b) => b === 0x67);
-  if (last67 && memory) last67.used = true;
+  const stringOps = form.operands.some((s) => s.method === "X" || s.method === "Y");
+  if (last67 && (memory || stringOps)) last67.used = true;
+  if (stringOps) {
+    // A string source takes the last segment override, whichever it is; objdump prints it as DS unless
+    // it is FS or GS. REP prefixes stay in the text: F3 is "rep" before MOVS, STOS and LODS, "repz"
+    // before CMPS and SCAS (i386-dis.c's REP_Fixup).
+    if (form.operands.some((s) => s.method === "X")) {
+      const seg = lastOf((b) => LEGACY_PREFIXES[b]!.slot === "seg");
+      if (seg) seg.used = true;
+    }
+    const compares = form.mnemonic === "cmps" || form.mnemonic === "scas";
+    for (const p of prefixes) if (p.byte === 0xf3 && !compares) p.name = "rep";
+    return { form, osize, length, prefixes, rex, rexUsed, operands, hasRex };
+  }
   // In 64-bit mode only FS and GS overrides take effect (SDM Vol.1 3.3.7.1); objdump prints the others by
   // name. When the operand uses the last FS/GS, objdump drops the last segment prefix of all from the
   // names, whichever it is (i386-dis.c: all_prefixes[last_seg_prefix] = 0).

@@ -166,6 +166,17 @@ function emit(m: Match, st: Statement, cands: Candidates, ctx: AsmContext): Enco
       case "J":
         rel = { size: spec.width === "b" ? 1 : 4, expr: (op as MemoryOperand).disp!, check: "pcrel" };
         break;
+      case "X": case "Y": {
+        const mem = op as MemoryOperand;
+        // DS is the source's default; ES, the destination's, cannot be overridden (Y took only ES).
+        if (spec.method === "X" && mem.seg && mem.seg.prefix !== 0x3e) setPrefix("seg", mem.seg.prefix);
+        if (mem.base?.kind === "gpr" && mem.base.size === 32) {
+          if (prefixes.addr !== 0x67) setPrefix("addr", 0x67);
+        } else if (prefixes.addr === 0x67 && st.prefixes.addr === undefined) {
+          throw new AsmError(`\`${mem.baseIndexText}' is not a valid base/index expression`);
+        }
+        break;
+      }
       case "O": {
         const mem = op as MemoryOperand;
         if (mem.seg && mem.seg.prefix !== 0x3e) setPrefix("seg", mem.seg.prefix);

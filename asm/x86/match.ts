@@ -67,6 +67,12 @@ function kindFits(form: Form, spec: Spec, op: Operand, cands: Candidates, st: St
       // GNU as relaxes a branch only to a symbol it cannot resolve yet; {disp32} asks for the long form.
       if (spec.width === "b") return !st.pseudo.has("disp32") && ctx.knownValue(op.disp!) === undefined;
       return true;
+    case "X": case "Y": {
+      // The string operands: (%rsi) or (%esi) with any segment for X, (%rdi) or (%edi) in ES for Y (SDM Vol.2B MOVS).
+      if (op.kind !== "mem" || op.index || op.disp !== undefined || op.base?.kind !== "gpr") return false;
+      if (op.base.num !== (spec.method === "X" ? 6 : 7) || (op.base.size !== 64 && op.base.size !== 32)) return false;
+      return spec.method === "X" || op.seg === undefined || op.seg.prefix === 0x26;
+    }
     case "O": {
       if (!isPlainAddress(op)) return false;
       // GNU as's mov takes the moffs form for an address that disp32 cannot reach, or when {disp32}

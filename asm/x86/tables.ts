@@ -11,6 +11,7 @@
 //   C  ModRM.reg: a control register               Z  the low three bits of the opcode ("+r")
 //   I  an immediate                                J  a relative branch offset
 //   O  a 64-bit absolute address (moffs)           AL rAX eAX CL DX 1  that operand itself
+//   X  memory at DS:rSI (string source)            Y  memory at ES:rDI (string destination)
 //
 // and the size codes b (byte), w (word), d (doubleword), q (quadword),
 // v (the operand size: 16, 32 or 64), y (32 or 64), z (the operand size, but
@@ -44,7 +45,7 @@
 
 import type { Size } from "./registers.ts";
 
-export type Method = "E" | "G" | "M" | "R" | "C" | "Z" | "I" | "J" | "O" | "AL" | "rAX" | "eAX" | "CL" | "DX" | "1";
+export type Method = "E" | "G" | "M" | "R" | "C" | "Z" | "I" | "J" | "O" | "X" | "Y" | "AL" | "rAX" | "eAX" | "CL" | "DX" | "1";
 export type Width = "b" | "w" | "d" | "q" | "v" | "y" | "z" | "bs" | "";
 
 export interface Spec {
@@ -310,6 +311,30 @@ const ROWS: Row[] = [
   // SDM Vol.2A "BSWAP": undefined for 16-bit registers; objdump prints it with the 16-bit name.
   ["bswap", "0F C8+r", "Zv", "sizes=16 dis"],
 
+  // String instructions (SDM Vol.2B MOVS, CMPS, STOS, LODS, SCAS), as objdump writes them out; GNU as also
+  // takes them without operands (movsb, stosq...), and movsb/movsw/movsl are MOVSX's stems too.
+  ["movs", "A4", "Yb,Xb", "sfx=R rep"],
+  ["movs", "A5", "Yv,Xv", "sfx=R rep"],
+  ["cmps", "A6", "Xb,Yb", "sfx=R rep"],
+  ["cmps", "A7", "Xv,Yv", "sfx=R rep"],
+  ["stos", "AA", "Yb,AL", "rep"],
+  ["stos", "AB", "Yv,rAX", "rep"],
+  ["lods", "AC", "AL,Xb", "rep"],
+  ["lods", "AD", "rAX,Xv", "rep"],
+  ["scas", "AE", "AL,Yb", "rep"],
+  ["scas", "AF", "rAX,Yv", "rep"],
+  ...(["movs", "cmps", "stos", "lods", "scas"] as const).flatMap((name, i): Row[] => {
+    const op = [0xa4, 0xa6, 0xaa, 0xac, 0xae][i]!;
+    const rows: Row[] = [[name, hex(op), "", "asm rep sizes=8"], [name, hex(op + 1), "", "asm rep sizes=16,32,64"]];
+    if (name === "movs") {
+      for (const [suffix, size] of [["b", 8], ["w", 16], ["l", 32]] as const) {
+        const opc = hex(size === 8 ? op : op + 1);
+        const sized = size === 8 ? "" : ` sizes=${size}`;
+        rows.push([`movs${suffix}`, opc, "", `asm rep${sized}`], [`movs${suffix}`, opc, size === 8 ? "Yb,Xb" : "Yv,Xv", `asm rep${sized}`]);
+      }
+    }
+    return rows;
+  }),
   ["sahf", "9E", ""],
   ["lahf", "9F", ""],
   // Double shifts and bit scans (SDM Vol.2B SHLD, SHRD; Vol.2A BSF, BSR, LZCNT; Vol.2B POPCNT, TZCNT).
@@ -397,7 +422,7 @@ function parseSpec(code: string): Spec {
   }
   const method = code[0] as Method;
   const width = code.slice(1) as Width;
-  if (!"EGMRCZIJO".includes(method) || !["b", "w", "d", "q", "v", "y", "z", "bs", ""].includes(width)) {
+  if (!"EGMRCZIJOXY".includes(method) || !["b", "w", "d", "q", "v", "y", "z", "bs", ""].includes(width)) {
     throw new Error(`bad operand code ${code}`);
   }
   return { method, width };

@@ -316,13 +316,21 @@ function decodeCases() {
     const at = op.indexOf("0f");
     for (const t of ["c0", "d8", "03", "4424f8", "0500000000"]) for (const r of ["", "48", "4d", "66"]) add(`${op.slice(0, at)}${r}${op.slice(at)}${t}${op.endsWith("a4") || op.endsWith("ac") ? "05" : ""}`);
   }
+  // String instructions with every prefix objdump treats specially.
+  for (const op of ["a4", "a5", "a6", "a7", "aa", "ab", "ac", "ad", "ae", "af"]) {
+    for (const p of ["", "f3", "f2", "66", "48", "4c", "41", "67", "64", "65", "26", "2e", "36", "3e", "f366", "66f3", "f348", "f3f2", "f2f3", "6766", "67f3", "64f3", "f364", "f0", "6465", "6526"]) {
+      // REX goes last.
+      const rex = p.match(/^(.*?)(4[0-9a-f])$/);
+      add(rex ? `${rex[1]}${rex[2]}${op}` : `${p}${op}`);
+    }
+  }
   for (const op of ["0fc70f", "480fc70f", "f0480fc74f10", "f00fc70c24", "0fc708", "9e", "9f", "f30f1efa", "f30f1efb", "f3480faec0", "f30faec8", "f3480faed0", "f3410faedc", "f30faed8"]) add(op);
   return [...cases];
 }
 
 /** Byte strings outside the floor: the decoder must leave them undecoded. */
 export const OUTSIDE = ["0f0d00", "d8c0", "f20f58c0", "c5f877", "62", "06", "27", "d6", "f2c3", "f2e800000000", "2e7400", "660fae38",
-  "f30faef0", "f3a4", "a4", "ab", "0f0f0000", "8ed8", "8cd8", "82c001", "0fb8c0", "f30fae00", "9b", "d7", "e2fe", "e3fe", "ca0800", "cb"];
+  "f30faef0", "0f0f0000", "8ed8", "8cd8", "82c001", "0fb8c0", "f30fae00", "9b", "d7", "e2fe", "e3fe", "ca0800", "cb"];
 
 const FILLER = "90909090909090909090909090909090";
 

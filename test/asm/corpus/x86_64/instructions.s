@@ -2673,6 +2673,29 @@ lone_lock:
 	mov 0x1122334455667788,%rax
 	mov %eax,0x8000000000
 	mov %fs:0x8000000000,%rax
+	movsb
+	movsw
+	movsl
+	movsq
+	rep movsq
+	rep movsb %ds:(%rsi),%es:(%rdi)
+	rep stosq
+	rep stosb
+	stosl
+	stos %eax,%es:(%rdi)
+	lodsb
+	lodsq
+	lods %gs:(%rsi),%ax
+	cmpsb
+	repz cmpsq
+	repnz scasb
+	scasl
+	scas %es:(%rdi),%rax
+	fs movsb
+	movsl %fs:(%rsi),%es:(%rdi)
+	addr32 rep stosb
+	rep movsb %ds:(%esi),%es:(%edi)
+	repnz movsb
 
 # Immediates and displacements naming labels
 	mov $lbl_data,%eax
