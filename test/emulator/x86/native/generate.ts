@@ -14,7 +14,9 @@
 //   RSP points into the scratch area too and only PUSH and POP move it (by at
 //   most 64 bytes). Base + index × scale + displacement then stays inside the
 //   scratch area by construction (see `mem`). LEA and the multi-byte NOP do
-//   not access memory and take any registers.
+//   not access memory and take any registers. A string instruction's unit
+//   points RSI and RDI into the scratch area itself, with a count that keeps
+//   the strings inside it in either direction (see `string`).
 // - No instruction reads a flag the SDM leaves undefined at that point. The
 //   builder tracks which arithmetic flags are undefined after each
 //   instruction ("Flags Affected" of each instruction in SDM Vol.2), merging
@@ -804,11 +806,40 @@ const moffs: Form = (b) => {
   return [emit(`movabs ${address}, ${acc}`)];
 };
 
+/**
+ * A string instruction, with or without a repeat prefix, in either direction
+ * (SDM Vol.2B MOVS ... SCAS, REP): RSI, RDI and RCX are set up in the unit to
+ * point into the scratch area with a count small enough that the strings
+ * stay inside it whichever way DF runs. A compare always runs at least once,
+ * so its flags are defined; MOVS, STOS and LODS change none.
+ */
+const string: Form = (b) => {
+  const rng = b.rng;
+  if (![1, 6, 7].every((r) => b.canWrite(r))) return undefined;
+  const op = rng.pick(["movs", "cmps", "stos", "lods", "scas"]);
+  const size = rng.pick(SIZES);
+  if (op === "lods" && !b.canWrite(0)) return undefined;
+  const addr32 = rng.chance(0.2);
+  const reg = (r: string) => `%${addr32 ? "e" : "r"}${r}`;
+  const repeated = rng.chance(0.7);
+  const count = repeated ? rng.range(op === "cmps" || op === "scas" ? 1 : 0, 64) : 1;
+  const compare = op === "cmps" || op === "scas";
+  const prefix = !repeated ? "" : compare ? rng.pick(["repz ", "repnz "]) : "rep ";
+  const unit: Emit[] = [emit(rng.chance(0.5) ? "cld" : "std")];
+  unit.push(emit(`lea scr+${0x1400 + rng.below(0x800)}(%rip), ${reg("si")}`));
+  unit.push(emit(`lea scr+${0x1400 + rng.below(0x800)}(%rip), ${reg("di")}`));
+  if (repeated || rng.chance(0.5)) unit.push(emit(`mov $${count}, %ecx`));
+  const suffix = SUFFIX[size];
+  const effect: FlagEffect = compare ? ARITHMETIC : NONE;
+  unit.push(emit(`${addr32 ? "addr32 " : ""}${prefix}${op}${suffix}`, effect));
+  return unit;
+};
+
 const FORMS: [Form, number][] = [
   [alu, 14], [test, 3], [mov, 6], [extend, 3], [lea, 3], [xchg, 2], [cmpxchg, 2], [xadd, 2], [unary, 5],
   [shift, 10], [multiply, 5], [divide, 3], [bitTest, 5], [setcc, 3], [cmov, 3], [stack, 4], [convert, 2],
   [flagOp, 2], [nop, 1], [jump, 5], [doubleShift, 4], [bitScan, 4], [byteSwap, 1], [compareExchangeDouble, 2],
-  [ahFlags, 2], [moffs, 2],
+  [ahFlags, 2], [moffs, 2], [string, 4],
 ];
 const FORM_TABLE: Form[] = FORMS.flatMap(([f, w]) => Array<Form>(w).fill(f));
 
