@@ -16,33 +16,13 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runArm } from "../../../emulator/machine/arm-run.ts";
-import { runX86 } from "../../../emulator/machine/x86-run.ts";
+import { runImage } from "./run.ts";
 import {
   ARCHES, COMPILERS, CORPUS_DIR, OPT_LEVELS, buildKernel, compilerAvailable, corpusNames, goldenPath, prebuiltPath, scratchPath,
 } from "./build.mjs";
 import { QEMU, qemuAvailable, runQemu } from "../../golden/guest/regenerate-aarch64.mjs";
 
 type Arch = (typeof ARCHES)[number];
-
-/**
- * What `shootdown run ELF --cpus N` does with its defaults (64 MiB on x86-64,
- * 128 MiB on AArch64, round-robin), in this process: the console, and
- * whether the run ended as a clean exit (status 0 to the debug-exit port,
- * or PSCI SYSTEM_OFF).
- */
-export function runImage(elf: string, cpus: number): { console: string; clean: boolean; end: string } {
-  const image = new Uint8Array(readFileSync(elf));
-  const aarch64 = image[18] === 0xb7;
-  const bytes: number[] = [];
-  const report = (aarch64 ? runArm : runX86)({
-    cpus, memBytes: (aarch64 ? 128n : 64n) << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum: 1000,
-    maxSteps: 500_000_000n, tlbChaos: undefined, image, console: (b) => bytes.push(b),
-  });
-  const end = report.end;
-  const clean = end.kind === "debug-exit" ? end.code === 0n : end.kind === "power-off" && !end.reset;
-  return { console: Buffer.from(bytes).toString("latin1"), clean, end: JSON.stringify(end, (_, v) => (typeof v === "bigint" ? String(v) : v)) };
-}
 
 const names = corpusNames();
 const golden = (name: string) => readFileSync(goldenPath(name), "latin1");
