@@ -220,6 +220,13 @@ function decodeOperands(
         useRex(REX_R);
         operands.push({ kind: "reg", name: `cr${reg}` });
         break;
+      case "S": {
+        // ES CS SS DS FS GS; 6 and 7 are no segment register (objdump's "%?"), left undecoded.
+        const names = ["es", "cs", "ss", "ds", "fs", "gs"];
+        if ((reg & 7) > 5) return undefined;
+        operands.push({ kind: "reg", name: names[reg & 7]! });
+        break;
+      }
       case "R":
         operands.push(gpr(rm, sz!, REX_B));
         break;
@@ -292,7 +299,10 @@ function decodeOperands(
   // 0F BC and BD are prefix-table entries in i386-dis.c (BSF/TZCNT, BSR/LZCNT): without F3, 66 picks the entry.
   const prefixTable = form.prefix === undefined && form.opcode.length === 2 && form.opcode[0] === 0x0f && [0xbc, 0xbd].includes(opcodeLast);
   const takes66 = (form.mnemonic === "movsl" && !memory) || (form.mnemonic === "xchg" && form.opcode.length === 1 && opcodeLast === 0x90) || prefixTable;
-  if (last66 && (size.used66 || form.prefix === 0x66 || takes66)) last66.used = true;
+  // A segment move with memory stores or loads 16 bits whatever 66 and REX.W say: objdump prints them.
+  const segmentMemory = memory !== undefined && form.operands.some((s) => s.method === "S");
+  if (segmentMemory) rexUsed &= ~REX_W;
+  if (last66 && (size.used66 || form.prefix === 0x66 || takes66) && !segmentMemory) last66.used = true;
   if (form.prefix === 0xf3 || form.prefix === 0xf2) lastOf((b) => b === form.prefix)!.used = true;
   const hasMemory = memory !== undefined || operands.some((o) => o.kind === "moffs");
   const last67 = lastOf((b) => b === 0x67);

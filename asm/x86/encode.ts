@@ -141,7 +141,7 @@ function emit(m: Match, st: Statement, cands: Candidates, ctx: AsmContext): Enco
     if (op.kind === "reg") registers.push(op.reg);
     const size = widthSize(spec.width, osize);
     switch (spec.method) {
-      case "G": case "C":
+      case "G": case "C": case "S":
         reg = (op as { reg: { num: number } }).reg.num;
         if (form.dup) rm = op;
         break;

@@ -57,6 +57,7 @@ function kindFits(form: Form, spec: Spec, op: Operand, cands: Candidates, st: St
     case "M": return op.kind === "mem" && absoluteFits(op, ctx);
     case "G": case "R": case "Z": return isGpr(op);
     case "C": return op.kind === "reg" && op.reg.kind === "cr";
+    case "S": return op.kind === "reg" && op.reg.kind === "seg";
     case "AL": case "rAX": case "eAX": return isGpr(op) && op.reg.num === 0;
     case "CL": return isGpr(op) && op.reg.num === 1 && op.reg.size === 8;
     case "DX": return isGpr(op) && op.reg.num === 2 && op.reg.size === 16;
@@ -156,7 +157,12 @@ function tryForm(form: Form, opsAtt: Operand[], cands: Candidates, st: Statement
   }
   const sized = ops.some((op, i) => sizes(form.operands[i]!, op));
   let candidates: (Size | undefined)[] = form.sizes.length ? [...form.sizes] : [undefined];
-  if (cands.suffix !== undefined) {
+  const segmentMove = form.sizes.length === 0 && form.operands.some((s) => s.method === "S");
+  if (cands.suffix !== undefined && segmentMove) {
+    // GNU as takes a suffix that agrees with the other operand (the register's size, or w for memory) and writes no size prefix.
+    const other = ops.find((op) => !(op.kind === "reg" && op.reg.kind === "seg"));
+    if ((other && isGpr(other) ? other.reg.size : 16) !== cands.suffix) return failure("suffix");
+  } else if (cands.suffix !== undefined) {
     if (!form.sizes.includes(cands.suffix)) return failure("suffix");
     candidates = [cands.suffix];
   } else if (form.default64 && !sized) {

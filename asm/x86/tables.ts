@@ -12,6 +12,7 @@
 //   I  an immediate                                J  a relative branch offset
 //   O  a 64-bit absolute address (moffs)           AL rAX eAX CL DX 1  that operand itself
 //   X  memory at DS:rSI (string source)            Y  memory at ES:rDI (string destination)
+//   S  ModRM.reg: a segment register
 //
 // and the size codes b (byte), w (word), d (doubleword), q (quadword),
 // v (the operand size: 16, 32 or 64), y (32 or 64), z (the operand size, but
@@ -45,7 +46,7 @@
 
 import type { Size } from "./registers.ts";
 
-export type Method = "E" | "G" | "M" | "R" | "C" | "Z" | "I" | "J" | "O" | "X" | "Y" | "AL" | "rAX" | "eAX" | "CL" | "DX" | "1";
+export type Method = "E" | "G" | "M" | "R" | "C" | "Z" | "I" | "J" | "O" | "X" | "Y" | "S" | "AL" | "rAX" | "eAX" | "CL" | "DX" | "1";
 export type Width = "b" | "w" | "d" | "q" | "v" | "y" | "z" | "bs" | "";
 
 export interface Spec {
@@ -88,7 +89,7 @@ export interface Form {
 
 /** Whether the form has a ModRM byte. */
 export function hasModrm(f: Form): boolean {
-  return f.modrm !== undefined || f.ext !== undefined || f.operands.some((s) => "EGMRC".includes(s.method));
+  return f.modrm !== undefined || f.ext !== undefined || f.operands.some((s) => "EGMRCS".includes(s.method));
 }
 
 /** The size in bits of an operand with this width at operand size `osize`. */
@@ -184,6 +185,18 @@ const ROWS: Row[] = [
   // MOV to and from control registers: always 64-bit in 64-bit mode (SDM Vol.2B "MOV—Move to/from Control Registers").
   ["mov", "0F 20 /r", "Ry,Cy", "sizes=64 d64"],
   ["mov", "0F 22 /r", "Cy,Ry", "sizes=64 d64"],
+  // MOV to and from segment registers (SDM Vol.2B "MOV", 8C and 8E). GNU as writes 66 only for a 16-bit
+  // register destination of 8C and never REX.W (the selector is zero-extended anyway); objdump reads
+  // 66 and REX.W as the register's size.
+  ["mov", "8C /r", "Mw,Sw", "asm"],
+  ["mov", "8C /r", "Rv,Sw", "asm sizes=16,32"],
+  ["mov", "8C /r", "Rq,Sw", "asm"],
+  ["mov", "8E /r", "Sw,Mw", "asm"],
+  ["mov", "8E /r", "Sw,Rw", "asm"],
+  ["mov", "8E /r", "Sw,Rd", "asm"],
+  ["mov", "8E /r", "Sw,Rq", "asm"],
+  ["mov", "8C /r", "Ev,Sw", "dis"],
+  ["mov", "8E /r", "Sw,Ev", "dis"],
 
   // MOVZX, MOVSX, MOVSXD in GNU as's spellings movzbl, movswq, movslq...
   ["movzb", "0F B6 /r", "Gv,Eb", "sfx=R gas=movzx"],
@@ -422,7 +435,7 @@ function parseSpec(code: string): Spec {
   }
   const method = code[0] as Method;
   const width = code.slice(1) as Width;
-  if (!"EGMRCZIJOXY".includes(method) || !["b", "w", "d", "q", "v", "y", "z", "bs", ""].includes(width)) {
+  if (!"EGMRCZIJOXYS".includes(method) || !["b", "w", "d", "q", "v", "y", "z", "bs", ""].includes(width)) {
     throw new Error(`bad operand code ${code}`);
   }
   return { method, width };

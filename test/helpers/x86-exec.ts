@@ -33,6 +33,8 @@ export function assembleX86(source: string, base = CODE_BASE): Program {
 export interface ExecRig {
   m: Machine;
   cpu: X86Cpu;
+  /** The rig's page tables, to map more (or change mappings) from a test. */
+  pt: X86PageTables;
   program: Program;
   /** The address of a symbol of the program. */
   sym(name: string): bigint;
@@ -60,7 +62,7 @@ export function execRig(source: string, opts: { cpus?: number; ramMiB?: number }
     if (!s) throw new Error(`no symbol ${name}`);
     return s.value;
   };
-  return { m, cpu: m.cpu(0), program, sym };
+  return { m, cpu: m.cpu(0), pt, program, sym };
 }
 
 export const IDT_BASE = 0x3000n;

@@ -324,13 +324,15 @@ function decodeCases() {
       add(rex ? `${rex[1]}${rex[2]}${op}` : `${p}${op}`);
     }
   }
+  // Segment-register moves (8C, 8E) with each prefix objdump reads as a size or prints.
+  for (const op of ["8c", "8e"]) for (const m of ["d8", "c0", "e0", "e8", "d0", "c8", "20", "1c24", "5d08"]) for (const p of ["", "66", "48", "41", "44", "4c"]) add(`${p}${op}${m}`);
   for (const op of ["0fc70f", "480fc70f", "f0480fc74f10", "f00fc70c24", "0fc708", "9e", "9f", "f30f1efa", "f30f1efb", "f3480faec0", "f30faec8", "f3480faed0", "f3410faedc", "f30faed8"]) add(op);
   return [...cases];
 }
 
 /** Byte strings outside the floor: the decoder must leave them undecoded. */
 export const OUTSIDE = ["0f0d00", "d8c0", "f20f58c0", "c5f877", "62", "06", "27", "d6", "f2c3", "f2e800000000", "2e7400", "660fae38",
-  "f30faef0", "0f0f0000", "8ed8", "8cd8", "82c001", "0fb8c0", "f30fae00", "9b", "d7", "e2fe", "e3fe", "ca0800", "cb"];
+  "f30faef0", "0f0f0000", "8cf8", "8ef0", "82c001", "0fb8c0", "f30fae00", "9b", "d7", "e2fe", "e3fe", "ca0800", "cb"];
 
 const FILLER = "90909090909090909090909090909090";
 

@@ -2696,6 +2696,18 @@ lone_lock:
 	addr32 rep stosb
 	rep movsb %ds:(%esi),%es:(%edi)
 	repnz movsb
+	mov %ds,%eax
+	mov %ds,%ax
+	mov %fs,%r9
+	movl %ss,%eax
+	mov %gs,(%rax)
+	movw %es,8(%rsp)
+	mov %eax,%ds
+	mov %r8d,%fs
+	mov %rax,%es
+	movq %rax,%gs
+	mov (%rax),%ss
+	movw 2(%rbx),%ds
 
 # Immediates and displacements naming labels
 	mov $lbl_data,%eax
