@@ -4,8 +4,8 @@
 // vectors and ends with "N passed, M failed".
 
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { UsageError, parseCommandLine, shown } from "./options.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";
 import { Aarch64VectorRunner } from "../walk/aarch64.ts";
@@ -18,20 +18,26 @@ or the fault, and the Accessed/Dirty words. Prints each failing case and ends
 with "N passed, M failed"; exits 1 when any case failed.
 
   --vectors FILE  the JSON Lines file to replay
-  --json          print every result as a JSON line instead`;
+  --json          print every result as a JSON line on stdout instead
+
+Exit status: 0 every case passed; 1 a case failed or a line is malformed;
+2 the file cannot be read; 64 bad options; 141 stdout was closed (| head).`;
+
+const WALK_OPTIONS = {
+  vectors: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
 
 export function walkCommand(args: string[], out: (line: string) => void): number {
-  const { values } = parseArgs({
-    args,
-    options: { vectors: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
-    allowPositionals: false,
-  });
+  const { values, positionals } = parseCommandLine(args, WALK_OPTIONS, { command: "walk", afterDashDash: "operands" });
   if (values.help) {
     out(WALK_USAGE);
     return 0;
   }
+  if (positionals.length) throw new UsageError(`walk takes no operands, not '${shown(positionals[0]!)}' (the file is --vectors FILE)`);
   const file = values.vectors;
-  if (!file) throw new ShootdownError(`walk needs --vectors FILE\n\n${WALK_USAGE}`);
+  if (!file) throw new UsageError("walk needs --vectors FILE");
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -5,8 +5,8 @@
 // (S1E1R/W for a kernel access, S1E0R/W for a user one); then the PA or the
 // fault type and level, PAR_EL1, and the Access flag / dirty-state words.
 
-import { Machine } from "../machine/machine.ts";
-import type { ArmRegisters, ArmTranslation, AtOp } from "../machine/arm-cpu.ts";
+import { Machine } from "../machine/core/machine.ts";
+import type { ArmRegisters, ArmTranslation, AtOp } from "../machine/cpu/arm-cpu.ts";
 import {
   type VectorCase, type CaseOutcome, type VectorRunner, VectorError, bigField, objField, stringField, wordList,
   isObject, toBig, hex,

@@ -4,7 +4,7 @@
 // with errors that name the line and the field, and the replay loop. Each
 // architecture supplies a runner that replays one parsed case.
 
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 
 /** One case as it appears in the file, after validation of the common fields. */
 export interface VectorCase {
