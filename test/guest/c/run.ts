@@ -5,15 +5,14 @@
 // process, for the C kernel tests.
 
 import { readFileSync } from "node:fs";
-import { runArm } from "../../../emulator/machine/arm-run.ts";
-import { runX86 } from "../../../emulator/machine/x86-run.ts";
+import { runImage as runEngine } from "../../../emulator/run.ts";
 
 /** The console, and whether the run ended cleanly (status 0 to the debug-exit port, or PSCI SYSTEM_OFF). */
 export function runImage(elf: string, cpus: number): { console: string; clean: boolean; end: string } {
   const image = new Uint8Array(readFileSync(elf));
   const aarch64 = image[18] === 0xb7; // e_machine EM_AARCH64
   const bytes: number[] = [];
-  const report = (aarch64 ? runArm : runX86)({
+  const report = runEngine({
     cpus, memBytes: (aarch64 ? 128n : 64n) << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum: 1000,
     maxSteps: 2_000_000_000n, tlbChaos: undefined, image, console: (b) => bytes.push(b),
   });

@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from "vitest";
 import { execRig, gate, installIdt, type ExecRig } from "../../../helpers/x86-exec.ts";
-import { PAGE_4K, PTE } from "../../../../emulator/machine/x86-page-tables.ts";
+import { PAGE_4K, PTE } from "../../../../emulator/machine/platform/x86/page-tables.ts";
 
 /** A handler that records the vector, the error code (or -1), the frame's RIP and CR2 at 0x60000, then halts. */
 function handler(vector: number, hasCode: boolean): string {
