@@ -579,7 +579,8 @@ export class Assembler implements AsmContext {
     this.section.align = Math.max(this.section.align, boundary);
     if (boundary === 1) return;
     this.mappingState2(this.section.isCode || code ? "insn" : "data");
-    this.section.closeWith({ kind: "align", boundary, fill, max, code: code || (this.section.isCode && fill === undefined) });
+    const nops = fill === undefined || fill === this.backend.nopFill;
+    this.section.closeWith({ kind: "align", boundary, fill, max, code: code || (this.section.isCode && nops) });
   }
 
   // ── Directives ─────────────────────────────────────────────────────────────
@@ -681,9 +682,17 @@ export class Assembler implements AsmContext {
       case ".fill": {
         const [r = "", s = "1", v = "0"] = ops();
         this.mappingState("data");
-        const repeat = this.absolute(r, "the repeat count");
         let size = Number(this.absolute(s, "the size"));
         const value = this.absolute(v, "the value");
+        const repeatExpr = this.parseExpr(r);
+        if (this.knownValue(repeatExpr) === undefined) {
+          // A repeat count known only later is a .space of it (GNU as's rs_space frag); one that never
+          // becomes absolute is then the .space error.
+          if (size !== 1) throw new AsmError(".space, .nops or .fill specifies non-absolute value");
+          this.section.closeWith({ kind: "space", size: repeatExpr, fill: Number(BigInt.asUintN(8, value)), loc: this.loc });
+          return;
+        }
+        const repeat = this.absolute(r, "the repeat count");
         if (repeat < 0n) throw new AsmError("size negative; .fill ignored");
         if (size > 8) size = 8;
         if (repeat * BigInt(size) > BigInt(MAX_SECTION_BYTES)) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
@@ -1019,7 +1028,8 @@ export class Assembler implements AsmContext {
         }
         case "space": {
           const t = this.relaxValue(v.size, v.loc);
-          if (!t || t.section !== undefined) this.error(".space specifies non-absolute value", v.loc);
+          // GNU as's message for a size that is not absolute once everything is known (write.c), .fill's too.
+          if (!t || t.section !== undefined) this.error(".space, .nops or .fill specifies non-absolute value", v.loc);
           else if (t.value < 0n) this.error(".space, .skip or .zero with negative value", v.loc);
           else if (s.type !== "nobits") bytes.fill(v.fill, at, at + f.variableSize);
           break;

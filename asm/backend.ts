@@ -101,6 +101,12 @@ export interface Backend {
   alignIsPowerOfTwo: boolean;
   /** Encodes one instruction statement; throws AsmError. `mnemonic` is as written (any case). */
   assemble(mnemonic: string, operands: string, ctx: AsmContext): Instruction;
+  /**
+   * A one-byte fill that still means code padding in a code section: GNU as's
+   * x86 md_do_align pads `.p2align 4,0x90` with long NOPs as if no fill were
+   * given (gas/config/tc-i386.h). Undefined where no fill does.
+   */
+  nopFill?: number;
   /** Padding for alignment in a code section, exactly as GNU as emits it (x86: long NOPs; A64: NOP words after zero bytes up to a 4-byte boundary). */
   codeFill(size: number, address: bigint): Uint8Array;
   /** Decodes the instruction at bytes[offset], which sits at `address`. Never throws. */

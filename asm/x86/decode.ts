@@ -26,6 +26,8 @@ export type DecodedOperand =
   | { kind: "mem"; mem: DecodedMemory }
   | { kind: "rel"; target: bigint }
   | { kind: "moffs"; address: bigint; seg?: string }
+  /** A string instruction's %ds:(%rsi) or %es:(%rdi), as objdump writes it. */
+  | { kind: "string"; text: string }
   /** The implicit 1 of D0/D1 shifts, which AT&T syntax does not print. */
   | { kind: "one" };
 
@@ -122,6 +124,8 @@ export function decodeInsn(bytes: Uint8Array, offset: number, address: bigint): 
       if (form.modrm !== undefined && modrm !== form.modrm) continue;
       if (form.ext !== undefined && ((modrm >> 3) & 7) !== form.ext) continue;
       if (form.operands.some((s) => s.method === "M") && modrm >> 6 === 3) continue;
+      // R is a register only; MOV to and from CRn alone ignores ModRM.mod (SDM Vol.2B), other rows with memory are others' (F3 0F AE /0 with memory is FXSAVE).
+      if (form.operands.some((s) => s.method === "R") && !form.operands.some((s) => s.method === "C") && modrm >> 6 !== 3) continue;
     }
     // SDM Vol.2B XCHG/NOP: 90 without REX.B (and without 66, which objdump reads as xchg %ax,%ax) is NOP.
     if (form.mnemonic === "nop" && form.opcode[0] === 0x90 && (rex & REX_B || has(0x66))) continue;
@@ -151,11 +155,13 @@ function unsupported(form: Form, has: (b: number) => boolean, rexW: boolean, opc
   // 66 without REX.W makes near branches 16-bit (callw, jmpw *).
   const branch16 = (jump && form.operands[0]!.width === "z") || (form.opcode[0] === 0xff && (form.ext === 2 || form.ext === 4));
   if (branch16 && has(0x66) && !rexW) return true;
+  // F2 0F B8/BC/BD has no entry in objdump's prefix tables: "(bad)".
+  if (has(0xf2) && opcode[0] === 0x0f && [0xb8, 0xbc, 0xbd].includes(opcode[1]!)) return true;
   // A mandatory 66 with F2 or F3 as well is another instruction, or none.
   if (form.prefix === 0x66 && (has(0xf2) || has(0xf3))) return true;
   // Where 66, F2 and F3 select other instructions in the 0F map (WBNOINVD, RDFSBASE, CLFLUSHOPT, CLUI...).
   const prefixed = has(0x66) || has(0xf2) || has(0xf3);
-  if (prefixed && opcode[0] === 0x0f && (opcode[1] === 0x09 || opcode[1] === 0xae)) return true;
+  if (prefixed && form.prefix === undefined && opcode[0] === 0x0f && (opcode[1] === 0x09 || opcode[1] === 0xae)) return true;
   return prefixed && opcode[0] === 0x0f && opcode[1] === 0x01 && (modrm === 0xee || modrm === 0xef);
 }
 
@@ -214,6 +220,13 @@ function decodeOperands(
         useRex(REX_R);
         operands.push({ kind: "reg", name: `cr${reg}` });
         break;
+      case "S": {
+        // ES CS SS DS FS GS; 6 and 7 are no segment register (objdump's "%?"), left undecoded.
+        const names = ["es", "cs", "ss", "ds", "fs", "gs"];
+        if ((reg & 7) > 5) return undefined;
+        operands.push({ kind: "reg", name: names[reg & 7]! });
+        break;
+      }
       case "R":
         operands.push(gpr(rm, sz!, REX_B));
         break;
@@ -256,6 +269,15 @@ function decodeOperands(
         operands.push({ kind: "rel", target: 0n });
         break;
       }
+      case "X": {
+        // objdump names the source's segment DS unless FS or GS overrides it.
+        const fsgs = lastOf((b) => b === 0x64 || b === 0x65);
+        operands.push({ kind: "string", text: `%${fsgs ? LEGACY_PREFIXES[fsgs.byte]!.name : "ds"}:(%${addr32 ? "esi" : "rsi"})` });
+        break;
+      }
+      case "Y":
+        operands.push({ kind: "string", text: `%es:(%${addr32 ? "edi" : "rdi"})` });
+        break;
       case "O": {
         // With 67 the address is 32 bits (SDM Vol.2B "MOV", moffs).
         const raw = r.read(addr32 ? 4 : 8);
@@ -274,12 +296,30 @@ function decodeOperands(
   const last66 = lastOf((b) => b === 0x66);
   // objdump's MOVSXD_Fixup counts 66 as used even when REX.W decides the size, for a register source,
   // and so does its table for opcode 90 (NOP, PAUSE, XCHG), where 66 selects the entry.
-  const takes66 = (form.mnemonic === "movsl" && !memory) || (form.mnemonic === "xchg" && form.opcode.length === 1 && opcodeLast === 0x90);
-  if (last66 && (size.used66 || form.prefix === 0x66 || takes66)) last66.used = true;
+  // 0F BC and BD are prefix-table entries in i386-dis.c (BSF/TZCNT, BSR/LZCNT): without F3, 66 picks the entry.
+  const prefixTable = form.prefix === undefined && form.opcode.length === 2 && form.opcode[0] === 0x0f && [0xbc, 0xbd].includes(opcodeLast);
+  const takes66 = (form.mnemonic === "movsl" && !memory) || (form.mnemonic === "xchg" && form.opcode.length === 1 && opcodeLast === 0x90) || prefixTable;
+  // A segment move with memory stores or loads 16 bits whatever 66 and REX.W say: objdump prints them.
+  const segmentMemory = memory !== undefined && form.operands.some((s) => s.method === "S");
+  if (segmentMemory) rexUsed &= ~REX_W;
+  if (last66 && (size.used66 || form.prefix === 0x66 || takes66) && !segmentMemory) last66.used = true;
   if (form.prefix === 0xf3 || form.prefix === 0xf2) lastOf((b) => b === form.prefix)!.used = true;
   const hasMemory = memory !== undefined || operands.some((o) => o.kind === "moffs");
   const last67 = lastOf((b) => b === 0x67);
-  if (last67 && memory) last67.used = true;
+  const stringOps = form.operands.some((s) => s.method === "X" || s.method === "Y");
+  if (last67 && (memory || stringOps)) last67.used = true;
+  if (stringOps) {
+    // A string source takes the last segment override, whichever it is; objdump prints it as DS unless
+    // it is FS or GS. REP prefixes stay in the text: F3 is "rep" before MOVS, STOS and LODS, "repz"
+    // before CMPS and SCAS (i386-dis.c's REP_Fixup).
+    if (form.operands.some((s) => s.method === "X")) {
+      const seg = lastOf((b) => LEGACY_PREFIXES[b]!.slot === "seg");
+      if (seg) seg.used = true;
+    }
+    const compares = form.mnemonic === "cmps" || form.mnemonic === "scas";
+    for (const p of prefixes) if (p.byte === 0xf3 && !compares) p.name = "rep";
+    return { form, osize, length, prefixes, rex, rexUsed, operands, hasRex };
+  }
   // In 64-bit mode only FS and GS overrides take effect (SDM Vol.1 3.3.7.1); objdump prints the others by
   // name. When the operand uses the last FS/GS, objdump drops the last segment prefix of all from the
   // names, whichever it is (i386-dis.c: all_prefixes[last_seg_prefix] = 0).

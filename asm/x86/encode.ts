@@ -141,7 +141,7 @@ function emit(m: Match, st: Statement, cands: Candidates, ctx: AsmContext): Enco
     if (op.kind === "reg") registers.push(op.reg);
     const size = widthSize(spec.width, osize);
     switch (spec.method) {
-      case "G": case "C":
+      case "G": case "C": case "S":
         reg = (op as { reg: { num: number } }).reg.num;
         if (form.dup) rm = op;
         break;
@@ -166,11 +166,25 @@ function emit(m: Match, st: Statement, cands: Candidates, ctx: AsmContext): Enco
       case "J":
         rel = { size: spec.width === "b" ? 1 : 4, expr: (op as MemoryOperand).disp!, check: "pcrel" };
         break;
+      case "X": case "Y": {
+        const mem = op as MemoryOperand;
+        // DS is the source's default; ES, the destination's, cannot be overridden (Y took only ES).
+        if (spec.method === "X" && mem.seg && mem.seg.prefix !== 0x3e) setPrefix("seg", mem.seg.prefix);
+        if (mem.base?.kind === "gpr" && mem.base.size === 32) {
+          if (prefixes.addr !== 0x67) setPrefix("addr", 0x67);
+        } else if (prefixes.addr === 0x67 && st.prefixes.addr === undefined) {
+          throw new AsmError(`\`${mem.baseIndexText}' is not a valid base/index expression`);
+        }
+        break;
+      }
       case "O": {
         const mem = op as MemoryOperand;
         if (mem.seg && mem.seg.prefix !== 0x3e) setPrefix("seg", mem.seg.prefix);
         const known = ctx.knownValue(mem.disp!);
-        moffs = known === undefined ? { size: 8, expr: mem.disp!, check: "none" } : { size: 8, value: known };
+        // With 0x67 the address is 32 bits.
+        const addr32 = prefixes.addr === 0x67;
+        const width = addr32 ? 4 : 8;
+        moffs = known === undefined ? { size: width, expr: mem.disp!, check: addr32 ? "unsigned" : "none" } : { size: width, value: addr32 ? BigInt.asUintN(32, known) : known };
         break;
       }
     }

@@ -53,6 +53,7 @@ function operandText(insn: DecodedInsn, o: DecodedOperand, name: AddressNamer, s
     case "imm": return `$0x${o.value.toString(16)}`;
     case "rel": return name(o.target);
     case "moffs": return `${o.seg ? `%${o.seg}:` : ""}0x${o.address.toString(16)}`;
+    case "string": return o.text;
     case "mem": {
       const seg = o.mem.seg ? `%${o.mem.seg}:` : "";
       if (source && o.mem.rip) return `${star}${seg}${name(o.mem.rip.target)}(%${o.mem.addr32 ? "eip" : "rip"})`;

@@ -13,6 +13,7 @@ export const x86Backend: Backend = {
   elfMachine: 62, // EM_X86_64
   wordSize: 2,
   alignIsPowerOfTwo: false,
+  nopFill: 0x90,
   assemble,
   codeFill: (size) => codeFill(size),
   decode,

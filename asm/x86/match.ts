@@ -57,6 +57,7 @@ function kindFits(form: Form, spec: Spec, op: Operand, cands: Candidates, st: St
     case "M": return op.kind === "mem" && absoluteFits(op, ctx);
     case "G": case "R": case "Z": return isGpr(op);
     case "C": return op.kind === "reg" && op.reg.kind === "cr";
+    case "S": return op.kind === "reg" && op.reg.kind === "seg";
     case "AL": case "rAX": case "eAX": return isGpr(op) && op.reg.num === 0;
     case "CL": return isGpr(op) && op.reg.num === 1 && op.reg.size === 8;
     case "DX": return isGpr(op) && op.reg.num === 2 && op.reg.size === 16;
@@ -67,12 +68,20 @@ function kindFits(form: Form, spec: Spec, op: Operand, cands: Candidates, st: St
       // GNU as relaxes a branch only to a symbol it cannot resolve yet; {disp32} asks for the long form.
       if (spec.width === "b") return !st.pseudo.has("disp32") && ctx.knownValue(op.disp!) === undefined;
       return true;
+    case "X": case "Y": {
+      // The string operands: (%rsi) or (%esi) with any segment for X, (%rdi) or (%edi) in ES for Y (SDM Vol.2B MOVS).
+      if (op.kind !== "mem" || op.index || op.disp !== undefined || op.base?.kind !== "gpr") return false;
+      if (op.base.num !== (spec.method === "X" ? 6 : 7) || (op.base.size !== 64 && op.base.size !== 32)) return false;
+      return spec.method === "X" || op.seg === undefined || op.seg.prefix === 0x26;
+    }
     case "O": {
       if (!isPlainAddress(op)) return false;
       // GNU as's mov takes the moffs form for an address that disp32 cannot reach, or when {disp32}
       // asks for a wide address; movabs always.
       if (cands.stem === "movabs" || st.pseudo.has("disp32")) return true;
       const v = ctx.knownValue(op.disp!);
+      // Under addr32 the moffs form's address is 32 bits (SDM Vol.2B "MOV", moffs), shorter than ModRM's disp32, and GNU as takes it.
+      if (st.prefixes.addr === 0x67) return v === undefined || (v >= -(1n << 31n) && v < 1n << 32n);
       return v !== undefined && !fitsSigned(v, 32);
     }
   }
@@ -148,7 +157,12 @@ function tryForm(form: Form, opsAtt: Operand[], cands: Candidates, st: Statement
   }
   const sized = ops.some((op, i) => sizes(form.operands[i]!, op));
   let candidates: (Size | undefined)[] = form.sizes.length ? [...form.sizes] : [undefined];
-  if (cands.suffix !== undefined) {
+  const segmentMove = form.sizes.length === 0 && form.operands.some((s) => s.method === "S");
+  if (cands.suffix !== undefined && segmentMove) {
+    // GNU as takes a suffix that agrees with the other operand (the register's size, or w for memory) and writes no size prefix.
+    const other = ops.find((op) => !(op.kind === "reg" && op.reg.kind === "seg"));
+    if ((other && isGpr(other) ? other.reg.size : 16) !== cands.suffix) return failure("suffix");
+  } else if (cands.suffix !== undefined) {
     if (!form.sizes.includes(cands.suffix)) return failure("suffix");
     candidates = [cands.suffix];
   } else if (form.default64 && !sized) {

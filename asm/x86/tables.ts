@@ -11,6 +11,8 @@
 //   C  ModRM.reg: a control register               Z  the low three bits of the opcode ("+r")
 //   I  an immediate                                J  a relative branch offset
 //   O  a 64-bit absolute address (moffs)           AL rAX eAX CL DX 1  that operand itself
+//   X  memory at DS:rSI (string source)            Y  memory at ES:rDI (string destination)
+//   S  ModRM.reg: a segment register
 //
 // and the size codes b (byte), w (word), d (doubleword), q (quadword),
 // v (the operand size: 16, 32 or 64), y (32 or 64), z (the operand size, but
@@ -44,7 +46,7 @@
 
 import type { Size } from "./registers.ts";
 
-export type Method = "E" | "G" | "M" | "R" | "C" | "Z" | "I" | "J" | "O" | "AL" | "rAX" | "eAX" | "CL" | "DX" | "1";
+export type Method = "E" | "G" | "M" | "R" | "C" | "Z" | "I" | "J" | "O" | "X" | "Y" | "S" | "AL" | "rAX" | "eAX" | "CL" | "DX" | "1";
 export type Width = "b" | "w" | "d" | "q" | "v" | "y" | "z" | "bs" | "";
 
 export interface Spec {
@@ -87,7 +89,7 @@ export interface Form {
 
 /** Whether the form has a ModRM byte. */
 export function hasModrm(f: Form): boolean {
-  return f.modrm !== undefined || f.ext !== undefined || f.operands.some((s) => "EGMRC".includes(s.method));
+  return f.modrm !== undefined || f.ext !== undefined || f.operands.some((s) => "EGMRCS".includes(s.method));
 }
 
 /** The size in bits of an operand with this width at operand size `osize`. */
@@ -183,6 +185,18 @@ const ROWS: Row[] = [
   // MOV to and from control registers: always 64-bit in 64-bit mode (SDM Vol.2B "MOV—Move to/from Control Registers").
   ["mov", "0F 20 /r", "Ry,Cy", "sizes=64 d64"],
   ["mov", "0F 22 /r", "Cy,Ry", "sizes=64 d64"],
+  // MOV to and from segment registers (SDM Vol.2B "MOV", 8C and 8E). GNU as writes 66 only for a 16-bit
+  // register destination of 8C and never REX.W (the selector is zero-extended anyway); objdump reads
+  // 66 and REX.W as the register's size.
+  ["mov", "8C /r", "Mw,Sw", "asm"],
+  ["mov", "8C /r", "Rv,Sw", "asm sizes=16,32"],
+  ["mov", "8C /r", "Rq,Sw", "asm"],
+  ["mov", "8E /r", "Sw,Mw", "asm"],
+  ["mov", "8E /r", "Sw,Rw", "asm"],
+  ["mov", "8E /r", "Sw,Rd", "asm"],
+  ["mov", "8E /r", "Sw,Rq", "asm"],
+  ["mov", "8C /r", "Ev,Sw", "dis"],
+  ["mov", "8E /r", "Sw,Ev", "dis"],
 
   // MOVZX, MOVSX, MOVSXD in GNU as's spellings movzbl, movswq, movslq...
   ["movzb", "0F B6 /r", "Gv,Eb", "sfx=R gas=movzx"],
@@ -310,6 +324,49 @@ const ROWS: Row[] = [
   // SDM Vol.2A "BSWAP": undefined for 16-bit registers; objdump prints it with the 16-bit name.
   ["bswap", "0F C8+r", "Zv", "sizes=16 dis"],
 
+  // String instructions (SDM Vol.2B MOVS, CMPS, STOS, LODS, SCAS), as objdump writes them out; GNU as also
+  // takes them without operands (movsb, stosq...), and movsb/movsw/movsl are MOVSX's stems too.
+  ["movs", "A4", "Yb,Xb", "sfx=R rep"],
+  ["movs", "A5", "Yv,Xv", "sfx=R rep"],
+  ["cmps", "A6", "Xb,Yb", "sfx=R rep"],
+  ["cmps", "A7", "Xv,Yv", "sfx=R rep"],
+  ["stos", "AA", "Yb,AL", "rep"],
+  ["stos", "AB", "Yv,rAX", "rep"],
+  ["lods", "AC", "AL,Xb", "rep"],
+  ["lods", "AD", "rAX,Xv", "rep"],
+  ["scas", "AE", "AL,Yb", "rep"],
+  ["scas", "AF", "rAX,Yv", "rep"],
+  ...(["movs", "cmps", "stos", "lods", "scas"] as const).flatMap((name, i): Row[] => {
+    const op = [0xa4, 0xa6, 0xaa, 0xac, 0xae][i]!;
+    const rows: Row[] = [[name, hex(op), "", "asm rep sizes=8"], [name, hex(op + 1), "", "asm rep sizes=16,32,64"]];
+    if (name === "movs") {
+      for (const [suffix, size] of [["b", 8], ["w", 16], ["l", 32]] as const) {
+        const opc = hex(size === 8 ? op : op + 1);
+        const sized = size === 8 ? "" : ` sizes=${size}`;
+        rows.push([`movs${suffix}`, opc, "", `asm rep${sized}`], [`movs${suffix}`, opc, size === 8 ? "Yb,Xb" : "Yv,Xv", `asm rep${sized}`]);
+      }
+    }
+    return rows;
+  }),
+  ["sahf", "9E", ""],
+  ["lahf", "9F", ""],
+  // Double shifts and bit scans (SDM Vol.2B SHLD, SHRD; Vol.2A BSF, BSR, LZCNT; Vol.2B POPCNT, TZCNT).
+  ["shld", "0F A4 /r", "Ev,Gv,Ib", "imm=type"],
+  ["shld", "0F A5 /r", "Ev,Gv,CL"],
+  ["shrd", "0F AC /r", "Ev,Gv,Ib", "imm=type"],
+  ["shrd", "0F AD /r", "Ev,Gv,CL"],
+  // GNU as's two-operand spelling of a double shift by CL.
+  ["shld", "0F A5 /r", "Ev,Gv", "asm"],
+  ["shrd", "0F AD /r", "Ev,Gv", "asm"],
+  ["bsf", "0F BC /r", "Gv,Ev"],
+  ["bsr", "0F BD /r", "Gv,Ev"],
+  ["tzcnt", "F3 0F BC /r", "Gv,Ev"],
+  ["lzcnt", "F3 0F BD /r", "Gv,Ev"],
+  ["popcnt", "F3 0F B8 /r", "Gv,Ev"],
+  ["cmpxchg8b", "0F C7 /1", "M", "lock"],
+  ["cmpxchg16b", "0F C7 /1", "M", "sizes=64 lock"],
+  ["endbr64", "F3 0F 1E FA", ""],
+
   ["clc", "F8", ""],
   ["stc", "F9", ""],
   ["cmc", "F5", ""],
@@ -364,6 +421,11 @@ const ROWS: Row[] = [
   ["sfence", "0F AE F8", ""],
   ["clflush", "0F AE /7", "M"],
   ["invpcid", "66 0F 38 82 /r", "Gq,M"],
+  // The FS/GS base instructions take a register only (SDM Vol.2B RDFSBASE/RDGSBASE, WRFSBASE/WRGSBASE).
+  ["rdfsbase", "F3 0F AE /0", "Ry"],
+  ["rdgsbase", "F3 0F AE /1", "Ry"],
+  ["wrfsbase", "F3 0F AE /2", "Ry"],
+  ["wrgsbase", "F3 0F AE /3", "Ry"],
 ];
 
 function parseSpec(code: string): Spec {
@@ -373,7 +435,7 @@ function parseSpec(code: string): Spec {
   }
   const method = code[0] as Method;
   const width = code.slice(1) as Width;
-  if (!"EGMRCZIJO".includes(method) || !["b", "w", "d", "q", "v", "y", "z", "bs", ""].includes(width)) {
+  if (!"EGMRCZIJOXYS".includes(method) || !["b", "w", "d", "q", "v", "y", "z", "bs", ""].includes(width)) {
     throw new Error(`bad operand code ${code}`);
   }
   return { method, width };

@@ -5,6 +5,10 @@
 // messages below are what GNU as 2.40 printed for the same lines, except
 // where a comment says why ours differs), and no image is produced.
 
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assemble, formatDiagnostic, type ArchName } from "../../asm/index.ts";
 
@@ -73,4 +77,33 @@ far: ret
       "bad.s:12: Error: undefined symbol `nowhere'",
     ]);
   });
+});
+
+describe(".skip, .space and .fill whose size is not absolute", () => {
+  // What GNU as 2.40 prints (write.c), for an undefined symbol and for a label in another section, on both architectures.
+  const source = (insn: string) => `.text
+  .skip undefined_size
+  .space later - 1
+  ${insn}
+  .data
+lab: .byte 1
+  .text
+  .fill lab, 1, 0
+  .skip lab
+later:
+`;
+  const expected = [2, 3, 8, 9].map((line) => `bad.s:${line}: Error: .space, .nops or .fill specifies non-absolute value`);
+  const ARCHES = [["x86_64", "nop", "as"], ["aarch64", "ret", "aarch64-linux-gnu-as"]] as const;
+  it.each(ARCHES)("%s: an error on each line, with GNU as's message", (arch, insn) => {
+    expect(diagnostics(arch, source(insn))).toEqual(expected);
+  });
+  for (const [arch, insn, gas] of ARCHES) {
+    const installed = spawnSync(gas, ["--version"], { stdio: "ignore" }).status === 0;
+    it.skipIf(!installed)(`${arch}: GNU as says the same${installed ? "" : ` (skipped: ${gas} is not installed)`}`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "skip-error-"));
+      writeFileSync(join(dir, "bad.s"), source(insn));
+      const r = spawnSync(gas, ["-o", "bad.o", "bad.s"], { cwd: dir, encoding: "utf8" });
+      expect(r.stderr.split("\n").filter((l) => l.includes("Error"))).toEqual(expected);
+    });
+  }
 });

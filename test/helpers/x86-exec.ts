@@ -33,11 +33,11 @@ export function assembleX86(source: string, base = CODE_BASE): Program {
 export interface ExecRig {
   m: Machine;
   cpu: X86Cpu;
+  /** The rig's page tables, to map more (or change mappings) from a test. */
+  pt: X86PageTables;
   program: Program;
   /** The address of a symbol of the program. */
   sym(name: string): bigint;
-  /** The page tables CR3 points to. */
-  pt: X86PageTables;
 }
 
 export function execRig(source: string, opts: { cpus?: number; ramMiB?: number } = {}): ExecRig {

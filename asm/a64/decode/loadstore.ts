@@ -97,7 +97,7 @@ function pair(w: number): DecodeResult {
 const SIZE_SUFFIX = ["b", "h", "", ""];
 
 /**
- * Load/store exclusive, load-acquire/store-release and CAS:
+ * Load/store exclusive, load-acquire/store-release, CAS and CASP:
  * size 001000 o2 L o1 Rs o0 Rt2 Rn Rt. objdump decodes these whatever the
  * should-be-one Rs and Rt2 fields hold (except in CAS), so such words
  * print normally and their source is the word.
@@ -116,7 +116,13 @@ function exclusive(w: number): DecodeResult {
       ? { mnemonic: (o0 ? "ldaxr" : "ldxr") + suffix, operands: [xOrW(t, x), addr] }
       : { mnemonic: (o0 ? "stlxr" : "stxr") + suffix, operands: [xOrW(s, 0), xOrW(t, x), addr] };
   } else if (!o2 && o1) {
-    if (size < 2) return undefined;
+    if (size < 2) {
+      // CASP{A}{L}: sz in bit 30, even Rs and Rt, Rt2 all ones (objdump leaves the rest undefined).
+      if (t2 !== 31 || s & 1 || t & 1) return undefined;
+      const px = size & 1;
+      const pairOf = (r: number) => [xOrW(r, px), xOrW(r + 1, px)];
+      return { mnemonic: "casp" + (L ? "a" : "") + (o0 ? "l" : ""), operands: [...pairOf(s), ...pairOf(t), addr] };
+    }
     const px = size & 1;
     canonical = !L || s === 31;
     insn = L

@@ -2,7 +2,7 @@
 //
 // Exclusive, acquire and release accesses (DDI0487 C4.1.88 "Load/store
 // exclusive register", "Load/store exclusive pair", "Load-acquire/
-// store-release"), and the FEAT_LSE atomics: CAS, SWP and LD<op> with their
+// store-release"), and the FEAT_LSE atomics: CAS, CASP, SWP and LD<op> with their
 // ST<op> aliases ("Compare and swap", "Atomic memory operations").
 
 import type { Instruction } from "../../backend.ts";
@@ -81,6 +81,25 @@ function cas(A: number, R: number, size?: number) {
   };
 }
 
+/**
+ * CASP{A}{L} Rs, Rs+1, Rt, Rt+1, [Xn] (FEAT_LSE "Compare and swap pair"): like
+ * CAS with o2 = 0 and sz in bit 30; both pairs start at an even register and
+ * are consecutive, with GNU as's messages when not.
+ */
+function casp(A: number, R: number) {
+  return (ops: Operands): Instruction => {
+    const regs = [0, 1, 2, 3].map((i) => ops.reg(i));
+    if (regs.some((r) => r.width !== regs[0]!.width)) throw new OperandError("operand mismatch");
+    for (const first of [0, 2]) {
+      if (regs[first]!.num & 1) throw new OperandError("reg pair must start from even reg", first + 1);
+      if (regs[first + 1]!.num !== regs[first]!.num + 1) throw new OperandError("reg pair must be contiguous", first + 2);
+    }
+    const n = baseOnly(ops, 4);
+    const sz = regs[0]!.width === 64 ? 1 : 0;
+    return word((sz << 30) | EXCLUSIVE | (A << 22) | (1 << 21) | (regs[0]!.num << 16) | (R << 15) | (31 << 10) | (n.num << 5) | regs[2]!.num);
+  };
+}
+
 /** SWP and LD<op>: Rs, Rt, [Xn]; ST<op> Rs, [Xn] is LD<op> with Rt = ZR and no acquire. */
 function atomic(o3: number, opc: number, A: number, R: number, size: number | undefined, store: boolean) {
   return (ops: Operands): Instruction => {
@@ -103,6 +122,7 @@ function buildAtomics(): HandlerTable {
   for (const [sizeName, size] of SIZES) {
     for (const [order, A, R] of ORDERINGS) {
       t[`cas${order}${sizeName}`] = cas(A, R, size);
+      if (size === undefined) t[`casp${order}`] = casp(A, R);
       t[`swp${order}${sizeName}`] = atomic(1, 0, A, R, size, false);
       LD_OPS.forEach((op, opc) => {
         t[`ld${op}${order}${sizeName}`] = atomic(0, opc, A, R, size, false);

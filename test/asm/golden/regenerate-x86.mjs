@@ -250,6 +250,8 @@ export const SNIPPETS = [
   { name: "jumps relaxing each other", source: "a: jmp c\nb: jmp d\n.skip 124\nc: nop\n.skip 2\nd: jmp a\n" },
   { name: "numeric labels", source: "1: jmp 1f\n nop\n1: jmp 1b\n jne 2f\n2: ret\n" },
   { name: "alignment padding", source: "nop\n.p2align 4\nnop\n.p2align 6\nret\n.balign 32\nhlt\n.p2align 8\nret\n" },
+  { name: "alignment padding with the NOP byte as the fill", source: "nop\n.p2align 3,0x90\nret\n.balign 16,0x90,3\nint3\n.p2align 4,0x90\nhlt\n.align 32,0x90\nret\n.p2align 4,0x91\nret\n" },
+  { name: "MOVABS to and from 64-bit addresses, as movabs and as mov", source: "movabs 0x1122334455667788,%al\nmovabs %rax,0x8000000000\nmov 0x8000000000,%eax\nmovb %al,0x1122334455667788\nmov %fs:0x8000000000,%rax\nmovabs X,%rax\nmovabs %ax,X\nmovabs 0x10,%eax\naddr32 mov 0x10,%al\n.equ X, 0x123456789\n" },
   { name: "current location", source: "jmp .\njmp .+2\njmp .-0x7f\nje .+0x100\nlea .(%rip),%rax\n" },
 ];
 
@@ -308,12 +310,29 @@ function decodeCases() {
     "658b00", "64658b00", "6490", "f20103", "f30103", "f3f20103", "678b00", "678b4001", "678b0500000000", "67488d0c58", "0000", "4000c0", "4000e0", "4088c6",
     "4288c6", "428b0500000000", "438b0424", "8b04e0", "8b0424", "428b0424", "8b04a5f8ffffff", "8b0425f8ffffff", "678b0425f8ffffff", "660f1f440000", "0f1f8000000000",
     "0f1f840000000000", "660f1f840000000000", "662e0f1f840000000000", "66662e0f1f840000000000", "2e660f1f840000000000", "0f1f00", "0f1f4000", "0f1f440000"]) add(op);
+  // Issue 16: double shifts, bit scans, CMPXCHG8B/16B, SAHF/LAHF, ENDBR64, the FS/GS base instructions.
+  for (const op of ["0fa4", "0fa5", "0fac", "0fad", "0fbc", "0fbd", "f30fbc", "f30fbd", "f30fb8", "660fbc", "66f30fbd", "f20fbc"]) {
+    // REX goes after the legacy and mandatory prefixes, right before 0F.
+    const at = op.indexOf("0f");
+    for (const t of ["c0", "d8", "03", "4424f8", "0500000000"]) for (const r of ["", "48", "4d", "66"]) add(`${op.slice(0, at)}${r}${op.slice(at)}${t}${op.endsWith("a4") || op.endsWith("ac") ? "05" : ""}`);
+  }
+  // String instructions with every prefix objdump treats specially.
+  for (const op of ["a4", "a5", "a6", "a7", "aa", "ab", "ac", "ad", "ae", "af"]) {
+    for (const p of ["", "f3", "f2", "66", "48", "4c", "41", "67", "64", "65", "26", "2e", "36", "3e", "f366", "66f3", "f348", "f3f2", "f2f3", "6766", "67f3", "64f3", "f364", "f0", "6465", "6526"]) {
+      // REX goes last.
+      const rex = p.match(/^(.*?)(4[0-9a-f])$/);
+      add(rex ? `${rex[1]}${rex[2]}${op}` : `${p}${op}`);
+    }
+  }
+  // Segment-register moves (8C, 8E) with each prefix objdump reads as a size or prints.
+  for (const op of ["8c", "8e"]) for (const m of ["d8", "c0", "e0", "e8", "d0", "c8", "20", "1c24", "5d08"]) for (const p of ["", "66", "48", "41", "44", "4c"]) add(`${p}${op}${m}`);
+  for (const op of ["0fc70f", "480fc70f", "f0480fc74f10", "f00fc70c24", "0fc708", "9e", "9f", "f30f1efa", "f30f1efb", "f3480faec0", "f30faec8", "f3480faed0", "f3410faedc", "f30faed8"]) add(op);
   return [...cases];
 }
 
 /** Byte strings outside the floor: the decoder must leave them undecoded. */
 export const OUTSIDE = ["0f0d00", "d8c0", "f20f58c0", "c5f877", "62", "06", "27", "d6", "f2c3", "f2e800000000", "2e7400", "660fae38",
-  "f30faef0", "f3a4", "a4", "ab", "0f0f0000", "8ed8", "8cd8", "82c001", "0fb8c0", "f30fb8c0", "9b", "d7", "e2fe", "e3fe", "ca0800", "cb"];
+  "f30faef0", "0f0f0000", "8cf8", "8ef0", "82c001", "0fb8c0", "f30fae00", "9b", "d7", "e2fe", "e3fe", "ca0800", "cb"];
 
 const FILLER = "90909090909090909090909090909090";
 

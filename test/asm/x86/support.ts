@@ -62,10 +62,10 @@ export const fromHex = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"))
  */
 const OUTSIDE = new RegExp(
   "^(?:\\(bad\\)|\\.byte|lcall|ljmpw?|smsw|lmsw|sldt|str|lldt|verr|verw|fx(?:save|rstor)(?:64)?|ldmxcsr|stmxcsr|xsave\\w*|xrstor\\w*|clflushopt|clwb" +
-    "|mov\\s+%\\w+,%[cdefgs]s|mov\\s+%[cdefgs]s,|vm\\w+|monitor\\w*|mwait\\w*|xgetbv|xsetbv|skinit|invlpg[ab]|clzero|rdpid|encl\\w|rdpru|mcommit|pconfig" +
+    "|mov\\s+%\\?,\\S*|mov\\s+[^,\\s]+,%\\?|vm\\w+|monitor\\w*|mwait\\w*|xgetbv|xsetbv|skinit|invlpg[ab]|clzero|rdpid|encl\\w|rdpru|mcommit|pconfig" +
     "|wbnoinvd|serialize|xsusldtrk|xresldtrk|uiret|testui|clui|stui|psmash|pvalidate|rmp\\w+|tdcall|seam\\w+|erets|eretu|lkgs|wrmsrns|rdmsrlist|wrmsrlist" +
-    "|xtest|xend|xbeginw?|xabort|tpause|umwait|umonitor|incssp\\w|rdssp\\w|saveprevssp|rstorssp|setssbsy|clrssbsy|endbr\\d+|ptwrite\\w?|cldemote" +
-    "|prefetch\\w*|ud[01]|popcnt|tzcnt|lzcnt|movbe|crc32|rdrand|rdseed|bs[fr]|inv(?:ept|vpid)|cmpxchg(?:8|16)b|rd[fg]sbase|wr[fg]sbase|sysenter|sysexit" +
+    "|xtest|xend|xbeginw?|xabort|tpause|umwait|umonitor|incssp\\w|rdssp\\w|saveprevssp|rstorssp|setssbsy|clrssbsy|endbr32|ptwrite\\w?|cldemote" +
+    "|prefetch\\w*|ud[01]|movbe|crc32|rdrand|rdseed|inv(?:ept|vpid)|sysenter|sysexit" +
     "|getsec|rsm|emms|femms|tlbsync|[cs]tgi|clgi|vfrcz\\w+|callw|jmpw|bnd|j\\w+,p[nt]|(?:call|jmp)\\s+\\*%(?:[abcd]x|[sd]i|[sb]p|r\\d+w))(?=\\s|$)",
 );
 

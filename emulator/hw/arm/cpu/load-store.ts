@@ -187,7 +187,7 @@ function loadStorePair(insn: u32): void {
   if (writeback) setXsp(rn, base + offset);
 }
 
-/** LDXR/STXR/LDAXR/STLXR, LDAR/STLR (and LDLAR/STLLR), CAS/CASA/CASL/CASAL. */
+/** LDXR/STXR/LDAXR/STLXR and the pairs, LDAR/STLR (and LDLAR/STLLR), CAS/CASA/CASL/CASAL and CASP. */
 function exclusiveOrdered(insn: u32): void {
   const size = insn >> 30;
   const bytes: u32 = 1 << size;
@@ -207,8 +207,9 @@ function exclusiveOrdered(insn: u32): void {
     return;
   }
   if (o1) {
-    // Exclusive pairs and CASP: not in the subset.
-    raiseUndef();
+    // With o2 = 0 and o1 = 1, sizes 32 and 64 are the exclusive pairs and sizes 8 and 16 are CASP (C4.1.85).
+    if (size >= 2) exclusivePair(insn, rs, rt2, rn, rt);
+    else compareAndSwapPair(size, rs, rt2, rn, rt);
     return;
   }
   const va = baseAddress(rn);
@@ -248,6 +249,63 @@ function compareAndSwap(bytes: u32, rs: u32, rn: u32, rt: u32): void {
   const old = atomicRead(pa, bytes);
   if (old == (xr(rs) & mask)) atomicWrite(pa, bytes, xr(rt) & mask);
   setX(rs, old);
+}
+
+/**
+ * LDXP/LDAXP/STXP/STLXP (DDI0487 C6.2 LDXP, STXP): two registers of 32 or
+ * 64 bits from or to [Xn], the first at the lower address, as one
+ * single-copy-atomic access of twice their size (so aligned to it). The
+ * monitor works as for LDXR/STXR; Ws gets 0 when the store happened.
+ */
+function exclusivePair(insn: u32, rs: u32, rt2: u32, rn: u32, rt: u32): void {
+  const bytes: u32 = (insn >> 30) == 3 ? 8 : 4;
+  const load = ((insn >> 22) & 1) != 0;
+  const va = baseAddress(rn);
+  if (pending != PEND_NONE) return;
+  const pa = atomicPa(va, bytes << 1, !load);
+  if (pa & XLATE_FAILED) return;
+  if (load) {
+    const lo = atomicRead(pa, bytes);
+    const hi = atomicRead(pa + bytes, bytes);
+    setMonitor(pa);
+    setX(rt, lo);
+    setX(rt2, hi);
+    return;
+  }
+  if (takeMonitor(pa)) {
+    const mask = ones(bytes << 3);
+    atomicWrite(pa, bytes, xr(rt) & mask);
+    atomicWrite(pa + bytes, bytes, xr(rt2) & mask);
+    setX(rs, 0);
+  } else setX(rs, 1);
+}
+
+/**
+ * CASP/CASPA/CASPL/CASPAL (DDI0487 C6.2 CASP): compares the pair at [Xn]
+ * with <Rs, Rs+1> and, when both are equal, writes <Rt, Rt+1>; <Rs, Rs+1>
+ * get the old pair either way. Rs and Rt must be even (odd ones are
+ * UNDEFINED here, one of the CONSTRAINED UNPREDICTABLE choices) and Rt2
+ * (bits 14:10) all ones.
+ */
+function compareAndSwapPair(size: u32, rs: u32, rt2: u32, rn: u32, rt: u32): void {
+  if (rt2 != 31 || (rs & 1) != 0 || (rt & 1) != 0) {
+    raiseUndef();
+    return;
+  }
+  const bytes: u32 = size == 1 ? 8 : 4;
+  const va = baseAddress(rn);
+  if (pending != PEND_NONE) return;
+  const pa = atomicPa(va, bytes << 1, true, true);
+  if (pa & XLATE_FAILED) return;
+  const mask = ones(bytes << 3);
+  const lo = atomicRead(pa, bytes);
+  const hi = atomicRead(pa + bytes, bytes);
+  if (lo == (xr(rs) & mask) && hi == (xr(rs + 1) & mask)) {
+    atomicWrite(pa, bytes, xr(rt) & mask);
+    atomicWrite(pa + bytes, bytes, xr(rt + 1) & mask);
+  }
+  setX(rs, lo);
+  setX(rs + 1, hi);
 }
 
 /** LDADD LDCLR LDEOR LDSET LDSMAX LDSMIN LDUMAX LDUMIN and SWP (with A/R ordering variants). */

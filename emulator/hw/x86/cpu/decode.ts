@@ -20,7 +20,9 @@ import {
   OP_CWD, OP_FLAGOP, OP_PUSHF, OP_POPF, OP_CLI, OP_STI, OP_HLT, OP_INT, OP_INT3, OP_IRETQ, OP_SYSCALL, OP_SYSRET,
   OP_SWAPGS, OP_MOV_FROM_CR, OP_MOV_TO_CR, OP_LGDT, OP_LIDT, OP_SGDT, OP_SIDT, OP_LTR, OP_INVLPG, OP_INVPCID,
   OP_WRMSR, OP_RDMSR, OP_RDTSC, OP_CPUID, OP_IN, OP_OUT, OP_VMCALL, OP_WBINVD, OP_CLFLUSH, OP_FENCE, OP_STAC,
-  OP_CLAC, OP_RDPKRU, OP_WRPKRU, OP_UD2, OP_GP_LONG,
+  OP_CLAC, OP_RDPKRU, OP_WRPKRU, OP_UD2, OP_GP_LONG, OP_LEAVE, OP_MOV_MOFFS, OP_STRING, OP_SHIFT_DOUBLE, OP_BIT_SCAN,
+  OP_BSWAP, OP_CMPXCHG_DOUBLE, OP_SAHF, OP_LAHF, OP_MOV_FROM_SREG, OP_MOV_TO_SREG, OP_FSGSBASE, STR_REPNE,
+  SCAN_BSF, SCAN_BSR, SCAN_TZCNT, SCAN_LZCNT, SCAN_POPCNT,
   ALU_CMP, FLAGOP_CLC, FLAGOP_STC, FLAGOP_CMC, FLAGOP_CLD, FLAGOP_STD, FENCE_L, FENCE_M, FENCE_S,
 } from "./ops";
 import { fetchPageHost } from "./fetch";
@@ -88,6 +90,8 @@ function immZ(osize: u32): i64 {
 
 let rex: u32 = 0;
 let osize16 = false;
+/** The last of the F2 and F3 prefixes (REPNE or REP; a mandatory prefix in the 0F map), or 0. */
+let repByte: u32 = 0;
 let flags: u8 = 0;
 let entry: usize = 0;
 
@@ -185,6 +189,7 @@ export function decode(rip: u64, hostAddr: usize, bytesLeft: u32, d: usize): boo
   entry = d;
   rex = 0;
   osize16 = false;
+  repByte = 0;
   flags = 0;
   let seg: u8 = SEG_NONE;
   memory.fill(d + D_OP, 0, 24);
@@ -196,7 +201,10 @@ export function decode(rip: u64, hostAddr: usize, bytesLeft: u32, d: usize): boo
     if (b == 0x66) osize16 = true;
     else if (b == 0x67) flags |= F_ADDR32;
     else if (b == 0xF0) flags |= F_LOCK;
-    else if (b == 0xF2 || b == 0xF3) flags |= F_REP;
+    else if (b == 0xF2 || b == 0xF3) {
+      flags |= F_REP;
+      repByte = b;
+    }
     else if (b == 0x2E || b == 0x36 || b == 0x3E || b == 0x26) {
       // CS, SS, DS, ES overrides mean nothing in 64-bit mode.
     } else if (b == 0x64) seg = SEG_FS;
@@ -352,6 +360,58 @@ function oneByte(b: u32, f3: bool): bool {
     case 0x8B:
       modrm(b == 0x8A ? 1 : vsize());
       setOp(OP_MOV_GE, b == 0x8A ? 1 : vsize());
+      return false;
+    case 0x8C: {
+      // MOV Ev, Sw: a register destination takes the operand size (the selector zero-extended), memory 16 bits.
+      const m = modrm(vsize());
+      const sreg = (m >> 3) & 7;
+      store<u8>(entry, <u8>sreg, D_REG);
+      setOp(sreg <= 5 ? OP_MOV_FROM_SREG : OP_UD, isMem(m) ? 2 : vsize());
+      return false;
+    }
+    case 0x8E: {
+      // MOV Sw, Ew: CS cannot be loaded this way (SDM Vol.2B MOV: "#UD If attempt is made to load the CS register").
+      const m = modrm(2);
+      const sreg = (m >> 3) & 7;
+      store<u8>(entry, <u8>sreg, D_REG);
+      setOp(sreg <= 5 && sreg != 1 ? OP_MOV_TO_SREG : OP_UD, 2);
+      return false;
+    }
+    case 0x9E:
+      setOp(OP_SAHF, 1);
+      return false;
+    case 0x9F:
+      setOp(OP_LAHF, 1);
+      return false;
+    case 0xA0:
+    case 0xA1:
+    case 0xA2:
+    case 0xA3: {
+      // MOV AL/rAX, moffs and back: the offset is as wide as the address (64 bits, or 32 with 0x67).
+      const size = (b & 1) == 0 ? 1 : vsize();
+      setImm(flags & F_ADDR32 ? <i64>(<u32>imm32()) : imm64());
+      setSub((b >> 1) & 1);
+      setOp(OP_MOV_MOFFS, size);
+      return false;
+    }
+    case 0xA4:
+    case 0xA5:
+    case 0xA6:
+    case 0xA7:
+    case 0xAA:
+    case 0xAB:
+    case 0xAC:
+    case 0xAD:
+    case 0xAE:
+    case 0xAF: {
+      // MOVS CMPS (A4-A7), STOS LODS SCAS (AA-AF): the kind from the opcode's pair, REPNE kept apart from REP.
+      const kind: u32 = b <= 0xA7 ? (b - 0xA4) >> 1 : ((b - 0xAA) >> 1) + 2;
+      setSub(kind | (repByte == 0xF2 ? STR_REPNE : 0));
+      setOp(OP_STRING, (b & 1) == 0 ? 1 : vsize());
+      return false;
+    }
+    case 0xC9:
+      setOp(OP_LEAVE, dsize());
       return false;
     case 0x8D: {
       const m = modrm(vsize());
@@ -585,8 +645,17 @@ function twoByte(b: u32): bool {
     case 0x0B:
       setOp(OP_UD2, 0);
       return false;
+    case 0x18:
+    case 0x19:
+    case 0x1A:
+    case 0x1B:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
     case 0x1F: {
-      // NOP Ev (the multi-byte NOP).
+      // NOP Ev (the multi-byte NOP) and the hint space 0F 18-1E around it: prefetches, and
+      // ENDBR64 (F3 0F 1E FA), all NOPs to a CPU without caches to warm or CET
+      // (SDM Vol.2B NOP, PREFETCHh; Vol.1 17.3.1 ENDBR64 "treated as NOP" without CET).
       modrm(vsize());
       setOp(OP_NOP, vsize());
       return false;
@@ -624,6 +693,55 @@ function twoByte(b: u32): bool {
     case 0xA2:
       setOp(OP_CPUID, 0);
       return false;
+    case 0xA4:
+    case 0xA5:
+    case 0xAC:
+    case 0xAD: {
+      // SHLD / SHRD Ev, Gv, Ib or CL.
+      const size = vsize();
+      modrm(size);
+      setSub(b >= 0xAC ? 1 : 0);
+      if (b & 1) flags |= F_CL;
+      else setImm(<i64>(<u8>byte()));
+      setOp(OP_SHIFT_DOUBLE, size);
+      return false;
+    }
+    case 0xB8: {
+      // F3 0F B8 POPCNT; without F3 it is JMPE, which 64-bit processors do not have.
+      const size = vsize();
+      modrm(size);
+      setSub(SCAN_POPCNT);
+      setOp(repByte == 0xF3 ? OP_BIT_SCAN : OP_UD, size);
+      return false;
+    }
+    case 0xBC:
+    case 0xBD: {
+      // BSF / BSR; with F3, TZCNT / LZCNT (BMI1 and LZCNT, which CPUID reports).
+      const size = vsize();
+      modrm(size);
+      const tz = repByte == 0xF3;
+      setSub(b == 0xBC ? (tz ? SCAN_TZCNT : SCAN_BSF) : tz ? SCAN_LZCNT : SCAN_BSR);
+      setOp(OP_BIT_SCAN, size);
+      return false;
+    }
+    case 0xC7: {
+      // Group 9: /1 with memory is CMPXCHG8B, or CMPXCHG16B with REX.W; the rest is not modelled.
+      const m = modrm(8);
+      const ok = isMem(m) && ((m >> 3) & 7) == 1;
+      setOp(ok ? OP_CMPXCHG_DOUBLE : OP_UD, rexW() ? 16 : 8);
+      return ok;
+    }
+    case 0xC8:
+    case 0xC9:
+    case 0xCA:
+    case 0xCB:
+    case 0xCC:
+    case 0xCD:
+    case 0xCE:
+    case 0xCF:
+      store<u8>(entry, <u8>((b & 7) | ((rex & 1) << 3)), D_RM);
+      setOp(OP_BSWAP, vsize());
+      return false;
     case 0xA3:
     case 0xAB:
     case 0xB3:
@@ -637,6 +755,12 @@ function twoByte(b: u32): bool {
     case 0xAE: {
       const m = modrm(8);
       const r = (m >> 3) & 7;
+      if (!isMem(m) && repByte == 0xF3 && r < 4) {
+        // F3 0F AE /0-/3 with a register: RDFSBASE RDGSBASE WRFSBASE WRGSBASE.
+        setSub(r);
+        setOp(OP_FSGSBASE, rexW() ? 8 : 4);
+        return false;
+      }
       if (isMem(m)) {
         setOp(r == 7 ? OP_CLFLUSH : OP_UD, 1);
       } else {

@@ -21,7 +21,7 @@ import {
   OP_LEA, OP_MOVZX, OP_MOVSX, OP_XCHG, OP_CMPXCHG, OP_XADD, OP_INC, OP_DEC, OP_NEG, OP_NOT, OP_SHIFT, OP_MUL,
   OP_IMUL1, OP_DIV, OP_IDIV, OP_IMUL_GE, OP_IMUL_GEI, OP_BT_G, OP_BT_I, OP_SETCC, OP_CMOV, OP_PUSH_R, OP_POP_R,
   OP_PUSH_I, OP_PUSH_E, OP_POP_E, OP_JCC, OP_JMP, OP_CALL, OP_JMP_E, OP_CALL_E, OP_RET, OP_NOP, OP_PAUSE, OP_CBW,
-  OP_CWD, OP_FLAGOP, OP_PUSHF, OP_POPF, OP_GP_LONG,
+  OP_CWD, OP_FLAGOP, OP_PUSHF, OP_POPF, OP_GP_LONG, OP_LEAVE,
   ALU_CMP, BT_BT, BT_BTS, BT_BTR, FLAGOP_CLC, FLAGOP_STC, FLAGOP_CMC, FLAGOP_CLD,
 } from "./ops";
 import { decode } from "./decode";
@@ -37,6 +37,7 @@ import { effectiveAddress, readE, writeE, isMemOperand } from "./operands";
 import { readMem, writeMem, resolveRmw, loadSized, storeSized, dataKind, setStackAccess, loadFast, storeFast } from "./mem";
 import { timerDeadline } from "./apic";
 import { LAZY_SUB } from "../../layout";
+import { executeGeneral } from "./general";
 import { executeSystem, deliverException, serviceEvents, popFlags, pushFlagsValue } from "./system";
 
 // ── Read-modify-write operands ───────────────────────────────────────────────
@@ -762,7 +763,8 @@ function executeSlow(d: usize, rip: u64, nextRip: u64): void {
       raiseGP(0);
       return;
     default:
-      executeSystem(op, d, rip, nextRip);
+      if (op >= OP_LEAVE) executeGeneral(op, d, size, rip, nextRip);
+      else executeSystem(op, d, rip, nextRip);
   }
 }
 

@@ -148,6 +148,46 @@ export const OP_UD2: u16 = 96;
 /** Longer than 15 bytes: #GP(0). */
 export const OP_GP_LONG: u16 = 97;
 
+// Integer instructions compiled C needs beyond the first subset, in general.ts
+// (which hands string instructions to string.ts, bit operations to bitops.ts
+// and segment registers to segment.ts). Numbered apart from the others so
+// that other families can grow without renumbering.
+export const OP_LEAVE: u16 = 128;
+/** MOV AL/rAX to or from a 64-bit absolute address (A0-A3): D_IMM the address, D_SUB 1 for a store. */
+export const OP_MOV_MOFFS: u16 = 129;
+/** MOVS CMPS STOS LODS SCAS: D_SUB a STR_* kind, STR_REPNE when the prefix was F2. */
+export const OP_STRING: u16 = 130;
+/** SHLD and SHRD: D_SUB 0 for SHLD, 1 for SHRD; the count in D_IMM or CL (F_CL). */
+export const OP_SHIFT_DOUBLE: u16 = 131;
+/** BSF BSR TZCNT LZCNT POPCNT: D_SUB a SCAN_* kind. */
+export const OP_BIT_SCAN: u16 = 132;
+export const OP_BSWAP: u16 = 133;
+/** CMPXCHG8B, or CMPXCHG16B with REX.W (operand size 16). */
+export const OP_CMPXCHG_DOUBLE: u16 = 134;
+export const OP_SAHF: u16 = 135;
+export const OP_LAHF: u16 = 136;
+/** MOV r/m16, Sreg and MOV Sreg, r/m16: D_REG the segment register as ModRM.reg numbers it (0 ES .. 5 GS). */
+export const OP_MOV_FROM_SREG: u16 = 137;
+export const OP_MOV_TO_SREG: u16 = 138;
+/** RDFSBASE RDGSBASE WRFSBASE WRGSBASE: D_SUB ModRM.reg (0..3), the register in D_RM. */
+export const OP_FSGSBASE: u16 = 139;
+
+/** String instructions (OP_STRING), by the low bits of their opcode (A4 MOVS, A6 CMPS, AA STOS, AC LODS, AE SCAS). */
+export const STR_MOVS: u8 = 0;
+export const STR_CMPS: u8 = 1;
+export const STR_STOS: u8 = 2;
+export const STR_LODS: u8 = 3;
+export const STR_SCAS: u8 = 4;
+/** Set in D_SUB when the repeat prefix was F2 (REPNE): CMPS and SCAS stop on equality. */
+export const STR_REPNE: u8 = 8;
+
+/** Bit scans (OP_BIT_SCAN). */
+export const SCAN_BSF: u8 = 0;
+export const SCAN_BSR: u8 = 1;
+export const SCAN_TZCNT: u8 = 2;
+export const SCAN_LZCNT: u8 = 3;
+export const SCAN_POPCNT: u8 = 4;
+
 /** ALU operations, in the order of the opcode map's group 1 (ADD OR ADC SBB AND SUB XOR CMP). */
 export const ALU_ADD: u8 = 0;
 export const ALU_OR: u8 = 1;

@@ -95,7 +95,7 @@ function ifLocked(): bool {
 // ── Descriptors ──────────────────────────────────────────────────────────────
 
 /** A GDT descriptor's 8 bytes, or 0 with #GP(selector) raised when the selector is outside the GDT. */
-function gdtDescriptor(selector: u32, ext: u32): u64 {
+export function gdtDescriptor(selector: u32, ext: u32): u64 {
   const index = selector & ~<u32>7;
   if (index == 0 || (selector & 4) != 0 || <u64>index + 7 > <u64>load<u32>(C + X86_GDTR_LIMIT)) {
     raiseGP((selector & ~<u32>3) | ext);
@@ -463,14 +463,14 @@ function cpuid(leaf: u32, subleaf: u32): void {
     case 1:
       a = 0x000806C1;
       b = (selectedCpu << 24) | (8 << 8);
-      // ECX: PCID (17), x2APIC (21), OSXSAVE off. EDX: FPU TSC MSR PAE CX8 APIC SEP PGE CMOV PAT CLFSH.
-      c = (1 << 17) | (1 << 21) | (1 << 31);
+      // ECX: CMPXCHG16B (13), PCID (17), x2APIC (21), POPCNT (23), OSXSAVE off. EDX: FPU TSC MSR PAE CX8 APIC SEP PGE CMOV PAT CLFSH.
+      c = (1 << 13) | (1 << 17) | (1 << 21) | (1 << 23) | (1 << 31);
       d = (1 << 0) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 13) | (1 << 15) | (1 << 16) | (1 << 19);
       break;
     case 7:
       if (subleaf == 0) {
-        // EBX: SMEP (7), INVPCID (10), SMAP (20). ECX: PKU (3), OSPKE (4) when CR4.PKE.
-        b = (1 << 7) | (1 << 10) | (1 << 20);
+        // EBX: FSGSBASE (0), BMI1 for TZCNT (3), SMEP (7), INVPCID (10), SMAP (20). ECX: PKU (3), OSPKE (4) when CR4.PKE.
+        b = (1 << 0) | (1 << 3) | (1 << 7) | (1 << 10) | (1 << 20);
         c = (1 << 3) | (cr4() & CR4_PKE ? 1 << 4 : 0);
       }
       break;
@@ -478,8 +478,8 @@ function cpuid(leaf: u32, subleaf: u32): void {
       a = 0x8000_0008;
       break;
     case 0x8000_0001:
-      // EDX: SYSCALL (11), NX (20), Page1GB (26), RDTSCP (27), LM (29). ECX: LAHF (0).
-      c = 1;
+      // EDX: SYSCALL (11), NX (20), Page1GB (26), RDTSCP (27), LM (29). ECX: LAHF (0), LZCNT (5).
+      c = 1 | (1 << 5);
       d = (1 << 11) | (1 << 20) | (features & FEATURE_PAGE1GB ? 1 << 26 : 0) | (1 << 29);
       break;
     case 0x8000_0008:

@@ -239,6 +239,12 @@ _start:
 	ldadda w0, wzr, [x1]
 	swp xzr, xzr, [sp]
 	casal x0, x1, [x2, #0]
+// CASP: the 16- and 8-byte compare-and-swap pairs GCC's 128-bit atomics become with LSE
+	casp x0, x1, x2, x3, [x4]
+	caspa x4, x5, x6, x7, [sp]
+	caspl w0, w1, w2, w3, [x4]
+	caspal x28, x29, x26, x27, [x30]
+	caspal w6, w7, w8, w9, [x10, #0]
 // PAN and UAO
 	msr pan, #0
 	msr pan, #1

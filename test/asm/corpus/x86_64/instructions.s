@@ -2639,6 +2639,76 @@ lone_lock:
 	bswap %rdi
 	bswap %r15d
 
+# What GCC emits for kernel code beyond the first subset (issue 16)
+	sahf
+	lahf
+	endbr64
+	shld $3,%rax,%rbx
+	shld $31,%eax,(%rbx)
+	shld %cl,%r9,%r10
+	shld %cl,%ax,0x10(%rsp)
+	shld %rdx,%rcx
+	shrd $1,%ax,%bx
+	shrd %cl,%rax,%rbx
+	shrdl $7,%esi,lbl_data(%rip)
+	bsf %rax,%rbx
+	bsf (%rdi),%r8d
+	bsr %cx,%dx
+	bsr 8(%rax,%rbx,4),%r15
+	tzcnt %rax,%rbx
+	tzcnt (%rsi),%eax
+	lzcnt %ax,%bx
+	lzcnt %r12,%r13
+	popcnt (%rax),%rdx
+	popcnt %ecx,%r9d
+	popcnt %si,%di
+	cmpxchg16b (%rdi)
+	lock cmpxchg16b 0x10(%r8)
+	cmpxchg8b 8(%rdi)
+	lock cmpxchg8b (%rsp)
+	rdfsbase %rax
+	rdgsbase %eax
+	wrfsbase %r11
+	wrgsbase %r12d
+	mov 0x1122334455667788,%rax
+	mov %eax,0x8000000000
+	mov %fs:0x8000000000,%rax
+	movsb
+	movsw
+	movsl
+	movsq
+	rep movsq
+	rep movsb %ds:(%rsi),%es:(%rdi)
+	rep stosq
+	rep stosb
+	stosl
+	stos %eax,%es:(%rdi)
+	lodsb
+	lodsq
+	lods %gs:(%rsi),%ax
+	cmpsb
+	repz cmpsq
+	repnz scasb
+	scasl
+	scas %es:(%rdi),%rax
+	fs movsb
+	movsl %fs:(%rsi),%es:(%rdi)
+	addr32 rep stosb
+	rep movsb %ds:(%esi),%es:(%edi)
+	repnz movsb
+	mov %ds,%eax
+	mov %ds,%ax
+	mov %fs,%r9
+	movl %ss,%eax
+	mov %gs,(%rax)
+	movw %es,8(%rsp)
+	mov %eax,%ds
+	mov %r8d,%fs
+	mov %rax,%es
+	movq %rax,%gs
+	mov (%rax),%ss
+	movw 2(%rbx),%ds
+
 # Immediates and displacements naming labels
 	mov $lbl_data,%eax
 	mov $lbl_data,%rax

@@ -16,7 +16,7 @@ import { writeElf } from "../../../../asm/index.ts";
 import { assembleA64, a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
 import type { Counters } from "../../../../emulator/machine/core/counters.ts";
 import { generate, source, type Case } from "./qemu/generate.ts";
-import { generateMemory, memorySource } from "./qemu/load-store.ts";
+import { generateExclusive, generateMemory, memorySource } from "./qemu/load-store.ts";
 import { EXCEPTION_CASES, exceptionSource } from "./qemu/exceptions.ts";
 
 const SEED = Number(process.env.SHOOTDOWN_A64_SEED ?? 0xa64_0001);
@@ -111,6 +111,26 @@ describe.skipIf(!qemu)("A64 loads and stores against QEMU", () => {
     const theirs = onQemu(src).replace(/\r/g, "").trim().split("\n");
     expect(theirs.length).toBe(cases.length * 9);
     expect(ours).toEqual(theirs);
+  }, 120_000);
+});
+
+describe.skipIf(!qemu)("A64 exclusive pairs and CASP against QEMU", () => {
+  it("agrees on X0-X7 and the buffer for LDXP/LDAXP, STXP/STLXP (monitor open or not) and CASP{A}{L} (matching or not)", () => {
+    const cases = generateExclusive(SEED + 2, 400);
+    const src = memorySource(cases, BUFFER, RESULTS, true);
+    const ours = onShootdown(src, true).trim().split("\n");
+    const theirs = onQemu(src).replace(/\r/g, "").trim().split("\n");
+    expect(theirs.length).toBe(cases.length * 9);
+    const bad: string[] = [];
+    cases.forEach((c, i) => {
+      for (let k = 0; k < 9; k++) {
+        if (ours[9 * i + k] !== theirs[9 * i + k]) {
+          bad.push(`case ${i}: ${c.before === undefined ? "" : `.inst 0x${c.before.toString(16)}; `}.inst 0x${c.word.toString(16)}: line ${k} ${ours[9 * i + k]}, QEMU ${theirs[9 * i + k]}`);
+          break;
+        }
+      }
+    });
+    expect(bad.slice(0, 8), `${bad.length} of ${cases.length} differ`).toEqual([]);
   }, 120_000);
 });
 

@@ -14,7 +14,9 @@
 //   RSP points into the scratch area too and only PUSH and POP move it (by at
 //   most 64 bytes). Base + index × scale + displacement then stays inside the
 //   scratch area by construction (see `mem`). LEA and the multi-byte NOP do
-//   not access memory and take any registers.
+//   not access memory and take any registers. A string instruction's unit
+//   points RSI and RDI into the scratch area itself, with a count that keeps
+//   the strings inside it in either direction (see `string`).
 // - No instruction reads a flag the SDM leaves undefined at that point. The
 //   builder tracks which arithmetic flags are undefined after each
 //   instruction ("Flags Affected" of each instruction in SDM Vol.2), merging
@@ -738,10 +740,106 @@ const jump: Form = (b) => {
   return [{ ...emit(`${near}j${cc}`, { reads, defines: 0, undefines: 0 }), jump: { skip, always: false } }];
 };
 
+// ── Forms of what GCC emits beyond the first subset (issue 16) ─────────────────
+
+/**
+ * SHLD / SHRD (SDM Vol.2B): a masked count of 0 changes nothing; otherwise
+ * CF, SF, ZF, PF are defined, OF only for a count of 1, AF never. A 16-bit
+ * operand with a count above 16 has an undefined result, so counts stay at
+ * or below the operand size.
+ */
+function doubleShiftEffect(size: Size, count: number): FlagEffect {
+  const masked = count & (size === 8 ? 63 : 31);
+  if (masked === 0) return NONE;
+  const defines = FLAG_CF | FLAG_SF | FLAG_ZF | FLAG_PF | (masked === 1 ? FLAG_OF : 0);
+  return { reads: 0, defines, undefines: FLAG_AF | (masked === 1 ? 0 : FLAG_OF) };
+}
+
+const doubleShift: Form = (b) => {
+  const rng = b.rng;
+  const op = rng.pick(["shld", "shrd"]);
+  const size = rng.pick(WIDE);
+  const s = SUFFIX[size];
+  const d = b.destOrMem(size);
+  const n = rng.range(0, size === 2 ? 16 : size * 8 - 1);
+  if (rng.chance(0.5)) return [emit(`${op}${s} $${n}, ${b.name(b.src(), size)}, ${d.text}`, doubleShiftEffect(size, n))];
+  if (!b.canWrite(1) || d.reg === 1) return undefined;
+  return [emit(`movb $${n}, %cl`), emit(`${op}${s} %cl, ${b.name(b.src(), size)}, ${d.text}`, doubleShiftEffect(size, n))];
+};
+
+/** BSF/BSR: ZF defined, the rest undefined; TZCNT/LZCNT: CF and ZF; POPCNT: all (cleared but ZF). */
+const bitScan: Form = (b) => {
+  const op = b.rng.pick(["bsf", "bsr", "tzcnt", "lzcnt", "popcnt"]);
+  const size = b.rng.pick(WIDE);
+  const effect: FlagEffect =
+    op === "popcnt" ? ARITHMETIC
+    : op.startsWith("bs") ? { reads: 0, defines: FLAG_ZF, undefines: ARITH & ~FLAG_ZF }
+    : { reads: 0, defines: FLAG_CF | FLAG_ZF, undefines: ARITH & ~(FLAG_CF | FLAG_ZF) };
+  return [emit(`${op}${SUFFIX[size]} ${b.srcOrMem(size)}, ${b.name(b.dest(), size)}`, effect)];
+};
+
+const byteSwap: Form = (b) => [emit(`bswap ${b.name(b.dest(), b.rng.pick([4, 8] as const))}`)];
+
+/** CMPXCHG8B / CMPXCHG16B m (SDM Vol.2A): ZF defined, other flags unchanged; the 16-byte form needs an aligned operand. */
+const compareExchangeDouble: Form = (b) => {
+  if (!b.canWrite(0) || !b.canWrite(2)) return undefined;
+  const wide = b.rng.chance(0.5);
+  const lock = b.rng.chance(0.5);
+  return [emit(`${lock ? "lock " : ""}${wide ? "cmpxchg16b" : "cmpxchg8b"} ${b.mem(wide ? 16 : lock ? 8 : 1)}`, { reads: 0, defines: FLAG_ZF, undefines: 0 })];
+};
+
+/** SAHF sets SF ZF AF PF CF from AH; LAHF reads them into AH. */
+const ahFlags: Form = (b) => {
+  const AH_FLAGS = FLAG_SF | FLAG_ZF | FLAG_AF | FLAG_PF | FLAG_CF;
+  if (b.rng.chance(0.5)) return [emit("sahf", { reads: 0, defines: AH_FLAGS, undefines: 0 })];
+  if (!b.canWrite(0)) return undefined;
+  return [emit("lahf", { reads: AH_FLAGS, defines: 0, undefines: 0 })];
+};
+
+/** MOV between the accumulator and a 64-bit absolute address (A0-A3), in the scratch area. */
+const moffs: Form = (b) => {
+  const size = b.rng.pick(SIZES);
+  const address = `0x${(SCRATCH_BASE + BigInt(32 + b.rng.below(SCRATCH_SIZE - 96))).toString(16)}`;
+  const acc = b.name(0, size, false);
+  if (b.rng.chance(0.5)) return [emit(`movabs ${acc}, ${address}`)];
+  if (!b.canWrite(0)) return undefined;
+  return [emit(`movabs ${address}, ${acc}`)];
+};
+
+/**
+ * A string instruction, with or without a repeat prefix, in either direction
+ * (SDM Vol.2B MOVS ... SCAS, REP): RSI, RDI and RCX are set up in the unit to
+ * point into the scratch area with a count small enough that the strings
+ * stay inside it whichever way DF runs. A compare always runs at least once,
+ * so its flags are defined; MOVS, STOS and LODS change none.
+ */
+const string: Form = (b) => {
+  const rng = b.rng;
+  if (![1, 6, 7].every((r) => b.canWrite(r))) return undefined;
+  const op = rng.pick(["movs", "cmps", "stos", "lods", "scas"]);
+  const size = rng.pick(SIZES);
+  if (op === "lods" && !b.canWrite(0)) return undefined;
+  const addr32 = rng.chance(0.2);
+  const reg = (r: string) => `%${addr32 ? "e" : "r"}${r}`;
+  const repeated = rng.chance(0.7);
+  const count = repeated ? rng.range(op === "cmps" || op === "scas" ? 1 : 0, 64) : 1;
+  const compare = op === "cmps" || op === "scas";
+  const prefix = !repeated ? "" : compare ? rng.pick(["repz ", "repnz "]) : "rep ";
+  const unit: Emit[] = [emit(rng.chance(0.5) ? "cld" : "std")];
+  unit.push(emit(`lea scr+${0x1400 + rng.below(0x800)}(%rip), ${reg("si")}`));
+  unit.push(emit(`lea scr+${0x1400 + rng.below(0x800)}(%rip), ${reg("di")}`));
+  if (repeated || rng.chance(0.5)) unit.push(emit(`mov $${count}, %ecx`));
+  const suffix = SUFFIX[size];
+  const effect: FlagEffect = compare ? ARITHMETIC : NONE;
+  unit.push(emit(`${addr32 ? "addr32 " : ""}${prefix}${op}${suffix}`, effect));
+  return unit;
+};
+
 const FORMS: [Form, number][] = [
   [alu, 14], [test, 3], [mov, 6], [extend, 3], [lea, 3], [xchg, 2], [cmpxchg, 2], [xadd, 2], [unary, 5],
   [shift, 10], [multiply, 5], [divide, 3], [bitTest, 5], [setcc, 3], [cmov, 3], [stack, 4], [convert, 2],
-  [flagOp, 2], [nop, 1], [jump, 5],
+  [flagOp, 2], [nop, 1], [jump, 5], [doubleShift, 4], [bitScan, 4], [byteSwap, 1], [compareExchangeDouble, 2],
+  [ahFlags, 2], [moffs, 2], [string, 4],
 ];
 const FORM_TABLE: Form[] = FORMS.flatMap(([f, w]) => Array<Form>(w).fill(f));
 

@@ -13,6 +13,8 @@ import { prng } from "../../../../helpers/prng.ts";
 
 export interface MemCase {
   word: number;
+  /** A word run just before it (the LDXP that opens an exclusive, the LDP that makes a CASP match). */
+  before?: number;
   /** X1–X7 before the instruction (X0 is the buffer's middle, X6 and X7 are the index registers). */
   regs: bigint[];
 }
@@ -64,6 +66,50 @@ export function generateMemory(seed: number, count: number): MemCase[] {
 }
 
 /**
+ * Exclusive pairs and CASP, at [X0] (the buffer's middle, 16-byte aligned):
+ * LDXP/LDAXP; STXP/STLXP without an open monitor (they fail) and right after
+ * an LDAXP of the same address (they succeed); CASP/CASPA/CASPL/CASPAL
+ * against random registers (they fail) and after an LDP that loaded the
+ * compared pair (they succeed). Registers: pairs from X2-X5, statuses in X1,
+ * the opening loads into X6 and X7, so nothing is CONSTRAINED UNPREDICTABLE.
+ */
+export function generateExclusive(seed: number, count: number): MemCase[] {
+  const rnd = prng(seed);
+  const bits = (n: number) => Math.floor(rnd() * 2 ** n);
+  const word64 = () => (BigInt(bits(32)) << 32n) | BigInt(bits(32));
+  const EXCLUSIVE = 0x08000000;
+  const cases: MemCase[] = [];
+  while (cases.length < count) {
+    const regs = Array.from({ length: 7 }, word64);
+    const sz = bits(1);
+    const o0 = bits(1);
+    const kind = bits(2);
+    let word: number;
+    let before: number | undefined;
+    if (kind === 0) {
+      // LDXP/LDAXP Rt, Rt2, [X0]: 1 sz 001000 0 1 1 11111 o0 Rt2 Rn Rt.
+      const rt = 2 + bits(2);
+      const rt2 = rt === 5 ? 2 : rt + 1;
+      word = (1 << 31) | (sz << 30) | EXCLUSIVE | (1 << 22) | (1 << 21) | (31 << 16) | (o0 << 15) | (rt2 << 10) | rt;
+    } else if (kind === 1) {
+      // STXP/STLXP W1, Rt, Rt2, [X0], opened or not by LDAXP X6, X7, [X0].
+      const rt = 2 + bits(2);
+      const rt2 = 2 + bits(2);
+      word = (1 << 31) | (sz << 30) | EXCLUSIVE | (1 << 21) | (1 << 16) | (o0 << 15) | (rt2 << 10) | rt;
+      if (bits(1)) before = (1 << 31) | (sz << 30) | EXCLUSIVE | (1 << 22) | (1 << 21) | (31 << 16) | (1 << 15) | (7 << 10) | 6;
+    } else {
+      // CASP{A}{L} Rs, Rs+1, Rt, Rt+1, [X0]: 0 sz 001000 0 L 1 Rs o0 11111 Rn Rt; Rs = X2, Rt = X4.
+      word = (sz << 30) | EXCLUSIVE | (bits(1) << 22) | (1 << 21) | (2 << 16) | (o0 << 15) | (31 << 10) | 4;
+      // Half of them first load the pair they compare (LDP X2, X3, [X0] or LDP W2, W3, [X0]).
+      if (bits(1)) before = (sz ? 0xa9400000 : 0x29400000) | (3 << 10) | 2;
+    }
+    regs.push(BigInt(bits(6)));
+    cases.push({ word: word >>> 0, regs: regs.slice(0, 5).concat([BigInt(bits(6)), (1n << 64n) - BigInt(1 + bits(6))]), ...(before === undefined ? {} : { before: before >>> 0 }) });
+  }
+  return cases;
+}
+
+/**
  * The image: for each case fill the buffer from a seeded generator, set X0
  * to its middle and X1–X7, run the word, and store X0–X7 and a checksum of
  * the buffer; then print every result as 16 hex digits a line and power off.
@@ -110,7 +156,8 @@ export function memorySource(cases: MemCase[], bufferAt: bigint, resultsAt: bigi
   ldp x3, x4, [x27], #16
   ldp x5, x6, [x27], #16
   ldr x7, [x27], #8
-  ldr x0, middle
+  ldr x0, middle${c.before === undefined ? "" : `
+  .inst 0x${c.before.toString(16)}`}
   .inst 0x${c.word.toString(16)} // case ${i}
   bl record`).join("");
   const table = cases.map((c) => `  .quad ${c.regs.map((v) => `0x${v.toString(16)}`).join(", ")}\n`).join("");
