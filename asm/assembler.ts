@@ -34,7 +34,7 @@ export interface AssembleOptions {
   entry?: string;
 }
 
-export type Severity = "Error" | "Warning" | "Info";
+export type Severity = "Fatal error" | "Error" | "Warning" | "Info";
 
 export interface Diagnostic {
   loc: Location;
@@ -57,6 +57,25 @@ const MAX_NESTING = 100;
 const MAX_STATEMENTS = 5_000_000;
 /** The largest section we build. */
 const MAX_SECTION_BYTES = 1 << 30;
+/**
+ * Text made by macro and .irp expansion in one run, beyond which a macro is
+ * taken for one that doubles its arguments at every level (which would
+ * otherwise grow a line past what a string can hold).
+ */
+const MAX_EXPANSION_BYTES = 128 << 20;
+/** The longest line an expansion may make; each level of a doubling macro would otherwise be slower than the last. */
+const MAX_EXPANDED_LINE_BYTES = 1 << 20;
+
+/** An error after which GNU as stops reading (as_fatal): what follows would only repeat it. */
+class FatalAsmError extends AsmError {
+  override name = "FatalAsmError";
+}
+
+/** V8's stack overflow: a symbol's definition nests expressions deeper than the call stack goes. */
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
+}
+const TOO_DEEP = "expression too deeply nested (symbol definitions nest too many operators)";
 
 interface Frame {
   statements: Statement[];
@@ -119,6 +138,9 @@ export class Assembler implements AsmContext {
   private readonly localCounts = new Map<string, number>();
   private dotCount = 0;
   private statementCount = 0;
+  private expansionBytes = 0;
+  /** An unterminated block swallowed the rest of the input: what it defined is missing for a reason already reported. */
+  private swallowedRest = false;
   private ended = false;
   /** Each instruction: where it is, to turn into the program's line table. */
   private readonly instructionLines: { loc: Location; frag: Frag; offset: number; length: number | "variable" }[] = [];
@@ -145,8 +167,13 @@ export class Assembler implements AsmContext {
       try {
         this.statement(st.text);
       } catch (e) {
-        if (!(e instanceof AsmError)) throw e;
-        this.error(e.message);
+        if (e instanceof FatalAsmError) {
+          this.report("Fatal error", e.message);
+          break;
+        }
+        if (isStackOverflow(e)) this.error(TOO_DEEP);
+        else if (!(e instanceof AsmError)) throw e;
+        else this.error(e.message);
       }
     }
     const open = this.conditionals[0];
@@ -180,7 +207,7 @@ export class Assembler implements AsmContext {
   }
 
   private hasErrors(): boolean {
-    return this.diagnostics.some((d) => d.severity === "Error");
+    return this.diagnostics.some((d) => d.severity === "Error" || d.severity === "Fatal error");
   }
 
   // ── Reading ────────────────────────────────────────────────────────────────
@@ -195,8 +222,14 @@ export class Assembler implements AsmContext {
     return undefined;
   }
 
-  /** Collects the statements of a block up to its closing directive, counting nested openers. */
-  private collectBlock(openers: RegExp, closer: RegExp, what: string): Statement[] {
+  /**
+   * Collects the statements of a block up to its closing directive, counting
+   * nested openers. A block the input ends inside has consumed everything
+   * after it: it is reported once (with GNU as's message, `unterminated`)
+   * and is neither expanded nor defined, as GNU as does, so that nothing it
+   * swallowed runs again.
+   */
+  private collectBlock(openers: RegExp, closer: RegExp, unterminated: string): Statement[] | undefined {
     const body: Statement[] = [];
     const start = this.loc;
     let depth = 1;
@@ -206,13 +239,15 @@ export class Assembler implements AsmContext {
       else if (closer.test(word) && --depth === 0) return body;
       body.push(st);
     }
-    this.error(`missing ${what}`, start);
-    return body;
+    this.error(unterminated, start);
+    this.swallowedRest = true;
+    return undefined;
   }
 
   private pushFrame(statements: Statement[], isMacro: boolean): void {
     if (this.frames.filter((f) => f.invokedFrom).length >= MAX_NESTING) {
-      throw new AsmError("macros nested too deeply");
+      // Fatal in GNU as too (macro.c): a runaway recursion would otherwise report itself once per level.
+      throw new FatalAsmError("macros nested too deeply");
     }
     this.frames.push({ statements, index: 0, invokedFrom: this.loc, isMacro, conditionalDepth: this.conditionals.length });
   }
@@ -731,7 +766,8 @@ export class Assembler implements AsmContext {
       }
       case ".macro": {
         const { name: macroName, params } = parseMacroHeader(args);
-        const body = this.collectBlock(/^\.macro$/i, /^\.endm$/i, ".endm");
+        const body = this.collectBlock(/^\.macro$/i, /^\.endm$/i, `unexpected end of file in macro \`${macroName}' definition`);
+        if (!body) return;
         if (this.macros.has(macroName)) throw new AsmError(`macro \`${macroName}' was already defined`);
         this.macros.set(macroName, { name: macroName, params, body });
         return;
@@ -751,7 +787,8 @@ export class Assembler implements AsmContext {
       }
       case ".rept": {
         const count = this.absolute(args, "the repeat count");
-        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".endr");
+        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".rept without .endr");
+        if (!body) return;
         if (count < 0n) throw new AsmError(".rept count must not be negative");
         const expanded: Statement[] = [];
         for (let i = 0n; i < count; i++) {
@@ -764,12 +801,13 @@ export class Assembler implements AsmContext {
       case ".irp":
       case ".irpc": {
         const { name: param, values } = parseIrp(args);
-        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".endr");
+        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, "unexpected end of file in irp or irpc");
+        if (!body) return;
         const list = name === ".irpc" ? [...(values[0] ?? "")] : values.length ? values : [""];
         const expanded: Statement[] = [];
         for (const v of list) {
           const map = new Map([[param, v]]);
-          for (const st of body) expanded.push({ text: substitute(st.text, map, this.macroCount), loc: st.loc });
+          for (const st of body) expanded.push({ text: this.expand(st.text, map, this.macroCount), loc: st.loc });
         }
         this.pushFrame(expanded, false);
         return;
@@ -834,8 +872,23 @@ export class Assembler implements AsmContext {
   private expandMacro(macro: Macro, args: string): void {
     const values = bindArguments(macro, args);
     const counter = this.macroCount++;
-    const body = macro.body.map((st) => ({ text: substitute(st.text, values, counter), loc: st.loc }));
+    const body = macro.body.map((st) => ({ text: this.expand(st.text, values, counter), loc: st.loc }));
     this.pushFrame(body, true);
+  }
+
+  /** One line of a macro or .irp body with its arguments substituted, counted against MAX_EXPANSION_BYTES. */
+  private expand(text: string, values: Map<string, string>, counter: number): string {
+    let length = text.length;
+    for (const v of values.values()) length += v.length * (text.split("\\").length - 1);
+    if (this.expansionBytes + length > MAX_EXPANSION_BYTES) {
+      throw new FatalAsmError(`macro expansion exceeds ${MAX_EXPANSION_BYTES >> 20} MiB of text: a runaway macro?`);
+    }
+    const line = substitute(text, values, counter);
+    if (line.length > MAX_EXPANDED_LINE_BYTES) {
+      throw new FatalAsmError(`macro expansion makes a line of ${line.length} bytes (at most ${MAX_EXPANDED_LINE_BYTES >> 20} MiB): a macro that grows its arguments at every level?`);
+    }
+    this.expansionBytes += line.length;
+    return line;
   }
 
   // ── Layout, placement, fixups ──────────────────────────────────────────────
@@ -852,7 +905,7 @@ export class Assembler implements AsmContext {
     }
     placed.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
     const out: ProgramSection[] = placed.map((s) => this.contents(s));
-    this.checkUndefined();
+    if (!this.swallowedRest) this.checkUndefined();
     return {
       arch: this.backend.arch,
       entry: this.entry(placed),
@@ -873,6 +926,7 @@ export class Assembler implements AsmContext {
       return this.symbols.value(e, "relax");
     } catch (err) {
       if (err instanceof AsmError) this.error(err.message, loc);
+      else if (isStackOverflow(err)) this.error(TOO_DEEP, loc);
       else throw err;
       return undefined;
     }
@@ -1035,11 +1089,13 @@ export class Assembler implements AsmContext {
       try {
         v = this.symbols.value(fx.expr, "final");
       } catch (e) {
-        if (!(e instanceof AsmError)) throw e;
-        this.error(e.message, loc);
+        if (isStackOverflow(e)) this.error(TOO_DEEP, loc);
+        else if (!(e instanceof AsmError)) throw e;
+        else this.error(e.message, loc);
         continue;
       }
       if (!v) {
+        if (this.swallowedRest) continue;
         const missing = symbolsOf(fx.expr).find((n) => !this.symbols.peek(n)?.def);
         this.error(missing ? undefinedMessage(missing) : "expression has no value", loc);
         continue;

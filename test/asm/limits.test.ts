@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+//
+// Hostile sources (issue 17, defects 3 and 4): nesting that GNU as assembles
+// assembles here too, nesting beyond any use and runaway macros end with one
+// GNU-as-style error on the right line, quickly, never a stack overflow or a
+// string too long for V8; a block the file ends inside is reported once.
+
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { assemble, formatDiagnostic, type ArchName } from "../../asm/index.ts";
+
+function run(arch: ArchName, text: string, readFile: (p: string) => string | undefined = () => undefined) {
+  const r = assemble(arch, { sources: [{ path: "t.s", text }], readFile });
+  return { program: r.program, messages: r.diagnostics.map(formatDiagnostic) };
+}
+
+function quad(text: string): bigint {
+  const { program, messages } = run("x86_64", `.data\n.quad ${text}\n`);
+  expect(messages).toEqual([]);
+  const data = program!.sections.find((s) => s.name === ".data")!;
+  return new DataView(data.bytes.buffer, data.bytes.byteOffset).getBigInt64(0, true);
+}
+
+describe("expression nesting GNU as assembles", () => {
+  it("3,000 nested parentheses", () => {
+    expect(quad(`${"(".repeat(3000)}7${")".repeat(3000)}`)).toBe(7n);
+  });
+
+  it("20,000 unary minus signs, with and without blanks", () => {
+    expect(quad(`${"-".repeat(20000)}5`)).toBe(5n);
+    expect(quad(`${"- ".repeat(20001)}5`)).toBe(-5n);
+  });
+
+  it("unary chains and long sums on a symbol defined later", () => {
+    const { program, messages } = run("x86_64", `.data\n.quad ${"-".repeat(20000)}x\n.quad ${"(".repeat(3000)}x${"+1)".repeat(3000)}\nx = 40\n`);
+    expect(messages).toEqual([]);
+    const v = new DataView(program!.sections.find((s) => s.name === ".data")!.bytes.buffer);
+    expect(v.getBigInt64(0, true)).toBe(40n);
+    expect(v.getBigInt64(8, true)).toBe(3040n);
+  });
+
+  it("operators that cannot fold past the bound: an error on that line", () => {
+    const started = Date.now();
+    const { program, messages } = run("x86_64", `.data\n.quad 1\n.quad ${"-~".repeat(2000)}x\nx = 1\n`);
+    expect(program).toBeUndefined();
+    expect(messages).toEqual(["t.s:3: Error: expression too deeply nested (more than 1000 levels of operators on symbols)"]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe("runaway macros", () => {
+  it("a macro that doubles its argument at every level: one fatal error, quickly", () => {
+    const started = Date.now();
+    const { program, messages } = run("x86_64", ".macro d a\n.ascii \"\\a\"\nd \\a\\a\n.endm\nd x\n");
+    expect(program).toBeUndefined();
+    const errors = messages.filter((m) => !m.includes("Info:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^t\.s:3: Fatal error: macro expansion makes a line of \d+ bytes/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("a macro that invokes itself twice: GNU as's fatal 'macros nested too deeply', once", () => {
+    const started = Date.now();
+    const { messages } = run("x86_64", ".macro d\nd\nd\n.endm\nd\n");
+    expect(messages.filter((m) => !m.includes("Info:"))).toEqual(["t.s:2: Fatal error: macros nested too deeply"]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe("blocks the input ends inside", () => {
+  it("are reported once, with GNU as's messages", () => {
+    expect(run("x86_64", "nop\n.rept 3\nnop\n").messages).toEqual(["t.s:2: Error: .rept without .endr"]);
+    expect(run("x86_64", "nop\n.macro foo\nnop\n").messages).toEqual(["t.s:2: Error: unexpected end of file in macro `foo' definition"]);
+    expect(run("x86_64", "nop\n.irpc x,12\nnop\n").messages).toEqual(["t.s:2: Error: unexpected end of file in irp or irpc"]);
+  });
+
+  it("an .irp without .endr inside a macro invoked twice: one error", () => {
+    const started = Date.now();
+    const { messages } = run("x86_64", ".macro m\n.irp x,1,2\nnop\n.endm\nm\nm\nm\n");
+    expect(messages).toEqual(["t.s:2: Error: unexpected end of file in irp or irpc"]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("guest/aarch64/selftest.s with any one .endr deleted: one error, quickly", () => {
+    const path = resolve(import.meta.dirname, "../../guest/aarch64/selftest.s");
+    const lines = readFileSync(path, "utf8").split("\n");
+    const endrs = lines.flatMap((l, i) => (/^\s*\.endr\b/.test(l) ? [i] : []));
+    expect(endrs.length).toBeGreaterThan(0);
+    const readFile = (p: string) => {
+      try {
+        return readFileSync(resolve(dirname(path), p.replace(/^.*\//, "")), "utf8");
+      } catch {
+        return undefined;
+      }
+    };
+    for (const i of endrs) {
+      const started = Date.now();
+      const r = assemble("aarch64", { sources: [{ path, text: lines.filter((_, j) => j !== i).join("\n") }], readFile });
+      expect(r.program).toBeUndefined();
+      expect(r.diagnostics.map(formatDiagnostic)).toHaveLength(1);
+      expect(r.diagnostics[0]!.message).toMatch(/unexpected end of file in irp or irpc|\.rept without \.endr/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+  });
+});
