@@ -5,13 +5,13 @@
 // `shootdown run` (parsed by run.ts), so a run, its recording and a
 // debugging session of it are set up the same way.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { start as startRepl, type REPLServer } from "node:repl";
 import { ShootdownError } from "../machine/errors.ts";
 import { sha256 } from "../machine/run-loop.ts";
 import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
-import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, imageArch, type Parsed } from "./run.ts";
+import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, type Parsed } from "./run.ts";
 import { Session } from "../debug/session.ts";
 import { Commands, ANSI, PLAIN, HELP } from "../debug/commands.ts";
 import { GdbStub } from "../debug/gdb-stub.ts";
@@ -48,12 +48,7 @@ function prepare(args: string[]): Prepared | "help" {
   const parsed = parseRunArgs(args);
   if (parsed === "help") return "help";
   const schedule = parsed.replay === undefined ? undefined : readScheduleFile(parsed.replay);
-  let image: Uint8Array;
-  try {
-    image = readFileSync(parsed.imagePath);
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${parsed.imagePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const image = readImage(parsed.imagePath, parsed.given, schedule);
   if (schedule && schedule.imageSha256 !== sha256(image)) throw new ShootdownError(`${parsed.replay} was recorded with another image`);
   const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : withDefaults(parsed.given, imageArch(image));
   return { parsed, image, options, ...(schedule ? { schedule } : {}) };

@@ -17,6 +17,7 @@ import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/run-l
 import { encodeCmdline } from "../machine/x86-boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
 import type { Counters } from "../machine/counters.ts";
+import { readBounded, IMAGE_HEADROOM_BYTES } from "./input-file.ts";
 
 export const RUN_USAGE = `usage: shootdown run IMAGE [options] [-- guest command line]
 
@@ -149,6 +150,16 @@ const DEFAULT_MEM: Record<ImageArch, bigint> = { x86_64: 64n << 20n, aarch64: 12
 
 type ImageArch = "x86_64" | "aarch64";
 
+/**
+ * An image file, at most the RAM it will load into (as given or recorded;
+ * the larger default when neither says) plus room for its headers and
+ * tables: a larger one cannot load, and a FIFO or /dev/zero never ends.
+ */
+export function readImage(path: string, given: Partial<RecordedOptions>, schedule: Schedule | undefined): Uint8Array {
+  const ram = schedule?.options.memBytes ?? given.memBytes ?? (DEFAULT_MEM.x86_64 > DEFAULT_MEM.aarch64 ? DEFAULT_MEM.x86_64 : DEFAULT_MEM.aarch64);
+  return readBounded(path, `an image for ${ram >> 20n} MiB of RAM`, Number(ram) + IMAGE_HEADROOM_BYTES);
+}
+
 /** The architecture an image is for, from e_machine; anything else goes to the x86-64 loader, which says what is wrong. */
 export function imageArch(image: Uint8Array): ImageArch {
   const elf = image.length >= 20 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
@@ -241,9 +252,10 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   let image: Uint8Array;
   try {
-    image = readFileSync(p.imagePath);
+    image = readImage(p.imagePath, p.given, schedule);
   } catch (e) {
-    err(`cannot load ${p.imagePath}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (!(e instanceof ShootdownError)) throw e;
+    err(`cannot load ${p.imagePath}: ${e.message.replace(`cannot read ${p.imagePath}: `, "cannot read it: ")}`);
     return STATUS.CRASH;
   }
   const imageSha256 = sha256(image);

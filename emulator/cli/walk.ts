@@ -3,9 +3,9 @@
 // `shootdown walk --vectors FILE.jsonl [--json]`: replays page-walk conformance
 // vectors and ends with "N passed, M failed".
 
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ShootdownError } from "../machine/errors.ts";
+import { readBoundedText, MAX_VECTOR_FILE_BYTES } from "./input-file.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";
 import { Aarch64VectorRunner } from "../walk/aarch64.ts";
@@ -32,12 +32,7 @@ export function walkCommand(args: string[], out: (line: string) => void): number
   }
   const file = values.vectors;
   if (!file) throw new ShootdownError(`walk needs --vectors FILE\n\n${WALK_USAGE}`);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readBoundedText(file, "a vector file", MAX_VECTOR_FILE_BYTES);
   const results = runVectors(text, { x86_64: new X86VectorRunner(), aarch64: new Aarch64VectorRunner() });
   if (values.json) {
     for (const r of results) out(JSON.stringify(r));
