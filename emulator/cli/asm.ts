@@ -175,6 +175,7 @@ export function disasmCommand(args: string[], out: (line: string) => void): numb
       const want = parseArch(values.arch, false);
       if (want && want !== elf.arch) throw new ShootdownError(`${file} is an ${elf.arch} image, not ${want}`);
       program = { arch: elf.arch, entry: elf.entry, sections: elf.sections, symbols: elf.symbols };
+      for (const w of elf.warnings) process.stderr.write(`shootdown disasm: warning: ${file}: ${w}\n`);
     } catch (e) {
       if (e instanceof ElfError) throw new ShootdownError(`${file}: ${e.message}`);
       throw e;

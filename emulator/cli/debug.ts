@@ -11,7 +11,7 @@ import { start as startRepl, type REPLServer } from "node:repl";
 import { ShootdownError } from "../machine/errors.ts";
 import { sha256 } from "../machine/run-loop.ts";
 import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
-import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, type Parsed } from "./run.ts";
+import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, imageWarnings, type Parsed } from "./run.ts";
 import { Session } from "../debug/session.ts";
 import { Commands, ANSI, PLAIN, HELP } from "../debug/commands.ts";
 import { GdbStub } from "../debug/gdb-stub.ts";
@@ -49,6 +49,7 @@ function prepare(args: string[]): Prepared | "help" {
   if (parsed === "help") return "help";
   const schedule = parsed.replay === undefined ? undefined : readScheduleFile(parsed.replay);
   const image = readImage(parsed.imagePath, parsed.given, schedule);
+  for (const w of imageWarnings(image)) process.stderr.write(`shootdown: warning: ${parsed.imagePath}: ${w}\n`);
   if (schedule && schedule.imageSha256 !== sha256(image)) throw new ShootdownError(`${parsed.replay} was recorded with another image`);
   const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : withDefaults(parsed.given, imageArch(image));
   return { parsed, image, options, ...(schedule ? { schedule } : {}) };

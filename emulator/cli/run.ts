@@ -18,6 +18,7 @@ import { encodeCmdline } from "../machine/x86-boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
 import type { Counters } from "../machine/counters.ts";
 import { readBounded, IMAGE_HEADROOM_BYTES } from "./input-file.ts";
+import { readElf } from "../../asm/index.ts";
 
 export const RUN_USAGE = `usage: shootdown run IMAGE [options] [-- guest command line]
 
@@ -200,6 +201,16 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
   return rec;
 }
 
+/** What the loader leaves out of an image it can still load (a broken symbol table): one warning each. */
+export function imageWarnings(image: Uint8Array): string[] {
+  try {
+    return readElf(image).warnings;
+  } catch {
+    // The loader reports what makes the image unloadable.
+    return [];
+  }
+}
+
 /** A schedule file (--replay F), or a usage error that names the file. */
 export function readScheduleFile(path: string): Schedule {
   let text: string;
@@ -258,6 +269,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     err(`cannot load ${p.imagePath}: ${e.message.replace(`cannot read ${p.imagePath}: `, "cannot read it: ")}`);
     return STATUS.CRASH;
   }
+  for (const w of imageWarnings(image)) err(`warning: ${p.imagePath}: ${w}`);
   const imageSha256 = sha256(image);
   let options: RecordedOptions;
   if (schedule) {
