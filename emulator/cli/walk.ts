@@ -34,6 +34,8 @@ export function walkCommand(args: string[], out: (line: string) => void): number
   if (!file) throw new ShootdownError(`walk needs --vectors FILE\n\n${WALK_USAGE}`);
   const text = readBoundedText(file, "a vector file", MAX_VECTOR_FILE_BYTES);
   const results = runVectors(text, { x86_64: new X86VectorRunner(), aarch64: new Aarch64VectorRunner() });
+  // "0 passed, 0 failed" with status 0 would pass a truncated or wrong file as a conforming one.
+  if (results.length === 0) throw new ShootdownError(`${file} has no cases (only blank lines); a vector file has one JSON object a line`);
   if (values.json) {
     for (const r of results) out(JSON.stringify(r));
   } else {
