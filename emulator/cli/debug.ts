@@ -134,7 +134,10 @@ export async function replCommand(args: string[], out: (line: string) => void): 
         callback(null, undefined);
       },
     });
-    // .help lists the debugger's commands (node:repl's own dot-commands stay).
+    // node:repl's .load, .save, .editor and .clear would read or write files and
+    // evaluate text as JavaScript-style input, which means nothing here: gone.
+    for (const name of ["load", "save", "editor", "clear"]) delete (server.commands as Record<string, unknown>)[name];
+    // .help lists the debugger's commands (.exit and .break stay).
     server.defineCommand("help", {
       help: "the debugger's commands",
       action() {
