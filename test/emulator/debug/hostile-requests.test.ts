@@ -7,7 +7,6 @@
 // the stub announces its PacketSize, answers an oversized packet with an
 // ack and an error, and checks the length of G, P and M payloads.
 
-import { connect, type Socket } from "node:net";
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { GdbStub } from "../../../emulator/debug/gdb-stub.ts";
@@ -17,6 +16,7 @@ import { Commands, MAX_EXAMINE_BYTES } from "../../../emulator/debug/commands.ts
 import { ShootdownError } from "../../../emulator/machine/errors.ts";
 import { CLI, ROOT, image, imageFile } from "../../helpers/run.ts";
 import { STALE_GUEST, STALE_GUEST_A64 } from "../../helpers/debug.ts";
+import { Client, frame } from "../../helpers/gdb-client.ts";
 
 const OPTIONS = { cpus: 2, memBytes: 64n << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum: 1000, maxSteps: undefined, tlbChaos: undefined } as const;
 
@@ -71,49 +71,6 @@ describe.each(["x86_64", "aarch64"] as const)("REPL commands on %s", (arch) => {
 
 // ── The gdb stub ─────────────────────────────────────────────────────────────
 
-const sum = (s: string) => [...s].reduce((n, c) => (n + c.charCodeAt(0)) & 0xff, 0).toString(16).padStart(2, "0");
-const frame = (s: string) => `$${s}#${sum(s)}`;
-
-class Client {
-  buf = "";
-  constructor(readonly socket: Socket) {
-    socket.setEncoding("latin1");
-    socket.on("data", (d: string) => (this.buf += d));
-  }
-
-  static async open(port: number): Promise<Client> {
-    const socket = connect(port, "127.0.0.1");
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    return new Client(socket);
-  }
-
-  async take(re: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.buf);
-      if (m && m.index === 0) {
-        this.buf = this.buf.slice(m[0].length);
-        return m;
-      }
-      if (Date.now() > deadline) throw new Error(`expected ${re} in ${JSON.stringify(this.buf.slice(0, 200))}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  /** Sends raw bytes, expects the ack, returns the reply's data. */
-  async send(raw: string, timeoutMs = 5000): Promise<string> {
-    this.socket.write(raw, "latin1");
-    await this.take(/^\+/, timeoutMs);
-    const m = await this.take(/^\$([^#]*)#([0-9a-f]{2})/, timeoutMs);
-    this.socket.write("+");
-    return m[1]!;
-  }
-
-  ask(data: string): Promise<string> {
-    return this.send(frame(data));
-  }
-}
-
 let stubs: GdbStub[] = [];
 afterEach(() => {
   for (const s of stubs) s.close();
@@ -133,13 +90,13 @@ describe.each(["x86_64", "aarch64"] as const)("the gdb stub on %s", (arch) => {
     const c = await client(arch);
     expect(await c.ask("qSupported:multiprocess+;swbreak+")).toMatch(/^PacketSize=4000;/);
     const started = Date.now();
-    c.socket.write(frame(`qRcmd,${hexText("x/100000000g _start")}`), "latin1");
+    c.write(frame(`qRcmd,${hexText("x/100000000g _start")}`));
     await c.take(/^\+/);
     const o = await c.take(/^\$O([0-9a-f]*)#[0-9a-f]{2}/);
     expect(Buffer.from(o[1]!, "hex").toString()).toBe("error: x/Ng must be from 1 to 8192, not 100000000\n");
-    c.socket.write("+");
+    c.write("+");
     await c.take(/^\$OK#9a/);
-    c.socket.write("+");
+    c.write("+");
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await c.ask("qC")).toBe("QC1");
     c.socket.destroy();
@@ -151,7 +108,7 @@ describe.each(["x86_64", "aarch64"] as const)("the gdb stub on %s", (arch) => {
     expect(big.length).toBeGreaterThan(128 * 1024);
     expect(await c.send(frame(big))).toMatch(/^E\.packet of \d+ bytes is longer than this stub takes \(65536; PacketSize is 16384\)$/);
     // A bad checksum on an oversized packet asks for it again.
-    c.socket.write(`$${"q".repeat(70_000)}#00`, "latin1");
+    c.write(`$${"q".repeat(70_000)}#00`);
     await c.take(/^-/);
     expect(await c.ask("qC")).toBe("QC1");
     c.socket.destroy();
