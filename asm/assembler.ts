@@ -34,7 +34,7 @@ export interface AssembleOptions {
   entry?: string;
 }
 
-export type Severity = "Fatal error" | "Error" | "Warning" | "Info";
+export type Severity = "Error" | "Warning" | "Info";
 
 export interface Diagnostic {
   loc: Location;
@@ -168,7 +168,8 @@ export class Assembler implements AsmContext {
         this.statement(st.text);
       } catch (e) {
         if (e instanceof FatalAsmError) {
-          this.report("Fatal error", e.message);
+          // Reported as an Error (GNU as says "Fatal error"), and nothing after it is read.
+          this.error(e.message);
           break;
         }
         if (isStackOverflow(e)) this.error(TOO_DEEP);
@@ -207,7 +208,7 @@ export class Assembler implements AsmContext {
   }
 
   private hasErrors(): boolean {
-    return this.diagnostics.some((d) => d.severity === "Error" || d.severity === "Fatal error");
+    return this.diagnostics.some((d) => d.severity === "Error");
   }
 
   // ── Reading ────────────────────────────────────────────────────────────────
@@ -225,11 +226,10 @@ export class Assembler implements AsmContext {
   /**
    * Collects the statements of a block up to its closing directive, counting
    * nested openers. A block the input ends inside has consumed everything
-   * after it: it is reported once (with GNU as's message, `unterminated`)
-   * and is neither expanded nor defined, as GNU as does, so that nothing it
-   * swallowed runs again.
+   * after it: it is reported once ("missing CLOSER") and is neither expanded
+   * nor defined, as GNU as does, so that nothing it swallowed runs again.
    */
-  private collectBlock(openers: RegExp, closer: RegExp, unterminated: string): Statement[] | undefined {
+  private collectBlock(openers: RegExp, closer: RegExp, closerName: string): Statement[] | undefined {
     const body: Statement[] = [];
     const start = this.loc;
     let depth = 1;
@@ -239,7 +239,7 @@ export class Assembler implements AsmContext {
       else if (closer.test(word) && --depth === 0) return body;
       body.push(st);
     }
-    this.error(unterminated, start);
+    this.error(`missing ${closerName}`, start);
     this.swallowedRest = true;
     return undefined;
   }
@@ -766,7 +766,7 @@ export class Assembler implements AsmContext {
       }
       case ".macro": {
         const { name: macroName, params } = parseMacroHeader(args);
-        const body = this.collectBlock(/^\.macro$/i, /^\.endm$/i, `unexpected end of file in macro \`${macroName}' definition`);
+        const body = this.collectBlock(/^\.macro$/i, /^\.endm$/i, ".endm");
         if (!body) return;
         if (this.macros.has(macroName)) throw new AsmError(`macro \`${macroName}' was already defined`);
         this.macros.set(macroName, { name: macroName, params, body });
@@ -787,7 +787,7 @@ export class Assembler implements AsmContext {
       }
       case ".rept": {
         const count = this.absolute(args, "the repeat count");
-        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".rept without .endr");
+        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".endr");
         if (!body) return;
         if (count < 0n) throw new AsmError(".rept count must not be negative");
         const expanded: Statement[] = [];
@@ -801,7 +801,7 @@ export class Assembler implements AsmContext {
       case ".irp":
       case ".irpc": {
         const { name: param, values } = parseIrp(args);
-        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, "unexpected end of file in irp or irpc");
+        const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".endr");
         if (!body) return;
         const list = name === ".irpc" ? [...(values[0] ?? "")] : values.length ? values : [""];
         const expanded: Statement[] = [];
