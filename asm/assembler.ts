@@ -896,6 +896,13 @@ export class Assembler implements AsmContext {
   private finish(): Program {
     const sections = [...this.sections.values()];
     for (const s of sections) this.relax(s);
+    // .org and .space are bounded one by one; together they must still fit in an image we can write.
+    const bytes = sections.reduce((n, s) => n + (s.type === "progbits" ? s.size : 0), 0);
+    if (bytes > MAX_SECTION_BYTES) {
+      const biggest = sections.reduce((a, b) => (b.size > a.size ? b : a));
+      this.error(`the sections hold ${bytes} bytes (\`${biggest.name}' ${biggest.size}); an image may hold at most 1 GiB`, { file: this.options.sources[0]?.path ?? "", line: 0 });
+      return { arch: this.backend.arch, entry: 0n, sections: [], symbols: [], lines: [] };
+    }
     const placed = sections.filter((s) => s.flags.alloc && (s.size > 0 || this.hasLabels(s)));
     try {
       placeSections(placed, this.options.sectionStarts ?? new Map(), DEFAULT_BASE[this.backend.arch]);

@@ -73,6 +73,21 @@ export function readBounded(path: string, what: string, maxBytes: number): Buffe
   }
 }
 
+/**
+ * Refuses what readBounded would refuse, without reading: for a reader
+ * elsewhere (the debugger's `replay F`) that reads the file itself.
+ */
+export function checkReadable(path: string, what: string, maxBytes: number): void {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (e) {
+    throw new InputFileError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!stats.isFile()) throw new InputFileError(`cannot read ${path}: it is ${kindOf(stats)}, not a regular file`);
+  if (stats.size > maxBytes) throw new InputFileError(`cannot read ${path}: it is ${sizeText(stats.size)}; ${what} may be at most ${sizeText(maxBytes)}`);
+}
+
 /** readBounded as UTF-8 text. */
 export function readBoundedText(path: string, what: string, maxBytes: number): string {
   return readBounded(path, what, maxBytes).toString("utf8");
@@ -82,6 +97,8 @@ export function readBoundedText(path: string, what: string, maxBytes: number): s
 export const MAX_VECTOR_FILE_BYTES = 64 * MiB;
 /** The largest assembly source or .include file `shootdown asm` reads. */
 export const MAX_SOURCE_FILE_BYTES = 64 * MiB;
+/** The largest schedule file `--replay` and the debugger's `replay` read (some 15 bytes a decision). */
+export const MAX_SCHEDULE_FILE_BYTES = 256 * MiB;
 /** The largest file `shootdown disasm` reads. */
 export const MAX_DISASM_FILE_BYTES = 256 * MiB;
 /** What an image may hold beyond the RAM it loads into: headers, section and symbol tables. */

@@ -7,7 +7,7 @@
 // failure, 2 the machine crashed (or the image cannot be loaded), 3 the
 // step budget ran out, 64 a usage error (main.ts maps those).
 
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { ShootdownError } from "../machine/errors.ts";
@@ -17,7 +17,7 @@ import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/run-l
 import { encodeCmdline } from "../machine/x86-boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
 import type { Counters } from "../machine/counters.ts";
-import { readBounded, IMAGE_HEADROOM_BYTES } from "./input-file.ts";
+import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES } from "./input-file.ts";
 import { readElf } from "../../asm/index.ts";
 
 export const RUN_USAGE = `usage: shootdown run IMAGE [options] [-- guest command line]
@@ -213,12 +213,7 @@ export function imageWarnings(image: Uint8Array): string[] {
 
 /** A schedule file (--replay F), or a usage error that names the file. */
 export function readScheduleFile(path: string): Schedule {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readBoundedText(path, "a schedule file", MAX_SCHEDULE_FILE_BYTES);
   try {
     return parseSchedule(text);
   } catch (e) {

@@ -8,6 +8,7 @@ import { ShootdownError } from "../machine/errors.ts";
 import { packSteps } from "../machine/scheduler.ts";
 import { CONTINUE_LIMIT, type Session, type StopReason } from "./session.ts";
 import { hex, leValue, type WalkOp, type WalkPriv } from "./target.ts";
+import { checkReadable, MAX_SCHEDULE_FILE_BYTES } from "../cli/input-file.ts";
 
 /** ANSI styling for a terminal; identity functions when output is not one. */
 export interface Style {
@@ -404,6 +405,7 @@ export class Commands {
 
 
   private replay(path: string): string[] {
+    checkReadable(path, "a schedule file", MAX_SCHEDULE_FILE_BYTES);
     const r = this.session.loadReplay(path);
     return [`loaded ${r.decisions} decisions (${r.instructions} instructions) from ${path}; the machine is back at step 0 (goto STEP runs to a step)`];
   }

@@ -8,7 +8,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { truncateSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CLI, tmpFile } from "../helpers/run.ts";
+import { join } from "node:path";
+import { CLI, ROOT, tmpFile } from "../helpers/run.ts";
 
 function shootdown(...args: string[]) {
   const started = Date.now();
@@ -69,6 +70,32 @@ describe("shootdown asm .include", () => {
     writeFileSync(src, "nop\n.include \"/dev/zero\"\n");
     const r = shootdown("asm", "--arch", "x86_64", src, "-o", tmpFile("out.elf"));
     expect(r.stderr).toContain(`${src}:2: Error: cannot read /dev/zero: it is a character device, not a regular file`);
+    expect(r.status).toBe(1);
+  });
+});
+
+describe("schedule files", () => {
+  it("run --replay /dev/zero and the REPL's replay of a FIFO are refused at once", () => {
+    const hello = join(ROOT, "guest", "x86_64", "hello.elf");
+    const r = shootdown("run", hello, "--replay", "/dev/zero");
+    expect(r.stderr).toBe("shootdown run: cannot read /dev/zero: it is a character device, not a regular file\n");
+    expect(r.status).toBe(64);
+    const f = fifo();
+    const started = Date.now();
+    const repl = spawnSync(process.execPath, [CLI, "repl", hello], { input: `replay ${f}\nreplay /dev/zero\n`, encoding: "utf8", timeout: 20_000 });
+    expect(repl.stdout).toContain(`error: cannot read ${f}: it is a FIFO, not a regular file`);
+    expect(repl.stdout).toContain("error: cannot read /dev/zero: it is a character device, not a regular file");
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe("asm images", () => {
+  it("an .org past 1 GiB is an error, not an image the writer cannot allocate", () => {
+    const src = tmpFile("org.s");
+    writeFileSync(src, "nop\n.section .weird\n.org 0x100000000\n");
+    const r = shootdown("asm", "--arch", "x86_64", src, "-o", tmpFile("out.elf"));
+    expect(r.stderr).toContain("Error: the sections hold 4294967297 bytes (`.weird' 4294967296); an image may hold at most 1 GiB");
+    expect(r.stderr).not.toContain("internal error");
     expect(r.status).toBe(1);
   });
 });
