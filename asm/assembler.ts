@@ -55,8 +55,13 @@ export const DEFAULT_BASE: Record<ArchName, bigint> = { x86_64: 0x10_0000n, aarc
 const MAX_NESTING = 100;
 /** Statements processed in one run, beyond which a .rept or macro loop is taken for runaway. */
 const MAX_STATEMENTS = 5_000_000;
-/** The largest section we build. */
-const MAX_SECTION_BYTES = 1 << 30;
+/**
+ * The most bytes all sections may hold. Fragment bytes are a JavaScript
+ * array (8 bytes of heap each) until the image is written, so this keeps an
+ * assembly within half a GiB of heap; guests are a few KiB.
+ */
+const MAX_SECTION_BYTES = 64 << 20;
+const TOO_LARGE = "the sections are larger than 64 MiB in all";
 /**
  * Text made by macro and .irp expansion in one run, beyond which a macro is
  * taken for one that doubles its arguments at every level (which would
@@ -139,6 +144,8 @@ export class Assembler implements AsmContext {
   private dotCount = 0;
   private statementCount = 0;
   private expansionBytes = 0;
+  /** Bytes emitted into fragments so far, against MAX_SECTION_BYTES. */
+  private emittedBytes = 0;
   /** An unterminated block swallowed the rest of the input: what it defined is missing for a reason already reported. */
   private swallowedRest = false;
   private ended = false;
@@ -548,7 +555,9 @@ export class Assembler implements AsmContext {
         if (bytes[i]) throw new AsmError(`attempt to store non-zero value in section \`${this.section.name}'`);
       }
     }
-    if (frag.data.length + bytes.length > MAX_SECTION_BYTES) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
+    this.emittedBytes += bytes.length;
+    // Fatal: what follows would only add to it.
+    if (this.emittedBytes > MAX_SECTION_BYTES) throw new FatalAsmError(TOO_LARGE);
     for (let i = 0; i < bytes.length; i++) frag.data.push(bytes[i]!);
   }
 
@@ -709,7 +718,7 @@ export class Assembler implements AsmContext {
           return;
         }
         if (size < 0n) throw new AsmError(`.space, .skip or .zero with negative value`);
-        if (size > BigInt(MAX_SECTION_BYTES)) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
+        if (size > BigInt(MAX_SECTION_BYTES)) throw new AsmError(TOO_LARGE);
         this.emitBytes(new Uint8Array(Number(size)).fill(fill));
         return;
       }
@@ -721,7 +730,7 @@ export class Assembler implements AsmContext {
         const value = this.absolute(v, "the value");
         if (repeat < 0n) throw new AsmError("size negative; .fill ignored");
         if (size > 8) size = 8;
-        if (repeat * BigInt(size) > BigInt(MAX_SECTION_BYTES)) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
+        if (repeat * BigInt(size) > BigInt(MAX_SECTION_BYTES)) throw new AsmError(TOO_LARGE);
         const bytes = new Uint8Array(size);
         writeLE(bytes, 0, value, Math.min(size, 4));
         for (let i = 0n; i < repeat; i++) this.emitBytes(bytes);
@@ -900,7 +909,7 @@ export class Assembler implements AsmContext {
     const bytes = sections.reduce((n, s) => n + (s.type === "progbits" ? s.size : 0), 0);
     if (bytes > MAX_SECTION_BYTES) {
       const biggest = sections.reduce((a, b) => (b.size > a.size ? b : a));
-      this.error(`the sections hold ${bytes} bytes (\`${biggest.name}' ${biggest.size}); an image may hold at most 1 GiB`, { file: this.options.sources[0]?.path ?? "", line: 0 });
+      this.error(`the sections hold ${bytes} bytes (\`${biggest.name}' ${biggest.size}); an image may hold at most 64 MiB`, { file: this.options.sources[0]?.path ?? "", line: 0 });
       return { arch: this.backend.arch, entry: 0n, sections: [], symbols: [], lines: [] };
     }
     const placed = sections.filter((s) => s.flags.alloc && (s.size > 0 || this.hasLabels(s)));

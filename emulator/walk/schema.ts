@@ -36,6 +36,8 @@ const words = z
   .superRefine((list, ctx) => {
     const seen = new Map<bigint, number>();
     list.forEach(([address], i) => {
+      // Zod runs this refinement even when an element failed its own check (and was not made a bigint).
+      if (typeof address !== "bigint") return;
       if (address & 7n) ctx.addIssue({ code: "custom", path: [i], message: `address 0x${address.toString(16)} is not 8-byte aligned` });
       const first = seen.get(address);
       if (first !== undefined) ctx.addIssue({ code: "custom", path: [i], message: `address 0x${address.toString(16)} is listed twice (first at [${first}])` });

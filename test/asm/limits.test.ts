@@ -104,3 +104,14 @@ describe("blocks the input ends inside", () => {
     }
   });
 });
+
+describe("image size", () => {
+  it("sections past 64 MiB in all end assembly with one error, before the heap fills", () => {
+    const started = Date.now();
+    const { program, messages } = run("x86_64", ".space 0x2400000\n.data\n.space 0x2400000\n.fill 0x1000000, 8, 1\n");
+    expect(program).toBeUndefined();
+    expect(messages).toEqual(["t.s:3: Error: the sections are larger than 64 MiB in all"]);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+

@@ -90,11 +90,11 @@ describe("schedule files", () => {
 });
 
 describe("asm images", () => {
-  it("an .org past 1 GiB is an error, not an image the writer cannot allocate", () => {
+  it("an .org past 64 MiB is an error, not an image the writer cannot allocate", () => {
     const src = tmpFile("org.s");
     writeFileSync(src, "nop\n.section .weird\n.org 0x100000000\n");
     const r = shootdown("asm", "--arch", "x86_64", src, "-o", tmpFile("out.elf"));
-    expect(r.stderr).toContain("Error: the sections hold 4294967297 bytes (`.weird' 4294967296); an image may hold at most 1 GiB");
+    expect(r.stderr).toContain("Error: the sections hold 4294967297 bytes (`.weird' 4294967296); an image may hold at most 64 MiB");
     expect(r.stderr).not.toContain("internal error");
     expect(r.status).toBe(1);
   });

@@ -76,6 +76,7 @@ describe("strict vector files", () => {
       { ...c, cpu: {} },
       { ...c, regs: { ...c.regs, pkru: "0x100000000" } },
       { ...c, expect: { fault: { vector: 14 } } },
+      { ...c, mem: [["zz", "0x1"], ["0x1000", "0x0"], ["0x1000", "0x0"]] },
     ]));
     const errors = r.stdout.trimEnd().split("\n").slice(0, -1).map((l) => l.replace(/^ERROR [^)]*\): /, ""));
     expect(errors).toEqual([
@@ -85,6 +86,9 @@ describe("strict vector files", () => {
       "cpu.maxphyaddr is missing",
       "regs.pkru must fit in 32 bits",
       "expect.fault.error_code is missing (a #PF has an error code)",
+      // A malformed word and a repeated one in one list: both named, no crash.
+      'mem[0][0] must be a 64-bit unsigned number (e.g. "0x1000"), not "zz"; mem[2] address 0x1000 is listed twice (first at [1])',
     ]);
+    expect(r.stderr).toBe("");
   });
 });

@@ -22,7 +22,7 @@ function payload(r: Random): string {
   const len = () => r.pick(["0", "1", "8", "1000", "2001", "ffffffff", hex(r, 1 + r.int(9))]);
   return r.pick([
     "?", "g", `G${hex(r, r.pick([0, 1, 2, 33, 200, 1000, 1078]))}`, `p${hex(r, 1 + r.int(3))}`, `P${hex(r, 1 + r.int(2))}=${hex(r, r.pick([0, 1, 15, 16, 17]))}`,
-    `m${addr()},${len()}`, `M${addr()},${len()}:${hex(r, r.int(40))}`, `X${addr()},${len()}:${Buffer.from(r.bytes(r.int(20))).toString("latin1")}`,
+    `m${addr()},${len()}`, `M${addr()},${len()}:${hex(r, r.int(40))}`, `X${addr()},${len()}:${Buffer.from(r.bytes(r.int(20))).toString("latin1").replace(/[$#}*]/g, (c) => `}${String.fromCharCode(c.charCodeAt(0) ^ 0x20)}`)}`,
     `Z${r.int(5)},${addr()},${len()}`, `z${r.int(5)},${addr()},${len()}`, `H${r.pick(["g", "c", "x"])}${r.pick(["0", "-1", "1", "2", "41", "zz"])}`,
     `T${r.pick(["1", "2", "0", "-1", "ffff"])}`, "s", `vCont;${r.pick(["s", "s:1", "c:2", "S05", "x", "s:zz"])}`, "vCont?", "vMustReplyEmpty",
     `qSupported:${r.pick(["multiprocess+;swbreak+", "", "PacketSize=1"])}`, "qfThreadInfo", "qsThreadInfo", "qC", "qAttached",
