@@ -411,6 +411,11 @@ export class Commands {
   }
 
   private goto(target: bigint): string[] {
+    // Like continue, one goto runs at most MAX_STEPS instructions, so that a step far beyond the run's end cannot hold the REPL or the stub.
+    const now = this.session.instructionsSoFar;
+    if (target > now + BigInt(MAX_STEPS)) {
+      throw new ShootdownError(`goto ${target} is more than ${MAX_STEPS} instructions past step ${now}; goto ${now + BigInt(MAX_STEPS)} first`);
+    }
     const stop = this.session.goto(target);
     if (stop.kind === "end") return this.describe(stop);
     this.session.flushConsole();

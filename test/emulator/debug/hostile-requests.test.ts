@@ -49,6 +49,7 @@ describe.each(["x86_64", "aarch64"] as const)("REPL commands on %s", (arch) => {
       ["x/65537b _start", "x/Nb must be from 1 to 65536, not 65537"],
       ["disasm _start 99999999", "an instruction count must be from 1 to 4096, not 99999999"],
       ["step 99999999999", "a step count must be from 1 to 50000000, not 99999999999"],
+      ["goto 18446744073709551615", "goto 18446744073709551615 is more than 50000000 instructions past step 0; goto 50000000 first"],
     ]) {
       const r = refusal(c, line!);
       expect(r.message).toBe(message);
