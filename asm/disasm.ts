@@ -189,7 +189,8 @@ export function formatListing(program: Program, backend: Backend, fileName: stri
   const lines: string[] = ["", `${fileName}:     file format ${FORMAT_NAME[program.arch]}`, "", ""];
   for (const section of listing(program, backend)) {
     lines.push(`Disassembly of section ${section.name}:`);
-    const width = Math.max(...section.instructions.map((i) => hex(i.address).length), 1);
+    // A fold, not Math.max(...list): a section of some 100,000 instructions overflows the stack as arguments.
+    const width = section.instructions.reduce((w, i) => Math.max(w, hex(i.address).length), 1);
     for (const ins of section.instructions) {
       if (ins.label) {
         lines.push("");

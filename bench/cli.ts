@@ -3,8 +3,7 @@
 // `shootdown bench [SUITE]` and `npm run bench`: emulator speed in wall-clock
 // time, always quoted against a baseline measured in the same run.
 
-import { parseArgs } from "node:util";
-import { ShootdownError } from "../emulator/machine/errors.ts";
+import { UsageError, parseCommandLine, positiveOption, shown } from "../emulator/cli/options.ts";
 import { tlbSuite } from "./tlb.ts";
 import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";
@@ -25,26 +24,26 @@ const SUITES: Record<string, (o: BenchOptions) => void> = {
   qemu: qemuSuite,
 };
 
+/** The suites, in the order `shootdown bench` runs them. */
+export const BENCH_SUITES = Object.keys(SUITES);
+
 export const BENCH_USAGE = `usage: shootdown bench [SUITE...] [--scale X]
 
 suites: ${Object.keys(SUITES).join(", ")} (default: all)
   --scale X   multiply iteration counts by X (e.g. 0.1 for a quick look)`;
 
+const BENCH_OPTIONS = { scale: { type: "string" }, help: { type: "boolean" } } as const;
+
 export function benchCommand(args: string[], out: (line: string) => void): number {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { scale: { type: "string", default: "1" }, help: { type: "boolean", default: false } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseCommandLine(args, BENCH_OPTIONS, { command: "bench", afterDashDash: "operands" });
   if (values.help) {
     out(BENCH_USAGE);
     return 0;
   }
-  const scale = Number(values.scale);
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new ShootdownError(`--scale must be a positive number, not '${values.scale}'`);
+  const scale = values.scale === undefined ? 1 : positiveOption("--scale", values.scale);
   const names = positionals.length ? positionals : Object.keys(SUITES);
   for (const name of names) {
-    if (!SUITES[name]) throw new ShootdownError(`unknown suite '${name}' (suites: ${Object.keys(SUITES).join(", ")})`);
+    if (!SUITES[name]) throw new UsageError(`unknown suite '${shown(name)}' (suites: ${Object.keys(SUITES).join(", ")})`);
   }
   for (const name of names) SUITES[name]!({ scale, out });
   return 0;

@@ -5,8 +5,8 @@
 // `shootdown run` boots it, run in quanta as the scheduler runs it, against
 // plain WebAssembly loads (the MMU bench's baseline) in the same run.
 
-import { Machine } from "../emulator/machine/machine.ts";
-import { planLoad, bootX86 } from "../emulator/machine/x86-boot.ts";
+import { Machine } from "../emulator/machine/core/machine.ts";
+import { planLoad, bootX86 } from "../emulator/machine/platform/x86/boot.ts";
 import { assemble, writeElf, formatDiagnostic } from "../asm/index.ts";
 import { timeBest, perSecond, type BenchOptions } from "./cli.ts";
 

@@ -7,7 +7,7 @@
 // machine API does for every address it handles.
 
 import Long from "long";
-import { Machine } from "../emulator/machine/machine.ts";
+import { Machine } from "../emulator/machine/core/machine.ts";
 import { timeBest, perSecond, type BenchOptions } from "./cli.ts";
 
 export function i64Suite({ scale, out }: BenchOptions): void {

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runArm } from "../emulator/machine/arm-run.ts";
+import { runArm } from "../emulator/run.ts";
 import { assemble, writeElf, formatDiagnostic } from "../asm/index.ts";
 import type { BenchOptions } from "./cli.ts";
 import { A64_LOOP_SOURCE } from "./cpu.ts";

@@ -5,9 +5,9 @@
 // walks, against plain WebAssembly loads over the same pattern of addresses,
 // all measured in the same run.
 
-import { Machine } from "../emulator/machine/machine.ts";
-import { X86PageTables, PTE, PAGE_4K } from "../emulator/machine/x86-page-tables.ts";
-import { ArmPageTables, S1, S2 } from "../emulator/machine/arm-page-tables.ts";
+import { Machine } from "../emulator/machine/core/machine.ts";
+import { X86PageTables, PTE, PAGE_4K } from "../emulator/machine/platform/x86/page-tables.ts";
+import { ArmPageTables, S1, S2 } from "../emulator/machine/platform/arm/page-tables.ts";
 import { timeBest, perSecond, type BenchOptions } from "./cli.ts";
 
 const VA_BASE = 0x0000_7f12_3400_0000n;

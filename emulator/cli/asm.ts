@@ -6,8 +6,8 @@
 
 import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { UsageError, parseCommandLine, addressOption, choiceOption, shown } from "./options.ts";
 import { readBounded, readBoundedText, InputFileError, MAX_DISASM_FILE_BYTES, MAX_SOURCE_FILE_BYTES } from "./input-file.ts";
 import {
   assemble, backendFor, AsmError, formatDiagnostic, formatListing, readElf, toSource, writeElf, ElfError,
@@ -30,7 +30,10 @@ into one statically linked ELF64 executable. Diagnostics go to stderr as
   -I DIR                search DIR for .include files
   -e, --entry SYM       the entry symbol (default _start, else .text)
   --binary              write the raw bytes from the lowest section address
-                        instead of ELF (gaps zero-filled, .bss left out)`;
+                        instead of ELF (gaps zero-filled, .bss left out)
+
+Exit status: 0 assembled; 1 a source has errors or cannot be read; 2 OUT
+cannot be written; 64 bad options.`;
 
 export const DISASM_USAGE = `usage: shootdown disasm [--arch x86_64|aarch64] FILE [options]
 
@@ -39,53 +42,56 @@ Disassembles the code sections of an ELF64 image as objdump -d prints them.
   --arch A              check the image is for A (needed with --raw)
   --source              print source that assembles back to the same bytes
   --raw                 FILE is raw bytes (with --arch and --base)
-  --base ADDR           address of the first byte of a raw file`;
+  --base ADDR           address of the first byte of a raw file
+
+Exit status: 0 listed; 2 the file cannot be read or is not an image; 64 bad
+options; 141 stdout was closed before the end (| head).`;
+
+const ARCHES = ["x86_64", "aarch64"] as const satisfies readonly ArchName[];
 
 function parseArch(value: string | undefined, required: boolean): ArchName | undefined {
   if (value === undefined) {
-    if (required) throw new ShootdownError("--arch is required (x86_64 or aarch64)");
+    if (required) throw new UsageError("--arch is required (x86_64 or aarch64)");
     return undefined;
   }
-  if (value !== "x86_64" && value !== "aarch64") throw new ShootdownError(`--arch must be x86_64 or aarch64, not '${value}'`);
-  return value;
+  return choiceOption("--arch", value, ARCHES);
 }
 
-function parseAddress(text: string, what: string): bigint {
-  if (!/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text)) throw new ShootdownError(`${what} must be a number (decimal or 0x hex), not '${text}'`);
-  const v = BigInt(text);
-  if (v >= 1n << 64n) throw new ShootdownError(`${what} ${text} does not fit in 64 bits`);
-  return v;
-}
+const ASM_OPTIONS = {
+  arch: { type: "string" },
+  output: { type: "string", short: "o" },
+  base: { type: "string" },
+  section: { type: "string", short: "T", multiple: true },
+  include: { type: "string", short: "I", multiple: true },
+  entry: { type: "string", short: "e" },
+  binary: { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
+const DISASM_OPTIONS = {
+  arch: { type: "string" },
+  source: { type: "boolean" },
+  raw: { type: "boolean" },
+  base: { type: "string" },
+  help: { type: "boolean" },
+} as const;
 
 export function asmCommand(args: string[], out: (line: string) => void): number {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      arch: { type: "string" },
-      output: { type: "string", short: "o" },
-      base: { type: "string" },
-      section: { type: "string", short: "T", multiple: true },
-      include: { type: "string", short: "I", multiple: true },
-      entry: { type: "string", short: "e" },
-      binary: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseCommandLine(args, ASM_OPTIONS, { command: "asm", afterDashDash: "operands" });
   if (values.help) {
     out(ASM_USAGE);
     return 0;
   }
   const arch = parseArch(values.arch, true)!;
-  if (!positionals.length) throw new ShootdownError(`no source files\n\n${ASM_USAGE}`);
-  if (!values.output) throw new ShootdownError("-o OUT is required");
+  if (!positionals.length) throw new UsageError("no source files");
+  if (!values.output) throw new UsageError("-o OUT is required");
   const starts = new Map<string, bigint>();
-  if (values.base !== undefined) starts.set(".text", parseAddress(values.base, "--base"));
+  if (values.base !== undefined) starts.set(".text", addressOption("--base", values.base));
   for (const spec of values.section ?? []) {
     const m = /^([^=]+)=(.+)$/.exec(spec);
-    if (!m) throw new ShootdownError(`-T wants NAME=ADDR (e.g. -Ttext=0x100000), not '-T${spec}'`);
+    if (!m) throw new UsageError(`-T wants NAME=ADDR (e.g. -Ttext=0x100000), not '-T${shown(spec)}'`);
     const name = m[1]!.startsWith(".") ? m[1]! : `.${m[1]}`;
-    starts.set(name, parseAddress(m[2]!, `-T${m[1]}`));
+    starts.set(name, addressOption(`-T${shown(m[1]!)}`, m[2]!));
   }
 
   const sources = [];
@@ -141,30 +147,22 @@ function rawImage(p: Program): Uint8Array {
 }
 
 export function disasmCommand(args: string[], out: (line: string) => void): number {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      arch: { type: "string" },
-      source: { type: "boolean", default: false },
-      raw: { type: "boolean", default: false },
-      base: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseCommandLine(args, DISASM_OPTIONS, { command: "disasm", afterDashDash: "operands" });
   if (values.help) {
     out(DISASM_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new ShootdownError(`disasm takes one FILE\n\n${DISASM_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `disasm takes one FILE, not ${positionals.length}` : "no FILE");
   const file = positionals[0]!;
+  // Every option is checked before the file is read: a usage error is status 64 whatever the file.
+  const want = parseArch(values.arch, values.raw ?? false);
+  if (values.base !== undefined && !values.raw) throw new UsageError("--base is for --raw (an ELF image says where it is loaded)");
+  const base = values.base === undefined ? 0n : addressOption("--base", values.base);
   const data: Uint8Array = readBounded(file, "a file to disassemble", MAX_DISASM_FILE_BYTES);
   let program: Program;
   if (values.raw) {
-    const arch = parseArch(values.arch, true)!;
-    const base = values.base === undefined ? 0n : parseAddress(values.base, "--base");
     program = {
-      arch,
+      arch: want!,
       entry: base,
       symbols: [],
       sections: [{ name: ".text", type: "progbits", flags: { alloc: true, write: false, exec: true }, address: base, align: 1, size: data.length, bytes: data }],
@@ -172,7 +170,6 @@ export function disasmCommand(args: string[], out: (line: string) => void): numb
   } else {
     try {
       const elf = readElf(data);
-      const want = parseArch(values.arch, false);
       if (want && want !== elf.arch) throw new ShootdownError(`${file} is an ${elf.arch} image, not ${want}`);
       program = { arch: elf.arch, entry: elf.entry, sections: elf.sections, symbols: elf.symbols };
       for (const w of elf.warnings) process.stderr.write(`shootdown disasm: warning: ${file}: ${w}\n`);

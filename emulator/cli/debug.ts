@@ -8,10 +8,13 @@
 import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { start as startRepl, type REPLServer } from "node:repl";
-import { ShootdownError } from "../machine/errors.ts";
-import { sha256 } from "../machine/run-loop.ts";
-import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
-import { parseRunArgs, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, imageWarnings, type Parsed } from "./run.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { sha256 } from "../machine/core/report.ts";
+import { packSteps } from "../machine/core/scheduler.ts";
+import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
+import { MACHINE_OPTIONS, machineOptions, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, imageWarnings, type Parsed } from "./run.ts";
+import { UsageError, parseCommandLine, integerOption, type OptionSpecs } from "./options.ts";
+import { colourFor } from "./output.ts";
 import { Session } from "../debug/session.ts";
 import { Commands, ANSI, PLAIN, HELP } from "../debug/commands.ts";
 import { GdbStub } from "../debug/gdb-stub.ts";
@@ -19,8 +22,9 @@ import { makeTarget } from "../debug/targets.ts";
 
 export const REPL_USAGE = `usage: shootdown repl IMAGE [run options] [-- guest command line]
 
-The step debugger: boots IMAGE as 'shootdown run' does (same options, see
-shootdown run --help; --replay F follows a recorded schedule, --record F
+The step debugger: boots IMAGE as 'shootdown run' does (same options but
+--stats and --json, see shootdown run --help; --replay F, or --schedule F,
+follows a recorded schedule, --record F
 writes the schedule taken when the session ends) and reads commands from
 stdin, interactively or piped. --no-detector turns off the missing-
 invalidation detector: continue no longer stops at the use of a stale TLB
@@ -33,8 +37,8 @@ export const GDB_USAGE = `usage: shootdown gdb IMAGE --port P [run options] [-- 
 A gdb remote stub on 127.0.0.1:P (0 picks a free port, printed on stderr)
 for gdb-multiarch: 'target remote :P'. One gdb thread per CPU; 'monitor
 walk VA', 'monitor tlb' and the other REPL commands run through monitor.
-Takes the options of shootdown run (see shootdown run --help), and
---no-detector as shootdown repl does.`;
+Takes the options of shootdown run but --stats and --json (see shootdown
+run --help), and --no-detector as shootdown repl does.`;
 
 interface Prepared {
   parsed: Parsed;
@@ -44,8 +48,7 @@ interface Prepared {
 }
 
 /** The run options, the image and, with --replay, its schedule. */
-function prepare(args: string[]): Prepared | "help" {
-  const parsed = parseRunArgs(args);
+function prepare(parsed: Parsed | "help"): Prepared | "help" {
   if (parsed === "help") return "help";
   const schedule = parsed.replay === undefined ? undefined : readScheduleFile(parsed.replay);
   const image = readImage(parsed.imagePath, parsed.given, schedule);
@@ -57,14 +60,14 @@ function prepare(args: string[]): Prepared | "help" {
 
 function sessionFor(p: Prepared, own: OwnOptions, console: (text: string) => void): Session {
   const make = (image: Uint8Array, options: RecordedOptions, sink: (byte: number) => void) => makeTarget(image, options, sink, { detector: own.detector });
-  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.steps, recorded: { status: p.schedule.status, stateHash: p.schedule.stateHash } } : {}) });
+  return new Session({ image: p.image, options: p.options, makeTarget: make, console, ...(p.schedule ? { replay: p.schedule.decisions, recorded: { status: p.schedule.status, stateHash: p.schedule.stateHash } } : {}) });
 }
 
 function writeRecording(p: Prepared, session: Session): string | undefined {
   if (p.parsed.record === undefined) return undefined;
   const end = session.endedWith;
   const json = scheduleToJson({
-    imageSha256: sha256(p.image), imageName: basename(p.parsed.imagePath), options: p.options, steps: [...session.schedule],
+    imageSha256: sha256(p.image), imageName: basename(p.parsed.imagePath), options: p.options, decisions: packSteps(session.schedule),
     status: end?.status ?? 3, stateHash: session.target.stateHash(),
   });
   writeFileSync(p.parsed.record, json);
@@ -72,20 +75,18 @@ function writeRecording(p: Prepared, session: Session): string | undefined {
 }
 
 export async function replCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { own, rest } = takeOwn(args);
-  if (own.port !== undefined) throw new ShootdownError("--port is for shootdown gdb");
-  const p = prepare(rest);
+  const { parsed, own } = parseDebugArgs("repl", args);
+  const p = prepare(parsed);
   if (p === "help") {
     out(REPL_USAGE);
     return 0;
   }
   const tty = Boolean(process.stdout.isTTY) && Boolean(process.stdin.isTTY);
-  // Output piped into something that stopped reading (| head): end quietly.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(0);
-  });
-  const session = sessionFor(p, own, (text) => process.stdout.write(tty ? `\x1b[2m${text}\x1b[0m` : text));
-  const commands = new Commands(session, tty ? ANSI : PLAIN);
+  // Colour on a terminal only, and never with NO_COLOR set (no-color.org).
+  const colour = tty && colourFor(process.stdout);
+  const red = (text: string) => (colour ? `\x1b[31m${text}\x1b[0m` : text);
+  const session = sessionFor(p, own, (text) => process.stdout.write(colour ? `\x1b[2m${text}\x1b[0m` : text));
+  const commands = new Commands(session, colour ? ANSI : PLAIN);
   const first = session.target.symbols.nearest(session.target.pc(0));
   out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${session.target.arch}; CPU 0 at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);
 
@@ -116,7 +117,7 @@ export async function replCommand(args: string[], out: (line: string) => void): 
               callback(null, undefined);
             },
             (e: unknown) => {
-              out(`\x1b[31merror: ${(e as Error).message.split("\n")[0]}\x1b[0m`);
+              out(red(`error: ${(e as Error).message.split("\n")[0]}`));
               callback(null, undefined);
             },
           );
@@ -128,16 +129,16 @@ export async function replCommand(args: string[], out: (line: string) => void): 
           if (!(e instanceof ShootdownError)) {
             out(`error: internal error (a bug in shootdown): ${(e as Error).message}`);
           } else {
-            out(tty ? `\x1b[31merror: ${e.message.split("\n")[0]}\x1b[0m` : `error: ${e.message.split("\n")[0]}`);
+            out(red(`error: ${e.message.split("\n")[0]}`));
           }
         }
         callback(null, undefined);
       },
     });
+    // .help lists the debugger's commands (node:repl's own dot-commands stay).
     // node:repl's .load, .save, .editor and .clear would read or write files and
     // evaluate text as JavaScript-style input, which means nothing here: gone.
     for (const name of ["load", "save", "editor", "clear"]) delete (server.commands as Record<string, unknown>)[name];
-    // .help lists the debugger's commands (.exit and .break stay).
     server.defineCommand("help", {
       help: "the debugger's commands",
       action() {
@@ -169,44 +170,36 @@ interface OwnOptions {
   detector: boolean;
 }
 
-/** --port P and --no-detector, the debugger's own options, taken out before the run options are parsed. */
-function takeOwn(args: string[]): { own: OwnOptions; rest: string[] } {
-  const split = args.indexOf("--");
-  const mine = split < 0 ? args : args.slice(0, split);
-  const rest: string[] = [];
-  const own: OwnOptions = { port: undefined, detector: true };
-  for (let i = 0; i < mine.length; i++) {
-    const a = mine[i]!;
-    if (a === "--schedule") {
-      // DESIGN.md's name for a recorded schedule to follow: --replay.
-      rest.push("--replay");
-      continue;
-    }
-    if (a === "--no-detector") {
-      own.detector = false;
-      continue;
-    }
-    const m = /^--port(?:=(.*))?$/.exec(a);
-    if (!m) {
-      rest.push(a);
-      continue;
-    }
-    const value = m[1] ?? mine[++i];
-    if (value === undefined || !/^[0-9]+$/.test(value) || Number(value) > 65535) throw new ShootdownError(`--port must be a TCP port from 0 to 65535, not '${value ?? ""}'`);
-    own.port = Number(value);
-  }
-  return { own, rest: split < 0 ? rest : [...rest, ...args.slice(split)] };
+/** The run options (less run's ways of printing a summary), --no-detector, and gdb's --port. */
+const REPL_OPTIONS = {
+  ...MACHINE_OPTIONS,
+  // DESIGN.md's name for a recorded schedule to follow is --schedule.
+  replay: { type: "string", aliases: ["schedule"] },
+  "no-detector": { type: "boolean" },
+} as const satisfies OptionSpecs;
+
+const GDB_OPTIONS = { ...REPL_OPTIONS, port: { type: "string" } } as const satisfies OptionSpecs;
+
+/** The command line of repl or gdb: the run options, --no-detector and (gdb) --port P. */
+function parseDebugArgs(command: "repl" | "gdb", args: string[]): { parsed: Parsed | "help"; own: OwnOptions } {
+  const line = parseCommandLine(args, command === "gdb" ? GDB_OPTIONS : REPL_OPTIONS, { command, afterDashDash: "rest" });
+  const values = line.values as { port?: string; "no-detector"?: boolean };
+  const own: OwnOptions = {
+    port: values.port === undefined ? undefined : Number(integerOption("--port", values.port, 0n, 65535n)),
+    detector: !values["no-detector"],
+  };
+  return { parsed: machineOptions(command, line), own };
 }
 
 export async function gdbCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { own, rest } = takeOwn(args);
+  const { parsed, own } = parseDebugArgs("gdb", args);
   const port = own.port;
-  const p = prepare(rest);
+  const p = prepare(parsed);
   if (p === "help") {
     out(GDB_USAGE);
     return 0;
   }
-  if (port === undefined) throw new ShootdownError(`--port P is needed\n\n${GDB_USAGE}`);
+  if (port === undefined) throw new UsageError("--port P is needed (0 picks a free port)");
   const log = (line: string) => process.stderr.write(`shootdown gdb: ${line}\n`);
   let stub: GdbStub | undefined;
   const session = sessionFor(p, own, (text) => stub?.addConsole(text));

@@ -7,7 +7,7 @@
 // larger than anything sensible would be loaded whole before any check.
 
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 
 /** A file that cannot be read, or is not something the command reads: the message names the file. */
 export class InputFileError extends ShootdownError {

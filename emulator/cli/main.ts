@@ -2,81 +2,98 @@
 //
 // The `shootdown` command. Every user error ends as one clear line on stderr
 // and a non-zero status; only a bug in shootdown itself shows a stack.
+//
+// Exit statuses common to every command: 64 a usage error (EX_USAGE: an
+// unknown or repeated option, a bad value, a missing operand), 70 a bug in
+// shootdown (EX_SOFTWARE), 141 stdout or stderr was closed before the end
+// (| head).
+// The other statuses are each command's own (see its --help).
 
-import { ShootdownError } from "../machine/errors.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { packageRoot } from "../machine/core/wasm.ts";
 import { walkCommand } from "./walk.ts";
-import { benchCommand } from "../../bench/cli.ts";
+import { benchCommand, BENCH_SUITES } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";
 import { runCommand } from "./run.ts";
 import { replCommand, gdbCommand } from "./debug.ts";
-
-const USAGE = `usage: shootdown <command> [options]
-
-commands:
-  run IMAGE [options] [-- ARGS]        boot an x86-64 image headless on N CPUs
-  repl IMAGE [run options]             step debugger: break, step, walk, tlb, …
-  gdb IMAGE --port P [run options]     gdb remote stub for gdb-multiarch
-  walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors
-  asm --arch A SRC... -o OUT           assemble GNU as sources into an ELF64 image
-  disasm FILE                          disassemble an image as objdump -d does
-  bench [SUITE]                        measure the emulator (suites: tlb, i64)
-  help                                 this text
-
-'shootdown <command> --help' describes one command.`;
+import { EXIT_USAGE, UsageError, shown } from "./options.ts";
+import { handleOutputErrors } from "./output.ts";
 
 type Command = (args: string[], out: (line: string) => void) => number | Promise<number>;
 
 interface CommandEntry {
   run: Command;
+  /** The command's line in the top-level usage. */
+  synopsis: string;
   /**
-   * The exit status of a usage error (a ShootdownError or a malformed
-   * option): 2 unless the command gives its other statuses meanings of
-   * their own, as `run` does (2 is a crashed guest there, so usage is 64,
-   * EX_USAGE).
+   * The exit status of an error in what the user gave that is not a usage
+   * error (an unreadable or malformed input file): 2, except where 2 has a
+   * meaning of its own, as in `run` (a crashed guest); there it is 64.
    */
-  usageStatus?: number;
+  errorStatus: number;
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
-  walk: { run: walkCommand },
-  bench: { run: benchCommand },
-  asm: { run: asmCommand },
-  disasm: { run: disasmCommand },
-  run: { run: runCommand, usageStatus: 64 },
-  repl: { run: replCommand, usageStatus: 64 },
-  gdb: { run: gdbCommand, usageStatus: 64 },
+  run: { run: runCommand, errorStatus: EXIT_USAGE, synopsis: "run IMAGE [options] [-- ARGS]        boot an x86-64 or AArch64 image headless on N CPUs" },
+  repl: { run: replCommand, errorStatus: EXIT_USAGE, synopsis: "repl IMAGE [run options]             step debugger: break, step, walk, tlb, …" },
+  gdb: { run: gdbCommand, errorStatus: EXIT_USAGE, synopsis: "gdb IMAGE --port P [run options]     gdb remote stub for gdb-multiarch" },
+  walk: { run: walkCommand, errorStatus: 2, synopsis: "walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors" },
+  asm: { run: asmCommand, errorStatus: 2, synopsis: "asm --arch A SRC... -o OUT           assemble GNU as sources into an ELF64 image" },
+  disasm: { run: disasmCommand, errorStatus: 2, synopsis: "disasm FILE [--source]               disassemble an image as objdump -d does" },
+  bench: { run: benchCommand, errorStatus: 2, synopsis: `bench [SUITE...] [--scale X]         measure the emulator (suites: ${BENCH_SUITES.join(", ")})` },
 };
+
+const USAGE = `usage: shootdown <command> [options]
+       shootdown --version
+
+commands:
+${Object.values(COMMANDS).map((c) => `  ${c.synopsis}`).join("\n")}
+  help                                 this text
+
+'shootdown <command> --help' describes one command. Options are given once
+each; numbers are decimal or 0x hex. Usage errors exit 64 from every command.`;
+
+/** The version of the package this CLI belongs to. */
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(line + "\n");
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  if (name === "help" || name === "--help" || name === "-h") {
     out(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === "--version" || name === "-V") {
+    out(`shootdown ${version()}`);
+    return 0;
+  }
+  if (name === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT_USAGE;
   }
   const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`shootdown: unknown command '${name}'\n\n${USAGE}\n`);
-    return 2;
+  if (!command && name.startsWith("-")) {
+    process.stderr.write(`shootdown: unknown option '${shown(name)}' (see shootdown help)\n`);
+    return EXIT_USAGE;
   }
-  const usageStatus = command.usageStatus ?? 2;
+  if (!command) {
+    process.stderr.write(`shootdown: unknown command '${shown(name)}' (see shootdown help)\n`);
+    return EXIT_USAGE;
+  }
   try {
     return await command.run(rest, out);
   } catch (e) {
-    if (e instanceof ShootdownError) {
-      process.stderr.write(`shootdown ${name}: ${e.message}\n`);
-      return usageStatus;
-    }
-    // parseArgs reports unknown or malformed options with a code of its own.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`shootdown ${name}: ${(e as Error).message}\n`);
-      return usageStatus;
-    }
-    throw e;
+    if (!(e instanceof ShootdownError)) throw e;
+    process.stderr.write(`shootdown ${name}: ${e.message}\n`);
+    return e instanceof UsageError ? EXIT_USAGE : command.errorStatus;
   }
 }
 
+handleOutputErrors();
 main(process.argv.slice(2)).then(
   (status) => {
     process.exitCode = status;

@@ -1,33 +1,41 @@
 // SPDX-License-Identifier: MIT
 //
 // `shootdown run IMAGE [options] [-- guest command line]`: boots an x86-64
-// or AArch64 image headless on N CPUs (README.md, "Boot protocol"), streams
-// its console to stdout and ends with a summary on stderr. The exit status
+// or AArch64 image headless on N CPUs (docs/boot.md), streams
+// its console to stdout and ends with a summary on stderr (or, with --json,
+// the console on stderr and the summary as JSON on stdout). The exit status
 // says how the run ended: 0 the guest reported success, 1 it reported a
 // failure, 2 the machine crashed (or the image cannot be loaded), 3 the
 // step budget ran out, 64 a usage error (main.ts maps those).
 
 import { rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
-import { ShootdownError } from "../machine/errors.ts";
-import { runX86, LoadError } from "../machine/x86-run.ts";
-import { runArm } from "../machine/arm-run.ts";
-import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/run-loop.ts";
-import { encodeCmdline } from "../machine/x86-boot.ts";
-import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/schedule-file.ts";
-import type { Counters } from "../machine/counters.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { LoadError } from "../machine/core/elf-load.ts";
+import { runImage, imageArch } from "../run.ts";
+import { withDefaults } from "../run-guest.ts";
+import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
+import { packSteps } from "../machine/core/scheduler.ts";
+import { encodeCmdline } from "../machine/platform/x86/boot.ts";
+import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
+import type { Counters } from "../machine/core/counters.ts";
 import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES } from "./input-file.ts";
 import { readElf } from "../../asm/index.ts";
+import {
+  UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, exclusive, shown,
+  type OptionSpecs, type OptionValues, type SizeRule,
+} from "./options.ts";
 
 export const RUN_USAGE = `usage: shootdown run IMAGE [options] [-- guest command line]
 
 Boots an x86-64 or AArch64 ELF64 image on N CPUs (the boot protocols are in
-README.md), streams the guest's console (COM1 on x86-64, the PL011 UART on
-AArch64) to stdout and prints a summary on stderr.
+docs/boot.md), streams the guest's console (COM1 on x86-64, the PL011 UART
+on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
+0x hex; each option is given once.
 
   --cpus N          CPUs, 1 to 64 (default 1)
-  --mem SIZE        RAM, with K, M or G, at least 2M: at physical 0 on x86-64
+  --mem SIZE        RAM, with K, M or G (KB, MB, GB and KiB… too; or bytes,
+                    0x hex included), at least 2M: at physical 0 on x86-64
                     (default 64M), at 0x40000000 on AArch64 (default 128M)
   --quantum Q       instructions per scheduling decision (default 1000); with
                     --seed, each decision runs a random 1 to Q
@@ -37,44 +45,37 @@ AArch64) to stdout and prints a summary on stderr.
   --replay F        follow the schedule in F exactly (same image and options)
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
-  --stats           print the summary as one JSON object on stderr
+  --stats           print the summary as one JSON object on stderr (the
+                    console stays on stdout)
+  --json            print the summary as one JSON object on stdout, and the
+                    guest's console on stderr
   --help            this text
 
 Exit status: 0 the guest wrote 0 to port 0xf4 (x86-64) or called PSCI
 SYSTEM_OFF (AArch64); 1 it wrote another value, or called SYSTEM_RESET; 2
 the machine crashed (triple fault, bus error, exception loop, deadlock) or
-the image cannot be loaded; 3 --max-steps ran out; 64 bad options.`;
+the image cannot be loaded; 3 --max-steps ran out; 64 bad options; 141
+stdout or stderr was closed before the end (| head).`;
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
-function integer(text: string, name: string, lo: bigint, hi: bigint): bigint {
-  if (!/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text)) throw new ShootdownError(`${name} must be an integer, not '${text}'`);
-  const v = BigInt(text);
-  if (v < lo || v > hi) throw new ShootdownError(`${name} must be from ${lo} to ${hi}, not ${text}`);
-  return v;
-}
+/** RAM for --mem: 2 MiB to 3 GiB in whole pages. */
+const MEM_RULE: SizeRule = {
+  min: 2n << 20n,
+  max: 3n << 30n,
+  minReason: "the loader's tables and an image need it",
+  maxReason: "the hardware module lives in 4 GiB of WebAssembly memory",
+  multipleOf: 4096n,
+};
 
-const MEM_MIN = 2n << 20n;
-const MEM_MAX = 3n << 30n;
-
-/** "64M", "65536K", "1G", "4194304": bytes, a multiple of 4 KiB from 2 MiB to 3 GiB. */
+/** "64M", "64MB", "65536K", "1G", "0x4000000": bytes, a multiple of 4 KiB from 2 MiB to 3 GiB. */
 export function parseSize(text: string): bigint {
-  const m = /^([0-9]+)([KMG]?)(i?B)?$/i.exec(text);
-  if (!m) throw new ShootdownError(`--mem must be a size such as 64M, 512K or 1G, not '${text}'`);
-  const shift = { "": 0n, K: 10n, M: 20n, G: 30n }[m[2]!.toUpperCase() as "" | "K" | "M" | "G"];
-  const bytes = BigInt(m[1]!) << shift;
-  if (bytes < MEM_MIN) throw new ShootdownError(`--mem ${text} is too small: at least 2M (the loader's tables and an image need it)`);
-  if (bytes > MEM_MAX) throw new ShootdownError(`--mem ${text} is too large: at most 3G (the hardware module lives in 4 GiB of WebAssembly memory)`);
-  if (bytes % 4096n) throw new ShootdownError(`--mem ${text} is not a multiple of 4K`);
-  return bytes;
+  return sizeOption("--mem", text, MEM_RULE);
 }
 
 function parseChaos(text: string): number {
-  const p = Number(text);
-  if (!/^[0-9.eE+-]+$/.test(text) || !Number.isFinite(p) || p <= 0 || p > 1) {
-    throw new ShootdownError(`--tlb-chaos must be a probability in (0, 1], not '${text}'`);
-  }
-  if (Math.round(1 / p) > 0x7fff_ffff) throw new ShootdownError(`--tlb-chaos ${text} is too small (at least 1/${0x7fff_ffff})`);
+  const p = probabilityOption("--tlb-chaos", text);
+  if (Math.round(1 / p) > 0x7fff_ffff) throw new UsageError(`--tlb-chaos ${shown(text)} is too small (at least 1/${0x7fff_ffff})`);
   return p;
 }
 
@@ -83,10 +84,14 @@ export interface Parsed {
   given: Partial<RecordedOptions>;
   record?: string;
   replay?: string;
+  /** --stats: the summary as JSON on stderr. */
   stats: boolean;
+  /** --json: the summary as JSON on stdout, the guest's console on stderr. */
+  json: boolean;
 }
 
-const OPTIONS = {
+/** The options that set up a machine and its schedule: run, repl and gdb take them all. */
+export const MACHINE_OPTIONS = {
   cpus: { type: "string" },
   mem: { type: "string" },
   seed: { type: "string" },
@@ -94,91 +99,56 @@ const OPTIONS = {
   "max-steps": { type: "string" },
   record: { type: "string" },
   replay: { type: "string" },
-  stats: { type: "boolean", default: false },
   "tlb-chaos": { type: "string" },
-  help: { type: "boolean", default: false },
-} as const;
+  help: { type: "boolean" },
+} as const satisfies OptionSpecs;
 
-function parseOwn(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: true });
-  } catch (e) {
-    // parseArgs's own advice ("place it after --") would make it the guest's command line.
-    const code = (e as NodeJS.ErrnoException).code;
-    const option = /'(-[^' ]*)/.exec((e as Error).message)?.[1];
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new ShootdownError(`unknown option '${option}' (see shootdown run --help)`);
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new ShootdownError(`${option ?? "an option"} needs a value (see shootdown run --help)`);
-    throw e;
-  }
-}
+const RUN_OPTIONS = {
+  ...MACHINE_OPTIONS,
+  stats: { type: "boolean" },
+  json: { type: "boolean" },
+} as const satisfies OptionSpecs;
 
-/** The run options of `shootdown run`, which `shootdown repl` and `shootdown gdb` take too. */
-export function parseRunArgs(args: string[]): Parsed | "help" {
-  return parse(args);
-}
+type MachineValues = OptionValues<typeof MACHINE_OPTIONS> & { stats?: boolean; json?: boolean };
 
-function parse(args: string[]): Parsed | "help" {
-  const split = args.indexOf("--");
-  const own = split < 0 ? args : args.slice(0, split);
-  const guest = split < 0 ? undefined : args.slice(split + 1);
-  const { values, positionals } = parseOwn(own);
+/**
+ * The machine options of a parsed command line (run's, or repl's and gdb's),
+ * checked: "help", or one IMAGE with its options.
+ */
+export function machineOptions(command: string, parsed: { values: MachineValues; positionals: string[]; rest?: string[] }): Parsed | "help" {
+  const { values, positionals, rest: guest } = parsed;
   if (values.help) return "help";
   if (positionals.length !== 1) {
-    throw new ShootdownError(`${positionals.length ? "run takes one IMAGE (put the guest's command line after --)" : "no IMAGE"}\n\n${RUN_USAGE}`);
+    throw new UsageError(positionals.length
+      ? `${command} takes one IMAGE, not ${positionals.length} (put the guest's command line after --)`
+      : "no IMAGE");
   }
-  if (values.record !== undefined && values.replay !== undefined) throw new ShootdownError("--record and --replay cannot be used together");
+  exclusive(values, "record", "replay");
+  exclusive(values, "stats", "json");
   const given: Partial<RecordedOptions> = {};
-  if (values.cpus !== undefined) given.cpus = Number(integer(values.cpus, "--cpus", 1n, 64n));
+  if (values.cpus !== undefined) given.cpus = Number(integerOption("--cpus", values.cpus, 1n, 64n));
   if (values.mem !== undefined) given.memBytes = parseSize(values.mem);
-  if (values.seed !== undefined) given.seed = integer(values.seed, "--seed", 0n, (1n << 64n) - 1n);
-  if (values.quantum !== undefined) given.quantum = Number(integer(values.quantum, "--quantum", 1n, 1_000_000_000n));
-  if (values["max-steps"] !== undefined) given.maxSteps = integer(values["max-steps"], "--max-steps", 1n, (1n << 63n) - 1n);
+  if (values.seed !== undefined) given.seed = integerOption("--seed", values.seed, 0n, (1n << 64n) - 1n);
+  if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
+  if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
   if (guest !== undefined) {
     given.cmdline = guest.join(" ");
     encodeCmdline(given.cmdline);
   }
   return {
-    imagePath: positionals[0]!, given, stats: values.stats,
+    imagePath: positionals[0]!, given, stats: values.stats ?? false, json: values.json ?? false,
     ...(values.record !== undefined ? { record: values.record } : {}),
     ...(values.replay !== undefined ? { replay: values.replay } : {}),
   };
 }
 
-const DEFAULTS = { cpus: 1, cmdline: "", quantum: 1000 } as const;
-/** RAM by architecture: QEMU virt's default for AArch64. */
-const DEFAULT_MEM: Record<ImageArch, bigint> = { x86_64: 64n << 20n, aarch64: 128n << 20n };
-
-type ImageArch = "x86_64" | "aarch64";
-
-/**
- * An image file, at most the RAM it will load into (as given or recorded;
- * the larger default when neither says) plus room for its headers and
- * tables: a larger one cannot load, and a FIFO or /dev/zero never ends.
- */
-export function readImage(path: string, given: Partial<RecordedOptions>, schedule: Schedule | undefined): Uint8Array {
-  const ram = schedule?.options.memBytes ?? given.memBytes ?? (DEFAULT_MEM.x86_64 > DEFAULT_MEM.aarch64 ? DEFAULT_MEM.x86_64 : DEFAULT_MEM.aarch64);
-  return readBounded(path, `an image for ${ram >> 20n} MiB of RAM`, Number(ram) + IMAGE_HEADROOM_BYTES);
+function parse(args: string[]): Parsed | "help" {
+  return machineOptions("run", parseCommandLine(args, RUN_OPTIONS, { command: "run", afterDashDash: "rest" }));
 }
 
-/** The architecture an image is for, from e_machine; anything else goes to the x86-64 loader, which says what is wrong. */
-export function imageArch(image: Uint8Array): ImageArch {
-  const elf = image.length >= 20 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
-  return elf && image[18] === 183 && image[19] === 0 ? "aarch64" : "x86_64";
-}
-
-export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): RecordedOptions {
-  return {
-    cpus: given.cpus ?? DEFAULTS.cpus,
-    memBytes: given.memBytes ?? DEFAULT_MEM[arch],
-    cmdline: given.cmdline ?? DEFAULTS.cmdline,
-    mode: given.seed === undefined ? "round-robin" : "random",
-    seed: given.seed,
-    quantum: given.quantum ?? DEFAULTS.quantum,
-    maxSteps: given.maxSteps,
-    tlbChaos: given.tlbChaos,
-  };
-}
+export { imageArch } from "../run.ts";
+export { withDefaults } from "../run-guest.ts";
 
 /** A replay takes its options from the schedule; an option also given on the command line must agree. */
 export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions>, path: string): RecordedOptions {
@@ -199,6 +169,19 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     }
   }
   return rec;
+}
+
+/** RAM an image may need when neither the options nor a schedule say: the larger default (QEMU virt's 128 MiB). */
+const LARGEST_DEFAULT_MEM = 128n << 20n;
+
+/**
+ * An image file, at most the RAM it will load into (as given or recorded;
+ * the larger default when neither says) plus room for its headers and
+ * tables: a larger one cannot load, and a FIFO or /dev/zero never ends.
+ */
+export function readImage(path: string, given: Partial<RecordedOptions>, schedule: Schedule | undefined): Uint8Array {
+  const ram = schedule?.options.memBytes ?? given.memBytes ?? LARGEST_DEFAULT_MEM;
+  return readBounded(path, `an image for ${ram >> 20n} MiB of RAM`, Number(ram) + IMAGE_HEADROOM_BYTES);
 }
 
 /** What the loader leaves out of an image it can still load (a broken symbol table): one warning each. */
@@ -222,9 +205,11 @@ export function readScheduleFile(path: string): Schedule {
   }
 }
 
-/** Console bytes to stdout: flushed at each newline and every 4 KiB. */
+/** Console bytes to stdout (stderr with --json): flushed at each newline and every 4 KiB. */
 class ConsoleOut {
   private buf: number[] = [];
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
 
   put = (byte: number): void => {
     this.buf.push(byte);
@@ -233,7 +218,8 @@ class ConsoleOut {
 
   flush(): void {
     if (!this.buf.length) return;
-    process.stdout.write(Uint8Array.from(this.buf));
+    // Once the reader has gone (| head), the rest of the console has nowhere to go; main.ts ends the process.
+    if (!this.stream.destroyed) this.stream.write(Uint8Array.from(this.buf));
     this.buf = [];
   }
 }
@@ -277,13 +263,12 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     options = withDefaults(p.given, imageArch(image));
   }
 
-  const consoleOut = new ConsoleOut();
+  const consoleOut = new ConsoleOut(p.json ? process.stderr : process.stdout);
   let report: RunReport;
   try {
-    const run = imageArch(image) === "aarch64" ? runArm : runX86;
-    report = run({
+    report = runImage({
       ...options, image, console: consoleOut.put, record: p.record !== undefined,
-      ...(schedule ? { replay: schedule.steps } : {}),
+      ...(schedule ? { replay: schedule.decisions } : {}),
     });
   } catch (e) {
     consoleOut.flush();
@@ -301,7 +286,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   const notes: string[] = [];
   if (p.record !== undefined) {
     const json = scheduleToJson({
-      imageSha256, imageName: basename(p.imagePath), options, steps: report.schedule ?? [], status: report.status, stateHash: report.stateHash,
+      imageSha256, imageName: basename(p.imagePath), options, decisions: packSteps(report.schedule ?? []), status: report.status, stateHash: report.stateHash,
     });
     try {
       writeFileSync(p.record, json);
@@ -321,10 +306,13 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   }
 
   if (report.end.kind === "crash") err(report.end.message);
-  if (p.stats) {
-    process.stderr.write(`${JSON.stringify(statsJson(report, options, notes))}\n`);
+  if (p.json) {
+    out(JSON.stringify(statsJson({ ...report, status }, options, notes)));
+  } else if (p.stats) {
+    process.stderr.write(`${JSON.stringify(statsJson({ ...report, status }, options, notes))}\n`);
   } else {
-    process.stderr.write(summaryText(report, options, notes));
+    // The status the process exits with, which a failed replay or recording changes.
+    process.stderr.write(summaryText({ ...report, status }, options, notes));
   }
   return status;
 }
@@ -344,6 +332,8 @@ function resultText(r: RunReport): string {
         : `success (CPU ${e.cpu} called PSCI SYSTEM_OFF)`;
     case "step-limit":
       return `step limit: ${e.steps} instructions retired (--max-steps) with no result from the guest`;
+    case "shutdown":
+      return `${e.status === 0 ? "success" : "guest-reported failure"} (CPU ${e.cpu}: the domain shut down, ${e.reason})`;
     case "crash":
       return `crash: ${e.reason}`;
   }
@@ -394,6 +384,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
   const end = e.kind === "debug-exit" ? { kind: e.kind, code: num(e.code), cpu: e.cpu }
     : e.kind === "power-off" ? { kind: e.kind, reset: e.reset, cpu: e.cpu }
     : e.kind === "step-limit" ? { kind: e.kind, steps: num(e.steps) }
+    : e.kind === "shutdown" ? { kind: e.kind, status: e.status, reason: e.reason, cpu: e.cpu }
     : { kind: e.kind, reason: e.reason, message: e.message, ...(e.cpu !== undefined ? { cpu: e.cpu } : {}), ...(e.pc !== undefined ? { [pcName(r)]: hex(e.pc) } : {}) };
   const counters = (c: Counters) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, num(v as bigint)]));
   return {

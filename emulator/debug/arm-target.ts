@@ -14,17 +14,17 @@
 // Non-cacheable one (the MMU or the caches off, Device memory) reads RAM,
 // as the CPU does, even when a dirty line holds newer data.
 
-import type { Machine } from "../machine/machine.ts";
-import type { ArmCpu, ArmRegisters, ArmState } from "../machine/arm-cpu.ts";
-import { bootArmMachine, type ArmPort } from "../machine/arm-run.ts";
-import { endStatus, type RunEnd } from "../machine/run-loop.ts";
-import { ShootdownError } from "../machine/errors.ts";
+import type { Machine } from "../machine/core/machine.ts";
+import type { ArmCpu, ArmRegisters, ArmState } from "../machine/cpu/arm-cpu.ts";
+import { ArmPlatform } from "../machine/platform/arm/platform.ts";
+import { NO_DISASSEMBLER } from "../machine/core/disassembler.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
-import type { RecordedOptions } from "../machine/schedule-file.ts";
+import type { RecordedOptions } from "../machine/core/schedule-file.ts";
 import { backendFor, SymbolLookup, type Program, type ProgramSymbol } from "../../asm/index.ts";
-import { programOf } from "../machine/elf-load.ts";
+import { programOf } from "../machine/core/elf-load.ts";
 import {
-  hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
+  hex, type CacheLineView, type DebugTarget, type RegisterInfo, type TlbEntryView,
   type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
 } from "./target.ts";
 
@@ -119,13 +119,15 @@ export class ArmTarget implements DebugTarget {
   readonly symbols: SymbolLookup;
   readonly symbolTable: readonly ProgramSymbol[];
 
+  readonly platform: ArmPlatform;
+
   /**
-   * A target over a machine. With an image's program and the port of
-   * arm-run.ts it runs; without them (a machine a test built) it can walk,
-   * show TLBs, caches and registers, and run until the first exit.
+   * A target over a booted platform, or over a bare machine a test built
+   * (which it can walk, and show TLBs, caches and registers of).
    */
-  constructor(readonly m: Machine<"aarch64">, image?: { program: Program; port: ArmPort }, private readonly port = image?.port) {
-    const program: Program = image?.program ?? { arch: "aarch64", entry: 0n, sections: [], symbols: [] };
+  constructor(readonly m: Machine<"aarch64">, platform?: ArmPlatform) {
+    this.platform = platform ?? new ArmPlatform(m, undefined, m.options.ram[0]?.size ?? 0n, () => {}, NO_DISASSEMBLER);
+    const program: Program = platform?.plan ? programOf(platform.plan) : { arch: "aarch64", entry: 0n, sections: [], symbols: [] };
     this.symbols = new SymbolLookup(program);
     this.symbolTable = program.symbols;
   }
@@ -180,7 +182,7 @@ export class ArmTarget implements DebugTarget {
 
   /** PC read straight from the CPU block: the session asks before every run call. */
   pc(i: number): bigint {
-    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.A64_PC, true);
+    return this.platform.pc(i);
   }
 
   systemRegisterLines(i: number): string[] {
@@ -220,28 +222,6 @@ export class ArmTarget implements DebugTarget {
     return armTargetXml();
   }
 
-  /**
-   * One run call: exits go to the port of `shootdown run` (arm-run.ts), which
-   * answers PSCI and drives the PL011; a breakpoint is the debugger's own
-   * (the CPU keeps its breakpoints through PSCI CPU_ON's reset).
-   */
-  run(i: number, budget: number): CpuRun {
-    const cpu = this.cpu(i);
-    const before = cpu.progress.instructions;
-    const exit = cpu.run(budget);
-    const retired = Number(cpu.progress.instructions - before);
-    if (exit.reason === "budget") return { retired, stop: { kind: "budget" } };
-    if (exit.reason === "breakpoint") return { retired, stop: { kind: "breakpoint", pc: exit.pc } };
-    if (!this.port) throw new ShootdownError(`CPU ${i}: a ${exit.reason} exit, and this target has no machine around its CPUs to handle it`);
-    const end = this.port.handle(cpu, exit);
-    if (!end) return { retired, stop: { kind: "exit", reason: exit.reason } };
-    return { retired, stop: { kind: "end", status: endStatus(end), message: endMessage(end) } };
-  }
-
-  setBreakpoints(addresses: readonly bigint[]): void {
-    for (const cpu of this.m.cpus) cpu.setBreakpoints([...addresses]);
-  }
-
   /** Powered on and not stopped, as the runner's port says. */
   live(i: number): boolean {
     const p = this.cpu(i).progress;
@@ -256,24 +236,8 @@ export class ArmTarget implements DebugTarget {
     return this.cpu(i).progress.instructions;
   }
 
-  takeViolations(): Violation[] {
-    return this.m.takeEvents().map((e) => {
-      const stage2 = (e.level & 0x80) !== 0;
-      const what = `the ${stage2 ? "stage-2 " : ""}L${e.level & 0x7f} descriptor at ${hex(e.sourcePa)}`;
-      const kind = e.kind === "stale-tlb-entry" ? "TLB entry" : "walk-cache entry";
-      return {
-        cpu: e.cpu,
-        message: `CPU ${e.cpu} used a stale ${kind} for VA ${hex(e.va)} (ASID ${e.pcid}): ${what} was ${hex(e.cachedValue)} and is now ${hex(e.currentValue)}, with no TLBI in between`,
-      };
-    });
-  }
-
-  violationsPending(): boolean {
-    return this.m.hw.eventsPending() > 0;
-  }
-
   stateHash(): bigint {
-    return BigInt.asUintN(64, this.m.hw.stateHash());
+    return this.platform.stateHash();
   }
 
   /** The PA of va for a debugger's read, and whether the CPU's access there would be cacheable (DDI0487 D8.2.10, B2.12). */
@@ -498,23 +462,3 @@ export function disassembleA64(bytes: Uint8Array, pc: bigint, symbols: SymbolLoo
   return d.unknown ? "(bad)" : d.text.replace(/\s+/g, " ").trim();
 }
 
-/** How a run ended, in the words of the REPL's "the run ended: …". */
-function endMessage(end: RunEnd): string {
-  switch (end.kind) {
-    case "power-off":
-      return end.reset ? `CPU ${end.cpu} called PSCI SYSTEM_RESET: guest-reported failure` : `CPU ${end.cpu} called PSCI SYSTEM_OFF: success`;
-    case "crash":
-      return end.message;
-    case "step-limit":
-      return `--max-steps: ${end.steps} instructions retired`;
-    case "debug-exit":
-      return `CPU ${end.cpu} wrote ${hex(end.code)} to the debug-exit port`;
-  }
-}
-
-/** An AArch64 image for `shootdown repl` / `shootdown gdb`, booted as `shootdown run` boots it. */
-export function makeArmTarget(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}): ArmTarget {
-  // The detector: see X86Target's constructor.
-  const { m, plan, port } = bootArmMachine({ ...options, image, console }, { detectMissingInvalidation: debug.detector ?? true });
-  return new ArmTarget(m, { program: programOf(plan), port });
-}

@@ -4,8 +4,8 @@
 // and showing what the target reports, aligned (and coloured on a terminal).
 // The gdb stub runs the same commands for `monitor`.
 
-import { ShootdownError } from "../machine/errors.ts";
-import { packSteps } from "../machine/scheduler.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
+import { packSteps } from "../machine/core/scheduler.ts";
 import { CONTINUE_LIMIT, type Session, type StopReason } from "./session.ts";
 import { hex, leValue, type WalkOp, type WalkPriv } from "./target.ts";
 import { checkReadable, MAX_SCHEDULE_FILE_BYTES } from "../cli/input-file.ts";

@@ -15,7 +15,7 @@
 // left waiting for an ack that does not come.
 
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import type { Session, StopReason } from "./session.ts";
 import { Commands } from "./commands.ts";
 import { leBytes, leValue } from "./target.ts";

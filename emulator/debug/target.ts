@@ -3,14 +3,16 @@
 // The architecture adapter of the step debugger. The REPL (session.ts) and
 // the gdb stub (gdb-stub.ts) know nothing of x86-64 or AArch64: they drive a
 // DebugTarget, which one file per architecture implements
-// (x86-target.ts, arm-target.ts). A target owns one booted machine; the
-// session owns the schedule, the breakpoints and the watchpoints.
+// (x86-target.ts, arm-target.ts). A target looks at one booted platform;
+// the run engine (the session) runs it and owns the schedule, the
+// breakpoints and the watchpoints.
 //
 // Everything a target reads for display goes through the CPU's MMU without
 // side effects (peek: no Accessed/Dirty update, no TLB fill, no counter), so
 // looking at a machine never changes what it does next.
 
 import type { ArchName, ProgramSymbol, SymbolLookup } from "../../asm/index.ts";
+import type { Platform } from "../machine/core/platform.ts";
 
 /** One register as gdb's target description and the REPL's `regs` list it. */
 export interface RegisterInfo {
@@ -22,28 +24,6 @@ export interface RegisterInfo {
   type: string;
   /** "general" registers are the ones `regs` shows first; "system" the paging ones. */
   group: "general" | "system" | "float";
-}
-
-/** How a run of one CPU ended (one scheduling decision, or a piece of one). */
-export type CpuStop =
-  /** It retired what it was asked for. */
-  | { kind: "budget" }
-  /** An exit the machine handled (I/O, HLT, WFI): the decision ends, the run goes on. */
-  | { kind: "exit"; reason: string }
-  /** PC is at a breakpoint; the instruction there has not run. */
-  | { kind: "breakpoint"; pc: bigint }
-  /** The machine's run is over: the guest reported a result, or it crashed. */
-  | { kind: "end"; status: number; message: string };
-
-export interface CpuRun {
-  retired: number;
-  stop: CpuStop;
-}
-
-/** A missing invalidation the detector saw (a stale TLB entry used). */
-export interface Violation {
-  cpu: number;
-  message: string;
 }
 
 export type WalkOp = "read" | "write" | "fetch";
@@ -111,6 +91,8 @@ export interface TargetOptions {
 /** The adapter one architecture implements. */
 export interface DebugTarget {
   readonly arch: ArchName;
+  /** The booted machine the run engine drives (the same platform `shootdown run` builds). */
+  readonly platform: Platform;
   readonly cpuCount: number;
   readonly symbols: SymbolLookup;
   /** The image's symbols, for `break SYMBOL` and completion. */
@@ -128,19 +110,11 @@ export interface DebugTarget {
   /** gdb's target.xml, the features inline. */
   targetXml(): string;
 
-  /** Runs CPU `cpu` for up to `budget` instructions (one scheduler decision), stopping at breakpoints. */
-  run(cpu: number, budget: number): CpuRun;
-  /** Breakpoints on every CPU, at linear addresses. */
-  setBreakpoints(addresses: readonly bigint[]): void;
   /** May the CPU run (false when it is stopped for good)? */
   live(cpu: number): boolean;
   /** Is it waiting for an interrupt (HLT, WFI)? */
   idle(cpu: number): boolean;
   instructions(cpu: number): bigint;
-  /** Missing invalidations seen since the last call. */
-  takeViolations(): Violation[];
-  /** Are there any, without taking them? */
-  violationsPending(): boolean;
   /** A hash of every CPU's state and of RAM: equal states, equal hashes. */
   stateHash(): bigint;
 

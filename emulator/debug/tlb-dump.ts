@@ -6,9 +6,9 @@
 // module's tlbEntriesLive (emulator/hw/debug.ts) says which are still live
 // under the generation floors, 32 at a time.
 
-import type { Machine, Arch } from "../machine/machine.ts";
-import type { Memory } from "../machine/memory.ts";
-import { ShootdownError } from "../machine/errors.ts";
+import type { Machine, Arch } from "../machine/core/machine.ts";
+import type { Memory } from "../machine/core/memory.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 
 /** One live entry as the hardware holds it. */
 export interface RawTlbEntry {

@@ -7,19 +7,15 @@
 // of our own; the x87 registers gdb's core feature requires read as zero,
 // since the CPU models no x87.
 
-import { Machine } from "../machine/machine.ts";
-import { bootX86, planLoad } from "../machine/x86-boot.ts";
-import { programOf } from "../machine/elf-load.ts";
-import { IoBus, raxAfterIn } from "../machine/devices.ts";
-import { deliveryChain, instructionBytes } from "../machine/x86-run.ts";
-import { chaosInterval } from "../machine/run-loop.ts";
-import { ShootdownError } from "../machine/errors.ts";
+import type { Machine } from "../machine/core/machine.ts";
+import { programOf } from "../machine/core/elf-load.ts";
+import { instructionBytes, type X86Platform } from "../machine/platform/x86/platform.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
-import type { RecordedOptions } from "../machine/schedule-file.ts";
-import type { X86Cpu, X86State, GprName } from "../machine/x86-cpu.ts";
+import type { X86Cpu, X86State, GprName } from "../machine/cpu/x86-cpu.ts";
 import { backendFor, SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
-  hex, type TargetOptions, type CacheLineView, type CpuRun, type DebugTarget, type RegisterInfo, type TlbEntryView, type Violation,
+  hex, type CacheLineView, type DebugTarget, type RegisterInfo, type TlbEntryView,
   type WalkLevel, type WalkOp, type WalkPriv, type WalkView,
 } from "./target.ts";
 
@@ -136,25 +132,13 @@ export class X86Target implements DebugTarget {
   readonly m: Machine;
   readonly symbols: SymbolLookup;
   readonly symbolTable: readonly ProgramSymbol[];
-  private readonly io: IoBus;
   private readonly xml = x86TargetXml();
 
-  constructor(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, debug: TargetOptions = {}) {
-    const plan = planLoad(image, options.memBytes);
-    const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
-    // The detector costs the micro-TLB, which a debugger does not miss, and
-    // it is what lets `continue` stop at the first use of a stale entry. It
-    // changes no architectural state, but the state hash also covers the
-    // fetch window, which it does change: without it, the hash is the one
-    // `shootdown run` reports for the same run.
-    this.m = new Machine({
-      cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: options.memBytes }], detectMissingInvalidation: debug.detector ?? true,
-      ...(chaos ? { chaos } : {}),
-    });
-    bootX86(this.m, plan, { cmdline: options.cmdline });
-    this.io = new IoBus(console);
-    this.symbols = new SymbolLookup(programOf(plan));
-    this.symbolTable = plan.elf.symbols;
+  constructor(readonly platform: X86Platform) {
+    this.m = platform.m;
+    const program = programOf(platform.plan);
+    this.symbols = new SymbolLookup(program);
+    this.symbolTable = program.symbols;
   }
 
   get cpuCount(): number {
@@ -198,7 +182,7 @@ export class X86Target implements DebugTarget {
 
   /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
   pc(i: number): bigint {
-    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.X86_RIP, true);
+    return this.platform.pc(i);
   }
 
   systemRegisterLines(i: number): string[] {
@@ -222,47 +206,6 @@ export class X86Target implements DebugTarget {
     return this.xml;
   }
 
-  run(i: number, budget: number): CpuRun {
-    const cpu = this.cpu(i);
-    const before = cpu.progress.instructions;
-    const exit = cpu.run(budget);
-    const retired = Number(cpu.progress.instructions - before);
-    const where = (rip: bigint) => {
-      const label = this.symbols.label(rip);
-      return `RIP ${hex(rip)}${label ? ` <${label}>` : ""}`;
-    };
-    switch (exit.reason) {
-      case "budget":
-        return { retired, stop: { kind: "budget" } };
-      case "hlt":
-        return { retired, stop: { kind: "exit", reason: "hlt" } };
-      case "breakpoint":
-        return { retired, stop: { kind: "breakpoint", pc: exit.rip } };
-      case "io": {
-        const r = this.io.access(exit);
-        if (r.exit) {
-          const code = r.exit.code;
-          const message = code === 0n ? `CPU ${i} wrote 0 to the debug-exit port: success` : `CPU ${i} wrote ${hex(code)} to the debug-exit port: guest-reported failure`;
-          return { retired, stop: { kind: "end", status: code === 0n ? 0 : 1, message } };
-        }
-        if (!exit.write) cpu.setState({ rax: raxAfterIn(cpu.state.rax, exit.size, r.value) });
-        return { retired, stop: { kind: "exit", reason: "io" } };
-      }
-      case "triple-fault":
-        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: triple fault (could not deliver ${deliveryChain(exit.vectors)}) at ${where(exit.rip)}` } };
-      case "bus-error":
-        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: bus error at physical ${hex(exit.address)} at ${where(exit.rip)}` } };
-      case "vmcall":
-        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i}: VMCALL with no hypervisor at ${where(exit.rip)}` } };
-      case "stopped":
-        return { retired, stop: { kind: "end", status: 2, message: `CPU ${i} is stopped` } };
-    }
-  }
-
-  setBreakpoints(addresses: readonly bigint[]): void {
-    for (const cpu of this.m.cpus) cpu.setBreakpoints([...addresses]);
-  }
-
   live(i: number): boolean {
     return !this.cpu(i).progress.stopped;
   }
@@ -275,22 +218,9 @@ export class X86Target implements DebugTarget {
     return this.cpu(i).progress.instructions;
   }
 
-  takeViolations(): Violation[] {
-    return this.m.takeEvents().map((e) => ({
-      cpu: e.cpu,
-      message: `CPU ${e.cpu} used a stale ${e.kind === "stale-tlb-entry" ? "TLB entry" : "paging-structure-cache entry"} for VA ${hex(e.va)}` +
-        ` (PCID ${e.pcid}): the ${LEVEL_NAMES[e.level] ?? `level-${e.level} entry`} at ${hex(e.sourcePa)} was ${hex(e.cachedValue)} and is now ${hex(e.currentValue)}, with no invalidation in between`,
-    }));
-  }
-
-  violationsPending(): boolean {
-    return this.m.hw.eventsPending() > 0;
-  }
-
-  /** As `shootdown run` reports it: after reading every CPU's state, which works out the lazy flags. */
+  /** As `shootdown run` reports it. */
   stateHash(): bigint {
-    for (const cpu of this.m.cpus) void cpu.state;
-    return BigInt.asUintN(64, this.m.hw.stateHash());
+    return this.platform.stateHash();
   }
 
   /** The PA of va for a debugger's read: as the kernel would, else as the user would (SMAP). */

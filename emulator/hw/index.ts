@@ -13,14 +13,14 @@ import {
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64, CPU_RES_PA,
-  CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
+  CPU_AC_KIND, CPU_RFLAGS, CPU_CR0, CPU_X86, X86_END, X86_EVENTS, X86_GPR, X86_LAZY_RES, X86_CPL, X86_EXIT_REASON, X86_APIC_ID, X86_LAZY_OP, X86_APIC_BASE, LAZY_NONE,
   CPU_ARM, ARM_REG_COUNT, ARM_SCTLR_EL1, CPU_A64, A64_END, A64_PC, A64_PSTATE, A64_MPIDR, A64_EXCL_PA, A64_EXCL_NONE, A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, A64_BREAKPOINT_MAX, A64_LAST_FAULT_PC, A64_NO_FAULT,
   A64_OFF, A64_CYCLES, A64_EXIT_REASON, A64_EXIT_DETAIL, A64_EXIT_SIZE, A64_CNT_EC, EXIT_MMIO, MMIO_SIGNED, MMIO_W,
 } from "./layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "./cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam } from "./phys/ram";
 import { run as x86RunLoop } from "./x86/cpu/execute";
-import { request as apicRequest, apicReset, APIC_BASE_ADDRESS, APIC_BASE_EN, APIC_BASE_EXTD, APIC_BASE_BSP } from "./x86/cpu/apic";
+import { request as apicRequest, apicWrite, apicReset, APIC_BASE_ADDRESS, APIC_BASE_EN, APIC_BASE_EXTD, APIC_BASE_BSP } from "./x86/cpu/apic";
 import { flushDecoded, codeReset, checkCodeWrite } from "./x86/cpu/code";
 import { dropFetchWindow } from "./x86/cpu/fetch";
 import { materialize } from "./x86/cpu/flags";
@@ -42,6 +42,11 @@ import { gicReset, gicCpuReset } from "./arm/gic";
 import { setCacheGeometry, l1Bytes, ccsidr, clidr } from "./arm/cache";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./arm/access";
 import { setVmxContext, invept, invvpid } from "./x86/vmx";
+import { setGuestControls } from "./x86/guest/controls";
+import { setInjection } from "./x86/guest/inject";
+
+/** The x2APIC EOI register (SDM Vol.3A 11.12.1.2). */
+const MSR_X2APIC_EOI: u32 = 0x80B;
 import { rebuildWalkParamsAll, walkTrace, walkLevel } from "./x86/paging/walk";
 import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
@@ -480,6 +485,24 @@ export function x86Run(cpu: u32, budget: u64): u32 {
   return x86RunLoop(budget);
 }
 
+/** Guest mode on or off, its controls (GC_*) and exception bitmap (guest/controls.ts); 1 for an unknown control. */
+export function x86SetGuestControls(cpu: u32, guest: u32, controls: u32, exceptionBitmap: u32): u32 {
+  select(cpu);
+  return setGuestControls(guest != 0, controls, exceptionBitmap);
+}
+
+/** An event to inject at the CPU's next run (guest/inject.ts); INJECT_* (0 for accepted). */
+export function x86Inject(cpu: u32, vector: u32, type: u32, hasCode: u32, code: u32, instructionLength: u32, writeCr2: u32, cr2: u64): u32 {
+  select(cpu);
+  return setInjection(vector, type, hasCode != 0, code, instructionLength, writeCr2 != 0, cr2);
+}
+
+/** An EOI to the CPU's local APIC, as the hypervisor ends an interrupt it took on a VM exit. */
+export function x86EndOfInterrupt(cpu: u32): void {
+  select(cpu);
+  apicWrite(MSR_X2APIC_EOI, 0);
+}
+
 /** A device (or the host) requests an interrupt vector on a CPU's local APIC. */
 export function x86RequestInterrupt(cpu: u32, vector: u32): void {
   select(cpu);
@@ -534,8 +557,15 @@ export function stateHash(): u64 {
       h = hashBytes(h, C + CPU_A64, A64_EXIT_REASON - CPU_A64);
       continue;
     }
+    // Architectural state only: the registers, the instruction and cycle
+    // counts and the local APIC. Not the lazy-flags record (the caller has
+    // worked the flags out into RFLAGS), the last exit's record, an event
+    // in delivery, or the fetch window, which is the emulator's own cache
+    // (the missing-invalidation detector changes when it is refilled).
     h = hashBytes(h, C + CPU_CR0, 64);
-    h = hashBytes(h, C + CPU_X86, X86_EVENTS - CPU_X86);
+    h = hashBytes(h, C + X86_GPR, X86_LAZY_RES - X86_GPR);
+    h = hashBytes(h, C + X86_CPL, X86_EXIT_REASON - X86_CPL);
+    h = hashBytes(h, C + X86_APIC_ID, X86_EVENTS - X86_APIC_ID);
   }
   return hashRam(h);
 }
@@ -543,7 +573,7 @@ export function stateHash(): u64 {
 // ── A64 CPUs ─────────────────────────────────────────────────────────────────
 
 /**
- * The A64 execution state after reset (README, "Boot protocol (AArch64)"): EL1h, DAIF masked,
+ * The A64 execution state after reset (docs/boot.md, "Boot protocol (AArch64)"): EL1h, DAIF masked,
  * SCTLR_EL1 at QEMU's reset value (MMU and caches off), registers zero,
  * MPIDR_EL1 = 0x8000_0000 | index, the CPU on.
  */

@@ -300,7 +300,93 @@ export const X86_BREAKPOINTS: u32 = X86_BREAKPOINT_COUNT + 4;
 export const X86_BREAKPOINT_MAX: u32 = 16;
 /** 1 + the RIP of this CPU's last breakpoint exit, whose breakpoint the next run steps over; 0 when none. */
 export const X86_RESUME_FROM: u32 = X86_BREAKPOINTS + X86_BREAKPOINT_MAX * 8;
-export const X86_END: u32 = X86_RESUME_FROM + 8;
+
+// Guest mode (VMX non-root operation; emulator/hw/x86/guest/): the controls a
+// hypervisor sets, the VM-exit information fields the last VM exit wrote, and
+// the event to inject at the next run (the VM-entry interruption fields).
+//
+//    0 mode u32 (1: guest)   4 controls u32 (GC_*)   8 exception bitmap u32
+//   12 exiting u32, 16 exceptions exiting u32: the controls and the bitmap
+//      while in guest mode, 0 in host mode (what the instruction sites test)
+//   20 exit reason u32 (VMX_EXIT_*)
+//   24 exit qualification u64   32 guest-linear address u64
+//   40 guest-physical address u64
+//   48 exit interruption info u32, error code u32
+//   56 IDT-vectoring info u32, error code u32
+//   64 exit instruction length u32, instruction info u32
+//   72 entry interruption info u32, error code u32
+//   80 entry instruction length u32, write CR2 u32   88 CR2 to write u64
+//   96 the event being delivered through the IDT (interruption info u32,
+//      error code u32): the IDT-vectoring information of an exit during it
+export const X86_GUEST: u32 = X86_RESUME_FROM + 8;
+export const X86_GUEST_MODE: u32 = X86_GUEST;
+export const X86_GUEST_CONTROLS: u32 = X86_GUEST_MODE + 4;
+export const X86_GUEST_EXCEPTION_BITMAP: u32 = X86_GUEST_CONTROLS + 4;
+export const X86_GUEST_EXITING: u32 = X86_GUEST_EXCEPTION_BITMAP + 4;
+export const X86_GUEST_EXCEPTIONS_EXITING: u32 = X86_GUEST_EXITING + 4;
+export const X86_VMEXIT_REASON: u32 = X86_GUEST_EXCEPTIONS_EXITING + 4;
+export const X86_VMEXIT_QUALIFICATION: u32 = X86_VMEXIT_REASON + 4;
+export const X86_VMEXIT_GUEST_LINEAR: u32 = X86_VMEXIT_QUALIFICATION + 8;
+export const X86_VMEXIT_GUEST_PHYSICAL: u32 = X86_VMEXIT_GUEST_LINEAR + 8;
+export const X86_VMEXIT_INTR_INFO: u32 = X86_VMEXIT_GUEST_PHYSICAL + 8;
+export const X86_VMEXIT_INTR_ERROR: u32 = X86_VMEXIT_INTR_INFO + 4;
+export const X86_VMEXIT_IDT_VECTORING: u32 = X86_VMEXIT_INTR_ERROR + 4;
+export const X86_VMEXIT_IDT_VECTORING_ERROR: u32 = X86_VMEXIT_IDT_VECTORING + 4;
+export const X86_VMEXIT_INSTRUCTION_LENGTH: u32 = X86_VMEXIT_IDT_VECTORING_ERROR + 4;
+export const X86_VMEXIT_INSTRUCTION_INFO: u32 = X86_VMEXIT_INSTRUCTION_LENGTH + 4;
+export const X86_ENTRY_INTR_INFO: u32 = X86_VMEXIT_INSTRUCTION_INFO + 4;
+export const X86_ENTRY_INTR_ERROR: u32 = X86_ENTRY_INTR_INFO + 4;
+export const X86_ENTRY_INSTRUCTION_LENGTH: u32 = X86_ENTRY_INTR_ERROR + 4;
+export const X86_ENTRY_WRITE_CR2: u32 = X86_ENTRY_INSTRUCTION_LENGTH + 4;
+export const X86_ENTRY_CR2: u32 = X86_ENTRY_WRITE_CR2 + 4;
+export const X86_DELIVERING_INFO: u32 = X86_ENTRY_CR2 + 8;
+export const X86_DELIVERING_ERROR: u32 = X86_DELIVERING_INFO + 4;
+export const X86_END: u32 = X86_DELIVERING_ERROR + 4;
+
+/** Guest-mode controls (X86_GUEST_CONTROLS), after the VM-execution controls of SDM Vol.3C 25.6.2. */
+export const GC_HLT_EXITING: u32 = 1 << 0;
+export const GC_INVLPG_EXITING: u32 = 1 << 1;
+export const GC_INVPCID_EXITING: u32 = 1 << 2;
+export const GC_CR3_LOAD_EXITING: u32 = 1 << 3;
+/** Every MOV to CR0 exits (a CR0 guest/host mask of all ones whose read shadow never matches). */
+export const GC_CR0_EXITING: u32 = 1 << 4;
+export const GC_CR4_EXITING: u32 = 1 << 5;
+/** Every RDMSR / WRMSR exits ("use MSR bitmaps" = 0). */
+export const GC_RDMSR_EXITING: u32 = 1 << 6;
+export const GC_WRMSR_EXITING: u32 = 1 << 7;
+/** Unconditional I/O exiting: every IN and OUT. */
+export const GC_IO_EXITING: u32 = 1 << 8;
+export const GC_VMCALL_EXITING: u32 = 1 << 9;
+/** External-interrupt exiting, with "acknowledge interrupt on exit" (Xen always sets both). */
+export const GC_EXTERNAL_INTERRUPT_EXITING: u32 = 1 << 10;
+/** RFLAGS.IF is the vCPU's virtual IF: CLI, STI, POPF and IRETQ change it at any privilege. */
+export const GC_VIRTUAL_IF: u32 = 1 << 11;
+export const GC_ALL: u32 = (1 << 12) - 1;
+
+/** Basic exit reasons (SDM Vol.3C Appendix C). */
+export const VMX_EXIT_EXCEPTION_NMI: u32 = 0;
+export const VMX_EXIT_EXTERNAL_INTERRUPT: u32 = 1;
+export const VMX_EXIT_TRIPLE_FAULT: u32 = 2;
+export const VMX_EXIT_HLT: u32 = 12;
+export const VMX_EXIT_INVLPG: u32 = 14;
+export const VMX_EXIT_VMCALL: u32 = 18;
+export const VMX_EXIT_CR_ACCESS: u32 = 28;
+export const VMX_EXIT_IO_INSTRUCTION: u32 = 30;
+export const VMX_EXIT_RDMSR: u32 = 31;
+export const VMX_EXIT_WRMSR: u32 = 32;
+export const VMX_EXIT_EPT_VIOLATION: u32 = 48;
+export const VMX_EXIT_EPT_MISCONFIG: u32 = 49;
+export const VMX_EXIT_INVPCID: u32 = 58;
+
+/** Interruption-information fields (SDM Vol.3C 25.8.3, 25.9.2, 25.9.3): vector 7:0, type 10:8, error code valid 11, valid 31. */
+export const INTR_INFO_VECTOR_MASK: u32 = 0xFF;
+export const INTR_INFO_TYPE_SHIFT: u32 = 8;
+export const INTR_INFO_DELIVER_CODE: u32 = 1 << 11;
+export const INTR_INFO_VALID: u32 = 1 << 31;
+export const INTR_TYPE_EXTERNAL_INTERRUPT: u32 = 0;
+export const INTR_TYPE_HARDWARE_EXCEPTION: u32 = 3;
+export const INTR_TYPE_SOFTWARE_INTERRUPT: u32 = 4;
+export const INTR_TYPE_SOFTWARE_EXCEPTION: u32 = 6;
 
 // ── A64 execution state ─────────────────────────────────────────────────────
 //
@@ -450,6 +536,8 @@ export const EXIT_TRAP: u32 = 13;
 export const EXIT_EXCEPTION_LOOP: u32 = 14;
 /** A64: the CPU is powered off. */
 export const EXIT_OFF: u32 = 15;
+/** x86-64 in guest mode (or under EPT): a VM exit; X86_VMEXIT_* say why, guest state is as the SDM leaves it. */
+export const EXIT_VMEXIT: u32 = 16;
 
 /** Translation spaces: what an entry maps. */
 /** Stage 1 (or combined stage 1+2): VA → PA. */

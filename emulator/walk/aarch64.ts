@@ -5,8 +5,8 @@
 // (S1E1R/W for a kernel access, S1E0R/W for a user one); then the PA or the
 // fault type and level, PAR_EL1, and the Access flag / dirty-state words.
 
-import { Machine } from "../machine/machine.ts";
-import type { ArmRegisters, ArmTranslation, AtOp } from "../machine/arm-cpu.ts";
+import { Machine } from "../machine/core/machine.ts";
+import type { ArmRegisters, ArmTranslation, AtOp } from "../machine/cpu/arm-cpu.ts";
 import { type CaseOutcome, type VectorRunner, finalWords, hex } from "./vectors.ts";
 import { backPages } from "./x86.ts";
 import { armCase, type ArmCase } from "./schema.ts";

@@ -6,7 +6,7 @@
 // Each architecture supplies a runner that replays one checked case.
 
 import type { z } from "zod";
-import { ShootdownError } from "../machine/errors.ts";
+import { ShootdownError } from "../machine/core/errors.ts";
 import { describeIssues } from "./schema.ts";
 
 export type CaseOutcome =

@@ -4,9 +4,9 @@
 // (zero elsewhere), registers from the case, an empty TLB, one access; then
 // the physical address or the fault, and the Accessed/Dirty words.
 
-import { Machine } from "../machine/machine.ts";
-import type { Memory } from "../machine/memory.ts";
-import type { X86Registers, X86Translation } from "../machine/x86-cpu.ts";
+import { Machine } from "../machine/core/machine.ts";
+import type { Memory } from "../machine/core/memory.ts";
+import type { X86Registers, X86Translation } from "../machine/cpu/x86-cpu.ts";
 import { type CaseOutcome, type VectorRunner, VectorError, finalWords, hex } from "./vectors.ts";
 import { x86Case, type X86Case } from "./schema.ts";
 

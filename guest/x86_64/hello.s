@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 #
 # hello: the first x86-64 guest of shootdown. It boots by the protocol of
-# `shootdown run` (README.md, "Boot protocol (x86-64)") on every CPU at once
+# `shootdown run` (docs/boot.md, "Boot protocol (x86-64)") on every CPU at once
 # and checks itself:
 #
 #   1. CPU 0 builds 4-level page tables of its own (4 KiB pages for the

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { packageRoot } from "../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../emulator/machine/core/wasm.ts";
 
 const ROOT = packageRoot();
 const CLI = join(ROOT, "dist", "cli.js");
@@ -54,15 +54,16 @@ describe("shootdown walk", () => {
     const missing = shootdown("walk", "--vectors", "/no/such/file.jsonl");
     expect(missing.status).toBe(2);
     expect(missing.stderr).toBe("shootdown walk: cannot read /no/such/file.jsonl: ENOENT\n");
+    // Usage errors are status 64 from every command (issue 17), in shootdown's own words, not parseArgs's.
     const bad = shootdown("walk", "--frobnicate");
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^shootdown walk: Unknown option '--frobnicate'/);
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toBe("shootdown walk: unknown option '--frobnicate' (see shootdown walk --help)\n");
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/);
     const none = shootdown("walk");
-    expect(none.status).toBe(2);
+    expect(none.status).toBe(64);
     expect(none.stderr).toMatch(/walk needs --vectors FILE/);
     const unknown = shootdown("fly");
-    expect(unknown.status).toBe(2);
+    expect(unknown.status).toBe(64);
     expect(unknown.stderr).toMatch(/unknown command 'fly'/);
   });
 

@@ -21,7 +21,7 @@ function repl(commands: string[], ...args: string[]): { stdout: string; stderr: 
 /**
  * `continue` on 4 CPUs runs hello to its end, with its console, and reaches
  * the state `shootdown run` reports with the same options (--no-detector:
- * see README).
+ * see docs/debugger.md).
  */
 function continuesLikeRun(hello: string, passed: string, ended: string): void {
   const opts = ["--cpus", "4", "--seed", "3", "--quantum", "20"];

@@ -119,9 +119,9 @@ describe("usage", () => {
     expect(r.status).toBe(0);
   });
 
-  it("other commands keep status 2 for their usage errors", () => {
-    expect(shootdown("asm", "x.s").status).toBe(2);
-    expect(shootdown("disasm").status).toBe(2);
+  it("other commands exit 64 for their usage errors too", () => {
+    expect(shootdown("asm", "x.s").status).toBe(64);
+    expect(shootdown("disasm").status).toBe(64);
   });
 
   it("a missing image cannot be loaded: status 2", () => {
@@ -150,7 +150,7 @@ describe("determinism, record and replay (hello on 4 CPUs)", () => {
     expect(rec.status).toBe(0);
     expect(rec.stderr).toMatch(new RegExp(`^schedule recorded in ${file.replace(/[.]/g, "\\.")} \\(\\d+ decisions\\)$`, "m"));
     const schedule = JSON.parse(readFileSync(file, "utf8"));
-    expect(schedule).toMatchObject({ format: "shootdown-schedule", version: 1, options: { cpus: 4, mode: "random", seed: "5", quantum: 50 } });
+    expect(schedule).toMatchObject({ format: "shootdown-schedule", version: 2, options: { cpus: 4, mode: "random", seed: "5", quantum: 50 } });
     expect(schedule.image.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(schedule.end.stateHash).toBe(hashOf(rec.stderr));
 
@@ -159,6 +159,34 @@ describe("determinism, record and replay (hello on 4 CPUs)", () => {
     expect(hashOf(rep.stderr)).toBe(hashOf(rec.stderr));
     expect(rep.stderr).toMatch(/^replay reproduced the recorded run \(state hash 0x[0-9a-f]+\)$/m);
     expect(rep.status).toBe(0);
+  });
+
+  it("a version-1 schedule file (no continuation steps) still replays", () => {
+    const file = tmpFile("hello.v1.json");
+    const rec = run("--seed", "6", "--quantum", "40", "--record", file);
+    expect(rec.status).toBe(0);
+    const v1 = JSON.parse(readFileSync(file, "utf8"));
+    expect(v1.decisions.some((d: unknown[]) => d[1] === "hv")).toBe(false);
+    v1.version = 1;
+    writeFileSync(file, JSON.stringify(v1));
+    const rep = shootdown("run", HELLO, "--replay", file);
+    expect(rep.stdout).toBe(rec.stdout);
+    expect(rep.stderr).toMatch(/^replay reproduced the recorded run \(state hash 0x[0-9a-f]+\)$/m);
+    expect(rep.status).toBe(0);
+  });
+
+  it("a repeat count of a billion is followed one decision at a time, not expanded into memory", () => {
+    const file = tmpFile("hello.huge.json");
+    const rec = run("--seed", "6", "--quantum", "40", "--record", file);
+    expect(rec.status).toBe(0);
+    const f = JSON.parse(readFileSync(file, "utf8"));
+    f.decisions = [[0, 1, 1, 1_000_000_000]];
+    writeFileSync(file, JSON.stringify(f));
+    const rep = shootdown("run", HELLO, "--replay", file);
+    // CPU 0 runs one instruction a decision until it halts to wait for the others, which the schedule never runs.
+    expect(rep.stderr).toMatch(/^shootdown run: replay diverged: decision \d+: CPU 0 retired 0 instructions, the schedule says 1$/m);
+    expect(rep.stderr).toMatch(/exit status 2/);
+    expect(rep.status).toBe(2);
   });
 
   it("different seeds: different schedules and states, the same console", () => {

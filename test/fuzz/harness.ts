@@ -17,7 +17,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { packageRoot } from "../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../emulator/machine/core/wasm.ts";
 
 export const ROOT = packageRoot();
 export const CLI = join(ROOT, "dist", "cli.js");

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assemble, formatDiagnostic, writeElf, type Program } from "../../asm/index.ts";
 import { CLI, ROOT, tmpFile } from "../helpers/run.ts";
+import { GNU_AARCH64, gnuSections, hasGnuTools } from "../helpers/gnu.ts";
 import { GUEST_DIR, IMAGES, QEMU, QEMU_ARGS, goldenPath, qemuAvailable, runQemu } from "../golden/guest/regenerate-aarch64.mjs";
 
 const qemu = qemuAvailable();
@@ -38,27 +39,7 @@ function assembleNow(image: string, edit: (text: string) => string = (t) => t): 
   return r.program;
 }
 
-const GNU = (tool: string) => `aarch64-linux-gnu-${tool}`;
-const binutils = ["as", "ld", "objcopy"].every((t) => spawnSync(GNU(t), ["--version"], { stdio: "ignore" }).status === 0);
-
-/** The bytes of each section with contents, as GNU as + ld make them with our section addresses. */
-function gnuSections(image: string, program: Program): Map<string, Buffer> {
-  const run = (tool: string, args: string[]) => {
-    const r = spawnSync(GNU(tool), args, { cwd: GUEST_DIR, encoding: "utf8" }); // .include looks in the current directory
-    if (r.status !== 0) throw new Error(`${GNU(tool)} ${args.join(" ")}:\n${r.stderr}`);
-  };
-  const obj = tmpFile(`${image}.o`);
-  const exe = tmpFile(`${image}.gnu.elf`);
-  run("as", ["-o", obj, `${image}.s`]);
-  run("ld", [...program.sections.map((s) => `--section-start=${s.name}=0x${s.address.toString(16)}`), "-e", "_start", "--no-warn-rwx-segments", "-o", exe, obj]);
-  const out = new Map<string, Buffer>();
-  for (const s of program.sections.filter((s) => s.bytes.length > 0)) {
-    const bin = tmpFile(`${image}${s.name}.bin`);
-    run("objcopy", ["-O", "binary", "-j", s.name, exe, bin]);
-    out.set(s.name, readFileSync(bin));
-  }
-  return out;
-}
+const binutils = hasGnuTools(GNU_AARCH64);
 
 /** `shootdown run guest/aarch64/IMAGE.elf --cpus 4`: its console (stdout) as bytes, and its status. */
 function runShootdown(image: string) {
@@ -83,7 +64,7 @@ describe.each(IMAGES)("guest/aarch64/%s", (image) => {
 
   it.skipIf(!binutils)(`${image}.s assembles with GNU as + ld to the same bytes${binutils ? "" : " (skipped without binutils-aarch64-linux-gnu)"}`, () => {
     const program = assembleNow(image);
-    const gnu = gnuSections(image, program);
+    const gnu = gnuSections(GNU_AARCH64, GUEST_DIR, image, program);
     for (const s of program.sections.filter((s) => s.bytes.length > 0)) {
       expect(Buffer.compare(gnu.get(s.name)!, Buffer.from(s.bytes)), s.name).toBe(0);
     }

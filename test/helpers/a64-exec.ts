@@ -5,10 +5,10 @@
 // on at its entry in the reset state (EL1h, DAIF masked, MMU off). Programs
 // end with `hvc #0`, which leaves run() as an "hvc" exit.
 
-import { Machine } from "../../emulator/machine/machine.ts";
+import { Machine } from "../../emulator/machine/core/machine.ts";
 import { assemble, formatDiagnostic, type Program } from "../../asm/index.ts";
-import type { ArmCpu, ArmExit } from "../../emulator/machine/arm-cpu.ts";
-import { ArmPageTables, S1 } from "../../emulator/machine/arm-page-tables.ts";
+import type { ArmCpu, ArmExit } from "../../emulator/machine/cpu/arm-cpu.ts";
+import { ArmPageTables, S1 } from "../../emulator/machine/platform/arm/page-tables.ts";
 
 export const RAM_BASE = 0x4000_0000n;
 export const RAM_SIZE = 64n << 20n;

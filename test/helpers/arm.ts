@@ -4,7 +4,7 @@
 // tables for a 48-bit VA space, optional stage-2 tables, and registers.
 
 import { Machine, type MachineOptions, type ArmCpu, type ArmTranslation } from "../../emulator/machine/index.ts";
-import { ArmPageTables, S1, S2 } from "../../emulator/machine/arm-page-tables.ts";
+import { ArmPageTables, S1, S2 } from "../../emulator/machine/platform/arm/page-tables.ts";
 
 export { S1, S2, ArmPageTables };
 

@@ -9,8 +9,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assemble, formatDiagnostic, writeElf, type ArchName } from "../../asm/index.ts";
-import { packageRoot } from "../../emulator/machine/wasm.ts";
-import { runX86, type RunConfig, type RunReport } from "../../emulator/machine/x86-run.ts";
+import { packageRoot } from "../../emulator/machine/core/wasm.ts";
+import { runX86, type RunConfig, type RunReport } from "../../emulator/run.ts";
 
 export const ROOT = packageRoot();
 export const CLI = join(ROOT, "dist", "cli.js");

@@ -5,10 +5,10 @@
 // user segments, a stack, and a program assembled by shootdown's assembler
 // at 0x100000, each CPU in 64-bit mode at CPL 0 at its entry.
 
-import { Machine } from "../../emulator/machine/machine.ts";
-import { X86PageTables, PTE, PAGE_2M } from "../../emulator/machine/x86-page-tables.ts";
+import { Machine } from "../../emulator/machine/core/machine.ts";
+import { X86PageTables, PTE, PAGE_2M } from "../../emulator/machine/platform/x86/page-tables.ts";
 import { assemble, formatDiagnostic, type Program } from "../../asm/index.ts";
-import type { X86Cpu, X86Exit } from "../../emulator/machine/x86-cpu.ts";
+import type { X86Cpu, X86Exit } from "../../emulator/machine/cpu/x86-cpu.ts";
 
 export const CODE_BASE = 0x10_0000n;
 export const GDT_BASE = 0x1000n;

@@ -4,7 +4,7 @@
 // above 4 GiB, a page-table builder, and registers for 4- or 5-level paging.
 
 import { Machine, type MachineOptions, type X86Cpu, type X86Translation } from "../../emulator/machine/index.ts";
-import { X86PageTables, PTE, PAGE_4K, PAGE_2M, PAGE_1G } from "../../emulator/machine/x86-page-tables.ts";
+import { X86PageTables, PTE, PAGE_4K, PAGE_2M, PAGE_1G } from "../../emulator/machine/platform/x86/page-tables.ts";
 
 export { PTE, PAGE_4K, PAGE_2M, PAGE_1G };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import { describe, it, expect } from "vitest";
-import { MmioBus, PL011_BASE, PL011_FR_IDLE } from "../../emulator/machine/arm-devices.ts";
+import { MmioBus, PL011_BASE, PL011_FR_IDLE } from "../../emulator/machine/platform/arm/devices.ts";
 
 describe("the AArch64 MMIO bus", () => {
   it("UARTDR writes reach the console; UARTFR reads TXFE|RXFE; other registers read 0", () => {

@@ -4,7 +4,7 @@
 // the counting of ports nobody answers, on their own and from a guest.
 
 import { describe, expect, it } from "vitest";
-import { IoBus, raxAfterIn } from "../../emulator/machine/devices.ts";
+import { IoBus, raxAfterIn } from "../../emulator/machine/platform/x86/devices.ts";
 import { imageFile, runSource, shootdown, stats } from "../helpers/run.ts";
 
 describe("the I/O bus", () => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import { describe, it, expect } from "vitest";
-import { psciCall, isPsciCall, cpuOfMpidr, PSCI, PSCI_RET, PSCI_VERSION_VALUE } from "../../emulator/machine/psci.ts";
+import { psciCall, isPsciCall, cpuOfMpidr, PSCI, PSCI_RET, PSCI_VERSION_VALUE } from "../../emulator/machine/platform/arm/psci.ts";
 
 const u = (v: bigint) => BigInt.asUintN(64, v);
 

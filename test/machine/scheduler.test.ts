@@ -6,9 +6,9 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  Xoshiro128, RoundRobin, RandomInterleaving, Replay, ReplayDiverged, packSteps, unpackSteps, type Step,
-} from "../../emulator/machine/scheduler.ts";
-import { parseSchedule, scheduleToJson, type Schedule } from "../../emulator/machine/schedule-file.ts";
+  Xoshiro128, RoundRobin, RandomInterleaving, Replay, ReplayDiverged, packSteps, unpackSteps, checkPacked, type Step,
+} from "../../emulator/machine/core/scheduler.ts";
+import { parseSchedule, scheduleToJson, type Schedule } from "../../emulator/machine/core/schedule-file.ts";
 
 describe("Xoshiro128", () => {
   it("is a function of its seed", () => {
@@ -75,28 +75,33 @@ describe("random interleaving", () => {
 });
 
 describe("schedules", () => {
-  const steps: Step[] = [[0, 10, 10], [1, 10, 10], [1, 10, 10], [1, 10, 10], [2, 10, 3], [0, 7, 0], [0, 7, 0]];
+  const steps: Step[] = [[0, 10, 10], [1, 10, 10], [1, 10, 10], [1, 10, 10], [2, 10, 3], [0, 7, 0], [0, 7, 0], [1, "hv"], [1, "hv"], [0, "hv"]];
 
-  it("pack and unpack to the same decisions", () => {
+  it("pack and unpack to the same decisions, continuation steps included (version 2)", () => {
     const packed = packSteps(steps);
-    expect(packed).toEqual([[0, 10], [1, 10, 10, 3], [2, 10, 3], [0, 7, 0, 2]]);
-    expect(unpackSteps(JSON.parse(JSON.stringify(packed)), 3)).toEqual(steps);
+    expect(packed).toEqual([[0, 10], [1, 10, 10, 3], [2, 10, 3], [0, 7, 0, 2], [1, "hv", 2], [0, "hv"]]);
+    expect(unpackSteps(checkPacked(JSON.parse(JSON.stringify(packed)), 3))).toEqual(steps);
   });
 
-  it("unpacking names the malformed entry", () => {
-    expect(() => unpackSteps([[0, 1], "x"], 2)).toThrow(/decisions\[1\] must be/);
-    expect(() => unpackSteps([[5, 1]], 2)).toThrow(/decisions\[0\] names CPU 5; the run has 2/);
-    expect(() => unpackSteps([[0, 1, 2]], 2)).toThrow(/decisions\[0\] is impossible/);
-    expect(() => unpackSteps([[0, 0]], 2)).toThrow(/impossible/);
-    expect(() => unpackSteps({}, 2)).toThrow(/must be an array/);
+  it("checking names the malformed entry", () => {
+    expect(() => checkPacked([[0, 1], "x"], 2)).toThrow(/decisions\[1\] must be/);
+    expect(() => checkPacked([[5, 1]], 2)).toThrow(/decisions\[0\] names CPU 5; the run has 2/);
+    expect(() => checkPacked([[0, 1, 2]], 2)).toThrow(/decisions\[0\] is impossible/);
+    expect(() => checkPacked([[0, 0]], 2)).toThrow(/impossible/);
+    expect(() => checkPacked({}, 2)).toThrow(/must be an array/);
+    expect(() => checkPacked([[0, "hv", 0]], 2)).toThrow(/decisions\[0\] must be \[cpu, "hv"\]/);
+    expect(() => checkPacked([[0, "hv"]], 2, 1)).toThrow(/decisions\[0\] must be \[cpu, asked\]/);
   });
 
-  it("a replay follows the steps and notices a divergence", () => {
-    const r = new Replay(steps);
-    expect(r.next([0, 1, 2])).toEqual({ cpu: 0, budget: 10 });
-    r.check(10);
-    expect(r.next([0, 1, 2])).toEqual({ cpu: 1, budget: 10 });
-    expect(() => r.check(9)).toThrow(ReplayDiverged);
+  it("a replay follows the steps without expanding a repeat count", () => {
+    const r = new Replay(packSteps(steps));
+    expect(r.next([0, 1, 2])).toEqual({ cpu: 0, budget: 10, expect: 10 });
+    expect(r.next([0, 1, 2])).toEqual({ cpu: 1, budget: 10, expect: 10 });
+    const huge = new Replay([[0, 5, 5, 1_000_000_000], [1, "hv"]]);
+    for (let i = 0; i < 1000; i++) expect(huge.next([0, 1])).toEqual({ cpu: 0, budget: 5, expect: 5 });
+    expect(huge.position).toBe(1000);
+    const h = new Replay([[1, "hv"]]);
+    expect(h.next([0, 1])).toEqual({ cpu: 1, hv: true });
     const s = new Replay([[2, 5, 5]]);
     expect(() => s.next([0, 1])).toThrow(/runs CPU 2, which is not live/);
     const t = new Replay([]);
@@ -105,14 +110,14 @@ describe("schedules", () => {
 
   it("the file round-trips and malformed files are refused with the field named", () => {
     const sched: Schedule = {
-      imageSha256: "ab".repeat(32), imageName: "x.elf", steps, status: 0, stateHash: 0xdead_beef_0000_0001n,
+      imageSha256: "ab".repeat(32), imageName: "x.elf", decisions: packSteps(steps), status: 0, stateHash: 0xdead_beef_0000_0001n,
       options: { cpus: 3, memBytes: 64n << 20n, cmdline: "a b", mode: "random", seed: 99n, quantum: 10, maxSteps: 1000n, tlbChaos: 0.5 },
     };
     const text = scheduleToJson(sched);
     expect(parseSchedule(text)).toEqual(sched);
     const file = JSON.parse(text);
     expect(file.format).toBe("shootdown-schedule");
-    expect(file.version).toBe(1);
+    expect(file.version).toBe(2);
     const broken = (f: (o: any) => void) => {
       const o = JSON.parse(text);
       f(o);
@@ -121,7 +126,11 @@ describe("schedules", () => {
     expect(() => parseSchedule("{")).toThrow(/not valid JSON/);
     expect(() => parseSchedule("[]")).toThrow(/not a JSON object/);
     expect(broken((o) => (o.format = "other"))).toThrow(/"format" must be "shootdown-schedule"/);
-    expect(broken((o) => (o.version = 2))).toThrow(/"version" 2 is not supported/);
+    expect(broken((o) => (o.version = 3))).toThrow(/"version" 3 is not supported/);
+    expect(broken((o) => (o.version = 1))).toThrow(/decisions\[4\] must be \[cpu, asked\]/);
+    expect(broken((o) => (o.options.mem = "4097"))).toThrow(/options.mem/);
+    expect(broken((o) => (o.options.seed = (1n << 64n).toString()))).toThrow(/options.seed/);
+    expect(broken((o) => (o.options.tlbChaos = 1e-300))).toThrow(/options.tlbChaos/);
     expect(broken((o) => (o.image.sha256 = "zz"))).toThrow(/image.sha256/);
     expect(broken((o) => (o.options.cpus = 0))).toThrow(/options.cpus/);
     expect(broken((o) => (o.options.mem = 5))).toThrow(/options.mem/);

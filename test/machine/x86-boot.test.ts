@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 //
-// The x86-64 boot protocol (README.md, "Boot protocol (x86-64)"): which
+// The x86-64 boot protocol (docs/boot.md, "Boot protocol (x86-64)"): which
 // images the loader refuses and why, and the state every CPU starts in,
 // checked from the host and by a guest that inspects itself.
 
 import { describe, expect, it } from "vitest";
-import { Machine } from "../../emulator/machine/machine.ts";
+import { Machine } from "../../emulator/machine/core/machine.ts";
 import {
   bootX86, planLoad, LoadError, BOOT_MAGIC, GDT_DESCRIPTORS, CMDLINE_MAX_BYTES, encodeCmdline,
-} from "../../emulator/machine/x86-boot.ts";
+} from "../../emulator/machine/platform/x86/boot.ts";
 import { image, imageFile, runSource, shootdown } from "../helpers/run.ts";
 
 const MiB = 1n << 20n;

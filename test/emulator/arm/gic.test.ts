@@ -13,7 +13,7 @@ import {
   gicRig, bringUp as kernelBringUp, GICD_CTLR, GICD_TYPER, GICR_TYPER, GICR_WAKER, GICR_IGROUPR0, GICR_ISENABLER0,
   GICR_ICENABLER0, GICR_ISPENDR0, GICR_ISACTIVER0, GICR_IPRIORITYR,
 } from "../../helpers/gic.ts";
-import { packageRoot } from "../../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../../emulator/machine/core/wasm.ts";
 
 const GICD_ISENABLER1 = GICD_BASE + 0x104n;
 const GICD_IGROUPR1 = GICD_BASE + 0x84n;

@@ -8,8 +8,8 @@
 // (through the data caches), and exits carried out by shootdown run's port.
 
 import { describe, expect, it } from "vitest";
-import { Machine } from "../../../emulator/machine/machine.ts";
-import { ArmPageTables, S1 } from "../../../emulator/machine/arm-page-tables.ts";
+import { Machine } from "../../../emulator/machine/core/machine.ts";
+import { ArmPageTables, S1 } from "../../../emulator/machine/platform/arm/page-tables.ts";
 import { ArmTarget, armTargetXml } from "../../../emulator/debug/arm-target.ts";
 import { Session } from "../../../emulator/debug/session.ts";
 import { Commands } from "../../../emulator/debug/commands.ts";

@@ -13,7 +13,7 @@ import { GdbStub } from "../../../emulator/debug/gdb-stub.ts";
 import { Session } from "../../../emulator/debug/session.ts";
 import { makeTarget } from "../../../emulator/debug/targets.ts";
 import { Commands, MAX_EXAMINE_BYTES } from "../../../emulator/debug/commands.ts";
-import { ShootdownError } from "../../../emulator/machine/errors.ts";
+import { ShootdownError } from "../../../emulator/machine/core/errors.ts";
 import { CLI, ROOT, image, imageFile } from "../../helpers/run.ts";
 import { STALE_GUEST, STALE_GUEST_A64 } from "../../helpers/debug.ts";
 import { Client, frame } from "../../helpers/gdb-client.ts";

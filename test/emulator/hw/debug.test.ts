@@ -7,9 +7,9 @@
 // too), while the entries themselves stay in memory to be read in place.
 
 import { describe, expect, it } from "vitest";
-import { Machine } from "../../../emulator/machine/machine.ts";
-import { X86PageTables, PTE, PAGE_4K } from "../../../emulator/machine/x86-page-tables.ts";
-import { InvpcidType } from "../../../emulator/machine/x86-cpu.ts";
+import { Machine } from "../../../emulator/machine/core/machine.ts";
+import { X86PageTables, PTE, PAGE_4K } from "../../../emulator/machine/platform/x86/page-tables.ts";
+import { InvpcidType } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import { tlbEntries } from "../../../emulator/debug/tlb-dump.ts";
 
 const LOCAL = 0x7f00_0000_0000n;

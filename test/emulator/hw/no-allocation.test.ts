@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { packageRoot } from "../../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../../emulator/machine/core/wasm.ts";
 
 describe("the hardware module", () => {
   const wat = readFileSync(join(packageRoot(), "dist", "shootdown.wat"), "utf8");

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { runVectors, formatReport } from "../../../emulator/walk/vectors.ts";
 import { X86VectorRunner } from "../../../emulator/walk/x86.ts";
 import { Aarch64VectorRunner } from "../../../emulator/walk/aarch64.ts";
-import { packageRoot } from "../../../emulator/machine/wasm.ts";
+import { packageRoot } from "../../../emulator/machine/core/wasm.ts";
 
 const VECTORS = join(packageRoot(), "test", "golden", "vectors");
 const run = (text: string) => runVectors(text, { x86_64: new X86VectorRunner(), aarch64: new Aarch64VectorRunner() });

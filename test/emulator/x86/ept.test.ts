@@ -6,8 +6,9 @@
 
 import { describe, expect, it } from "vitest";
 import { Machine, InveptType, InvvpidType, EPT_QUALIFICATION as Q, type Memory } from "../../../emulator/machine/index.ts";
-import { X86PageTables, PTE, PAGE_4K, PAGE_2M } from "../../../emulator/machine/x86-page-tables.ts";
+import { X86PageTables, PTE, PAGE_4K, PAGE_2M } from "../../../emulator/machine/platform/x86/page-tables.ts";
 import { paOf, read, write, fetch, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LME, EFER_LMA, EFER_NXE } from "../../helpers/x86.ts";
+import { assembleX86, gate } from "../../helpers/x86-exec.ts";
 
 /** Guest memory: 16 MiB of guest-physical space at host-physical GUEST. */
 const GUEST = 0x4000_0000n;
@@ -127,6 +128,80 @@ describe("a guest under EPT", () => {
     gpt.map(VA + PAGE_4K, 0x51_0000n, PAGE_4K, PTE.RW);
     cpu.flushAll();
     expect(cpu.translate(VA + PAGE_4K, read)).toMatchObject({ ok: false, fault: { kind: "ept-violation" } });
+  });
+});
+
+/**
+ * A guest under EPT that runs code: the low 2 MiB of guest-physical space
+ * identity-mapped for the guest (one 2 MiB page), VA at guest-physical
+ * 0x50_0000, a GDT, an IDT whose #UD gate points at a HLT, a stack below
+ * 0x7_0000 and the program at 0x8_0000.
+ */
+function runRig(source: string) {
+  const r = vmRig();
+  const { m, gpt, cpu } = r;
+  gpt.map(0n, 0n, PAGE_2M, PTE.RW);
+  gpt.map(VA, 0x50_0000n, PAGE_4K, PTE.RW);
+  const program = assembleX86(source, CODE_GPA);
+  for (const s of program.sections) if (s.type === "progbits" && s.size) m.memory.write(GUEST + s.address, s.bytes);
+  [0n, 0x0020_9a00_0000_0000n, 0x0000_9200_0000_0000n].forEach((d, i) => m.memory.write64(GUEST + 0x1000n + BigInt(8 * i), d));
+  const [lo, hi] = gate(CODE_GPA + 0x800n);
+  m.memory.write64(GUEST + 0x3000n + 6n * 16n, lo);
+  m.memory.write64(GUEST + 0x3000n + 6n * 16n + 8n, hi);
+  m.memory.write(GUEST + CODE_GPA + 0x800n, Uint8Array.of(0xf4));
+  cpu.setState({
+    rip: program.entry, rsp: 0x7_0000n, rflags: 2n, cs: 8, ss: 0x10, cpl: 0,
+    gdtrBase: 0x1000n, gdtrLimit: 23, idtrBase: 0x3000n, idtrLimit: 256 * 16 - 1,
+  });
+  const sym = (name: string) => program.symbols.find((x) => x.name === name)!.value;
+  return { ...r, sym };
+}
+
+const CODE_GPA = 0x8_0000n;
+
+describe("a guest instruction under EPT", () => {
+  // Before guest mode existed these were #GP inside the guest; an EPT violation is the hypervisor's (SDM Vol.3C 29.3.3).
+  it("exits on an EPT violation with the guest-physical address and the qualification, the instruction not run", () => {
+    const { m, cpu, eptEntry, eptp, sym } = runRig(`_start:\n mov $${VA}, %rbx\nop: movq $1, 8(%rbx)\n hlt`);
+    m.memory.write64(eptEntry(0x50_0000n), GUEST + 0x50_0000n | R | X | WB);
+    const exit = cpu.run(100);
+    expect(exit).toMatchObject({
+      reason: "ept-violation", guest: true, gpa: 0x50_0008n, guestLinear: VA + 8n, rip: sym("op"), duringDelivery: null,
+      qualification: Q.WRITE | Q.READABLE | Q.EXECUTABLE | Q.LINEAR_VALID | Q.FINAL, fields: { exitReason: 48 },
+    });
+    expect(cpu.state.rip).toBe(sym("op"));
+    expect(cpu.counters().exceptions).toBe(0n);
+    expect(m.memory.read64(GUEST + 0x50_0008n)).toBe(0n);
+    // The hypervisor makes the page writable and resumes the guest at the same instruction.
+    m.memory.write64(eptEntry(0x50_0000n), GUEST + 0x50_0000n | R | W | X | WB);
+    expect(cpu.invept(InveptType.SingleContext, eptp)).toBe("ok");
+    expect(cpu.run(100)).toEqual({ reason: "hlt" });
+    expect(m.memory.read64(GUEST + 0x50_0008n)).toBe(1n);
+  });
+
+  it("exits on an EPT violation reading a guest paging-structure entry, without FINAL", () => {
+    const { m, gpt, cpu, eptEntry, sym } = runRig(`_start:\n mov $${VA}, %rbx\nop: mov (%rbx), %rax\n hlt`);
+    const pte = gpt.entryAddress(VA, 1);
+    m.memory.write64(eptEntry(pte & ~0xfffn), 0n);
+    expect(cpu.run(100)).toMatchObject({ reason: "ept-violation", guest: true, gpa: pte, qualification: Q.READ | Q.LINEAR_VALID, rip: sym("op") });
+  });
+
+  it("exits on an EPT misconfiguration (a write-only entry) with the guest-physical address", () => {
+    const { m, cpu, eptEntry, sym } = runRig(`_start:\n mov $${VA}, %rbx\nop: mov 0x10(%rbx), %rax\n hlt`);
+    m.memory.write64(eptEntry(0x50_0000n), GUEST + 0x50_0000n | W | WB);
+    expect(cpu.run(100)).toMatchObject({ reason: "ept-misconfig", guest: true, gpa: 0x50_0010n, rip: sym("op"), fields: { exitReason: 49 } });
+  });
+
+  it("an EPT violation while delivering an exception exits with that exception as IDT-vectoring information", () => {
+    const { m, cpu, eptEntry, sym } = runRig("_start:\n nop\nop: ud2");
+    // The stack page is read-only for EPT: pushing #UD's frame is a violation.
+    m.memory.write64(eptEntry(0x6_f000n), GUEST + 0x6_f000n | R | X | WB);
+    const exit = cpu.run(100);
+    expect(exit).toMatchObject({
+      reason: "ept-violation", guest: true, gpa: 0x6_fff8n, rip: sym("op"),
+      duringDelivery: { vector: 6, type: "hardware-exception" },
+    });
+    expect(cpu.state.rsp).toBe(0x7_0000n);
   });
 });
 

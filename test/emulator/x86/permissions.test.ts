@@ -8,7 +8,7 @@ import {
   rig, paOf, pf, read, write, fetch, userRead, userWrite, userFetch, PTE, PAGE_4K, CR4_SMEP, CR4_SMAP, CR4_PKE,
   RFLAGS_AC, EFER_LME, EFER_LMA, EFER_NXE,
 } from "../../helpers/x86.ts";
-import { pkeyBits } from "../../../emulator/machine/x86-page-tables.ts";
+import { pkeyBits } from "../../../emulator/machine/platform/x86/page-tables.ts";
 import type { Access } from "../../../emulator/machine/index.ts";
 
 const VA = 0x0000_5555_0000_0000n;

@@ -9,6 +9,8 @@
 import { C } from "../../cpu";
 import { CPU_FAULT_CODE, CPU_FAULT_ADDR } from "../../layout";
 import { XLATE_PF, XLATE_GP, XLATE_BUS } from "../paging/result";
+import { XLATE_EPT_VIOLATION, XLATE_EPT_MISCONFIG } from "../ept";
+import { recordEptExit } from "../guest/exits";
 
 // Exception vectors (SDM Vol.3A 6.3.1).
 export const VEC_DE: i32 = 0;
@@ -25,6 +27,8 @@ export const VEC_PF: i32 = 14;
 export const VEC_BUS: i32 = 256;
 /** Not a vector: the instruction left to TypeScript (an exit), with RIP already past it. */
 export const VEC_EXIT: i32 = 257;
+/** Not a vector: a VM exit (guest/exits.ts recorded why), with the guest's state as at the instruction. */
+export const VEC_VMEXIT: i32 = 258;
 
 /** The pending exception (-1: none), its error code and whether it has one. */
 export let excVector: i32 = -1;
@@ -70,14 +74,24 @@ export function raiseExit(): void {
   excVector = VEC_EXIT;
 }
 
+/** Marks that the instruction (or the event being delivered) caused a VM exit. */
+export function raiseVmExit(): void {
+  excVector = VEC_VMEXIT;
+}
+
 /**
  * Raises what a failed translation means for an access: #PF with the error
- * code the walk recorded (CR2 is already set), #GP(0) — #SS(0) for a stack
- * access — for a non-canonical address, or a bus error.
+ * code the walk recorded (CR2 is already set, unless the #PF exits), #GP(0) —
+ * #SS(0) for a stack access — for a non-canonical address, a bus error, or
+ * a VM exit for an EPT violation or misconfiguration (never a fault inside
+ * the guest: SDM Vol.3C 29.3.3).
  */
 export function raiseTranslation(status: u32, stack: bool): void {
   if (status == XLATE_PF) raise(VEC_PF, load<u32>(C + CPU_FAULT_CODE), true);
   else if (status == XLATE_GP) raise(stack ? VEC_SS : VEC_GP, 0, true);
   else if (status == XLATE_BUS) raiseBus(load<u64>(C + CPU_FAULT_ADDR));
-  else raise(VEC_GP, 0, true);
+  else if (status == XLATE_EPT_VIOLATION || status == XLATE_EPT_MISCONFIG) {
+    recordEptExit(status);
+    raiseVmExit();
+  } else raise(VEC_GP, 0, true);
 }

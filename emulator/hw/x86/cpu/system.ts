@@ -19,7 +19,9 @@ import {
   X86_FMASK, X86_APIC_BASE, X86_TSC_AUX, X86_CYCLES, X86_EXIT_REASON, X86_EXIT_PORT, X86_EXIT_SIZE,
   X86_EXIT_WRITE, X86_EXIT_VALUE, X86_EXIT_RIP, X86_EXIT_DETAIL, X86_EVENTS, X86_LAZY_OP, X86_APIC_TPR,
   LAZY_NONE, EXIT_HLT, EXIT_IO, EXIT_VMCALL, EXIT_TRIPLE_FAULT, EXIT_BUS_ERROR, CNT_EXCEPTION, CNT_INTERRUPT,
-  CNT_IPI_TAKEN, CNT_EXIT_IO, CNT_EXIT_HLT, CNT_EXIT_VMCALL, FEATURE_PAGE1GB,
+  CNT_IPI_TAKEN, CNT_EXIT_IO, CNT_EXIT_HLT, CNT_EXIT_VMCALL, FEATURE_PAGE1GB, X86_ENTRY_INTR_INFO, EXIT_VMEXIT,
+  GC_HLT_EXITING, GC_INVLPG_EXITING, GC_RDMSR_EXITING, GC_WRMSR_EXITING, GC_VMCALL_EXITING,
+  GC_EXTERNAL_INTERRUPT_EXITING, VMX_EXIT_HLT, VMX_EXIT_INVLPG, VMX_EXIT_RDMSR, VMX_EXIT_WRMSR, VMX_EXIT_VMCALL,
 } from "../../layout";
 import { features } from "../../cpu";
 import { maxPhysAddr } from "../../phys/ram";
@@ -32,7 +34,7 @@ import {
 } from "./ops";
 import {
   excVector, excCode, excHasCode, excAddress, raise, raiseUD, raiseGP, raiseExit, clearFault, faulted,
-  VEC_BP, VEC_UD, VEC_DF, VEC_NP, VEC_GP, VEC_PF, VEC_BUS, VEC_TS, VEC_SS,
+  VEC_BP, VEC_UD, VEC_DF, VEC_NP, VEC_GP, VEC_PF, VEC_BUS, VEC_TS, VEC_SS, VEC_VMEXIT,
 } from "./fault";
 import { gpr, setGpr, cpl, readReg, writeReg, RAX, RCX, RDX, RSP, R11 } from "./state";
 import { materialize, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_AC, FLAG_IOPL, FLAG_VM, FLAG_FIXED, FLAG_DF, ARITH_FLAGS, FLAG_ID } from "./flags";
@@ -43,6 +45,12 @@ import { apicRead, apicWrite, apicFault, deliverable, acknowledge, timerDeadline
 import { invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags } from "../invalidate";
 import { cr4, CR4_PKE, CR4_LA57, EFER_SCE } from "../regs";
 import { isCanonical } from "../translate";
+import { inGuestMode, guestExiting, exceptionExits, virtualIf } from "../guest/controls";
+import {
+  instructionExits, crWriteExits, ioExits, invpcidExits, softwareExceptionExit, exceptionExit, externalInterruptExit,
+  tripleFaultExit, noteDelivery, deliveryDone,
+} from "../guest/exits";
+import { injectPending } from "../guest/inject";
 
 const CR4_TSD: u64 = 1 << 2;
 
@@ -69,7 +77,7 @@ export function popFlags(value: u64, size: u32): void {
   const old = materialize();
   let keep: u64 = FLAG_VM | FLAG_RF;
   if (cpl() > 0) keep |= FLAG_IOPL;
-  if (cpl() > iopl()) keep |= FLAG_IF;
+  if (ifLocked()) keep |= FLAG_IF;
   let v = size == 2 ? (old & ~<u64>0xFFFF) | (value & 0xFFFF) : value;
   v = (v & ~keep) | (old & keep);
   setFlags(v);
@@ -77,6 +85,11 @@ export function popFlags(value: u64, size: u32): void {
 
 @inline function iopl(): u32 {
   return <u32>(load<u64>(C + CPU_RFLAGS) >> 12) & 3;
+}
+
+/** May software not change IF: CPL above IOPL, unless IF is a guest's virtual IF (guest/controls.ts)? */
+function ifLocked(): bool {
+  return cpl() > iopl() && !virtualIf();
 }
 
 // ── Descriptors ──────────────────────────────────────────────────────────────
@@ -122,7 +135,8 @@ function makesDoubleFault(first: i32, second: i32): bool {
  * in error codes about it); `returnRip` is what the frame's RIP holds.
  * Returns false with the new fault raised when delivery itself faulted.
  */
-function deliverThroughIdt(vector: u32, code: u32, hasCode: bool, software: bool, external: bool, returnRip: u64): bool {
+export function deliverThroughIdt(vector: u32, code: u32, hasCode: bool, software: bool, external: bool, returnRip: u64): bool {
+  noteDelivery(vector, code, hasCode, software, external);
   const ext: u32 = external ? 1 : 0;
   const idtError = (vector << 3) | 2 | ext;
   if (<u64>vector * 16 + 15 > <u64>load<u32>(C + X86_IDTR_LIMIT)) {
@@ -195,6 +209,7 @@ function deliverThroughIdt(vector: u32, code: u32, hasCode: bool, software: bool
   store<u64>(C + X86_RIP, target);
   store<u32>(C + X86_SHADOW, 0);
   dropFetchWindow();
+  deliveryDone();
   return true;
 }
 
@@ -208,22 +223,44 @@ function stop(reason: u32, rip: u64, value: u64, detail: u64): u32 {
   return reason;
 }
 
+/** A fault while delivering #DF: shutdown in host mode (stopped, with a report), a VM exit in guest mode. */
+function tripleFault(rip: u64, history: u64): u32 {
+  return inGuestMode() ? tripleFaultExit(history) : stop(EXIT_TRIPLE_FAULT, rip, 0, history);
+}
+
 /**
  * Delivers the exception the last instruction (or fetch) raised, whose RIP
- * was `faultRip` (already restored). Returns an exit when the CPU stopped
- * (triple fault, bus error), else 0.
+ * was `faultRip` (already restored), or the VM exit it caused. `during` is
+ * the injected exception whose delivery raised it (guest/inject.ts), -1 for
+ * none. Returns an exit when the CPU stopped (triple fault, bus error) or
+ * exited to the hypervisor, else 0.
  */
-export function deliverException(faultRip: u64): u32 {
+export function deliverException(faultRip: u64, during: i32 = -1): u32 {
   let vector = excVector;
   let code = excCode;
   let hasCode = excHasCode;
   clearFault();
   if (vector == VEC_BUS) return stop(EXIT_BUS_ERROR, faultRip, excAddress, 0);
+  if (vector == VEC_VMEXIT) return EXIT_VMEXIT;
   // The vectors whose delivery was attempted, one per byte, for the report.
   let history: u64 = <u64>vector;
   let attempts: u64 = 1;
   let first = vector;
+  if (during >= 0 && !exceptionExits(vector)) {
+    history = <u64>during | (<u64>vector << 8);
+    attempts = 2;
+    if (during == VEC_DF) return tripleFault(faultRip, history);
+    if (makesDoubleFault(during, vector)) {
+      vector = VEC_DF;
+      code = 0;
+      hasCode = true;
+      history |= <u64>VEC_DF << 16;
+      attempts = 3;
+    }
+  }
   for (;;) {
+    // In guest mode the exception bitmap chooses between a VM exit and the guest's IDT (SDM Vol.3C 26.2).
+    if (exceptionExits(vector)) return exceptionExit(<u32>vector, code, hasCode);
     count(CNT_EXCEPTION);
     if (deliverThroughIdt(<u32>vector, code, hasCode, false, false, faultRip)) return 0;
     const second = excVector;
@@ -231,8 +268,11 @@ export function deliverException(faultRip: u64): u32 {
     const secondHasCode = excHasCode;
     clearFault();
     if (second == VEC_BUS) return stop(EXIT_BUS_ERROR, faultRip, excAddress, history);
-    if (vector == VEC_DF) return stop(EXIT_TRIPLE_FAULT, faultRip, 0, history);
-    if (makesDoubleFault(first, second)) {
+    if (second == VEC_VMEXIT) return EXIT_VMEXIT;
+    // A fault that exits is not combined with the event it interrupted: it exits, reporting that event.
+    const exits = exceptionExits(second);
+    if (vector == VEC_DF && !exits) return tripleFault(faultRip, history);
+    if (makesDoubleFault(first, second) && !exits) {
       vector = VEC_DF;
       code = 0;
       hasCode = true;
@@ -272,8 +312,13 @@ export function serviceEvents(): u32 {
     store<u32>(C + X86_SHADOW, shadow - 1);
     store<u32>(C + X86_EVENTS, 1);
   }
+  if (load<u32>(C + X86_ENTRY_INTR_INFO)) {
+    const exit = injectPending(shadow != 0);
+    if (exit) return exit;
+  }
   const flags = load<u64>(C + CPU_RFLAGS);
-  const interruptible = (flags & FLAG_IF) != 0 && shadow == 0;
+  // With external-interrupt exiting RFLAGS.IF does not block interrupts: they exit instead.
+  const interruptible = ((flags & FLAG_IF) != 0 || guestExiting(GC_EXTERNAL_INTERRUPT_EXITING)) && shadow == 0;
   let v = deliverable();
   if (v < 0 && load<u32>(C + X86_HALTED) && interruptible && timerDeadline() != u64.MAX_VALUE) {
     // Nothing else can wake it: skip the idle cycles to the timer.
@@ -285,6 +330,7 @@ export function serviceEvents(): u32 {
     v = deliverable();
   }
   if (v >= 0 && interruptible) {
+    if (guestExiting(GC_EXTERNAL_INTERRUPT_EXITING)) return externalInterruptExit(<u32>v);
     store<u32>(C + X86_HALTED, 0);
     if (acknowledge(<u32>v)) count(CNT_IPI_TAKEN);
     count(CNT_INTERRUPT);
@@ -462,7 +508,7 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
   switch (op) {
     case OP_CLI:
     case OP_STI: {
-      if (cpl() > iopl()) {
+      if (ifLocked()) {
         raiseGP(0);
         return;
       }
@@ -481,7 +527,7 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       return;
     }
     case OP_HLT:
-      if (!privileged()) return;
+      if (!privileged() || instructionExits(GC_HLT_EXITING, VMX_EXIT_HLT, 0, rip, nextRip)) return;
       store<u32>(C + X86_HALTED, 1);
       store<u32>(C + X86_EVENTS, 1);
       return;
@@ -489,7 +535,8 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       deliverSoftware(<u32>load<u64>(d, D_IMM) & 0xFF, nextRip);
       return;
     case OP_INT3:
-      deliverSoftware(<u32>VEC_BP, nextRip);
+      if (exceptionExits(VEC_BP)) softwareExceptionExit(<u32>VEC_BP, rip, nextRip);
+      else deliverSoftware(<u32>VEC_BP, nextRip);
       return;
     case OP_UD2:
       raiseUD();
@@ -523,7 +570,7 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       return;
     }
     case OP_MOV_TO_CR: {
-      if (!privileged()) return;
+      if (!privileged() || crWriteExits(<u32>load<u8>(d, D_REG), <u32>load<u8>(d, D_RM), rip, nextRip)) return;
       moveToCr(<u32>load<u8>(d, D_REG), gpr(<u32>load<u8>(d, D_RM)));
       return;
     }
@@ -555,15 +602,19 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       if (!privileged()) return;
       ltr(<u32>readE(d, 2, nextRip) & 0xFFFF);
       return;
-    case OP_INVLPG:
+    case OP_INVLPG: {
       if (!privileged()) return;
-      invlpg(effectiveAddress(d, nextRip));
+      const va = effectiveAddress(d, nextRip);
+      if (instructionExits(GC_INVLPG_EXITING, VMX_EXIT_INVLPG, va, rip, nextRip)) return;
+      invlpg(va);
       dropFetchWindow();
       return;
+    }
     case OP_INVPCID: {
       if (!privileged()) return;
       const type = gpr(<u32>load<u8>(d, D_REG));
       const at = effectiveAddress(d, nextRip);
+      if (invpcidExits(<u32>load<u8>(d, D_REG), at, rip, nextRip)) return;
       const desc0 = readMem(at, 8, dataKind(false));
       if (faulted()) return;
       const desc1 = readMem(at + 8, 8, dataKind(false));
@@ -573,11 +624,11 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       return;
     }
     case OP_WRMSR:
-      if (!privileged()) return;
+      if (!privileged() || instructionExits(GC_WRMSR_EXITING, VMX_EXIT_WRMSR, 0, rip, nextRip)) return;
       writeMsr(<u32>gpr(RCX), (gpr(RDX) << 32) | (gpr(RAX) & 0xFFFF_FFFF));
       return;
     case OP_RDMSR: {
-      if (!privileged()) return;
+      if (!privileged() || instructionExits(GC_RDMSR_EXITING, VMX_EXIT_RDMSR, 0, rip, nextRip)) return;
       const v = readMsr(<u32>gpr(RCX));
       if (faulted()) return;
       setGpr(RAX, v & 0xFFFF_FFFF);
@@ -606,6 +657,7 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       }
       const size = <u32>load<u8>(d, D_OSIZE);
       const port: u32 = load<u8>(d, D_FLAGS) & F_DX ? <u32>gpr(RDX) & 0xFFFF : <u32>load<u64>(d, D_IMM);
+      if (ioExits(port, size, op == OP_IN, !(load<u8>(d, D_FLAGS) & F_DX), rip, nextRip)) return;
       store<u32>(C + X86_EXIT_PORT, port);
       store<u32>(C + X86_EXIT_SIZE, size);
       store<u32>(C + X86_EXIT_WRITE, op == OP_OUT ? 1 : 0);
@@ -615,6 +667,7 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       return;
     }
     case OP_VMCALL:
+      if (instructionExits(GC_VMCALL_EXITING, VMX_EXIT_VMCALL, 0, rip, nextRip)) return;
       count(CNT_EXIT_VMCALL);
       exitTo(EXIT_VMCALL, rip);
       return;
@@ -752,7 +805,7 @@ function iretq(): void {
   const old = materialize();
   let keep: u64 = FLAG_VM;
   if (cpl() > 0) keep |= FLAG_IOPL;
-  if (cpl() > iopl()) keep |= FLAG_IF;
+  if (ifLocked()) keep |= FLAG_IF;
   setFlags((flags & ~keep) | (old & keep));
   store<u16>(C + X86_SEL + (SEL_CS << 1), <u16>cs);
   store<u16>(C + X86_SEL + (SEL_SS << 1), <u16>ss);

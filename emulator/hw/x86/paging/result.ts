@@ -15,6 +15,8 @@ import {
 } from "../../layout";
 import { killVa } from "../../tlb/structure";
 import { curAsid, curCtx } from "../../tlb/floors";
+import { exceptionExits } from "../guest/controls";
+import { VECTOR_PF } from "./pferr";
 
 /** Page fault (#PF, vector 14). */
 export const XLATE_PF: u32 = 1;
@@ -33,7 +35,8 @@ function recordFault(kind: u32, code: u32, addr: u64, level: u32): void {
 export function pageFault(va: u64, code: u32, level: u32, mode: u32): u32 {
   recordFault(XLATE_PF, code, va, level);
   if (mode & MODE_PEEK) return XLATE_PF;
-  store<u64>(C + CPU_CR2, va);
+  // A #PF that exits to the hypervisor leaves CR2 as it was (SDM Vol.3C 28.1); the exit reports va.
+  if (!exceptionExits(VECTOR_PF)) store<u64>(C + CPU_CR2, va);
   count(CNT_PAGE_FAULT);
   count(CNT_FAULT_INVAL);
   killVa(STRUCT_TLB_4K, STRUCT_TLB_1G, va, curCtx(), curAsid(), true, true);

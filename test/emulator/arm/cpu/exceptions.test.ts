@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import { a64Rig, mmuOn, MMU_ON, RAM_BASE, type A64Rig } from "../../../helpers/a64-exec.ts";
-import { S1 } from "../../../../emulator/machine/arm-page-tables.ts";
+import { S1 } from "../../../../emulator/machine/platform/arm/page-tables.ts";
 
 const IL = 1n << 25n;
 const esr = (ec: number, iss: number) => (BigInt(ec) << 26n) | IL | BigInt(iss);

@@ -6,8 +6,8 @@
 
 import { describe, expect, it } from "vitest";
 import { a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
-import { ArmPageTables, S2 } from "../../../../emulator/machine/arm-page-tables.ts";
-import { ArmGic } from "../../../../emulator/machine/arm-gic.ts";
+import { ArmPageTables, S2 } from "../../../../emulator/machine/platform/arm/page-tables.ts";
+import { ArmGic } from "../../../../emulator/machine/cpu/arm-gic.ts";
 import { bringUp, GICR_ISPENDR0 } from "../../../helpers/gic.ts";
 
 const IL = 1n << 25n;

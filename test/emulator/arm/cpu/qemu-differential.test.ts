@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeElf } from "../../../../asm/index.ts";
 import { assembleA64, a64Rig, RAM_BASE } from "../../../helpers/a64-exec.ts";
-import type { Counters } from "../../../../emulator/machine/counters.ts";
+import type { Counters } from "../../../../emulator/machine/core/counters.ts";
 import { generate, source, type Case } from "./qemu/generate.ts";
 import { generateMemory, memorySource } from "./qemu/load-store.ts";
 import { EXCEPTION_CASES, exceptionSource } from "./qemu/exceptions.ts";

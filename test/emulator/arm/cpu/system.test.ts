@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import { a64Rig, runA64, mmuOn, MMU_ON, RAM_BASE, TABLE_POOL } from "../../../helpers/a64-exec.ts";
-import { S1 } from "../../../../emulator/machine/arm-page-tables.ts";
+import { S1 } from "../../../../emulator/machine/platform/arm/page-tables.ts";
 
 describe("identification and plain registers", () => {
   it("MPIDR_EL1 per CPU, CurrentEL, MIDR, CTR, DCZID, the cache ID registers, ID_AA64MMFR0 PARange", () => {

@@ -10,7 +10,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assemble, formatDiagnostic } from "../../../../asm/index.ts";
-import { GPR_NAMES } from "../../../../emulator/machine/x86-cpu.ts";
+import { GPR_NAMES } from "../../../../emulator/machine/cpu/x86-cpu.ts";
 import { CODE_BASE, CODE_SIZE, COMPARED_FLAGS, SCRATCH_BASE, flagNames, generateBatch, type TestCase } from "./generate.ts";
 import { buildHarness, hostCanRunHarness, type CaseInput, type CaseOutcome, type Harness } from "./native.ts";
 import { InterpreterRig } from "./interpreter.ts";

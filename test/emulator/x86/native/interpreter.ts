@@ -6,10 +6,10 @@
 // 0, and no IDT, so that an exception ends the run as a triple fault whose
 // first vector is the exception's.
 
-import { Machine } from "../../../../emulator/machine/machine.ts";
-import { X86PageTables, PTE, PAGE_2M } from "../../../../emulator/machine/x86-page-tables.ts";
-import type { X86Cpu } from "../../../../emulator/machine/x86-cpu.ts";
-import { GPR_NAMES } from "../../../../emulator/machine/x86-cpu.ts";
+import { Machine } from "../../../../emulator/machine/core/machine.ts";
+import { X86PageTables, PTE, PAGE_2M } from "../../../../emulator/machine/platform/x86/page-tables.ts";
+import type { X86Cpu } from "../../../../emulator/machine/cpu/x86-cpu.ts";
+import { GPR_NAMES } from "../../../../emulator/machine/cpu/x86-cpu.ts";
 import { CODE_BASE, SCRATCH_BASE, SCRATCH_SIZE, scratchContents } from "./generate.ts";
 import type { CaseInput, CaseOutcome } from "./native.ts";
 

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+//
+// The exit path. Whatever a CPU hands out of the hot path (an I/O access, a
+// hypercall, a trapped instruction, a fault it cannot deliver, a halt) is an
+// exit, and every exit of either architecture goes through one chain of
+// handlers, in this order:
+//
+//   1. the hypervisor, when the machine runs one (hypervisor/);
+//   2. the platform: devices, firmware (PSCI), the debug-exit port;
+//   3. the crash describer, which words the crash line for anything left.
+//
+// A handler finishes the exit ("done"), ends the run ("end"), starts a
+// continuation ("continue"), or passes it on (undefined). The crash describer
+// never passes, so the chain always answers.
+//
+// A continuation is a resumable routine: a generator that yields one
+// StepLabel at each point where another CPU may act in between (a shared
+// read or write, a lock, a wait). While a CPU has one, it runs no guest
+// instructions; the engine (engine.ts) advances it by one step per scheduler
+// decision for that CPU, so hypervisor steps interleave with guest
+// instructions on the other CPUs under the same seed, and a recorded schedule
+// replays them exactly. When the generator returns, its value says how the
+// exit ended, as a handler's answer would.
+
+import type { RunEnd } from "./run-end.ts";
+
+/** One resumable point of a continuation: what it is about to do, or wait for. */
+export interface StepLabel {
+  readonly what: string;
+  /**
+   * The step only looked and found it must wait (a spin on a lock or an
+   * acknowledgement): it is no progress, so a machine whose every CPU waits
+   * is deadlocked.
+   */
+  readonly wait?: boolean;
+}
+
+/** A resumable routine; its return value ends the exit it was started for (undefined: done). */
+export type Continuation = Generator<StepLabel, Handled | undefined, void>;
+
+/** How a handler answered an exit. */
+export type Handled =
+  /** The exit is carried out; the CPU goes on with guest instructions. */
+  | { kind: "done" }
+  /** The run is over. */
+  | { kind: "end"; end: RunEnd }
+  /** The exit goes on as a continuation, stepped by the engine. */
+  | { kind: "continue"; routine: Continuation };
+
+export const DONE: Handled = { kind: "done" };
+
+export interface ExitHandler<C, E> {
+  /** For traces and error messages: "hypervisor", "platform", "crash describer". */
+  readonly name: string;
+  /** Carries out the exit, or returns undefined to pass it to the next handler. */
+  handle(cpu: C, exit: E): Handled | undefined;
+}
+
+/** The chain: the first handler that answers wins; the last one always answers. */
+export class ExitChain<C, E extends { reason: string }> {
+  constructor(private readonly handlers: readonly ExitHandler<C, E>[]) {}
+
+  /** A chain with `first` in front (the hypervisor goes before the platform). */
+  withFirst(first: ExitHandler<C, E>): ExitChain<C, E> {
+    return new ExitChain([first, ...this.handlers]);
+  }
+
+  handle(cpu: C, exit: E): Handled {
+    for (const h of this.handlers) {
+      const r = h.handle(cpu, exit);
+      if (r) return r;
+    }
+    throw new Error(`no handler took a ${exit.reason} exit (the crash describer must take every exit)`);
+  }
+}
+
+/**
+ * Something the machine reports rather than handles, from either
+ * architecture: a stale TLB entry used (the missing-invalidation detector),
+ * and the hypervisor sanitizer's violations.
+ */
+export interface MachineEvent {
+  kind: "stale-use" | "violation";
+  cpu: number;
+  /** One line for people. */
+  message: string;
+  /** What made it, for tools: the detector's record, the sanitizer's rule … */
+  detail?: Record<string, unknown>;
+}

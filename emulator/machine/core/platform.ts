@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+//
+// What the run engine needs of a booted machine of either architecture: its
+// CPUs, whether each may run, the exit chain that carries out their exits,
+// how to word a deadlock, and the events it reports. One class per
+// architecture (platform/x86/, platform/arm/) builds it; `shootdown run`,
+// the REPL and the gdb stub all drive the same one through the engine.
+
+import type { Machine, Arch } from "./machine.ts";
+import type { Counters } from "./counters.ts";
+import type { RunEnd } from "./run-end.ts";
+import type { ExitChain, ExitHandler, Handled, MachineEvent } from "./exits.ts";
+
+/** What the engine needs of a CPU of either architecture. */
+export interface EngineCpu<E extends { reason: string }> {
+  readonly index: number;
+  run(budget: number): E;
+  readonly progress: { instructions: bigint; cycles: bigint };
+  counters(): Counters;
+  setBreakpoints(addresses: readonly bigint[]): void;
+}
+
+/** A device port the guest touched that nothing serves (x86-64 I/O), for the summary. */
+export interface UnknownPortUse {
+  port: number;
+  reads: number;
+  writes: number;
+}
+
+/** One CPU's state for the run's report. */
+export interface CpuSnapshot {
+  pc: bigint;
+  /** Halted (x86-64 HLT) or waiting (AArch64 WFI). */
+  halted: boolean;
+  /** Stopped for good (x86-64) or powered off (AArch64). */
+  stopped: boolean;
+}
+
+export interface Platform {
+  readonly arch: Arch;
+  readonly machine: Machine<Arch>;
+  readonly cpuCount: number;
+  /** Runs CPU i for up to `budget` instructions; the exit comes back unhandled. */
+  run(i: number, budget: number): { retired: number; exit: { reason: string } };
+  /** The PC of a breakpoint exit, or undefined for any other exit. */
+  breakpointPc(exit: { reason: string }): bigint | undefined;
+  /** Carries the exit through the exit chain. */
+  handleExit(i: number, exit: { reason: string }): Handled;
+  /** May CPU i run (not stopped; on AArch64 also powered on)? */
+  live(i: number): boolean;
+  /** Is it halted (HLT) or waiting (WFI)? */
+  idle(i: number): boolean;
+  pc(i: number): bigint;
+  instructions(i: number): bigint;
+  cycles(i: number): bigint;
+  counters(i: number): Counters;
+  snapshot(i: number): CpuSnapshot;
+  /** Why no live CPU made progress. */
+  deadlock(live: readonly number[]): RunEnd;
+  /** How the run ends when no CPU is live. */
+  noneLive(): RunEnd;
+  setBreakpoints(addresses: readonly bigint[]): void;
+  /** Events reported since the last call (stale TLB uses, sanitizer violations). */
+  takeEvents(): MachineEvent[];
+  eventsPending(): boolean;
+  /** A hash of architectural state and RAM: equal states, equal hashes. */
+  stateHash(): bigint;
+  consoleBytes(): number;
+  unknownPorts(): UnknownPortUse[];
+  /** Puts a handler in front of the chain (the hypervisor goes before the platform). */
+  attach(handler: ExitHandler<never, never>): void;
+  /** Has a handler been attached (then the chain also sees the end of every budget)? */
+  readonly hasHypervisor: boolean;
+  /** What the attached hypervisor reports for the run's summary (hypercalls, page types, flushes …). */
+  hypervisorSummary(): Record<string, unknown> | undefined;
+}
+
+/** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
+export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: string }> implements Platform {
+  abstract readonly arch: Arch;
+  protected abstract chain: ExitChain<C, E>;
+
+  constructor(readonly machine: Machine<Arch>, protected readonly cpus: readonly C[]) {}
+
+  get cpuCount(): number {
+    return this.cpus.length;
+  }
+
+  /**
+   * CPUs the hypervisor has nothing to run on: a decision for one runs no
+   * instruction and hands the chain a "parked" exit, where the hypervisor
+   * may give it work. A parked CPU is live and idle.
+   */
+  private readonly parked = new Set<number>();
+
+  park(i: number): void {
+    this.parked.add(i);
+  }
+
+  unpark(i: number): void {
+    this.parked.delete(i);
+  }
+
+  isParked(i: number): boolean {
+    return this.parked.has(i);
+  }
+
+  run(i: number, budget: number): { retired: number; exit: E } {
+    if (this.parked.has(i)) return { retired: 0, exit: { reason: "parked" } as unknown as E };
+    const cpu = this.cpus[i]!;
+    const before = cpu.progress.instructions;
+    const exit = cpu.run(budget);
+    return { retired: Number(cpu.progress.instructions - before), exit };
+  }
+
+  breakpointPc(exit: { reason: string }): bigint | undefined {
+    const e = exit as { reason: string; pc?: bigint; rip?: bigint };
+    return e.reason === "breakpoint" ? (e.pc ?? e.rip) : undefined;
+  }
+
+  handleExit(i: number, exit: { reason: string }): Handled {
+    return this.chain.handle(this.cpus[i]!, exit as E);
+  }
+
+  attach(handler: ExitHandler<never, never> & { summary?(): Record<string, unknown> }): void {
+    this.chain = this.chain.withFirst(handler as unknown as ExitHandler<C, E>);
+    this.hasHypervisor = true;
+    this.attached = handler;
+  }
+
+  private attached: { summary?(): Record<string, unknown> } | undefined;
+
+  hypervisorSummary(): Record<string, unknown> | undefined {
+    return this.attached?.summary?.();
+  }
+
+  hasHypervisor = false;
+
+  instructions(i: number): bigint {
+    return this.cpus[i]!.progress.instructions;
+  }
+
+  cycles(i: number): bigint {
+    return this.cpus[i]!.progress.cycles;
+  }
+
+  counters(i: number): Counters {
+    return this.cpus[i]!.counters();
+  }
+
+  setBreakpoints(addresses: readonly bigint[]): void {
+    for (const cpu of this.cpus) cpu.setBreakpoints([...addresses]);
+  }
+
+  eventsPending(): boolean {
+    return this.machine.hw.eventsPending() > 0;
+  }
+
+  abstract live(i: number): boolean;
+  abstract idle(i: number): boolean;
+  abstract pc(i: number): bigint;
+  abstract snapshot(i: number): CpuSnapshot;
+  abstract deadlock(live: readonly number[]): RunEnd;
+  abstract noneLive(): RunEnd;
+  abstract takeEvents(): MachineEvent[];
+  abstract stateHash(): bigint;
+  abstract consoleBytes(): number;
+  abstract unknownPorts(): UnknownPortUse[];
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+//
+// The schedule file of `shootdown run --record F` / `--replay F`: JSON with
+// a format name and version, the SHA-256 of the image, every option that
+// changes what the machine does, the decisions the scheduler took (packed,
+// scheduler.ts), and how the run ended (its status and final state hash),
+// so that a replay can say whether it reproduced the run.
+
+import { ShootdownError } from "./errors.ts";
+import { checkPacked, repeatCount, isHvStep, type PackedStep } from "./scheduler.ts";
+
+export const SCHEDULE_FORMAT = "shootdown-schedule";
+/**
+ * Version 2 records continuation steps (`[cpu, "hv"]`) besides guest
+ * instructions; version 1 files, which can only hold the latter, still replay.
+ */
+export const SCHEDULE_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
+
+/** The options a run is a function of (with the image and the decisions). */
+export interface RecordedOptions {
+  cpus: number;
+  memBytes: bigint;
+  cmdline: string;
+  /** How the decisions were made; a replay follows them whatever the mode. */
+  mode: "round-robin" | "random";
+  /** --seed (also the TLB chaos seed), or undefined. */
+  seed: bigint | undefined;
+  quantum: number;
+  maxSteps: bigint | undefined;
+  tlbChaos: number | undefined;
+}
+
+export interface Schedule {
+  imageSha256: string;
+  imageName: string;
+  options: RecordedOptions;
+  /** The decisions, packed (scheduler.ts): a repeat count is never expanded. */
+  decisions: PackedStep[];
+  /** How the recorded run ended. */
+  status: number;
+  stateHash: bigint;
+}
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+export function scheduleToJson(s: Schedule): string {
+  const o = s.options;
+  const file = {
+    format: SCHEDULE_FORMAT,
+    version: SCHEDULE_VERSION,
+    image: { sha256: s.imageSha256, name: s.imageName },
+    options: {
+      cpus: o.cpus,
+      mem: o.memBytes.toString(),
+      cmdline: o.cmdline,
+      mode: o.mode,
+      seed: o.seed === undefined ? null : o.seed.toString(),
+      quantum: o.quantum,
+      maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
+      tlbChaos: o.tlbChaos ?? null,
+    },
+    end: { status: s.status, stateHash: hex(s.stateHash) },
+    decisions: s.decisions,
+  };
+  // One decision per line: readable, and diffable between two recordings.
+  const head = JSON.stringify({ ...file, decisions: [] }, null, 2).replace(/"decisions": \[\]\n}$/, "");
+  const body = file.decisions.map((d: PackedStep) => `    ${JSON.stringify(d)}`).join(",\n");
+  return `${head}"decisions": [\n${body}\n  ]\n}\n`;
+}
+
+const MEM_MIN = 2n << 20n;
+const MEM_MAX = 3n << 30n;
+
+/** Decisions and instructions a packed schedule stands for, counted without expanding it. */
+export function scheduleTotals(decisions: readonly PackedStep[]): { decisions: number; instructions: number } {
+  let n = 0;
+  let instructions = 0;
+  for (const p of decisions) {
+    const k = repeatCount(p);
+    n += k;
+    if (!isHvStep(p)) instructions += k * ((p as number[])[2] ?? (p[1] as number));
+  }
+  return { decisions: n, instructions };
+}
+
+function field<T>(ok: boolean, value: T, what: string): T {
+  if (!ok) throw new ShootdownError(`schedule file: ${what}`);
+  return value;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+const decimal = (x: unknown) => typeof x === "string" && /^[0-9]+$/.test(x);
+
+/** Parses a schedule file; every problem is a ShootdownError naming the field. */
+export function parseSchedule(text: string): Schedule {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ShootdownError(`schedule file is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(raw)) throw new ShootdownError("schedule file: not a JSON object");
+  field(raw.format === SCHEDULE_FORMAT, 0, `"format" must be "${SCHEDULE_FORMAT}"`);
+  field(READABLE_VERSIONS.includes(raw.version as number), 0,
+    `"version" ${JSON.stringify(raw.version)} is not supported (this shootdown reads versions ${READABLE_VERSIONS.join(" and ")})`);
+  const image = raw.image;
+  field(isObject(image) && typeof image.sha256 === "string" && /^[0-9a-f]{64}$/.test(image.sha256), 0, `"image.sha256" must be 64 lowercase hex digits`);
+  const img = image as { sha256: string; name?: unknown };
+  const o = raw.options;
+  if (!isObject(o)) throw new ShootdownError(`schedule file: "options" must be an object`);
+  const cpus = field(Number.isInteger(o.cpus) && (o.cpus as number) >= 1 && (o.cpus as number) <= 64, o.cpus as number, `"options.cpus" must be 1 to 64`);
+  const memBytes = BigInt(field(decimal(o.mem), o.mem as string, `"options.mem" must be a decimal string of bytes`));
+  // The rules of the command line's --mem (a multiple of 4 KiB from 2 MiB to 3 GiB).
+  field(memBytes >= MEM_MIN && memBytes <= MEM_MAX && memBytes % 4096n === 0n, 0, `"options.mem" ${o.mem} must be a multiple of 4096 from ${MEM_MIN} to ${MEM_MAX}`);
+  const cmdline = field(typeof o.cmdline === "string", o.cmdline as string, `"options.cmdline" must be a string`);
+  const mode = field(o.mode === "round-robin" || o.mode === "random", o.mode as "round-robin" | "random", `"options.mode" must be "round-robin" or "random"`);
+  const seed = field(o.seed === null || (decimal(o.seed) && BigInt(o.seed as string) < 1n << 64n), o.seed as string | null,
+    `"options.seed" must be null or a decimal string below 2^64`);
+  const quantum = field(Number.isSafeInteger(o.quantum) && (o.quantum as number) >= 1, o.quantum as number, `"options.quantum" must be a positive integer`);
+  const maxSteps = field(o.maxSteps === null || decimal(o.maxSteps), o.maxSteps as string | null, `"options.maxSteps" must be null or a decimal string`);
+  const chaosOk = o.tlbChaos === null ||
+    (typeof o.tlbChaos === "number" && o.tlbChaos > 0 && o.tlbChaos <= 1 && Math.round(1 / o.tlbChaos) <= 0x7fff_ffff);
+  const tlbChaos = field(chaosOk, o.tlbChaos as number | null, `"options.tlbChaos" must be null or a probability in (0, 1] of at least 1/${0x7fff_ffff}`);
+  const end = raw.end;
+  const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
+  field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
+  const e = end as { status: number; stateHash: string };
+  let decisions: PackedStep[];
+  try {
+    decisions = checkPacked(raw.decisions, cpus, raw.version as number);
+  } catch (err) {
+    throw new ShootdownError(`schedule file: ${(err as Error).message}`);
+  }
+  return {
+    imageSha256: img.sha256,
+    imageName: typeof img.name === "string" ? img.name : "",
+    options: {
+      cpus, memBytes, cmdline, mode, quantum,
+      seed: seed === null ? undefined : BigInt(seed),
+      maxSteps: maxSteps === null ? undefined : BigInt(maxSteps),
+      tlbChaos: tlbChaos === null ? undefined : tlbChaos,
+    },
+    decisions,
+    status: e.status,
+    stateHash: BigInt(e.stateHash),
+  };
+}

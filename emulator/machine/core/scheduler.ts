@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+//
+// The scheduler decides which CPU runs next and for how many instructions.
+// It is the only source of nondeterminism a multi-CPU run has, so a run is a
+// pure function of the image, the options, the command line and the seed:
+// every decision is drawn from a seeded generator of our own (never
+// Math.random), and a run can record the decisions it took and a later run
+// can follow them exactly.
+//
+//   round-robin   CPUs in index order, each for `quantum` instructions
+//   random        each decision picks a live CPU uniformly and a quantum
+//                 uniformly from 1 to `quantum` (seeded by --seed)
+//   replay        the decisions of a recorded run, in order
+//
+// A decision is asked of the scheduler with the CPUs that are still live
+// (not stopped); a halted CPU is live and is simply run: with nothing
+// pending it returns at once having retired nothing, which is how the
+// runner notices a deadlock.
+
+import { ShootdownError } from "./errors.ts";
+
+export interface Decision {
+  cpu: number;
+  /** Instructions to ask for (at least 1); the runner may lower it to the step budget left. */
+  budget: number;
+}
+
+export interface Scheduler {
+  readonly mode: "round-robin" | "random" | "replay";
+  /** The next decision; `live` lists the CPUs that may run, in index order, never empty. */
+  next(live: readonly number[]): Decision;
+}
+
+// ── A seeded generator ───────────────────────────────────────────────────────
+
+/**
+ * xoshiro128** (Blackman and Vigna), seeded through splitmix64 so that any
+ * 64-bit seed, 0 included, gives a well-mixed state.
+ */
+export class Xoshiro128 {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed: bigint) {
+    let x = BigInt.asUintN(64, seed);
+    const next64 = () => {
+      x = BigInt.asUintN(64, x + 0x9e37_79b9_7f4a_7c15n);
+      let z = x;
+      z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58_476d_1ce4_e5b9n);
+      z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d0_49bb_1331_11ebn);
+      return z ^ (z >> 31n);
+    };
+    const a = next64();
+    const b = next64();
+    this.s0 = Number(a & 0xffff_ffffn);
+    this.s1 = Number(a >> 32n);
+    this.s2 = Number(b & 0xffff_ffffn);
+    this.s3 = Number(b >> 32n);
+  }
+
+  /** The next 32-bit output. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 = (this.s2 ^ this.s0) >>> 0;
+    this.s3 = (this.s3 ^ this.s1) >>> 0;
+    this.s1 = (this.s1 ^ this.s2) >>> 0;
+    this.s0 = (this.s0 ^ this.s3) >>> 0;
+    this.s2 = (this.s2 ^ t) >>> 0;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** An integer in [0, n), n at most 2^32, without modulo bias (Lemire's method would do; rejection is simpler). */
+  below(n: number): number {
+    if (n <= 1) return 0;
+    const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
+    for (;;) {
+      const r = this.nextU32();
+      if (r < limit) return r % n;
+    }
+  }
+}
+
+const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+// ── Schedulers ───────────────────────────────────────────────────────────────
+
+export class RoundRobin implements Scheduler {
+  readonly mode = "round-robin";
+  private last = -1;
+
+  constructor(private readonly quantum: number) {}
+
+  next(live: readonly number[]): Decision {
+    const cpu = live.find((c) => c > this.last) ?? live[0]!;
+    this.last = cpu;
+    return { cpu, budget: this.quantum };
+  }
+}
+
+export class RandomInterleaving implements Scheduler {
+  readonly mode = "random";
+  private readonly rng: Xoshiro128;
+
+  constructor(seed: bigint, private readonly quantum: number) {
+    this.rng = new Xoshiro128(seed);
+  }
+
+  next(live: readonly number[]): Decision {
+    const cpu = live[this.rng.below(live.length)]!;
+    return { cpu, budget: 1 + this.rng.below(this.quantum) };
+  }
+}
+
+/**
+ * One recorded decision: CPU c ran guest instructions (asked, retired), or
+ * CPU c's continuation (a hypervisor routine, exits.ts) took one step.
+ */
+export type Step = RunStep | HvStep;
+export type RunStep = [cpu: number, asked: number, retired: number];
+export type HvStep = [cpu: number, kind: "hv"];
+
+export const isHvStep = (s: Step | PackedStep): s is HvStep => s[1] === "hv";
+
+/** The run could not follow its schedule: the machine did something else than when it was recorded. */
+export class ReplayDiverged extends ShootdownError {
+  override name = "ReplayDiverged";
+}
+
+/** What a replay asks the engine to do next. */
+export type ReplayDecision = { cpu: number; budget: number; expect: number } | { cpu: number; hv: true };
+
+/**
+ * A recorded schedule, followed one decision at a time. It walks the packed
+ * form and never expands it, so a step repeated a billion times costs no
+ * more memory than once.
+ */
+export class Replay {
+  readonly mode = "replay";
+  private entry = 0;
+  /** Repetitions of the current entry already taken. */
+  private taken = 0;
+  private decisions = 0;
+
+  constructor(private readonly packed: readonly PackedStep[]) {}
+
+  /** Decisions taken so far. */
+  get position(): number {
+    return this.decisions;
+  }
+
+  get done(): boolean {
+    return this.entry >= this.packed.length;
+  }
+
+  next(live: readonly number[]): ReplayDecision {
+    const p = this.packed[this.entry];
+    if (!p) throw new ReplayDiverged(`the schedule ended after ${this.decisions} decisions but the run did not`);
+    const at = this.decisions;
+    if (++this.taken >= repeatCount(p)) {
+      this.entry++;
+      this.taken = 0;
+    }
+    this.decisions++;
+    if (!live.includes(p[0])) throw new ReplayDiverged(`decision ${at} runs CPU ${p[0]}, which is not live`);
+    if (isHvStep(p)) return { cpu: p[0], hv: true };
+    const [cpu, asked, retired] = p as number[];
+    return { cpu: cpu!, budget: asked!, expect: retired ?? asked! };
+  }
+}
+
+/** How many equal decisions a packed entry stands for. */
+export function repeatCount(p: PackedStep): number {
+  return isHvStep(p) ? ((p as unknown[])[2] as number | undefined) ?? 1 : (p as number[])[3] ?? 1;
+}
+
+// ── Compressing a schedule ───────────────────────────────────────────────────
+
+/**
+ * A step in the file: [cpu, asked] when it retired all it was asked for,
+ * [cpu, asked, retired] otherwise, and [cpu, asked, retired, n] for n equal
+ * steps in a row; [cpu, "hv"] for a step of CPU cpu's continuation, and
+ * [cpu, "hv", n] for n of them in a row.
+ */
+export type PackedStep =
+  | [number, number] | [number, number, number] | [number, number, number, number]
+  | [number, "hv"] | [number, "hv", number];
+
+const sameStep = (a: Step, b: Step) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+
+export function packSteps(steps: readonly Step[]): PackedStep[] {
+  const out: PackedStep[] = [];
+  for (let i = 0; i < steps.length; ) {
+    const s = steps[i]!;
+    let n = 1;
+    while (i + n < steps.length && sameStep(steps[i + n]!, s)) n++;
+    if (isHvStep(s)) out.push(n > 1 ? [s[0], "hv", n] : [s[0], "hv"]);
+    else {
+      const [cpu, asked, retired] = s;
+      out.push(n > 1 ? [cpu, asked, retired, n] : retired === asked ? [cpu, asked] : [cpu, asked, retired]);
+    }
+    i += n;
+  }
+  return out;
+}
+
+const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 1;
+
+/**
+ * Checks a packed schedule without expanding it; throws ShootdownError naming
+ * the first malformed entry. `version` 1 files have no continuation steps.
+ */
+export function checkPacked(packed: unknown, cpus: number, version = 2): PackedStep[] {
+  if (!Array.isArray(packed)) throw new ShootdownError("\"decisions\" must be an array");
+  packed.forEach((p: unknown, i) => {
+    const cpuOk = Array.isArray(p) && Number.isSafeInteger(p[0]) && p[0] >= 0;
+    if (cpuOk && p[1] === "hv" && version >= 2) {
+      if (p.length > 3 || (p.length === 3 && !count(p[2]))) throw new ShootdownError(`decisions[${i}] must be [cpu, "hv"] or [cpu, "hv", count] with a positive count`);
+    } else {
+      const ok = cpuOk && p.length >= 2 && p.length <= 4 && p.every((x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0);
+      if (!ok) {
+        const hv = version >= 2 ? ` or [cpu, "hv"] or [cpu, "hv", count]` : "";
+        throw new ShootdownError(`decisions[${i}] must be [cpu, asked] or [cpu, asked, retired] or [cpu, asked, retired, count] of non-negative integers${hv}`);
+      }
+      const [, asked, retired = asked, n = 1] = p as number[];
+      if (asked! < 1 || retired! > asked! || n < 1) throw new ShootdownError(`decisions[${i}] is impossible (asked ${asked}, retired ${retired}, count ${n})`);
+    }
+    if ((p as number[])[0]! >= cpus) throw new ShootdownError(`decisions[${i}] names CPU ${(p as number[])[0]}; the run has ${cpus}`);
+  });
+  return packed as PackedStep[];
+}
+
+/** The steps of a packed schedule, expanded (for tests and small schedules only: a count can be huge). */
+export function unpackSteps(packed: readonly PackedStep[]): Step[] {
+  const out: Step[] = [];
+  for (const p of packed) {
+    const n = repeatCount(p);
+    const step: Step = isHvStep(p) ? [p[0], "hv"] : [p[0], p[1] as number, (p as number[])[2] ?? (p[1] as number)];
+    for (let k = 0; k < n; k++) out.push(step);
+  }
+  return out;
+}

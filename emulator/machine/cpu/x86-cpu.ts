@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: MIT
+//
+// One x86-64 CPU of a Machine: its paging registers, translation through its
+// TLBs, the instructions that invalidate them, and its counters.
+
+import { ShootdownError } from "../core/errors.ts";
+import type { HwExports } from "../core/wasm.ts";
+import type { Layout } from "../core/layout.ts";
+import { readCounters, type Counters } from "../core/counters.ts";
+import {
+  encodeControls, mergeControls, decodeControls, encodeInjection, decodeEvent, readExitFields, decodeGuestExit,
+  type X86GuestControls, type X86GuestExit, type X86Injection, type X86Event,
+} from "./x86-guest.ts";
+
+export type { X86GuestControls, X86GuestExit, X86Injection, X86Event, X86EventType, X86VmExitInfo } from "./x86-guest.ts";
+
+/** The paging-related registers of an x86-64 CPU. */
+export interface X86Registers {
+  cr0: bigint;
+  cr2: bigint;
+  cr3: bigint;
+  cr4: bigint;
+  efer: bigint;
+  rflags: bigint;
+  /** IA32_PAT. */
+  pat: bigint;
+  pkru: bigint;
+}
+
+export type AccessOp = "read" | "write" | "fetch";
+/** Who makes the access: CPL 3, CPL 0–2, or the processor itself (an implicit supervisor-mode access). */
+export type Privilege = "user" | "kernel" | "implicit";
+
+export interface Access {
+  op: AccessOp;
+  priv: Privilege;
+}
+
+/** Memory types of the IA32_PAT encodings (SDM Vol.3A 12.12.2). */
+export type MemoryType = "UC" | "WC" | "WT" | "WP" | "WB" | "UC-" | "reserved";
+const MEMORY_TYPES: MemoryType[] = ["UC", "WC", "reserved", "reserved", "WT", "WP", "WB", "UC-"];
+
+export interface X86Mapping {
+  ok: true;
+  pa: bigint;
+  /** 4096, 2 MiB or 1 GiB. */
+  pageSize: number;
+  memoryType: MemoryType;
+  /** Index into IA32_PAT built from PAT, PCD and PWT. */
+  patIndex: number;
+  global: boolean;
+  /** U/S=1 at every level. */
+  user: boolean;
+  /** R/W=1 at every level. */
+  writable: boolean;
+  /** XD=1 at some level (effective only with EFER.NXE). */
+  executeDisable: boolean;
+  dirty: boolean;
+  pkey: number;
+}
+
+export type X86Fault =
+  | { kind: "page-fault"; vector: 14; errorCode: number; address: bigint; level: number }
+  | { kind: "general-protection"; vector: 13; errorCode: 0; address: bigint }
+  | { kind: "bus-error"; address: bigint; level: number }
+  /** A VM exit for the hypervisor: EPT forbade the access (SDM Vol.3C 28.2.1 for the qualification). */
+  | { kind: "ept-violation"; gpa: bigint; qualification: number; guestLinear: bigint; level: number }
+  | { kind: "ept-misconfig"; gpa: bigint; guestLinear: bigint; level: number };
+
+/** EPT violation exit-qualification bits. */
+export const EPT_QUALIFICATION = {
+  READ: 1 << 0,
+  WRITE: 1 << 1,
+  FETCH: 1 << 2,
+  READABLE: 1 << 3,
+  WRITABLE: 1 << 4,
+  EXECUTABLE: 1 << 5,
+  LINEAR_VALID: 1 << 7,
+  /** The access was to the translation of the linear address, not to a guest paging-structure entry. */
+  FINAL: 1 << 8,
+} as const;
+
+export enum InveptType {
+  SingleContext = 1,
+  AllContext = 2,
+}
+
+export enum InvvpidType {
+  Address = 0,
+  SingleContext = 1,
+  AllContext = 2,
+  SingleContextRetainingGlobals = 3,
+}
+
+export type X86Translation = X86Mapping | { ok: false; fault: X86Fault };
+
+/** One descriptor a walk read. */
+export interface X86WalkStep {
+  /** 5 = PML5E, 4 = PML4E, 3 = PDPTE, 2 = PDE, 1 = PTE. */
+  level: number;
+  entryPa: bigint;
+  value: bigint;
+}
+
+/** The tables in memory for an address, as the debugger's `walk` shows them. */
+export interface X86MemoryWalk {
+  steps: X86WalkStep[];
+  /** Why the walk stopped: at a leaf, or at the last step's entry. */
+  stop: "leaf" | "bus-error" | "not-present" | "reserved-bit";
+}
+
+/** What an instruction did: completed, or raised #GP(0). */
+export type X86Outcome = "ok" | "#GP";
+
+/** INVPCID types (SDM Vol.2A). */
+export enum InvpcidType {
+  Address = 0,
+  SingleContext = 1,
+  AllIncludingGlobal = 2,
+  AllExcludingGlobal = 3,
+}
+
+/** The counters of an x86-64 CPU (see counters.ts). */
+export type X86Counters = Counters;
+
+/** General-purpose registers, in register-number order. */
+export const GPR_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const;
+export type GprName = (typeof GPR_NAMES)[number];
+
+/** The execution state of an x86-64 CPU (the interpreter's registers). */
+export interface X86State extends Record<GprName, bigint> {
+  rip: bigint;
+  /** RFLAGS with the arithmetic flags worked out. */
+  rflags: bigint;
+  cpl: number;
+  cs: number;
+  ss: number;
+  fsBase: bigint;
+  gsBase: bigint;
+  kernelGsBase: bigint;
+  gdtrBase: bigint;
+  gdtrLimit: number;
+  idtrBase: bigint;
+  idtrLimit: number;
+  tr: number;
+  tssBase: bigint;
+  star: bigint;
+  lstar: bigint;
+  cstar: bigint;
+  fmask: bigint;
+  apicBase: bigint;
+}
+
+/** Why run() returned, with what the host needs to act on it. */
+export type X86Exit =
+  /** The instruction budget is used up. */
+  | { reason: "budget" }
+  /** HLT with nothing to take: the CPU sleeps until an interrupt. */
+  | { reason: "hlt" }
+  /** IN or OUT; RIP is past the instruction. For IN the host puts the value in RAX (setState). */
+  | { reason: "io"; port: number; size: 1 | 2 | 4; write: boolean; value: bigint; rip: bigint }
+  /** VMCALL; RIP is past it. */
+  | { reason: "vmcall"; rip: bigint }
+  /** A fault while delivering #DF: the CPU is stopped. `vectors` are the exceptions that led there. */
+  | { reason: "triple-fault"; rip: bigint; vectors: number[] }
+  /** An access outside RAM: the CPU is stopped. */
+  | { reason: "bus-error"; rip: bigint; address: bigint }
+  /** RIP reached a breakpoint; the instruction there has not run. */
+  | { reason: "breakpoint"; rip: bigint }
+  /** The CPU was stopped before and does nothing. */
+  | { reason: "stopped" }
+  /** Not from the CPU: the hypervisor parked it (Platform.park) and it ran nothing. */
+  | { reason: "parked" }
+  /** In guest mode (setGuestControls), or under EPT: a VM exit, with `guest: true`. */
+  | X86GuestExit;
+
+type U64Field = Exclude<keyof X86State, GprName | "rflags" | "cpl" | "cs" | "ss" | "gdtrLimit" | "idtrLimit" | "tr">;
+const STATE_U64: [U64Field, keyof Layout][] = [
+  ["rip", "X86_RIP"], ["fsBase", "X86_FS_BASE"], ["gsBase", "X86_GS_BASE"], ["kernelGsBase", "X86_KERNEL_GS_BASE"],
+  ["gdtrBase", "X86_GDTR_BASE"], ["idtrBase", "X86_IDTR_BASE"], ["tssBase", "X86_TSS_BASE"], ["star", "X86_STAR"],
+  ["lstar", "X86_LSTAR"], ["cstar", "X86_CSTAR"], ["fmask", "X86_FMASK"], ["apicBase", "X86_APIC_BASE"],
+];
+
+const REGISTER_OFFSETS: [keyof X86Registers, keyof Layout][] = [
+  ["cr0", "CPU_CR0"],
+  ["cr2", "CPU_CR2"],
+  ["cr3", "CPU_CR3"],
+  ["cr4", "CPU_CR4"],
+  ["efer", "CPU_EFER"],
+  ["rflags", "CPU_RFLAGS"],
+  ["pat", "CPU_PAT"],
+  ["pkru", "CPU_PKRU"],
+];
+
+const ACC_WRITE = 1;
+const ACC_FETCH = 2;
+const ACC_USER = 4;
+const ACC_IMPLICIT = 8;
+/** MODE_PEEK and MODE_NO_CACHE of emulator/hw/x86/paging/result.ts. */
+const MODE_PEEK = 1;
+const MODE_NO_CACHE = 2;
+
+/** The hardware's access-kind bits for an access. */
+export function accessKind(access: Access): number {
+  let kind = 0;
+  if (access.op === "write") kind |= ACC_WRITE;
+  else if (access.op === "fetch") kind |= ACC_FETCH;
+  else if (access.op !== "read") throw new ShootdownError(`unknown access op '${String(access.op)}' (read, write or fetch)`);
+  if (access.priv === "user") kind |= ACC_USER;
+  else if (access.priv === "implicit") kind |= ACC_IMPLICIT;
+  else if (access.priv !== "kernel") throw new ShootdownError(`unknown privilege '${String(access.priv)}' (user, kernel or implicit)`);
+  return kind;
+}
+
+function u64(name: string, v: bigint): bigint {
+  if (typeof v !== "bigint" || v < 0n || v >= 1n << 64n) throw new ShootdownError(`${name} must be a 64-bit unsigned bigint`);
+  return v;
+}
+
+export class X86Cpu {
+  constructor(
+    private readonly hw: HwExports,
+    private readonly layout: Layout,
+    readonly index: number,
+  ) {}
+
+  private view(): DataView {
+    return new DataView(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE);
+  }
+
+  /** A snapshot of the paging registers. */
+  get registers(): X86Registers {
+    const v = this.view();
+    const out = {} as X86Registers;
+    for (const [name, off] of REGISTER_OFFSETS) {
+      out[name] = name === "pkru" ? BigInt(v.getUint32(this.layout[off], true)) : v.getBigUint64(this.layout[off], true);
+    }
+    return out;
+  }
+
+  /**
+   * Loads registers as they are, with none of the invalidations the MOV
+   * instructions cause (e.g. to set up a state, as a VM entry or a test does).
+   */
+  setRegisters(regs: Partial<X86Registers>): void {
+    for (const [name, off] of REGISTER_OFFSETS) {
+      const value = regs[name];
+      if (value === undefined) continue;
+      u64(name, value);
+      if (name === "pkru" && value > 0xffffffffn) throw new ShootdownError("pkru is a 32-bit register");
+      this.hw.x86SetRegister(this.index, this.layout[off] / 8, value);
+    }
+  }
+
+  /** Translates va for an access, with every side effect the hardware has. */
+  translate(va: bigint, access: Access): X86Translation {
+    const status = this.hw.x86Translate(this.index, u64("va", va), accessKind(access));
+    return this.result(status);
+  }
+
+  /**
+   * The side-effect-free twin of translate: no Accessed/Dirty update, TLB
+   * fill, counter, CR2 write or invalidation. With memoryOnly it ignores the
+   * TLBs and walks the tables in memory (what the debugger's `walk` shows).
+   */
+  peek(va: bigint, access: Access, opts: { memoryOnly?: boolean } = {}): X86Translation {
+    const mode = MODE_PEEK | (opts.memoryOnly ? MODE_NO_CACHE : 0);
+    return this.result(this.hw.x86TranslateMode(this.index, u64("va", va), accessKind(access), mode));
+  }
+
+  /**
+   * Reads the page tables in memory for va, level by level, ignoring every
+   * TLB and cache and changing nothing (not even Accessed flags).
+   */
+  walkMemory(va: bigint): X86MemoryWalk {
+    const stop = this.hw.x86WalkTrace(this.index, u64("va", va));
+    const last = this.hw.walkStopLevel();
+    const v = this.view();
+    const top = v.getUint32(this.layout.CPU_WALK_TOP, true);
+    const steps: X86WalkStep[] = [];
+    for (let level = top; level >= last; level--) {
+      const at = this.layout.CPU_WALK_TRACE + 16 * level;
+      steps.push({ level, entryPa: v.getBigUint64(at, true), value: v.getBigUint64(at + 8, true) });
+    }
+    if (stop === 1) steps[steps.length - 1]!.value = 0n;
+    const stops = ["leaf", "bus-error", "not-present", "reserved-bit"] as const;
+    return { steps, stop: stops[stop] ?? "leaf" };
+  }
+
+  private result(status: number): X86Translation {
+    const v = this.view();
+    const L = this.layout;
+    if (status === 0) {
+      const info = v.getBigUint64(L.CPU_RES_INFO, true);
+      const attrs = Number(info & 0xffn);
+      const patIndex = Number((info >> BigInt(L.INFO_PAT_SHIFT)) & 7n);
+      const pat = v.getBigUint64(L.CPU_PAT, true);
+      const sizeClass = Number((info >> BigInt(L.INFO_SIZE_SHIFT)) & 3n);
+      return {
+        ok: true,
+        pa: v.getBigUint64(L.CPU_RES_PA, true),
+        pageSize: 4096 * 512 ** sizeClass,
+        memoryType: MEMORY_TYPES[Number((pat >> BigInt(8 * patIndex)) & 7n)] ?? "reserved",
+        patIndex,
+        global: (info & 0x800n) !== 0n,
+        user: (attrs & 1) !== 0,
+        writable: (attrs & 2) !== 0,
+        executeDisable: (attrs & 4) !== 0,
+        dirty: (attrs & 8) !== 0,
+        pkey: attrs >> 4,
+      };
+    }
+    const code = v.getUint32(L.CPU_FAULT_CODE, true);
+    const address = v.getBigUint64(L.CPU_FAULT_ADDR, true);
+    const level = v.getUint32(L.CPU_FAULT_LEVEL, true);
+    if (status === 1) return { ok: false, fault: { kind: "page-fault", vector: 14, errorCode: code, address, level } };
+    if (status === 2) return { ok: false, fault: { kind: "general-protection", vector: 13, errorCode: 0, address } };
+    const gpa = v.getBigUint64(L.CPU_FAULT_IPA, true);
+    if (status === 4) return { ok: false, fault: { kind: "ept-violation", gpa, qualification: code, guestLinear: address, level } };
+    if (status === 5) return { ok: false, fault: { kind: "ept-misconfig", gpa, guestLinear: address, level } };
+    return { ok: false, fault: { kind: "bus-error", address, level } };
+  }
+
+  invlpg(va: bigint): void {
+    this.hw.x86Invlpg(this.index, u64("va", va));
+  }
+
+  invpcid(type: InvpcidType, pcid: bigint, va = 0n): X86Outcome {
+    return this.hw.x86Invpcid(this.index, type, u64("pcid", pcid), u64("va", va)) === 0 ? "ok" : "#GP";
+  }
+
+  movToCr0(value: bigint): X86Outcome {
+    return this.hw.x86MovToCr0(this.index, u64("cr0", value)) === 0 ? "ok" : "#GP";
+  }
+
+  /** MOV to CR3; with CR4.PCIDE=1, bit 63 of the value asks for no invalidation. */
+  movToCr3(value: bigint): X86Outcome {
+    return this.hw.x86MovToCr3(this.index, u64("cr3", value)) === 0 ? "ok" : "#GP";
+  }
+
+  movToCr4(value: bigint): X86Outcome {
+    return this.hw.x86MovToCr4(this.index, u64("cr4", value)) === 0 ? "ok" : "#GP";
+  }
+
+  writeEfer(value: bigint): X86Outcome {
+    return this.hw.x86WriteEfer(this.index, u64("efer", value)) === 0 ? "ok" : "#GP";
+  }
+
+  /** WRPKRU. */
+  writePkru(value: bigint): void {
+    if (u64("pkru", value) > 0xffffffffn) throw new ShootdownError("pkru is a 32-bit register");
+    this.hw.x86WritePkru(this.index, Number(value));
+  }
+
+  writeRflags(value: bigint): void {
+    this.hw.x86WriteRflags(this.index, u64("rflags", value));
+  }
+
+  /**
+   * Translate as a guest: with this VPID (1 to 65535; 0 is the host) and,
+   * when eptp is not 0, through EPT (eptp as the VMCS holds it: bits 51:12
+   * the EPT PML4, bits 5:3 the walk length less one, bit 6 accessed/dirty).
+   */
+  setVmx(ctx: { vpid: number; eptp: bigint }): void {
+    if (!Number.isInteger(ctx.vpid) || ctx.vpid < 0 || ctx.vpid > 0xffff) throw new ShootdownError("vpid must be 0 to 65535");
+    this.hw.x86SetVmx(this.index, ctx.vpid, u64("eptp", ctx.eptp));
+  }
+
+  /** INVEPT; "VMfail" for an invalid type. */
+  invept(type: InveptType, eptp = 0n): "ok" | "VMfail" {
+    return this.hw.x86Invept(this.index, type, u64("eptp", eptp)) === 0 ? "ok" : "VMfail";
+  }
+
+  /** INVVPID; "VMfail" for an invalid type, VPID 0 (but for all-context) or a non-canonical address. */
+  invvpid(type: InvvpidType, vpid: number, la = 0n): "ok" | "VMfail" {
+    if (!Number.isInteger(vpid) || vpid < 0 || vpid > 0xffff) return "VMfail";
+    return this.hw.x86Invvpid(this.index, type, vpid, u64("la", la)) === 0 ? "ok" : "VMfail";
+  }
+
+  /** Empties every TLB and paging-structure cache of this CPU (no counter). */
+  flushAll(): void {
+    this.hw.x86FlushAll(this.index);
+  }
+
+  /** Registers to reset values, TLBs empty, counters zero. */
+  reset(): void {
+    this.hw.cpuReset(this.index);
+  }
+
+  counters(): X86Counters {
+    return readCounters(this.view(), this.layout);
+  }
+
+  // ── Execution ──────────────────────────────────────────────────────────────
+
+  /** The interpreter's registers. */
+  get state(): X86State {
+    const rflags = BigInt.asUintN(64, this.hw.x86MaterializeFlags(this.index));
+    const v = this.view();
+    const L = this.layout;
+    const out = {} as X86State;
+    GPR_NAMES.forEach((name, i) => (out[name] = v.getBigUint64(L.X86_GPR + 8 * i, true)));
+    for (const [name, off] of STATE_U64) out[name] = v.getBigUint64(L[off], true);
+    out.rflags = rflags;
+    out.cpl = v.getUint32(L.X86_CPL, true);
+    out.cs = v.getUint16(L.X86_SEL + 2 * L.SEL_CS, true);
+    out.ss = v.getUint16(L.X86_SEL + 2 * L.SEL_SS, true);
+    out.gdtrLimit = v.getUint32(L.X86_GDTR_LIMIT, true);
+    out.idtrLimit = v.getUint32(L.X86_IDTR_LIMIT, true);
+    out.tr = v.getUint32(L.X86_TR, true);
+    return out;
+  }
+
+  /** Loads interpreter registers as they are (as a loader, a debugger or a VM entry does). */
+  setState(state: Partial<X86State>): void {
+    const L = this.layout;
+    if (state.rflags !== undefined) this.hw.x86SetRegister(this.index, L.CPU_RFLAGS / 8, u64("rflags", state.rflags) | 2n);
+    const v = this.view();
+    GPR_NAMES.forEach((name, i) => {
+      const value = state[name];
+      if (value !== undefined) v.setBigUint64(L.X86_GPR + 8 * i, u64(name, value), true);
+    });
+    for (const [name, off] of STATE_U64) {
+      const value = state[name];
+      if (value !== undefined) v.setBigUint64(L[off], u64(name, value), true);
+    }
+    const small = (name: string, value: number | undefined, max: number) => {
+      if (value === undefined) return undefined;
+      if (!Number.isInteger(value) || value < 0 || value > max) throw new ShootdownError(`${name} must be an integer from 0 to ${max}`);
+      return value;
+    };
+    const cpl = small("cpl", state.cpl, 3);
+    if (cpl !== undefined) v.setUint32(L.X86_CPL, cpl, true);
+    const cs = small("cs", state.cs, 0xffff);
+    if (cs !== undefined) v.setUint16(L.X86_SEL + 2 * L.SEL_CS, cs, true);
+    const ss = small("ss", state.ss, 0xffff);
+    if (ss !== undefined) v.setUint16(L.X86_SEL + 2 * L.SEL_SS, ss, true);
+    const gl = small("gdtrLimit", state.gdtrLimit, 0xffff);
+    if (gl !== undefined) v.setUint32(L.X86_GDTR_LIMIT, gl, true);
+    const il = small("idtrLimit", state.idtrLimit, 0xffff);
+    if (il !== undefined) v.setUint32(L.X86_IDTR_LIMIT, il, true);
+    const tr = small("tr", state.tr, 0xffff);
+    if (tr !== undefined) v.setUint32(L.X86_TR, tr, true);
+    this.hw.x86RegistersChanged(this.index);
+  }
+
+  /** Runs up to `budget` instructions (at least 1), until an exit. */
+  run(budget: number | bigint): X86Exit {
+    const n = BigInt(budget);
+    if (n < 1n || n >= 1n << 64n) throw new ShootdownError("the instruction budget must be a positive integer");
+    const reason = this.hw.x86Run(this.index, n);
+    const v = this.view();
+    const L = this.layout;
+    const rip = v.getBigUint64(L.X86_EXIT_RIP, true);
+    switch (reason) {
+      case L.EXIT_BUDGET: return { reason: "budget" };
+      case L.EXIT_HLT: return { reason: "hlt" };
+      case L.EXIT_IO:
+        return {
+          reason: "io",
+          port: v.getUint32(L.X86_EXIT_PORT, true),
+          size: v.getUint32(L.X86_EXIT_SIZE, true) as 1 | 2 | 4,
+          write: v.getUint32(L.X86_EXIT_WRITE, true) === 1,
+          value: v.getBigUint64(L.X86_EXIT_VALUE, true),
+          rip,
+        };
+      case L.EXIT_VMCALL: return { reason: "vmcall", rip };
+      case L.EXIT_TRIPLE_FAULT: {
+        const d = v.getBigUint64(L.X86_EXIT_DETAIL, true);
+        return { reason: "triple-fault", rip, vectors: [Number(d & 0xffn), Number((d >> 8n) & 0xffn), Number((d >> 16n) & 0xffn)] };
+      }
+      case L.EXIT_BUS_ERROR: return { reason: "bus-error", rip, address: v.getBigUint64(L.X86_EXIT_VALUE, true) };
+      case L.EXIT_BREAKPOINT: return { reason: "breakpoint", rip: v.getBigUint64(L.X86_RIP, true) };
+      case L.EXIT_VMEXIT: return decodeGuestExit(readExitFields(v, L), this.state, v.getBigUint64(L.X86_EXIT_DETAIL, true), L);
+      default: return { reason: "stopped" };
+    }
+  }
+
+  // ── Guest mode ─────────────────────────────────────────────────────────────
+
+  /** The guest-mode controls (all off, guest mode off, after reset). */
+  get guestControls(): X86GuestControls {
+    const v = this.view();
+    const L = this.layout;
+    const guest = v.getUint32(L.X86_GUEST_MODE, true) !== 0;
+    return decodeControls(guest, v.getUint32(L.X86_GUEST_CONTROLS, true), v.getUint32(L.X86_GUEST_EXCEPTION_BITMAP, true), L);
+  }
+
+  /**
+   * Changes some of the guest-mode controls (the others keep their values):
+   * `setGuestControls({ guestMode: true, exceptionBitmap: 1 << 14, cr3LoadExiting: true })`.
+   * In guest mode run() returns the VM exits of X86GuestExit; with guest
+   * mode off every control is inert and the CPU behaves as in host mode.
+   */
+  setGuestControls(update: Partial<X86GuestControls>): void {
+    const c = mergeControls(this.guestControls, update);
+    const word = encodeControls(c, this.layout);
+    if (this.hw.x86SetGuestControls(this.index, c.guestMode ? 1 : 0, word, c.exceptionBitmap >>> 0) !== 0) {
+      throw new Error("the hardware module refused guest controls that TypeScript accepted");
+    }
+  }
+
+  /**
+   * Injects an event at the next run (VM-entry event injection, SDM Vol.3C
+   * 27.6): delivered through the guest's IDT before its next instruction as
+   * the CPU delivers any event (gate and privilege checks, stack switch,
+   * error code), without consulting the exception bitmap; for #PF with `cr2`
+   * CR2 is written first. An external interrupt waits while RFLAGS.IF is 0.
+   * A fault during the delivery is handled as one during any delivery: it
+   * exits if its bitmap bit is set, else #DF or a triple fault. Replaces an
+   * injection still pending.
+   */
+  inject(event: X86Injection): void {
+    const [vector, type, hasCode, code, length, writeCr2, cr2] = encodeInjection(event);
+    const status = this.hw.x86Inject(this.index, vector, type, hasCode, code, length, writeCr2, cr2);
+    if (status !== 0) throw new Error(`the hardware module refused an injection that TypeScript accepted (${status})`);
+  }
+
+  /** The injected event still waiting to be delivered (an external interrupt waiting for IF), or null. */
+  get pendingInjection(): X86Event | null {
+    const v = this.view();
+    const L = this.layout;
+    return decodeEvent(v.getUint32(L.X86_ENTRY_INTR_INFO, true), v.getUint32(L.X86_ENTRY_INTR_ERROR, true), L);
+  }
+
+  /** An EOI to this CPU's local APIC: ends the highest interrupt in service (one acknowledged on a VM exit). */
+  endOfInterrupt(): void {
+    this.hw.x86EndOfInterrupt(this.index);
+  }
+
+  /** Requests an interrupt vector (16–255) on this CPU's local APIC, as a device would. */
+  requestInterrupt(vector: number): void {
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) throw new ShootdownError(`interrupt vector must be 16 to 255, not ${vector}`);
+    this.hw.x86RequestInterrupt(this.index, vector);
+  }
+
+  /** Instructions retired and modelled cycles so far. */
+  get progress(): { instructions: bigint; cycles: bigint; halted: boolean; stopped: boolean } {
+    const v = this.view();
+    const L = this.layout;
+    return {
+      instructions: v.getBigUint64(L.X86_INSTRUCTIONS, true),
+      cycles: v.getBigUint64(L.X86_CYCLES, true),
+      halted: v.getUint32(L.X86_HALTED, true) !== 0,
+      stopped: v.getUint32(L.X86_STOPPED, true) !== 0,
+    };
+  }
+
+  /** Breakpoints at linear addresses (at most X86_BREAKPOINT_MAX). */
+  setBreakpoints(addresses: bigint[]): void {
+    const L = this.layout;
+    if (addresses.length > L.X86_BREAKPOINT_MAX) throw new ShootdownError(`at most ${L.X86_BREAKPOINT_MAX} breakpoints`);
+    const v = this.view();
+    addresses.forEach((a, i) => v.setBigUint64(L.X86_BREAKPOINTS + 8 * i, u64("breakpoint", a), true));
+    v.setUint32(L.X86_BREAKPOINT_COUNT, addresses.length, true);
+    this.hw.x86RegistersChanged(this.index);
+  }
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+//
+// Running an image: boot the platform of its architecture (machine/platform/)
+// with the toolchain's disassembler for crash lines, and drive it with the
+// run engine (machine/core/engine.ts) to the end. `shootdown run`, the
+// debugger and the hypervisor build their machines here.
+
+import { programOf } from "./machine/core/elf-load.ts";
+import { Engine } from "./machine/core/engine.ts";
+import { reportOf, type RunConfig, type RunReport } from "./machine/core/report.ts";
+import type { RecordedOptions } from "./machine/core/schedule-file.ts";
+import type { Platform } from "./machine/core/platform.ts";
+import { bootX86Platform, type X86Platform } from "./machine/platform/x86/platform.ts";
+import { bootArmPlatform, type ArmPlatform } from "./machine/platform/arm/platform.ts";
+import { asmDisassembler } from "./disassembler.ts";
+
+export type { RunConfig, RunReport } from "./machine/core/report.ts";
+
+const EM_AARCH64 = 183;
+
+/** The architecture of an ELF image by its e_machine (anything else is left to the x86-64 loader to refuse). */
+export function imageArch(image: Uint8Array): "x86_64" | "aarch64" {
+  const isElf = image.length >= 20 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
+  return isElf && (image[18]! | (image[19]! << 8)) === EM_AARCH64 ? "aarch64" : "x86_64";
+}
+
+/** Boots an image's platform with crash lines worded by the toolchain; throws LoadError when it cannot be booted. */
+export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: { detector?: boolean } = {}): X86Platform | ArmPlatform {
+  if (imageArch(image) === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
+  return withDisassembler(bootX86Platform(image, options, console, p), "x86_64");
+}
+
+function withDisassembler<P extends X86Platform | ArmPlatform>(platform: P, arch: "x86_64" | "aarch64"): P {
+  if (platform.plan) platform.describer.useDisassembler(asmDisassembler(arch, programOf(platform.plan)));
+  return platform;
+}
+
+/** An engine over a freshly booted image. */
+export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): Engine {
+  return new Engine({
+    options: config, console: config.console, log: config.record === true,
+    ...(config.replay ? { replay: config.replay } : {}),
+    build: (options, console): Platform => bootPlatform(config.image, options, console, p),
+  });
+}
+
+/** Builds, boots and runs an image to its end; throws LoadError when it cannot be booted. */
+export function runImage(config: RunConfig): RunReport {
+  const engine = engineFor(config);
+  engine.runToEnd();
+  return reportOf(engine, config.image, config.record === true);
+}
+
+/** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */
+export const runX86 = runImage;
+export const runArm = runImage;

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+//
+// The frame allocator's free list (Xen's heap, xen/common/page_alloc.c,
+// reduced to order-0 frames). Frames are handed out in a seeded random
+// order, so a domain's MFNs are neither its PFNs nor contiguous and a guest
+// that confuses the two fails visibly; the same seed gives the same MFNs.
+// The steps around it (scrubbing, the flush a reused frame needs, the M2P)
+// are in x86/page-alloc.ts.
+
+import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
+import type { FrameTable, PageInfo } from "./frame-table.ts";
+
+export class FrameAllocator {
+  private readonly freeList: number[] = [];
+  private readonly rng: Xoshiro128;
+
+  constructor(
+    private readonly frames: FrameTable,
+    seed: bigint,
+  ) {
+    this.rng = new Xoshiro128(seed);
+    for (const p of frames.all()) this.freeList.push(p.mfn);
+  }
+
+  /** How many frames are free. */
+  get nrFree(): number {
+    return this.freeList.length;
+  }
+
+  /**
+   * Takes a free frame chosen by the seeded generator, or undefined when none
+   * is left. `accept` may refuse candidates (the builder refuses an MFN equal
+   * to the PFN it will back, or next to the previous one): after a few
+   * random refusals the free list is searched from a random place, and when
+   * no frame is acceptable the random one is taken.
+   */
+  take(accept?: (mfn: number) => boolean): PageInfo | undefined {
+    const n = this.freeList.length;
+    if (!n) return undefined;
+    let i = this.rng.below(n);
+    if (accept && !accept(this.freeList[i]!)) {
+      let tries = 0;
+      for (; tries < 16 && !accept(this.freeList[i]!); tries++) i = this.rng.below(n);
+      for (let k = 0; k < n && !accept(this.freeList[i]!); k++) i = (i + 1) % n;
+      if (!accept(this.freeList[i]!)) i = this.rng.below(n);
+    }
+    const mfn = this.freeList[i]!;
+    this.freeList[i] = this.freeList[n - 1]!;
+    this.freeList.pop();
+    const page = this.frames.page(mfn);
+    page.free = false;
+    return page;
+  }
+
+  /** Puts a frame back on the free list; the caller has scrubbed it and cleared its owner. */
+  give(page: PageInfo): void {
+    if (page.free) throw new Error(`MFN 0x${page.mfn.toString(16)} freed twice`);
+    page.free = true;
+    this.freeList.push(page.mfn);
+  }
+}

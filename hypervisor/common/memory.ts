@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+//
+// Machine memory as the hypervisor sees it: 4 KiB machine frames read and
+// written by machine address. emulator/machine/core/memory.ts's Memory satisfies
+// this interface; ArrayMemory backs tests and the soak.
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+export interface MachineMemory {
+  read64(pa: bigint): bigint;
+  write64(pa: bigint, value: bigint): void;
+  read(pa: bigint, length: number): Uint8Array;
+  write(pa: bigint, bytes: Uint8Array): void;
+}
+
+/** The machine address of byte `offset` of frame `mfn`. */
+export const maddr = (mfn: number, offset = 0): bigint => (BigInt(mfn) << 12n) + BigInt(offset);
+
+/** Zero-filled memory over [base, base + size), for tests. */
+export class ArrayMemory implements MachineMemory {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly baseNumber: number;
+
+  constructor(
+    readonly base: bigint,
+    readonly size: number,
+  ) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+    this.baseNumber = Number(base);
+  }
+
+  private offset(pa: bigint, length: number): number {
+    // Machine addresses here stay far below 2^53, so a Number holds them exactly.
+    const off = Number(pa) - this.baseNumber;
+    if (!(off >= 0 && off + length <= this.size)) {
+      throw new Error(`no memory at machine address 0x${pa.toString(16)} (${length} bytes)`);
+    }
+    return off;
+  }
+
+  read64(pa: bigint): bigint {
+    return this.view.getBigUint64(this.offset(pa, 8), true);
+  }
+
+  write64(pa: bigint, value: bigint): void {
+    this.view.setBigUint64(this.offset(pa, 8), BigInt.asUintN(64, value), true);
+  }
+
+  read(pa: bigint, length: number): Uint8Array {
+    const at = this.offset(pa, length);
+    return this.bytes.slice(at, at + length);
+  }
+
+  write(pa: bigint, bytes: Uint8Array): void {
+    this.bytes.set(bytes, this.offset(pa, bytes.length));
+  }
+}

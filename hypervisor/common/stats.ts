@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+//
+// What the hypervisor counts, for the run summary: hypercalls by name and
+// result, page-type transitions, pins and unpins, flushes by kind, frames
+// allocated, freed and scrubbed.
+
+import { resultName } from "./errno.ts";
+
+const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
+
+export class HvStats {
+  /** hypercall name → result ("0", "-EINVAL", "3", …) → count. */
+  readonly hypercalls = new Map<string, Map<string, number>>();
+  /** "L1 → writable" → count. */
+  readonly typeTransitions = new Map<string, number>();
+  /** flush kind → requests and pCPUs they named. */
+  readonly flushes = new Map<string, { requests: number; pcpus: number }>();
+  pins = 0;
+  unpins = 0;
+  framesAllocated = 0;
+  framesFreed = 0;
+  framesScrubbed = 0;
+
+  hypercall(name: string, rc: number): void {
+    let byResult = this.hypercalls.get(name);
+    if (!byResult) this.hypercalls.set(name, (byResult = new Map()));
+    // Positive results are counts (done, pages, booleans); group them so the table stays short.
+    bump(byResult, rc > 0 ? ">0" : resultName(rc));
+  }
+
+  typeTransition(from: string, to: string): void {
+    bump(this.typeTransitions, `${from} → ${to}`);
+  }
+
+  flush(kind: string, pcpus: number): void {
+    const f = this.flushes.get(kind) ?? { requests: 0, pcpus: 0 };
+    f.requests++;
+    f.pcpus += pcpus;
+    this.flushes.set(kind, f);
+  }
+
+  /** Total hypercalls made. */
+  totalHypercalls(): number {
+    let n = 0;
+    for (const m of this.hypercalls.values()) for (const c of m.values()) n += c;
+    return n;
+  }
+}

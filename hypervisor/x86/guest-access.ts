@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+//
+// Hypercall arguments are guest virtual addresses (copy_from_guest,
+// copy_to_guest). Xen dereferences them with the guest's page tables loaded
+// and turns a fault into -EFAULT; here the hypervisor walks the vCPU's tables
+// in software, one step per table read, through machine memory (PV tables
+// hold machine frame numbers). Writes need RW at every level, as Xen runs
+// with CR0.WP set. Addresses in the hypervisor's hole fail before any walk
+// (access_ok).
+
+import { maddr, PAGE_SIZE } from "../common/memory.ts";
+import type { Routine, StepLabel } from "../common/routine.ts";
+import type { Cpu } from "./hypervisor.ts";
+import { addrOk, isPresent, pteMfn, tableOffset, _PAGE_RW } from "./pte.ts";
+
+const L_WALK: StepLabel = { what: "guest access: read a guest page-table entry" };
+const L_COPY_IN: StepLabel = { what: "copy_from_guest: read guest memory" };
+const L_COPY_OUT: StepLabel = { what: "copy_to_guest: write guest memory" };
+
+/** access_ok / guest_handle_okay: does [va, va + size) avoid the hypervisor's hole and not wrap? */
+export function accessOk(va: bigint, size: bigint): boolean {
+  if (size === 0n) return addrOk(va);
+  const last = va + size - 1n;
+  return last < 1n << 64n && addrOk(va) && addrOk(last);
+}
+
+const canonical = (va: bigint) => va < 1n << 47n || va >= 0xffff_8000_0000_0000n;
+
+/** The machine address behind va in the vCPU's tables, or undefined where an access would fault. */
+export function* guestTranslate(c: Cpu, va: bigint, write: boolean): Routine<bigint | undefined> {
+  let mfn = c.vcpu.guestTable;
+  if (!mfn || !canonical(va)) return undefined;
+  for (let level = 4; level >= 1; level--) {
+    yield L_WALK;
+    if (!c.hv.frames.valid(mfn)) return undefined;
+    const e = c.hv.mem.read64(maddr(mfn, tableOffset(va, level) * 8));
+    if (!isPresent(e) || (write && !(e & BigInt(_PAGE_RW)))) return undefined;
+    mfn = pteMfn(e);
+  }
+  if (!c.hv.frames.valid(mfn)) return undefined;
+  return maddr(mfn, Number(va & 0xfffn));
+}
+
+/** copy_from_guest: the bytes at va, or undefined on a fault. */
+export function* copyFromGuest(c: Cpu, va: bigint, length: number): Routine<Uint8Array | undefined> {
+  if (!accessOk(va, BigInt(length))) return undefined;
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length; ) {
+    const at = va + BigInt(done);
+    const pa = yield* guestTranslate(c, at, false);
+    if (pa === undefined) return undefined;
+    const n = Math.min(length - done, PAGE_SIZE - Number(at & 0xfffn));
+    yield L_COPY_IN;
+    out.set(c.hv.mem.read(pa, n), done);
+    done += n;
+  }
+  return out;
+}
+
+/** copy_to_guest: writes bytes at va; false on a fault (bytes before the faulting page may have been written, as in Xen). */
+export function* copyToGuest(c: Cpu, va: bigint, bytes: Uint8Array): Routine<boolean> {
+  if (!accessOk(va, BigInt(bytes.length))) return false;
+  for (let done = 0; done < bytes.length; ) {
+    const at = va + BigInt(done);
+    const pa = yield* guestTranslate(c, at, true);
+    if (pa === undefined) return false;
+    const n = Math.min(bytes.length - done, PAGE_SIZE - Number(at & 0xfffn));
+    yield L_COPY_OUT;
+    c.hv.mem.write(pa, bytes.subarray(done, done + n));
+    done += n;
+  }
+  return true;
+}
+
+/** A little-endian u64 from guest memory, or undefined on a fault. */
+export function* readGuestU64(c: Cpu, va: bigint): Routine<bigint | undefined> {
+  const b = yield* copyFromGuest(c, va, 8);
+  return b && new DataView(b.buffer).getBigUint64(0, true);
+}
+
+/** Writes a little-endian u64 (or a u32 when width is 4) to guest memory; false on a fault. */
+export function* writeGuestUint(c: Cpu, va: bigint, value: bigint, width: 4 | 8 = 8): Routine<boolean> {
+  const b = new Uint8Array(width);
+  const v = new DataView(b.buffer);
+  if (width === 8) v.setBigUint64(0, BigInt.asUintN(64, value), true);
+  else v.setUint32(0, Number(BigInt.asUintN(32, value)), true);
+  return yield* copyToGuest(c, va, b);
+}

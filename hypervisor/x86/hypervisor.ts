@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+//
+// The hypervisor's state over one machine memory and one range of machine
+// frames, and the callbacks through which it reaches the rest of the
+// machine. Every routine takes a Cpu: the hypervisor, the pCPU it runs on and
+// the vCPU it runs for (Xen's `current`).
+
+import { ShootdownError } from "../../emulator/machine/core/errors.ts";
+import type { MachineMemory } from "../common/memory.ts";
+import { FrameTable } from "../common/frame-table.ts";
+import { FrameAllocator } from "../common/alloc.ts";
+import { Domain, type VCpu } from "../common/domain.ts";
+import { HvStats } from "../common/stats.ts";
+import { TlbFlushClock, type FlushHook } from "../common/flush.ts";
+import type { Routine } from "../common/routine.ts";
+import { DOMID_FIRST_RESERVED, DOMID_SELF, DOMID_XEN, MACH2PHYS_VIRT_START } from "./public.ts";
+import { buildXenArea, type XenArea } from "./xen-area.ts";
+import { hypercall } from "./hypercall.ts";
+import { newGuestCr3 } from "./mmu.ts";
+import { flushLocal } from "./flush.ts";
+
+/** Something that happened to a frame, for the sanitizer and traces. */
+export type FrameEvent =
+  | { kind: "retype"; cpu: number; mfn: number; from: string; to: string }
+  | { kind: "scrub"; cpu: number; mfn: number }
+  | { kind: "alloc"; cpu: number; mfn: number; owner: number }
+  | { kind: "free"; cpu: number; mfn: number; owner: number };
+
+/** How the hypervisor reaches the machine around it. Every callback is optional. */
+export interface HvCallbacks {
+  /** CONSOLEIO_write: the bytes a domain wrote. */
+  console?(domain: Domain, bytes: Uint8Array): void;
+  /** Each TLB flush the hypervisor asks for (flush_area_mask); the default only counts it. */
+  flush?: FlushHook;
+  /** VCPUOP_up made a vCPU runnable; its context is vcpu.context. */
+  vcpuUp?(vcpu: VCpu): void;
+  /** VCPUOP_down took a vCPU off the pCPUs. */
+  vcpuDown?(vcpu: VCpu): void;
+  /** SCHEDOP_shutdown (or the last vCPU going down): SHUTDOWN_poweroff, reboot, crash, … */
+  shutdown?(domain: Domain, reason: number): void;
+  /** SCHEDOP_yield. */
+  yield?(vcpu: VCpu): void;
+  /** SCHEDOP_block: the vCPU waits for an event. */
+  block?(vcpu: VCpu): void;
+  /** MMUEXT_NEW_BASEPTR (or VCPUOP_initialise) changed a vCPU's L4: the CPU must load vcpu.guestTable's machine address. */
+  baseptrChanged?(vcpu: VCpu): void;
+  /** Frame retypes, scrubs, allocations and frees. */
+  frameEvent?(event: FrameEvent): void;
+}
+
+export interface HypervisorOptions {
+  memory: MachineMemory;
+  /** The machine frames handed to the hypervisor: [firstMfn, firstMfn + nrFrames). */
+  firstMfn: number;
+  nrFrames: number;
+  /** Physical CPUs. */
+  nrPcpus: number;
+  /** Seeds the allocator's choice of frames. */
+  seed?: bigint;
+  callbacks?: HvCallbacks;
+}
+
+/** Where a routine runs: the hypervisor, the pCPU, and the vCPU and domain it runs for (Xen's `current`). */
+export interface Cpu {
+  readonly hv: Hypervisor;
+  readonly cpu: number;
+  readonly vcpu: VCpu;
+  readonly d: Domain;
+}
+
+export class Hypervisor {
+  readonly mem: MachineMemory;
+  readonly frames: FrameTable;
+  readonly allocator: FrameAllocator;
+  readonly stats = new HvStats();
+  readonly clock: TlbFlushClock;
+  readonly nrPcpus: number;
+  readonly callbacks: HvCallbacks;
+  readonly domains = new Map<number, Domain>();
+  /** The owner of the hypervisor's own frames (dom_xen): the M2P, its tables and the GDT. */
+  readonly domXen = new Domain(DOMID_XEN, Number.MAX_SAFE_INTEGER, 0);
+  /** The hypervisor's L4 slots, the M2P and the GDT. */
+  readonly xenArea: XenArea;
+
+  constructor(o: HypervisorOptions) {
+    if (!Number.isSafeInteger(o.firstMfn) || o.firstMfn < 0 || !Number.isSafeInteger(o.nrFrames) || o.nrFrames <= 0) {
+      throw new ShootdownError(`the hypervisor needs a non-empty range of machine frames (got first MFN ${o.firstMfn}, ${o.nrFrames} frames)`);
+    }
+    if (!Number.isInteger(o.nrPcpus) || o.nrPcpus < 1) throw new ShootdownError(`the hypervisor needs at least one pCPU (got ${o.nrPcpus})`);
+    this.mem = o.memory;
+    this.frames = new FrameTable(o.firstMfn, o.nrFrames);
+    this.allocator = new FrameAllocator(this.frames, o.seed ?? 0n);
+    this.clock = new TlbFlushClock(o.nrPcpus);
+    this.nrPcpus = o.nrPcpus;
+    this.callbacks = o.callbacks ?? {};
+    this.xenArea = buildXenArea(this);
+  }
+
+  /** Creates an empty domain (the builder fills it). */
+  createDomain(domid: number, maxPages: number, nrVcpus: number): Domain {
+    if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_FIRST_RESERVED) throw new ShootdownError(`domain id ${domid} is outside 0..0x7fef`);
+    if (this.domains.has(domid)) throw new ShootdownError(`domain ${domid} exists already`);
+    if (!Number.isInteger(nrVcpus) || nrVcpus < 1) throw new ShootdownError(`a domain needs at least one vCPU (got ${nrVcpus})`);
+    const d = new Domain(domid, maxPages, nrVcpus);
+    this.domains.set(domid, d);
+    return d;
+  }
+
+  /** rcu_lock_domain_by_any_id: DOMID_SELF names the caller. */
+  domainByAnyId(domid: number, self: Domain): Domain | undefined {
+    return domid === DOMID_SELF ? self : this.domains.get(domid);
+  }
+
+  /** A Cpu for routines run on behalf of vcpu. */
+  on(vcpu: VCpu): Cpu {
+    return { hv: this, cpu: vcpu.processor, vcpu, d: vcpu.domain };
+  }
+
+  /**
+   * The hypercall entry: number and arguments as the guest left them in RAX
+   * and RDI, RSI, RDX, R10, R8; the routine's result is the value for RAX
+   * (a negative errno as its 64-bit two's complement).
+   */
+  hypercall(domain: Domain, vcpu: VCpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
+    if (vcpu.domain !== domain) throw new Error(`vCPU ${vcpu.vcpuId} of d${vcpu.domain.domid} makes a hypercall for d${domain.domid}`);
+    return hypercall(this.on(vcpu), nr, args);
+  }
+
+  /**
+   * MOV to CR3 from the guest, emulated as MMUEXT_NEW_BASEPTR with the same
+   * checks (new_guest_cr3): 0, or the negative errno for which the engine
+   * injects #GP. The CR3 value is a machine address (xen_pfn_to_cr3).
+   */
+  newBaseptr(vcpu: VCpu, cr3: bigint): Routine<number> {
+    return newGuestCr3(this.on(vcpu), Number(cr3 >> 12n));
+  }
+
+  /** INVLPG from the guest, emulated as MMUEXT_INVLPG_LOCAL: a local flush of one page. */
+  invlpg(vcpu: VCpu, va: bigint): Routine<void> {
+    return flushLocal(this.on(vcpu), va, "MMUEXT_INVLPG_LOCAL");
+  }
+
+  /** The M2P entry of a frame: its PFN in its owner, or ~0. */
+  getGpfnFromMfn(mfn: number): bigint {
+    return this.mem.read64(this.xenArea.m2pEntryMaddr(mfn));
+  }
+
+  /** set_gpfn_from_mfn. */
+  setGpfnFromMfn(mfn: number, pfn: bigint): void {
+    this.mem.write64(this.xenArea.m2pEntryMaddr(mfn), pfn);
+  }
+
+  /** The virtual address of a frame's M2P entry, as a guest sees it. */
+  m2pEntryVa(mfn: number): bigint {
+    return MACH2PHYS_VIRT_START + 8n * BigInt(mfn);
+  }
+}
+
