@@ -76,12 +76,6 @@ class FatalAsmError extends AsmError {
   override name = "FatalAsmError";
 }
 
-/** V8's stack overflow: a symbol's definition nests expressions deeper than the call stack goes. */
-function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && /call stack/i.test(e.message);
-}
-const TOO_DEEP = "expression too deeply nested (symbol definitions nest too many operators)";
-
 interface Frame {
   statements: Statement[];
   index: number;
@@ -179,9 +173,8 @@ export class Assembler implements AsmContext {
           this.error(e.message);
           break;
         }
-        if (isStackOverflow(e)) this.error(TOO_DEEP);
-        else if (!(e instanceof AsmError)) throw e;
-        else this.error(e.message);
+        if (!(e instanceof AsmError)) throw e;
+        this.error(e.message);
       }
     }
     const open = this.conditionals[0];
@@ -942,7 +935,6 @@ export class Assembler implements AsmContext {
       return this.symbols.value(e, "relax");
     } catch (err) {
       if (err instanceof AsmError) this.error(err.message, loc);
-      else if (isStackOverflow(err)) this.error(TOO_DEEP, loc);
       else throw err;
       return undefined;
     }
@@ -1105,9 +1097,8 @@ export class Assembler implements AsmContext {
       try {
         v = this.symbols.value(fx.expr, "final");
       } catch (e) {
-        if (isStackOverflow(e)) this.error(TOO_DEEP, loc);
-        else if (!(e instanceof AsmError)) throw e;
-        else this.error(e.message, loc);
+        if (!(e instanceof AsmError)) throw e;
+        this.error(e.message, loc);
         continue;
       }
       if (!v) {

@@ -47,6 +47,13 @@ describe("expression nesting GNU as assembles", () => {
     expect(messages).toEqual(["t.s:3: Error: expression too deeply nested (more than 1000 levels of operators on symbols)"]);
     expect(Date.now() - started).toBeLessThan(5000);
   });
+
+  it("a chain of definitions that together outrun the call stack: an error, not a stack overflow", () => {
+    const { program, messages } = run("x86_64", `.data\nx = ${"-~".repeat(400)}y\ny = ${"-~".repeat(400)}x\n.quad x\n`);
+    expect(program).toBeUndefined();
+    expect(messages.length).toBeGreaterThan(0);
+    for (const m of messages) expect(m).toMatch(/^t\.s:\d: Error: (expression too deeply nested|symbol definition loop)/);
+  });
 });
 
 describe("runaway macros", () => {
