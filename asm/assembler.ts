@@ -55,8 +55,26 @@ export const DEFAULT_BASE: Record<ArchName, bigint> = { x86_64: 0x10_0000n, aarc
 const MAX_NESTING = 100;
 /** Statements processed in one run, beyond which a .rept or macro loop is taken for runaway. */
 const MAX_STATEMENTS = 5_000_000;
-/** The largest section we build. */
-const MAX_SECTION_BYTES = 1 << 30;
+/**
+ * The most bytes all sections may hold. Fragment bytes are a JavaScript
+ * array (8 bytes of heap each) until the image is written, so this keeps an
+ * assembly within half a GiB of heap; guests are a few KiB.
+ */
+const MAX_SECTION_BYTES = 64 << 20;
+const TOO_LARGE = "the sections are larger than 64 MiB in all";
+/**
+ * Text made by macro and .irp expansion in one run, beyond which a macro is
+ * taken for one that doubles its arguments at every level (which would
+ * otherwise grow a line past what a string can hold).
+ */
+const MAX_EXPANSION_BYTES = 128 << 20;
+/** The longest line an expansion may make; each level of a doubling macro would otherwise be slower than the last. */
+const MAX_EXPANDED_LINE_BYTES = 1 << 20;
+
+/** An error after which GNU as stops reading (as_fatal): what follows would only repeat it. */
+class FatalAsmError extends AsmError {
+  override name = "FatalAsmError";
+}
 
 interface Frame {
   statements: Statement[];
@@ -119,6 +137,11 @@ export class Assembler implements AsmContext {
   private readonly localCounts = new Map<string, number>();
   private dotCount = 0;
   private statementCount = 0;
+  private expansionBytes = 0;
+  /** Bytes emitted into fragments so far, against MAX_SECTION_BYTES. */
+  private emittedBytes = 0;
+  /** An unterminated block swallowed the rest of the input: what it defined is missing for a reason already reported. */
+  private swallowedRest = false;
   private ended = false;
   /** Each instruction: where it is, to turn into the program's line table. */
   private readonly instructionLines: { loc: Location; frag: Frag; offset: number; length: number | "variable" }[] = [];
@@ -145,6 +168,11 @@ export class Assembler implements AsmContext {
       try {
         this.statement(st.text);
       } catch (e) {
+        if (e instanceof FatalAsmError) {
+          // Reported as an Error (GNU as says "Fatal error"), and nothing after it is read.
+          this.error(e.message);
+          break;
+        }
         if (!(e instanceof AsmError)) throw e;
         this.error(e.message);
       }
@@ -195,8 +223,13 @@ export class Assembler implements AsmContext {
     return undefined;
   }
 
-  /** Collects the statements of a block up to its closing directive, counting nested openers. */
-  private collectBlock(openers: RegExp, closer: RegExp, what: string): Statement[] {
+  /**
+   * Collects the statements of a block up to its closing directive, counting
+   * nested openers. A block the input ends inside has consumed everything
+   * after it: it is reported once ("missing CLOSER") and is neither expanded
+   * nor defined, as GNU as does, so that nothing it swallowed runs again.
+   */
+  private collectBlock(openers: RegExp, closer: RegExp, closerName: string): Statement[] | undefined {
     const body: Statement[] = [];
     const start = this.loc;
     let depth = 1;
@@ -206,13 +239,15 @@ export class Assembler implements AsmContext {
       else if (closer.test(word) && --depth === 0) return body;
       body.push(st);
     }
-    this.error(`missing ${what}`, start);
-    return body;
+    this.error(`missing ${closerName}`, start);
+    this.swallowedRest = true;
+    return undefined;
   }
 
   private pushFrame(statements: Statement[], isMacro: boolean): void {
     if (this.frames.filter((f) => f.invokedFrom).length >= MAX_NESTING) {
-      throw new AsmError("macros nested too deeply");
+      // Fatal in GNU as too (macro.c): a runaway recursion would otherwise report itself once per level.
+      throw new FatalAsmError("macros nested too deeply");
     }
     this.frames.push({ statements, index: 0, invokedFrom: this.loc, isMacro, conditionalDepth: this.conditionals.length });
   }
@@ -513,7 +548,9 @@ export class Assembler implements AsmContext {
         if (bytes[i]) throw new AsmError(`attempt to store non-zero value in section \`${this.section.name}'`);
       }
     }
-    if (frag.data.length + bytes.length > MAX_SECTION_BYTES) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
+    this.emittedBytes += bytes.length;
+    // Fatal: what follows would only add to it.
+    if (this.emittedBytes > MAX_SECTION_BYTES) throw new FatalAsmError(TOO_LARGE);
     for (let i = 0; i < bytes.length; i++) frag.data.push(bytes[i]!);
   }
 
@@ -675,7 +712,7 @@ export class Assembler implements AsmContext {
           return;
         }
         if (size < 0n) throw new AsmError(`.space, .skip or .zero with negative value`);
-        if (size > BigInt(MAX_SECTION_BYTES)) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
+        if (size > BigInt(MAX_SECTION_BYTES)) throw new AsmError(TOO_LARGE);
         this.emitBytes(new Uint8Array(Number(size)).fill(fill));
         return;
       }
@@ -695,7 +732,7 @@ export class Assembler implements AsmContext {
         const repeat = this.absolute(r, "the repeat count");
         if (repeat < 0n) throw new AsmError("size negative; .fill ignored");
         if (size > 8) size = 8;
-        if (repeat * BigInt(size) > BigInt(MAX_SECTION_BYTES)) throw new AsmError(`section \`${this.section.name}' is larger than 1 GiB`);
+        if (repeat * BigInt(size) > BigInt(MAX_SECTION_BYTES)) throw new AsmError(TOO_LARGE);
         const bytes = new Uint8Array(size);
         writeLE(bytes, 0, value, Math.min(size, 4));
         for (let i = 0n; i < repeat; i++) this.emitBytes(bytes);
@@ -741,6 +778,7 @@ export class Assembler implements AsmContext {
       case ".macro": {
         const { name: macroName, params } = parseMacroHeader(args);
         const body = this.collectBlock(/^\.macro$/i, /^\.endm$/i, ".endm");
+        if (!body) return;
         if (this.macros.has(macroName)) throw new AsmError(`macro \`${macroName}' was already defined`);
         this.macros.set(macroName, { name: macroName, params, body });
         return;
@@ -761,6 +799,7 @@ export class Assembler implements AsmContext {
       case ".rept": {
         const count = this.absolute(args, "the repeat count");
         const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".endr");
+        if (!body) return;
         if (count < 0n) throw new AsmError(".rept count must not be negative");
         const expanded: Statement[] = [];
         for (let i = 0n; i < count; i++) {
@@ -774,11 +813,12 @@ export class Assembler implements AsmContext {
       case ".irpc": {
         const { name: param, values } = parseIrp(args);
         const body = this.collectBlock(/^\.(rept|irp|irpc)$/i, /^\.endr$/i, ".endr");
+        if (!body) return;
         const list = name === ".irpc" ? [...(values[0] ?? "")] : values.length ? values : [""];
         const expanded: Statement[] = [];
         for (const v of list) {
           const map = new Map([[param, v]]);
-          for (const st of body) expanded.push({ text: substitute(st.text, map, this.macroCount), loc: st.loc });
+          for (const st of body) expanded.push({ text: this.expand(st.text, map, this.macroCount), loc: st.loc });
         }
         this.pushFrame(expanded, false);
         return;
@@ -843,8 +883,23 @@ export class Assembler implements AsmContext {
   private expandMacro(macro: Macro, args: string): void {
     const values = bindArguments(macro, args);
     const counter = this.macroCount++;
-    const body = macro.body.map((st) => ({ text: substitute(st.text, values, counter), loc: st.loc }));
+    const body = macro.body.map((st) => ({ text: this.expand(st.text, values, counter), loc: st.loc }));
     this.pushFrame(body, true);
+  }
+
+  /** One line of a macro or .irp body with its arguments substituted, counted against MAX_EXPANSION_BYTES. */
+  private expand(text: string, values: Map<string, string>, counter: number): string {
+    let length = text.length;
+    for (const v of values.values()) length += v.length * (text.split("\\").length - 1);
+    if (this.expansionBytes + length > MAX_EXPANSION_BYTES) {
+      throw new FatalAsmError(`macro expansion exceeds ${MAX_EXPANSION_BYTES >> 20} MiB of text: a runaway macro?`);
+    }
+    const line = substitute(text, values, counter);
+    if (line.length > MAX_EXPANDED_LINE_BYTES) {
+      throw new FatalAsmError(`macro expansion makes a line of ${line.length} bytes (at most ${MAX_EXPANDED_LINE_BYTES >> 20} MiB): a macro that grows its arguments at every level?`);
+    }
+    this.expansionBytes += line.length;
+    return line;
   }
 
   // ── Layout, placement, fixups ──────────────────────────────────────────────
@@ -852,6 +907,13 @@ export class Assembler implements AsmContext {
   private finish(): Program {
     const sections = [...this.sections.values()];
     for (const s of sections) this.relax(s);
+    // .org and .space are bounded one by one; together they must still fit in an image we can write.
+    const bytes = sections.reduce((n, s) => n + (s.type === "progbits" ? s.size : 0), 0);
+    if (bytes > MAX_SECTION_BYTES) {
+      const biggest = sections.reduce((a, b) => (b.size > a.size ? b : a));
+      this.error(`the sections hold ${bytes} bytes (\`${biggest.name}' ${biggest.size}); an image may hold at most 64 MiB`, { file: this.options.sources[0]?.path ?? "", line: 0 });
+      return { arch: this.backend.arch, entry: 0n, sections: [], symbols: [], lines: [] };
+    }
     const placed = sections.filter((s) => s.flags.alloc && (s.size > 0 || this.hasLabels(s)));
     try {
       placeSections(placed, this.options.sectionStarts ?? new Map(), DEFAULT_BASE[this.backend.arch]);
@@ -861,7 +923,7 @@ export class Assembler implements AsmContext {
     }
     placed.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
     const out: ProgramSection[] = placed.map((s) => this.contents(s));
-    this.checkUndefined();
+    if (!this.swallowedRest) this.checkUndefined();
     return {
       arch: this.backend.arch,
       entry: this.entry(placed),
@@ -1050,6 +1112,7 @@ export class Assembler implements AsmContext {
         continue;
       }
       if (!v) {
+        if (this.swallowedRest) continue;
         const missing = symbolsOf(fx.expr).find((n) => !this.symbols.peek(n)?.def);
         this.error(missing ? undefinedMessage(missing) : "expression has no value", loc);
         continue;

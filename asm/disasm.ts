@@ -4,7 +4,8 @@
 // in objdump -d's layout, and source text that shootdown asm (and GNU as)
 // turn back into the same bytes at the same addresses.
 
-import type { Backend, Decoded, Symbolizer } from "./backend.ts";
+import type { AsmContext, Backend, Decoded, Symbolizer } from "./backend.ts";
+import { evaluate, parseExpr } from "./expr.ts";
 import type { Program, ProgramSection, ProgramSymbol } from "./program.ts";
 
 export interface ListedInstruction {
@@ -231,29 +232,42 @@ export function toSource(program: Program, backend: Backend): { text: string; se
     const s = symbols.at(a);
     return s ? s.name : `.L_${hex(a)}`;
   };
+  /** The addresses the instruction being decoded names. */
+  let named: bigint[] = [];
   const names: Symbolizer = {
     objdump: (a) => symbols.objdump(a),
     source: (a) => {
       wanted.add(a);
+      named.push(a);
       return labelOf(a);
     },
   };
   // Decode first, so that every address named is known before labels are placed.
-  const decoded = new Map<ProgramSection, { offset: number; d: Decoded }[]>();
+  const decoded = new Map<ProgramSection, { offset: number; d: Decoded; named: bigint[] }[]>();
   for (const s of program.sections) {
     if (!s.flags.exec || s.type !== "progbits") continue;
-    const list: { offset: number; d: Decoded }[] = [];
+    const list: { offset: number; d: Decoded; named: bigint[] }[] = [];
     const map = program.arch === "aarch64" ? dataMap(program, s) : [];
     const end = s.address + BigInt(s.bytes.length);
     for (let off = 0; off < s.bytes.length; ) {
       const address = s.address + BigInt(off);
       const region = dataRegion(map, address, end);
+      named = [];
       const d = region.data
         ? { length: Math.min(Number(region.until - address), 16), text: "", source: byteDirective(s.bytes.subarray(off, off + Math.min(Number(region.until - address), 16))) }
         : backend.decode(s.bytes, off, address, names);
       const len = Math.max(1, Math.min(d.length, s.bytes.length - off));
-      list.push({ offset: off, d: len === d.length ? d : { length: len, text: "", source: byteDirective(s.bytes.subarray(off, off + len)) } });
+      list.push({ offset: off, d: len === d.length ? d : { length: len, text: "", source: byteDirective(s.bytes.subarray(off, off + len)) }, named });
       off += len;
+    }
+    // A short branch to an address that gets no label in this section (outside it, or inside an
+    // instruction) would assemble long, as GNU as relaxes only to a label of the same section.
+    const starts = new Set(list.map((i) => s.address + BigInt(i.offset)));
+    starts.add(end);
+    for (const item of list) {
+      if (item.named.some((a) => !starts.has(a)) && assemblesLonger(backend, item.d)) {
+        item.d = { length: item.d.length, text: item.d.text, source: byteDirective(s.bytes.subarray(item.offset, item.offset + item.d.length)) };
+      }
     }
     decoded.set(s, list);
   }
@@ -321,6 +335,19 @@ export function toSource(program: Program, backend: Backend): { text: string; se
     if (!symbols.at(a) && !placed.has(a)) lines.push(`\t.set ${labelOf(a)}, 0x${hex(a)}`);
   }
   return { text: lines.join("\n") + "\n", sectionStarts: starts };
+}
+
+/** Whether an instruction's source, as a branch whose target GNU as cannot relax to, assembles to more bytes than it came from. */
+function assemblesLonger(backend: Backend, d: Decoded): boolean {
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(d.source);
+  if (!m || m[1]!.startsWith(".")) return false;
+  const ctx: AsmContext = { parseExpr: (text) => parseExpr(text), knownValue: (e) => evaluate(e, () => undefined) };
+  try {
+    const relax = backend.assemble(m[1]!, m[2]!, ctx).relax;
+    return relax !== undefined && relax.long.bytes.length !== d.length;
+  } catch {
+    return false;
+  }
 }
 
 function byteDirective(bytes: Uint8Array): string {

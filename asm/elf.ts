@@ -191,6 +191,12 @@ export interface ElfFile {
   /** Allocated and other PROGBITS/NOBITS sections, as a Program's sections. */
   sections: ProgramSection[];
   symbols: ProgramSymbol[];
+  /**
+   * What was wrong in the section headers or the symbol table, which an
+   * image needs for names only: the sections or symbols concerned are left
+   * out, and the program headers, which are what loads, still count.
+   */
+  warnings: string[];
 }
 
 const MAX_SIZE = 1n << 40n;
@@ -220,7 +226,13 @@ export function readElf(data: Uint8Array): ElfFile {
   const shstrndx = v.getUint16(62, true);
   if (phnum && phentsize !== 56) throw new ElfError(`e_phentsize is ${phentsize} at offset 54; want 56`);
   if (shnum && shentsize !== 64) throw new ElfError(`e_shentsize is ${shentsize} at offset 58; want 64`);
-  if (phoff > MAX_SIZE || shoff > MAX_SIZE) throw new ElfError("header table offset beyond the file");
+  // A table offset no file can reach (a nearer one is "truncated" at its first entry past the end).
+  const table = (offset: bigint, count: number, entrySize: number, field: string, at: number, what: string) => {
+    if (count && offset >= MAX_SIZE) {
+      throw new ElfError(`${field} (offset ${at}) is 0x${offset.toString(16)}: the ${what} (${count} entries of ${entrySize} bytes) would lie far past the end of the ${data.length}-byte file`);
+    }
+  };
+  table(phoff, phnum, 56, "e_phoff", 32, "program header table");
 
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
@@ -246,10 +258,28 @@ export function readElf(data: Uint8Array): ElfFile {
     segments.push(seg);
   }
 
+  const warnings: string[] = [];
+  let sections: ProgramSection[] = [];
+  let symbols: ProgramSymbol[] = [];
+  try {
+    table(shoff, shnum, 64, "e_shoff", 40, "section header table");
+    ({ sections, symbols } = readSections(data, v, Number(shoff), shnum, shstrndx, need, warnings));
+  } catch (e) {
+    if (!(e instanceof ElfError)) throw e;
+    warnings.push(`section headers ignored (no section names or symbols): ${e.message}`);
+  }
+  return { arch, entry, segments, sections, symbols, warnings };
+}
+
+/** The sections and symbols of an image, from its section header table; throws ElfError. */
+function readSections(
+  data: Uint8Array, v: DataView, shoff: number, shnum: number, shstrndx: number,
+  need: (off: number, len: number, what: string) => void, warnings: string[],
+): { sections: ProgramSection[]; symbols: ProgramSymbol[] } {
   interface RawSection { name: number; type: number; flags: bigint; addr: bigint; offset: number; size: number; link: number; align: number }
   const raw: RawSection[] = [];
   for (let i = 0; i < shnum; i++) {
-    const at = Number(shoff) + 64 * i;
+    const at = shoff + 64 * i;
     need(at, 64, `section header ${i}`);
     const size = v.getBigUint64(at + 32, true);
     if (size > MAX_SIZE) throw new ElfError(`section header ${i}: sh_size 0x${size.toString(16)} is too large`);
@@ -296,29 +326,43 @@ export function readElf(data: Uint8Array): ElfFile {
     });
   });
 
-  const symbols: ProgramSymbol[] = [];
   const symtab = raw.find((s) => s.type === SHT_SYMTAB);
+  let symbols: ProgramSymbol[] = [];
   if (symtab) {
-    need(symtab.offset, symtab.size, "the symbol table");
-    const name = strings(raw[symtab.link], "the symbol name table");
-    for (let at = symtab.offset + 24; at + 24 <= symtab.offset + symtab.size; at += 24) {
-      const info = v.getUint8(at + 4);
-      const shndx = v.getUint16(at + 6, true);
-      const t = info & 15;
-      if (t !== STT_NOTYPE && t !== STT_OBJECT && t !== STT_FUNC) continue;
-      const symName = name(v.getUint32(at, true));
-      if (!symName) continue;
-      const section = shndx === SHN_ABS ? null : byIndex.get(shndx);
-      if (section === undefined) continue;
-      symbols.push({
-        name: symName,
-        value: v.getBigUint64(at + 8, true),
-        section,
-        global: info >> 4 !== STB_LOCAL,
-        type: t === STT_FUNC ? "func" : t === STT_OBJECT ? "object" : "notype",
-        size: Number(v.getBigUint64(at + 16, true)),
-      });
+    try {
+      symbols = readSymbols(v, symtab, strings(raw[symtab.link], "the symbol name table"), byIndex, need);
+    } catch (e) {
+      if (!(e instanceof ElfError)) throw e;
+      warnings.push(`symbol table ignored: ${e.message}`);
     }
   }
-  return { arch, entry, segments, sections, symbols };
+  return { sections, symbols };
+}
+
+/** The function, object and untyped symbols of a symbol table; throws ElfError. */
+function readSymbols(
+  v: DataView, symtab: { offset: number; size: number }, name: (at: number) => string,
+  byIndex: Map<number, string>, need: (off: number, len: number, what: string) => void,
+): ProgramSymbol[] {
+  const symbols: ProgramSymbol[] = [];
+  need(symtab.offset, symtab.size, "the symbol table");
+  for (let at = symtab.offset + 24; at + 24 <= symtab.offset + symtab.size; at += 24) {
+    const info = v.getUint8(at + 4);
+    const shndx = v.getUint16(at + 6, true);
+    const t = info & 15;
+    if (t !== STT_NOTYPE && t !== STT_OBJECT && t !== STT_FUNC) continue;
+    const symName = name(v.getUint32(at, true));
+    if (!symName) continue;
+    const section = shndx === SHN_ABS ? null : byIndex.get(shndx);
+    if (section === undefined) continue;
+    symbols.push({
+      name: symName,
+      value: v.getBigUint64(at + 8, true),
+      section,
+      global: info >> 4 !== STB_LOCAL,
+      type: t === STT_FUNC ? "func" : t === STT_OBJECT ? "object" : "notype",
+      size: Number(v.getBigUint64(at + 16, true)),
+    });
+  }
+  return symbols;
 }

@@ -46,7 +46,69 @@ export const SYMBOL_CHAR = /[A-Za-z0-9_.$]/;
 /** Resolves numeric local label references ("1b", "2f") to symbol names. */
 export type LocalLabelResolver = (digits: string, direction: "b" | "f") => string;
 
-/** A recursive-descent parser over one expression's text. */
+/**
+ * The deepest tree an expression may leave after folding. GNU as parses
+ * recursively and has no limit short of its C stack; here constant
+ * subtrees fold as they are parsed (so 3,000 nested parentheses or 20,000
+ * unary minus signs around a number are one number, as GNU as assembles
+ * them) and what remains is walked recursively by the symbol table, so a
+ * deeper tree is refused on its line.
+ */
+export const MAX_EXPR_DEPTH = 1000;
+
+type UnaryOp = "-" | "~" | "!" | "+";
+
+/** The parser's operator stack: binary operators, prefix operators and open parentheses. */
+type Pending = { kind: "binary"; op: BinaryOp } | { kind: "unary"; op: UnaryOp } | { kind: "paren" };
+
+/** A node and the depth of the tree under it. */
+interface Sized {
+  e: Expr;
+  depth: number;
+}
+
+const num = (value: bigint): Sized => ({ e: { kind: "num", value }, depth: 1 });
+
+/** A unary node, folded when its operand is a number; `--x`, `~~x` and `+x` are x. */
+function makeUnary(op: UnaryOp, arg: Sized): Sized {
+  const a = arg.e;
+  if (a.kind === "num") return num(applyUnary(op, a.value));
+  if (op === "+") return arg;
+  if ((op === "-" || op === "~") && a.kind === "unary" && a.op === op) return { e: a.arg, depth: arg.depth - 1 };
+  return { e: { kind: "unary", op, arg: a }, depth: arg.depth + 1 };
+}
+
+/** `e ± number` as [e, number], or undefined. */
+function offsetForm(e: Expr): [Expr, bigint] | undefined {
+  if (e.kind !== "binary" || e.right.kind !== "num") return undefined;
+  if (e.op === "+") return [e.left, e.right.value];
+  if (e.op === "-") return [e.left, -e.right.value];
+  return undefined;
+}
+
+/**
+ * A binary node, folded when both operands are numbers (division by zero
+ * is left for evaluation to report); `(x + a) + b` becomes `x + (a + b)`,
+ * which is the same value in 64-bit arithmetic, so long sums stay shallow.
+ */
+function makeBinary(op: BinaryOp, left: Sized, right: Sized): Sized {
+  const l = left.e;
+  const r = right.e;
+  if (l.kind === "num" && r.kind === "num" && !((op === "/" || op === "%") && r.value === 0n)) return num(applyBinary(op, l.value, r.value));
+  if ((op === "+" || op === "-") && r.kind === "num") {
+    const inner = offsetForm(l);
+    if (inner) {
+      const offset = BigInt.asIntN(64, inner[1] + (op === "+" ? r.value : -r.value));
+      return { e: { kind: "binary", op: "+", left: inner[0], right: { kind: "num", value: offset } }, depth: left.depth };
+    }
+  }
+  return { e: { kind: "binary", op, left: l, right: r }, depth: Math.max(left.depth, right.depth) + 1 };
+}
+
+/**
+ * An operator-precedence parser over one expression's text, with explicit
+ * stacks rather than recursion, so that nesting costs heap, not call stack.
+ */
 class Parser {
   private pos = 0;
 
@@ -56,10 +118,67 @@ class Parser {
   ) {}
 
   parseAll(): Expr {
-    const e = this.binary(0);
+    const operands: Sized[] = [];
+    const pending: Pending[] = [];
+    let parens = 0;
+    /** Applies the binary operator on top of the stack to the two top operands. */
+    const reduce = () => {
+      const top = pending.pop() as { kind: "binary"; op: BinaryOp };
+      const right = operands.pop()!;
+      const left = operands.pop()!;
+      operands.push(this.bounded(makeBinary(top.op, left, right)));
+    };
+    /** An operand is complete: the prefix operators just before it apply now (they bind tightest). */
+    const operand = (e: Sized) => {
+      let v = e;
+      for (let top = pending.at(-1); top?.kind === "unary"; top = pending.at(-1)) {
+        pending.pop();
+        v = this.bounded(makeUnary(top.op, v));
+      }
+      operands.push(v);
+    };
+    for (;;) {
+      // An operand: prefix operators and open parentheses, then a primary.
+      this.skipSpace();
+      const ch = this.text[this.pos];
+      if (ch === "-" || ch === "~" || ch === "!" || ch === "+") {
+        this.pos++;
+        pending.push({ kind: "unary", op: ch });
+        continue;
+      }
+      if (ch === "(") {
+        this.pos++;
+        parens++;
+        pending.push({ kind: "paren" });
+        continue;
+      }
+      operand({ e: this.primary(), depth: 1 });
+      // Then closing parentheses and at most one binary operator.
+      for (;;) {
+        this.skipSpace();
+        if (this.text[this.pos] !== ")" || parens === 0) break;
+        this.pos++;
+        parens--;
+        while (pending.at(-1)?.kind === "binary") reduce();
+        pending.pop();
+        operand(operands.pop()!);
+      }
+      const op = this.peekOperator();
+      if (!op) break;
+      for (let top = pending.at(-1); top?.kind === "binary" && PRECEDENCE[top.op] >= PRECEDENCE[op]; top = pending.at(-1)) reduce();
+      this.pos += this.operatorLength(op);
+      pending.push({ kind: "binary", op });
+    }
+    if (parens > 0) throw new AsmError("missing ')'");
+    while (pending.length) reduce();
     this.skipSpace();
     if (this.pos < this.text.length) throw new AsmError(`junk at end of expression: '${this.text.slice(this.pos)}'`);
-    return e;
+    return operands[0]!.e;
+  }
+
+  private bounded(s: Sized): Sized {
+    if (s.depth > MAX_EXPR_DEPTH) throw new AsmError(`expression too deeply nested (more than ${MAX_EXPR_DEPTH} levels of operators on symbols)`);
+    return s;
   }
 
   private skipSpace(): void {
@@ -79,40 +198,11 @@ class Parser {
     return op.length;
   }
 
-  private binary(minPrecedence: number): Expr {
-    let left = this.unary();
-    for (;;) {
-      const op = this.peekOperator();
-      if (!op || PRECEDENCE[op] < minPrecedence) return left;
-      this.pos += this.operatorLength(op);
-      // Left-associative: the right side binds only tighter operators.
-      const right = this.binary(PRECEDENCE[op] + 1);
-      left = { kind: "binary", op, left, right };
-    }
-  }
-
-  private unary(): Expr {
-    this.skipSpace();
-    const ch = this.text[this.pos];
-    if (ch === "-" || ch === "~" || ch === "!" || ch === "+") {
-      this.pos++;
-      return { kind: "unary", op: ch, arg: this.unary() };
-    }
-    return this.primary();
-  }
-
+  /** A number, a symbol, a local label reference or a character constant. */
   private primary(): Expr {
     this.skipSpace();
     const rest = this.text.slice(this.pos);
     if (rest.length === 0) throw new AsmError("missing expression");
-    if (rest[0] === "(") {
-      this.pos++;
-      const e = this.binary(0);
-      this.skipSpace();
-      if (this.text[this.pos] !== ")") throw new AsmError("missing ')'");
-      this.pos++;
-      return e;
-    }
     if (rest[0] === "'") return this.character();
     let m: RegExpExecArray | null;
     // A numeric local label reference: digits then b or f, not followed by a symbol character.

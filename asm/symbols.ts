@@ -61,7 +61,17 @@ export class SymbolTable {
    * parsing). Throws AsmError for an operation on relocatable values that
    * has no meaning (adding two labels, multiplying one).
    */
-  value(e: Expr, phase: Phase, depth = 0): Value | undefined {
+  value(e: Expr, phase: Phase): Value | undefined {
+    try {
+      return this.valueAt(e, phase, 0);
+    } catch (err) {
+      // Definitions that each nest deep expressions can together outrun the call stack (the parser bounds one expression, not a chain of them).
+      if (err instanceof RangeError && /call stack/i.test(err.message)) throw new AsmError("expression too deeply nested (symbol definitions nest too many operators)");
+      throw err;
+    }
+  }
+
+  private valueAt(e: Expr, phase: Phase, depth: number): Value | undefined {
     if (depth > 100) throw new AsmError("symbol definition loop");
     switch (e.kind) {
       case "num":
@@ -69,7 +79,7 @@ export class SymbolTable {
       case "sym":
         return this.symbolValue(this.get(e.name), phase, depth);
       case "unary": {
-        const a = this.value(e.arg, phase, depth);
+        const a = this.valueAt(e.arg, phase, depth);
         if (!a) return undefined;
         if (a.section) {
           if (e.op === "+") return a;
@@ -78,8 +88,8 @@ export class SymbolTable {
         return { section: undefined, value: applyUnary(e.op, a.value) };
       }
       case "binary": {
-        const a = this.value(e.left, phase, depth);
-        const b = this.value(e.right, phase, depth);
+        const a = this.valueAt(e.left, phase, depth);
+        const b = this.valueAt(e.right, phase, depth);
         if (!a || !b) return undefined;
         if (!a.section && !b.section) return { section: undefined, value: applyBinary(e.op, a.value, b.value) };
         if (e.op === "+") {
@@ -111,7 +121,7 @@ export class SymbolTable {
   private symbolValue(s: AsmSymbol, phase: Phase, depth: number): Value | undefined {
     const def = s.def;
     if (!def) return undefined;
-    if (def.kind === "equ") return this.value(def.expr, phase, depth + 1);
+    if (def.kind === "equ") return this.valueAt(def.expr, phase, depth + 1);
     const base = phase === "parse" ? 0 : def.frag.offset;
     const value = BigInt(base + def.offset) + (phase === "final" ? def.section.address : 0n);
     if (phase === "final") return { section: def.section, value };

@@ -4,12 +4,13 @@
 // ELF64 image out, GNU-as-style diagnostics on stderr, no output file when
 // anything failed) and like `objdump -d`.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { UsageError, parseCommandLine, addressOption, choiceOption, shown } from "./options.ts";
+import { readBounded, readBoundedText, InputFileError, MAX_DISASM_FILE_BYTES, MAX_SOURCE_FILE_BYTES } from "./input-file.ts";
 import {
-  assemble, backendFor, formatDiagnostic, formatListing, readElf, toSource, writeElf, ElfError,
+  assemble, backendFor, AsmError, formatDiagnostic, formatListing, readElf, toSource, writeElf, ElfError,
   type ArchName, type Program,
 } from "../../asm/index.ts";
 
@@ -97,16 +98,28 @@ export function asmCommand(args: string[], out: (line: string) => void): number 
   const missing: string[] = [];
   for (const path of positionals) {
     try {
-      sources.push({ path, text: readFileSync(path, "utf8") });
+      sources.push({ path, text: readBoundedText(path, "a source file", MAX_SOURCE_FILE_BYTES) });
     } catch (e) {
-      missing.push(`Error: can't open ${path} for reading: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "No such file or directory" : (e as Error).message}`);
+      if (!(e instanceof InputFileError)) throw e;
+      const why = e.message.slice(`cannot read ${path}: `.length);
+      missing.push(`Error: can't open ${path} for reading: ${why === "ENOENT" ? "No such file or directory" : why}`);
     }
   }
   if (missing.length) {
     process.stderr.write(`Assembler messages:\n${missing.join("\n")}\n`);
     return 1;
   }
-  const result = assemble(arch, { sources, includeDirs: values.include ?? [], sectionStarts: starts, ...(values.entry ? { entry: values.entry } : {}) });
+  // An .include of a FIFO or a huge file is refused as the sources are; a missing one is GNU as's "can't open".
+  const readFile = (path: string) => {
+    try {
+      return readBoundedText(path, "an included file", MAX_SOURCE_FILE_BYTES);
+    } catch (e) {
+      if (!(e instanceof InputFileError)) throw e;
+      if (/: ENOENT$|: ENOTDIR$/.test(e.message)) return undefined;
+      throw new AsmError(e.message);
+    }
+  };
+  const result = assemble(arch, { sources, readFile, includeDirs: values.include ?? [], sectionStarts: starts, ...(values.entry ? { entry: values.entry } : {}) });
   if (result.diagnostics.length) {
     const byFile = result.diagnostics[0]!.loc.file || positionals[0]!;
     process.stderr.write(`${byFile}: Assembler messages:\n${result.diagnostics.map(formatDiagnostic).join("\n")}\n`);
@@ -145,12 +158,7 @@ export function disasmCommand(args: string[], out: (line: string) => void): numb
   const want = parseArch(values.arch, values.raw ?? false);
   if (values.base !== undefined && !values.raw) throw new UsageError("--base is for --raw (an ELF image says where it is loaded)");
   const base = values.base === undefined ? 0n : addressOption("--base", values.base);
-  let data: Uint8Array;
-  try {
-    data = readFileSync(file);
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const data: Uint8Array = readBounded(file, "a file to disassemble", MAX_DISASM_FILE_BYTES);
   let program: Program;
   if (values.raw) {
     program = {
@@ -164,6 +172,7 @@ export function disasmCommand(args: string[], out: (line: string) => void): numb
       const elf = readElf(data);
       if (want && want !== elf.arch) throw new ShootdownError(`${file} is an ${elf.arch} image, not ${want}`);
       program = { arch: elf.arch, entry: elf.entry, sections: elf.sections, symbols: elf.symbols };
+      for (const w of elf.warnings) process.stderr.write(`shootdown disasm: warning: ${file}: ${w}\n`);
     } catch (e) {
       if (e instanceof ElfError) throw new ShootdownError(`${file}: ${e.message}`);
       throw e;

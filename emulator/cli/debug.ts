@@ -5,14 +5,14 @@
 // `shootdown run` (parsed by run.ts), so a run, its recording and a
 // debugging session of it are set up the same way.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { start as startRepl, type REPLServer } from "node:repl";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { sha256 } from "../machine/core/report.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
-import { MACHINE_OPTIONS, machineOptions, readScheduleFile, replayOptions, withDefaults, imageArch, type Parsed } from "./run.ts";
+import { MACHINE_OPTIONS, machineOptions, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, imageWarnings, type Parsed } from "./run.ts";
 import { UsageError, parseCommandLine, integerOption, type OptionSpecs } from "./options.ts";
 import { colourFor } from "./output.ts";
 import { Session } from "../debug/session.ts";
@@ -51,12 +51,8 @@ interface Prepared {
 function prepare(parsed: Parsed | "help"): Prepared | "help" {
   if (parsed === "help") return "help";
   const schedule = parsed.replay === undefined ? undefined : readScheduleFile(parsed.replay);
-  let image: Uint8Array;
-  try {
-    image = readFileSync(parsed.imagePath);
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${parsed.imagePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const image = readImage(parsed.imagePath, parsed.given, schedule);
+  for (const w of imageWarnings(image)) process.stderr.write(`shootdown: warning: ${parsed.imagePath}: ${w}\n`);
   if (schedule && schedule.imageSha256 !== sha256(image)) throw new ShootdownError(`${parsed.replay} was recorded with another image`);
   const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : withDefaults(parsed.given, imageArch(image));
   return { parsed, image, options, ...(schedule ? { schedule } : {}) };
@@ -140,6 +136,9 @@ export async function replCommand(args: string[], out: (line: string) => void): 
       },
     });
     // .help lists the debugger's commands (node:repl's own dot-commands stay).
+    // node:repl's .load, .save, .editor and .clear would read or write files and
+    // evaluate text as JavaScript-style input, which means nothing here: gone.
+    for (const name of ["load", "save", "editor", "clear"]) delete (server.commands as Record<string, unknown>)[name];
     server.defineCommand("help", {
       help: "the debugger's commands",
       action() {

@@ -8,7 +8,7 @@
 // failure, 2 the machine crashed (or the image cannot be loaded), 3 the
 // step budget ran out, 64 a usage error (main.ts maps those).
 
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { LoadError } from "../machine/core/elf-load.ts";
@@ -19,6 +19,8 @@ import { packSteps } from "../machine/core/scheduler.ts";
 import { encodeCmdline } from "../machine/platform/x86/boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
 import type { Counters } from "../machine/core/counters.ts";
+import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES } from "./input-file.ts";
+import { readElf } from "../../asm/index.ts";
 import {
   UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, exclusive, shown,
   type OptionSpecs, type OptionValues, type SizeRule,
@@ -200,14 +202,32 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
   return rec;
 }
 
+/** RAM an image may need when neither the options nor a schedule say: the larger default (QEMU virt's 128 MiB). */
+const LARGEST_DEFAULT_MEM = 128n << 20n;
+
+/**
+ * An image file, at most the RAM it will load into (as given or recorded;
+ * the larger default when neither says) plus room for its headers and
+ * tables: a larger one cannot load, and a FIFO or /dev/zero never ends.
+ */
+export function readImage(path: string, given: Partial<RecordedOptions>, schedule: Schedule | undefined): Uint8Array {
+  const ram = schedule?.options.memBytes ?? given.memBytes ?? LARGEST_DEFAULT_MEM;
+  return readBounded(path, `an image for ${ram >> 20n} MiB of RAM`, Number(ram) + IMAGE_HEADROOM_BYTES);
+}
+
+/** What the loader leaves out of an image it can still load (a broken symbol table): one warning each. */
+export function imageWarnings(image: Uint8Array): string[] {
+  try {
+    return readElf(image).warnings;
+  } catch {
+    // The loader reports what makes the image unloadable.
+    return [];
+  }
+}
+
 /** A schedule file (--replay F), or a usage error that names the file. */
 export function readScheduleFile(path: string): Schedule {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readBoundedText(path, "a schedule file", MAX_SCHEDULE_FILE_BYTES);
   try {
     return parseSchedule(text);
   } catch (e) {
@@ -255,11 +275,13 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   let image: Uint8Array;
   try {
-    image = readFileSync(p.imagePath);
+    image = readImage(p.imagePath, p.given, schedule);
   } catch (e) {
-    err(`cannot load ${p.imagePath}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (!(e instanceof ShootdownError)) throw e;
+    err(`cannot load ${p.imagePath}: ${e.message.replace(`cannot read ${p.imagePath}: `, "cannot read it: ")}`);
     return STATUS.CRASH;
   }
+  for (const w of imageWarnings(image)) err(`warning: ${p.imagePath}: ${w}`);
   const imageSha256 = sha256(image);
   let options: RecordedOptions;
   if (schedule) {

@@ -3,9 +3,9 @@
 // `shootdown walk --vectors FILE.jsonl [--json]`: replays page-walk conformance
 // vectors and ends with "N passed, M failed".
 
-import { readFileSync } from "node:fs";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { UsageError, parseCommandLine, shown } from "./options.ts";
+import { readBoundedText, MAX_VECTOR_FILE_BYTES } from "./input-file.ts";
 import { runVectors, formatReport } from "../walk/vectors.ts";
 import { X86VectorRunner } from "../walk/x86.ts";
 import { Aarch64VectorRunner } from "../walk/aarch64.ts";
@@ -38,13 +38,10 @@ export function walkCommand(args: string[], out: (line: string) => void): number
   if (positionals.length) throw new UsageError(`walk takes no operands, not '${shown(positionals[0]!)}' (the file is --vectors FILE)`);
   const file = values.vectors;
   if (!file) throw new UsageError("walk needs --vectors FILE");
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ShootdownError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readBoundedText(file, "a vector file", MAX_VECTOR_FILE_BYTES);
   const results = runVectors(text, { x86_64: new X86VectorRunner(), aarch64: new Aarch64VectorRunner() });
+  // "0 passed, 0 failed" with status 0 would pass a truncated or wrong file as a conforming one.
+  if (results.length === 0) throw new ShootdownError(`${file} has no cases (only blank lines); a vector file has one JSON object a line`);
   if (values.json) {
     for (const r of results) out(JSON.stringify(r));
   } else {

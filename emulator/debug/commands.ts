@@ -8,6 +8,7 @@ import { ShootdownError } from "../machine/core/errors.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { CONTINUE_LIMIT, type Session, type StopReason } from "./session.ts";
 import { hex, leValue, type WalkOp, type WalkPriv } from "./target.ts";
+import { checkReadable, MAX_SCHEDULE_FILE_BYTES } from "../cli/input-file.ts";
 
 /** ANSI styling for a terminal; identity functions when output is not one. */
 export interface Style {
@@ -22,6 +23,18 @@ export interface Style {
 export const PLAIN: Style = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
 const sgr = (code: number) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
 export const ANSI: Style = { bold: sgr(1), dim: sgr(2), red: sgr(31), green: sgr(32), yellow: sgr(33), cyan: sgr(36) };
+
+/**
+ * Bounds on what one command may ask for, so that neither the REPL nor the
+ * gdb stub (whose monitor runs these commands between packets) is held for
+ * minutes or made to build output larger than memory: gdb's own x and
+ * disassemble have none, but gdb streams what it prints.
+ */
+export const MAX_EXAMINE_BYTES = 64 * 1024;
+export const MAX_DISASM_INSTRUCTIONS = 4096;
+/** As many as one continue runs before it pauses (session.ts). */
+export const MAX_STEPS = Number(CONTINUE_LIMIT);
+const COUNT_LIMIT = 1_000_000_000;
 
 const COMMANDS = [
   "step", "stepi", "cpu", "continue", "break", "delete", "watch", "regs", "x", "disasm", "walk", "tlb", "cache", "sched",
@@ -96,13 +109,12 @@ export class Commands {
     const [cmd, ...args] = text.split(/\s+/);
     switch (cmd) {
       case "step": case "stepi": case "s": case "si": {
-        const n = args[0] === undefined ? 1 : this.count(args[0]);
+        const n = args[0] === undefined ? 1 : this.count(args[0], "a step count", 1, MAX_STEPS);
         return this.describe(this.session.step(n));
       }
       case "cpu": {
         if (args.length !== 1) throw new ShootdownError("usage: cpu K");
-        const k = this.count(args[0]!, 0);
-        if (k >= this.session.target.cpuCount) throw new ShootdownError(`no CPU ${k} (the machine has ${this.session.target.cpuCount})`);
+        const k = this.cpuArg(args[0]!);
         this.session.current = k;
         return [`current CPU ${k}`, ...this.here(k)];
       }
@@ -129,7 +141,8 @@ export class Commands {
       case "regs": case "registers":
         return this.regs(args[0] === undefined ? this.session.current : this.cpuArg(args[0]));
       case "disasm": case "dis":
-        return this.disasm(args[0] === undefined ? undefined : this.address(args[0]), args[1] === undefined ? 8 : this.count(args[1]));
+        if (args.length > 2) throw new ShootdownError("usage: disasm [ADDR] [N]");
+        return this.disasm(args[0] === undefined ? undefined : this.address(args[0]), args[1] === undefined ? 8 : this.count(args[1], "an instruction count", 1, MAX_DISASM_INSTRUCTIONS));
       case "walk":
         return this.walkCommand(args);
       case "tlb":
@@ -156,22 +169,29 @@ export class Commands {
     }
   }
 
-  private count(text: string, min = 1): number {
-    if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new ShootdownError(`'${text}' is not a number`);
-    const n = Number(BigInt(text));
-    if (n < min || n > 1e9) throw new ShootdownError(`${text} is out of range`);
-    return n;
+  /** A count from min to max; a negative one or one past the bound is named as such. */
+  private count(text: string, what: string, min = 1, max = COUNT_LIMIT): number {
+    if (!/^-?(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new ShootdownError(`${what} must be a number, not '${text}'`);
+    const v = text.startsWith("-") ? -BigInt(text.slice(1)) : BigInt(text);
+    if (v < BigInt(min) || v > BigInt(max)) throw new ShootdownError(`${what} must be from ${min} to ${max}, not ${text}`);
+    return Number(v);
   }
 
   private cpuArg(text: string): number {
-    const k = this.count(text, 0);
-    if (k >= this.session.target.cpuCount) throw new ShootdownError(`no CPU ${k} (the machine has ${this.session.target.cpuCount})`);
-    return k;
+    const cpus = this.session.target.cpuCount;
+    const k = /^-?(0x[0-9a-f]+|[0-9]+)$/i.test(text) ? (text.startsWith("-") ? -BigInt(text.slice(1)) : BigInt(text)) : undefined;
+    if (k === undefined) throw new ShootdownError(`a CPU is a number from 0 to ${cpus - 1}, not '${text}'`);
+    if (k < 0n) throw new ShootdownError(`no CPU ${text}: CPUs are numbered from 0 to ${cpus - 1}`);
+    if (k >= BigInt(cpus)) throw new ShootdownError(`no CPU ${text} (the machine has ${cpus})`);
+    return Number(k);
   }
 
+  /** A literal address: decimal or 0x hex, at most 64 bits (never silently truncated). */
   private number(text: string): bigint {
     if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new ShootdownError(`'${text}' is not an address`);
-    return BigInt(text);
+    const v = BigInt(text);
+    if (v >> 64n) throw new ShootdownError(`'${text}' is wider than 64 bits`);
+    return v;
   }
 
   /** A number, a symbol, symbol±offset, or $register of the current CPU. */
@@ -180,7 +200,7 @@ export class Commands {
     if (!m) throw new ShootdownError(`'${text}' is not an address`);
     let base: bigint;
     const head = m[1]!;
-    if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(head)) base = BigInt(head);
+    if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(head)) base = this.number(head);
     else if (head.startsWith("$")) {
       const name = head.slice(1) === "pc" ? this.session.target.registers().find((r) => r.type === "code_ptr")?.name : head.slice(1);
       const i = this.session.target.registers().findIndex((r) => r.name === name);
@@ -273,9 +293,9 @@ export class Commands {
   private examine(format: string, addrText: string): string[] {
     const m = /^([0-9]*)([bhwgxp]*)$/.exec(format);
     if (!m) throw new ShootdownError(`bad format '/${format}' (x/N[bhwg][p] ADDR)`);
-    const n = m[1] ? this.count(m[1]) : 1;
     const letters = m[2]!;
     const size = letters.includes("b") ? 1 : letters.includes("h") ? 2 : letters.includes("w") ? 4 : 8;
+    const n = m[1] ? this.count(m[1], `x/N${letters}`, 1, MAX_EXAMINE_BYTES / size) : 1;
     const physical = letters.includes("p");
     const addr = physical ? this.number(addrText) : this.address(addrText);
     const length = n * size;
@@ -399,11 +419,17 @@ export class Commands {
 
 
   private replay(path: string): string[] {
+    checkReadable(path, "a schedule file", MAX_SCHEDULE_FILE_BYTES);
     const r = this.session.loadReplay(path);
     return [`loaded ${r.decisions} decisions (${r.instructions} instructions) from ${path}; the machine is back at step 0 (goto STEP runs to a step)`];
   }
 
   private goto(target: bigint): string[] {
+    // Like continue, one goto runs at most MAX_STEPS instructions, so that a step far beyond the run's end cannot hold the REPL or the stub.
+    const now = this.session.instructionsSoFar;
+    if (target > now + BigInt(MAX_STEPS)) {
+      throw new ShootdownError(`goto ${target} is more than ${MAX_STEPS} instructions past step ${now}; goto ${now + BigInt(MAX_STEPS)} first`);
+    }
     const stop = this.session.goto(target);
     if (stop.kind === "end") return this.describe(stop);
     this.session.flushConsole();

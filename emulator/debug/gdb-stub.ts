@@ -9,8 +9,10 @@
 // Framing: $data#xx with xx the modulo-256 sum of data. Each packet is
 // acknowledged with + (or - for a bad checksum, which asks gdb to resend)
 // until QStartNoAckMode. A 0x03 byte outside a packet interrupts a running
-// continue. Anything else outside a packet is ignored, as is a packet that
-// never ends before MAX_PACKET bytes.
+// continue. Anything else outside a packet is ignored. A packet longer than
+// MAX_PACKET is read to its end without being kept, then acknowledged by its
+// checksum like any other and answered with an error, so that gdb is never
+// left waiting for an ack that does not come.
 
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { ShootdownError } from "../machine/core/errors.ts";
@@ -26,6 +28,12 @@ const CONTINUE_CHUNK = 200_000n;
 /** SIGTRAP, the signal of every stop gdb asked for or a breakpoint caused. */
 const SIGTRAP = 5;
 const SIGINT = 2;
+
+/** A packet longer than MAX_PACKET while it is skipped: its length and checksum so far. */
+interface Oversize {
+  length: number;
+  sum: number;
+}
 
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const textHex = (s: string): string => Buffer.from(s, "utf8").toString("hex");
@@ -64,6 +72,7 @@ class Connection {
   private running = false;
   private closed = false;
   private swbreak = false;
+  private oversize: Oversize | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -109,6 +118,7 @@ class Connection {
     this.buf += chunk;
     for (;;) {
       if (this.closed) return;
+      if (this.oversize && !this.skipOversize()) return;
       // Bytes outside a packet: acks, interrupts, noise.
       let i = 0;
       while (i < this.buf.length && this.buf[i] !== "$") {
@@ -121,7 +131,15 @@ class Connection {
       if (!this.buf.length) return;
       const end = this.buf.indexOf("#");
       if (end < 0 || this.buf.length < end + 3) {
-        if (this.buf.length > MAX_PACKET) this.buf = "";
+        if (end < 0 && this.buf.length > MAX_PACKET) {
+          const restart = this.buf.indexOf("$", 1);
+          if (restart > 0) {
+            this.buf = this.buf.slice(restart);
+            continue;
+          }
+          this.oversize = { length: this.buf.length - 1, sum: checksum(this.buf.slice(1)) };
+          this.buf = "";
+        }
         return;
       }
       // A '$' inside means the packet was cut short and a new one began.
@@ -139,6 +157,27 @@ class Connection {
       if (this.running) continue; // all-stop: gdb sends nothing but ^C while the target runs
       this.handle(data);
     }
+  }
+
+  /**
+   * Skips the rest of an oversized packet; at its end, acks or nacks it by
+   * its checksum and answers an error. False while more of it is to come.
+   */
+  private skipOversize(): boolean {
+    const o = this.oversize!;
+    const end = this.buf.indexOf("#");
+    const body = end < 0 ? this.buf : this.buf.slice(0, end);
+    o.length += body.length;
+    o.sum = (o.sum + checksum(body)) & 0xff;
+    this.buf = this.buf.slice(body.length);
+    if (this.buf.length < 3) return false;
+    const sum = this.buf.slice(1, 3);
+    this.buf = this.buf.slice(3);
+    this.oversize = undefined;
+    const good = /^[0-9a-fA-F]{2}$/.test(sum) && parseInt(sum, 16) === o.sum;
+    if (this.ack) this.write(good ? "+" : "-");
+    if (good && !this.running) this.send(`E.packet of ${o.length} bytes is longer than this stub takes (${MAX_PACKET}; PacketSize is ${PACKET_SIZE})`);
+    return true;
   }
 
   private handle(data: string): void {
@@ -178,16 +217,17 @@ class Connection {
         return regs.map((r, i) => toHex(leBytes(values[i]!, r.bits / 8))).join("");
       }
       case "G": {
+        // Every register of the 'g' layout, two hex digits a byte ('xx' for one gdb does not have); checked before any is written.
         const regs = t.registers();
         const hex = p.slice(1);
+        const digits = regs.reduce((n, r) => n + r.bits / 4, 0);
+        if (hex.length !== digits || !/^[0-9a-fA-Fx]*$/.test(hex)) throw new BadPacket(`G needs ${digits} hex digits, not ${hex.length}`);
         let at = 0;
-        regs.forEach((r, i) => {
-          const n = r.bits / 4;
-          if (at + n > hex.length) return;
-          const bytes = Buffer.from(hex.slice(at, at + n), "hex");
-          if (bytes.length * 2 !== n) throw new BadPacket("bad register data");
-          if (!/^x+$/i.test(hex.slice(at, at + n))) t.writeRegister(this.generalCpu, i, leValue(bytes));
-          at += n;
+        const fields = regs.map((r) => hex.slice(at, (at += r.bits / 4)));
+        const unavailable = (f: string) => /^x+$/i.test(f);
+        if (fields.some((f) => !unavailable(f) && !/^[0-9a-fA-F]+$/.test(f))) throw new BadPacket("bad register data");
+        fields.forEach((f, i) => {
+          if (!unavailable(f)) t.writeRegister(this.generalCpu, i, leValue(Buffer.from(f, "hex")));
         });
         return "OK";
       }

@@ -7,22 +7,17 @@
 
 import { Machine } from "../machine/core/machine.ts";
 import type { ArmRegisters, ArmTranslation, AtOp } from "../machine/cpu/arm-cpu.ts";
-import {
-  type VectorCase, type CaseOutcome, type VectorRunner, VectorError, bigField, objField, stringField, wordList,
-  isObject, toBig, hex,
-} from "./vectors.ts";
+import { type CaseOutcome, type VectorRunner, finalWords, hex } from "./vectors.ts";
 import { backPages } from "./x86.ts";
-
-const REGISTERS = ["sctlr_el1", "tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "hcr_el2", "vttbr_el2", "vtcr_el2", "pstate"] as const;
-const REQUIRED = ["sctlr_el1", "tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1"] as const;
-const FAULT_TYPES = ["translation", "access_flag", "permission", "address_size"] as const;
+import { armCase, type ArmCase } from "./schema.ts";
 
 function describe(t: ArmTranslation): string {
   if (t.ok) return `pa ${hex(t.pa)}`;
   return `${t.fault.type} fault at level ${t.fault.level}${t.fault.stage2 ? " (stage 2)" : ""}`;
 }
 
-export class Aarch64VectorRunner implements VectorRunner {
+export class Aarch64VectorRunner implements VectorRunner<ArmCase> {
+  readonly schema = armCase;
   private machine: Machine<"aarch64"> | undefined;
 
   private machineFor(paBits: number): Machine<"aarch64"> {
@@ -31,66 +26,30 @@ export class Aarch64VectorRunner implements VectorRunner {
     return this.machine;
   }
 
-  run(c: VectorCase): CaseOutcome {
-    const raw = c.raw;
-    const cpuInfo = objField(raw, "cpu", "case");
-    const paBits = cpuInfo.pa_bits;
-    if (typeof paBits !== "number" || !Number.isInteger(paBits) || paBits < 32 || paBits > 52) {
-      throw new VectorError(`cpu.pa_bits must be an integer from 32 to 52, not ${JSON.stringify(paBits)}`);
-    }
-    const regsIn = objField(raw, "regs", "case");
-    for (const name of Object.keys(regsIn)) {
-      if (!(REGISTERS as readonly string[]).includes(name)) {
-        throw new VectorError(`regs.${name} is not a register this runner knows (${REGISTERS.join(", ")})`);
-      }
-    }
-    for (const name of REQUIRED) bigField(regsIn, name, "regs");
+  run(c: ArmCase): CaseOutcome {
+    const paBits = c.cpu.pa_bits;
     const regs: Partial<ArmRegisters> = {};
-    for (const name of REGISTERS) if (regsIn[name] !== undefined) regs[name] = bigField(regsIn, name, "regs");
-
-    const mem = wordList(raw, "mem", false);
-    const memAfter = wordList(raw, "mem_after", true);
-    const access = objField(raw, "access", "case");
-    const va = bigField(access, "va", "access");
-    const op = stringField(access, "op", "access", ["read", "write"] as const);
-    const priv = stringField(access, "priv", "access", ["user", "kernel"] as const);
-    const expected = this.expectation(objField(raw, "expect", "case"));
-    const expectedPar = raw.par === undefined ? undefined : toBig(raw.par, "par");
+    for (const [name, value] of Object.entries(c.regs)) if (value !== undefined) regs[name as keyof ArmRegisters] = value;
+    const expected = c.expect.pa !== undefined ? `pa ${hex(c.expect.pa)}` : `${c.expect.fault!.type} fault at level ${c.expect.fault!.level}`;
 
     const m = this.machineFor(paBits);
     const tableRoots = [regs.ttbr0_el1 ?? 0n, regs.ttbr1_el1 ?? 0n].map((t) => t & 0xffff_ffff_ffffn);
-    backPages(m, tableRoots, [...mem, ...memAfter], paBits, 0x0000_ffff_ffff_f000n);
-    for (const [addr, value] of mem) m.memory.write64(addr, value);
+    backPages(m, tableRoots, [...c.mem, ...(c.mem_after ?? [])], paBits, 0x0000_ffff_ffff_f000n);
+    for (const [addr, value] of c.mem) m.memory.write64(addr, value);
     const cpu = m.cpu(0);
     cpu.reset();
     cpu.setRegisters(regs);
 
-    const atOp = `S1E${priv === "user" ? "0" : "1"}${op === "write" ? "W" : "R"}` as AtOp;
-    const { par, translation } = cpu.at(atOp, va);
+    const atOp = `S1E${c.access.priv === "user" ? "0" : "1"}${c.access.op === "write" ? "W" : "R"}` as AtOp;
+    const { par, translation } = cpu.at(atOp, c.access.va);
     const got = describe(translation);
     if (got !== expected) return { status: "fail", expected, got };
-    if (expectedPar !== undefined && par !== expectedPar) return { status: "fail", expected: `PAR_EL1 ${hex(expectedPar)}`, got: `PAR_EL1 ${hex(par)}` };
+    if (c.par !== undefined && par !== c.par) return { status: "fail", expected: `PAR_EL1 ${hex(c.par)}`, got: `PAR_EL1 ${hex(par)}` };
 
-    const final = new Map<bigint, bigint>();
-    for (const [addr, value] of mem) final.set(addr, value);
-    for (const [addr, value] of memAfter) final.set(addr, value);
-    for (const [addr, want] of final) {
+    for (const [addr, want] of finalWords(c.mem, c.mem_after)) {
       const now = m.memory.peek64(addr) ?? 0n;
       if (now !== want) return { status: "fail", expected: `mem ${hex(addr)} = ${hex(want)}`, got: `${hex(now)}` };
     }
     return { status: "pass" };
-  }
-
-  private expectation(expect: Record<string, unknown>): string {
-    if (expect.pa !== undefined && expect.fault !== undefined) throw new VectorError("expect has both pa and fault");
-    if (expect.pa !== undefined) return `pa ${hex(toBig(expect.pa, "expect.pa"))}`;
-    const fault = expect.fault;
-    if (!isObject(fault)) throw new VectorError("expect must have pa or fault");
-    const type = stringField(fault, "type", "expect.fault", FAULT_TYPES);
-    const level = fault.level;
-    if (typeof level !== "number" || !Number.isInteger(level) || level < 0 || level > 3) {
-      throw new VectorError(`expect.fault.level must be 0 to 3, not ${JSON.stringify(level)}`);
-    }
-    return `${type} fault at level ${level}`;
   }
 }

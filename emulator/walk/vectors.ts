@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: MIT
 //
-// Page-walk conformance vectors (JSON Lines; format in DESIGN.md): parsing
-// with errors that name the line and the field, and the replay loop. Each
-// architecture supplies a runner that replays one parsed case.
+// Page-walk conformance vectors (JSON Lines; format in docs/vectors.md):
+// each line checked against its architecture's schema (schema.ts), with
+// errors that name the line, the field and the value, and the replay loop.
+// Each architecture supplies a runner that replays one checked case.
 
+import type { z } from "zod";
 import { ShootdownError } from "../machine/core/errors.ts";
-
-/** One case as it appears in the file, after validation of the common fields. */
-export interface VectorCase {
-  line: number;
-  id: string;
-  arch: string;
-  raw: Record<string, unknown>;
-}
+import { describeIssues } from "./schema.ts";
 
 export type CaseOutcome =
   | { status: "pass" }
@@ -28,9 +23,11 @@ export interface CaseResult {
   message?: string;
 }
 
-/** Replays one case of an architecture; throws VectorError for a malformed case. */
-export interface VectorRunner {
-  run(c: VectorCase): CaseOutcome;
+/** Replays the cases of one architecture: its schema (emulator/walk/schema.ts) and the replay of a case that passed it. */
+export interface VectorRunner<Case = unknown> {
+  schema: z.ZodType<Case, unknown>;
+  /** Throws VectorError for what the schema cannot see (an address beyond the case's physical address size). */
+  run(c: Case): CaseOutcome;
 }
 
 /** A malformed case: the message says which field and why. */
@@ -42,53 +39,35 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A field holding a number written as a hex string ("0x1f"), a decimal string, or a JSON integer. */
-export function bigField(obj: Record<string, unknown>, key: string, where: string): bigint {
-  const v = obj[key];
-  if (v === undefined) throw new VectorError(`${where}.${key} is missing`);
-  return toBig(v, `${where}.${key}`);
-}
-
-export function toBig(v: unknown, where: string): bigint {
-  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === "string" && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) {
-    const n = BigInt(v);
-    if (n < 1n << 64n) return n;
-  }
-  throw new VectorError(`${where} must be a 64-bit unsigned number (e.g. "0x1000"), not ${JSON.stringify(v)}`);
-}
-
-export function objField(obj: Record<string, unknown>, key: string, where: string): Record<string, unknown> {
-  const v = obj[key];
-  if (!isObject(v)) throw new VectorError(`${where}.${key} must be an object`);
-  return v;
-}
-
-export function stringField<T extends string>(obj: Record<string, unknown>, key: string, where: string, allowed: readonly T[]): T {
-  const v = obj[key];
-  if (typeof v !== "string" || !allowed.includes(v as T)) {
-    throw new VectorError(`${where}.${key} must be one of ${allowed.join(", ")}, not ${JSON.stringify(v)}`);
-  }
-  return v as T;
-}
-
-/** A `[[address, value], …]` list of 64-bit words. */
-export function wordList(obj: Record<string, unknown>, key: string, optional: boolean): [bigint, bigint][] {
-  const v = obj[key];
-  if (v === undefined && optional) return [];
-  if (!Array.isArray(v)) throw new VectorError(`${key} must be a list of [address, value] pairs`);
-  return v.map((pair, i) => {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new VectorError(`${key}[${i}] must be an [address, value] pair`);
-    const addr = toBig(pair[0], `${key}[${i}][0]`);
-    if (addr & 7n) throw new VectorError(`${key}[${i}] address 0x${addr.toString(16)} is not 8-byte aligned`);
-    return [addr, toBig(pair[1], `${key}[${i}][1]`)];
-  });
-}
-
 export const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
+/**
+ * Text from a vector file as the report prints it: control characters,
+ * line and paragraph separators and bidirectional overrides escaped (so an
+ * id cannot move the cursor, colour the terminal or forge a "passed" line),
+ * and cut to `max` characters.
+ */
+export function printable(text: string, max = 80): string {
+  const chars = [...text];
+  const shown = chars.length > max ? [...chars.slice(0, max - 1), "…"] : chars;
+  return shown.map((c) => {
+    const code = c.codePointAt(0)!;
+    const unsafe = code < 0x20 || (code >= 0x7f && code < 0xa0) || code === 0x2028 || code === 0x2029 ||
+      (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069) || code === 0x200e || code === 0x200f;
+    return unsafe ? `\\u${code.toString(16).padStart(4, "0")}` : c;
+  }).join("");
+}
+
+/** The words a walk leaves in memory: the case's `mem`, changed by its `mem_after`. */
+export function finalWords(mem: [bigint, bigint][], memAfter: [bigint, bigint][] | undefined): Map<bigint, bigint> {
+  const final = new Map<bigint, bigint>();
+  for (const [addr, value] of mem) final.set(addr, value);
+  for (const [addr, value] of memAfter ?? []) final.set(addr, value);
+  return final;
+}
+
 /** Replays every case of a JSON Lines text; malformed lines become "error" results and the rest still run. */
-export function runVectors(text: string, runners: Record<string, VectorRunner>): CaseResult[] {
+export function runVectors(text: string, runners: Record<string, VectorRunner<any>>): CaseResult[] {
   const results: CaseResult[] = [];
   const lines = text.split("\n");
   lines.forEach((source, i) => {
@@ -103,12 +82,15 @@ export function runVectors(text: string, runners: Record<string, VectorRunner>):
         throw new VectorError(`not valid JSON (${(e as Error).message})`);
       }
       if (!isObject(parsed)) throw new VectorError("a case must be a JSON object");
-      if (typeof parsed.id === "string" && parsed.id !== "") id = parsed.id;
+      // An id too long for the schema is not carried into the report either.
+      if (typeof parsed.id === "string" && parsed.id !== "" && parsed.id.length <= 256) id = parsed.id;
       const arch = parsed.arch;
       if (typeof arch !== "string") throw new VectorError("arch is missing");
       const runner = runners[arch];
-      if (!runner) throw new VectorError(`arch '${arch}' is not supported (supported: ${Object.keys(runners).join(", ")})`);
-      const outcome = runner.run({ line, id, arch, raw: parsed });
+      if (!runner) throw new VectorError(`arch '${printable(arch, 40)}' is not supported (supported: ${Object.keys(runners).join(", ")})`);
+      const checked = runner.schema.safeParse(parsed, { reportInput: true });
+      if (!checked.success) throw new VectorError(describeIssues(checked.error));
+      const outcome = runner.run(checked.data);
       results.push(outcome.status === "pass" ? { line, id, status: "pass" } : { line, id, ...outcome });
     } catch (e) {
       if (!(e instanceof ShootdownError)) throw e;
@@ -122,8 +104,8 @@ export function runVectors(text: string, runners: Record<string, VectorRunner>):
 export function formatReport(results: CaseResult[], file: string): string[] {
   const out: string[] = [];
   for (const r of results) {
-    if (r.status === "fail") out.push(`FAIL ${r.id} (${file}:${r.line}): expected ${r.expected}, got ${r.got}`);
-    else if (r.status === "error") out.push(`ERROR ${file}:${r.line} (${r.id}): ${r.message}`);
+    if (r.status === "fail") out.push(`FAIL ${printable(r.id)} (${file}:${r.line}): expected ${r.expected}, got ${r.got}`);
+    else if (r.status === "error") out.push(`ERROR ${file}:${r.line} (${printable(r.id)}): ${printable(r.message ?? "", 400)}`);
   }
   const passed = results.filter((r) => r.status === "pass").length;
   out.push(`${passed} passed, ${results.length - passed} failed`);

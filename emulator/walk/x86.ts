@@ -6,14 +6,10 @@
 
 import { Machine } from "../machine/core/machine.ts";
 import type { Memory } from "../machine/core/memory.ts";
-import type { X86Registers, X86Translation, AccessOp, Privilege } from "../machine/cpu/x86-cpu.ts";
-import {
-  type VectorCase, type CaseOutcome, type VectorRunner, VectorError, bigField, objField, stringField, wordList,
-  isObject, toBig, hex,
-} from "./vectors.ts";
+import type { X86Registers, X86Translation } from "../machine/cpu/x86-cpu.ts";
+import { type CaseOutcome, type VectorRunner, VectorError, finalWords, hex } from "./vectors.ts";
+import { x86Case, type X86Case } from "./schema.ts";
 
-const REGISTERS = ["cr0", "cr2", "cr3", "cr4", "efer", "rflags", "pat", "pkru"] as const;
-const REQUIRED_REGISTERS = ["cr0", "cr3", "cr4", "efer"] as const;
 const PAGE = 4096n;
 
 function describe(t: X86Translation): string {
@@ -49,7 +45,8 @@ export function backPages(m: { memory: Memory }, roots: bigint[], words: [bigint
   }
 }
 
-export class X86VectorRunner implements VectorRunner {
+export class X86VectorRunner implements VectorRunner<X86Case> {
+  readonly schema = x86Case;
   private machine: Machine | undefined;
 
   private machineFor(maxPhys: number): Machine {
@@ -58,62 +55,33 @@ export class X86VectorRunner implements VectorRunner {
     return this.machine;
   }
 
-  run(c: VectorCase): CaseOutcome {
-    const raw = c.raw;
-    const cpuInfo = objField(raw, "cpu", "case");
-    const maxPhys = cpuInfo.maxphyaddr;
-    if (typeof maxPhys !== "number" || !Number.isInteger(maxPhys) || maxPhys < 32 || maxPhys > 52) {
-      throw new VectorError(`cpu.maxphyaddr must be an integer from 32 to 52, not ${JSON.stringify(maxPhys)}`);
-    }
-    const regsIn = objField(raw, "regs", "case");
-    for (const name of Object.keys(regsIn)) {
-      if (!(REGISTERS as readonly string[]).includes(name)) {
-        throw new VectorError(`regs.${name} is not a register this runner knows (${REGISTERS.join(", ")})`);
-      }
-    }
-    for (const name of REQUIRED_REGISTERS) bigField(regsIn, name, "regs");
+  run(c: X86Case): CaseOutcome {
+    const maxPhys = c.cpu.maxphyaddr;
     const regs: Partial<X86Registers> = {};
-    for (const name of REGISTERS) if (regsIn[name] !== undefined) regs[name] = bigField(regsIn, name, "regs");
-    if ((regs.pkru ?? 0n) > 0xffffffffn) throw new VectorError("regs.pkru must fit in 32 bits");
-
-    const mem = wordList(raw, "mem", false);
-    const memAfter = wordList(raw, "mem_after", true);
-    const access = objField(raw, "access", "case");
-    const va = bigField(access, "va", "access");
-    const op = stringField<AccessOp>(access, "op", "access", ["read", "write", "fetch"]);
-    const priv = stringField<Privilege>(access, "priv", "access", ["user", "kernel", "implicit"]);
-    const expect = objField(raw, "expect", "case");
-    const expected = this.expectation(expect);
+    for (const [name, value] of Object.entries(c.regs)) if (value !== undefined) regs[name as keyof X86Registers] = value;
+    const expected = expectation(c.expect);
 
     const m = this.machineFor(maxPhys);
-    backPages(m, [regs.cr3 ?? 0n], [...mem, ...memAfter], maxPhys, 0x000f_ffff_ffff_f000n);
-    for (const [addr, value] of mem) m.memory.write64(addr, value);
+    backPages(m, [regs.cr3 ?? 0n], [...c.mem, ...(c.mem_after ?? [])], maxPhys, 0x000f_ffff_ffff_f000n);
+    for (const [addr, value] of c.mem) m.memory.write64(addr, value);
     const cpu = m.cpu(0);
     cpu.reset();
     cpu.setRegisters(regs);
 
-    const got = describe(cpu.translate(va, { op, priv }));
+    const got = describe(cpu.translate(c.access.va, { op: c.access.op, priv: c.access.priv }));
     if (got !== expected) return { status: "fail", expected, got };
 
     // Memory after the access: the listed words changed, every other word did not.
-    const final = new Map<bigint, bigint>();
-    for (const [addr, value] of mem) final.set(addr, value);
-    for (const [addr, value] of memAfter) final.set(addr, value);
-    for (const [addr, want] of final) {
+    for (const [addr, want] of finalWords(c.mem, c.mem_after)) {
       const now = m.memory.peek64(addr) ?? 0n;
       if (now !== want) return { status: "fail", expected: `mem ${hex(addr)} = ${hex(want)}`, got: `${hex(now)}` };
     }
     return { status: "pass" };
   }
+}
 
-  private expectation(expect: Record<string, unknown>): string {
-    if (expect.pa !== undefined && expect.fault !== undefined) throw new VectorError("expect has both pa and fault");
-    if (expect.pa !== undefined) return `pa ${hex(toBig(expect.pa, "expect.pa"))}`;
-    const fault = expect.fault;
-    if (!isObject(fault)) throw new VectorError("expect must have pa or fault");
-    const vector = fault.vector;
-    if (vector === 14) return `#PF error code ${hex(bigField(fault, "error_code", "expect.fault"))}`;
-    if (vector === 13) return "#GP(0)";
-    throw new VectorError(`expect.fault.vector must be 14 (#PF) or 13 (#GP), not ${JSON.stringify(vector)}`);
-  }
+function expectation(expect: X86Case["expect"]): string {
+  if (expect.pa !== undefined) return `pa ${hex(expect.pa)}`;
+  const fault = expect.fault!;
+  return fault.vector === 14 ? `#PF error code ${hex(fault.error_code!)}` : "#GP(0)";
 }
