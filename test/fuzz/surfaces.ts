@@ -7,10 +7,11 @@
 // vectors, the guest sources) and breaks it, or builds something hostile
 // from a grammar, so that cases reach past the first check.
 //
-// Schedule files: their format is being rewritten; a surface for them is
-// added to SURFACES (below) the same way, with `run IMAGE --replay FILE`.
+// Schedule files: a real recording of hello (version 2, with the image's
+// hash), mutated as JSON, replayed with `run IMAGE --replay FILE`.
 
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { type CaseResult, type Surface, ROOT, Random, cliCase, mutateBytes, scratchFile } from "./harness.ts";
 import { gdbSurface } from "./gdb.ts";
@@ -223,6 +224,36 @@ function replSurface(): Surface {
   };
 }
 
+/** A schedule file recorded from hello on 2 CPUs, made once per process with the bundled CLI. */
+let recorded: string | undefined;
+function recordedSchedule(scratch: string): string {
+  if (recorded) return recorded;
+  const path = `${scratch}-recorded.json`;
+  const r = spawnSync(process.execPath, [join(ROOT, "dist", "cli.js"), "run", join(ROOT, "guest", "x86_64", "hello.elf"), "--cpus", "2", "--seed", "3", "--quantum", "200", "--record", path], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`fuzz: cannot record a schedule to mutate: ${r.stderr}`);
+  recorded = readFileSync(path, "utf8");
+  return recorded;
+}
+
+const scheduleSurface: Surface = {
+  name: "schedules",
+  run(r: Random, _index: number, scratch: string): Promise<CaseResult> {
+    const base = JSON.parse(recordedSchedule(scratch)) as Record<string, unknown>;
+    const kind = r.int(10);
+    let text: string;
+    if (kind < 6) text = JSON.stringify(mutateJson(r, base));
+    else if (kind < 8) {
+      // A hostile decision list: huge counts, CPUs that do not exist, continuation steps with nothing to step.
+      const d = [r.int(4), r.pick([1, 0, -1, 2 ** 53]), r.int(3), r.pick([1, 1e9, 2 ** 40])];
+      text = JSON.stringify({ ...base, decisions: [r.chance(0.5) ? d : [r.int(3), "hv", r.pick([1, 1e9, 0])]] });
+    } else if (kind === 8) text = JSON.stringify(base).slice(0, r.int(JSON.stringify(base).length));
+    else text = Buffer.from(r.bytes(r.int(200))).toString("latin1");
+    const path = scratchFile(`${scratch}.json`, text);
+    const args = ["run", join(ROOT, "guest", "x86_64", "hello.elf"), "--replay", path];
+    return cliCase({ args, allowed: STATUS.run, timeoutMs: 60_000, what: `run --replay (kind ${kind})` });
+  },
+};
+
 /** Every surface, in the order the report lists them. */
 export const SURFACES: Surface[] = [
   imageSurface("run-x86", ["guest", "x86_64", "hello.elf"]),
@@ -233,4 +264,5 @@ export const SURFACES: Surface[] = [
   disasmSurface,
   gdbSurface,
   replSurface(),
+  scheduleSurface,
 ];
