@@ -157,3 +157,40 @@ describe("images --hv refuses", () => {
     expect(stats(r).options.hv).toEqual({ domains: 1, vcpus: 1, domMem: 16777216 });
   });
 });
+
+describe("the debugger under --hv", () => {
+  it("frame, domain and hypercalls show the hypervisor's state; a step of a CPU in the hypervisor says what it did", async () => {
+    const { Session } = await import("../../emulator/debug/session.ts");
+    const { Commands } = await import("../../emulator/debug/commands.ts");
+    const { makeTarget } = await import("../../emulator/debug/targets.ts");
+    const options: RecordedOptions = {
+      cpus: 2, memBytes: 64n << 20n, cmdline: "workload=churn iterations=1", mode: "round-robin", seed: undefined, quantum: 1000,
+      maxSteps: undefined, tlbChaos: undefined, hv: { domains: 1, vcpus: 2, domMemBytes: 16n << 20n },
+    };
+    const c = new Commands(new Session({ image: kernel, options, makeTarget: (i, o, con) => makeTarget(i, o, con, { detector: false }) }));
+    // CPU 0 is parked until the hypervisor puts vCPU 0 on it: its first steps are the hypervisor's.
+    expect(c.execute("step 2").join("\n")).toMatch(/CPU 0 in the hypervisor: /);
+    expect(c.execute("domain").join("\n")).toMatch(/vCPU 0: runnable, waiting for a pCPU/);
+    c.execute("step");
+    expect(c.execute("domain").join("\n")).toMatch(/^d1: 4096 of 4096 pages; pinned tables 0x[0-9a-f]+\n  vCPU 0: running on pCPU 0; VPID 1/);
+    expect(c.execute("hypercalls")).toEqual(["no hypercall yet"]);
+    expect(c.execute("continue").join("\n")).toMatch(/the run ended: CPU \d: the domain shut down \(d1 poweroff\) \(status 0\)/);
+    const calls = c.execute("hypercalls 3");
+    expect(calls).toHaveLength(3);
+    expect(calls.at(-1)).toMatch(/^pCPU \d d1v\d: sched_op\(0x2, /);
+    const pinned = /pinned tables (0x[0-9a-f]+)/.exec(c.execute("domain 1")[0]!)![1]!;
+    const frame = c.execute(`frame ${pinned}`);
+    expect(frame[0]).toMatch(/^MFN 0x[0-9a-f]+: owner d1, PFN 0x[0-9a-f]+$/);
+    expect(frame[1]).toMatch(/type L4, type count \d+, count \d+, allocated validated pinned/);
+    expect(() => c.execute("frame banana")).toThrow(/MFN must be a number/);
+  });
+
+  it("without --hv the hypervisor commands say so", async () => {
+    const { Session } = await import("../../emulator/debug/session.ts");
+    const { Commands } = await import("../../emulator/debug/commands.ts");
+    const { makeTarget } = await import("../../emulator/debug/targets.ts");
+    const options: RecordedOptions = { cpus: 1, memBytes: 64n << 20n, cmdline: "", mode: "round-robin", seed: undefined, quantum: 1000, maxSteps: undefined, tlbChaos: undefined };
+    const c = new Commands(new Session({ image: readFileSync(join(ROOT, "guest", "x86_64", "hello.elf")), options, makeTarget }));
+    expect(() => c.execute("domain")).toThrow(/runs no hypervisor/);
+  });
+});
