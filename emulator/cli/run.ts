@@ -180,7 +180,12 @@ function parse(args: string[]): Parsed | "help" {
 export { imageArch } from "../run.ts";
 export { withDefaults } from "../run-guest.ts";
 
-/** A replay takes its options from the schedule; an option also given on the command line must agree. */
+/**
+ * A replay takes its options from the schedule; an option also given on the
+ * command line must agree, except --max-steps, which bounds how far the
+ * replay goes (a schedule can ask for more decisions than one wants to wait
+ * for: a count of a billion is followed one decision at a time).
+ */
 export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions>, path: string): RecordedOptions {
   const rec = schedule.options;
   const checks: [string, (o: Partial<RecordedOptions>) => string | undefined][] = [
@@ -189,7 +194,6 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["the guest command line", (o) => (o.cmdline === undefined ? undefined : JSON.stringify(o.cmdline))],
     ["--seed", (o) => o.seed?.toString()],
     ["--quantum", (o) => o.quantum?.toString()],
-    ["--max-steps", (o) => o.maxSteps?.toString()],
     ["--tlb-chaos", (o) => o.tlbChaos?.toString()],
     ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
   ];
@@ -199,7 +203,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
       throw new ShootdownError(`${name} ${mine} differs from the recorded run in ${path} (${show(rec) ?? "not given"}); leave it out to replay`);
     }
   }
-  return rec;
+  return given.maxSteps === undefined ? rec : { ...rec, maxSteps: given.maxSteps };
 }
 
 /** RAM an image may need when neither the options nor a schedule say: the larger default (QEMU virt's 128 MiB). */

@@ -175,6 +175,18 @@ describe("determinism, record and replay (hello on 4 CPUs)", () => {
     expect(rep.status).toBe(0);
   });
 
+  it("--max-steps bounds a replay whose schedule asks for more decisions than one wants to wait for", () => {
+    const file = tmpFile("hello.bound.json");
+    expect(run("--seed", "6", "--quantum", "40", "--record", file).status).toBe(0);
+    const f = JSON.parse(readFileSync(file, "utf8"));
+    // CPU 1 spins waiting for CPU 0, which the schedule never runs again: a billion single instructions.
+    f.decisions = [[1, 1, 1, 1_000_000_000]];
+    writeFileSync(file, JSON.stringify(f));
+    const rep = shootdown("run", HELLO, "--replay", file, "--max-steps", "20000");
+    expect(rep.stderr).toMatch(/step limit: 20000 instructions retired/);
+    expect(rep.status).toBe(2);
+  });
+
   it("a repeat count of a billion is followed one decision at a time, not expanded into memory", () => {
     const file = tmpFile("hello.huge.json");
     const rec = run("--seed", "6", "--quantum", "40", "--record", file);

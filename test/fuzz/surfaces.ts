@@ -249,7 +249,8 @@ const scheduleSurface: Surface = {
     } else if (kind === 8) text = JSON.stringify(base).slice(0, r.int(JSON.stringify(base).length));
     else text = Buffer.from(r.bytes(r.int(200))).toString("latin1");
     const path = scratchFile(`${scratch}.json`, text);
-    const args = ["run", join(ROOT, "guest", "x86_64", "hello.elf"), "--replay", path];
+    // A schedule may ask for a billion decisions, each followed one at a time: --max-steps bounds the replay (hello takes some 13,000).
+    const args = ["run", join(ROOT, "guest", "x86_64", "hello.elf"), "--replay", path, "--max-steps", String(1 + r.int(2_000_000))];
     return cliCase({ args, allowed: STATUS.run, timeoutMs: 60_000, what: `run --replay (kind ${kind})` });
   },
 };
