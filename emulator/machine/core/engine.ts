@@ -122,6 +122,8 @@ export class Engine {
   private redo: RedoItem[] = [];
   /** Run one instruction per decision piece until this step, while looking for the instruction that used a stale entry. */
   private preciseUntil = 0n;
+  /** What the last continuation step did (the debugger's `step` says it). */
+  private lastStep: StepLabel | undefined;
   /** Stop at events (the debugger); a run only collects them. */
   stopOnEvents = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -424,6 +426,7 @@ export class Engine {
   /** One continuation step as a decision of its own. */
   private afterHvStep(cpu: number, honour: boolean): StopReason | undefined {
     const r = this.hvStep(cpu);
+    this.lastStep = r.label;
     this.lastStopCpu = cpu;
     if (r.label?.wait) this.idleCpus.add(cpu);
     else this.idleCpus.clear();
@@ -459,7 +462,7 @@ export class Engine {
       if (this.continuations[cpu]) {
         const stop = this.afterHvStep(cpu, true);
         if (stop) return stop;
-        if (i === n - 1) return { kind: "hv-step", cpu, what: this.lastLabel(cpu) };
+        if (i === n - 1) return { kind: "hv-step", cpu, what: this.lastStep?.what ?? "return to the guest" };
         continue;
       }
       const r = this.runPiece(cpu, 1, true);
@@ -472,9 +475,6 @@ export class Engine {
     return { kind: "step", cpu };
   }
 
-  private lastLabel(cpu: number): string {
-    return this.continuations[cpu] ? "in the hypervisor" : "back in the guest";
-  }
 
   // ── Breakpoints and watchpoints ───────────────────────────────────────────
 
