@@ -4,10 +4,15 @@
 // a generator that yields a StepLabel before each shared read, write, lock or
 // wait, and does that step's shared-memory effects all at once when resumed.
 
-/** One resumable point: what the routine is about to do or wait for, for traces and the debugger. */
-export interface StepLabel {
-  readonly what: string;
-}
+import type { StepLabel } from "../../emulator/machine/core/exits.ts";
+
+/**
+ * One resumable point: what the routine is about to do or wait for, for
+ * traces and the debugger; `wait` marks a step that only looked and must
+ * wait (the engine's deadlock detection counts it as no progress). The
+ * engine's own type: a hypervisor step is an engine step.
+ */
+export type { StepLabel };
 
 /** A resumable hypervisor routine; the run engine advances it one step (one `next()`) per scheduler decision. */
 export type Routine<R> = Generator<StepLabel, R, void>;
