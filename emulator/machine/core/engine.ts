@@ -239,8 +239,11 @@ export class Engine {
 
   /** One run call, logged, with its exit handled. */
   private runOnce(cpu: number, budget: number): Piece {
+    const timeline = this.platform.timeline;
+    timeline.step = this.decisionCount;
     const { retired, exit } = this.platform.run(cpu, budget);
     this.steps += BigInt(retired);
+    if (timeline.on && retired) timeline.emit({ kind: "guest", cpu, retired });
     const counts = this.exitCounts[cpu]!;
     counts[exit.reason] = (counts[exit.reason] ?? 0) + 1;
     let piece: Piece;
@@ -255,15 +258,31 @@ export class Engine {
     return piece;
   }
 
+  /**
+   * A CPU that runs guest code (or nothing) and has an interrupt the
+   * hypervisor must take (a flush IPI) takes it before anything else: the
+   * handler becomes its continuation, as a VM exit for an external interrupt
+   * would start it. A CPU already in the hypervisor takes interrupts between
+   * the steps of its routine, when its own interrupt flag allows.
+   */
+  private takeInterrupt(cpu: number): void {
+    if (this.continuations[cpu]) return;
+    const routine = this.platform.interrupt(cpu);
+    if (routine) this.continuations[cpu] = routine;
+  }
+
   /** One step of CPU `cpu`'s continuation, logged. */
   private hvStep(cpu: number): Piece {
     const routine = this.continuations[cpu]!;
     this.hvSteps++;
+    const timeline = this.platform.timeline;
+    timeline.step = this.decisionCount;
     let piece: Piece;
     const r = this.handle(cpu, () => {
       const n = routine.next();
       if (!n.done) {
         piece = { retired: 0, stop: "hv", label: n.value };
+        if (timeline.on) timeline.emit({ kind: "hv-step", cpu, what: n.value.what, wait: n.value.wait === true });
         return undefined;
       }
       this.continuations[cpu] = undefined;
@@ -323,9 +342,11 @@ export class Engine {
     if (!live.length) return void this.finish(this.platform.noneLive());
     const max = this.options.maxSteps;
     if (max !== undefined && this.steps >= max) return void this.finish({ kind: "step-limit", steps: this.steps });
-    if (live.every((c) => this.idleCpus.has(c))) return void this.finish(this.platform.deadlock(live));
+    // A CPU with an interrupt to take (a parked pCPU a flush IPI woke) has work, whatever it did last.
+    if (live.every((c) => this.idleCpus.has(c) && !this.platform.interrupt(c))) return void this.finish(this.platform.deadlock(live));
     try {
       const d = this.scheduler.next(live);
+      this.takeInterrupt(d.cpu);
       if ("hv" in d) {
         if (!this.continuations[d.cpu]) throw new ReplayDiverged(`decision ${this.decisionCount} steps CPU ${d.cpu}'s continuation, and it has none`);
         return { hv: d.cpu };
@@ -459,6 +480,7 @@ export class Engine {
     }
     this.resumeAt.set(cpu, this.platform.pc(cpu));
     for (let i = 0; i < n; i++) {
+      this.takeInterrupt(cpu);
       if (this.continuations[cpu]) {
         const stop = this.afterHvStep(cpu, true);
         if (stop) return stop;

@@ -9,7 +9,8 @@
 import type { Machine, Arch } from "./machine.ts";
 import type { Counters } from "./counters.ts";
 import type { RunEnd } from "./run-end.ts";
-import type { ExitChain, ExitHandler, Handled, MachineEvent } from "./exits.ts";
+import type { Continuation, ExitChain, ExitHandler, Handled, MachineEvent } from "./exits.ts";
+import { Timeline } from "./timeline.ts";
 
 /** What the engine needs of a CPU of either architecture. */
 export interface EngineCpu<E extends { reason: string }> {
@@ -71,16 +72,33 @@ export interface Platform {
   attach(handler: ExitHandler<never, never>): void;
   /** Has a handler been attached (then the chain also sees the end of every budget)? */
   readonly hasHypervisor: boolean;
+  /** An interrupt the hypervisor must take on CPU i before it runs guest code again, as a routine (undefined: none). */
+  interrupt(i: number): Continuation | undefined;
+  /** Where the engine and the hypervisor report what each pCPU did (traces, the cost model). */
+  readonly timeline: Timeline;
   /** What the attached hypervisor reports for the run's summary (hypercalls, page types, flushes …). */
   hypervisorSummary(): Record<string, unknown> | undefined;
   /** The debugger's hypervisor commands (frame, domain, hypercalls): lines, or undefined when there is no hypervisor. */
   inspectHypervisor(command: string, args: readonly string[]): string[] | undefined;
 }
 
+/** What an attached hypervisor may offer besides handling exits. */
+export interface HypervisorParts {
+  summary?(): Record<string, unknown>;
+  inspect?(command: string, args: readonly string[]): string[];
+  /**
+   * An interrupt pending for CPU i that it must take before running guest
+   * code, as a routine; asking has no effect (the routine does the work).
+   */
+  interrupt?(i: number): Continuation | undefined;
+}
+
 /** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
 export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: string }> implements Platform {
   abstract readonly arch: Arch;
   protected abstract chain: ExitChain<C, E>;
+
+  readonly timeline = new Timeline();
 
   constructor(readonly machine: Machine<Arch>, protected readonly cpus: readonly C[]) {}
 
@@ -124,13 +142,17 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
     return this.chain.handle(this.cpus[i]!, exit as E);
   }
 
-  attach(handler: ExitHandler<never, never> & { summary?(): Record<string, unknown>; inspect?(command: string, args: readonly string[]): string[] }): void {
+  attach(handler: ExitHandler<never, never> & HypervisorParts): void {
     this.chain = this.chain.withFirst(handler as unknown as ExitHandler<C, E>);
     this.hasHypervisor = true;
     this.attached = handler;
   }
 
-  private attached: { summary?(): Record<string, unknown>; inspect?(command: string, args: readonly string[]): string[] } | undefined;
+  private attached: HypervisorParts | undefined;
+
+  interrupt(i: number): Continuation | undefined {
+    return this.attached?.interrupt?.(i);
+  }
 
   inspectHypervisor(command: string, args: readonly string[]): string[] | undefined {
     return this.attached?.inspect?.(command, args);

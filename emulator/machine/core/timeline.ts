@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+//
+// The timeline: what each pCPU did, in the order the engine did it, for the
+// trace file (--trace) and the cycle cost model (--stats). The engine reports
+// guest execution and continuation steps; the hypervisor reports what its
+// steps mean (VM exits and entries, routines, interrupt-disabled spans, IPIs,
+// flushes with their path, page walks, violations). Nothing is reported when
+// no sink listens, so a plain run pays one test per decision.
+
+/** How a flush reached its targets (issue 13): none remote, interrupts, or the L0 hypercall. */
+export type FlushPath = "local" | "ipi" | "assisted";
+
+export type TimelineEvent =
+  /** The engine ran guest code on a pCPU: `retired` instructions. */
+  | { kind: "guest"; cpu: number; retired: number }
+  /** The engine stepped a pCPU's continuation once. */
+  | { kind: "hv-step"; cpu: number; what: string; wait: boolean }
+  /** A vCPU was put on (load) or taken off (save) a pCPU. */
+  | { kind: "vcpu-load" | "vcpu-save"; cpu: number; vcpu: string }
+  /** A VM exit (reason as the summary counts it) and the VM entry that ends its handling. */
+  | { kind: "vmexit"; cpu: number; reason: string }
+  | { kind: "vmentry"; cpu: number }
+  /** A hypervisor routine (a Xen function) begins or ends on a pCPU; they nest. */
+  | { kind: "routine-begin" | "routine-end"; cpu: number; name: string }
+  /** The pCPU's hypervisor interrupt flag goes off or on. */
+  | { kind: "irq-off" | "irq-on"; cpu: number }
+  /** A physical IPI sent to `target`, and taken there (interrupt entry). */
+  | { kind: "ipi-send"; cpu: number; target: number; vector: string }
+  | { kind: "ipi-take"; cpu: number; from: number; vector: string }
+  /**
+   * A flush the hypervisor asked for: its path, the pCPUs it reaches (the
+   * initiator included when it flushes locally), what it flushes, the pCPUs
+   * the TLB-flush clock filtered out, and the Xen function that asked.
+   */
+  | { kind: "flush"; cpu: number; path: FlushPath; targets: readonly number[]; what: "tlb" | "tlb-global" | "invlpg"; filtered: number; reason: string }
+  /** A pCPU's own TLB flush (flush_area_local): INVLPG of one page or the whole TLB. */
+  | { kind: "local-flush"; cpu: number; what: "tlb" | "tlb-global" | "invlpg" }
+  /** The L0 flush hypercall (HVMOP_flush_tlbs) an L1 hypervisor makes on the assisted path. */
+  | { kind: "l0-flush"; cpu: number }
+  /** A hypercall a guest made (its name). */
+  | { kind: "hypercall"; cpu: number; name: string }
+  /** A hypervisor page walk: begins at a CR3, reads one entry per level, ends with a verdict. */
+  | { kind: "walk-begin"; cpu: number; va: bigint }
+  | { kind: "walk-read"; cpu: number; level: number; mfn: number; entry: bigint }
+  | { kind: "walk-end"; cpu: number; verdict: string }
+  /** The sanitizer found a race (the message says what). */
+  | { kind: "violation"; cpu: number; message: string };
+
+/** Receives the timeline; `step` is the engine's decision count when the event happened. */
+export interface TimelineSink {
+  event(e: TimelineEvent, step: number): void;
+}
+
+/**
+ * Where the engine and the hypervisor send events. `sink` is undefined
+ * unless --trace or --stats asked for one; callers test `on` first so that
+ * building an event costs nothing otherwise.
+ */
+export class Timeline {
+  sink: TimelineSink | undefined;
+  /** The engine's decision count (set by the engine before each decision). */
+  step = 0;
+
+  get on(): boolean {
+    return this.sink !== undefined;
+  }
+
+  emit(e: TimelineEvent): void {
+    this.sink?.event(e, this.step);
+  }
+}
