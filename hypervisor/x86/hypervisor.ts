@@ -116,7 +116,7 @@ export class Hypervisor {
   readonly lastFlushPath: (FlushPath | "none")[];
   readonly timeline: Timeline | undefined;
   readonly sanitizer: Sanitizer;
-  readonly engineDriven: boolean;
+  engineDriven: boolean;
 
   constructor(o: HypervisorOptions) {
     if (!Number.isSafeInteger(o.firstMfn) || o.firstMfn < 0 || !Number.isSafeInteger(o.nrFrames) || o.nrFrames <= 0) {
