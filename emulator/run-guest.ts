@@ -28,6 +28,7 @@ export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): 
     maxSteps: given.maxSteps,
     tlbChaos: given.tlbChaos,
     ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus) } } : {}),
+    ...(given.keepGoing ? { keepGoing: true } : {}),
   };
 }
 

@@ -509,7 +509,11 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
     options: {
       cpus: o.cpus, memBytes: num(o.memBytes), cmdline: o.cmdline, mode: r.mode, seed: o.seed === undefined ? null : o.seed.toString(),
       quantum: o.quantum, maxSteps: o.maxSteps === undefined ? null : num(o.maxSteps), tlbChaos: o.tlbChaos ?? null,
-      ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes) } } : {}),
+      ...(o.hv ? { hv: {
+        domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes),
+        ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+      } } : {}),
+      ...(o.keepGoing ? { keepGoing: true } : {}),
     },
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
     events: {
