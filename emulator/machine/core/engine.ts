@@ -26,8 +26,8 @@
 // commands therefore always reach the same states.
 
 import { ShootdownError } from "./errors.ts";
-import { RoundRobin, RandomInterleaving, Replay, ReplayDiverged, type Scheduler, type Step, type PackedStep } from "./scheduler.ts";
-import type { RecordedOptions } from "./schedule-file.ts";
+import { RoundRobin, RandomInterleaving, PriorityChangePoints, Replay, ReplayDiverged, type Scheduler, type Step, type PackedStep } from "./scheduler.ts";
+import { scheduleDescription, type RecordedOptions } from "./schedule-file.ts";
 import { describeEnd, endStatus, type RunEnd } from "./run-end.ts";
 import type { Continuation, Handled, MachineEvent, StepLabel } from "./exits.ts";
 import type { Platform } from "./platform.ts";
@@ -82,6 +82,7 @@ interface Pending {
 type RedoItem = { cpu: number; budget: number; expect: number } | { pending: Pending } | { hv: number };
 
 const NO_EVENTS: MachineEvent[] = [];
+const NO_CPUS: ReadonlySet<number> = new Set();
 
 /** Instructions `continue` runs at most before it gives up and reports (a guard against an endless loop in a guest). */
 export const CONTINUE_LIMIT = 50_000_000n;
@@ -153,6 +154,10 @@ export class Engine {
   private makeScheduler(): Scheduler | Replay {
     if (this.replayPacked) return new Replay(this.replayPacked);
     const o = this.options;
+    if (o.mode === "pct") {
+      if (!o.pct) throw new ShootdownError("a PCT run needs its depth and horizon");
+      return new PriorityChangePoints(o.seed ?? 0n, o.quantum, o.cpus, o.pct);
+    }
     return o.mode === "random" ? new RandomInterleaving(o.seed ?? 0n, o.quantum) : new RoundRobin(o.quantum);
   }
 
@@ -194,7 +199,7 @@ export class Engine {
     return this.taken;
   }
 
-  get mode(): "round-robin" | "random" | "replay" {
+  get mode(): "round-robin" | "random" | "pct" | "replay" {
     return this.scheduler.mode;
   }
 
@@ -345,7 +350,7 @@ export class Engine {
     // A CPU with an interrupt to take (a parked pCPU a flush IPI woke) has work, whatever it did last.
     if (live.every((c) => this.idleCpus.has(c) && !this.platform.interrupt(c))) return void this.finish(this.platform.deadlock(live));
     try {
-      const d = this.scheduler.next(live);
+      const d = this.scheduler.next(live, this.waiting());
       this.takeInterrupt(d.cpu);
       if ("hv" in d) {
         if (!this.continuations[d.cpu]) throw new ReplayDiverged(`decision ${this.decisionCount} steps CPU ${d.cpu}'s continuation, and it has none`);
@@ -362,6 +367,14 @@ export class Engine {
       if (!(e instanceof ReplayDiverged)) throw e;
       return void this.finish({ kind: "crash", reason: "replay-diverged", message: `replay diverged: ${e.message}` });
     }
+  }
+
+  /** The CPUs that made no progress since the last decision that did and have no interrupt to take (the scheduler may pass them over). */
+  private waiting(): ReadonlySet<number> {
+    if (!this.idleCpus.size) return NO_CPUS;
+    const out = new Set<number>();
+    for (const c of this.idleCpus) if (!this.platform.interrupt(c)) out.add(c);
+    return out;
   }
 
   /**
@@ -600,7 +613,7 @@ export class Engine {
   get scheduleName(): string {
     const o = this.options;
     if (this.replayPacked) return `replay of ${this.replayPacked.length} recorded decisions`;
-    return o.mode === "random" ? `random interleaving, seed ${o.seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
+    return scheduleDescription(o);
   }
 
   /** The decision a stop interrupted, still to be finished. */

@@ -7,7 +7,7 @@
 // so that a replay can say whether it reproduced the run.
 
 import { ShootdownError } from "./errors.ts";
-import { checkPacked, repeatCount, isHvStep, type PackedStep } from "./scheduler.ts";
+import { checkPacked, repeatCount, isHvStep, type PackedStep, type PctParameters } from "./scheduler.ts";
 
 export const SCHEDULE_FORMAT = "shootdown-schedule";
 /**
@@ -23,9 +23,11 @@ export interface RecordedOptions {
   memBytes: bigint;
   cmdline: string;
   /** How the decisions were made; a replay follows them whatever the mode. */
-  mode: "round-robin" | "random";
+  mode: "round-robin" | "random" | "pct";
   /** --seed (also the TLB chaos seed), or undefined. */
   seed: bigint | undefined;
+  /** --depth and --horizon of mode "pct" (scheduler.ts PriorityChangePoints). */
+  pct?: PctParameters;
   quantum: number;
   maxSteps: bigint | undefined;
   tlbChaos: number | undefined;
@@ -41,6 +43,12 @@ export interface HvOptions {
   vcpus: number;
   /** Memory per domain (--dom-mem). */
   domMemBytes: bigint;
+}
+
+/** How a run's decisions are made, in words: "round-robin, quantum 1000", "PCT, seed 7, depth 3, …". */
+export function scheduleDescription(o: RecordedOptions): string {
+  if (o.mode === "pct") return `PCT, seed ${o.seed ?? 0n}, depth ${o.pct?.depth}, horizon ${o.pct?.horizon} decisions, quantum 1–${o.quantum}`;
+  return o.mode === "random" ? `random interleaving, seed ${o.seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
 }
 
 export interface Schedule {
@@ -68,6 +76,7 @@ export function scheduleToJson(s: Schedule): string {
       cmdline: o.cmdline,
       mode: o.mode,
       seed: o.seed === undefined ? null : o.seed.toString(),
+      ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
       quantum: o.quantum,
       maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
       tlbChaos: o.tlbChaos ?? null,
@@ -127,7 +136,16 @@ export function parseSchedule(text: string): Schedule {
   // The rules of the command line's --mem (a multiple of 4 KiB from 2 MiB to 3 GiB).
   field(memBytes >= MEM_MIN && memBytes <= MEM_MAX && memBytes % 4096n === 0n, 0, `"options.mem" ${o.mem} must be a multiple of 4096 from ${MEM_MIN} to ${MEM_MAX}`);
   const cmdline = field(typeof o.cmdline === "string", o.cmdline as string, `"options.cmdline" must be a string`);
-  const mode = field(o.mode === "round-robin" || o.mode === "random", o.mode as "round-robin" | "random", `"options.mode" must be "round-robin" or "random"`);
+  const mode = field(o.mode === "round-robin" || o.mode === "random" || o.mode === "pct", o.mode as RecordedOptions["mode"],
+    `"options.mode" must be "round-robin", "random" or "pct"`);
+  // Files written before PCT have no "pct"; a PCT run's file must have it, and only such a file may.
+  let pct: PctParameters | undefined;
+  if (mode === "pct") {
+    const q = o.pct as Record<string, unknown> | undefined;
+    const positive = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 1;
+    field(isObject(q) && positive(q.depth) && positive(q.horizon), 0, `"options.pct" must be { "depth": D, "horizon": K } of positive integers when "mode" is "pct"`);
+    pct = { depth: q!.depth as number, horizon: q!.horizon as number };
+  } else field(o.pct === undefined, 0, `"options.pct" is only for "mode": "pct"`);
   const seed = field(o.seed === null || (decimal(o.seed) && BigInt(o.seed as string) < 1n << 64n), o.seed as string | null,
     `"options.seed" must be null or a decimal string below 2^64`);
   const quantum = field(Number.isSafeInteger(o.quantum) && (o.quantum as number) >= 1, o.quantum as number, `"options.quantum" must be a positive integer`);
@@ -161,6 +179,7 @@ export function parseSchedule(text: string): Schedule {
     options: {
       cpus, memBytes, cmdline, mode, quantum,
       seed: seed === null ? undefined : BigInt(seed),
+      ...(pct ? { pct } : {}),
       maxSteps: maxSteps === null ? undefined : BigInt(maxSteps),
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
       ...(hv ? { hv } : {}),
