@@ -64,24 +64,28 @@ export interface Schedule {
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
+/** The "options" object of a schedule file (exploration's shard files hold it too). */
+export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
+  return {
+    cpus: o.cpus,
+    mem: o.memBytes.toString(),
+    cmdline: o.cmdline,
+    mode: o.mode,
+    seed: o.seed === undefined ? null : o.seed.toString(),
+    ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
+    quantum: o.quantum,
+    maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
+    tlbChaos: o.tlbChaos ?? null,
+    ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString() } } : {}),
+  };
+}
+
 export function scheduleToJson(s: Schedule): string {
-  const o = s.options;
   const file = {
     format: SCHEDULE_FORMAT,
     version: SCHEDULE_VERSION,
     image: { sha256: s.imageSha256, name: s.imageName },
-    options: {
-      cpus: o.cpus,
-      mem: o.memBytes.toString(),
-      cmdline: o.cmdline,
-      mode: o.mode,
-      seed: o.seed === undefined ? null : o.seed.toString(),
-      ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
-      quantum: o.quantum,
-      maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
-      tlbChaos: o.tlbChaos ?? null,
-      ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString() } } : {}),
-    },
+    options: optionsToJson(s.options),
     end: { status: s.status, stateHash: hex(s.stateHash) },
     decisions: s.decisions,
   };
