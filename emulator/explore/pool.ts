@@ -156,7 +156,8 @@ export function runPool(o: PoolOptions): Promise<Tally> {
       const end = limit();
       if (next >= end) return retire(w);
       // Enough runs for CHUNK_SECONDS at this worker's pace, and no more than a fair share of what is left.
-      const share = (end - next) / BigInt(jobs) + 1n;
+      const left = end - next;
+      const share = (left + BigInt(jobs) - 1n) / BigInt(jobs);
       let size = Math.max(1, Math.min(MAX_CHUNK, Math.round(CHUNK_SECONDS / Math.max(w.secondsPerRun, 1e-6))));
       if (BigInt(size) > share) size = Number(share);
       w.chunk = { first: next, count: size };
