@@ -133,7 +133,7 @@ export async function exploreCommand(args: string[], out: (line: string) => void
 
   const header: ShardHeader = {
     imageSha256: sha256(image), imageName: basename(p.imagePath), imagePath: p.imagePath,
-    options: optionsToJson({ ...options, seed: undefined }), strategy: strategyText(options),
+    options: optionsToJson({ ...options, seed: undefined }), strategy: scheduleDescription({ ...options, seed: undefined }),
   };
   const context: SummaryContext = { imageName: p.imagePath, strategy: header.strategy, stopped: !seeds.all };
   let schedule: Schedule | undefined;
@@ -181,10 +181,6 @@ function writable(path: string): void {
   }
 }
 
-/** The schedule of every seed, in words: the options' description without the seed. */
-function strategyText(o: RecordedOptions): string {
-  return scheduleDescription(o).replace(/, seed \d+/, "");
-}
 
 /** Writes the first failure's schedule; the path and the replay command, for the summary. */
 function writeSchedule(schedule: Schedule, imagePath: string, given: string | undefined, err: (line: string) => void): Pick<SummaryContext, "schedulePath" | "replay"> {

@@ -45,10 +45,15 @@ export interface HvOptions {
   domMemBytes: bigint;
 }
 
-/** How a run's decisions are made, in words: "round-robin, quantum 1000", "PCT, seed 7, depth 3, …". */
+/**
+ * How a run's decisions are made, in words: "round-robin, quantum 1000",
+ * "PCT, seed 7, depth 3, …"; with no seed, what every seed shares
+ * ("PCT, depth 3, …", as exploration says it).
+ */
 export function scheduleDescription(o: RecordedOptions): string {
-  if (o.mode === "pct") return `PCT, seed ${o.seed ?? 0n}, depth ${o.pct?.depth}, horizon ${o.pct?.horizon} decisions, quantum 1–${o.quantum}`;
-  return o.mode === "random" ? `random interleaving, seed ${o.seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
+  const seed = o.seed === undefined ? "" : `, seed ${o.seed}`;
+  if (o.mode === "pct") return `PCT${seed}, depth ${o.pct?.depth}, horizon ${o.pct?.horizon} decisions, quantum 1–${o.quantum}`;
+  return o.mode === "random" ? `random interleaving${seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
 }
 
 export interface Schedule {
