@@ -106,6 +106,8 @@ export function runPool(o: PoolOptions): Promise<Tally> {
     const waiting = new Map<bigint, (RunOutcome | Failure)[]>();
     let stopAt: bigint | undefined;
     let received = 0;
+    let busySeconds = 0;
+    let busyRuns = 0;
     let failuresSeen = 0;
     let live = 0;
     let settled = false;
@@ -118,7 +120,8 @@ export function runPool(o: PoolOptions): Promise<Tally> {
       if (error) return reject(error);
       tally.seconds = (performance.now() - started) / 1000;
       tally.workers = jobs;
-      tally.workerSeconds = tally.seconds * jobs;
+      // The busy time of the runs counted, at the pace of all the runs made.
+      tally.workerSeconds = busyRuns ? (busySeconds * tally.runs) / busyRuns : 0;
       if (stopAt !== undefined) tally.ranges[0] = { first: o.first, end: stopAt + 1n };
       resolve(tally);
     };
@@ -169,6 +172,8 @@ export function runPool(o: PoolOptions): Promise<Tally> {
       if (settled || w.retired) return;
       if ("error" in reply) return finish(new ShootdownError(`a worker failed on seeds from ${reply.first}: ${reply.error}`));
       received += reply.outcomes.length;
+      busyRuns += reply.outcomes.length;
+      busySeconds += reply.seconds;
       w.secondsPerRun = reply.seconds / Math.max(1, reply.outcomes.length);
       waiting.set(reply.first, reply.outcomes);
       const failures = reply.outcomes.filter((r): r is Failure => "kind" in r);

@@ -60,6 +60,7 @@ const SCHEMA = z.strictObject({
     schedule: z.record(z.string(), z.unknown()),
   }).nullable(),
   seconds: z.number().min(0),
+  workerSeconds: z.number().min(0),
   workers: z.number().int().min(1),
 });
 
@@ -82,6 +83,7 @@ export function shardToJson(header: ShardHeader, t: Tally, schedule: Schedule | 
       schedule: schedule ? JSON.parse(scheduleToJson(schedule)) as unknown : {},
     } : null,
     seconds: t.seconds,
+    workerSeconds: t.workerSeconds,
     workers: t.workers,
   };
   return `${JSON.stringify(file, null, 2)}\n`;
@@ -117,7 +119,7 @@ export function parseShard(text: string, path: string): Shard {
   t.listSeeds(s.failingSeeds);
   t.seconds = s.seconds;
   t.workers = s.workers;
-  t.workerSeconds = s.seconds * s.workers;
+  t.workerSeconds = s.workerSeconds;
   t.ranges.push(...s.seeds);
   // The counts must add up, or a merge would report what no search found.
   const seeds = s.seeds.reduce((n, r) => n + rangeSize(r), 0n);

@@ -26,7 +26,12 @@ export class Tally {
   firstFailure: Failure | undefined;
   /** Wall-clock seconds of the search (the longest shard's, merged). */
   seconds = 0;
-  /** Seconds times workers, summed over shards: what runs per second per worker divides by. */
+  /**
+   * Seconds the workers spent running the counted runs, summed over workers
+   * and shards: what runs per second per worker divides by. Starting a
+   * worker (loading the CLI, compiling the hardware module) is not in it, so
+   * the figure is a worker's steady pace, whatever the length of the search.
+   */
   workerSeconds = 0;
   /** Workers, summed over shards. */
   workers = 0;
@@ -103,6 +108,7 @@ export function summaryJson(t: Tally, c: SummaryContext): Record<string, unknown
     instructionsPerRun: round(t.instructionsPerRun, 1),
     workers: t.workers,
     seconds: round(t.seconds, 3),
+    workerSeconds: round(t.workerSeconds, 3),
   };
 }
 
@@ -118,7 +124,7 @@ export function summaryText(t: Tally, c: SummaryContext): string {
     ["failures", `${t.failureCount}`],
     ...[...t.failures].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, n]): [string, string] => [`  ${kind}`, `${n}`]),
     ["first failing seed", t.firstFailure ? `${t.firstFailure.seed}` : "none"],
-    ["runs per second per worker", `${t.runsPerSecondPerWorker.toFixed(1)} (${t.workers} worker${t.workers === 1 ? "" : "s"}, ${t.seconds.toFixed(2)} s)`],
+    ["runs per second per worker", `${t.runsPerSecondPerWorker.toFixed(1)} (${t.workers} worker${t.workers === 1 ? "" : "s"}, ${t.seconds.toFixed(2)} s in all)`],
     ["instructions per run", `${Math.round(t.instructionsPerRun)}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

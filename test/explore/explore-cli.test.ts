@@ -83,7 +83,7 @@ describe("shootdown explore", () => {
     const s = json(r);
     expect(Object.keys(s).sort()).toEqual([
       "failingSeeds", "failures", "firstFailingSeed", "firstFailure", "image", "instructionsPerRun", "runs", "runsPerSecondPerWorker",
-      "seconds", "seeds", "stoppedAtFirstFailure", "strategy", "workers",
+      "seconds", "seeds", "stoppedAtFirstFailure", "strategy", "workerSeconds", "workers",
     ]);
     expect(s).toMatchObject({
       image: IMAGE, runs: 3, failures: { total: 0, byKind: {} }, failingSeeds: [], firstFailingSeed: null, firstFailure: null, workers: 1,
