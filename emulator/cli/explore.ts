@@ -124,11 +124,19 @@ export async function exploreCommand(args: string[], out: (line: string) => void
   if (v.out !== undefined) writable(v.out);
 
   const progress = new Progress(process.stderr);
+  // Ctrl-C ends the search as a shell expects (status 130), with the terminal's cursor given back.
+  const interrupted = () => {
+    progress.stop();
+    err("interrupted");
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
   let tally: Tally;
   try {
     tally = await runPool({ image, options, first: seeds.first, end: seeds.end, jobs, all: seeds.all, onProgress: (q) => progress.update(q) });
   } finally {
     progress.stop();
+    process.off("SIGINT", interrupted);
   }
 
   const header: ShardHeader = {

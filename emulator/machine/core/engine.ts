@@ -82,7 +82,7 @@ interface Pending {
 type RedoItem = { cpu: number; budget: number; expect: number } | { pending: Pending } | { hv: number };
 
 const NO_EVENTS: MachineEvent[] = [];
-const NO_CPUS: ReadonlySet<number> = new Set();
+const NO_CPUS: ReadonlySet<number> = new Set<number>();
 
 /** Instructions `continue` runs at most before it gives up and reports (a guard against an endless loop in a guest). */
 export const CONTINUE_LIMIT = 50_000_000n;
@@ -112,6 +112,8 @@ export class Engine {
   private decisionCount = 0;
   private ended: RunEnd | undefined;
   private idleCpus = new Set<number>();
+  /** waiting()'s answer, one set for the whole run. */
+  private readonly waitingCpus = new Set<number>();
   private lastStopCpu = 0;
   private exitCounts: Record<string, number>[] = [];
   private events: MachineEvent[] = [];
@@ -372,7 +374,8 @@ export class Engine {
   /** The CPUs that made no progress since the last decision that did and have no interrupt to take (the scheduler may pass them over). */
   private waiting(): ReadonlySet<number> {
     if (!this.idleCpus.size) return NO_CPUS;
-    const out = new Set<number>();
+    const out = this.waitingCpus;
+    out.clear();
     for (const c of this.idleCpus) if (!this.platform.interrupt(c)) out.add(c);
     return out;
   }
