@@ -51,7 +51,8 @@ option of shootdown run applies (--cpus, --hv, --domains, --vcpus,
                     (default: measured by one run before the search)
   --all             run every seed rather than stop at the first failure
   --out-schedule F  where the first failure's schedule goes (default
-                    explore-IMAGE-seed-S.json in the current directory)
+                    explore-IMAGE-seed-S.json in the current directory; with
+                    --out, only into the shard file unless this is given)
   --json            print the summary as one JSON object on stdout
   --seed-range A:B  run exactly seeds A to B-1 (every one, as --all does)
   --out F           write the results to F as a shard file
@@ -151,7 +152,9 @@ export async function exploreCommand(args: string[], out: (line: string) => void
     for (const problem of recorded.problems) err(`the failure does not reproduce: ${problem} (a bug in shootdown; please report it)`);
     if (recorded.problems.length) status = STATUS.CRASH;
     schedule = recorded.schedule;
-    Object.assign(context, writeSchedule(schedule, p.imagePath, v["out-schedule"], err), { rerun: rerunCommand(p.imagePath, schedule.options) });
+    // A shard carries the schedule (explore merge writes it); otherwise it goes to a file of its own.
+    if (v.out === undefined || v["out-schedule"] !== undefined) Object.assign(context, writeSchedule(schedule, p.imagePath, v["out-schedule"], err));
+    context.rerun = rerunCommand(p.imagePath, schedule.options);
   }
   if (v.out !== undefined) {
     writeFileSync(v.out, shardToJson(header, tally, schedule));

@@ -176,6 +176,8 @@ export function runPool(o: PoolOptions): Promise<Tally> {
       busySeconds += reply.seconds;
       w.secondsPerRun = reply.seconds / Math.max(1, reply.outcomes.length);
       waiting.set(reply.first, reply.outcomes);
+      // Count what is now contiguous, so that only chunks that came back early wait in memory.
+      count();
       const failures = reply.outcomes.filter((r): r is Failure => "kind" in r);
       failuresSeen += failures.length;
       if (failures.length && !o.all && (bound === undefined || failures[0]!.seed < bound)) {

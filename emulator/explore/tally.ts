@@ -133,7 +133,7 @@ export function summaryText(t: Tally, c: SummaryContext): string {
   if (f) {
     lines.push("", `first failure: seed ${f.seed}: ${f.kind}: ${f.message} (after ${f.instructions} instructions, ${f.decisions} decisions)`);
     if (c.schedulePath) lines.push(`schedule written to ${c.schedulePath}; replay it with`, `  ${c.replay}`);
-    if (c.rerun) lines.push("or run the seed again with", `  ${c.rerun}`);
+    if (c.rerun) lines.push(`${c.schedulePath ? "or run" : "run"} the seed again with`, `  ${c.rerun}`);
   }
   return lines.join("\n");
 }

@@ -7,7 +7,7 @@
 // makes again; --all counts every seed as single runs do; shards merge to
 // what one search reports; --json has its shape; bad input is one line.
 
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { calibratedOptions } from "../../emulator/run.ts";
@@ -62,7 +62,7 @@ describe("shootdown explore", () => {
   });
 
   it("--all counts every seed, each as a single run ends", () => {
-    const r = shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--seed", "55", "--all", "--json");
+    const r = shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--seed", "55", "--all", "--json", "--out-schedule", tmpFile("all.json"));
     expect(r.status).toBe(1);
     const s = json(r);
     const options = calibratedOptions(withDefaults({ cpus: 2, quantum: 8, mode: "pct", pct: { depth: 2, horizon: 0 } }, "x86_64"), BYTES);
@@ -95,7 +95,7 @@ describe("shootdown explore", () => {
   });
 
   it("--strategy random explores with shootdown run's seeded random interleaving", () => {
-    const r = shootdown("explore", IMAGE, "--cpus", "2", "--quantum", "8", "--strategy", "random", "--jobs", "1", "--runs", "5", "--all", "--json");
+    const r = shootdown("explore", IMAGE, "--cpus", "2", "--quantum", "8", "--strategy", "random", "--jobs", "1", "--runs", "5", "--all", "--json", "--out-schedule", tmpFile("random.json"));
     const s = json(r);
     expect(s.strategy).toBe("random interleaving, quantum 1–8");
     const options = withDefaults({ cpus: 2, quantum: 8, seed: 0n }, "x86_64");
@@ -114,9 +114,12 @@ describe("shards", () => {
     expect(shard).toMatchObject({ format: "shootdown-explore-shard", version: 1, seeds: [{ first: "0", end: "9" }], runs: 9 });
     expect(shard.failures).toEqual(json(first).failures.byKind);
     expect(JSON.parse(readFileSync(b, "utf8")).runs).toBe(11);
-    const one = json(shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--all", "--json"));
+    const one = json(shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--all", "--json", "--out-schedule", tmpFile("one.json")));
     expect(one.failures.total).toBeGreaterThan(0);
     expect(first.status! + second.status!).toBeGreaterThan(0);
+    // A shard carries its first failure's schedule; nothing else is written where the search ran.
+    expect(readdirSync(ROOT).filter((f) => /^explore-\d+-lost-update-seed-/.test(f))).toEqual([]);
+    expect(shard.firstFailure.schedule).toMatchObject({ format: "shootdown-schedule", options: { seed: shard.firstFailure.seed } });
     const schedule = tmpFile("merged.json");
     const merged = shootdown("explore", "merge", b, a, "--json", "--out-schedule", schedule);
     expect(merged.status).toBe(1);
