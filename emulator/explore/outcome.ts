@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 //
 // One explored run: the image under the given options with one seed, driven
-// by the run engine to its end (emulator/run.ts's engineFor, so whatever
+// by the run engine to its end (emulator/run.ts's runImage, so whatever
 // makes a run cheaper to start makes exploration faster), and what the
 // exploration keeps of it. A run fails when it ends with any status but 0;
 // its failure kind names how it ended, so that a search can count failures
 // by kind and say which it found first.
 
-import { engineFor, runImage } from "../run.ts";
-import { describeEnd, endStatus, type RunEnd } from "../machine/core/run-end.ts";
+import { runImage } from "../run.ts";
+import { describeEnd, type RunEnd } from "../machine/core/run-end.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import type { RecordedOptions, Schedule } from "../machine/core/schedule-file.ts";
 
@@ -62,12 +62,14 @@ export const withSeed = (options: RecordedOptions, seed: bigint): RecordedOption
 /**
  * Runs seed `seed` to its end without keeping its decisions (the cheap way,
  * for the many runs that pass); a failure is run again by recordFailure.
+ * The run goes through runImage, which is where a run's fixed cost is kept
+ * small (the machine is handed back for the next run to reuse); the state
+ * hash, which exploration does not need, is left to be computed on demand.
  */
 export function exploreRun(image: Uint8Array, options: RecordedOptions, seed: bigint): RunOutcome | Failure {
-  const engine = engineFor({ ...withSeed(options, seed), image, console: () => {}, record: false });
-  const end = engine.runToEnd();
-  const outcome: RunOutcome = { seed, status: endStatus(end), instructions: Number(engine.instructionsSoFar), decisions: engine.decisions };
-  return outcome.status === 0 ? outcome : { ...outcome, kind: failureKind(end), message: describeEnd(end) };
+  const report = runImage({ ...withSeed(options, seed), image, console: () => {}, record: false, stateHash: "on-demand" });
+  const outcome: RunOutcome = { seed, status: report.status, instructions: Number(report.steps), decisions: report.decisions };
+  return outcome.status === 0 ? outcome : { ...outcome, kind: failureKind(report.end), message: describeEnd(report.end) };
 }
 
 /** A failing run again, recorded and then replayed: its schedule file, and whether the replay ended as it did. */
