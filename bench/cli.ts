@@ -10,7 +10,8 @@ import { i64Suite } from "./i64.ts";
 import { asmSuite } from "./asm.ts";
 import { cpuSuite } from "./cpu.ts";
 import { qemuSuite } from "./qemu.ts";
-import { exploreSetupSuite, exploreSuite } from "./explore.ts";
+import { exploreSetupSuite } from "./explore.ts";
+import { exploreSuite } from "./explore-search.ts";
 import { hvSuite } from "./hv.ts";
 
 export interface BenchOptions {
