@@ -498,6 +498,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
     end,
     options: {
       cpus: o.cpus, memBytes: num(o.memBytes), cmdline: o.cmdline, mode: r.mode, seed: o.seed === undefined ? null : o.seed.toString(),
+      ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
       quantum: o.quantum, maxSteps: o.maxSteps === undefined ? null : num(o.maxSteps), tlbChaos: o.tlbChaos ?? null,
       ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes) } } : {}),
     },

@@ -59,6 +59,7 @@ describe("shootdown explore", () => {
     // And so does --strategy pct --seed S alone: the horizon is measured the same way.
     const plain = json(shootdown("run", IMAGE, "--cpus", "2", "--quantum", "8", "--strategy", "pct", "--depth", "2", "--seed", seed, "--json"));
     expect(plain.stateHash).toBe(end.stateHash);
+    expect(plain.options).toMatchObject({ mode: "pct", seed, pct: { depth: 2, horizon: end.options.pct.horizon } });
   });
 
   it("--all counts every seed, each as a single run ends", () => {
