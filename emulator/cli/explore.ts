@@ -231,7 +231,7 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
 const PLAIN_EVERY_SECONDS = 5;
 
 /** The progress of a search on stderr: a bar (cli-progress) on a terminal, a plain line now and then elsewhere. */
-class Progress {
+export class Progress {
   private bar: cliProgress.SingleBar | undefined;
   private lastLine = 0;
 

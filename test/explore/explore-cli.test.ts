@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { calibratedOptions } from "../../emulator/run.ts";
 import { withDefaults } from "../../emulator/run-guest.ts";
 import { exploreRun } from "../../emulator/explore/outcome.ts";
-import { exploreCommand } from "../../emulator/cli/explore.ts";
+import { exploreCommand, Progress } from "../../emulator/cli/explore.ts";
 import { mergeShards, parseShard } from "../../emulator/explore/shard.ts";
 import { UsageError } from "../../emulator/cli/options.ts";
 import { ROOT, image, imageFile, shootdown, tmpFile } from "../helpers/run.ts";
@@ -49,6 +49,10 @@ describe("shootdown explore", () => {
     expect(end.end).toMatchObject({ kind: "debug-exit", code: 1 });
     expect(end.instructions).toBe(Number(failure![1]));
     expect(end.notes.join("\n")).toMatch(/replay reproduced the recorded run/);
+
+    // Whatever the number of workers, the search reports the same runs.
+    const alone = json(shootdown("explore", IMAGE, ...SEARCH.slice(0, -2), "--jobs", "1", "--runs", "200", "--json", "--out-schedule", tmpFile("alone.json")));
+    expect({ runs: alone.runs, seed: alone.firstFailingSeed }).toEqual({ runs: Number(seed) + 1, seed });
 
     // The printed command runs the seed again, without the schedule: the same run.
     const rerun = /^ {2}(shootdown run .* --seed \d+)$/m.exec(r.stdout)![1]!.split(" ").slice(2);
@@ -102,6 +106,38 @@ describe("shootdown explore", () => {
     const options = withDefaults({ cpus: 2, quantum: 8, seed: 0n }, "x86_64");
     const failing = [0n, 1n, 2n, 3n, 4n].filter((seed) => exploreRun(BYTES, options, seed).status !== 0).map(String);
     expect(s.failingSeeds).toEqual(failing);
+  });
+});
+
+describe("progress", () => {
+  /** A stream that keeps what is written to it. */
+  const sink = (isTTY: boolean) => {
+    const written: string[] = [];
+    const stream = { isTTY, columns: 120, write: (text: string) => (written.push(String(text)), true), on: () => stream, removeListener: () => stream, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+    return { stream: stream as unknown as NodeJS.WriteStream, written };
+  };
+
+  it("is a plain line every five seconds when stderr is not a terminal, with runs, runs/s, failures and the time left", () => {
+    const { stream, written } = sink(false);
+    const p = new Progress(stream);
+    p.update({ done: 10, total: 100, failures: 0, seconds: 1 });
+    expect(written).toEqual([]);
+    p.update({ done: 50, total: 100, failures: 2, seconds: 5 });
+    p.update({ done: 60, total: 100, failures: 2, seconds: 6 });
+    p.update({ done: 100, total: 100, failures: 3, seconds: 10 });
+    p.stop();
+    expect(written).toEqual([
+      "explore: 50/100 runs, 10.0 runs/s, 2 failed, ETA 5 s\n",
+      "explore: 100/100 runs, 10.0 runs/s, 3 failed, ETA 0 s\n",
+    ]);
+  });
+
+  it("is a bar on a terminal", () => {
+    const { stream, written } = sink(true);
+    const p = new Progress(stream);
+    p.update({ done: 30, total: 120, failures: 1, seconds: 3 });
+    p.stop();
+    expect(written.join("")).toMatch(/explore \[[█░]+\] 30\/120 runs \| 10 runs\/s \| 1 failed \| ETA/);
   });
 });
 
