@@ -67,7 +67,8 @@ explore merge adds up shard files written by --seed-range A:B --out F (of
 the same image and options, over seed ranges that do not overlap) and
 prints the same summary; it writes the first failure's schedule as above.
 
-Exit status: 0 no run failed, 1 a run failed, 2 the image cannot be loaded,
+Exit status: 0 no run failed, 1 a run failed, 2 the image cannot be loaded
+(or the shard file cannot be written, or a failure did not replay: a bug),
 64 bad options or shard files.`;
 
 const { record: _record, replay: _replay, ...RUN_MACHINE_OPTIONS } = MACHINE_OPTIONS;
@@ -157,8 +158,13 @@ export async function exploreCommand(args: string[], out: (line: string) => void
     context.rerun = rerunCommand(p.imagePath, schedule.options);
   }
   if (v.out !== undefined) {
-    writeFileSync(v.out, shardToJson(header, tally, schedule));
-    if (!v.json) err(`results written to ${v.out}`);
+    try {
+      writeFileSync(v.out, shardToJson(header, tally, schedule));
+      if (!v.json) err(`results written to ${v.out}`);
+    } catch (e) {
+      err(`cannot write ${v.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      status = STATUS.CRASH;
+    }
   }
   out(v.json ? JSON.stringify(summaryJson(tally, context)) : summaryText(tally, context));
   return status;
