@@ -64,10 +64,14 @@ export function runImage(config: RunConfig): RunReport {
  */
 export function calibratedOptions(options: RecordedOptions, image: Uint8Array): RecordedOptions {
   if (options.mode !== "pct" || !options.pct || options.pct.horizon > 0) return options;
-  const { pct, ...rest } = options;
-  const engine = engineFor({ ...rest, mode: "random", seed: 0n, image, console: () => {}, record: false });
+  // The run as PCT makes it with no change point (seed 0): its length is
+  // what the change points are drawn over. A random interleaving's length
+  // would not do: it spends many more decisions on CPUs with nothing to do
+  // (a hypervisor's parked pCPUs), so most change points would fall after
+  // the run's end.
+  const engine = engineFor({ ...options, pct: { depth: 1, horizon: Number.MAX_SAFE_INTEGER }, seed: 0n, image, console: () => {}, record: false });
   engine.runToEnd();
-  return { ...options, pct: { ...pct, horizon: Math.max(1, engine.decisions) } };
+  return { ...options, pct: { ...options.pct, horizon: Math.max(1, engine.decisions) } };
 }
 
 /** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */
