@@ -13,6 +13,7 @@ import { C, count } from "../cpu";
 import { ARM_SCTLR_EL1, ARM_HCR_EL2, CPU_RES_INFO, CNT_IC_INVAL } from "../layout";
 import { XLATE_FAILED } from "../tlb/micro";
 import { physHost } from "../phys/ram";
+import { pageMarkWritten } from "../phys/pages";
 import { armReg, SCTLR_M, SCTLR_C, HCR_SWIO } from "./regs";
 import { armTranslate } from "./translate";
 import { ARM_ACC_WRITE, ARM_ACC_EL0 } from "./vmsa/permissions";
@@ -85,7 +86,9 @@ export function armPhysWrite(pa: u64, size: u32, value: u64): void {
   else if (cachesOn) uncachedWrite(pa, size, value);
   else {
     const h = physHost(pa, size);
-    if (h >= 0) storeSized(<usize>h, size, value);
+    if (h < 0) return;
+    pageMarkWritten(<usize>h);
+    storeSized(<usize>h, size, value);
   }
 }
 

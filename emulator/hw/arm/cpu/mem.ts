@@ -25,6 +25,7 @@ import {
 } from "../../layout";
 import { XLATE_FAILED, MICRO_MISS, microLookup } from "../../tlb/micro";
 import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
+import { pageWrite } from "../../phys/pages";
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
@@ -81,8 +82,13 @@ let quickPaDone: u64 = 0;
   return <i64>(pa + rangeCacheDelta());
 }
 
-/** After a store through quickHost: a store clears the exclusive monitors that hold its granule. */
+/**
+ * After a store through quickHost: its page is written (phys/pages.ts; an L1
+ * line's page is the cache's own and is always marked), and a store clears
+ * the exclusive monitors that hold its granule.
+ */
 @inline export function quickStoreDone(host: usize): void {
+  pageWrite(host);
   if (anyMonitor) clearMonitors(quickPaDone);
 }
 
