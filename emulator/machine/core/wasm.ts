@@ -90,7 +90,8 @@ export function instantiate(path?: string): HwExports {
   });
   const hw = instance.exports as unknown as HwExports;
   moduleOfExports.set(hw, module);
-  pristine.set(hw, new Uint8Array(hw.memory.buffer, 0, constant(hw, "usageRecord")).slice());
+  // Another build of the module (bench/ compares builds) may predate reuse: it is then never reused.
+  if (reusable(hw)) pristine.set(hw, new Uint8Array(hw.memory.buffer, 0, constant(hw, "usageRecord")).slice());
   poolStats.instantiated++;
   return hw;
 }
@@ -101,12 +102,17 @@ export function instantiate(path?: string): HwExports {
  */
 export function release(hw: HwExports): void {
   const module = moduleOfExports.get(hw);
-  if (!module || released.has(hw)) return;
+  if (!module || released.has(hw) || !pristine.has(hw)) return;
   const kept = spares.get(module) ?? [];
   if (kept.length >= SPARES_MAX) return;
   kept.push(hw);
   spares.set(module, kept);
   released.add(hw);
+}
+
+function reusable(hw: HwExports): boolean {
+  const exports = hw as unknown as Record<string, unknown>;
+  return typeof exports.resetGlobals === "function" && exports.usageRecord instanceof WebAssembly.Global;
 }
 
 /** Forgets every instance kept for reuse: the next Machine gets a fresh one (tests compare the two). */
