@@ -13,7 +13,7 @@ import { C, count } from "../cpu";
 import { ARM_SCTLR_EL1, ARM_HCR_EL2, CPU_RES_INFO, CNT_IC_INVAL } from "../layout";
 import { XLATE_FAILED } from "../tlb/micro";
 import { physHost } from "../phys/ram";
-import { pageMarkWritten, pageWrite } from "../phys/pages";
+import { ramWritten } from "./code-write";
 import { armReg, SCTLR_M, SCTLR_C, HCR_SWIO } from "./regs";
 import { armTranslate } from "./translate";
 import { ARM_ACC_WRITE, ARM_ACC_EL0 } from "./vmsa/permissions";
@@ -53,7 +53,7 @@ export let loadedValue: u64 = 0;
   const h = physHostCached(pa, size);
   if (h >= 0) {
     count(CNT_UNCACHED);
-    if (write) pageWrite(<usize>h);
+    if (write) ramWritten(<usize>h);
   }
   return h;
 }
@@ -90,7 +90,7 @@ export function armPhysWrite(pa: u64, size: u32, value: u64): void {
   else {
     const h = physHost(pa, size);
     if (h < 0) return;
-    pageMarkWritten(<usize>h);
+    ramWritten(<usize>h);
     storeSized(<usize>h, size, value);
   }
 }

@@ -40,7 +40,7 @@ import {
   CNT_DC_VA, CNT_UNCACHED,
 } from "../layout";
 import { physHost } from "../phys/ram";
-import { pageMarkWritten } from "../phys/pages";
+import { ramWritten } from "./code-write";
 
 export const LINE_SIZE: u32 = 64;
 export const LINE_SHIFT: u32 = 6;
@@ -176,7 +176,7 @@ function ramReadLine(line: u64, dst: usize): void {
 function ramWriteLine(line: u64, src: usize): void {
   const h = physHost(line, LINE_SIZE);
   if (h < 0) return;
-  pageMarkWritten(<usize>h);
+  ramWritten(<usize>h);
   memory.copy(<usize>h, src, LINE_SIZE);
 }
 
@@ -299,7 +299,7 @@ export function uncachedWrite(pa: u64, size: u32, value: u64): void {
   count(CNT_UNCACHED);
   const h = physHost(pa, size);
   if (h < 0) return;
-  pageMarkWritten(<usize>h);
+  ramWritten(<usize>h);
   storeSized(<usize>h, size, value);
 }
 
@@ -345,7 +345,7 @@ export function coherentWrite64(pa: u64, value: u64): void {
   }
   const h = physHost(pa, 8);
   if (h < 0) return;
-  pageMarkWritten(<usize>h);
+  ramWritten(<usize>h);
   store<u64>(<usize>h, value);
 }
 
