@@ -106,6 +106,86 @@ slot:
   });
 });
 
+describe("a write over an instruction that has already run", () => {
+  /**
+   * Runs \`slot\` ten times, adding its x6 into x7; after the fifth it writes
+   * \`mov x6, #7\` over it (then \`maintenance\`), and every iteration also
+   * stores to a data word in the same page. So x7 is 5 + 5 × 7 = 40 when
+   * the write is seen from the next iteration on.
+   */
+  function rewriteRunning(opts: { mmu?: bigint; caches: boolean; maintenance: string }): A64Rig {
+    const r = a64Rig(`
+_start:
+  ${opts.mmu === undefined ? "" : MMU_ON}
+  ldr w1, newinsn
+  adr x2, slot
+  adr x4, data
+  mov x3, #10
+  mov x7, #0
+1:
+slot:
+  mov x6, #1
+  add x7, x7, x6
+  str x3, [x4]
+  cmp x3, #6
+  b.ne 2f
+  str w1, [x2]
+  ${opts.maintenance}
+2:
+  subs x3, x3, #1
+  b.ne 1b
+  hvc #0
+newinsn:
+  mov x6, #7
+  .balign 8
+data:
+  .quad 0
+`, { caches: opts.caches });
+    if (opts.mmu !== undefined) mmuOn(r, opts.mmu);
+    expect(r.run(100_000).reason).toBe("hvc");
+    return r;
+  }
+
+  it("MMU off, no caches: the next run of the instruction is the new one, and only that store made decoded code stale", () => {
+    const r = rewriteRunning({ caches: false, maintenance: "" });
+    expect(r.x(7)).toBe(40n);
+    // The stores to the data word in the same page made nothing stale: one word of code was written, once.
+    expect(r.cpu.counters().codeWriteFlushes).toBe(1n);
+    expect(rewriteRunning({ caches: false, maintenance: MAINTENANCE }).x(7)).toBe(40n);
+  });
+
+  it("MMU and caches on: the new instruction runs from the next iteration, with the sequence or without", () => {
+    expect(rewriteRunning({ mmu: SCTLR_M | SCTLR_C | SCTLR_I, caches: true, maintenance: MAINTENANCE }).x(7)).toBe(40n);
+    expect(rewriteRunning({ mmu: SCTLR_M | SCTLR_C | SCTLR_I, caches: true, maintenance: "" }).x(7)).toBe(40n);
+  });
+
+  it("SCTLR_EL1.I clear: once DC CVAC has cleaned the new instruction to RAM it runs; the decoded old one is not kept", () => {
+    const toPoc = MAINTENANCE.replace("dc cvau", "dc cvac");
+    expect(rewriteRunning({ mmu: SCTLR_M | SCTLR_C, caches: true, maintenance: toPoc }).x(7)).toBe(40n);
+  });
+
+  it("the host writing the instruction between two runs (a debugger's write) is seen by the next run", () => {
+    const r = a64Rig(`
+_start:
+  mov x3, #200
+1:
+slot:
+  mov x6, #1
+  subs x3, x3, #1
+  b.ne 1b
+  hvc #0
+`);
+    expect(r.run(50).reason).toBe("budget");
+    // mov x6, #7 over mov x6, #1, through the host's view of RAM.
+    const slot = r.sym("slot");
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, 0xd28000e6, true);
+    r.m.memory.write(slot, bytes);
+    expect(r.run(100_000).reason).toBe("hvc");
+    expect(r.x(6)).toBe(7n);
+  });
+});
+
 describe("a write to code by another PE", () => {
   it("CPU 1 writes CPU 0's next instruction with the full sequence while CPU 0 spins; CPU 0 runs the new one after its ISB", () => {
     const r = a64Rig(`

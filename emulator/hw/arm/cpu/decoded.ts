@@ -5,27 +5,33 @@
 // immediate's mask, the branch displacement), so that the run loop executes
 // them from one entry instead of decoding the word every time. It shares the
 // x86-64 cache's memory, tags and generation (x86/cpu/code.ts; a machine has
-// one architecture), direct-mapped by the instruction's physical address.
+// one architecture), direct-mapped by the address of the instruction's
+// bytes in linear memory (RAM's host address, one to one with its PA).
 //
 // An entry is made only from a page the run loop holds in its fetch window,
 // which is a page whose bytes are RAM's as the fetch sees them (execute.ts
 // fetch()); the page is marked PAGE_CODE (phys/pages.ts), and anything that
-// writes RAM in such a page makes every entry stale (code.ts flushDecoded):
-// a CPU's store (mem.ts quickHost, access.ts), a line the data caches write
-// back to RAM, a walker's Access-flag write-back, the host. So a decoded
-// instruction is always the word RAM holds, which is what the fetch would
-// read: the architecture's rules for modifying code (DDI0487 B2.4.4) are
-// met as they were without the cache.
+// writes RAM in such a page makes the entries of the words it writes stale
+// (a64CodeWritten): a CPU's store (mem.ts quickHost, access.ts), a line the
+// data caches write back to RAM, a walker's Access-flag write-back; the host
+// makes every entry stale (code.ts flushDecoded). So a decoded instruction
+// is always the word RAM holds, which is what the fetch would read: the
+// architecture's rules for modifying code (DDI0487 B2.4.4) are met as they
+// were without the cache. A64 instructions are aligned words, so a store
+// reaches exactly the entries of the words it overlaps, and data that shares
+// a page with code costs a store no more than a look at those entries.
 //
 // Entry (DECODE_ENTRY_SIZE = 32 bytes):
-//    0 tag u64    PA | generation << 52 (code.ts decodedTag)
+//    0 tag u64    host address | generation << 52 (code.ts decodedTag)
 //    8 insn u32   the word
 //   12 form u8    F_*: how the run loop executes it (F_WORD: from the word)
 //   13 rd u8      Rd or Rt      14 rn u8      15 rm u8 (or cond, or bit)
 //   16 imm u64    immediate, scaled offset, mask or displacement
 //   24 size u32   access size in bytes, shift amount, or sf
 
-import { decodeCache, DECODE_ENTRIES } from "../../layout";
+import { decodeCache, DECODE_ENTRIES, CNT_SMC_FLUSH } from "../../layout";
+import { count } from "../../cpu";
+import { decodedTag } from "../../x86/cpu/code";
 import { decodeBitMasks, wmask, sext } from "./alu";
 
 export const D_TAG: u32 = 0;
@@ -73,8 +79,26 @@ export const F_CBNZ: u8 = 21;
 export const F_TBZ: u8 = 22;
 export const F_TBNZ: u8 = 23;
 
-@inline export function a64Entry(pa: u64): usize {
-  return decodeCache + ((<usize>(pa >> 2) & (DECODE_ENTRIES - 1)) << 5);
+/** The entry of the instruction whose bytes are at host. */
+@inline export function a64Entry(host: usize): usize {
+  return decodeCache + (((host >> 2) & (DECODE_ENTRIES - 1)) << 5);
+}
+
+/**
+ * A store of `size` bytes at host (within one page) reached a page that holds
+ * decoded code: the entries of the words it overlaps are stale. Counted
+ * (codeWriteFlushes) when it made one stale.
+ */
+export function a64CodeWritten(host: usize, size: u32): void {
+  let hit = false;
+  for (let w = host & ~<usize>3; w < host + size; w += 4) {
+    const e = a64Entry(w);
+    if (load<u64>(e, D_TAG) == decodedTag(w)) {
+      store<u64>(e, 0, D_TAG);
+      hit = true;
+    }
+  }
+  if (hit) count(CNT_SMC_FLUSH);
 }
 
 /** Fills entry d with insn taken apart (its tag is the caller's). */

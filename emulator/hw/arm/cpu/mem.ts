@@ -26,7 +26,7 @@ import {
 import { XLATE_FAILED, MICRO_MISS, microLookup } from "../../tlb/micro";
 import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
 import { pageWrite } from "../../phys/pages";
-import { flushDecoded } from "../../x86/cpu/code";
+import { a64CodeWritten } from "./decoded";
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
@@ -83,7 +83,7 @@ let quickPaDone: u64 = 0;
   if (cachesOn) return cachedQuickHost(pa, size, (kind & ARM_ACC_WRITE) != 0);
   if (pa - rangeCacheBase() > rangeCacheLimit8()) return -1;
   const host = pa + rangeCacheDelta();
-  if ((kind & ARM_ACC_WRITE) && pageWrite(<usize>host)) flushDecoded();
+  if ((kind & ARM_ACC_WRITE) && pageWrite(<usize>host)) a64CodeWritten(<usize>host, size);
   return <i64>host;
 }
 
