@@ -53,7 +53,7 @@ export let loadedValue: u64 = 0;
   const h = physHostCached(pa, size);
   if (h >= 0) {
     count(CNT_UNCACHED);
-    if (write) ramWritten(<usize>h, size);
+    if (write) ramWritten(<usize>h, pa, size);
   }
   return h;
 }
@@ -90,7 +90,7 @@ export function armPhysWrite(pa: u64, size: u32, value: u64): void {
   else {
     const h = physHost(pa, size);
     if (h < 0) return;
-    ramWritten(<usize>h, size);
+    ramWritten(<usize>h, pa, size);
     storeSized(<usize>h, size, value);
   }
 }

@@ -176,7 +176,7 @@ function ramReadLine(line: u64, dst: usize): void {
 function ramWriteLine(line: u64, src: usize): void {
   const h = physHost(line, LINE_SIZE);
   if (h < 0) return;
-  ramWritten(<usize>h, LINE_SIZE);
+  ramWritten(<usize>h, line, LINE_SIZE);
   memory.copy(<usize>h, src, LINE_SIZE);
 }
 
@@ -299,7 +299,7 @@ export function uncachedWrite(pa: u64, size: u32, value: u64): void {
   count(CNT_UNCACHED);
   const h = physHost(pa, size);
   if (h < 0) return;
-  ramWritten(<usize>h, size);
+  ramWritten(<usize>h, pa, size);
   storeSized(<usize>h, size, value);
 }
 
@@ -345,7 +345,7 @@ export function coherentWrite64(pa: u64, value: u64): void {
   }
   const h = physHost(pa, 8);
   if (h < 0) return;
-  ramWritten(<usize>h, 8);
+  ramWritten(<usize>h, pa, 8);
   store<u64>(<usize>h, value);
 }
 

@@ -12,7 +12,7 @@
 import { pageWrite } from "../phys/pages";
 import { a64CodeWritten } from "./cpu/decoded";
 
-/** Called before a store of `size` bytes, at most a line, to RAM at host. */
-@inline export function ramWritten(host: usize, size: u32): void {
-  if (pageWrite(host)) a64CodeWritten(host, size);
+/** Called before a store of `size` bytes, at most a line, to RAM at pa, whose host address is host. */
+@inline export function ramWritten(host: usize, pa: u64, size: u32): void {
+  if (pageWrite(host)) a64CodeWritten(pa, size);
 }

@@ -5,8 +5,7 @@
 // immediate's mask, the branch displacement), so that the run loop executes
 // them from one entry instead of decoding the word every time. It shares the
 // x86-64 cache's memory, tags and generation (x86/cpu/code.ts; a machine has
-// one architecture), direct-mapped by the address of the instruction's
-// bytes in linear memory (RAM's host address, one to one with its PA).
+// one architecture), direct-mapped by the instruction's physical address.
 //
 // An entry is made only from a page the run loop holds in its fetch window,
 // which is a page whose bytes are RAM's as the fetch sees them (execute.ts
@@ -22,7 +21,7 @@
 // a page with code costs a store no more than a look at those entries.
 //
 // Entry (DECODE_ENTRY_SIZE = 32 bytes):
-//    0 tag u64    host address | generation << 52 (code.ts decodedTag)
+//    0 tag u64    PA | generation << 52 (code.ts decodedTag)
 //    8 insn u32   the word
 //   12 form u8    F_*: how the run loop executes it (F_WORD: from the word)
 //   13 rd u8      Rd or Rt      14 rn u8      15 rm u8 (or cond, or bit)
@@ -79,19 +78,19 @@ export const F_CBNZ: u8 = 21;
 export const F_TBZ: u8 = 22;
 export const F_TBNZ: u8 = 23;
 
-/** The entry of the instruction whose bytes are at host. */
-@inline export function a64Entry(host: usize): usize {
-  return decodeCache + (((host >> 2) & (DECODE_ENTRIES - 1)) << 5);
+/** The entry of the instruction at pa. */
+@inline export function a64Entry(pa: u64): usize {
+  return decodeCache + ((<usize>(pa >> 2) & (DECODE_ENTRIES - 1)) << 5);
 }
 
 /**
- * A store of `size` bytes at host (within one page) reached a page that holds
+ * A store of `size` bytes at pa (within one page) reached a page that holds
  * decoded code: the entries of the words it overlaps are stale. Counted
  * (codeWriteFlushes) when it made one stale.
  */
-export function a64CodeWritten(host: usize, size: u32): void {
+export function a64CodeWritten(pa: u64, size: u32): void {
   let hit = false;
-  for (let w = host & ~<usize>3; w < host + size; w += 4) {
+  for (let w = pa & ~<u64>3; w < pa + size; w += 4) {
     const e = a64Entry(w);
     if (load<u64>(e, D_TAG) == decodedTag(w)) {
       store<u64>(e, 0, D_TAG);

@@ -72,6 +72,7 @@ const NO_WINDOW: u64 = 0xFFC;
 /** The page of the last fetch() when the window may hold it, else NO_WINDOW; with its host address. */
 let fetchedPage: u64 = NO_WINDOW;
 let fetchedHost: usize = 0;
+let fetchedPa: u64 = 0;
 
 /** A fetch outside the window, through the MMU; 0 with the abort raised. */
 function fetch(pc: u64): u32 {
@@ -96,6 +97,7 @@ function fetch(pc: u64): u32 {
   if (cachesOn && !pageMatchesRam(<usize>h) && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
   fetchedPage = pc & ~<u64>0xFFF;
   fetchedHost = <usize>h;
+  fetchedPa = pa & ~<u64>0xFFF;
   setWindowPage(fetchedPage);
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
 }
@@ -106,10 +108,10 @@ function fetch(pc: u64): u32 {
  * tags it, and marks the page as holding code, so that a write to it makes
  * the entry stale (decoded.ts).
  */
-function decodeFromWindow(d: usize, host: usize): void {
+function decodeFromWindow(d: usize, pa: u64, host: usize): void {
   count(CNT_DECODE);
   a64Decode(d, load<u32>(host));
-  store<u64>(d, decodedTag(host), D_TAG);
+  store<u64>(d, decodedTag(pa), D_TAG);
   pageMarkCode(host);
 }
 
@@ -190,6 +192,7 @@ export function run(budget: u64): u32 {
   const breakpoints = load<u32>(C + A64_BREAKPOINT_COUNT) != 0;
   let winPage: u64 = NO_WINDOW;
   let winHost: usize = 0;
+  let winPa: u64 = 0;
   let winEpoch: u32 = 0;
   let winEl: u32 = 0;
   let winCaches: u32 = 0;
@@ -254,9 +257,9 @@ export function run(budget: u64): u32 {
       called = true;
     } else if ((pc & ~NO_WINDOW) == winPage) {
       // From the window: the decoded-instruction cache (decoded.ts).
-      const host = winHost + (<usize>pc & 0xFFF);
-      d = a64Entry(host);
-      if (load<u64>(d, D_TAG) != decodedTag(host)) decodeFromWindow(d, host);
+      const pa = winPa | (pc & 0xFFF);
+      d = a64Entry(pa);
+      if (load<u64>(d, D_TAG) != decodedTag(pa)) decodeFromWindow(d, pa, winHost + (<usize>pc & 0xFFF));
       form = load<u8>(d, D_FORM);
       insn = load<u32>(d, D_INSN);
     } else {
@@ -267,6 +270,7 @@ export function run(budget: u64): u32 {
       called = true;
       winPage = fetchedPage;
       winHost = fetchedHost;
+      winPa = fetchedPa;
       winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
       winEl = currentEl();
       winCaches = cacheEpoch;

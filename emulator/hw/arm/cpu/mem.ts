@@ -83,7 +83,7 @@ let quickPaDone: u64 = 0;
   if (cachesOn) return cachedQuickHost(pa, size, (kind & ARM_ACC_WRITE) != 0);
   if (pa - rangeCacheBase() > rangeCacheLimit8()) return -1;
   const host = pa + rangeCacheDelta();
-  if ((kind & ARM_ACC_WRITE) && pageWrite(<usize>host)) a64CodeWritten(<usize>host, size);
+  if ((kind & ARM_ACC_WRITE) && pageWrite(<usize>host)) a64CodeWritten(pa, size);
   return <i64>host;
 }
 

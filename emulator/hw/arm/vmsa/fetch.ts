@@ -76,7 +76,7 @@ export function writeDescriptor(descPa: u64, value: u64, stage2: bool): void {
   if (cachesOn) coherentWrite64(descPa, value);
   else {
     const h = physHost(descPa, 8);
-    if (h >= 0) ramWritten(<usize>h, 8);
+    if (h >= 0) ramWritten(<usize>h, descPa, 8);
     physWrite64(descPa, value);
   }
   count(CNT_AD_WRITE);
