@@ -660,7 +660,12 @@ export const CNT_EXIT_IO: u32 = 39;
 export const CNT_EXIT_HLT: u32 = 40;
 /** @counter vmcallExits */
 export const CNT_EXIT_VMCALL: u32 = 41;
-/** Decoded-instruction cache misses, and flushes after a write to code. @counter decodes */
+/**
+ * Decoded-instruction cache misses (on AArch64, of instructions fetched
+ * through the fetch window), and writes to code that made decoded
+ * instructions stale (x86-64: flushes of the whole cache; AArch64: stores
+ * that overwrote a decoded word; on both, host writes to code). @counter decodes
+ */
 export const CNT_DECODE: u32 = 42;
 /** @counter codeWriteFlushes */
 export const CNT_SMC_FLUSH: u32 = 43;

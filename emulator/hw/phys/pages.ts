@@ -71,6 +71,11 @@ function pageWriteSlow(p: usize, s: u8): bool {
   return (load<u8>(pageStateOf(host)) & PAGE_WRITTEN) == 0;
 }
 
+/** Are the eight pages from host on all zeros? */
+@inline export function pagesAllZero8(host: usize): bool {
+  return (load<u64>(pageStateOf(host)) & 0x0101_0101_0101_0101) == 0;
+}
+
 /** Forgets which pages of [start, end) hold code (page-aligned); their decoded instructions are stale. */
 export function pagesClearCode(start: usize, end: usize): void {
   const mask: u64 = ~(<u64>0x0202_0202_0202_0202);
@@ -91,7 +96,7 @@ export function pagesZeroWritten(start: usize, end: usize): void {
   const last = pageStateOf(end);
   while (p < last) {
     // Eight pages at a time while none of them was written.
-    if (p + 8 <= last && (load<u64>(p) & 0x0101_0101_0101_0101) == 0) {
+    if (p + 8 <= last && pagesAllZero8((p - pageState) << 12)) {
       store<u64>(p, 0);
       p += 8;
       continue;
