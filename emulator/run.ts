@@ -46,11 +46,19 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
   });
 }
 
-/** Builds, boots and runs an image to its end; throws LoadError when it cannot be booted. */
+/**
+ * Builds, boots and runs an image to its end; throws LoadError when it cannot
+ * be booted. The machine's hardware instance is handed back for the next run
+ * (machine/core/wasm.ts), so the state hash is taken before that, whatever
+ * `config.stateHash` says: it reads only the pages the run wrote
+ * (hw/phys/pages.ts), which costs less than writing them did.
+ */
 export function runImage(config: RunConfig): RunReport {
   const engine = engineFor(config, { detector: config.checkStale === true });
   engine.runToEnd();
-  return reportOf(engine, config.image, config.record === true, config.stateHash);
+  const report = reportOf(engine, config.image, config.record === true, "eager");
+  engine.platform.machine.release();
+  return report;
 }
 
 /**
