@@ -34,14 +34,19 @@ function run(o: { cpus: number; seed?: number; domains?: number; vcpus?: number;
   return { report, console: Buffer.from(bytes).toString("latin1") };
 }
 
-/** The final line's numbers, or undefined when it is not there (at most one line per domain: the first). */
+/** The numbers of the last two lines, or undefined when they are not there (the first domain's, with several). */
 function counts(console: string) {
+  const d = console.match(/^(?:\[d\d+\] )?spurious-race: (\d+) waits for the walkers cut short, (\d+) walker accesses outlived their table$/m);
   const m = console.match(
-    /^(?:\[d\d+\] )?spurious-race: (\d+) churners x (\d+) iterations, (\d+) walkers: (\d+) faults taken, (\d+) real faults handled, (\d+) gone when retried, (\d+) tables churned, (\d+) waits cut short, (\d+) failed checks$/m,
+    /^(?:\[d\d+\] )?spurious-race: (\d+) churners x (\d+) iterations, (\d+) walkers: (\d+) faults taken, (\d+) real faults handled, (\d+) gone when retried, (\d+) tables churned, (\d+) failed checks$/m,
   );
-  if (!m) return undefined;
-  const [churners, iterations, walkers, taken, real, gone, tables, late, failed] = m.slice(1).map(Number) as number[];
-  return { churners: churners!, iterations: iterations!, walkers: walkers!, taken: taken!, real: real!, gone: gone!, tables: tables!, late: late!, failed: failed! };
+  if (!m || !d) return undefined;
+  const [churners, iterations, walkers, taken, real, gone, tables, failed] = m.slice(1).map(Number) as number[];
+  const [late, outlived] = d.slice(1).map(Number) as number[];
+  return {
+    churners: churners!, iterations: iterations!, walkers: walkers!, taken: taken!, real: real!, gone: gone!, tables: tables!, failed: failed!,
+    late: late!, outlived: outlived!,
+  };
 }
 
 /** What every good run shows, whatever the schedule and whichever hypervisor resolves spurious faults. */
@@ -53,7 +58,7 @@ function expectGoodRun(r: RaceRun, churners: number, walkers: number, iterations
   expect(c!.taken).toBe(c!.real + c!.gone);
   // Each churner reads the hole of its hooked table once per iteration: a real fault, always injected.
   expect(c!.real).toBeGreaterThanOrEqual(churners * iterations);
-  expect(r.console).toMatch(/pv kernel: all checks passed, powering off\n$/);
+  expect(r.console).toMatch(/spurious-race: \d+ churners.*\npv kernel: all checks passed, powering off\n$/);
   expect(r.report.end).toMatchObject({ kind: "shutdown", status: 0 });
   expect(r.report.status).toBe(0);
 }
@@ -102,8 +107,10 @@ describe("workload=spurious-race under the hypervisor", () => {
     expectGoodRun(run({ cpus: 3, seed: 8, cmdline: "workload=spurious-race iterations=5" }), 2, 1, 5);
   });
 
-  it("on 1 vCPU the churner alone runs (and still faults on its own hole)", () => {
-    expectGoodRun(run({ cpus: 1 }), 1, 0, 3);
+  it("on 1 vCPU the churner alone runs (and still faults on its own hole), waiting for no walker", () => {
+    const r = run({ cpus: 1 });
+    expectGoodRun(r, 1, 0, 3);
+    expect(counts(r.console)).toMatchObject({ late: 0, outlived: 0 });
   });
 });
 
