@@ -48,7 +48,7 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
 
 /** Builds, boots and runs an image to its end; throws LoadError when it cannot be booted. */
 export function runImage(config: RunConfig): RunReport {
-  const engine = engineFor(config);
+  const engine = engineFor(config, { detector: config.checkStale === true });
   engine.runToEnd();
   return reportOf(engine, config.image, config.record === true, config.stateHash);
 }
