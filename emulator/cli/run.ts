@@ -12,14 +12,16 @@ import { rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { LoadError } from "../machine/core/elf-load.ts";
-import { runImage, imageArch } from "../run.ts";
+import { engineFor, imageArch } from "../run.ts";
+import { reportOf } from "../machine/core/report.ts";
+import { attachTiming, COST_MODEL, parseCostModel, TraceFile, type CostModel, type ModelledCycles, type Timing } from "../machine/timing/index.ts";
 import { withDefaults } from "../run-guest.ts";
 import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { encodeCmdline } from "../machine/platform/x86/boot.ts";
 import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
 import type { Counters } from "../machine/core/counters.ts";
-import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES } from "./input-file.ts";
+import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES, MAX_COST_MODEL_FILE_BYTES } from "./input-file.ts";
 import { readElf } from "../../asm/index.ts";
 import {
   UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, exclusive, shown,
@@ -50,8 +52,14 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --domains D       with --hv: D domains, domids 1..D (default 1)
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
+  --trace F         write the run's timeline to F as Chrome trace-event JSON
+                    (one track per pCPU; opens in ui.perfetto.dev and
+                    chrome://tracing), timed by the cycle cost model
+  --cost-model F    replace constants of the cycle cost model with those in
+                    F, a JSON object such as {"ipiDelivery": 3000}
   --stats           print the summary as one JSON object on stderr (the
-                    console stays on stdout)
+                    console stays on stdout), with modelled cycles per pCPU
+                    and per flush path
   --json            print the summary as one JSON object on stdout, and the
                     guest's console on stderr
   --help            this text
@@ -103,6 +111,10 @@ export interface Parsed {
   stats: boolean;
   /** --json: the summary as JSON on stdout, the guest's console on stderr. */
   json: boolean;
+  /** --trace F: the timeline as Chrome trace-event JSON. */
+  trace?: string;
+  /** --cost-model F: overrides of the cost model's constants. */
+  costModel?: string;
 }
 
 /** The options that set up a machine and its schedule: run, repl and gdb take them all. */
@@ -126,6 +138,8 @@ const RUN_OPTIONS = {
   ...MACHINE_OPTIONS,
   stats: { type: "boolean" },
   json: { type: "boolean" },
+  trace: { type: "string" },
+  "cost-model": { type: "string" },
 } as const satisfies OptionSpecs;
 
 type MachineValues = OptionValues<typeof MACHINE_OPTIONS> & { stats?: boolean; json?: boolean };
@@ -174,7 +188,11 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
 }
 
 function parse(args: string[]): Parsed | "help" {
-  return machineOptions("run", parseCommandLine(args, RUN_OPTIONS, { command: "run", afterDashDash: "rest" }));
+  const parsed = parseCommandLine(args, RUN_OPTIONS, { command: "run", afterDashDash: "rest" });
+  const p = machineOptions("run", parsed);
+  if (p === "help") return p;
+  const { trace, "cost-model": costModel } = parsed.values;
+  return { ...p, ...(trace !== undefined ? { trace } : {}), ...(costModel !== undefined ? { costModel } : {}) };
 }
 
 export { imageArch } from "../run.ts";
@@ -298,17 +316,37 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     options = withDefaults(p.given, imageArch(image));
   }
 
+  // The cost model prices the run when its cycles are asked for (the JSON
+  // summary, a trace, a model of one's own); a plain run attaches no sink.
+  const model = p.costModel === undefined ? COST_MODEL : parseCostModel(readBoundedText(p.costModel, "a cost-model file", MAX_COST_MODEL_FILE_BYTES), p.costModel);
+  const timed = p.stats || p.json || p.trace !== undefined || p.costModel !== undefined;
+  const traceFile = p.trace === undefined ? undefined : new TraceFile(p.trace);
+
   const consoleOut = new ConsoleOut(p.json ? process.stderr : process.stdout);
+  const config = {
+    ...options, image, console: consoleOut.put, record: p.record !== undefined,
+    ...(schedule ? { replay: schedule.decisions } : {}),
+  };
   let report: RunReport;
+  let modelled: ModelledCycles | undefined;
+  let traceError: string | undefined;
   try {
-    report = runImage({
-      ...options, image, console: consoleOut.put, record: p.record !== undefined,
-      ...(schedule ? { replay: schedule.decisions } : {}),
-    });
+    const engine = engineFor(config);
+    let timing: Timing | undefined;
+    if (timed) {
+      const trace = traceFile && { write: traceFile.write, processName: `shootdown: ${basename(p.imagePath)}`, otherData: { image: basename(p.imagePath), imageSha256 } };
+      timing = attachTiming(engine.platform, model, trace);
+    }
+    engine.runToEnd();
+    modelled = timing?.finish();
+    traceError = traceFile?.close();
+    report = reportOf(engine, image, config.record);
   } catch (e) {
     consoleOut.flush();
+    traceFile?.close();
     if (e instanceof LoadError) {
       if (p.record !== undefined) rmSync(p.record, { force: true });
+      if (p.trace !== undefined) rmSync(p.trace, { force: true });
       err(`cannot load ${p.imagePath}: ${e.message}`);
       return STATUS.CRASH;
     }
@@ -319,6 +357,10 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   let status = report.status;
   const notes: string[] = [];
+  if (traceError !== undefined) {
+    err(traceError);
+    status = STATUS.CRASH;
+  } else if (p.trace !== undefined) notes.push(`trace written to ${p.trace} (open it in ui.perfetto.dev or chrome://tracing)`);
   if (p.record !== undefined) {
     const json = scheduleToJson({
       imageSha256, imageName: basename(p.imagePath), options, decisions: packSteps(report.schedule ?? []), status: report.status, stateHash: report.stateHash,
@@ -342,12 +384,12 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   if (report.end.kind === "crash") err(report.end.message);
   if (p.json) {
-    out(JSON.stringify(statsJson({ ...report, status }, options, notes)));
+    out(JSON.stringify(statsJson({ ...report, status }, options, notes, modelled, model)));
   } else if (p.stats) {
-    process.stderr.write(`${JSON.stringify(statsJson({ ...report, status }, options, notes))}\n`);
+    process.stderr.write(`${JSON.stringify(statsJson({ ...report, status }, options, notes, modelled, model))}\n`);
   } else {
     // The status the process exits with, which a failed replay or recording changes.
-    process.stderr.write(summaryText({ ...report, status }, options, notes));
+    process.stderr.write(summaryText({ ...report, status }, options, notes, modelled));
   }
   return status;
 }
@@ -409,7 +451,21 @@ function hypervisorLines(h: HypervisorSummary): string[] {
   ];
 }
 
-function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string {
+/** The cost model's lines: each pCPU's cycles by what they went to, and each flush path's. */
+function modelledLines(m: ModelledCycles): string[] {
+  const lines = [`modelled cycles (cost model, ${m.clockMHz} MHz): work, clock at the end, and what the work went to`];
+  for (const c of m.pcpus) {
+    const kinds = Object.entries(c.byKind).filter(([k, n]) => n > 0 && k !== "wait").map(([k, n]) => `${k} ${n}`).join(", ") || "nothing";
+    lines.push(`  pCPU ${c.index}: ${c.cycles} cycles, clock ${c.clock} (${kinds}${c.byKind.wait ? `; waited ${c.byKind.wait}` : ""})`);
+  }
+  const paths = Object.entries(m.flushes).map(([path, f]) => f.flushes === 0 ? `${path} none`
+    : `${path} ×${f.flushes} (${f.remoteFlushes} remote, to ${f.remoteTargets} pCPUs${f.filtered ? `, ${f.filtered} filtered` : ""}): ` +
+      `${f.initiatorCycles + f.targetCycles} cycles${f.cyclesPerRemoteFlush === null ? "" : `, ${f.cyclesPerRemoteFlush} per remote flush`}`);
+  lines.push(`flush cycles by path: ${paths.join("; ")}`);
+  return lines;
+}
+
+function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled?: ModelledCycles): string {
   const lines: string[] = [];
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
@@ -438,6 +494,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string 
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
   if (r.hypervisor) lines.push(...hypervisorLines(r.hypervisor as unknown as HypervisorSummary));
+  if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);
   for (const n of notes) lines.push(n);
   return lines.map((l) => `${l}\n`).join("");
@@ -448,7 +505,7 @@ const pcName = (r: RunReport) => (r.arch === "x86_64" ? "rip" : "pc");
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
 
-function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
+function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?: ModelledCycles, model?: CostModel): unknown {
   const e = r.end;
   const end = e.kind === "debug-exit" ? { kind: e.kind, code: num(e.code), cpu: e.cpu }
     : e.kind === "power-off" ? { kind: e.kind, reset: e.reset, cpu: e.cpu }
@@ -474,6 +531,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
       exits: c.exits, counters: counters(c.counters),
     })),
     unknownPorts: r.unknownPorts.map((u) => ({ port: hex(u.port), reads: u.reads, writes: u.writes })),
+    ...(modelled ? { modelledCycles: modelled, costModel: model } : {}),
     stateHash: hex(r.stateHash),
     notes,
   };

@@ -33,6 +33,18 @@ export type TimelineEvent =
    * the TLB-flush clock filtered out, and the Xen function that asked.
    */
   | { kind: "flush"; cpu: number; path: FlushPath; targets: readonly number[]; what: "tlb" | "tlb-global" | "invlpg"; filtered: number; reason: string }
+  /**
+   * The flush this pCPU began last is over (flush_area_mask returns). Optional:
+   * without it a flush ends when the routine it began in ends
+   * (emulator/machine/timing/modelled-clock.ts).
+   */
+  | { kind: "flush-done"; cpu: number }
+  /**
+   * A target of an IPI-path flush has done its work and cleared its bit in
+   * flush_cpumask (invalidate_interrupt), for the flush `from` began. Optional:
+   * without it the target's first local flush after the IPI acknowledges.
+   */
+  | { kind: "flush-ack"; cpu: number; from: number }
   /** A pCPU's own TLB flush (flush_area_local): INVLPG of one page or the whole TLB. */
   | { kind: "local-flush"; cpu: number; what: "tlb" | "tlb-global" | "invlpg" }
   /** The L0 flush hypercall (HVMOP_flush_tlbs) an L1 hypervisor makes on the assisted path. */
