@@ -6,11 +6,14 @@
 // gained, and a --cost-model file overrides constants or is refused with
 // the key it gets wrong.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COST_MODEL, COST_MODEL_MEANING, type CostModel } from "../../../../emulator/machine/timing/cost-model.ts";
 import { parseCostModel } from "../../../../emulator/machine/timing/cost-model-file.ts";
 import { ModelledClock } from "../../../../emulator/machine/timing/modelled-clock.ts";
 import type { Counters } from "../../../../emulator/machine/core/counters.ts";
+import { ROOT } from "../../../helpers/run.ts";
 import { raceScript } from "./scenario.ts";
 
 /** A table whose constants all differ from the defaults and from each other. */
@@ -120,4 +123,12 @@ describe("--cost-model files", () => {
       expect(() => parseCostModel(text, "costs.json")).toThrow(message);
     });
   }
+});
+
+describe("README's table", () => {
+  it("gives every constant of the model with its value", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8").split("\n## Traces and the cycle cost model\n")[1]!.split("\n## ")[0]!;
+    const rows = [...readme.matchAll(/^\| `(\w+)` \| (\d+) \|/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(Object.fromEntries(rows)).toEqual({ ...COST_MODEL });
+  });
 });
