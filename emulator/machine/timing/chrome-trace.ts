@@ -39,6 +39,12 @@ interface Track {
   vcpu: string | undefined;
   /** Guest instructions in the open guest span. */
   retired: number;
+  /**
+   * The label the routine yielded last: a routine yields what its next step
+   * will do (hypervisor/README.md), so the step a decision takes is the one
+   * the previous decision's label announced.
+   */
+  announced: { what: string; wait: boolean } | undefined;
 }
 
 export interface TraceHeader {
@@ -70,7 +76,7 @@ export class ChromeTrace implements ClockObserver {
   private track(cpu: number): Track {
     while (this.tracks.length <= cpu) {
       const i = this.tracks.length;
-      this.tracks.push({ stack: [], vcpu: undefined, retired: 0 });
+      this.tracks.push({ stack: [], vcpu: undefined, retired: 0, announced: undefined });
       this.emit({ ph: "M", pid: PID, tid: i + 1, name: "thread_name", args: { name: `pCPU ${i}` } });
       this.emit({ ph: "M", pid: PID, tid: i + 1, name: "thread_sort_index", args: { sort_index: i } });
     }
@@ -146,11 +152,15 @@ export class ChromeTrace implements ClockObserver {
           this.open(cpu, start, { kind: "guest", name, cat: "guest" });
         }
         t.retired += e.retired;
+        t.announced = undefined;
         break;
       }
-      case "hv-step":
-        this.slice(cpu, start, end, e.what, "hypervisor", { step, ...(e.wait ? { wait: true } : {}) });
+      case "hv-step": {
+        const did = t.announced;
+        this.slice(cpu, start, end, did?.what ?? "hypervisor: enter the routine", "hypervisor", { step, ...(did?.wait ? { wait: true } : {}), next: e.what });
+        t.announced = { what: e.what, wait: e.wait };
         break;
+      }
       case "vcpu-load":
         t.vcpu = e.vcpu;
         this.instant(cpu, start, `load ${e.vcpu}`, "vcpu", { vcpu: e.vcpu });
@@ -163,6 +173,7 @@ export class ChromeTrace implements ClockObserver {
         this.open(cpu, start, { kind: "exit", name: `VM exit: ${e.reason}`, cat: "hypervisor", args: { reason: e.reason, step } });
         break;
       case "vmentry":
+        t.announced = undefined;
         this.close(cpu, end, (s) => s.kind === "exit");
         break;
       case "routine-begin":
@@ -225,6 +236,11 @@ export class ChromeTrace implements ClockObserver {
       case "flush-done":
         break;
     }
+  }
+
+  counted(cpu: number, start: number, end: number, counts: Record<string, number>): void {
+    const what = Object.entries(counts).filter(([k]) => k !== "walkReads").map(([k, n]) => `${k} ×${n}`);
+    if (what.length) this.instant(cpu, end, what.join(", "), "guest", { ...counts, cycles: end - start });
   }
 
   waited(cpu: number, from: number, to: number, why: string): void {

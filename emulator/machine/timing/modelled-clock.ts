@@ -69,6 +69,8 @@ export interface ModelledCycles {
 export interface ClockObserver {
   /** An event on e.cpu, its cost spanning [start, end] of that pCPU's clock. */
   event(e: TimelineEvent, start: number, end: number, step: number): void;
+  /** What a guest run's counters say it did besides instructions (counter name → how many), priced within [start, end]. */
+  counted(cpu: number, start: number, end: number, counts: Record<string, number>): void;
   /** `cpu`'s clock skipped from `from` to `to` to stay after what it reacts to. */
   waited(cpu: number, from: number, to: number, why: string): void;
   /** Cycles another pCPU's action cost `cpu` (an assisted flush's forced exit). */
@@ -173,15 +175,24 @@ export class ModelledClock implements TimelineSink {
     c.clock = t;
   }
 
-  /** Prices what the pCPU's counters gained since they were last read. */
-  private priceCounters(cpu: number, c: PcpuState): void {
-    if (!this.counters) return;
+  /**
+   * Prices what the pCPU's counters gained since they were last read, and
+   * tells the observer once `report` is called (after the event they belong to).
+   */
+  private priceCounters(cpu: number, c: PcpuState): () => void {
+    if (!this.counters) return () => {};
     const now = this.read(cpu);
+    const start = c.clock;
+    let counts: Record<string, number> | undefined;
     PRICED.forEach((p, i) => {
       const delta = now[i]! - c.seen[i]!;
-      if (delta > 0) this.spend(c, p.kind, delta * this.model[p.cost]);
+      if (delta <= 0) return;
+      this.spend(c, p.kind, delta * this.model[p.cost]);
+      (counts ??= {})[p.counter] = delta;
     });
     c.seen = now;
+    const end = c.clock;
+    return () => counts && this.observer?.counted(cpu, start, end, counts);
   }
 
   event(e: TimelineEvent, step: number): void {
@@ -213,10 +224,11 @@ export class ModelledClock implements TimelineSink {
       }
     }
     const start = c.clock;
+    let counted: (() => void) | undefined;
     switch (e.kind) {
       case "guest":
         this.spend(c, "guest", e.retired * m.guestInstruction);
-        this.priceCounters(e.cpu, c);
+        counted = this.priceCounters(e.cpu, c);
         break;
       case "hv-step":
         this.spend(c, "hypervisor", m.hypervisorStep);
@@ -261,6 +273,7 @@ export class ModelledClock implements TimelineSink {
         break;
     }
     this.observer?.event(e, start, c.clock, step);
+    counted?.();
     switch (e.kind) {
       case "local-flush":
       case "flush-ack":
@@ -331,7 +344,7 @@ export class ModelledClock implements TimelineSink {
   /** The run has ended: counters not yet priced, flushes still open. */
   finish(): void {
     this.pcpus.forEach((c, i) => {
-      this.priceCounters(i, c);
+      this.priceCounters(i, c)();
       this.acknowledge(i, c);
     });
     this.pcpus.forEach((c, i) => c.flush && this.closeFlush(i, c));

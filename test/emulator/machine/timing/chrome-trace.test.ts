@@ -98,6 +98,15 @@ describe("traces of synthetic hypervisor timelines", () => {
     expect(onTrack(events, 1).some((e) => e.ph === "X" && e.name === "wait: flush acknowledgements")).toBe(true);
   });
 
+  it("a hypervisor step's slice is named by the label the routine yielded before it (what the step does)", () => {
+    const { events } = scriptTrace("ipi");
+    const steps = onTrack(events, 1).filter((e) => e.ph === "X" && e.cat === "hypervisor" && e.name !== "hypercall mmu_update");
+    const wait = "flush_area_mask: wait for flush_cpumask";
+    expect(steps.map((e) => [e.name, e.args.wait ?? false, e.args.next])).toEqual([
+      ["hypervisor: enter the routine", false, wait], [wait, true, wait], [wait, true, wait], [wait, true, "flush_area_mask: every pCPU has acknowledged"],
+    ]);
+  });
+
   it("interrupts-disabled spans, walks and their reads are on the walking pCPU's track", () => {
     const { events } = scriptTrace("ipi");
     const t0 = onTrack(events, 0);
@@ -133,6 +142,10 @@ describe("a trace of a bare multi-CPU image", () => {
     const tracks = new Set(events.filter((e) => e.ph !== "M").map((e) => e.tid));
     expect([...tracks].sort()).toEqual([1, 2, 3, 4]);
     for (let cpu = 0; cpu < 4; cpu++) {
+      // What the guest's counters say it did (hello.elf's IPIs) is marked where it was priced.
+      const counted = onTrack(events as Ev[], cpu).filter((e) => e.ph === "i" && e.cat === "guest");
+      expect(BigInt(counted.reduce((n, e) => n + (e.args.ipisSent ?? 0), 0))).toBe(engine.platform.counters(cpu).ipisSent);
+      expect(BigInt(counted.reduce((n, e) => n + (e.args.invlpg ?? 0), 0))).toBe(engine.platform.counters(cpu).invlpg);
       const spans = onTrack(events as Ev[], cpu).filter((e) => e.ph === "E" && e.cat === "guest");
       const retired = spans.reduce((n, e) => n + e.args.instructions, 0);
       expect(BigInt(retired)).toBe(engine.platform.instructions(cpu));
