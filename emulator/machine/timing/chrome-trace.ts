@@ -62,8 +62,8 @@ const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 export class ChromeTrace implements ClockObserver {
   private readonly tracks: Track[] = [];
   private first = true;
-  /** Flow ids of IPIs sent and not yet taken, by (from, to). */
-  private readonly flows = new Map<number, number[]>();
+  /** IPIs sent and not yet taken, by (from, to): their flow id and when the send ended. */
+  private readonly flows = new Map<number, { id: number; sent: number }[]>();
   private nextFlow = 1;
 
   /** `write` receives the file's text in order, in pieces. */
@@ -192,13 +192,13 @@ export class ChromeTrace implements ClockObserver {
         const id = this.nextFlow++;
         const key = cpu * 4096 + e.target;
         const queue = this.flows.get(key);
-        if (queue) queue.push(id);
-        else this.flows.set(key, [id]);
+        if (queue) queue.push({ id, sent: end });
+        else this.flows.set(key, [{ id, sent: end }]);
         this.slice(cpu, start, end, `IPI → pCPU ${e.target}`, "ipi", { target: e.target, vector: e.vector, step }, { bind_id: id, flow_out: true });
         break;
       }
       case "ipi-take": {
-        const id = this.flows.get(e.from * 4096 + cpu)?.shift();
+        const id = this.flows.get(e.from * 4096 + cpu)?.shift()?.id;
         this.slice(cpu, start, end, `IPI from pCPU ${e.from}`, "ipi", { from: e.from, vector: e.vector, step },
           id === undefined ? undefined : { bind_id: id, flow_in: true });
         break;
@@ -261,6 +261,16 @@ export class ChromeTrace implements ClockObserver {
       const at = clocks[cpu] ?? 0;
       while (t.stack.length) this.close(cpu, at, () => true);
     });
+    // An IPI still pending when the run ended (its target had interrupts off,
+    // as a walker does in the race): its flow ends on a mark at the end of the target's track.
+    const last = [...clocks];
+    for (const [key, pending] of this.flows) {
+      const target = key % 4096;
+      for (const { id, sent } of pending) {
+        last[target] = Math.max(last[target] ?? 0, sent);
+        this.slice(target, last[target]!, last[target]!, `IPI from pCPU ${Math.floor(key / 4096)} not taken by the end`, "ipi", undefined, { bind_id: id, flow_in: true });
+      }
+    }
     this.write("\n]}\n");
   }
 }

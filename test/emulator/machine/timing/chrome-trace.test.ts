@@ -98,6 +98,22 @@ describe("traces of synthetic hypervisor timelines", () => {
     expect(onTrack(events, 1).some((e) => e.ph === "X" && e.name === "wait: flush acknowledgements")).toBe(true);
   });
 
+  it("an IPI still pending at the end (its target has interrupts off) ends its flow on a mark at the end of the target's track", () => {
+    let text = "";
+    const trace = new ChromeTrace({ clockMHz: COST_MODEL.clockMHz, cpus: 2, processName: "pending" }, (t) => (text += t));
+    const clock = new ModelledClock(COST_MODEL, undefined, 2, trace);
+    clock.event({ kind: "irq-off", cpu: 0 }, 0);
+    clock.event({ kind: "guest", cpu: 1, retired: 5000 }, 1);
+    clock.event({ kind: "ipi-send", cpu: 1, target: 0, vector: "INVALIDATE_TLB_VECTOR" }, 2);
+    clock.finish();
+    const { problems, events } = checkTrace(text);
+    expect(problems).toEqual([]);
+    const send = (events as Ev[]).find((e) => e.flow_out)!;
+    const mark = (events as Ev[]).find((e) => e.flow_in)!;
+    expect(mark).toMatchObject({ tid: 1, name: "IPI from pCPU 1 not taken by the end", bind_id: send.bind_id });
+    expect(mark.ts).toBe(send.ts + send.dur);
+  });
+
   it("a hypervisor step's slice is named by the label the routine yielded before it (what the step does)", () => {
     const { events } = scriptTrace("ipi");
     const steps = onTrack(events, 1).filter((e) => e.ph === "X" && e.cat === "hypervisor" && e.name !== "hypercall mmu_update");
