@@ -16,13 +16,21 @@ function show(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
+/**
+ * At most a second of a 1 GHz clock per operation, and a clock from 1 MHz
+ * to 1 THz: beyond them the sums of a long run would lose every digit.
+ */
+const MAX_CYCLES = 1e9;
+const MIN_MHZ = 1;
+const MAX_MHZ = 1e6;
+
 const cycles = z.number({ error: (i) => `must be a number of cycles, not ${show(i.input)}` })
   .nonnegative({ error: (i) => `must be a non-negative number of cycles, not ${show(i.input)}` })
-  .refine(Number.isFinite, { error: "must be a finite number of cycles" });
+  .max(MAX_CYCLES, { error: (i) => `must be at most ${MAX_CYCLES} cycles, not ${show(i.input)}` });
 
 const clockMHz = z.number({ error: (i) => `must be a clock rate in MHz, not ${show(i.input)}` })
-  .positive({ error: (i) => `must be a positive clock rate in MHz, not ${show(i.input)}` })
-  .refine(Number.isFinite, { error: "must be a finite clock rate in MHz" });
+  .min(MIN_MHZ, { error: (i) => `must be a clock rate from ${MIN_MHZ} to ${MAX_MHZ} MHz, not ${show(i.input)}` })
+  .max(MAX_MHZ, { error: (i) => `must be a clock rate from ${MIN_MHZ} to ${MAX_MHZ} MHz, not ${show(i.input)}` });
 
 const shape = Object.fromEntries(COST_MODEL_KEYS.map((k) => [k, (k === "clockMHz" ? clockMHz : cycles).optional()])) as
   Record<keyof CostModel, z.ZodOptional<z.ZodNumber>>;

@@ -114,7 +114,8 @@ describe("--cost-model files", () => {
     ['{"invlpg": "fast"}', 'costs.json: "invlpg" must be a number of cycles, not "fast"'],
     ['{"invlpg": null}', 'costs.json: "invlpg" must be a number of cycles, not null'],
     ['{"vmExit": -1}', 'costs.json: "vmExit" must be a non-negative number of cycles, not -1'],
-    ['{"clockMHz": 0}', 'costs.json: "clockMHz" must be a positive clock rate in MHz, not 0'],
+    ['{"clockMHz": 0}', 'costs.json: "clockMHz" must be a clock rate from 1 to 1000000 MHz, not 0'],
+    ['{"l0FlushHypercall": 1e300}', 'costs.json: "l0FlushHypercall" must be at most 1000000000 cycles, not 1e+300'],
     ['[1, 2]', "costs.json: must be a JSON object of cost-model constants, not [1,2]"],
     ['{"invlpg": 200,}', "costs.json: not JSON ("],
   ];
