@@ -55,8 +55,12 @@ export type TimelineEvent =
   | { kind: "walk-begin"; cpu: number; va: bigint }
   | { kind: "walk-read"; cpu: number; level: number; mfn: number; entry: bigint }
   | { kind: "walk-end"; cpu: number; verdict: string }
-  /** The sanitizer found a race (the message says what). */
-  | { kind: "violation"; cpu: number; message: string };
+  /**
+   * The sanitizer found a race (the message says what). `pcpus`, optional:
+   * the pCPUs involved (the walker and the one that changed the frame); the
+   * trace marks the violation on each of their tracks.
+   */
+  | { kind: "violation"; cpu: number; message: string; pcpus?: readonly number[] };
 
 /** Receives the timeline; `step` is the engine's decision count when the event happened. */
 export interface TimelineSink {

@@ -17,7 +17,7 @@
 // nested B/E spans; hypervisor steps, IPIs sent and taken, local flushes, L0
 // flush hypercalls, hypercalls and walk reads as complete (X) slices; an IPI's
 // send and take linked by a flow (bind_id, flow_out / flow_in); violations as
-// thread-scoped instant events. Spans nest on each track: when a span ends
+// thread-scoped instant events, on the track of every pCPU involved. Spans nest on each track: when a span ends
 // while others opened after it are still open (interrupts re-enabled after
 // the routine that disabled them returned), those end with it and begin
 // again at once. Every span still open when the run ends is closed there.
@@ -231,7 +231,7 @@ export class ChromeTrace implements ClockObserver {
         this.close(cpu, end, (s) => s.kind === "walk", { verdict: e.verdict });
         break;
       case "violation":
-        this.instant(cpu, start, "violation", "sanitizer", { message: e.message, step });
+        this.instant(cpu, start, "violation", "sanitizer", { message: e.message, step, ...(e.pcpus ? { pcpus: e.pcpus } : {}) });
         break;
       case "flush-done":
         break;
@@ -241,6 +241,10 @@ export class ChromeTrace implements ClockObserver {
   counted(cpu: number, start: number, end: number, counts: Record<string, number>): void {
     const what = Object.entries(counts).filter(([k]) => k !== "walkReads").map(([k, n]) => `${k} ×${n}`);
     if (what.length) this.instant(cpu, end, what.join(", "), "guest", { ...counts, cycles: end - start });
+  }
+
+  involved(cpu: number, at: number, e: Extract<TimelineEvent, { kind: "violation" }>): void {
+    this.instant(cpu, at, `violation (reported on pCPU ${e.cpu})`, "sanitizer", { message: e.message, pcpus: e.pcpus });
   }
 
   waited(cpu: number, from: number, to: number, why: string): void {

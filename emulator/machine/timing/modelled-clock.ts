@@ -18,6 +18,8 @@
 //                     until flush_cpumask is empty, mechanisms §1.3)
 //   l0-flush          each target's clock is at least the hypercall's end
 //                     (L0's IPI forces its VM exit, mechanisms §1.4)
+//   violation         the reporting pCPU's clock is at least that of every
+//                     other pCPU the violation involves (it saw their change)
 //
 // The time a clock skips is counted as "wait". A flush is followed from its
 // "flush" event on the initiator to its end: a "flush-done" event, or else
@@ -75,6 +77,8 @@ export interface ClockObserver {
   waited(cpu: number, from: number, to: number, why: string): void;
   /** Cycles another pCPU's action cost `cpu` (an assisted flush's forced exit). */
   charged(cpu: number, start: number, end: number, what: string, from: number): void;
+  /** A violation reported on another pCPU involves `cpu`, whose clock reads `at`. */
+  involved(cpu: number, at: number, e: Extract<TimelineEvent, { kind: "violation" }>): void;
   /** The flush `cpu` began last has ended, at `at`. */
   flushClosed(cpu: number, at: number): void;
   /** The run has ended; `clocks` are the pCPUs' final clocks. */
@@ -214,6 +218,9 @@ export class ModelledClock implements TimelineSink {
       case "flush-done":
         if (c.flush) this.closeFlush(e.cpu, c);
         break;
+      case "violation":
+        for (const p of e.pcpus ?? []) if (p !== e.cpu) this.waitUntil(e.cpu, c, this.pcpu(p).clock, `violation involving pCPU ${p}`);
+        break;
       case "routine-end": {
         // The routine's end ends what began in it: the handling of a flush IPI, a flush.
         const at = c.routines.lastIndexOf(e.name);
@@ -281,6 +288,9 @@ export class ModelledClock implements TimelineSink {
         break;
       case "l0-flush":
         this.forcedExits(e.cpu, c);
+        break;
+      case "violation":
+        for (const p of new Set(e.pcpus)) if (p !== e.cpu) this.observer?.involved(p, this.pcpu(p).clock, e);
         break;
     }
   }

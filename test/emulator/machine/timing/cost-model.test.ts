@@ -77,6 +77,15 @@ describe("the modelled clock prices a timeline with the table's constants", () =
     });
   }
 
+  it("a violation's reporter runs no earlier than the other pCPUs it involves", () => {
+    const clock = new ModelledClock(OTHER, undefined, 2);
+    clock.event({ kind: "guest", cpu: 1, retired: 900 }, 0);
+    clock.event({ kind: "guest", cpu: 0, retired: 100 }, 1);
+    clock.event({ kind: "violation", cpu: 0, message: "m", pcpus: [0, 1] }, 2);
+    const got = clock.summary().pcpus;
+    expect(got[0]).toMatchObject({ clock: 900 * OTHER.guestInstruction, byKind: { wait: 800 * OTHER.guestInstruction } });
+  });
+
   it("prices what a CPU's counters gained at each guest run: walk reads per level, invalidations, IPIs, interrupts", () => {
     const counts: Partial<Record<keyof Counters, bigint>> = { walkReads: 5n, invlpg: 1n, cr3Flush: 2n, ipisSent: 0n, interrupts: 0n };
     const clock = new ModelledClock(OTHER, () => counts as Counters, 1);

@@ -44,7 +44,7 @@ export function raceScript(path: Exclude<FlushPath, "local">): Script {
   } else {
     at({ kind: "l0-flush", cpu: 1 });
     at({ kind: "routine-end", cpu: 1, name: "flush_area_mask" }, { kind: "routine-end", cpu: 1, name: "_get_page_type" });
-    at({ kind: "violation", cpu: 0, message: "pCPU 0 walks mfn 0x203, retyped by pCPU 1 (L1 → writable) after an assisted flush" });
+    at({ kind: "violation", cpu: 0, message: "pCPU 0 walks mfn 0x203, retyped by pCPU 1 (L1 → writable) after an assisted flush", pcpus: [0, 1] });
   }
   at({ kind: "walk-read", cpu: 0, level: 2, mfn: 0x203, entry: 0x204067n }, { kind: "walk-read", cpu: 0, level: 1, mfn: 0x204, entry: 0x5067n },
     { kind: "walk-end", cpu: 0, verdict: "spurious" });
