@@ -17,10 +17,13 @@
 // nested B/E spans; hypervisor steps, IPIs sent and taken, local flushes, L0
 // flush hypercalls, hypercalls and walk reads as complete (X) slices; an IPI's
 // send and take linked by a flow (bind_id, flow_out / flow_in); violations as
-// thread-scoped instant events, on the track of every pCPU involved. Spans nest on each track: when a span ends
-// while others opened after it are still open (interrupts re-enabled after
-// the routine that disabled them returned), those end with it and begin
-// again at once. Every span still open when the run ends is closed there.
+// thread-scoped instant events, on the track of every pCPU involved; what a
+// guest run's counters say it did (IPIs, invalidations, interrupts) as an
+// instant at its end. Spans nest on each track: when a span ends while
+// others opened after it are still open (interrupts re-enabled after the
+// routine that disabled them returned), those end with it and begin again
+// at once. Every span still open when the run ends is closed there, and an
+// IPI not taken by then ends its flow on a mark at the end of its target's track.
 
 import type { TimelineEvent } from "../core/timeline.ts";
 import type { ClockObserver } from "./modelled-clock.ts";
