@@ -180,8 +180,8 @@ export class ModelledClock implements TimelineSink {
   }
 
   /**
-   * Prices what the pCPU's counters gained since they were last read, and
-   * tells the observer once `report` is called (after the event they belong to).
+   * Prices what the pCPU's counters gained since they were last read; the
+   * function it returns tells the observer, after the event they belong to.
    */
   private priceCounters(cpu: number, c: PcpuState): () => void {
     if (!this.counters) return () => {};
@@ -200,8 +200,18 @@ export class ModelledClock implements TimelineSink {
   }
 
   event(e: TimelineEvent, step: number): void {
-    const m = this.model;
     const c = this.pcpu(e.cpu);
+    this.settle(e, c);
+    const start = c.clock;
+    const counted = this.price(e, c, start);
+    this.observer?.event(e, start, c.clock, step);
+    counted?.();
+    this.follow(e, c);
+  }
+
+  /** Before the event: what it ends (a flush, the handling of one), and what its pCPU must wait for. */
+  private settle(e: TimelineEvent, c: PcpuState): void {
+    const m = this.model;
     switch (e.kind) {
       case "guest":
       case "vmentry":
@@ -230,13 +240,15 @@ export class ModelledClock implements TimelineSink {
         break;
       }
     }
-    const start = c.clock;
-    let counted: (() => void) | undefined;
+  }
+
+  /** The event's own cost (and, for guest code, its counters'), from `start`. */
+  private price(e: TimelineEvent, c: PcpuState, start: number): (() => void) | undefined {
+    const m = this.model;
     switch (e.kind) {
       case "guest":
         this.spend(c, "guest", e.retired * m.guestInstruction);
-        counted = this.priceCounters(e.cpu, c);
-        break;
+        return this.priceCounters(e.cpu, c);
       case "hv-step":
         this.spend(c, "hypervisor", m.hypervisorStep);
         break;
@@ -279,8 +291,11 @@ export class ModelledClock implements TimelineSink {
         this.spend(c, "walks", m.walkLevel);
         break;
     }
-    this.observer?.event(e, start, c.clock, step);
-    counted?.();
+    return undefined;
+  }
+
+  /** After the event: what it acknowledges, and what it costs other pCPUs or tells their tracks. */
+  private follow(e: TimelineEvent, c: PcpuState): void {
     switch (e.kind) {
       case "local-flush":
       case "flush-ack":
