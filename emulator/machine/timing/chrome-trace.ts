@@ -112,7 +112,8 @@ export class ChromeTrace implements ClockObserver {
   }
 
   private end(cpu: number, at: number, span: Span, args?: Record<string, unknown>): void {
-    this.emit({ ph: "E", pid: PID, tid: cpu + 1, ts: this.us(at), name: span.name, cat: span.cat, ...(args ? { args } : {}) });
+    // The name says which span ends (viewers match it); its category is the B's.
+    this.emit({ ph: "E", pid: PID, tid: cpu + 1, ts: this.us(at), name: span.name, ...(args ? { args } : {}) });
   }
 
   /**
@@ -160,7 +161,7 @@ export class ChromeTrace implements ClockObserver {
       }
       case "hv-step": {
         const did = t.announced;
-        this.slice(cpu, start, end, did?.what ?? "hypervisor: enter the routine", "hypervisor", { step, ...(did?.wait ? { wait: true } : {}), next: e.what });
+        this.slice(cpu, start, end, did?.what ?? "hypervisor: enter the routine", "hypervisor", did?.wait ? { step, wait: true } : { step });
         t.announced = { what: e.what, wait: e.wait };
         break;
       }
