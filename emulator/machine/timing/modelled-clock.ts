@@ -23,11 +23,15 @@
 //
 // The time a clock skips is counted as "wait". A flush is followed from its
 // "flush" event on the initiator to its end: a "flush-done" event, or else
-// the end of the routine that was running when it began (flush_area_mask
-// returned), a VM entry, the initiator's next flush or guest code. A target
-// of an IPI-path flush handles it from its "ipi-take" to its acknowledgement:
-// a "flush-ack" event, or else its first local flush after the take, the
-// end of the routine that began with it, or its return to guest code.
+// where flush_area_mask returns (mechanisms §1.3) — a local flush at the
+// initiator's next event but its own local flush, an assisted one right
+// after its L0 hypercall, an IPI one at the initiator's first event after
+// every target has acknowledged — or failing those the end of the routine
+// that was running when it began, a VM entry, the initiator's next flush or
+// guest code. A target of an IPI-path flush handles it from its "ipi-take"
+// to its acknowledgement: a "flush-ack" event, or else its first local
+// flush after the take, the end of the routine that began with it, or its
+// return to guest code.
 
 import type { FlushPath, TimelineEvent, TimelineSink } from "../core/timeline.ts";
 import type { Counters } from "../core/counters.ts";
@@ -212,6 +216,9 @@ export class ModelledClock implements TimelineSink {
   /** Before the event: what it ends (a flush, the handling of one), and what its pCPU must wait for. */
   private settle(e: TimelineEvent, c: PcpuState): void {
     const m = this.model;
+    const f = c.flush;
+    // A local flush is over once the initiator does something else; an IPI one once every target has acknowledged.
+    if (f && (f.path === "local" ? e.kind !== "local-flush" : f.path === "ipi" && f.pending.size === 0)) this.closeFlush(e.cpu, c);
     switch (e.kind) {
       case "guest":
       case "vmentry":
@@ -302,7 +309,9 @@ export class ModelledClock implements TimelineSink {
         this.acknowledge(e.cpu, c);
         break;
       case "l0-flush":
+        // flush_area_mask returns as soon as the hypercall has (mechanisms §1.3).
         this.forcedExits(e.cpu, c);
+        if (c.flush?.path === "assisted") this.closeFlush(e.cpu, c);
         break;
       case "violation":
         for (const p of new Set(e.pcpus)) if (p !== e.cpu) this.observer?.involved(p, this.pcpu(p).clock, e);

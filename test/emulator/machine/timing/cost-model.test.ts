@@ -43,10 +43,12 @@ describe("the modelled clock prices a timeline with the table's constants", () =
       const walked0 = 1000 * m.guestInstruction + m.vmExit + 4 * m.walkLevel;
       const take0 = Math.max(walked0, sent0 + m.ipiDelivery);
       const ack0 = take0 + m.interruptEntry + m.fullFlush;
-      const done1 = Math.max(sent2 + 4 * m.hypervisorStep, ack0, ack2);
-      const clock = [ack0 + m.vmEntry + 200 * m.guestInstruction, done1 + m.vmEntry + 100 * m.guestInstruction, ack2 + m.vmExit];
+      // pCPU 1 spun three steps; its next event, after both acknowledgements, ends the flush.
+      const spun = sent2 + 3 * m.hypervisorStep;
+      const done1 = Math.max(spun, ack0, ack2);
+      const clock = [ack0 + m.vmEntry + 200 * m.guestInstruction, done1 + m.hypervisorStep + m.vmEntry + 100 * m.guestInstruction, ack2 + m.vmExit];
       expect(got.pcpus.map((c) => c.clock)).toEqual(clock);
-      const waits = [take0 - walked0, done1 - (sent2 + 4 * m.hypervisorStep), take2 - 500 * m.guestInstruction];
+      const waits = [take0 - walked0, done1 - spun, take2 - 500 * m.guestInstruction];
       expect(got.pcpus.map((c) => c.byKind.wait)).toEqual(waits);
       expect(got.pcpus.map((c) => c.cycles)).toEqual(clock.map((c, i) => c - waits[i]!));
       expect(got.pcpus[1]!.byKind).toMatchObject({ hypervisor: 4 * m.hypervisorStep, vm: m.vmExit + m.hypercall + m.vmEntry, tlb: m.fullFlush, interrupts: 2 * m.ipiSend });
@@ -76,6 +78,18 @@ describe("the modelled clock prices a timeline with the table's constants", () =
       expect(got.flushes.ipi.flushes).toBe(0);
     });
   }
+
+  it("local path: a flush ends at the initiator's first event after its own local flushes, and costs them", () => {
+    const clock = new ModelledClock(OTHER, undefined, 1);
+    const events = [
+      { kind: "vmexit", cpu: 0, reason: "vmcall" }, { kind: "flush", cpu: 0, path: "local", targets: [0], what: "invlpg", filtered: 2, reason: "MMUEXT_INVLPG_LOCAL" },
+      { kind: "local-flush", cpu: 0, what: "invlpg" }, { kind: "hv-step", cpu: 0, what: "next", wait: false }, { kind: "vmentry", cpu: 0 },
+    ] as const;
+    events.forEach((e, i) => clock.event(e, i));
+    expect(clock.summary().flushes.local).toEqual({
+      flushes: 1, remoteFlushes: 0, remoteTargets: 0, filtered: 2, initiatorCycles: OTHER.invlpg, targetCycles: 0, cyclesPerRemoteFlush: null,
+    });
+  });
 
   it("a violation's reporter runs no earlier than the other pCPUs it involves", () => {
     const clock = new ModelledClock(OTHER, undefined, 2);
