@@ -335,7 +335,9 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     let timing: Timing | undefined;
     if (timed) {
       const trace = traceFile && { write: traceFile.write, processName: `shootdown: ${basename(p.imagePath)}`, otherData: { image: basename(p.imagePath), imageSha256 } };
-      timing = attachTiming(engine.platform, model, trace);
+      // --nested (issue 13) puts `nested` in the hypervisor's options: its IPIs then exit to L0.
+      const nested = (options.hv as { nested?: boolean } | undefined)?.nested === true;
+      timing = attachTiming(engine.platform, model, trace, { nested });
     }
     engine.runToEnd();
     modelled = timing?.finish();

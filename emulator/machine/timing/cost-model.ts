@@ -57,7 +57,12 @@ export const COST_MODEL: Readonly<CostModel> = Object.freeze({
   // walkLevel. Estimate: a few hundred cycles, more than one INVLPG.
   fullFlush: 500,
   // Writing the x2APIC ICR (a WRMSR): estimate of a few hundred cycles, the
-  // cost of a serialising MSR write.
+  // cost of a serialising MSR write. When the hypervisor runs nested (an L1
+  // guest of an L0, --nested) each IPI it sends also costs vmExit + vmEntry:
+  // without IPI virtualization, a WRMSR to the ICR is not among the APIC
+  // accesses VMX virtualizes (Intel SDM Vol. 3C, "Virtualizing MSR-Based
+  // APIC Accesses": only self-IPIs are), so it exits to L0. This is the cost
+  // the L0-assisted flush avoids (mechanisms §1.3, e9aca9470e).
   ipiSend: 300,
   // From the ICR write to the target taking the interrupt: a latency, not
   // work (a target never runs behind send + ipiDelivery). Estimate, ~0.5 µs

@@ -13,7 +13,7 @@ import { ModelledClock, type ModelledCycles } from "./modelled-clock.ts";
 
 export { COST_MODEL, COST_MODEL_MEANING, type CostModel } from "./cost-model.ts";
 export { parseCostModel } from "./cost-model-file.ts";
-export { ModelledClock, COST_KINDS, type ModelledCycles, type PcpuCycles, type FlushPathCycles, type CostKind } from "./modelled-clock.ts";
+export { ModelledClock, COST_KINDS, type ClockOptions, type ModelledCycles, type PcpuCycles, type FlushPathCycles, type CostKind } from "./modelled-clock.ts";
 export { ChromeTrace, type TraceHeader } from "./chrome-trace.ts";
 export { TraceFile } from "./trace-file.ts";
 
@@ -31,12 +31,12 @@ export interface Timing {
 }
 
 /** Makes the platform's timeline report to a modelled clock (and a trace); the run then pays for the events. */
-export function attachTiming(platform: Platform, model: CostModel, trace?: TraceOutput): Timing {
+export function attachTiming(platform: Platform, model: CostModel, trace?: TraceOutput, options: { nested?: boolean } = {}): Timing {
   const observer = trace && new ChromeTrace({
     clockMHz: model.clockMHz, cpus: platform.cpuCount, processName: trace.processName,
     otherData: { costModel: model, ...trace.otherData },
   }, trace.write);
-  const clock = new ModelledClock(model, (i) => platform.counters(i), platform.cpuCount, observer);
+  const clock = new ModelledClock(model, { counters: (i) => platform.counters(i), cpus: platform.cpuCount, observer, ...options });
   platform.timeline.sink = clock;
   return {
     clock,

@@ -89,6 +89,20 @@ export interface ClockObserver {
   finish(clocks: readonly number[]): void;
 }
 
+export interface ClockOptions {
+  /** Reads a pCPU's counters (platform.counters); without it only the events are priced (synthetic timelines). */
+  counters?: (cpu: number) => Counters;
+  /** The pCPUs there are (more are added as events name them). */
+  cpus?: number;
+  /** Receives the priced events (the trace). */
+  observer?: ClockObserver;
+  /**
+   * The hypervisor runs nested (--nested), as an L1 guest of an L0: each IPI
+   * it sends is a write to the ICR that exits to L0 (cost-model.ts, ipiSend).
+   */
+  nested?: boolean;
+}
+
 interface OpenFlush {
   cpu: number;
   path: FlushPath;
@@ -146,11 +160,15 @@ export class ModelledClock implements TimelineSink {
   private readonly inFlight = new Map<number, number[]>();
   private readonly paths: Record<FlushPath, FlushPathCycles & { remoteCycles: number }>;
 
-  /**
-   * `counters` reads a pCPU's counters (platform.counters); without it only
-   * the events are priced (synthetic timelines in tests).
-   */
-  constructor(readonly model: CostModel, private readonly counters?: (cpu: number) => Counters, cpus = 0, private readonly observer?: ClockObserver) {
+  private readonly counters: ((cpu: number) => Counters) | undefined;
+  private readonly observer: ClockObserver | undefined;
+  private readonly nested: boolean;
+
+  constructor(readonly model: CostModel, options: ClockOptions = {}) {
+    this.counters = options.counters;
+    this.observer = options.observer;
+    this.nested = options.nested ?? false;
+    const cpus = options.cpus ?? 0;
     this.paths = Object.fromEntries(PATHS.map((p) => [p, {
       flushes: 0, remoteFlushes: 0, remoteTargets: 0, filtered: 0, initiatorCycles: 0, targetCycles: 0, remoteCycles: 0, cyclesPerRemoteFlush: null,
     }])) as unknown as ModelledClock["paths"];
@@ -273,6 +291,7 @@ export class ModelledClock implements TimelineSink {
         break;
       case "ipi-send": {
         this.spend(c, "interrupts", m.ipiSend);
+        if (this.nested) this.spend(c, "vm", m.vmExit + m.vmEntry);
         const key = e.cpu * 4096 + e.target;
         const queue = this.inFlight.get(key);
         if (queue) queue.push(c.clock);

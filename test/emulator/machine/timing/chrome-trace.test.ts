@@ -20,7 +20,7 @@ type Ev = Record<string, any>;
 function scriptTrace(path: "ipi" | "assisted"): { text: string; events: Ev[]; problems: string[] } {
   let text = "";
   const trace = new ChromeTrace({ clockMHz: COST_MODEL.clockMHz, cpus: 3, processName: "synthetic" }, (t) => (text += t));
-  const clock = new ModelledClock(COST_MODEL, undefined, 3, trace);
+  const clock = new ModelledClock(COST_MODEL, { cpus: 3, observer: trace });
   for (const [e, step] of raceScript(path)) clock.event(e, step);
   clock.finish();
   const { problems, events } = checkTrace(text);
@@ -101,7 +101,7 @@ describe("traces of synthetic hypervisor timelines", () => {
   it("an IPI still pending at the end (its target has interrupts off) ends its flow on a mark at the end of the target's track", () => {
     let text = "";
     const trace = new ChromeTrace({ clockMHz: COST_MODEL.clockMHz, cpus: 2, processName: "pending" }, (t) => (text += t));
-    const clock = new ModelledClock(COST_MODEL, undefined, 2, trace);
+    const clock = new ModelledClock(COST_MODEL, { cpus: 2, observer: trace });
     clock.event({ kind: "irq-off", cpu: 0 }, 0);
     clock.event({ kind: "guest", cpu: 1, retired: 5000 }, 1);
     clock.event({ kind: "ipi-send", cpu: 1, target: 0, vector: "INVALIDATE_TLB_VECTOR" }, 2);

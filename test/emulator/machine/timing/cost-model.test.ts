@@ -22,8 +22,8 @@ const OTHER: CostModel = {
   interruptEntry: 419, vmExit: 613, vmEntry: 389, hypercall: 97, l0FlushHypercall: 4001, hypervisorStep: 41,
 };
 
-function run(model: CostModel, path: "ipi" | "assisted") {
-  const clock = new ModelledClock(model, undefined, 3);
+function run(model: CostModel, path: "ipi" | "assisted", nested = false) {
+  const clock = new ModelledClock(model, { cpus: 3, nested });
   for (const [e, step] of raceScript(path)) clock.event(e, step);
   clock.finish();
   return clock.summary();
@@ -31,12 +31,13 @@ function run(model: CostModel, path: "ipi" | "assisted") {
 
 describe("the modelled clock prices a timeline with the table's constants", () => {
   for (const [name, m] of [["the default table", COST_MODEL], ["another table", OTHER]] as const) {
-    it(`IPI path, ${name}: targets run no earlier than send + delivery, the initiator waits for the last acknowledgement`, () => {
-      const got = run(m, "ipi");
-      // pCPU 1 exits, makes the hypercall, flushes itself and sends two IPIs.
+    for (const nested of [false, true]) it(`IPI path${nested ? " under an L0" : ""}, ${name}: targets run no earlier than send + delivery, the initiator waits for the last acknowledgement`, () => {
+      const got = run(m, "ipi", nested);
+      // pCPU 1 exits, makes the hypercall, flushes itself and sends two IPIs (each an exit to L0 when nested).
       const flushStart = 1000 * m.guestInstruction + m.vmExit + m.hypercall;
-      const sent0 = flushStart + m.fullFlush + m.ipiSend;
-      const sent2 = sent0 + m.ipiSend;
+      const send = m.ipiSend + (nested ? m.vmExit + m.vmEntry : 0);
+      const sent0 = flushStart + m.fullFlush + send;
+      const sent2 = sent0 + send;
       // pCPU 2 takes its IPI between guest runs, pCPU 0 after its walk (interrupts were off).
       const take2 = Math.max(500 * m.guestInstruction, sent2 + m.ipiDelivery);
       const ack2 = take2 + m.interruptEntry + m.fullFlush;
@@ -51,7 +52,9 @@ describe("the modelled clock prices a timeline with the table's constants", () =
       const waits = [take0 - walked0, done1 - spun, take2 - 500 * m.guestInstruction];
       expect(got.pcpus.map((c) => c.byKind.wait)).toEqual(waits);
       expect(got.pcpus.map((c) => c.cycles)).toEqual(clock.map((c, i) => c - waits[i]!));
-      expect(got.pcpus[1]!.byKind).toMatchObject({ hypervisor: 4 * m.hypervisorStep, vm: m.vmExit + m.hypercall + m.vmEntry, tlb: m.fullFlush, interrupts: 2 * m.ipiSend });
+      expect(got.pcpus[1]!.byKind).toMatchObject({
+        hypervisor: 4 * m.hypervisorStep, vm: m.vmExit + m.hypercall + m.vmEntry + (nested ? 2 * (m.vmExit + m.vmEntry) : 0), tlb: m.fullFlush, interrupts: 2 * m.ipiSend,
+      });
       expect(got.pcpus[0]!.byKind.walks).toBe(4 * m.walkLevel);
       const targets = 2 * (m.interruptEntry + m.fullFlush);
       expect(got.flushes.ipi).toEqual({
@@ -80,7 +83,7 @@ describe("the modelled clock prices a timeline with the table's constants", () =
   }
 
   it("local path: a flush ends at the initiator's first event after its own local flushes, and costs them", () => {
-    const clock = new ModelledClock(OTHER, undefined, 1);
+    const clock = new ModelledClock(OTHER, { cpus: 1 });
     const events = [
       { kind: "vmexit", cpu: 0, reason: "vmcall" }, { kind: "flush", cpu: 0, path: "local", targets: [0], what: "invlpg", filtered: 2, reason: "MMUEXT_INVLPG_LOCAL" },
       { kind: "local-flush", cpu: 0, what: "invlpg" }, { kind: "hv-step", cpu: 0, what: "next", wait: false }, { kind: "vmentry", cpu: 0 },
@@ -92,7 +95,7 @@ describe("the modelled clock prices a timeline with the table's constants", () =
   });
 
   it("a violation's reporter runs no earlier than the other pCPUs it involves", () => {
-    const clock = new ModelledClock(OTHER, undefined, 2);
+    const clock = new ModelledClock(OTHER, { cpus: 2 });
     clock.event({ kind: "guest", cpu: 1, retired: 900 }, 0);
     clock.event({ kind: "guest", cpu: 0, retired: 100 }, 1);
     clock.event({ kind: "violation", cpu: 0, message: "m", pcpus: [0, 1] }, 2);
@@ -102,7 +105,7 @@ describe("the modelled clock prices a timeline with the table's constants", () =
 
   it("prices what a CPU's counters gained at each guest run: walk reads per level, invalidations, IPIs, interrupts", () => {
     const counts: Partial<Record<keyof Counters, bigint>> = { walkReads: 5n, invlpg: 1n, cr3Flush: 2n, ipisSent: 0n, interrupts: 0n };
-    const clock = new ModelledClock(OTHER, () => counts as Counters, 1);
+    const clock = new ModelledClock(OTHER, { counters: () => counts as Counters, cpus: 1 });
     // What the counters held before the run is not the run's.
     clock.event({ kind: "guest", cpu: 0, retired: 10 }, 0);
     expect(clock.summary().pcpus[0]!.clock).toBe(10 * OTHER.guestInstruction);
