@@ -46,9 +46,14 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
   });
 }
 
-/** Builds, boots and runs an image to its end; throws LoadError when it cannot be booted. */
-export function runImage(config: RunConfig): RunReport {
+/**
+ * Builds, boots and runs an image to its end; `observe` sees the booted
+ * platform before the run (to attach a timeline sink). Throws LoadError
+ * when the image cannot be booted.
+ */
+export function runImage(config: RunConfig, observe?: (platform: Platform) => void): RunReport {
   const engine = engineFor(config);
+  observe?.(engine.platform);
   engine.runToEnd();
   return reportOf(engine, config.image, config.record === true, config.stateHash);
 }

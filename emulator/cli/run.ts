@@ -12,8 +12,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { LoadError } from "../machine/core/elf-load.ts";
-import { engineFor, imageArch } from "../run.ts";
-import { reportOf } from "../machine/core/report.ts";
+import { runImage, imageArch } from "../run.ts";
 import { attachTiming, COST_MODEL, parseCostModel, TraceFile, type CostModel, type ModelledCycles, type Timing } from "../machine/timing/index.ts";
 import { withDefaults } from "../run-guest.ts";
 import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
@@ -323,26 +322,18 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   const traceFile = p.trace === undefined ? undefined : new TraceFile(p.trace);
 
   const consoleOut = new ConsoleOut(p.json ? process.stderr : process.stdout);
-  const config = {
-    ...options, image, console: consoleOut.put, record: p.record !== undefined,
-    ...(schedule ? { replay: schedule.decisions } : {}),
-  };
+  const trace = traceFile && { write: traceFile.write, processName: `shootdown: ${basename(p.imagePath)}`, otherData: { image: basename(p.imagePath), imageSha256 } };
+  // --nested (issue 13) puts `nested` in the hypervisor's options: its IPIs then exit to L0.
+  const nested = (options.hv as { nested?: boolean } | undefined)?.nested === true;
+  let timing: Timing | undefined;
   let report: RunReport;
-  let modelled: ModelledCycles | undefined;
-  let traceError: string | undefined;
   try {
-    const engine = engineFor(config);
-    let timing: Timing | undefined;
-    if (timed) {
-      const trace = traceFile && { write: traceFile.write, processName: `shootdown: ${basename(p.imagePath)}`, otherData: { image: basename(p.imagePath), imageSha256 } };
-      // --nested (issue 13) puts `nested` in the hypervisor's options: its IPIs then exit to L0.
-      const nested = (options.hv as { nested?: boolean } | undefined)?.nested === true;
-      timing = attachTiming(engine.platform, model, trace, { nested });
-    }
-    engine.runToEnd();
-    modelled = timing?.finish();
-    traceError = traceFile?.close();
-    report = reportOf(engine, image, config.record);
+    report = runImage({
+      ...options, image, console: consoleOut.put, record: p.record !== undefined,
+      ...(schedule ? { replay: schedule.decisions } : {}),
+    }, timed ? (platform) => {
+      timing = attachTiming(platform, model, trace, { nested });
+    } : undefined);
   } catch (e) {
     consoleOut.flush();
     traceFile?.close();
@@ -357,6 +348,8 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     consoleOut.flush();
   }
 
+  const modelled = timing?.finish();
+  const traceError = traceFile?.close();
   let status = report.status;
   const notes: string[] = [];
   if (traceError !== undefined) {
