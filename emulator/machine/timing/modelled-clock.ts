@@ -130,6 +130,8 @@ interface PcpuState {
   handling: Handling | undefined;
   /** The priced counters when last read. */
   seen: number[];
+  /** When the pCPU's last event was its own local flush: where that began, and in which decision. */
+  localFlush: { start: number; step: number } | undefined;
 }
 
 /** Counters priced at each "guest" event, and the constant and kind of each. */
@@ -179,7 +181,7 @@ export class ModelledClock implements TimelineSink {
     while (this.pcpus.length <= i) {
       const index = this.pcpus.length;
       const seen = this.counters ? this.read(index) : PRICED.map(() => 0);
-      this.pcpus.push({ clock: 0, byKind: zeroKinds(), routines: [], flush: undefined, handling: undefined, seen });
+      this.pcpus.push({ clock: 0, byKind: zeroKinds(), routines: [], flush: undefined, handling: undefined, seen, localFlush: undefined });
     }
     return this.pcpus[i]!;
   }
@@ -225,8 +227,10 @@ export class ModelledClock implements TimelineSink {
     const c = this.pcpu(e.cpu);
     this.settle(e, c);
     const start = c.clock;
+    if (e.kind === "flush") this.openFlush(e, c, step);
     const counted = this.price(e, c, start);
     this.observer?.event(e, start, c.clock, step);
+    c.localFlush = e.kind === "local-flush" ? { start, step } : undefined;
     counted?.();
     this.follow(e, c);
   }
@@ -304,9 +308,6 @@ export class ModelledClock implements TimelineSink {
         if (f && f.pending.has(e.cpu)) c.handling = { flush: f, start, depth: c.routines.length };
         break;
       }
-      case "flush":
-        this.openFlush(e, c);
-        break;
       case "local-flush":
         this.spend(c, "tlb", e.what === "invlpg" ? m.invlpg : m.fullFlush);
         break;
@@ -338,7 +339,12 @@ export class ModelledClock implements TimelineSink {
     }
   }
 
-  private openFlush(e: Extract<TimelineEvent, { kind: "flush" }>, c: PcpuState): void {
+  /**
+   * A flush begins. flush_area_mask flushes the initiator first when it is a
+   * target (mechanisms §1.3): a local flush of the same decision just before
+   * the "flush" event is the flush's own, and the flush began with it.
+   */
+  private openFlush(e: Extract<TimelineEvent, { kind: "flush" }>, c: PcpuState, step: number): void {
     const remote = e.targets.filter((t) => t !== e.cpu);
     const stats = this.paths[e.path];
     stats.flushes++;
@@ -348,7 +354,8 @@ export class ModelledClock implements TimelineSink {
       stats.remoteTargets += remote.length;
     }
     c.flush = {
-      cpu: e.cpu, path: e.path, remote, start: c.clock, depth: c.routines.length,
+      cpu: e.cpu, path: e.path, remote, depth: c.routines.length,
+      start: c.localFlush?.step === step && e.targets.includes(e.cpu) ? c.localFlush.start : c.clock,
       pending: new Set(e.path === "ipi" ? remote : []), lastAck: 0, targetCycles: 0, closed: false,
     };
   }

@@ -94,6 +94,19 @@ describe("the modelled clock prices a timeline with the table's constants", () =
     });
   });
 
+  it("local path: a local flush of the same decision just before the flush event is the flush's own", () => {
+    const clock = new ModelledClock(OTHER, { cpus: 1 });
+    clock.event({ kind: "local-flush", cpu: 0, what: "tlb" }, 7);
+    clock.event({ kind: "local-flush", cpu: 0, what: "invlpg" }, 8);
+    clock.event({ kind: "flush", cpu: 0, path: "local", targets: [0], what: "invlpg", filtered: 0, reason: "r" }, 8);
+    clock.event({ kind: "hv-step", cpu: 0, what: "next", wait: false }, 8);
+    clock.event({ kind: "local-flush", cpu: 0, what: "tlb" }, 9);
+    clock.event({ kind: "flush", cpu: 0, path: "local", targets: [0], what: "tlb", filtered: 0, reason: "r" }, 10);
+    clock.event({ kind: "hv-step", cpu: 0, what: "next", wait: false }, 10);
+    // The first flush is its INVLPG; the second's local flush was another decision's, so it is not counted.
+    expect(clock.summary().flushes.local).toMatchObject({ flushes: 2, initiatorCycles: OTHER.invlpg });
+  });
+
   it("a violation's reporter runs no earlier than the other pCPUs it involves", () => {
     const clock = new ModelledClock(OTHER, { cpus: 2 });
     clock.event({ kind: "guest", cpu: 1, retired: 900 }, 0);
