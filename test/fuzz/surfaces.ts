@@ -271,7 +271,8 @@ const costModelSurface: Surface = {
       : kind < 9 ? JSON.stringify(base).slice(0, r.int(JSON.stringify(base).length))
       : Buffer.from(r.bytes(r.int(200))).toString("latin1");
     const path = scratchFile(`${scratch}.json`, text);
-    const args = ["run", join(ROOT, "guest", "x86_64", "hello.elf"), "--cpus", String(1 + r.int(4)), "--cost-model", path, "--stats", "--trace", `${scratch}.trace.json`];
+    const trace = scratchFile(`${scratch}.trace.json`, "");
+    const args = ["run", join(ROOT, "guest", "x86_64", "hello.elf"), "--cpus", String(1 + r.int(4)), "--cost-model", path, "--stats", "--trace", trace];
     return cliCase({ args, allowed: STATUS.run, timeoutMs: 60_000, what: `run --cost-model (kind ${kind})` });
   },
 };
