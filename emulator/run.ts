@@ -52,7 +52,7 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
  * when the image cannot be booted.
  */
 export function runImage(config: RunConfig, observe?: (platform: Platform) => void): RunReport {
-  const engine = engineFor(config);
+  const engine = engineFor(config, { detector: config.checkStale === true });
   observe?.(engine.platform);
   engine.runToEnd();
   return reportOf(engine, config.image, config.record === true, config.stateHash);

@@ -51,6 +51,15 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --domains D       with --hv: D domains, domids 1..D (default 1)
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
+  --nested          with --hv: the hypervisor runs under an L0 and flushes other
+                    pCPUs with its hypercall (the assisted flush; no IPIs)
+  --no-force-ipi    with --hv: ignore FLUSH_NO_ASSIST (FLUSH_FORCE_IPI), as Xen
+                    did before its fix; with --nested, page-table frames can
+                    then change under an interrupts-off page walk (without
+                    --nested every remote flush is an IPI anyway)
+  --keep-going      count sanitizer violations instead of stopping at the first
+  --check-stale     report each use of a TLB entry whose page-table entry
+                    changed with no invalidation since (counted in the summary)
   --trace F         write the run's timeline to F as Chrome trace-event JSON
                     (one track per pCPU; opens in ui.perfetto.dev and
                     chrome://tracing), timed by the cycle cost model
@@ -66,7 +75,8 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
 Exit status: 0 the guest wrote 0 to port 0xf4 (x86-64) or called PSCI
 SYSTEM_OFF (AArch64); 1 it wrote another value, or called SYSTEM_RESET; 2
 the machine crashed (triple fault, bus error, exception loop, deadlock) or
-the image cannot be loaded; 3 --max-steps ran out; 64 bad options; 141
+the image cannot be loaded; 3 --max-steps ran out; 4 the hypervisor's
+sanitizer found a race (a page walk's frame changed under it); 64 bad options; 141
 stdout or stderr was closed before the end (| head).`;
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
@@ -103,6 +113,8 @@ function parseChaos(text: string): number {
 
 export interface Parsed {
   imagePath: string;
+  /** --check-stale (not recorded: it only reports). */
+  checkStale?: boolean;
   given: Partial<RecordedOptions>;
   record?: string;
   replay?: string;
@@ -130,6 +142,10 @@ export const MACHINE_OPTIONS = {
   domains: { type: "string" },
   vcpus: { type: "string" },
   "dom-mem": { type: "string" },
+  nested: { type: "boolean" },
+  "no-force-ipi": { type: "boolean" },
+  "keep-going": { type: "boolean" },
+  "check-stale": { type: "boolean" },
   help: { type: "boolean" },
 } as const satisfies OptionSpecs;
 
@@ -164,15 +180,18 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
-  for (const name of ["domains", "vcpus", "dom-mem"] as const) {
+  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
+  if (values["keep-going"]) given.keepGoing = true;
   if (values.hv) {
     given.hv = {
       domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
       // 0 until the defaults are known: the CPU count.
       vcpus: values.vcpus === undefined ? 0 : Number(integerOption("--vcpus", values.vcpus, 1n, 64n)),
       domMemBytes: values["dom-mem"] === undefined ? DOM_MEM_DEFAULT : sizeOption("--dom-mem", values["dom-mem"], DOM_MEM_RULE),
+      ...(values.nested ? { nested: true } : {}),
+      ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
     };
   }
   if (guest !== undefined) {
@@ -180,7 +199,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
     encodeCmdline(given.cmdline);
   }
   return {
-    imagePath: positionals[0]!, given, stats: values.stats ?? false, json: values.json ?? false,
+    imagePath: positionals[0]!, given, stats: values.stats ?? false, json: values.json ?? false, checkStale: values["check-stale"] ?? false,
     ...(values.record !== undefined ? { record: values.record } : {}),
     ...(values.replay !== undefined ? { replay: values.replay } : {}),
   };
@@ -213,6 +232,9 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--quantum", (o) => o.quantum?.toString()],
     ["--tlb-chaos", (o) => o.tlbChaos?.toString()],
     ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
+    ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
+    ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
+    ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -323,13 +345,13 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   const consoleOut = new ConsoleOut(p.json ? process.stderr : process.stdout);
   const trace = traceFile && { write: traceFile.write, processName: `shootdown: ${basename(p.imagePath)}`, otherData: { image: basename(p.imagePath), imageSha256 } };
-  // --nested (issue 13) puts `nested` in the hypervisor's options: its IPIs then exit to L0.
-  const nested = (options.hv as { nested?: boolean } | undefined)?.nested === true;
+  // Under --nested the hypervisor's IPIs exit to L0 (cost-model.ts, ipiSend).
+  const nested = options.hv?.nested === true;
   let timing: Timing | undefined;
   let report: RunReport;
   try {
     report = runImage({
-      ...options, image, console: consoleOut.put, record: p.record !== undefined,
+      ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true,
       ...(schedule ? { replay: schedule.decisions } : {}),
     }, timed ? (platform) => {
       timing = attachTiming(platform, model, trace, { nested });
@@ -408,6 +430,8 @@ function resultText(r: RunReport): string {
       return `${e.status === 0 ? "success" : "guest-reported failure"} (CPU ${e.cpu}: the domain shut down, ${e.reason})`;
     case "crash":
       return `crash: ${e.reason}`;
+    case "violation":
+      return `sanitizer violation (status 4) at step ${e.step}: ${e.message}`;
   }
 }
 
@@ -425,6 +449,11 @@ interface HypervisorSummary {
   migrations: number;
   preemptions: number;
   exits: Record<string, number>;
+  flushPaths: Record<string, number>;
+  ipisSent: number;
+  pcpusSparedByClock: number;
+  spuriousPageFaults: number;
+  flushMode: string;
   violations: number;
 }
 
@@ -440,11 +469,28 @@ function hypervisorLines(h: HypervisorSummary): string[] {
     `hypercalls: ${total} (${calls.join("; ") || "none"})`,
     `page types: ${counts(h.typeTransitions)}; pins ${h.pins}, unpins ${h.unpins}`,
     `flushes: ${flushes}`,
+    `flush paths (${h.flushMode}): ${counts(h.flushPaths)}; flush IPIs sent ${h.ipisSent}; pCPUs the TLB-flush clock spared ${h.pcpusSparedByClock}; spurious page faults ${h.spuriousPageFaults}`,
     `frames: allocated ${h.frames.allocated}, freed ${h.frames.freed}, scrubbed ${h.frames.scrubbed}`,
     `VM exits: ${counts(h.exits)}`,
     `sanitizer violations: ${h.violations}`,
   ];
 }
+
+/** Events shown at most, per kind, in the summary. */
+const EVENTS_SHOWN = 5;
+
+/** Stale-entry uses (--check-stale) and sanitizer violations (with --keep-going, all of them are counted). */
+function eventLines(r: RunReport): string[] {
+  const lines: string[] = [];
+  for (const [kind, title] of [["stale-use", "stale TLB entries used (--check-stale)"], ["violation", "sanitizer violations found"]] as const) {
+    const of = r.events.filter((e) => e.kind === kind);
+    if (!of.length) continue;
+    lines.push(`${title}: ${of.length}`, ...of.slice(0, EVENTS_SHOWN).map((e) => `  ${e.message}`));
+    if (of.length > EVENTS_SHOWN) lines.push(`  … and ${of.length - EVENTS_SHOWN} more`);
+  }
+  return lines;
+}
+
 
 /** The cost model's lines: each pCPU's cycles by what they went to, and each flush path's. */
 function modelledLines(m: ModelledCycles): string[] {
@@ -489,6 +535,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
   if (r.hypervisor) lines.push(...hypervisorLines(r.hypervisor as unknown as HypervisorSummary));
+  lines.push(...eventLines(r));
   if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);
   for (const n of notes) lines.push(n);
@@ -506,6 +553,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
     : e.kind === "power-off" ? { kind: e.kind, reset: e.reset, cpu: e.cpu }
     : e.kind === "step-limit" ? { kind: e.kind, steps: num(e.steps) }
     : e.kind === "shutdown" ? { kind: e.kind, status: e.status, reason: e.reason, cpu: e.cpu }
+    : e.kind === "violation" ? { kind: e.kind, cpu: e.cpu, step: e.step, message: e.message }
     : { kind: e.kind, reason: e.reason, message: e.message, ...(e.cpu !== undefined ? { cpu: e.cpu } : {}), ...(e.pc !== undefined ? { [pcName(r)]: hex(e.pc) } : {}) };
   const counters = (c: Counters) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, num(v as bigint)]));
   return {
@@ -517,6 +565,10 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
       ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes) } } : {}),
     },
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
+    events: {
+      staleUses: r.events.filter((e) => e.kind === "stale-use").length,
+      violations: r.events.filter((e) => e.kind === "violation").map((e) => ({ cpu: e.cpu, message: e.message })),
+    },
     imageSha256: r.imageSha256,
     instructions: num(r.steps),
     decisions: r.decisions,

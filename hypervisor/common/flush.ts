@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // TLB-flush requests and the TLB-flush clock (mechanisms §1.2, Xen's
-// asm/flushtlb.h). This issue only records the requests: a FlushHook
-// receives each one with the pCPUs it names; the flush paths themselves (IPI
-// and assisted delivery, waiting for acknowledgements) plug in through the
-// same hook later, returning a Routine whose steps the initiator runs.
+// asm/flushtlb.h and arch/x86/flushtlb.c). The flush paths that carry a
+// request out (local, IPI, L0-assisted) are in x86/flush.ts; a FlushHook
+// sees every request, for statistics and tests.
 
 import type { Routine } from "./routine.ts";
 
@@ -50,12 +49,17 @@ export function flushKind(r: FlushRequest): string {
 /**
  * The TLB-flush clock (xen/arch/x86/flushtlb.c). Frames record `now` when
  * they lose a use that may leave TLB entries behind; each pCPU records the
- * time of its last full flush. The flush paths tick it (later work); until
- * then no pCPU has flushed since any stamp and the filter removes nothing.
+ * time of its last full flush, and a flush ticks the clock before it
+ * flushes (pre_flush) and stores it after (post_flush). When the
+ * hypervisor uses the L0-assisted flush the clock is off (tlb_clk_enabled
+ * false): `now` reads 0, so every pCPU needs a flush and the filter removes
+ * nothing, since L0 cannot say which CPUs it flushed.
  */
 export class TlbFlushClock {
-  /** tlbflush_clock: starts at 1. */
-  now = 1;
+  /** tlbflush_clock: starts at 1. Tests may set it. */
+  private time = 1;
+  /** tlb_clk_enabled. */
+  enabled = true;
   /** tlbflush_time[cpu]: the clock when that pCPU last flushed its whole TLB. */
   readonly cpuTime: number[];
 
@@ -63,12 +67,39 @@ export class TlbFlushClock {
     this.cpuTime = new Array<number>(nrPcpus).fill(0);
   }
 
+  /** tlbflush_current_time(): 0 when the clock is off. */
+  get now(): number {
+    return this.enabled ? this.time : 0;
+  }
+
+  set now(t: number) {
+    this.time = t >>> 0;
+  }
+
+  /**
+   * pre_flush: ticks the clock before a full flush and returns the new time
+   * (0 when off). Ticking first matters: an entry another pCPU changes
+   * during the flush gets a stamp no older than the flush. Xen lets one pCPU
+   * lead a wrap of the 32-bit clock; this model's runs are far too short to
+   * wrap it, so a wrap is an error here rather than a path never tested.
+   */
+  preFlush(): number {
+    if (!this.enabled) return 0;
+    if (this.time === 0xffff_ffff) throw new Error("the TLB-flush clock would wrap (more than 4 billion flushes)");
+    return ++this.time;
+  }
+
+  /** post_flush: the pCPU flushed at time t. */
+  postFlush(cpu: number, t: number): void {
+    if (this.enabled) this.cpuTime[cpu] = t;
+  }
+
   /** NEED_FLUSH: may a pCPU that flushed at cpuStamp still hold entries from pageStamp? */
   needFlush(cpuStamp: number, pageStamp: number): boolean {
     const now = this.now;
-    // The clock reads 0 while it wraps: everyone must flush. Otherwise a CPU
-    // needs a flush unless it flushed after the page's stamp; a stamp above
-    // `now` is from before a wrap, and every CPU flushed at the wrap.
+    // The clock reads 0 while it wraps or when it is off: everyone must flush.
+    // Otherwise a CPU needs a flush unless it flushed after the page's stamp;
+    // a stamp above `now` is from before a wrap, and every CPU flushed at the wrap.
     return now === 0 || (cpuStamp <= pageStamp && pageStamp <= now);
   }
 

@@ -67,6 +67,8 @@ export class PageInfo {
   free = true;
   /** Does a freed frame need a TLB flush before it is handed out again (u.free.need_tlbflush)? */
   needTlbflush = false;
+  /** Does a freed frame still hold its last owner's data, to be zeroed before it is handed out (PGC_need_scrub)? */
+  needScrub = false;
 
   constructor(
     /** The machine frame number this entry describes. */

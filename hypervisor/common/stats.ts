@@ -15,6 +15,12 @@ export class HvStats {
   readonly typeTransitions = new Map<string, number>();
   /** flush kind → requests and pCPUs they named. */
   readonly flushes = new Map<string, { requests: number; pcpus: number }>();
+  /** Flushes by the path that carried them: "local", "ipi", "assisted". */
+  readonly flushPaths = new Map<string, number>();
+  /** Physical IPIs sent for flushes. */
+  ipisSent = 0;
+  /** pCPUs a filtered flush left out because the TLB-flush clock says they flushed since the frame's stamp. */
+  pcpusSpared = 0;
   pins = 0;
   unpins = 0;
   framesAllocated = 0;
@@ -32,7 +38,8 @@ export class HvStats {
     bump(this.typeTransitions, `${from} → ${to}`);
   }
 
-  flush(kind: string, pcpus: number): void {
+  flush(kind: string, pcpus: number, path: string): void {
+    bump(this.flushPaths, path);
     const f = this.flushes.get(kind) ?? { requests: 0, pcpus: 0 };
     f.requests++;
     f.pcpus += pcpus;

@@ -17,7 +17,10 @@ import { DOMID_FIRST_RESERVED, DOMID_SELF, DOMID_XEN, MACH2PHYS_VIRT_START } fro
 import { buildXenArea, type XenArea } from "./xen-area.ts";
 import { hypercall } from "./hypercall.ts";
 import { newGuestCr3 } from "./mmu.ts";
-import { flushLocal } from "./flush.ts";
+import { emptyIpiFlushState, flushLocal, type IpiFlushState } from "./flush.ts";
+import { makePcpus, type Pcpu } from "../common/smp.ts";
+import { Sanitizer, type Violation } from "../common/sanitizer.ts";
+import type { FlushPath, Timeline } from "../../emulator/machine/core/timeline.ts";
 
 /** Something that happened to a frame, for the sanitizer and traces. */
 export type FrameEvent =
@@ -30,8 +33,14 @@ export type FrameEvent =
 export interface HvCallbacks {
   /** CONSOLEIO_write: the bytes a domain wrote. */
   console?(domain: Domain, bytes: Uint8Array): void;
-  /** Each TLB flush the hypervisor asks for (flush_area_mask); the default only counts it. */
+  /** Sees each TLB flush the hypervisor asks for (flush_area_mask), for tests. */
   flush?: FlushHook;
+  /** The hardware part of flush_area_local on pCPU cpu: one page (va) or the whole TLB (va undefined). */
+  flushLocal?(cpu: number, va: bigint | undefined, flags: number): void;
+  /** L0's HVMOP_flush_tlbs for the assisted path: every pCPU's TLB is flushed at once. */
+  l0FlushTlbs?(initiator: number): void;
+  /** The sanitizer found a race. */
+  violation?(v: Violation): void;
   /** VCPUOP_up made a vCPU runnable; its context is vcpu.context. */
   vcpuUp?(vcpu: VCpu): void;
   /** VCPUOP_down took a vCPU off the pCPUs. */
@@ -58,6 +67,20 @@ export interface HypervisorOptions {
   /** Seeds the allocator's choice of frames. */
   seed?: bigint;
   callbacks?: HvCallbacks;
+  /** This hypervisor runs as a guest of an L0 that offers the assisted flush (--nested); the TLB-flush clock is then off. */
+  nested?: boolean;
+  /** FLUSH_NO_ASSIST (FLUSH_FORCE_IPI) is honoured; false is --no-force-ipi, the behaviour before the fix. Default true. */
+  forceIpi?: boolean;
+  /** Where routines report what they do (traces, the cost model). */
+  timeline?: Timeline;
+  /** The engine's decision number, for the sanitizer's reports. */
+  step?: () => number;
+  /**
+   * The run engine drives the pCPUs (PvHost): a flush IPI is taken when the
+   * target's turn comes. Otherwise (tests, scripts) the other pCPUs run
+   * nothing and take it at once.
+   */
+  engineDriven?: boolean;
 }
 
 /** Where a routine runs: the hypervisor, the pCPU, and the vCPU and domain it runs for (Xen's `current`). */
@@ -81,6 +104,19 @@ export class Hypervisor {
   readonly domXen = new Domain(DOMID_XEN, Number.MAX_SAFE_INTEGER, 0);
   /** The hypervisor's L4 slots, the M2P and the GDT. */
   readonly xenArea: XenArea;
+  /** Each pCPU's interrupt flag and pending flush IPI. */
+  readonly pcpus: Pcpu[];
+  /** Runs under an L0 with the assisted flush (--nested). */
+  readonly nested: boolean;
+  /** Honour FLUSH_NO_ASSIST (false: --no-force-ipi). */
+  readonly forceIpi: boolean;
+  /** flush_lock and the request it guards. */
+  readonly ipiFlush: IpiFlushState = emptyIpiFlushState();
+  /** The path of each pCPU's last remote flush, for the sanitizer's reports. */
+  readonly lastFlushPath: (FlushPath | "none")[];
+  readonly timeline: Timeline | undefined;
+  readonly sanitizer: Sanitizer;
+  engineDriven: boolean;
 
   constructor(o: HypervisorOptions) {
     if (!Number.isSafeInteger(o.firstMfn) || o.firstMfn < 0 || !Number.isSafeInteger(o.nrFrames) || o.nrFrames <= 0) {
@@ -93,6 +129,16 @@ export class Hypervisor {
     this.clock = new TlbFlushClock(o.nrPcpus);
     this.nrPcpus = o.nrPcpus;
     this.callbacks = o.callbacks ?? {};
+    this.nested = o.nested ?? false;
+    this.forceIpi = o.forceIpi ?? true;
+    // hypervisor_setup: with the assisted flush available the clock is off (tlb_clk_enabled = false).
+    this.clock.enabled = !this.nested;
+    this.pcpus = makePcpus(o.nrPcpus);
+    this.lastFlushPath = new Array(o.nrPcpus).fill("none");
+    this.timeline = o.timeline;
+    this.engineDriven = o.engineDriven ?? false;
+    const step = o.step ?? (() => 0);
+    this.sanitizer = new Sanitizer(step, (cpu) => this.lastFlushPath[cpu] ?? "none", (v) => this.callbacks.violation?.(v));
     this.xenArea = buildXenArea(this);
   }
 

@@ -11,7 +11,7 @@ import { PGC_COUNT_MAX, PGT, type PageInfo } from "../common/frame-table.ts";
 import { FLUSH_NO_ASSIST, FLUSH_TLB } from "../common/flush.ts";
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
-import { flushMask } from "./flush.ts";
+import { filteredFlush } from "./flush.ts";
 import type { Cpu } from "./hypervisor.ts";
 import { putPageType } from "./page-type.ts";
 import { INVALID_M2P_ENTRY } from "./public.ts";
@@ -81,10 +81,16 @@ export function* putPageAllocRef(c: Cpu, page: PageInfo): Routine<void> {
 /**
  * alloc_domheap_pages(d, 0) with assign_pages: a free frame for d, or null
  * when d is at its max_pages or no frame is free (`accept` may refuse
- * candidates, for the builder). A frame that had an owner
- * before may still sit in some pCPU's TLB: the pCPUs that have not flushed
- * since it was freed are flushed first, always by IPI
- * (filtered_flush_tlb_mask uses FLUSH_TLB | FLUSH_NO_ASSIST).
+ * candidates, for the builder). A frame that had an owner before may still
+ * sit in some pCPU's TLB, or under some pCPU's page walk: the pCPUs that
+ * have not flushed since it was freed are flushed first, always by IPI
+ * (filtered_flush_tlb_mask uses FLUSH_TLB | FLUSH_NO_ASSIST), and only then
+ * is it scrubbed and handed out.
+ *
+ * Xen's alloc_heap_pages scrubs a dirty frame before that flush. Zeroes are
+ * harmless to a walk still reading the frame, but the sanitizer reports any
+ * change under a walk, so this model scrubs after the flush: then only an
+ * unsafe flush path lets a walk see the frame change.
  */
 export function* allocDomheapPage(c: Cpu, d: Domain, accept?: (mfn: number) => boolean): Routine<PageInfo | null> {
   yield L_ALLOC;
@@ -95,11 +101,17 @@ export function* allocDomheapPage(c: Cpu, d: Domain, accept?: (mfn: number) => b
   const needFlush = page.needTlbflush;
   page.needTlbflush = false;
   c.hv.callbacks.frameEvent?.({ kind: "alloc", cpu: c.cpu, mfn: page.mfn, owner: d.domid });
-  if (needFlush) {
-    const mask = c.hv.clock.filter(allCpus(c), page.tlbflushTimestamp);
-    if (mask.length) yield* flushMask(c, mask, undefined, FLUSH_TLB | FLUSH_NO_ASSIST, "filtered_flush_tlb_mask");
+  if (needFlush) yield* filteredFlush(c, allCpus(c), page.tlbflushTimestamp, FLUSH_TLB | FLUSH_NO_ASSIST, "filtered_flush_tlb_mask");
+  if (page.needScrub) {
+    yield L_SCRUB;
+    c.hv.sanitizer.frameChanged(c.cpu, page, "scrubbed");
+    c.hv.mem.write(maddr(page.mfn), ZERO_PAGE);
+    page.needScrub = false;
+    c.hv.stats.framesScrubbed++;
+    c.hv.callbacks.frameEvent?.({ kind: "scrub", cpu: c.cpu, mfn: page.mfn });
   }
   yield L_ASSIGN;
+  c.hv.sanitizer.frameChanged(c.cpu, page, `handed to d${d.domid}`);
   page.owner = d;
   page.count = 1;
   page.allocated = true;
@@ -118,7 +130,11 @@ function allCpus(c: Cpu): number[] {
   return Array.from({ length: c.hv.nrPcpus }, (_, i) => i);
 }
 
-/** free_domheap_pages for a frame whose last reference went: off its owner's list, scrubbed, back on the free list. */
+/**
+ * free_domheap_pages for a frame whose last reference went: off its owner's
+ * list and back on the free list, marked to be scrubbed before its next
+ * owner gets it (free_heap_pages with need_scrub).
+ */
 function* freeDomheapPage(c: Cpu, page: PageInfo): Routine<void> {
   yield L_FREE;
   const owner = page.owner;
@@ -129,14 +145,11 @@ function* freeDomheapPage(c: Cpu, page: PageInfo): Routine<void> {
   // mark_page_free: a frame that had an owner may be in TLBs; remember when it was freed.
   page.needTlbflush = owner !== null;
   if (page.needTlbflush) page.tlbflushTimestamp = c.hv.clock.now;
+  page.needScrub = owner !== null;
   page.owner = null;
   page.allocated = false;
   c.hv.setGpfnFromMfn(page.mfn, INVALID_M2P_ENTRY);
   c.hv.callbacks.frameEvent?.({ kind: "free", cpu: c.cpu, mfn: page.mfn, owner: owner?.domid ?? -1 });
-  yield L_SCRUB;
-  c.hv.mem.write(maddr(page.mfn), ZERO_PAGE);
-  c.hv.stats.framesScrubbed++;
-  c.hv.callbacks.frameEvent?.({ kind: "scrub", cpu: c.cpu, mfn: page.mfn });
   yield L_FREE_LIST;
   c.hv.allocator.give(page);
   c.hv.stats.framesFreed++;

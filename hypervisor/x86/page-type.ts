@@ -20,7 +20,7 @@ import { FLUSH_NO_ASSIST, FLUSH_TLB } from "../common/flush.ts";
 import type { Domain } from "../common/domain.ts";
 import { EINVAL } from "../common/errno.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
-import { flushMask } from "./flush.ts";
+import { filteredFlush } from "./flush.ts";
 import type { Cpu } from "./hypervisor.ts";
 import { getPageFromMfn, putPage } from "./page-ref.ts";
 import { demoteTable, promoteTable } from "./page-table.ts";
@@ -81,25 +81,24 @@ export function* getPageType(c: Cpu, page: PageInfo, type: PageType): Routine<nu
     // dirty pCPUs that have not flushed since the frame's stamp, by IPI when
     // the old type was a page table (the FLUSH_FORCE_IPI fix).
     const owner = page.owner;
-    if (owner) {
-      const mask = c.hv.clock.filter(owner.dirtyCpumask, page.tlbflushTimestamp);
-      if (mask.length) yield* flushMask(c, mask, undefined, isPageTableType(oldType) ? FLUSH_TLB | FLUSH_NO_ASSIST : FLUSH_TLB, "_get_page_type");
-    }
+    if (owner) yield* filteredFlush(c, owner.dirtyCpumask, page.tlbflushTimestamp, isPageTableType(oldType) ? FLUSH_TLB | FLUSH_NO_ASSIST : FLUSH_TLB, "_get_page_type");
   }
   if (!isPageTableType(type)) {
     yield L_VALIDATED;
+    c.hv.sanitizer.retyped(c.cpu, page, typeName(oldType), typeName(type));
     page.validated = true;
     return 0;
   }
   page.linearPtCount = 0;
-  return yield* validatePage(c, page, type);
+  return yield* validatePage(c, page, type, oldType);
 }
 
 /** validate_page: audit a validate-locked frame's entries for its page-table type. */
-function* validatePage(c: Cpu, page: PageInfo, type: 1 | 2 | 3 | 4): Routine<number> {
+function* validatePage(c: Cpu, page: PageInfo, type: 1 | 2 | 3 | 4, oldType: PageType): Routine<number> {
   const rc = yield* promoteTable(c, page, type);
   yield L_VALIDATE_DONE;
   if (rc === 0) {
+    c.hv.sanitizer.retyped(c.cpu, page, typeName(oldType), typeName(type));
     page.validated = true;
   } else {
     // The failed validation dropped what it took; the frame has no type now (type_info = 0).

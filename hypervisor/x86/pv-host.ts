@@ -9,8 +9,11 @@
 //
 //   VM exit                  what the hypervisor does (Xen's function)
 //   VMCALL                   the hypercall (hypercall.ts); RAX ← its result
-//   #PF (exception bitmap)   do_page_fault: inject the fault into the guest's
-//                            IDT with the CR2 and error code hardware gave
+//   #PF (exception bitmap)   do_page_fault: spurious_page_fault walks the
+//                            tables with interrupts off (traps.ts); a spurious
+//                            fault is invalidated and the guest resumes, a real
+//                            one is injected into the guest's IDT with the CR2
+//                            and error code hardware gave
 //   MOV to CR3               new_guest_cr3's checks (MMUEXT_NEW_BASEPTR); #GP if they fail
 //   INVLPG                   MMUEXT_INVLPG_LOCAL
 //   HLT                      the vCPU yields (SCHEDOP_yield)
@@ -31,19 +34,30 @@
 // lands on a pCPU other than the one it last ran on (v->dirty_cpu), that
 // pCPU's entries for its VPID may predate flushes the vCPU had since, so
 // they are invalidated (INVVPID single-context) first. A flush the
-// hypervisor asks for on a pCPU (flush_area_mask) invalidates the VPIDs of
-// the vCPUs that may have entries there.
+// hypervisor asks for on a pCPU (flush_area_local) invalidates one page of
+// the VPIDs that may have entries there, or all of that pCPU's entries.
+//
+// Interrupts. Every routine runs under withInterrupts (common/smp.ts): a
+// flush IPI is taken between two of its steps while the pCPU's interrupts are
+// enabled, and by a pCPU in guest mode or parked at its next decision
+// (Platform.interrupt), as a VM exit for an external interrupt.
 
 import { InvvpidType, type X86Cpu, type X86Exit, type X86Registers, type X86State } from "../../emulator/machine/cpu/x86-cpu.ts";
 import type { X86GuestExit, X86Event } from "../../emulator/machine/cpu/x86-guest.ts";
-import type { ExitHandler, Handled, StepLabel } from "../../emulator/machine/core/exits.ts";
+import type { Continuation, ExitHandler, Handled, StepLabel } from "../../emulator/machine/core/exits.ts";
+import type { Routine } from "../common/routine.ts";
 import type { X86Platform } from "../../emulator/machine/platform/x86/platform.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import type { RunEnd } from "../../emulator/machine/core/run-end.ts";
 import { Hypervisor, type FrameEvent } from "./hypervisor.ts";
 import { buildPvDomain } from "./builder.ts";
 import { GDT_VIRT_START, GDT_LIMIT } from "./xen-area.ts";
-import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL, type FlushRequest } from "../common/flush.ts";
+import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL } from "../common/flush.ts";
+import { interruptDeliverable, withInterrupts } from "../common/smp.ts";
+import type { Violation } from "../common/sanitizer.ts";
+import type { MachineEvent } from "../../emulator/machine/core/exits.ts";
+import { invalidateInterrupt } from "./flush.ts";
+import { spuriousPageFault } from "./traps.ts";
 import type { Domain, VCpu } from "../common/domain.ts";
 import { SHUTDOWN, HYPERCALL_NAMES } from "./public.ts";
 import { frameInfo } from "./inspect.ts";
@@ -100,6 +114,12 @@ export interface PvHostOptions {
   /** Memory per domain, bytes. */
   domMemBytes: bigint;
   seed: bigint;
+  /** --nested: the hypervisor runs under an L0 that offers the assisted flush. */
+  nested?: boolean;
+  /** false: --no-force-ipi (FLUSH_NO_ASSIST is ignored, as before Xen's fix). */
+  forceIpi?: boolean;
+  /** --keep-going: count sanitizer violations instead of ending the run at the first. */
+  keepGoing?: boolean;
   /** A domain's console bytes (CONSOLEIO_write). */
   console(domid: number, bytes: Uint8Array): void;
 }
@@ -135,6 +155,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private readonly transitions = new Map<string, number>();
   /** The last hypercalls, for the debugger's `hypercalls`. */
   private readonly log: { cpu: number; vcpu: string; nr: bigint; args: bigint[]; result: bigint }[] = [];
+  /** Sanitizer violations not yet taken by the engine, and the first, which ends the run unless --keep-going. */
+  private readonly events: MachineEvent[] = [];
+  private stopFor: Violation | undefined;
+  private spuriousFaults = 0;
 
   constructor(private readonly platform: X86Platform, private readonly o: PvHostOptions) {
     const m = platform.m;
@@ -148,9 +172,15 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         vcpuUp: (v) => this.runq.push(v),
         yield: (v) => this.yielded.add(v),
         baseptrChanged: (v) => this.baseptrChanged(v),
-        flush: (r) => this.flush(r),
+        flushLocal: (cpu, va, flags) => this.flushLocal(cpu, va, flags),
+        l0FlushTlbs: () => {
+          for (const c of this.cpus) c.invvpid(InvvpidType.AllContext, 0);
+        },
+        violation: (v) => this.violation(v),
         frameEvent: (e) => this.frameEvent(e),
       },
+      nested: o.nested ?? false, forceIpi: o.forceIpi ?? true,
+      timeline: platform.timeline, step: () => platform.timeline.step, engineDriven: true,
     });
     const nrPages = Number(o.domMemBytes >> 12n);
     let vpid = 1;
@@ -176,6 +206,64 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
+    const h = this.exit(cpu, exit);
+    return h?.kind === "continue" ? { kind: "continue", routine: this.onPcpu(cpu, h.routine) } : h;
+  }
+
+  /**
+   * A routine as it runs on a pCPU: flush IPIs are taken between its steps
+   * while interrupts are enabled, and when it ends by starting another
+   * routine (a hypercall that yields the pCPU) that one runs on.
+   */
+  private *onPcpu(cpu: X86Cpu, routine: Continuation): Continuation {
+    const pcpu = this.hv.pcpus[cpu.index]!;
+    for (;;) {
+      const h = yield* withInterrupts(pcpu, routine, () => this.takeIpi(cpu));
+      if (h?.kind !== "continue") {
+        if (this.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
+        return h;
+      }
+      routine = h.routine;
+    }
+  }
+
+  /** A flush IPI taken on a pCPU (invalidate_interrupt). */
+  private takeIpi(cpu: X86Cpu): Routine<void> {
+    this.count("external-interrupt");
+    return invalidateInterrupt(this.hv, cpu.index);
+  }
+
+  /**
+   * A pCPU running guest code, or parked, with a flush IPI pending takes it
+   * now: the interrupt makes the VM exit whatever the guest's own IF says.
+   */
+  interrupt(i: number): Continuation | undefined {
+    if (!interruptDeliverable(this.hv.pcpus[i]!)) return undefined;
+    return this.interrupted(i);
+  }
+
+  private *interrupted(i: number): Continuation {
+    const inGuest = this.pcpus[i]!.current !== undefined;
+    if (inGuest) this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: "external-interrupt" });
+    while (interruptDeliverable(this.hv.pcpus[i]!)) yield* this.takeIpi(this.cpus[i]!);
+    if (inGuest) this.platform.timeline.emit({ kind: "vmentry", cpu: i });
+    return { kind: "done" };
+  }
+
+  takeEvents(): MachineEvent[] {
+    return this.events.splice(0);
+  }
+
+  eventsPending(): boolean {
+    return this.events.length > 0;
+  }
+
+  private violation(v: Violation): void {
+    this.platform.timeline.emit({ kind: "violation", cpu: v.actor, message: v.message });
+    this.events.push({ kind: "violation", cpu: v.walker, message: v.message, detail: { ...v, va: `0x${v.va.toString(16)}` } });
+  }
+
+  private exit(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     const p = this.pcpus[cpu.index]!;
     if (exit.reason === "parked") return this.runq.length ? { kind: "continue", routine: this.schedule(cpu) } : { kind: "done" };
     const v = p.current;
@@ -197,7 +285,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       return { kind: "continue", routine: this.preempt(cpu, v, migrate) };
     }
     if (!("guest" in exit)) return undefined;
-    this.count(exit.reason === "exception" ? `exception ${exit.vector}` : exit.reason);
+    const reason = exit.reason === "exception" ? `exception ${exit.vector}` : exit.reason;
+    this.count(reason);
+    this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason });
     return { kind: "continue", routine: this.vmexit(cpu, v, exit) };
   }
 
@@ -262,10 +352,12 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     p.current = v;
     p.sliceStart = cpu.progress.instructions;
     this.platform.unpark(i);
+    this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
   }
 
   /** Takes vCPU v off pCPU cpu, keeping its registers. */
   private save(cpu: X86Cpu, v: VCpu): void {
+    this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
     const r = cpu.registers;
     this.saved.set(v, {
       state: cpu.state,
@@ -286,6 +378,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       case "vmcall": {
         const s = cpu.state;
         const args = [s.rdi, s.rsi, s.rdx, s.r10, s.r8];
+        this.platform.timeline.emit({ kind: "hypercall", cpu: cpu.index, name: HYPERCALL_NAMES[Number(s.rax)] ?? `#${s.rax}` });
         const rax = yield* this.hv.hypercall(v.domain, v, s.rax, args);
         this.log.push({ cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}`, nr: s.rax, args, result: rax });
         if (this.log.length > HYPERCALL_LOG) this.log.shift();
@@ -293,11 +386,25 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         past();
         return this.afterHypercall(cpu, v);
       }
-      case "exception":
-        yield { what: `do_page_fault: ${exit.vector === X86_PF ? `#PF at 0x${(exit.address ?? 0n).toString(16)}` : `vector ${exit.vector}`}` };
-        if (exit.vector === X86_PF) cpu.inject({ vector: X86_PF, errorCode: exit.errorCode ?? 0, cr2: exit.address ?? 0n });
-        else cpu.inject({ vector: exit.vector, ...(exit.errorCode !== undefined ? { errorCode: exit.errorCode } : {}) });
+      case "exception": {
+        if (exit.vector !== X86_PF) {
+          yield { what: `exception ${exit.vector}: reflect it to the guest` };
+          cpu.inject({ vector: exit.vector, ...(exit.errorCode !== undefined ? { errorCode: exit.errorCode } : {}) });
+          return { kind: "done" };
+        }
+        const va = exit.address ?? 0n;
+        const errorCode = exit.errorCode ?? 0;
+        yield { what: `do_page_fault: #PF at 0x${va.toString(16)}, error code ${errorCode}` };
+        const cr3Mfn = Number((cpu.registers.cr3 >> 12n) & 0xff_ffff_ffffn);
+        if ((yield* spuriousPageFault(this.hv.on(v), va, errorCode, cr3Mfn)) === "spurious") {
+          // The access would succeed now: only the faulting vCPU's stale entry was in the way.
+          this.spuriousFaults++;
+          cpu.invvpid(InvvpidType.Address, this.vpids.get(v)!, va);
+          return { kind: "done" };
+        }
+        cpu.inject({ vector: X86_PF, errorCode, cr2: va });
         return { kind: "done" };
+      }
       case "cr-access": {
         if (exit.cr !== 3) {
           yield { what: `MOV to CR${exit.cr}: #GP` };
@@ -376,19 +483,17 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   // ── Flushes ────────────────────────────────────────────────────────────────
 
   /**
-   * flush_area_mask's effect on each pCPU of the mask, done at once (the IPI
-   * and assisted paths are issue 13's): the VPIDs of the vCPUs whose entries
-   * may be there lose the page, or everything.
+   * flush_area_local's hardware part on pCPU i: one page of every VPID that
+   * may have entries there (the vCPUs that last ran on it), or all of the
+   * pCPU's entries.
    */
-  private flush(r: FlushRequest): void {
-    for (const i of r.mask) {
-      const cpu = this.cpus[i]!;
-      for (const [v, vpid] of this.vpids) {
-        if (v.dirtyCpu !== i) continue;
-        if (r.flags & FLUSH_ORDER_MASK && r.va !== undefined && !(r.flags & FLUSH_TLB_GLOBAL)) cpu.invvpid(InvvpidType.Address, vpid, r.va);
-        else cpu.invvpid(InvvpidType.SingleContext, vpid);
-      }
+  private flushLocal(i: number, va: bigint | undefined, flags: number): void {
+    const cpu = this.cpus[i]!;
+    if (!(flags & FLUSH_ORDER_MASK && va !== undefined) || flags & FLUSH_TLB_GLOBAL) {
+      cpu.invvpid(InvvpidType.AllContext, 0);
+      return;
     }
+    for (const [v, vpid] of this.vpids) if (v.dirtyCpu === i) cpu.invvpid(InvvpidType.Address, vpid, va);
   }
 
   // ── The debugger ───────────────────────────────────────────────────────────
@@ -456,7 +561,12 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       migrations: this.migrations,
       preemptions: this.preemptions,
       exits: Object.fromEntries([...this.exitCounts].sort()),
-      violations: 0,
+      flushPaths: Object.fromEntries(s.flushPaths),
+      ipisSent: s.ipisSent,
+      pcpusSparedByClock: s.pcpusSpared,
+      spuriousPageFaults: this.spuriousFaults,
+      flushMode: this.hv.nested ? (this.hv.forceIpi ? "nested (assisted flush, FLUSH_NO_ASSIST honoured)" : "nested (assisted flush, --no-force-ipi)") : "IPIs",
+      violations: this.hv.sanitizer.violations.length,
     };
   }
 }

@@ -98,7 +98,10 @@ export interface TestHv {
 }
 
 /** A hypervisor with `domains` PV domains of nrPages each, built from the test kernel, each with 2 vCPUs on distinct pCPUs. */
-export function makeHv(o: { domains?: number; nrPages?: number; extraPages?: number; image?: Uint8Array; seed?: bigint; frames?: number; callbacks?: HvCallbacks } = {}): TestHv {
+export function makeHv(o: {
+  domains?: number; nrPages?: number; extraPages?: number; image?: Uint8Array; seed?: bigint; frames?: number; callbacks?: HvCallbacks;
+  nested?: boolean; forceIpi?: boolean; engineDriven?: boolean;
+} = {}): TestHv {
   const firstMfn = 0x100;
   const nrFrames = o.frames ?? 640;
   const mem = new ArrayMemory(0n, (firstMfn + nrFrames) * 4096);
@@ -110,6 +113,9 @@ export function makeHv(o: { domains?: number; nrPages?: number; extraPages?: num
     nrPcpus: 4,
     seed: o.seed ?? 1n,
     callbacks: { console: (d, b) => consoleOut.push(`[d${d.domid}] ${new TextDecoder().decode(b)}`), ...o.callbacks },
+    ...(o.nested !== undefined ? { nested: o.nested } : {}),
+    ...(o.forceIpi !== undefined ? { forceIpi: o.forceIpi } : {}),
+    ...(o.engineDriven !== undefined ? { engineDriven: o.engineDriven } : {}),
   });
   const doms: TestDomain[] = [];
   for (let i = 0; i < (o.domains ?? 2); i++) {

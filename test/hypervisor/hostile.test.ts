@@ -5,7 +5,8 @@
 // the frame table and the page tables in agreement.
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { maddr, PGT, xen } from "../../hypervisor/index.ts";
+import { finish, maddr, PGT, xen } from "../../hypervisor/index.ts";
+import { allocDomheapPage } from "../../hypervisor/x86/page-ref.ts";
 import { EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, EPERM, ESRCH } from "../../hypervisor/common/errno.ts";
 import { call, expectConsistent, makeHv, mmuext, mmuextOp, mmuUpdate, pin, put, spareMfns, u64s, unpin, type TestDomain, type TestHv } from "./helpers.ts";
 
@@ -187,7 +188,7 @@ describe("freeing frames that are still in use", () => {
     expect(t.hv.frames.page(f).free).toBe(true);
     expect(a.d.totPages).toBe(tot - 1);
   });
-  it("decrease_reservation of a mapped frame keeps it until the mapping goes, then scrubs it", () => {
+  it("decrease_reservation of a mapped frame keeps it until the mapping goes, then frees it, scrubbed before anyone gets it again", () => {
     const f = spare[0]!;
     t.mem.write(maddr(f), new Uint8Array([1, 2, 3]));
     expect(mmuUpdate(t, a, l1Slot(a, 300), pte(f, P | RW))).toBe(0);
@@ -195,7 +196,14 @@ describe("freeing frames that are still in use", () => {
     expect(t.hv.frames.page(f).free).toBe(false);
     expect(mmuUpdate(t, a, l1Slot(a, 300), 0n)).toBe(0);
     expect(t.hv.frames.page(f).free).toBe(true);
+    expect(t.hv.frames.page(f).needScrub).toBe(true);
+    // The next owner finds it zeroed (alloc_heap_pages scrubs a dirty frame before handing it out).
+    const b = t.doms[1]!;
+    b.d.maxPages++;
+    const scrubbed = t.hv.stats.framesScrubbed;
+    expect(finish(allocDomheapPage(t.hv.on(b.d.vcpus[0]!), b.d, (mfn) => mfn === f))?.mfn).toBe(f);
     expect(t.mem.read(maddr(f), 3)).toEqual(new Uint8Array(3));
+    expect(t.hv.stats.framesScrubbed).toBe(scrubbed + 1);
   });
   it("decrease_reservation of another domain's frame: 0 done (guest_remove_page: -ENXIO)", () => {
     expect(decrease(a, BigInt(b.layout.p2m[0]!))).toBe(0);

@@ -57,7 +57,8 @@ describe("the PV kernel's churn under the hypervisor", () => {
     expect(s.pins).toBeGreaterThan(0);
     expect(s.unpins).toBeGreaterThan(0);
     expect(s.frames.freed).toBeGreaterThan(0);
-    expect(s.frames.scrubbed).toBe(s.frames.freed);
+    // A freed frame is scrubbed when it is handed out again, which populate_physmap's random pick may not do in a short run.
+    expect(s.frames.scrubbed).toBeLessThanOrEqual(s.frames.freed);
     expect(Object.keys(s.flushes).length).toBeGreaterThan(0);
     expect(s.violations).toBe(0);
     expect(r.hypervisorSteps).toBeGreaterThan(0n);

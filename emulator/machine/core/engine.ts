@@ -124,6 +124,8 @@ export class Engine {
   private preciseUntil = 0n;
   /** What the last continuation step did (the debugger's `step` says it). */
   private lastStep: StepLabel | undefined;
+  /** Each CPU's continuation's last announced step (a wait is only no progress when announced twice in a row). */
+  private waiting: (StepLabel | undefined)[] = [];
   /** Stop at events (the debugger); a run only collects them. */
   stopOnEvents = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -172,6 +174,7 @@ export class Engine {
     this.decisionCount = 0;
     this.ended = undefined;
     this.idleCpus = new Set();
+    this.waiting = [];
     this.events = [];
     this.resumeAt.clear();
     for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
@@ -428,6 +431,13 @@ export class Engine {
   private afterPiece(cpu: number, r: Piece, honour: boolean): StopReason | undefined {
     const events = this.platform.eventsPending() ? this.platform.takeEvents() : NO_EVENTS;
     this.events.push(...events);
+    // A sanitizer violation ends the run (status 4) unless --keep-going counts them.
+    const violation = events.find((e) => e.kind === "violation");
+    if (violation && !this.options.keepGoing) {
+      const step = typeof violation.detail?.step === "number" ? violation.detail.step : this.decisionCount - 1;
+      this.finish({ kind: "violation", cpu: violation.cpu, message: violation.message, step });
+      if (!(honour && this.stopOnEvents)) return this.endStop();
+    }
     if (events.length) this.preciseUntil = 0n;
     const stopForEvents = events.length && honour && this.stopOnEvents;
     if (r.stop === "end" && !stopForEvents) return this.endStop();
@@ -447,10 +457,16 @@ export class Engine {
   /** One continuation step as a decision of its own. */
   private afterHvStep(cpu: number, honour: boolean): StopReason | undefined {
     const r = this.hvStep(cpu);
+    // The step just taken is the one the routine announced last time. It
+    // only waited when that was a wait and the routine announces the very
+    // same wait again (its condition still holds): a step that ends in a
+    // new wait, or leaves one, did something.
+    const announced = this.waiting[cpu];
+    if (announced?.wait && r.label?.wait && r.label.what === announced.what) this.idleCpus.add(cpu);
+    else this.idleCpus.clear();
+    this.waiting[cpu] = r.stop === "hv" ? r.label : undefined;
     this.lastStep = r.label;
     this.lastStopCpu = cpu;
-    if (r.label?.wait) this.idleCpus.add(cpu);
-    else this.idleCpus.clear();
     return this.afterPiece(cpu, r, honour);
   }
 
@@ -660,6 +676,7 @@ export class Engine {
     this.rewind(calls);
     this.preciseUntil = 0n;
     this.idleCpus = new Set();
+    this.waiting = [];
     this.resumeAt.clear();
     this.pending = undefined;
     const again: RedoItem[] = [];

@@ -86,6 +86,9 @@ export interface Platform {
 export interface HypervisorParts {
   summary?(): Record<string, unknown>;
   inspect?(command: string, args: readonly string[]): string[];
+  /** Events the hypervisor reports (sanitizer violations), and whether it has any. */
+  takeEvents?(): MachineEvent[];
+  eventsPending?(): boolean;
   /**
    * An interrupt pending for CPU i that it must take before running guest
    * code, as a routine; asking has no effect (the routine does the work).
@@ -181,8 +184,17 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   }
 
   eventsPending(): boolean {
-    return this.machine.hw.eventsPending() > 0;
+    return this.machine.hw.eventsPending() > 0 || this.attached?.eventsPending?.() === true;
   }
+
+  /** The machine's own events (the missing-invalidation detector), then the hypervisor's (its sanitizer). */
+  takeEvents(): MachineEvent[] {
+    const own = this.machineEvents();
+    const more = this.attached?.takeEvents?.();
+    return more?.length ? [...own, ...more] : own;
+  }
+
+  protected abstract machineEvents(): MachineEvent[];
 
   abstract live(i: number): boolean;
   abstract idle(i: number): boolean;
@@ -190,7 +202,6 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   abstract snapshot(i: number): CpuSnapshot;
   abstract deadlock(live: readonly number[]): RunEnd;
   abstract noneLive(): RunEnd;
-  abstract takeEvents(): MachineEvent[];
   abstract stateHash(): bigint;
   abstract consoleBytes(): number;
   abstract unknownPorts(): UnknownPortUse[];

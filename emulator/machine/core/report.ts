@@ -30,6 +30,8 @@ export interface RunConfig extends RecordedOptions {
    * machine no further; "eager" (the default) computes it with the report.
    */
   stateHash?: "eager" | "on-demand";
+  /** --check-stale: report each use of a TLB entry whose source entry changed with no invalidation since (counted, never stopping the run). */
+  checkStale?: boolean;
 }
 
 export interface CpuReport {

@@ -13,9 +13,11 @@ export type RunEnd =
   /** A guest under the hypervisor shut its domain down (SCHEDOP_shutdown); `status` is the run's. */
   | { kind: "shutdown"; status: number; reason: string; cpu: number }
   | { kind: "crash"; reason: CrashReason; message: string; cpu?: number; pc?: bigint }
-  | { kind: "step-limit"; steps: bigint };
+  | { kind: "step-limit"; steps: bigint }
+  /** The hypervisor's sanitizer found a race (--keep-going counts them instead of stopping). */
+  | { kind: "violation"; cpu: number; message: string; step: number };
 
-export const STATUS = { SUCCESS: 0, GUEST_FAILURE: 1, CRASH: 2, STEP_LIMIT: 3 } as const;
+export const STATUS = { SUCCESS: 0, GUEST_FAILURE: 1, CRASH: 2, STEP_LIMIT: 3, VIOLATION: 4 } as const;
 
 /** The exit status of a run that ended so. */
 export function endStatus(end: RunEnd): number {
@@ -23,6 +25,7 @@ export function endStatus(end: RunEnd): number {
     : end.kind === "power-off" ? (end.reset ? STATUS.GUEST_FAILURE : STATUS.SUCCESS)
     : end.kind === "shutdown" ? end.status
     : end.kind === "step-limit" ? STATUS.STEP_LIMIT
+    : end.kind === "violation" ? STATUS.VIOLATION
     : STATUS.CRASH;
 }
 
@@ -42,5 +45,7 @@ export function describeEnd(end: RunEnd): string {
       return end.message;
     case "step-limit":
       return `--max-steps: ${end.steps} instructions retired`;
+    case "violation":
+      return `sanitizer violation at step ${end.step}: ${end.message}`;
   }
 }

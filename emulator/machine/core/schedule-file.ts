@@ -31,6 +31,8 @@ export interface RecordedOptions {
   tlbChaos: number | undefined;
   /** --hv: the image runs as PV domains under the hypervisor. */
   hv?: HvOptions;
+  /** --keep-going: sanitizer violations are counted; the run does not stop at the first. */
+  keepGoing?: boolean;
 }
 
 /** What `--hv` sets up (hypervisor/). */
@@ -41,6 +43,10 @@ export interface HvOptions {
   vcpus: number;
   /** Memory per domain (--dom-mem). */
   domMemBytes: bigint;
+  /** --nested: the hypervisor runs under an L0 and flushes remote pCPUs through it (the assisted flush). */
+  nested?: boolean;
+  /** --no-force-ipi: FLUSH_NO_ASSIST is ignored, as before Xen's fix (false); default true. */
+  forceIpi?: boolean;
 }
 
 export interface Schedule {
@@ -71,7 +77,11 @@ export function scheduleToJson(s: Schedule): string {
       quantum: o.quantum,
       maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
       tlbChaos: o.tlbChaos ?? null,
-      ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString() } } : {}),
+      ...(o.hv ? { hv: {
+        domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
+        ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+      } } : {}),
+      ...(o.keepGoing ? { keepGoing: true } : {}),
     },
     end: { status: s.status, stateHash: hex(s.stateHash) },
     decisions: s.decisions,
@@ -143,8 +153,11 @@ export function parseSchedule(text: string): Schedule {
     const vcpus = field(Number.isInteger(h.vcpus) && (h.vcpus as number) >= 1 && (h.vcpus as number) <= 64, h.vcpus as number, `"options.hv.vcpus" must be 1 to 64`);
     const domMem = BigInt(field(decimal(h.domMem), h.domMem as string, `"options.hv.domMem" must be a decimal string of bytes`));
     field(domMem >= 1n << 20n && domMem % 4096n === 0n && domMem <= MEM_MAX, 0, `"options.hv.domMem" ${h.domMem} must be a multiple of 4096 from 1 MiB to ${MEM_MAX}`);
-    hv = { domains, vcpus, domMemBytes: domMem };
+    const nested = field(h.nested === undefined || typeof h.nested === "boolean", h.nested as boolean | undefined, `"options.hv.nested" must be true or false`);
+    const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
+    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}) };
   }
+  const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
@@ -164,6 +177,7 @@ export function parseSchedule(text: string): Schedule {
       maxSteps: maxSteps === null ? undefined : BigInt(maxSteps),
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
       ...(hv ? { hv } : {}),
+      ...(keepGoing ? { keepGoing } : {}),
     },
     decisions,
     status: e.status,

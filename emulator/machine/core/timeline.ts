@@ -35,7 +35,7 @@ export type TimelineEvent =
   | { kind: "flush"; cpu: number; path: FlushPath; targets: readonly number[]; what: "tlb" | "tlb-global" | "invlpg"; filtered: number; reason: string }
   /**
    * The flush this pCPU began last is over (flush_area_mask returns). Optional:
-   * without it a flush ends when the routine it began in ends
+   * without it the end is inferred from the events that follow
    * (emulator/machine/timing/modelled-clock.ts).
    */
   | { kind: "flush-done"; cpu: number }

@@ -102,7 +102,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
     return { kind: "crash", reason: "deadlock", message: `${what} (${each.join("; ")})`, cpu: cpus[0]!.index, pc: cpus[0]!.state.pc };
   }
 
-  takeEvents(): MachineEvent[] {
+  protected machineEvents(): MachineEvent[] {
     return this.m.takeEvents().map((e) => {
       const stage2 = (e.level & 0x80) !== 0;
       const what = `the ${stage2 ? "stage-2 " : ""}L${e.level & 0x7f} descriptor at ${hex(e.sourcePa)}`;

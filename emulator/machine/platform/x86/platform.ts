@@ -110,7 +110,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit> {
     return { kind: "crash", reason: "deadlock", message: `${what} (${each.join("; ")})`, cpu: cpus[0]!.index, pc: cpus[0]!.state.rip };
   }
 
-  takeEvents(): MachineEvent[] {
+  protected machineEvents(): MachineEvent[] {
     return this.m.takeEvents().map((e) => ({
       kind: "stale-use",
       cpu: e.cpu,
