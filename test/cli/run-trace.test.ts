@@ -53,6 +53,21 @@ describe("run --trace", () => {
     expect(new Set(steps.map((e) => e.tid))).toEqual(new Set([1, 2]));
   });
 
+  it("--nested: the hypervisor's assisted flushes are marked (L0's hypercall, the targets' forced exits) and priced by path", () => {
+    const trace = tmpFile("nested.json");
+    const r = shootdown("run", PV, "--hv", "--cpus", "4", "--nested", "--stats", "--trace", trace, "--", "iterations=1");
+    expect(r.status).toBe(0);
+    const { problems, events } = checkTrace(readFileSync(trace, "utf8"));
+    expect(problems).toEqual([]);
+    expect(events.some((e) => e.name === "HVMOP_flush_tlbs")).toBe(true);
+    expect(events.some((e) => e.name === "L0 flush: forced VM exit and entry")).toBe(true);
+    const f = stats(r).modelledCycles.flushes;
+    expect(f.assisted.remoteFlushes).toBeGreaterThan(0);
+    // Each assisted flush costs at least its hypercall and one forced exit and entry per target.
+    expect(f.assisted.cyclesPerRemoteFlush).toBeGreaterThanOrEqual(COST_MODEL.l0FlushHypercall + COST_MODEL.vmExit + COST_MODEL.vmEntry);
+    expect(f.local.initiatorCycles).toBeGreaterThanOrEqual(f.local.flushes * COST_MODEL.invlpg);
+  });
+
   it("a trace that cannot be created is an error before the run (status 64); one that cannot be written, after it (status 2)", () => {
     const r = shootdown("run", HELLO, "--trace", join(ROOT, "no-such-directory", "t.json"));
     expect(r.status).toBe(64);
