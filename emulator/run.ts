@@ -47,14 +47,17 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
 }
 
 /**
- * Builds, boots and runs an image to its end; throws LoadError when it cannot
- * be booted. The machine's hardware instance is handed back for the next run
- * (machine/core/wasm.ts), so the state hash is taken before that, whatever
- * `config.stateHash` says: it reads only the pages the run wrote
- * (hw/phys/pages.ts), which costs less than writing them did.
+ * Builds, boots and runs an image to its end; `observe` sees the booted
+ * platform before the run (to attach a timeline sink). Throws LoadError
+ * when the image cannot be booted. The machine's hardware instance is
+ * handed back for the next run (machine/core/wasm.ts), so the state hash is
+ * taken before that, whatever `config.stateHash` says: it reads only the
+ * pages the run wrote (hw/phys/pages.ts), which costs less than writing
+ * them did.
  */
-export function runImage(config: RunConfig): RunReport {
+export function runImage(config: RunConfig, observe?: (platform: Platform) => void): RunReport {
   const engine = engineFor(config, { detector: config.checkStale === true });
+  observe?.(engine.platform);
   engine.runToEnd();
   const report = reportOf(engine, config.image, config.record === true, "eager");
   engine.platform.machine.release();
@@ -63,9 +66,9 @@ export function runImage(config: RunConfig): RunReport {
 
 /**
  * The options of a PCT run whose horizon was left open (0), with the horizon
- * measured: the decisions the same run takes under random interleaving with
- * seed 0, which draws its quanta as PCT does, so that the change points fall
- * over the whole of a typical run. It depends on the image and the options,
+ * measured: the decisions the same run takes under PCT with seed 0 and no
+ * change point, so that the change points fall over the whole of a typical
+ * run. It depends on the image and the options,
  * never on the seed, so every seed of an exploration shares it and
  * `shootdown run --strategy pct --seed S` makes exploration's run S. Other
  * options are returned as they are. Throws LoadError as runImage does.
