@@ -3,8 +3,9 @@
 // The race sanitizer (issue 13, mechanisms §1.9 "observable event").
 //
 // Hypervisor walkers that rely on a flush barrier (spurious_page_fault's walk
-// with interrupts disabled) register each frame they read, with the type
-// they read it as. While such a walk runs, a frame it read must not change
+// with interrupts disabled) register each frame they read or will read (a
+// table is registered as soon as the entry pointing at it has been read),
+// with the type they read it as. While such a walk runs, a frame it read must not change
 // under it: become usable with another type (after a retype away from the
 // page-table type it was read as, the guest may write it), or be scrubbed or
 // handed to an owner by the allocator. Either is a violation: the flush that
@@ -61,7 +62,7 @@ export class Sanitizer {
     this.walks.set(cpu, { va, step: this.step(), frames: new Map() });
   }
 
-  /** The walk on pCPU cpu read an entry of this frame, as a table of type `as`. */
+  /** The walk on pCPU cpu read an entry of this frame, or learned it as its next table, of type `as`. */
   read(cpu: number, page: PageInfo, as: string): void {
     this.walks.get(cpu)?.frames.set(page.mfn, as);
   }

@@ -12,6 +12,7 @@ import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
 import type { Cpu } from "./hypervisor.ts";
 import { addrOk, isPresent, pteMfn, tableOffset, _PAGE_RW } from "./pte.ts";
+import { PFEC_WRITE, spuriousPageFault } from "./traps.ts";
 
 const L_WALK: StepLabel = { what: "guest access: read a guest page-table entry" };
 const L_COPY_IN: StepLabel = { what: "copy_from_guest: read guest memory" };
@@ -26,8 +27,22 @@ export function accessOk(va: bigint, size: bigint): boolean {
 
 const canonical = (va: bigint) => va < 1n << 47n || va >= 0xffff_8000_0000_0000n;
 
-/** The machine address behind va in the vCPU's tables, or undefined where an access would fault. */
+/**
+ * The machine address behind va in the vCPU's tables, or undefined where an
+ * access faults. Where Xen's own access would fault, do_page_fault runs
+ * spurious_page_fault first (the fault came from hypervisor context): the
+ * interrupts-off walk of mechanisms §1.9 step 1. A fault it finds spurious
+ * (the tables changed between the walks) is retried once.
+ */
 export function* guestTranslate(c: Cpu, va: bigint, write: boolean): Routine<bigint | undefined> {
+  const pa = yield* softwareWalk(c, va, write);
+  if (pa !== undefined || !c.vcpu.guestTable || !canonical(va)) return pa;
+  if ((yield* spuriousPageFault(c, va, write ? PFEC_WRITE : 0, c.vcpu.guestTable)) !== "spurious") return undefined;
+  return yield* softwareWalk(c, va, write);
+}
+
+/** The access as the MMU would make it, one step per table read. */
+function* softwareWalk(c: Cpu, va: bigint, write: boolean): Routine<bigint | undefined> {
   let mfn = c.vcpu.guestTable;
   if (!mfn || !canonical(va)) return undefined;
   for (let level = 4; level >= 1; level--) {

@@ -169,7 +169,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       memory: m.memory, firstMfn: FIRST_MFN, nrFrames: frames - FIRST_MFN, nrPcpus: m.cpus.length, seed: o.seed,
       callbacks: {
         console: (d, bytes) => o.console(d.domid, bytes),
-        vcpuUp: (v) => this.runq.push(v),
+        // A vCPU taken down and brought up again before it left its pCPU is still there: it goes on running.
+        vcpuUp: (v) => {
+          if (!this.runq.includes(v) && !this.pcpus.some((p) => p.current === v)) this.runq.push(v);
+        },
         yield: (v) => this.yielded.add(v),
         baseptrChanged: (v) => this.baseptrChanged(v),
         flushLocal: (cpu, va, flags) => this.flushLocal(cpu, va, flags),
@@ -425,7 +428,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         past();
         return { kind: "done" };
       case "hlt":
-        yield { what: `d${v.domain.domid}v${v.vcpuId}: HLT, the vCPU yields` };
+        yield { what: `d${v.domain.domid}v${v.vcpuId}: HLT, the vCPU yields`, yields: true };
         past();
         this.save(cpu, v);
         this.runq.push(v);
@@ -442,7 +445,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
 
   /** After a hypercall: the domain may have shut down, the vCPU gone down, yielded or blocked. */
   private *afterHypercallSteps(cpu: X86Cpu, v: VCpu): Generator<StepLabel, Handled | undefined, void> {
-    yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU` };
+    yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU${v.down ? " (down)" : ""}`, yields: !v.down };
     this.save(cpu, v);
     if (!v.down) this.runq.push(v);
     return yield* this.schedule(cpu);

@@ -47,6 +47,8 @@ export function* spuriousPageFault(c: Cpu, va: bigint, errorCode: number, cr3Mfn
   pcpu.irqEnabled = false;
   hv.timeline?.emit({ kind: "irq-off", cpu: c.cpu });
   hv.sanitizer.beginWalk(c.cpu, va);
+  const root = hv.frames.lookup(cr3Mfn);
+  if (root) hv.sanitizer.read(c.cpu, root, "L4");
   hv.timeline?.emit({ kind: "walk-begin", cpu: c.cpu, va });
   const verdict = yield* pageFaultType(c, va, errorCode, cr3Mfn);
   yield L_IRQ_ON;
@@ -73,12 +75,16 @@ function* pageFaultType(c: Cpu, va: bigint, errorCode: number, cr3Mfn: number): 
     if (!page) return "real";
     const entry = hv.mem.read64(maddr(mfn) + BigInt(tableOffset(va, level) * 8));
     hv.sanitizer.read(c.cpu, page, `L${level}`);
-    hv.timeline?.emit({ kind: "walk-read", cpu: c.cpu, level, mfn, entry });
+    if (hv.timeline?.on) hv.timeline.emit({ kind: "walk-read", cpu: c.cpu, level, mfn, entry });
     const flags = pteFlags(entry);
     if ((flags & required) !== required || flags & disallowed) return "real";
     // A superpage leaf ends the walk early (PV tables never hold one, but the frame may no longer be a table).
     if (level > 1 && level < 4 && flags & _PAGE_PSE) return "spurious";
     mfn = pteMfn(entry);
+    // From here the walk depends on the next table: it learned the frame
+    // and will read it (§1.9 step 1 ends with the walker knowing P).
+    const next = level > 1 ? hv.frames.lookup(mfn) : undefined;
+    if (next) hv.sanitizer.read(c.cpu, next, `L${level - 1}`);
   }
   return "spurious";
 }

@@ -129,6 +129,8 @@ export class Engine {
   private lastStep: StepLabel | undefined;
   /** Each CPU's continuation's last announced step (a wait is only no progress when announced twice in a row). */
   private announcedSteps: (StepLabel | undefined)[] = [];
+  /** CPUs whose guest yielded since another CPU last made progress (StepLabel.yields). */
+  private yieldingCpus = new Set<number>();
   /** Stop at events (the debugger); a run only collects them. */
   stopOnEvents = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -182,6 +184,7 @@ export class Engine {
     this.ended = undefined;
     this.idleCpus = new Set();
     this.announcedSteps = [];
+    this.yieldingCpus = new Set();
     this.events = [];
     this.resumeAt.clear();
     for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
@@ -374,12 +377,30 @@ export class Engine {
     }
   }
 
-  /** The CPUs that made no progress since the last decision that did and have no interrupt to take (the scheduler may pass them over). */
+  /**
+   * CPU c made progress: no CPU is idle any more, and the CPUs that yielded
+   * to let another run may be chosen again (c's own yield stands until
+   * another CPU moves).
+   */
+  private progressBy(c: number): void {
+    this.idleCpus.clear();
+    if (!this.yieldingCpus.size) return;
+    const mine = this.yieldingCpus.has(c);
+    this.yieldingCpus.clear();
+    if (mine) this.yieldingCpus.add(c);
+  }
+
+  /**
+   * The CPUs that made no progress since the last decision that did and
+   * have no interrupt to take, and those whose guest yielded since (the
+   * scheduler may pass them over).
+   */
   private waiting(): ReadonlySet<number> {
-    if (!this.idleCpus.size) return NO_CPUS;
+    if (!this.idleCpus.size && !this.yieldingCpus.size) return NO_CPUS;
     const out = this.waitingCpus;
     out.clear();
     for (const c of this.idleCpus) if (!this.platform.interrupt(c)) out.add(c);
+    for (const c of this.yieldingCpus) if (!this.platform.interrupt(c)) out.add(c);
     return out;
   }
 
@@ -433,7 +454,7 @@ export class Engine {
             message: `replay diverged: decision ${this.decisionCount - 1}: CPU ${p.cpu} retired ${p.retired} instructions, the schedule says ${p.expect}` });
           return this.endStop();
         }
-        if (p.retired > 0) this.idleCpus.clear();
+        if (p.retired > 0) this.progressBy(p.cpu);
         // A CPU whose exit started a continuation has work to do: its steps say whether they make progress.
         else if (this.continuations[p.cpu]) this.idleCpus.delete(p.cpu);
         else this.idleCpus.add(p.cpu);
@@ -479,7 +500,8 @@ export class Engine {
     // new wait, or leaves one, did something.
     const announced = this.announcedSteps[cpu];
     if (announced?.wait && r.label?.wait && r.label.what === announced.what) this.idleCpus.add(cpu);
-    else this.idleCpus.clear();
+    else this.progressBy(cpu);
+    if (r.label?.yields) this.yieldingCpus.add(cpu);
     this.announcedSteps[cpu] = r.stop === "hv" ? r.label : undefined;
     this.lastStep = r.label;
     this.lastStopCpu = cpu;
@@ -693,6 +715,7 @@ export class Engine {
     this.preciseUntil = 0n;
     this.idleCpus = new Set();
     this.announcedSteps = [];
+    this.yieldingCpus = new Set();
     this.resumeAt.clear();
     this.pending = undefined;
     const again: RedoItem[] = [];

@@ -33,6 +33,13 @@ export interface StepLabel {
    * is deadlocked.
    */
   readonly wait?: boolean;
+  /**
+   * The guest on this CPU gave it up of its own accord (a vCPU's yield,
+   * block or HLT): a scheduler may pass the CPU over until another CPU has
+   * made progress, so that a guest spinning on yields does not starve the
+   * one it waits for (PCT's rule for yields). It is progress all the same.
+   */
+  readonly yields?: boolean;
 }
 
 /** A resumable routine; its return value ends the exit it was started for (undefined: done). */
