@@ -13,6 +13,7 @@ import { qemuSuite } from "./qemu.ts";
 import { exploreSetupSuite } from "./explore.ts";
 import { exploreSuite } from "./explore-search.ts";
 import { hvSuite } from "./hv.ts";
+import { flushSuite } from "./flush.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -32,6 +33,7 @@ const SUITES: Record<string, (o: BenchOptions) => void | Promise<void>> = {
   "explore-setup": exploreSetupSuite,
   explore: exploreSuite,
   hv: hvSuite,
+  flush: flushSuite,
 };
 
 /** The suites, in the order `shootdown bench` runs them. */
