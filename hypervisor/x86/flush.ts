@@ -119,11 +119,14 @@ export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefine
     hv.pcpus[t]!.ipiFrom = c.cpu;
     hv.stats.ipisSent++;
     hv.timeline?.emit({ kind: "ipi-send", cpu: c.cpu, target: t, vector: "INVALIDATE_TLB_VECTOR" });
-    // With no engine driving the pCPUs (tests, scripts), the others run
-    // nothing and take the interrupt at once when their interrupts are on.
-    if (!hv.engineDriven && interruptDeliverable(hv.pcpus[t]!)) finish(invalidateInterrupt(hv, t));
   }
-  while (s.cpumask.size) yield L_WAIT_ACKS;
+  for (;;) {
+    // With no engine driving the pCPUs (tests, scripts), the others take a
+    // pending interrupt at once whenever their interrupts are on.
+    if (!hv.engineDriven) for (const t of others) if (interruptDeliverable(hv.pcpus[t]!)) finish(invalidateInterrupt(hv, t));
+    if (!s.cpumask.size) break;
+    yield L_WAIT_ACKS;
+  }
   yield L_UNLOCK;
   s.lock = undefined;
 }

@@ -67,11 +67,11 @@ describe("shootdown explore", () => {
   });
 
   it("--all counts every seed, each as a single run ends", () => {
-    const r = shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--seed", "55", "--all", "--json", "--out-schedule", tmpFile("all.json"));
+    const r = shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--seed", "120", "--all", "--json", "--out-schedule", tmpFile("all.json"));
     expect(r.status).toBe(1);
     const s = json(r);
     const options = calibratedOptions(withDefaults({ cpus: 2, quantum: 8, mode: "pct", pct: { depth: 2, horizon: 0 } }, "x86_64"), BYTES);
-    const outcomes = Array.from({ length: 20 }, (_, i) => exploreRun(BYTES, options, 55n + BigInt(i)));
+    const outcomes = Array.from({ length: 20 }, (_, i) => exploreRun(BYTES, options, 120n + BigInt(i)));
     const failing = outcomes.filter((o) => o.status !== 0).map((o) => String(o.seed));
     expect(failing.length).toBeGreaterThan(0);
     expect(s.runs).toBe(20);
@@ -145,13 +145,13 @@ describe("shards", () => {
   it("--seed-range A:B --out F runs exactly A..B-1, and merged shards give what one search gives", () => {
     const a = tmpFile("a.json");
     const b = tmpFile("b.json");
-    const first = shootdown("explore", IMAGE, ...SEARCH, "--seed-range", "0:9", "--out", a, "--json");
-    const second = shootdown("explore", IMAGE, ...SEARCH, "--seed-range", "9:20", "--out", b, "--json");
+    const first = shootdown("explore", IMAGE, ...SEARCH, "--seed-range", "120:129", "--out", a, "--json");
+    const second = shootdown("explore", IMAGE, ...SEARCH, "--seed-range", "129:140", "--out", b, "--json");
     const shard = JSON.parse(readFileSync(a, "utf8"));
-    expect(shard).toMatchObject({ format: "shootdown-explore-shard", version: 1, seeds: [{ first: "0", end: "9" }], runs: 9 });
+    expect(shard).toMatchObject({ format: "shootdown-explore-shard", version: 1, seeds: [{ first: "120", end: "129" }], runs: 9 });
     expect(shard.failures).toEqual(json(first).failures.byKind);
     expect(JSON.parse(readFileSync(b, "utf8")).runs).toBe(11);
-    const one = json(shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--all", "--json", "--out-schedule", tmpFile("one.json")));
+    const one = json(shootdown("explore", IMAGE, ...SEARCH, "--runs", "20", "--seed", "120", "--all", "--json", "--out-schedule", tmpFile("one.json")));
     expect(one.failures.total).toBeGreaterThan(0);
     expect(first.status! + second.status!).toBeGreaterThan(0);
     // A shard carries its first failure's schedule; nothing else is written where the search ran.
@@ -166,14 +166,14 @@ describe("shards", () => {
       instructionsPerRun: s.instructionsPerRun, strategy: s.strategy, kind: s.firstFailure.kind, at: s.firstFailure.instructions,
     });
     expect(same(m)).toEqual(same(one));
-    expect(m.seeds).toEqual([{ first: "9", end: "20" }, { first: "0", end: "9" }]);
+    expect(m.seeds).toEqual([{ first: "129", end: "140" }, { first: "120", end: "129" }]);
     expect(m.workers).toBe(4);
     // The merged first failure's schedule, carried in its shard, replays.
     const replay = json(shootdown("run", IMAGE, "--replay", schedule, "--json"));
     expect(replay.instructions).toBe(m.firstFailure.instructions);
     // The table is the same table.
     const table = shootdown("explore", "merge", a, b, "--out-schedule", schedule).stdout;
-    expect(table).toMatch(/^seeds +0–8, 9–19$/m);
+    expect(table).toMatch(/^seeds +120–128, 129–139$/m);
     expect(table).toMatch(new RegExp(`^first failing seed +${one.firstFailingSeed}$`, "m"));
   });
 
