@@ -207,6 +207,17 @@ class Connection {
     return n - 1;
   }
 
+  /** A thread's registers; undefined for a vCPU that has none yet (down, never initialised). */
+  private registerValues(thread: number): bigint[] | undefined {
+    if (!this.session.threadsAreVcpus) return this.session.target.readRegisters(thread);
+    try {
+      return this.session.target.readRegisters(thread);
+    } catch (e) {
+      if (e instanceof ShootdownError) return undefined;
+      throw e;
+    }
+  }
+
   /** The pCPU that steps thread k (itself without a hypervisor); a vCPU off every pCPU is an error. */
   private stepCpu(k: number): number {
     return this.session.threadsAreVcpus ? this.stub.commands.stepCpu(k) : k;
@@ -222,7 +233,9 @@ class Connection {
         return this.stopReply({ kind: "step", cpu: s.current }, SIGTRAP);
       case "g": {
         const regs = t.registers();
-        const values = t.readRegisters(this.generalCpu);
+        const values = this.registerValues(this.generalCpu);
+        // A vCPU that has no registers yet: every one unavailable ('x'), so that gdb lists it all the same.
+        if (!values) return regs.map((r) => "x".repeat(r.bits / 4)).join("");
         return regs.map((r, i) => toHex(leBytes(values[i]!, r.bits / 8))).join("");
       }
       case "G": {
@@ -244,7 +257,8 @@ class Connection {
         const n = Number(hexNumber(p.slice(1)));
         const r = t.registers()[n];
         if (!r) return "E45";
-        return toHex(leBytes(t.readRegisters(this.generalCpu)[n]!, r.bits / 8));
+        const values = this.registerValues(this.generalCpu);
+        return values ? toHex(leBytes(values[n]!, r.bits / 8)) : "x".repeat(r.bits / 4);
       }
       case "P": {
         const m = /^P([0-9a-fA-F]+)=([0-9a-fA-F]*)$/.exec(p);
