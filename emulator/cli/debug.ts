@@ -90,9 +90,11 @@ export async function replCommand(args: string[], out: (line: string) => void): 
   const commands = new Commands(session, colour ? ANSI : PLAIN);
   const first = session.target.symbols.nearest(session.target.pc(0));
   // Under --hv the threads are the guests' vCPUs: the first is d1v0, at its entry point.
-  const threads = session.threads();
-  const vcpus = threads[0]?.vcpu ? `${threads.length} vCPU${threads.length === 1 ? "" : "s"}, ` : "";
-  out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${vcpus}${session.target.arch}; ${vcpus ? threads[0]!.name : "CPU 0"} at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);
+  // The session starts on pCPU 0, whose first steps are the hypervisor's (cpu d1v0 looks at the vCPU).
+  const threads = session.threads().filter((t) => t.vcpu);
+  const vcpus = threads.length ? `${threads.length} vCPU${threads.length === 1 ? "" : "s"}, ` : "";
+  const current = vcpus ? ", current pCPU 0" : "";
+  out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${vcpus}${session.target.arch}; ${vcpus ? threads[0]!.name : "CPU 0"} at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""}${current} ('help' lists the commands)`);
 
   return new Promise((resolve) => {
     const server: REPLServer = startRepl({

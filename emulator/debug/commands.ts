@@ -44,7 +44,8 @@ const COMMANDS = [
 export const HELP = `commands (addresses are numbers, symbols, symbol+offset or $register):
   step [N] | stepi [N]     run N instructions (default 1) on the current CPU
   cpu K                    make CPU K the current one (--hv: vCPU K, numbered
-                           domain by domain, or by name: cpu d2v1)
+                           domain by domain, or by name: cpu d2v1; cpu pN:
+                           pCPU N itself)
   continue                 run every CPU under the schedule until a breakpoint,
                            watchpoint, missing invalidation, or the end
   break ADDR|SYMBOL        stop any CPU when it reaches ADDR (linear address)
@@ -119,6 +120,7 @@ export class Commands {
         const k = this.cpuArg(args[0]!);
         this.session.thread = k;
         if (!this.session.threadsAreVcpus) return [`current CPU ${k}`, ...this.here(k)];
+        if (!this.session.threads()[k]!.vcpu) return [`current ${this.threadName(k)}`, ...this.here(k)];
         return [`current vCPU ${k}: ${this.threadName(k)}`, ...this.here(k)];
       }
       case "continue": case "c": case "cont":
@@ -189,10 +191,14 @@ export class Commands {
     return t.cpu;
   }
 
-  /** How output names thread k: "CPU 2", or "d1v0 on pCPU 1", "d1v3 off every pCPU (runnable)". */
+  /** How output names thread k: "CPU 2", or "d1v0 on pCPU 1", "d1v3 off every pCPU (runnable)", "pCPU 1, running d1v0". */
   threadName(k: number): string {
     const t = this.session.threads()[k]!;
-    if (!t.vcpu) return t.name;
+    if (!t.vcpu && !this.session.threadsAreVcpus) return t.name;
+    if (!t.vcpu) {
+      const on = this.session.threadOn(t.cpu!);
+      return `${t.name}, running ${on === undefined ? "no vCPU" : this.session.threads()[on]!.name}`;
+    }
     return t.cpu !== undefined ? `${t.name} on pCPU ${t.cpu}` : `${t.name} off every pCPU (${t.state})`;
   }
 
@@ -218,9 +224,16 @@ export class Commands {
     return Number(k);
   }
 
-  /** A vCPU by its number or its name (d2v1). */
+  /** A vCPU by its number or its name (d2v1), or a pCPU (p1). */
   private vcpuArg(text: string): number {
-    const threads = this.session.threads();
+    const all = this.session.threads();
+    const threads = all.filter((t) => t.vcpu);
+    const pm = /^p([0-9]+)$/i.exec(text);
+    if (pm) {
+      const n = Number(pm[1]);
+      if (n >= all.length - threads.length) throw new ShootdownError(`no pCPU ${n} (the machine has ${all.length - threads.length}: p0 to p${all.length - threads.length - 1})`);
+      return threads.length + n;
+    }
     const range = `the guests have ${threads.length} vCPU${threads.length === 1 ? "" : "s"}: 0 to ${threads.length - 1}, or by name ${threads[0]!.name} to ${threads.at(-1)!.name}`;
     if (/^d[0-9]+v[0-9]+$/i.test(text)) {
       const k = threads.findIndex((t) => t.name === text.toLowerCase());

@@ -202,9 +202,15 @@ class Connection {
     if (thread === "-1") return "all";
     if (thread === "0") return "any";
     const n = Number(hexNumber(thread));
-    const count = this.session.threadsAreVcpus ? this.session.threads().length : this.session.target.cpuCount;
+    const count = this.session.threadsAreVcpus ? this.session.vcpuCount : this.session.target.cpuCount;
     if (n < 1 || n > count) throw new BadPacket(`no thread ${thread}`);
     return n - 1;
+  }
+
+  /** gdb's current thread: the session's, when it is a vCPU (the REPL may look at a pCPU), else the one gdb selected. */
+  private gdbThread(): number {
+    const k = this.session.thread;
+    return k < this.session.vcpuCount ? k : this.generalCpu;
   }
 
   /** A thread's registers; undefined for a vCPU that has none yet (down, never initialised). */
@@ -229,7 +235,7 @@ class Connection {
     const t = s.target;
     switch (p[0]) {
       case "?":
-        if (s.threadsAreVcpus) return this.threadStopReply(s.thread, SIGTRAP, "");
+        if (s.threadsAreVcpus) return this.threadStopReply(this.gdbThread(), SIGTRAP, "");
         return this.stopReply({ kind: "step", cpu: s.current }, SIGTRAP);
       case "g": {
         const regs = t.registers();
@@ -311,7 +317,7 @@ class Connection {
         const m = /^H([gc])(-?[0-9a-fA-F]+)$/.exec(p);
         if (!m) throw new BadPacket("bad H packet");
         const cpu = this.cpuOf(m[2]!);
-        if (m[1] === "g") this.generalCpu = typeof cpu === "number" ? cpu : s.thread;
+        if (m[1] === "g") this.generalCpu = typeof cpu === "number" ? cpu : this.gdbThread();
         else this.continueCpu = typeof cpu === "number" ? cpu : -1;
         return "OK";
       }
@@ -322,7 +328,7 @@ class Connection {
       }
       case "s": {
         if (p.length > 1) throw new BadPacket("s with an address is not supported");
-        const thread = this.continueCpu >= 0 ? this.continueCpu : s.thread;
+        const thread = this.continueCpu >= 0 ? this.continueCpu : this.gdbThread();
         return this.stopped(s.step(1, this.stepCpu(thread)), thread);
       }
       case "c":
@@ -363,7 +369,7 @@ class Connection {
       });
       const step = actions.find((a) => a.action === "s");
       if (step) {
-        const thread = typeof step.cpu === "number" ? step.cpu : s.thread;
+        const thread = typeof step.cpu === "number" ? step.cpu : this.gdbThread();
         return this.stopped(s.step(1, this.stepCpu(thread)), thread);
       }
       this.continueAll();
@@ -395,13 +401,13 @@ class Connection {
       const part = xml.slice(offset, offset + length);
       return `${offset + length >= xml.length ? "l" : "m"}${escapeBinary(part)}`;
     }
-    if (p === "qfThreadInfo" && s.threadsAreVcpus) return `m${s.threads().map((v) => (v.index + 1).toString(16)).join(",")}`;
+    if (p === "qfThreadInfo" && s.threadsAreVcpus) return `m${s.threads().filter((v) => v.vcpu).map((v) => (v.index + 1).toString(16)).join(",")}`;
     if (p === "qfThreadInfo") {
       const live = Array.from({ length: t.cpuCount }, (_, i) => i).filter((i) => t.live(i));
       return `m${live.map((i) => (i + 1).toString(16)).join(",")}`;
     }
     if (p === "qsThreadInfo") return "l";
-    if (p === "qC") return `QC${(s.thread + 1).toString(16)}`;
+    if (p === "qC") return `QC${((s.threadsAreVcpus ? this.gdbThread() : s.current) + 1).toString(16)}`;
     if (p === "qAttached") return "1";
     if (p.startsWith("qThreadExtraInfo,")) {
       const cpu = this.cpuOf(p.slice("qThreadExtraInfo,".length));
@@ -503,9 +509,12 @@ class Connection {
       : stop.kind === "watchpoint" && stop.va !== undefined ? `watch:${stop.va.toString(16)};`
       : "";
     if (s.threadsAreVcpus) {
-      const thread = (stop.kind === "step" || stop.kind === "hv-step" || stop.kind === "idle") && stepped !== undefined ? stepped : s.followStop(stop.cpu);
-      s.thread = thread;
-      return this.threadStopReply(thread, signal, why);
+      const stepping = (stop.kind === "step" || stop.kind === "hv-step" || stop.kind === "idle") && stepped !== undefined;
+      const thread = stepping ? stepped : s.followStop(stop.cpu);
+      // A pCPU that runs no vCPU has no gdb thread: the stop names the thread gdb looked at.
+      const named = thread < s.vcpuCount ? thread : this.generalCpu;
+      s.thread = named;
+      return this.threadStopReply(named, signal, why);
     }
     s.current = stop.cpu;
     this.generalCpu = stop.cpu;

@@ -154,8 +154,10 @@ export class X86Target implements DebugTarget {
   private cpu(i: number): X86Cpu | OffCpuVcpu {
     const vcpus = this.platform.vcpus();
     if (!vcpus) return this.m.cpu(i);
-    const info = vcpus.list()[i];
-    if (!info) throw new ShootdownError(`no vCPU ${i}`);
+    const list = vcpus.list();
+    // The pCPUs follow the vCPUs (session.ts).
+    if (i >= list.length) return this.m.cpu(i - list.length);
+    const info = list[i]!;
     if (info.pcpu !== undefined) return this.m.cpu(info.pcpu);
     const file = vcpus.saved(i);
     if (!file) throw new ShootdownError(`${info.name} is ${info.state} and has no registers yet (VCPUOP_initialise gives it some)`);
@@ -164,8 +166,9 @@ export class X86Target implements DebugTarget {
 
   /** The pCPU thread i runs on: i itself without a hypervisor; undefined for a vCPU off every pCPU. */
   private pcpuOf(i: number): number | undefined {
-    const vcpus = this.platform.vcpus();
-    return vcpus ? vcpus.list()[i]?.pcpu : i;
+    const list = this.platform.vcpus()?.list();
+    if (!list) return i;
+    return i >= list.length ? i - list.length : list[i]!.pcpu;
   }
 
   registers(): readonly RegisterInfo[] {
@@ -343,7 +346,7 @@ export class X86Target implements DebugTarget {
     const i = this.pcpuOf(thread);
     if (i === undefined) {
       const info = this.platform.vcpus()!.list()[thread]!;
-      throw new ShootdownError(`${info.name} is off every pCPU (${info.state}): a TLB belongs to a pCPU; look at a vCPU that runs on one`);
+      throw new ShootdownError(`${info.name} is off every pCPU (${info.state}): a TLB belongs to a pCPU (tlb pN shows pCPU N's)`);
     }
     const cpu = this.m.cpu(i);
     const walks = new Map<bigint, ReturnType<X86Cpu["walkMemory"]>>();

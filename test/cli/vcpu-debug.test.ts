@@ -43,7 +43,7 @@ const reg = (lines: string[], name: string, from: number) => BigInt(find(lines, 
 describe("shootdown repl --hv: vCPUs as `cpu N`", () => {
   it("numbers the vCPUs, says which run and where, and refuses a vCPU that does not exist or cannot be stepped", () => {
     const out = repl(["cpu 9", "cpu d3v0", "cpu d1v2", "regs", "step", "break churn_iteration", "continue", "cpu 0"], ...CHURN);
-    expect(out[0]).toMatch(/^shootdown repl: .*kernel\.elf, 2 CPUs, 4 vCPUs, x86_64; d1v0 at 0x[0-9a-f]+ <_start> /);
+    expect(out[0]).toMatch(/^shootdown repl: .*kernel\.elf, 2 CPUs, 4 vCPUs, x86_64; d1v0 at 0x[0-9a-f]+ <_start>, current pCPU 0 /);
     expect(out.slice(1, 8)).toEqual([
       "error: no vCPU 9 (the guests have 4 vCPUs: 0 to 3, or by name d1v0 to d1v3)",
       "error: no vCPU d3v0 (the guests have 4 vCPUs: 0 to 3, or by name d1v0 to d1v3)",
@@ -59,6 +59,20 @@ describe("shootdown repl --hv: vCPUs as `cpu N`", () => {
     const at = out.indexOf(hit[0]);
     expect(out[at + 1]).toBe("=> 0x1013da <churn_iteration>:  53                       push %rbx");
     expect(out[at + 2]).toMatch(/^current vCPU 0: d1v0 (on pCPU [01]|off every pCPU \(\w+\))$/);
+  });
+
+  it("starts on pCPU 0, whose first steps are the hypervisor's, and can look at a pCPU itself (cpu pN)", () => {
+    const out = repl(["step 2", "cpu p2", "cpu p1", "tlb d1v1", "cpu d1v0", "break churn_iteration", "continue", "cpu p0", "tlb"], ...CHURN);
+    expect(out[1]).toBe("pCPU 0 in the hypervisor: schedule: take a vCPU from the run queue");
+    expect(out.slice(3, 7)).toEqual([
+      "error: no pCPU 2 (the machine has 2: p0 to p1)",
+      "current pCPU 1, running no vCPU",
+      "=> 0x0:  00 00                    add %al,(%rax)",
+      "error: d1v1 is off every pCPU (down): a TLB belongs to a pCPU (tlb pN shows pCPU N's)",
+    ]);
+    const p0 = out.findIndex((l) => /^current pCPU 0, running d1v[0-3]$/.test(l));
+    expect(p0).toBeGreaterThan(0);
+    expect(out[p0 + 2]).toMatch(/^pCPU 0, running d1v[0-3]: \d+ live entries$/);
   });
 
   it("reads a vCPU that is off every pCPU from its saved registers, and its memory through its own page tables", () => {
