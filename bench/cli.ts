@@ -11,6 +11,7 @@ import { asmSuite } from "./asm.ts";
 import { cpuSuite } from "./cpu.ts";
 import { qemuSuite } from "./qemu.ts";
 import { exploreSetupSuite } from "./explore.ts";
+import { exploreSuite } from "./explore-search.ts";
 import { hvSuite } from "./hv.ts";
 
 export interface BenchOptions {
@@ -21,13 +22,15 @@ export interface BenchOptions {
   out: (line: string) => void;
 }
 
-const SUITES: Record<string, (o: BenchOptions) => void> = {
+/** A suite prints its lines through `out`; one that runs worker threads (explore) is asynchronous. */
+const SUITES: Record<string, (o: BenchOptions) => void | Promise<void>> = {
   tlb: tlbSuite,
   i64: i64Suite,
   asm: asmSuite,
   cpu: cpuSuite,
   qemu: qemuSuite,
   "explore-setup": exploreSetupSuite,
+  explore: exploreSuite,
   hv: hvSuite,
 };
 
@@ -43,7 +46,7 @@ suites: ${Object.keys(SUITES).join(", ")} (default: all)
 
 const BENCH_OPTIONS = { scale: { type: "string" }, against: { type: "string" }, help: { type: "boolean" } } as const;
 
-export function benchCommand(args: string[], out: (line: string) => void): number {
+export async function benchCommand(args: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandLine(args, BENCH_OPTIONS, { command: "bench", afterDashDash: "operands" });
   if (values.help) {
     out(BENCH_USAGE);
@@ -56,7 +59,7 @@ export function benchCommand(args: string[], out: (line: string) => void): numbe
   }
   const against = values.against;
   if (against !== undefined && !existsSync(against)) throw new UsageError(`--against: no hardware module at '${shown(against)}'`);
-  for (const name of names) SUITES[name]!({ scale, out, ...(against === undefined ? {} : { against }) });
+  for (const name of names) await SUITES[name]!({ scale, out, ...(against === undefined ? {} : { against }) });
   return 0;
 }
 

@@ -12,22 +12,30 @@ import type { RecordedOptions } from "./machine/core/schedule-file.ts";
 
 type ImageArch = ReturnType<typeof imageArch>;
 
-const DEFAULTS = { cpus: 1, cmdline: "", quantum: 1000 } as const;
+const DEFAULTS = { cpus: 1, cmdline: "", quantum: 1000, pctDepth: 3 } as const;
 /** RAM by architecture: QEMU virt's default for AArch64. */
 const DEFAULT_MEM: Record<ImageArch, bigint> = { x86_64: 64n << 20n, aarch64: 128n << 20n };
 
-/** The options of a run: what is given, and `shootdown run`'s defaults for the rest. */
+/**
+ * The options of a run: what is given, and `shootdown run`'s defaults for
+ * the rest. A seed alone means random interleaving; a strategy without a
+ * seed, seed 0. A PCT horizon left at 0 is measured by calibratedOptions
+ * (run.ts), which needs the image.
+ */
 export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): RecordedOptions {
+  const mode = given.mode ?? (given.seed === undefined ? "round-robin" : "random");
   return {
     cpus: given.cpus ?? DEFAULTS.cpus,
     memBytes: given.memBytes ?? DEFAULT_MEM[arch],
     cmdline: given.cmdline ?? DEFAULTS.cmdline,
-    mode: given.seed === undefined ? "round-robin" : "random",
-    seed: given.seed,
+    mode,
+    seed: given.seed ?? (mode === "round-robin" ? undefined : 0n),
+    ...(mode === "pct" ? { pct: { depth: given.pct?.depth || DEFAULTS.pctDepth, horizon: given.pct?.horizon ?? 0 } } : {}),
     quantum: given.quantum ?? DEFAULTS.quantum,
     maxSteps: given.maxSteps,
     tlbChaos: given.tlbChaos,
     ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus) } } : {}),
+    ...(given.keepGoing ? { keepGoing: true } : {}),
   };
 }
 

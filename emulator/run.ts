@@ -53,6 +53,23 @@ export function runImage(config: RunConfig): RunReport {
   return reportOf(engine, config.image, config.record === true, config.stateHash);
 }
 
+/**
+ * The options of a PCT run whose horizon was left open (0), with the horizon
+ * measured: the decisions the same run takes under random interleaving with
+ * seed 0, which draws its quanta as PCT does, so that the change points fall
+ * over the whole of a typical run. It depends on the image and the options,
+ * never on the seed, so every seed of an exploration shares it and
+ * `shootdown run --strategy pct --seed S` makes exploration's run S. Other
+ * options are returned as they are. Throws LoadError as runImage does.
+ */
+export function calibratedOptions(options: RecordedOptions, image: Uint8Array): RecordedOptions {
+  if (options.mode !== "pct" || !options.pct || options.pct.horizon > 0) return options;
+  const { pct, ...rest } = options;
+  const engine = engineFor({ ...rest, mode: "random", seed: 0n, image, console: () => {}, record: false });
+  engine.runToEnd();
+  return { ...options, pct: { ...pct, horizon: Math.max(1, engine.decisions) } };
+}
+
 /** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */
 export const runX86 = runImage;
 export const runArm = runImage;

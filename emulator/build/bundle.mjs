@@ -11,7 +11,8 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: "linked",
-  banner: { js: "#!/usr/bin/env node" },
+  // CommonJS packages in the bundle (cli-progress) require Node's built-in modules; an ES module has no require of its own.
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __shootdownCreateRequire } from \"node:module\";\nconst require = __shootdownCreateRequire(import.meta.url);" },
   logLevel: "warning",
 });
 chmodSync("dist/cli.js", 0o755);

@@ -12,6 +12,7 @@ import { ShootdownError } from "../machine/core/errors.ts";
 import { sha256 } from "../machine/core/report.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
+import { calibratedOptions } from "../run.ts";
 import { MACHINE_OPTIONS, machineOptions, readScheduleFile, replayOptions, withDefaults, imageArch, readImage, imageWarnings, type Parsed } from "./run.ts";
 import { UsageError, parseCommandLine, integerOption, type OptionSpecs } from "./options.ts";
 import { colourFor } from "./output.ts";
@@ -55,7 +56,7 @@ function prepare(parsed: Parsed | "help"): Prepared | "help" {
   const image = readImage(parsed.imagePath, parsed.given, schedule);
   for (const w of imageWarnings(image)) process.stderr.write(`shootdown: warning: ${parsed.imagePath}: ${w}\n`);
   if (schedule && schedule.imageSha256 !== sha256(image)) throw new ShootdownError(`${parsed.replay} was recorded with another image`);
-  const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : withDefaults(parsed.given, imageArch(image));
+  const options = schedule ? replayOptions(schedule, parsed.given, parsed.replay!) : calibratedOptions(withDefaults(parsed.given, imageArch(image)), image);
   return { parsed, image, options, ...(schedule ? { schedule } : {}) };
 }
 

@@ -17,6 +17,8 @@ import { walkCommand } from "./walk.ts";
 import { benchCommand, BENCH_SUITES } from "../../bench/cli.ts";
 import { asmCommand, disasmCommand } from "./asm.ts";
 import { runCommand } from "./run.ts";
+import { exploreCommand } from "./explore.ts";
+import { exploreWorker, isExploreWorker } from "../explore/pool.ts";
 import { replCommand, gdbCommand } from "./debug.ts";
 import { EXIT_USAGE, UsageError, shown } from "./options.ts";
 import { handleOutputErrors } from "./output.ts";
@@ -37,6 +39,7 @@ interface CommandEntry {
 
 const COMMANDS: Record<string, CommandEntry> = {
   run: { run: runCommand, errorStatus: EXIT_USAGE, synopsis: "run IMAGE [options] [-- ARGS]        boot an x86-64 or AArch64 image headless on N CPUs" },
+  explore: { run: exploreCommand, errorStatus: EXIT_USAGE, synopsis: "explore IMAGE [options] [-- ARGS]    search schedules for a failing run (PCT, on worker threads)" },
   repl: { run: replCommand, errorStatus: EXIT_USAGE, synopsis: "repl IMAGE [run options]             step debugger: break, step, walk, tlb, …" },
   gdb: { run: gdbCommand, errorStatus: EXIT_USAGE, synopsis: "gdb IMAGE --port P [run options]     gdb remote stub for gdb-multiarch" },
   walk: { run: walkCommand, errorStatus: 2, synopsis: "walk --vectors FILE.jsonl [--json]   replay page-walk conformance vectors" },
@@ -93,13 +96,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-handleOutputErrors();
-main(process.argv.slice(2)).then(
-  (status) => {
-    process.exitCode = status;
-  },
-  (e: unknown) => {
-    process.stderr.write(`shootdown: internal error (a bug in shootdown; please report it):\n${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 70;
-  },
-);
+// `shootdown explore` starts this bundle again on its worker threads (explore/pool.ts).
+if (isExploreWorker()) exploreWorker();
+else {
+  handleOutputErrors();
+  main(process.argv.slice(2)).then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (e: unknown) => {
+      process.stderr.write(`shootdown: internal error (a bug in shootdown; please report it):\n${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

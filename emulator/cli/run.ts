@@ -12,17 +12,17 @@ import { rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { LoadError } from "../machine/core/elf-load.ts";
-import { runImage, imageArch } from "../run.ts";
+import { runImage, imageArch, calibratedOptions } from "../run.ts";
 import { withDefaults } from "../run-guest.ts";
 import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { encodeCmdline } from "../machine/platform/x86/boot.ts";
-import { parseSchedule, scheduleToJson, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
+import { parseSchedule, scheduleToJson, scheduleDescription, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
 import type { Counters } from "../machine/core/counters.ts";
 import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES } from "./input-file.ts";
 import { readElf } from "../../asm/index.ts";
 import {
-  UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, exclusive, shown,
+  UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, choiceOption, exclusive, shown,
   type OptionSpecs, type OptionValues, type SizeRule,
 } from "./options.ts";
 
@@ -40,6 +40,15 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --quantum Q       instructions per scheduling decision (default 1000); with
                     --seed, each decision runs a random 1 to Q
   --seed S          seeded random interleaving of the CPUs (also seeds --tlb-chaos)
+  --strategy pct|random
+                    how a seeded run picks CPUs: random (the default with
+                    --seed) or PCT, which gives the CPUs random priorities
+                    and changes them at D-1 random decisions, to find
+                    ordering bugs of depth D (the seed is 0 if not given)
+  --depth D         with --strategy pct: the bug depth it aims at (default 3)
+  --horizon K       with --strategy pct: the decisions over which the change
+                    points fall (default: the decisions of the same run under
+                    random interleaving with seed 0, measured first)
   --max-steps N     stop after N instructions over all CPUs (status 3)
   --record F        write the schedule taken to F (JSON)
   --replay F        follow the schedule in F exactly (same image and options)
@@ -104,6 +113,26 @@ function parseChaos(text: string): number {
   return p;
 }
 
+/**
+ * --strategy, --depth and --horizon: the mode and PCT's parameters as given
+ * (0 for a parameter left to its default, which withDefaults and
+ * calibratedOptions fill in).
+ */
+function strategyOptions(values: { strategy?: string; depth?: string; horizon?: string }): Partial<RecordedOptions> {
+  const mode = values.strategy === undefined ? undefined : choiceOption("--strategy", values.strategy, ["pct", "random"] as const);
+  for (const name of ["depth", "horizon"] as const) {
+    if (values[name] !== undefined && mode !== "pct") throw new UsageError(`--${name} needs --strategy pct`);
+  }
+  if (mode !== "pct") return mode ? { mode } : {};
+  return {
+    mode,
+    pct: {
+      depth: values.depth === undefined ? 0 : Number(integerOption("--depth", values.depth, 1n, 1000n)),
+      horizon: values.horizon === undefined ? 0 : Number(integerOption("--horizon", values.horizon, 1n, 0xffff_ffffn)),
+    },
+  };
+}
+
 export interface Parsed {
   imagePath: string;
   /** --check-stale (not recorded: it only reports). */
@@ -122,6 +151,9 @@ export const MACHINE_OPTIONS = {
   cpus: { type: "string" },
   mem: { type: "string" },
   seed: { type: "string" },
+  strategy: { type: "string" },
+  depth: { type: "string" },
+  horizon: { type: "string" },
   quantum: { type: "string" },
   "max-steps": { type: "string" },
   record: { type: "string" },
@@ -164,6 +196,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.cpus !== undefined) given.cpus = Number(integerOption("--cpus", values.cpus, 1n, 64n));
   if (values.mem !== undefined) given.memBytes = parseSize(values.mem);
   if (values.seed !== undefined) given.seed = integerOption("--seed", values.seed, 0n, (1n << 64n) - 1n);
+  Object.assign(given, strategyOptions(values));
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
@@ -212,6 +245,9 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--mem", (o) => (o.memBytes === undefined ? undefined : `${o.memBytes} bytes`)],
     ["the guest command line", (o) => (o.cmdline === undefined ? undefined : JSON.stringify(o.cmdline))],
     ["--seed", (o) => o.seed?.toString()],
+    ["--strategy", (o) => o.mode],
+    ["--depth", (o) => (o.pct?.depth ? String(o.pct.depth) : undefined)],
+    ["--horizon", (o) => (o.pct?.horizon ? String(o.pct.horizon) : undefined)],
     ["--quantum", (o) => o.quantum?.toString()],
     ["--tlb-chaos", (o) => o.tlbChaos?.toString()],
     ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
@@ -323,6 +359,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   const consoleOut = new ConsoleOut(p.json ? process.stderr : process.stdout);
   let report: RunReport;
   try {
+    options = calibratedOptions(options, image);
     report = runImage({
       ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true,
       ...(schedule ? { replay: schedule.decisions } : {}),
@@ -458,7 +495,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string 
   const lines: string[] = [];
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
-  const mode = r.mode === "replay" ? "replay" : r.mode === "random" ? `random interleaving, seed ${o.seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
+  const mode = r.mode === "replay" ? "replay" : scheduleDescription(o);
   lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
   lines.push("CPU  instructions        cycles  exits");
   for (const c of r.cpus) {
@@ -508,8 +545,13 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
     end,
     options: {
       cpus: o.cpus, memBytes: num(o.memBytes), cmdline: o.cmdline, mode: r.mode, seed: o.seed === undefined ? null : o.seed.toString(),
+      ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
       quantum: o.quantum, maxSteps: o.maxSteps === undefined ? null : num(o.maxSteps), tlbChaos: o.tlbChaos ?? null,
-      ...(o.hv ? { hv: { domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes) } } : {}),
+      ...(o.hv ? { hv: {
+        domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes),
+        ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+      } } : {}),
+      ...(o.keepGoing ? { keepGoing: true } : {}),
     },
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
     events: {

@@ -26,13 +26,14 @@ import { getPageFromMfn, putPage } from "./page-ref.ts";
 import { demoteTable, promoteTable } from "./page-table.ts";
 
 const L_GET_TYPE: StepLabel = { what: "_get_page_type: take a type reference" };
-const L_WAIT_VALIDATE: StepLabel = { what: "_get_page_type: wait for another pCPU's validation" };
+const L_WAIT_VALIDATE: StepLabel = { what: "_get_page_type: wait for another pCPU's validation", wait: true };
 const L_VALIDATED: StepLabel = { what: "_get_page_type: mark the frame validated" };
 const L_PUT_TYPE: StepLabel = { what: "_put_page_type: drop a type reference" };
-const L_WAIT_UNLOCK: StepLabel = { what: "_put_page_type: wait for page_unlock" };
+const L_WAIT_UNLOCK: StepLabel = { what: "_put_page_type: wait for page_unlock", wait: true };
 const L_PUT_FINAL: StepLabel = { what: "_put_final_page_type: drop the last type reference" };
 const L_VALIDATE_DONE: StepLabel = { what: "validate_page: record the result" };
 const L_LOCK: StepLabel = { what: "page_lock: take the lock" };
+const L_WAIT_LOCK: StepLabel = { what: "page_lock: wait for the lock", wait: true };
 const L_UNLOCK: StepLabel = { what: "page_unlock: release the lock" };
 const L_LINEAR: StepLabel = { what: "dec_linear_uses/entries" };
 
@@ -181,8 +182,8 @@ export function* getPageAndTypeFromMfn(c: Cpu, mfn: number, type: PageType, d: D
  * pCPU holds it.
  */
 export function* pageLock(c: Cpu, page: PageInfo): Routine<boolean> {
-  for (;;) {
-    yield L_LOCK;
+  for (let waiting = false; ; waiting = true) {
+    yield waiting ? L_WAIT_LOCK : L_LOCK;
     if (page.locked) continue;
     if (!page.validated || page.typeCount === 0 || page.typeCount + 1 > PGT_COUNT_MAX) return false;
     page.locked = true;

@@ -18,7 +18,7 @@ const VECTORS = join(ROOT, "test", "golden", "vectors", "x86_64-sample.jsonl");
 /** A guest that reports success at once. */
 const SUCCESS = () => imageFile("_start:\n  mov $0, %al\n  out %al, $0xf4\n");
 
-const COMMANDS = ["run", "repl", "gdb", "walk", "asm", "disasm", "bench"];
+const COMMANDS = ["run", "explore", "repl", "gdb", "walk", "asm", "disasm", "bench"];
 
 describe("shootdown --version and the top-level usage", () => {
   it("--version prints the package's version", () => {

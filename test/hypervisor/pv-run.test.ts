@@ -19,13 +19,16 @@ interface HvRun extends RunReport {
   console: string;
 }
 
-function run(o: Partial<RecordedOptions> & { domains?: number; vcpus?: number; replay?: PackedStep[] } = {}, record = false): HvRun {
+function run(o: Partial<RecordedOptions> & { domains?: number; vcpus?: number; replay?: PackedStep[]; nested?: boolean; forceIpi?: boolean } = {}, record = false): HvRun {
   const bytes: number[] = [];
   const cpus = o.cpus ?? 2;
   const report = runImage({
     cpus, memBytes: 64n << 20n, cmdline: "workload=churn iterations=3", mode: o.seed === undefined ? "round-robin" : "random",
     seed: undefined, quantum: 1000, maxSteps: 200_000_000n, tlbChaos: undefined, ...o,
-    hv: { domains: o.domains ?? 1, vcpus: o.vcpus ?? cpus, domMemBytes: 16n << 20n },
+    hv: {
+      domains: o.domains ?? 1, vcpus: o.vcpus ?? cpus, domMemBytes: 16n << 20n,
+      ...(o.nested ? { nested: true } : {}), ...(o.forceIpi === false ? { forceIpi: false } : {}),
+    },
     image: kernel, console: (b) => bytes.push(b), record,
   });
   return { ...report, console: Buffer.from(bytes).toString("latin1") };
@@ -43,6 +46,33 @@ type Summary = {
   domains: { domid: number; shutdown: string }[];
 };
 const summary = (r: RunReport) => r.hypervisor as unknown as Summary;
+
+describe("flush paths on the machine (issue 13)", () => {
+  type Flushy = Summary & { flushPaths: Record<string, number>; ipisSent: number; pcpusSparedByClock: number };
+  it("without an L0, remote flushes are IPIs that targets take and acknowledge, and the TLB-flush clock spares pCPUs", () => {
+    const r = run({ cpus: 4 });
+    expect(r.status).toBe(0);
+    const s = summary(r) as Flushy;
+    expect(s.flushPaths.ipi).toBeGreaterThan(0);
+    expect(s.flushPaths.assisted).toBeUndefined();
+    expect(s.ipisSent).toBeGreaterThanOrEqual(s.flushPaths.ipi!);
+    expect(s.pcpusSparedByClock).toBeGreaterThan(0);
+    expect(r.cpus.reduce((n, c) => n + (c.exits["parked"] ?? 0), 0)).toBeGreaterThan(0);
+  });
+  it("--nested: TLB-only flushes go through L0; FLUSH_NO_ASSIST flushes (retypes, reuse) still by IPI; the clock spares nobody", () => {
+    const s = summary(run({ cpus: 4, nested: true })) as Flushy;
+    expect(s.flushPaths.assisted).toBeGreaterThan(0);
+    expect(s.flushPaths.ipi).toBeGreaterThan(0);
+    expect(s.pcpusSparedByClock).toBe(0);
+  });
+  it("--nested --no-force-ipi: no flush is an IPI", () => {
+    const r = run({ cpus: 4, nested: true, forceIpi: false });
+    expect(r.status).toBe(0);
+    const s = summary(r) as Flushy;
+    expect(s.flushPaths.ipi).toBeUndefined();
+    expect(s.ipisSent).toBe(0);
+  });
+});
 
 describe("the PV kernel's churn under the hypervisor", () => {
   it("on 4 pCPUs with 4 vCPUs runs to SHUTDOWN_poweroff, and the summary counts what happened", () => {

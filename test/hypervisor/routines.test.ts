@@ -39,7 +39,7 @@ describe("routines racing on two pCPUs", () => {
     expect(page.typeCount).toBe(1);
     expect(page.validated).toBe(false);
     stepUntil(b, /wait for another pCPU's validation/);
-    for (let i = 0; i < 10; i++) expect(b.next().value).toEqual({ what: "_get_page_type: wait for another pCPU's validation" });
+    for (let i = 0; i < 10; i++) expect(b.next().value).toEqual({ what: "_get_page_type: wait for another pCPU's validation", wait: true });
     expect(finish(a)).toBe(0);
     expect(finish(b)).toBe(0);
     expect(page.typeCount).toBe(2);

@@ -187,6 +187,44 @@ describe("continuations", () => {
     expect(e.runToEnd()).toMatchObject({ kind: "crash", reason: "deadlock" });
   });
 
+  it("a step that does work and then announces a wait is progress: a handshake between two waiting CPUs is no deadlock", () => {
+    // CPU 0 waits for flag1, then sets flag2. CPU 1 sets flag1 and, in the
+    // same step, starts waiting for flag2. Counting a CPU idle from the wait
+    // it announces would call this a deadlock the moment CPU 1 set flag1.
+    const flags = { one: false, two: false };
+    const first = new Set<number>();
+    const e = new Engine({
+      options: options({ cpus: 4, mode: "round-robin" }), console: () => {},
+      build: (opts, console) => {
+        const p = bootPlatform(img, opts, console);
+        p.attach({
+          name: "handshake",
+          handle: (cpu: X86Cpu, exit: X86Exit): Handled | undefined => {
+            if (exit.reason !== "vmcall") return undefined;
+            cpu.setState({ rip: cpu.state.rip + 3n });
+            if (first.has(cpu.index) || cpu.index > 1) return { kind: "done" };
+            first.add(cpu.index);
+            const a = function* () {
+              while (!flags.one) yield { what: "wait for flag1", wait: true };
+              flags.two = true;
+              return { kind: "done" } as Handled;
+            };
+            const b = function* () {
+              yield { what: "set flag1" };
+              flags.one = true;
+              while (!flags.two) yield { what: "wait for flag2", wait: true };
+              return { kind: "done" } as Handled;
+            };
+            return { kind: "continue", routine: cpu.index === 0 ? a() : b() };
+          },
+        } as unknown as ExitHandler<never, never>);
+        return p;
+      },
+    });
+    expect(e.runToEnd()).toMatchObject({ kind: "debug-exit" });
+    expect(flags).toEqual({ one: true, two: true });
+  });
+
   it("a bug in a handler ends the run with one line, never a stack", () => {
     const e = new Engine({
       options: options({ cpus: 1, mode: "round-robin" }), console: () => {},

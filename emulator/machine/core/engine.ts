@@ -26,8 +26,8 @@
 // commands therefore always reach the same states.
 
 import { ShootdownError } from "./errors.ts";
-import { RoundRobin, RandomInterleaving, Replay, ReplayDiverged, type Scheduler, type Step, type PackedStep } from "./scheduler.ts";
-import type { RecordedOptions } from "./schedule-file.ts";
+import { RoundRobin, RandomInterleaving, PriorityChangePoints, Replay, ReplayDiverged, type Scheduler, type Step, type PackedStep } from "./scheduler.ts";
+import { scheduleDescription, type RecordedOptions } from "./schedule-file.ts";
 import { describeEnd, endStatus, type RunEnd } from "./run-end.ts";
 import type { Continuation, Handled, MachineEvent, StepLabel } from "./exits.ts";
 import type { Platform } from "./platform.ts";
@@ -82,6 +82,7 @@ interface Pending {
 type RedoItem = { cpu: number; budget: number; expect: number } | { pending: Pending } | { hv: number };
 
 const NO_EVENTS: MachineEvent[] = [];
+const NO_CPUS: ReadonlySet<number> = new Set<number>();
 
 /** Instructions `continue` runs at most before it gives up and reports (a guard against an endless loop in a guest). */
 export const CONTINUE_LIMIT = 50_000_000n;
@@ -111,6 +112,8 @@ export class Engine {
   private decisionCount = 0;
   private ended: RunEnd | undefined;
   private idleCpus = new Set<number>();
+  /** waiting()'s answer, one set for the whole run. */
+  private readonly waitingCpus = new Set<number>();
   private lastStopCpu = 0;
   private exitCounts: Record<string, number>[] = [];
   private events: MachineEvent[] = [];
@@ -125,7 +128,7 @@ export class Engine {
   /** What the last continuation step did (the debugger's `step` says it). */
   private lastStep: StepLabel | undefined;
   /** Each CPU's continuation's last announced step (a wait is only no progress when announced twice in a row). */
-  private waiting: (StepLabel | undefined)[] = [];
+  private announcedSteps: (StepLabel | undefined)[] = [];
   /** Stop at events (the debugger); a run only collects them. */
   stopOnEvents = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -155,6 +158,10 @@ export class Engine {
   private makeScheduler(): Scheduler | Replay {
     if (this.replayPacked) return new Replay(this.replayPacked);
     const o = this.options;
+    if (o.mode === "pct") {
+      if (!o.pct) throw new ShootdownError("a PCT run needs its depth and horizon");
+      return new PriorityChangePoints(o.seed ?? 0n, o.quantum, o.cpus, o.pct);
+    }
     return o.mode === "random" ? new RandomInterleaving(o.seed ?? 0n, o.quantum) : new RoundRobin(o.quantum);
   }
 
@@ -174,7 +181,7 @@ export class Engine {
     this.decisionCount = 0;
     this.ended = undefined;
     this.idleCpus = new Set();
-    this.waiting = [];
+    this.announcedSteps = [];
     this.events = [];
     this.resumeAt.clear();
     for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
@@ -197,7 +204,7 @@ export class Engine {
     return this.taken;
   }
 
-  get mode(): "round-robin" | "random" | "replay" {
+  get mode(): "round-robin" | "random" | "pct" | "replay" {
     return this.scheduler.mode;
   }
 
@@ -348,7 +355,7 @@ export class Engine {
     // A CPU with an interrupt to take (a parked pCPU a flush IPI woke) has work, whatever it did last.
     if (live.every((c) => this.idleCpus.has(c) && !this.platform.interrupt(c))) return void this.finish(this.platform.deadlock(live));
     try {
-      const d = this.scheduler.next(live);
+      const d = this.scheduler.next(live, this.waiting());
       this.takeInterrupt(d.cpu);
       if ("hv" in d) {
         if (!this.continuations[d.cpu]) throw new ReplayDiverged(`decision ${this.decisionCount} steps CPU ${d.cpu}'s continuation, and it has none`);
@@ -365,6 +372,15 @@ export class Engine {
       if (!(e instanceof ReplayDiverged)) throw e;
       return void this.finish({ kind: "crash", reason: "replay-diverged", message: `replay diverged: ${e.message}` });
     }
+  }
+
+  /** The CPUs that made no progress since the last decision that did and have no interrupt to take (the scheduler may pass them over). */
+  private waiting(): ReadonlySet<number> {
+    if (!this.idleCpus.size) return NO_CPUS;
+    const out = this.waitingCpus;
+    out.clear();
+    for (const c of this.idleCpus) if (!this.platform.interrupt(c)) out.add(c);
+    return out;
   }
 
   /**
@@ -461,10 +477,10 @@ export class Engine {
     // only waited when that was a wait and the routine announces the very
     // same wait again (its condition still holds): a step that ends in a
     // new wait, or leaves one, did something.
-    const announced = this.waiting[cpu];
+    const announced = this.announcedSteps[cpu];
     if (announced?.wait && r.label?.wait && r.label.what === announced.what) this.idleCpus.add(cpu);
     else this.idleCpus.clear();
-    this.waiting[cpu] = r.stop === "hv" ? r.label : undefined;
+    this.announcedSteps[cpu] = r.stop === "hv" ? r.label : undefined;
     this.lastStep = r.label;
     this.lastStopCpu = cpu;
     return this.afterPiece(cpu, r, honour);
@@ -616,7 +632,7 @@ export class Engine {
   get scheduleName(): string {
     const o = this.options;
     if (this.replayPacked) return `replay of ${this.replayPacked.length} recorded decisions`;
-    return o.mode === "random" ? `random interleaving, seed ${o.seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
+    return scheduleDescription(o);
   }
 
   /** The decision a stop interrupted, still to be finished. */
@@ -676,7 +692,7 @@ export class Engine {
     this.rewind(calls);
     this.preciseUntil = 0n;
     this.idleCpus = new Set();
-    this.waiting = [];
+    this.announcedSteps = [];
     this.resumeAt.clear();
     this.pending = undefined;
     const again: RedoItem[] = [];

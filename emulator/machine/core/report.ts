@@ -54,7 +54,7 @@ export interface RunReport {
   end: RunEnd;
   /** 0 success, 1 guest-reported failure, 2 crash, 3 step limit. */
   status: number;
-  mode: "round-robin" | "random" | "replay";
+  mode: "round-robin" | "random" | "pct" | "replay";
   cpus: CpuReport[];
   /** Instructions over all CPUs. */
   steps: bigint;

@@ -7,7 +7,7 @@
 // so that a replay can say whether it reproduced the run.
 
 import { ShootdownError } from "./errors.ts";
-import { checkPacked, repeatCount, isHvStep, type PackedStep } from "./scheduler.ts";
+import { checkPacked, repeatCount, isHvStep, type PackedStep, type PctParameters } from "./scheduler.ts";
 
 export const SCHEDULE_FORMAT = "shootdown-schedule";
 /**
@@ -23,9 +23,11 @@ export interface RecordedOptions {
   memBytes: bigint;
   cmdline: string;
   /** How the decisions were made; a replay follows them whatever the mode. */
-  mode: "round-robin" | "random";
+  mode: "round-robin" | "random" | "pct";
   /** --seed (also the TLB chaos seed), or undefined. */
   seed: bigint | undefined;
+  /** --depth and --horizon of mode "pct" (scheduler.ts PriorityChangePoints). */
+  pct?: PctParameters;
   quantum: number;
   maxSteps: bigint | undefined;
   tlbChaos: number | undefined;
@@ -49,6 +51,17 @@ export interface HvOptions {
   forceIpi?: boolean;
 }
 
+/**
+ * How a run's decisions are made, in words: "round-robin, quantum 1000",
+ * "PCT, seed 7, depth 3, …"; with no seed, what every seed shares
+ * ("PCT, depth 3, …", as exploration says it).
+ */
+export function scheduleDescription(o: RecordedOptions): string {
+  const seed = o.seed === undefined ? "" : `, seed ${o.seed}`;
+  if (o.mode === "pct") return `PCT${seed}, depth ${o.pct?.depth}, horizon ${o.pct?.horizon} decisions, quantum 1–${o.quantum}`;
+  return o.mode === "random" ? `random interleaving${seed}, quantum 1–${o.quantum}` : `round-robin, quantum ${o.quantum}`;
+}
+
 export interface Schedule {
   imageSha256: string;
   imageName: string;
@@ -62,27 +75,32 @@ export interface Schedule {
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
+/** The "options" object of a schedule file (exploration's shard files hold it too). */
+export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
+  return {
+    cpus: o.cpus,
+    mem: o.memBytes.toString(),
+    cmdline: o.cmdline,
+    mode: o.mode,
+    seed: o.seed === undefined ? null : o.seed.toString(),
+    ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
+    quantum: o.quantum,
+    maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
+    tlbChaos: o.tlbChaos ?? null,
+    ...(o.hv ? { hv: {
+      domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
+      ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+    } } : {}),
+    ...(o.keepGoing ? { keepGoing: true } : {}),
+  };
+}
+
 export function scheduleToJson(s: Schedule): string {
-  const o = s.options;
   const file = {
     format: SCHEDULE_FORMAT,
     version: SCHEDULE_VERSION,
     image: { sha256: s.imageSha256, name: s.imageName },
-    options: {
-      cpus: o.cpus,
-      mem: o.memBytes.toString(),
-      cmdline: o.cmdline,
-      mode: o.mode,
-      seed: o.seed === undefined ? null : o.seed.toString(),
-      quantum: o.quantum,
-      maxSteps: o.maxSteps === undefined ? null : o.maxSteps.toString(),
-      tlbChaos: o.tlbChaos ?? null,
-      ...(o.hv ? { hv: {
-        domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
-        ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
-      } } : {}),
-      ...(o.keepGoing ? { keepGoing: true } : {}),
-    },
+    options: optionsToJson(s.options),
     end: { status: s.status, stateHash: hex(s.stateHash) },
     decisions: s.decisions,
   };
@@ -137,7 +155,16 @@ export function parseSchedule(text: string): Schedule {
   // The rules of the command line's --mem (a multiple of 4 KiB from 2 MiB to 3 GiB).
   field(memBytes >= MEM_MIN && memBytes <= MEM_MAX && memBytes % 4096n === 0n, 0, `"options.mem" ${o.mem} must be a multiple of 4096 from ${MEM_MIN} to ${MEM_MAX}`);
   const cmdline = field(typeof o.cmdline === "string", o.cmdline as string, `"options.cmdline" must be a string`);
-  const mode = field(o.mode === "round-robin" || o.mode === "random", o.mode as "round-robin" | "random", `"options.mode" must be "round-robin" or "random"`);
+  const mode = field(o.mode === "round-robin" || o.mode === "random" || o.mode === "pct", o.mode as RecordedOptions["mode"],
+    `"options.mode" must be "round-robin", "random" or "pct"`);
+  // Files written before PCT have no "pct"; a PCT run's file must have it, and only such a file may.
+  let pct: PctParameters | undefined;
+  if (mode === "pct") {
+    const q = o.pct as Record<string, unknown> | undefined;
+    const positive = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 1;
+    field(isObject(q) && positive(q.depth) && positive(q.horizon), 0, `"options.pct" must be { "depth": D, "horizon": K } of positive integers when "mode" is "pct"`);
+    pct = { depth: q!.depth as number, horizon: q!.horizon as number };
+  } else field(o.pct === undefined, 0, `"options.pct" is only for "mode": "pct"`);
   const seed = field(o.seed === null || (decimal(o.seed) && BigInt(o.seed as string) < 1n << 64n), o.seed as string | null,
     `"options.seed" must be null or a decimal string below 2^64`);
   const quantum = field(Number.isSafeInteger(o.quantum) && (o.quantum as number) >= 1, o.quantum as number, `"options.quantum" must be a positive integer`);
@@ -174,6 +201,7 @@ export function parseSchedule(text: string): Schedule {
     options: {
       cpus, memBytes, cmdline, mode, quantum,
       seed: seed === null ? undefined : BigInt(seed),
+      ...(pct ? { pct } : {}),
       maxSteps: maxSteps === null ? undefined : BigInt(maxSteps),
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
       ...(hv ? { hv } : {}),

@@ -10,12 +10,21 @@
 //   round-robin   CPUs in index order, each for `quantum` instructions
 //   random        each decision picks a live CPU uniformly and a quantum
 //                 uniformly from 1 to `quantum` (seeded by --seed)
+//   pct           probabilistic concurrency testing (Burckhardt et al.,
+//                 ASPLOS 2010): random priorities and depth-1 priority
+//                 change points, the highest-priority CPU that can make
+//                 progress runs (seeded by --seed; `shootdown explore`)
 //   replay        the decisions of a recorded run, in order
 //
 // A decision is asked of the scheduler with the CPUs that are still live
 // (not stopped); a halted CPU is live and is simply run: with nothing
 // pending it returns at once having retired nothing, which is how the
-// runner notices a deadlock.
+// runner notices a deadlock. The engine also says which live CPUs are
+// waiting: they made no progress at their last decision and nothing has
+// happened since that could let them (a halted CPU with no interrupt, a
+// hypervisor routine that only waited). Round-robin and random run them
+// anyway; PCT passes them over, since under strict priorities a waiting CPU
+// would otherwise be chosen again and again.
 
 import { ShootdownError } from "./errors.ts";
 
@@ -26,9 +35,13 @@ export interface Decision {
 }
 
 export interface Scheduler {
-  readonly mode: "round-robin" | "random" | "replay";
-  /** The next decision; `live` lists the CPUs that may run, in index order, never empty. */
-  next(live: readonly number[]): Decision;
+  readonly mode: "round-robin" | "random" | "pct" | "replay";
+  /**
+   * The next decision; `live` lists the CPUs that may run, in index order,
+   * never empty; `waiting` holds the live CPUs that are known to be unable
+   * to make progress now.
+   */
+  next(live: readonly number[], waiting?: ReadonlySet<number>): Decision;
 }
 
 // ── A seeded generator ───────────────────────────────────────────────────────
@@ -112,6 +125,95 @@ export class RandomInterleaving implements Scheduler {
   next(live: readonly number[]): Decision {
     const cpu = live[this.rng.below(live.length)]!;
     return { cpu, budget: 1 + this.rng.below(this.quantum) };
+  }
+}
+
+/** What PCT is given besides its seed and quantum. */
+export interface PctParameters {
+  /** The bug depth d it aims at: d - 1 priority change points (at least 1). */
+  depth: number;
+  /** k, the decisions a run is expected to take: change points fall in [0, k). */
+  horizon: number;
+}
+
+/**
+ * PCT, the randomized scheduler of Burckhardt, Kothari, Musuvathi and
+ * Nagarakatte, "A Randomized Scheduler with Probabilistic Guarantees of
+ * Finding Bugs" (ASPLOS 2010), over the engine's decisions:
+ *
+ *   1. The n CPUs get the distinct priorities d, d+1, …, d+n-1 in a random
+ *      order.
+ *   2. d-1 change points k_1 … k_{d-1} are drawn, distinct, from the
+ *      decisions 0 … k-1 (k the horizon).
+ *   3. Each decision runs the highest-priority CPU that is not waiting; at
+ *      decision k_i, the CPU that would run drops to priority d-i first, and
+ *      the decision goes to the new highest.
+ *
+ * A bug that needs d ordering constraints between n CPUs is found by one run
+ * with probability at least 1/(n·k^(d-1)). A decision still runs a random
+ * 1 to `quantum` instructions, so that a change point can land between any
+ * two instructions of the CPU it preempts.
+ *
+ * Strict priorities starve a CPU that spins on a flag another CPU must set
+ * (a waiting CPU that retires instructions looks busy). Past the horizon
+ * every change point has been taken, so PCT then picks uniformly among the
+ * CPUs that are not waiting, as random interleaving does, and such a run
+ * still ends.
+ */
+export class PriorityChangePoints implements Scheduler {
+  readonly mode = "pct";
+  private readonly rng: Xoshiro128;
+  private readonly priority: number[];
+  /** Decision index → the priority the running CPU drops to there. */
+  private readonly changes = new Map<number, number>();
+  private decision = 0;
+
+  constructor(seed: bigint, private readonly quantum: number, cpus: number, private readonly p: PctParameters) {
+    if (!Number.isSafeInteger(p.depth) || p.depth < 1) throw new ShootdownError(`PCT depth must be a positive integer, not ${p.depth}`);
+    if (!Number.isSafeInteger(p.horizon) || p.horizon < 1) throw new ShootdownError(`PCT horizon must be a positive integer, not ${p.horizon}`);
+    this.rng = new Xoshiro128(seed);
+    // Fisher–Yates: a uniformly random assignment of d … d+n-1 to the CPUs.
+    this.priority = Array.from({ length: cpus }, (_, i) => p.depth + i);
+    for (let i = cpus - 1; i > 0; i--) {
+      const j = this.rng.below(i + 1);
+      [this.priority[i], this.priority[j]] = [this.priority[j]!, this.priority[i]!];
+    }
+    const points = Math.min(p.depth - 1, p.horizon);
+    for (let i = 1; i <= points; i++) {
+      let k: number;
+      do k = this.rng.below(p.horizon);
+      while (this.changes.has(k));
+      this.changes.set(k, p.depth - i);
+    }
+  }
+
+  /** The change points, in the order the paper numbers them (k_1 first), for tests and the summary. */
+  get changePoints(): number[] {
+    return [...this.changes.keys()];
+  }
+
+  next(live: readonly number[], waiting?: ReadonlySet<number>): Decision {
+    const at = this.decision++;
+    let ready = waiting?.size ? live.filter((c) => !waiting.has(c)) : live;
+    // The engine ends a run whose live CPUs all wait; a caller that says so anyway gets all of them.
+    if (!ready.length) ready = live;
+    let cpu: number;
+    if (at >= this.p.horizon) cpu = ready[this.rng.below(ready.length)]!;
+    else {
+      cpu = this.highest(ready);
+      const lowered = this.changes.get(at);
+      if (lowered !== undefined) {
+        this.priority[cpu] = lowered;
+        cpu = this.highest(ready);
+      }
+    }
+    return { cpu, budget: 1 + this.rng.below(this.quantum) };
+  }
+
+  private highest(cpus: readonly number[]): number {
+    let best = cpus[0]!;
+    for (const c of cpus) if ((this.priority[c] ?? 0) > (this.priority[best] ?? 0)) best = c;
+    return best;
   }
 }
 
