@@ -46,28 +46,43 @@ export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): En
   });
 }
 
-/** Builds, boots and runs an image to its end; throws LoadError when it cannot be booted. */
-export function runImage(config: RunConfig): RunReport {
+/**
+ * Builds, boots and runs an image to its end; `observe` sees the booted
+ * platform before the run (to attach a timeline sink). Throws LoadError
+ * when the image cannot be booted. The machine's hardware instance is
+ * handed back for the next run (machine/core/wasm.ts), so the state hash is
+ * taken before that, whatever `config.stateHash` says: it reads only the
+ * pages the run wrote (hw/phys/pages.ts), which costs less than writing
+ * them did.
+ */
+export function runImage(config: RunConfig, observe?: (platform: Platform) => void): RunReport {
   const engine = engineFor(config, { detector: config.checkStale === true });
+  observe?.(engine.platform);
   engine.runToEnd();
-  return reportOf(engine, config.image, config.record === true, config.stateHash);
+  const report = reportOf(engine, config.image, config.record === true, "eager");
+  engine.platform.machine.release();
+  return report;
 }
 
 /**
  * The options of a PCT run whose horizon was left open (0), with the horizon
- * measured: the decisions the same run takes under random interleaving with
- * seed 0, which draws its quanta as PCT does, so that the change points fall
- * over the whole of a typical run. It depends on the image and the options,
+ * measured: the decisions the same run takes under PCT with seed 0 and no
+ * change point, so that the change points fall over the whole of a typical
+ * run. It depends on the image and the options,
  * never on the seed, so every seed of an exploration shares it and
  * `shootdown run --strategy pct --seed S` makes exploration's run S. Other
  * options are returned as they are. Throws LoadError as runImage does.
  */
 export function calibratedOptions(options: RecordedOptions, image: Uint8Array): RecordedOptions {
   if (options.mode !== "pct" || !options.pct || options.pct.horizon > 0) return options;
-  const { pct, ...rest } = options;
-  const engine = engineFor({ ...rest, mode: "random", seed: 0n, image, console: () => {}, record: false });
+  // The run as PCT makes it with no change point (seed 0): its length is
+  // what the change points are drawn over. A random interleaving's length
+  // would not do: it spends many more decisions on CPUs with nothing to do
+  // (a hypervisor's parked pCPUs), so most change points would fall after
+  // the run's end.
+  const engine = engineFor({ ...options, pct: { depth: 1, horizon: Number.MAX_SAFE_INTEGER }, seed: 0n, image, console: () => {}, record: false });
   engine.runToEnd();
-  return { ...options, pct: { ...pct, horizon: Math.max(1, engine.decisions) } };
+  return { ...options, pct: { ...options.pct, horizon: Math.max(1, engine.decisions) } };
 }
 
 /** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */

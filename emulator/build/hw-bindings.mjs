@@ -134,7 +134,11 @@ export function checkAgainstModule(bindings, moduleExports) {
 }
 
 /** emulator/hw/x86/exports.ts for asc's "emulator/hw/x86/exports/x86Run". */
-const sourceFile = (where) => `${where.slice(0, where.lastIndexOf("/"))}.ts`;
+/** The file an export comes from: an AssemblyScript module's path, or a build script that added it. */
+const sourceFile = (where) => {
+  const file = where.slice(0, where.lastIndexOf("/"));
+  return file.endsWith(".mjs") ? file : `${file}.ts`;
+};
 
 /**
  * The counters of emulator/hw/layout.ts: every exported CNT_* constant but

@@ -99,6 +99,8 @@ export const MAX_VECTOR_FILE_BYTES = 64 * MiB;
 export const MAX_SOURCE_FILE_BYTES = 64 * MiB;
 /** The largest schedule file `--replay` and the debugger's `replay` read (some 15 bytes a decision). */
 export const MAX_SCHEDULE_FILE_BYTES = 256 * MiB;
+/** The largest cost-model file `run --cost-model` reads (a dozen constants). */
+export const MAX_COST_MODEL_FILE_BYTES = 1 * MiB;
 /** The largest file `shootdown disasm` reads. */
 export const MAX_DISASM_FILE_BYTES = 256 * MiB;
 /** What an image may hold beyond the RAM it loads into: headers, section and symbol tables. */

@@ -13,13 +13,14 @@ import { basename } from "node:path";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { LoadError } from "../machine/core/elf-load.ts";
 import { runImage, imageArch, calibratedOptions } from "../run.ts";
+import { attachTiming, COST_MODEL, parseCostModel, TraceFile, type CostModel, type ModelledCycles, type Timing } from "../machine/timing/index.ts";
 import { withDefaults } from "../run-guest.ts";
 import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { encodeCmdline } from "../machine/platform/x86/boot.ts";
 import { parseSchedule, scheduleToJson, scheduleDescription, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
 import type { Counters } from "../machine/core/counters.ts";
-import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES } from "./input-file.ts";
+import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES, MAX_COST_MODEL_FILE_BYTES } from "./input-file.ts";
 import { readElf } from "../../asm/index.ts";
 import {
   UsageError, parseCommandLine, integerOption, sizeOption, probabilityOption, choiceOption, exclusive, shown,
@@ -68,8 +69,14 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --keep-going      count sanitizer violations instead of stopping at the first
   --check-stale     report each use of a TLB entry whose page-table entry
                     changed with no invalidation since (counted in the summary)
+  --trace F         write the run's timeline to F as Chrome trace-event JSON
+                    (one track per pCPU; opens in ui.perfetto.dev and
+                    chrome://tracing), timed by the cycle cost model
+  --cost-model F    replace constants of the cycle cost model with those in
+                    F, a JSON object such as {"ipiDelivery": 3000}
   --stats           print the summary as one JSON object on stderr (the
-                    console stays on stdout)
+                    console stays on stdout), with modelled cycles per pCPU
+                    and per flush path
   --json            print the summary as one JSON object on stdout, and the
                     guest's console on stderr
   --help            this text
@@ -144,6 +151,10 @@ export interface Parsed {
   stats: boolean;
   /** --json: the summary as JSON on stdout, the guest's console on stderr. */
   json: boolean;
+  /** --trace F: the timeline as Chrome trace-event JSON. */
+  trace?: string;
+  /** --cost-model F: overrides of the cost model's constants. */
+  costModel?: string;
 }
 
 /** The options that set up a machine and its schedule: run, repl and gdb take them all. */
@@ -174,6 +185,8 @@ const RUN_OPTIONS = {
   ...MACHINE_OPTIONS,
   stats: { type: "boolean" },
   json: { type: "boolean" },
+  trace: { type: "string" },
+  "cost-model": { type: "string" },
 } as const satisfies OptionSpecs;
 
 type MachineValues = OptionValues<typeof MACHINE_OPTIONS> & { stats?: boolean; json?: boolean };
@@ -226,7 +239,11 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
 }
 
 function parse(args: string[]): Parsed | "help" {
-  return machineOptions("run", parseCommandLine(args, RUN_OPTIONS, { command: "run", afterDashDash: "rest" }));
+  const parsed = parseCommandLine(args, RUN_OPTIONS, { command: "run", afterDashDash: "rest" });
+  const p = machineOptions("run", parsed);
+  if (p === "help") return p;
+  const { trace, "cost-model": costModel } = parsed.values;
+  return { ...p, ...(trace !== undefined ? { trace } : {}), ...(costModel !== undefined ? { costModel } : {}) };
 }
 
 export { imageArch } from "../run.ts";
@@ -356,18 +373,32 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     options = withDefaults(p.given, imageArch(image));
   }
 
+  // The cost model prices the run when its cycles are asked for (the JSON
+  // summary, a trace, a model of one's own); a plain run attaches no sink.
+  const model = p.costModel === undefined ? COST_MODEL : parseCostModel(readBoundedText(p.costModel, "a cost-model file", MAX_COST_MODEL_FILE_BYTES), p.costModel);
+  const timed = p.stats || p.json || p.trace !== undefined || p.costModel !== undefined;
+  const traceFile = p.trace === undefined ? undefined : new TraceFile(p.trace);
+
   const consoleOut = new ConsoleOut(p.json ? process.stderr : process.stdout);
+  const trace = traceFile && { write: traceFile.write, processName: `shootdown: ${basename(p.imagePath)}`, otherData: { image: basename(p.imagePath), imageSha256 } };
+  // Under --nested the hypervisor's IPIs exit to L0 (cost-model.ts, ipiSend).
+  const nested = options.hv?.nested === true;
+  let timing: Timing | undefined;
   let report: RunReport;
   try {
     options = calibratedOptions(options, image);
     report = runImage({
       ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true,
       ...(schedule ? { replay: schedule.decisions } : {}),
-    });
+    }, timed ? (platform) => {
+      timing = attachTiming(platform, model, trace, { nested });
+    } : undefined);
   } catch (e) {
     consoleOut.flush();
+    traceFile?.close();
     if (e instanceof LoadError) {
       if (p.record !== undefined) rmSync(p.record, { force: true });
+      if (p.trace !== undefined) rmSync(p.trace, { force: true });
       err(`cannot load ${p.imagePath}: ${e.message}`);
       return STATUS.CRASH;
     }
@@ -376,8 +407,14 @@ export function runCommand(args: string[], out: (line: string) => void): number 
     consoleOut.flush();
   }
 
+  const modelled = timing?.finish();
+  const traceError = traceFile?.close();
   let status = report.status;
   const notes: string[] = [];
+  if (traceError !== undefined) {
+    err(traceError);
+    status = STATUS.CRASH;
+  } else if (p.trace !== undefined) notes.push(`trace written to ${p.trace} (open it in ui.perfetto.dev or chrome://tracing)`);
   if (p.record !== undefined) {
     const json = scheduleToJson({
       imageSha256, imageName: basename(p.imagePath), options, decisions: packSteps(report.schedule ?? []), status: report.status, stateHash: report.stateHash,
@@ -401,12 +438,12 @@ export function runCommand(args: string[], out: (line: string) => void): number 
 
   if (report.end.kind === "crash") err(report.end.message);
   if (p.json) {
-    out(JSON.stringify(statsJson({ ...report, status }, options, notes)));
+    out(JSON.stringify(statsJson({ ...report, status }, options, notes, modelled, model)));
   } else if (p.stats) {
-    process.stderr.write(`${JSON.stringify(statsJson({ ...report, status }, options, notes))}\n`);
+    process.stderr.write(`${JSON.stringify(statsJson({ ...report, status }, options, notes, modelled, model))}\n`);
   } else {
     // The status the process exits with, which a failed replay or recording changes.
-    process.stderr.write(summaryText({ ...report, status }, options, notes));
+    process.stderr.write(summaryText({ ...report, status }, options, notes, modelled));
   }
   return status;
 }
@@ -491,7 +528,22 @@ function eventLines(r: RunReport): string[] {
   return lines;
 }
 
-function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string {
+
+/** The cost model's lines: each pCPU's cycles by what they went to, and each flush path's. */
+function modelledLines(m: ModelledCycles): string[] {
+  const lines = [`modelled cycles (cost model, ${m.clockMHz} MHz): work, clock at the end, and what the work went to`];
+  for (const c of m.pcpus) {
+    const kinds = Object.entries(c.byKind).filter(([k, n]) => n > 0 && k !== "wait").map(([k, n]) => `${k} ${n}`).join(", ") || "nothing";
+    lines.push(`  pCPU ${c.index}: ${c.cycles} cycles, clock ${c.clock} (${kinds}${c.byKind.wait ? `; waited ${c.byKind.wait}` : ""})`);
+  }
+  const paths = Object.entries(m.flushes).map(([path, f]) => f.flushes === 0 ? `${path} none`
+    : `${path} ×${f.flushes} (${f.remoteFlushes} remote, to ${f.remoteTargets} pCPUs${f.filtered ? `, ${f.filtered} filtered` : ""}): ` +
+      `${f.initiatorCycles + f.targetCycles} cycles${f.cyclesPerRemoteFlush === null ? "" : `, ${f.cyclesPerRemoteFlush} per remote flush`}`);
+  lines.push(`flush cycles by path: ${paths.join("; ")}`);
+  return lines;
+}
+
+function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled?: ModelledCycles): string {
   const lines: string[] = [];
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
@@ -521,6 +573,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[]): string 
   }
   if (r.hypervisor) lines.push(...hypervisorLines(r.hypervisor as unknown as HypervisorSummary));
   lines.push(...eventLines(r));
+  if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);
   for (const n of notes) lines.push(n);
   return lines.map((l) => `${l}\n`).join("");
@@ -531,7 +584,7 @@ const pcName = (r: RunReport) => (r.arch === "x86_64" ? "rip" : "pc");
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
 
-function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
+function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?: ModelledCycles, model?: CostModel): unknown {
   const e = r.end;
   const end = e.kind === "debug-exit" ? { kind: e.kind, code: num(e.code), cpu: e.cpu }
     : e.kind === "power-off" ? { kind: e.kind, reset: e.reset, cpu: e.cpu }
@@ -567,6 +620,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[]): unknown {
       exits: c.exits, counters: counters(c.counters),
     })),
     unknownPorts: r.unknownPorts.map((u) => ({ port: hex(u.port), reads: u.reads, writes: u.writes })),
+    ...(modelled ? { modelledCycles: modelled, costModel: model } : {}),
     stateHash: hex(r.stateHash),
     notes,
   };

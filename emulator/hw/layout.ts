@@ -8,6 +8,8 @@
 //   │ AssemblyScript static data             │
 //   ├────────────────────────────────────────┤ __heap_base, rounded up to 64
 //   │ config block         CFG_SIZE          │ written by the host before init()
+//   ├────────────────────────────────────────┤ usageRecord
+//   │ what the last init() laid out USAGE_SIZE│ kept across a reuse (phys/pages.ts)
 //   ├────────────────────────────────────────┤ ramTable
 //   │ RAM ranges   MAX_RAM_RANGES × RANGE_SIZE│ sorted by guest-physical base
 //   ├────────────────────────────────────────┤ eventRing
@@ -17,6 +19,9 @@
 //   ├────────────────────────────────────────┤ gicBlocks
 //   │ GIC blocks MAX_CPUS × GIC_CPU_SIZE     │ redistributor, CPU interface,
 //   │                                        │ generic timer, per CPU
+//   ├────────────────────────────────────────┤ pageState
+//   │ page states  PAGE_STATE_BYTES          │ a byte per 4 KiB of linear memory:
+//   │                                        │ written? decoded code? (phys/pages.ts)
 //   ├────────────────────────────────────────┤ cpuBlocks
 //   │ CPU blocks   cpus × CPU_SIZE           │ registers, result, counters …
 //   ├────────────────────────────────────────┤ cpuArrays
@@ -25,7 +30,7 @@
 //   ├────────────────────────────────────────┤ systemCache
 //   │ shared system cache (when modelled)    │
 //   ├────────────────────────────────────────┤ decodeCache
-//   │ decoded instructions, code-page bitmap │ shared by every CPU
+//   │ decoded instructions                   │ shared by every CPU
 //   │ per-page cache line counts (caches on) │
 //   ├────────────────────────────────────────┤ ramHostBase
 //   │ guest RAM, bump-allocated per range    │ grows with memory.grow
@@ -655,7 +660,12 @@ export const CNT_EXIT_IO: u32 = 39;
 export const CNT_EXIT_HLT: u32 = 40;
 /** @counter vmcallExits */
 export const CNT_EXIT_VMCALL: u32 = 41;
-/** Decoded-instruction cache misses, and flushes after a write to code. @counter decodes */
+/**
+ * Decoded-instruction cache misses (on AArch64, of instructions fetched
+ * through the fetch window), and writes to code that made decoded
+ * instructions stale (x86-64: flushes of the whole cache; AArch64: stores
+ * that overwrote a decoded word; on both, host writes to code). @counter decodes
+ */
 export const CNT_DECODE: u32 = 42;
 /** @counter codeWriteFlushes */
 export const CNT_SMC_FLUSH: u32 = 43;
@@ -769,17 +779,18 @@ export const GIC_CPU_SIZE: u32 = 128;
 
 // ── Region bases, set by init() ──────────────────────────────────────────────
 export let cfgBase: usize = 0;
+export let usageRecord: usize = 0;
 export let ramTable: usize = 0;
 export let eventRing: usize = 0;
 export let cpuBlocks: usize = 0;
 export let gicDist: usize = 0;
 export let gicBlocks: usize = 0;
+export let pageState: usize = 0;
 export let cpuArrays: usize = 0;
 export let cpuArraysSize: usize = 0;
 export let systemCache: usize = 0;
-/** The decoded-instruction cache (DECODE_ENTRIES × 32 bytes) and the bitmap of host pages it holds code from. */
+/** The decoded-instruction cache (DECODE_ENTRIES × 32 bytes). */
 export let decodeCache: usize = 0;
-export let codeBitmap: usize = 0;
 /** With the data caches modelled: per 4 KiB of linear memory, a u16 count of the lines that may differ from RAM (arm/cache.ts). */
 export let cachePages: usize = 0;
 export let ramHostBase: usize = 0;
@@ -787,8 +798,11 @@ export let ramHostBase: usize = 0;
 /** Decoded-instruction cache entries, direct-mapped by physical address. */
 export const DECODE_ENTRIES: u32 = 1 << 16;
 export const DECODE_ENTRY_SIZE: u32 = 32;
-/** One bit per 4 KiB of the 4 GiB linear memory can hold. */
-export const CODE_BITMAP_BYTES: u32 = 1 << 17;
+/** One byte per 4 KiB of the 4 GiB linear memory can hold. */
+export const PAGE_STATE_BYTES: u32 = 1 << 20;
+/** The usage record: the end of the structures the last init() laid out (u32), 0 before the first. */
+export const USAGE_STRUCT_END: u32 = 0;
+export const USAGE_SIZE: u32 = 64;
 /** One u16 per 4 KiB of the 4 GiB linear memory can hold. */
 export const CACHE_PAGES_BYTES: u32 = 1 << 21;
 
@@ -799,11 +813,13 @@ export const CACHE_PAGES_BYTES: u32 = 1 << 21;
 /** Places the config block; called once when the module starts. */
 export function layoutConfig(): void {
   cfgBase = align(__heap_base, 64);
-  ramTable = cfgBase + CFG_SIZE;
+  usageRecord = cfgBase + CFG_SIZE;
+  ramTable = usageRecord + USAGE_SIZE;
   eventRing = ramTable + MAX_RAM_RANGES * RANGE_SIZE;
   gicDist = eventRing + EVENT_CAPACITY * EVENT_SIZE;
   gicBlocks = gicDist + GICD_SIZE;
-  cpuBlocks = gicBlocks + MAX_CPUS * GIC_CPU_SIZE;
+  pageState = align(gicBlocks + MAX_CPUS * GIC_CPU_SIZE, 64);
+  cpuBlocks = pageState + PAGE_STATE_BYTES;
 }
 
 /** Makes sure linear memory reaches `end`; false when it cannot grow. */

@@ -8,13 +8,15 @@
 // from a grammar, so that cases reach past the first check.
 //
 // Schedule files: a real recording of hello (version 2, with the image's
-// hash), mutated as JSON, replayed with `run IMAGE --replay FILE`.
+// hash), mutated as JSON, replayed with `run IMAGE --replay FILE`. Cost-model
+// files: the default table mutated as JSON, for `run --cost-model FILE`.
 
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { type CaseResult, type Surface, ROOT, Random, cliCase, mutateBytes, scratchFile } from "./harness.ts";
 import { gdbSurface } from "./gdb.ts";
+import { COST_MODEL } from "../../emulator/machine/timing/cost-model.ts";
 
 const read = (...path: string[]) => readFileSync(join(ROOT, ...path));
 
@@ -255,6 +257,26 @@ const scheduleSurface: Surface = {
   },
 };
 
+/**
+ * Cost-model files for `run --cost-model` (with --stats and a --trace, so
+ * that odd constants reach the clock and the trace writer): the default
+ * table mutated as JSON, cut short, or bytes.
+ */
+const costModelSurface: Surface = {
+  name: "cost-models",
+  run(r: Random, _index: number, scratch: string): Promise<CaseResult> {
+    const kind = r.int(10);
+    const base = { ...COST_MODEL };
+    const text = kind < 7 ? JSON.stringify(mutateJson(r, base))
+      : kind < 9 ? JSON.stringify(base).slice(0, r.int(JSON.stringify(base).length))
+      : Buffer.from(r.bytes(r.int(200))).toString("latin1");
+    const path = scratchFile(`${scratch}.json`, text);
+    const trace = scratchFile(`${scratch}.trace.json`, "");
+    const args = ["run", join(ROOT, "guest", "x86_64", "hello.elf"), "--cpus", String(1 + r.int(4)), "--cost-model", path, "--stats", "--trace", trace];
+    return cliCase({ args, allowed: STATUS.run, timeoutMs: 60_000, what: `run --cost-model (kind ${kind})` });
+  },
+};
+
 /** Every surface, in the order the report lists them. */
 export const SURFACES: Surface[] = [
   imageSurface("run-x86", ["guest", "x86_64", "hello.elf"]),
@@ -266,4 +288,5 @@ export const SURFACES: Surface[] = [
   gdbSurface,
   replSurface(),
   scheduleSurface,
+  costModelSurface,
 ];

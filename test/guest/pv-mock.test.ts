@@ -163,7 +163,7 @@ describe("pv kernel on the mock hypervisor", () => {
   ])("refuses the command line '%s' with a message naming the word, and crashes", (cmdline, word) => {
     const r = run({ cmdline });
     expect(lines(r.console).at(-1)).toBe(
-      `pv kernel: unknown argument '${word}': the kernel takes workload=churn, workload=attack and iterations=N (1 to 1000000)`,
+      `pv kernel: unknown argument '${word}': the kernel takes workload=churn, workload=attack, workload=spurious-race and iterations=N (1 to 1000000)`,
     );
     expect(r.shutdown).toBe(SHUTDOWN_CRASH);
   });

@@ -13,6 +13,7 @@ import { C, count } from "../cpu";
 import { ARM_SCTLR_EL1, ARM_HCR_EL2, CPU_RES_INFO, CNT_IC_INVAL } from "../layout";
 import { XLATE_FAILED } from "../tlb/micro";
 import { physHost } from "../phys/ram";
+import { ramWritten } from "./code-write";
 import { armReg, SCTLR_M, SCTLR_C, HCR_SWIO } from "./regs";
 import { armTranslate } from "./translate";
 import { ARM_ACC_WRITE, ARM_ACC_EL0 } from "./vmsa/permissions";
@@ -41,8 +42,8 @@ export let loadedValue: u64 = 0;
  * `size` bytes at pa, right after the translation that produced pa, when it
  * completes without the full model: a hit in this CPU's L1 (cache.ts's
  * l1QuickHit) for cacheable memory, RAM itself (in the last range used) for
- * Non-cacheable and Device memory; -1 otherwise. Counted as the full path
- * counts it.
+ * Non-cacheable and Device memory (its page then marked written for a store,
+ * phys/pages.ts); -1 otherwise. Counted as the full path counts it.
  */
 @inline export function cachedQuickHost(pa: u64, size: u32, write: bool): i64 {
   if (cacheable()) {
@@ -50,7 +51,10 @@ export let loadedValue: u64 = 0;
     return r == 0 ? -1 : <i64>r;
   }
   const h = physHostCached(pa, size);
-  if (h >= 0) count(CNT_UNCACHED);
+  if (h >= 0) {
+    count(CNT_UNCACHED);
+    if (write) ramWritten(<usize>h, pa, size);
+  }
   return h;
 }
 
@@ -85,7 +89,9 @@ export function armPhysWrite(pa: u64, size: u32, value: u64): void {
   else if (cachesOn) uncachedWrite(pa, size, value);
   else {
     const h = physHost(pa, size);
-    if (h >= 0) storeSized(<usize>h, size, value);
+    if (h < 0) return;
+    ramWritten(<usize>h, pa, size);
+    storeSized(<usize>h, size, value);
   }
 }
 

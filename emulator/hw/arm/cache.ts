@@ -40,6 +40,7 @@ import {
   CNT_DC_VA, CNT_UNCACHED,
 } from "../layout";
 import { physHost } from "../phys/ram";
+import { ramWritten } from "./code-write";
 
 export const LINE_SIZE: u32 = 64;
 export const LINE_SHIFT: u32 = 6;
@@ -174,7 +175,9 @@ function ramReadLine(line: u64, dst: usize): void {
 
 function ramWriteLine(line: u64, src: usize): void {
   const h = physHost(line, LINE_SIZE);
-  if (h >= 0) memory.copy(<usize>h, src, LINE_SIZE);
+  if (h < 0) return;
+  ramWritten(<usize>h, line, LINE_SIZE);
+  memory.copy(<usize>h, src, LINE_SIZE);
 }
 
 // ── Allocation ───────────────────────────────────────────────────────────────
@@ -295,7 +298,9 @@ export function uncachedRead(pa: u64, size: u32): u64 {
 export function uncachedWrite(pa: u64, size: u32, value: u64): void {
   count(CNT_UNCACHED);
   const h = physHost(pa, size);
-  if (h >= 0) storeSized(<usize>h, size, value);
+  if (h < 0) return;
+  ramWritten(<usize>h, pa, size);
+  storeSized(<usize>h, size, value);
 }
 
 /**
@@ -339,7 +344,9 @@ export function coherentWrite64(pa: u64, value: u64): void {
     return;
   }
   const h = physHost(pa, 8);
-  if (h >= 0) store<u64>(<usize>h, value);
+  if (h < 0) return;
+  ramWritten(<usize>h, pa, 8);
+  store<u64>(<usize>h, value);
 }
 
 @inline function loadSized(p: usize, size: u32): u64 {

@@ -10,7 +10,7 @@ import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
   CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, systemCache,
-  decodeCache, codeBitmap, DECODE_ENTRIES, DECODE_ENTRY_SIZE, CODE_BITMAP_BYTES, cachePages, CACHE_PAGES_BYTES,
+  decodeCache, DECODE_ENTRIES, DECODE_ENTRY_SIZE, cachePages, CACHE_PAGES_BYTES, usageRecord, pageState, USAGE_STRUCT_END,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
   CPU_PAT, CPU_COUNTERS, COUNTER_COUNT, FEATURE_DETECT, FEATURE_CHAOS, ARCH_X86_64, ARCH_AARCH64,
@@ -18,7 +18,8 @@ import {
   A64_EXIT_REASON,
 } from "../layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "../cpu";
-import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam } from "../phys/ram";
+import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam, ramHostEnd } from "../phys/ram";
+import { pagesSetWritten, pagesZeroWritten, pagesCheckZero } from "../phys/pages";
 import { codeReset, checkCodeWrite } from "../x86/cpu/code";
 import { x86ExecReset } from "../x86/cpu/reset";
 import { prngSeed } from "./prng";
@@ -107,19 +108,17 @@ export function init(): u32 {
   // Sizes are checked in 64 bits before anything is placed, so nothing wraps.
   const arraysSize64: u64 = (<u64>off + 63) & ~<u64>63;
   const scBytes: u64 = caches ? <u64>scSets * <u64>scWays * 80 : 0;
-  const codeBytes: u64 = <u64>DECODE_ENTRIES * DECODE_ENTRY_SIZE + CODE_BITMAP_BYTES + (caches ? CACHE_PAGES_BYTES : 0);
+  const codeBytes: u64 = <u64>DECODE_ENTRIES * DECODE_ENTRY_SIZE + (caches ? CACHE_PAGES_BYTES : 0);
   const end64 = <u64>align(cpuBlocks + <usize>cpus * CPU_SIZE, 64) + <u64>cpus * arraysSize64 + scBytes + codeBytes;
   if (off > 0xC000_0000 || end64 > 0xC000_0000) return INIT_ERR_MEMORY;
   cpuArraysSize = <usize>arraysSize64;
   cpuArrays = align(cpuBlocks + <usize>cpus * CPU_SIZE, 64);
   systemCache = cpuArrays + <usize>cpus * cpuArraysSize;
   decodeCache = align(systemCache + <usize>scBytes, 64);
-  codeBitmap = decodeCache + <usize>DECODE_ENTRIES * DECODE_ENTRY_SIZE;
-  cachePages = codeBitmap + CODE_BITMAP_BYTES;
+  cachePages = decodeCache + <usize>DECODE_ENTRIES * DECODE_ENTRY_SIZE;
   ramHostBase = align(<usize>end64, 4096);
-  // Memory.grow hands out zeroed pages: only what was in use before needs zeroing below.
-  const grown = <usize>memory.size() << 16;
   if (!ensureMemory(ramHostBase)) return INIT_ERR_MEMORY;
+  clearWhatWasUsed();
   codeReset();
 
   setMachineShape(cpus, microEntries, feat);
@@ -128,7 +127,6 @@ export function init(): u32 {
   ramSetMaxPhysAddr(maxPhys);
   ramReset();
   detectorReset();
-  if (grown > cpuBlocks) memory.fill(cpuBlocks, 0, (grown < ramHostBase ? grown : ramHostBase) - cpuBlocks);
   for (let cpu: u32 = 0; cpu < cpus; cpu++) {
     select(cpu);
     for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
@@ -144,6 +142,29 @@ export function init(): u32 {
   }
   gicReset();
   return INIT_OK;
+}
+
+/**
+ * Makes the memory below ramHostBase as a fresh module has it, on a module
+ * that may have run a machine before (the host reuses modules: cheap runs).
+ * Memory.grow hands out zeroed pages, so a fresh module has nothing to do.
+ * The structures the last init() laid out (to the usage record's end) are
+ * zeroed whole; RAM pages the new structures cover are zeroed where they were
+ * written (phys/pages.ts); RAM above ramHostBase is ramAdd's to zero.
+ */
+function clearWhatWasUsed(): void {
+  const endBefore = <usize>load<u32>(usageRecord, USAGE_STRUCT_END);
+  if (endBefore != 0) {
+    // The RAM table, the event ring and the GIC.
+    memory.fill(ramTable, 0, pageState - ramTable);
+    const whole = endBefore < ramHostBase ? endBefore : ramHostBase;
+    memory.fill(cpuBlocks, 0, whole - cpuBlocks);
+    pagesZeroWritten(whole, ramHostBase);
+  }
+  // Structures are not tracked page by page: they count as written, so that
+  // RAM laid over them later is zeroed.
+  pagesSetWritten(cpuBlocks, ramHostBase);
+  store<u32>(usageRecord, <u32>ramHostBase, USAGE_STRUCT_END);
 }
 
 /**
@@ -207,6 +228,14 @@ export function ramHost(pa: u64, len: u32): i64 {
 export function hostWrote(host: usize, len: u32): void {
   if (len == 0 || host < ramHostBase) return;
   for (let page = host & ~<usize>0xFFF; page < host + len; page += 4096) checkCodeWrite(page, 1);
+}
+
+/**
+ * For tests of the page states (phys/pages.ts): the host address of the first
+ * RAM page marked all zeros that is not, or 0 when every such page is zero.
+ */
+export function ramCheckZeroPages(): usize {
+  return pagesCheckZero(ramHostBase, ramHostEnd());
 }
 
 /**

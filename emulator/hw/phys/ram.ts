@@ -6,6 +6,10 @@
 // never a WebAssembly trap.
 
 import { ramTable, ramHostBase, RANGE_SIZE, MAX_RAM_RANGES, ensureMemory, align } from "../layout";
+import { pageIsZero, pagesAllZero8, pageMarkWritten, pagesZeroWritten } from "./pages";
+
+/** FNV-1a's 64-bit prime. */
+const FNV_PRIME: u64 = 0x100000001B3;
 
 export const RAM_OK: u32 = 0;
 export const RAM_ERR_ALIGN: u32 = 1;
@@ -50,11 +54,22 @@ export function ramReset(): void {
   lastDelta = 0;
 }
 
+/** The end of the linear memory that backs RAM ranges. */
+export function ramHostEnd(): usize {
+  return hostBump;
+}
+
 export function ramRangeCount(): u32 {
   return rangeCount;
 }
 
-/** Continues a 64-bit FNV-1a hash over every RAM range's base, size and contents. */
+/**
+ * Continues a 64-bit FNV-1a hash over every RAM range's base, size and
+ * contents, u64 by u64. A page known to be all zeros (phys/pages.ts) is not
+ * read: one step over a zero word is h * FNV_PRIME, so a run of n such pages
+ * is one multiplication by FNV_PRIME^(512 n), and the hash is the same as if
+ * every word had been read.
+ */
 export function hashRam(hIn: u64): u64 {
   let h = hIn;
   for (let i: u32 = 0; i < rangeCount; i++) {
@@ -62,11 +77,39 @@ export function hashRam(hIn: u64): u64 {
     const base = load<u64>(r);
     const size = load<u64>(r, 8);
     const host = <usize>load<u64>(r, 16);
-    h = (h ^ base) * 0x100000001B3;
-    h = (h ^ size) * 0x100000001B3;
-    for (let off: usize = 0; off < <usize>size; off += 8) h = (h ^ load<u64>(host + off)) * 0x100000001B3;
+    h = (h ^ base) * FNV_PRIME;
+    h = (h ^ size) * FNV_PRIME;
+    let zeroPages: u64 = 0;
+    const end = host + <usize>size;
+    for (let page = host; page < end; page += 4096) {
+      // Eight pages at a time while none of them was written.
+      if (page + 8 * 4096 <= end && pagesAllZero8(page)) {
+        zeroPages += 8;
+        page += 7 * 4096;
+        continue;
+      }
+      if (pageIsZero(page)) {
+        zeroPages++;
+        continue;
+      }
+      if (zeroPages) h *= pow64(FNV_PRIME, zeroPages << 9);
+      zeroPages = 0;
+      for (let off: usize = 0; off < 4096; off += 8) h = (h ^ load<u64>(page + off)) * FNV_PRIME;
+    }
+    if (zeroPages) h *= pow64(FNV_PRIME, zeroPages << 9);
   }
   return h;
+}
+
+/** b^e modulo 2^64, by squaring. */
+function pow64(b: u64, e: u64): u64 {
+  let result: u64 = 1;
+  let base = b;
+  for (let n = e; n != 0; n >>= 1) {
+    if (n & 1) result *= base;
+    base *= base;
+  }
+  return result;
 }
 
 /** Adds RAM at [base, base+size), zero-filled; both must be 4 KiB aligned. */
@@ -86,10 +129,10 @@ export function ramAdd(base: u64, size: u64): u32 {
   if (size > 0xFFFF_0000) return RAM_ERR_NO_HOST_MEMORY;
   const host = align(hostBump, 4096);
   const end = host + <usize>size;
-  // Memory.grow hands out zeroed pages: only what was in use before needs zeroing.
-  const grown = <usize>memory.size() << 16;
   if (end < host || !ensureMemory(end)) return RAM_ERR_NO_HOST_MEMORY;
-  if (host < grown) memory.fill(host, 0, (end < grown ? end : grown) - host);
+  // Memory.grow hands out zeroed pages, and phys/pages.ts knows which pages
+  // were written since: only those need zeroing (a reused module's RAM).
+  pagesZeroWritten(host, end);
   hostBump = end;
   memory.copy(rangeAt(at + 1), rangeAt(at), (rangeCount - at) * RANGE_SIZE);
   const r = rangeAt(at);
@@ -177,5 +220,6 @@ export function physWrite64(pa: u64, value: u64): void {
     return;
   }
   busError = false;
+  pageMarkWritten(<usize>h);
   store<u64>(<usize>h, value);
 }

@@ -3,7 +3,7 @@
 // A Machine: one instance of the hardware module with its CPUs and memory.
 
 import { ShootdownError } from "./errors.ts";
-import { instantiate, type HwExports } from "./wasm.ts";
+import { instantiate, release, type HwExports } from "./wasm.ts";
 import { layoutOf, type Layout } from "./layout.ts";
 import { resolveOptions, STRUCT_ORDER, type MachineOptions, type ResolvedOptions } from "./options.ts";
 import { Memory } from "./memory.ts";
@@ -95,6 +95,14 @@ export class Machine<A extends Arch = "x86_64"> {
     cfg.setBigUint64(L.CFG_CHAOS_SEED, BigInt.asUintN(64, o.chaos?.seed ?? 0n), true);
     const status = this.hw.init();
     if (status !== L.INIT_OK) throw new ShootdownError(`cannot build the machine: ${INIT_ERRORS[status] ?? `error ${status}`}`);
+  }
+
+  /**
+   * Hands the hardware module's instance back for the next Machine to reuse
+   * (wasm.ts): this machine, its CPUs and its memory must not be used again.
+   */
+  release(): void {
+    release(this.hw);
   }
 
   cpu(index: number): CpuOf<A> {

@@ -25,9 +25,11 @@ export interface RunConfig extends RecordedOptions {
   /** Console bytes, as the guest writes them. */
   console: (byte: number) => void;
   /**
-   * "on-demand": the report's stateHash is computed when first read (hashing
-   * all of RAM costs more than a short run), for a caller that runs the
-   * machine no further; "eager" (the default) computes it with the report.
+   * "on-demand": reportOf computes the report's stateHash when it is first
+   * read, for a caller that keeps the machine and runs it no further; "eager"
+   * (the default) computes it with the report. runImage hands its machine's
+   * instance back for reuse, so it always hashes: the hash reads only the RAM
+   * pages the run wrote, which costs less than the run.
    */
   stateHash?: "eager" | "on-demand";
   /** --check-stale: report each use of a TLB entry whose source entry changed with no invalidation since (counted, never stopping the run). */

@@ -33,6 +33,18 @@ export type TimelineEvent =
    * the TLB-flush clock filtered out, and the Xen function that asked.
    */
   | { kind: "flush"; cpu: number; path: FlushPath; targets: readonly number[]; what: "tlb" | "tlb-global" | "invlpg"; filtered: number; reason: string }
+  /**
+   * The flush this pCPU began last is over (flush_area_mask returns). Optional:
+   * without it the end is inferred from the events that follow
+   * (emulator/machine/timing/modelled-clock.ts).
+   */
+  | { kind: "flush-done"; cpu: number }
+  /**
+   * A target of an IPI-path flush has done its work and cleared its bit in
+   * flush_cpumask (invalidate_interrupt), for the flush `from` began. Optional:
+   * without it the target's first local flush after the IPI acknowledges.
+   */
+  | { kind: "flush-ack"; cpu: number; from: number }
   /** A pCPU's own TLB flush (flush_area_local): INVLPG of one page or the whole TLB. */
   | { kind: "local-flush"; cpu: number; what: "tlb" | "tlb-global" | "invlpg" }
   /** The L0 flush hypercall (HVMOP_flush_tlbs) an L1 hypervisor makes on the assisted path. */
@@ -43,8 +55,12 @@ export type TimelineEvent =
   | { kind: "walk-begin"; cpu: number; va: bigint }
   | { kind: "walk-read"; cpu: number; level: number; mfn: number; entry: bigint }
   | { kind: "walk-end"; cpu: number; verdict: string }
-  /** The sanitizer found a race (the message says what). */
-  | { kind: "violation"; cpu: number; message: string };
+  /**
+   * The sanitizer found a race (the message says what). `pcpus`, optional:
+   * the pCPUs involved (the walker and the one that changed the frame); the
+   * trace marks the violation on each of their tracks.
+   */
+  | { kind: "violation"; cpu: number; message: string; pcpus?: readonly number[] };
 
 /** Receives the timeline; `step` is the engine's decision count when the event happened. */
 export interface TimelineSink {

@@ -220,8 +220,18 @@ export class ArmCpu {
     readonly index: number,
   ) {}
 
+  /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
+  private blockView: DataView | undefined;
+
   private view(): DataView {
-    return new DataView(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE);
+    const buffer = this.hw.memory.buffer;
+    if (this.blockView?.buffer === buffer) return this.blockView;
+    return (this.blockView = new DataView(buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE));
+  }
+
+  /** PC read straight from the CPU block. */
+  get pc(): bigint {
+    return this.view().getBigUint64(this.layout.A64_PC, true);
   }
 
   get registers(): ArmRegisters {

@@ -230,8 +230,13 @@ export class X86Cpu {
     readonly index: number,
   ) {}
 
+  /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
+  private blockView: DataView | undefined;
+
   private view(): DataView {
-    return new DataView(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE);
+    const buffer = this.hw.memory.buffer;
+    if (this.blockView?.buffer === buffer) return this.blockView;
+    return (this.blockView = new DataView(buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE));
   }
 
   /** A snapshot of the paging registers. */
@@ -561,6 +566,11 @@ export class X86Cpu {
   }
 
   /** Instructions retired and modelled cycles so far. */
+  /** RIP read straight from the CPU block (state would materialise the lazy flags, which the state hash sees). */
+  get rip(): bigint {
+    return this.view().getBigUint64(this.layout.X86_RIP, true);
+  }
+
   get progress(): { instructions: bigint; cycles: bigint; halted: boolean; stopped: boolean } {
     const v = this.view();
     const L = this.layout;

@@ -8,7 +8,8 @@
 #   1. vCPU 0 starts at _start with RSI = start_info and RSP = the top of the
 #      boot stack. It moves to its own stack, builds and loads an IDT (the
 #      hypervisor injects page faults through it), checks start_info, reads
-#      its command line (`workload=churn iterations=N`, `workload=attack`)
+#      its command line (`workload=churn iterations=N`, `workload=attack`,
+#      `workload=spurious-race iterations=N`)
 #      and asks the hypervisor for its version, its reservation and how many
 #      vCPUs the domain has (VCPUOP_is_up on ids 1, 2, ... until -ENOENT).
 #   2. It builds page tables of its own (the bootstrap region again, one
@@ -19,6 +20,8 @@
 #      VCPUOP_up on the new tables, and every vCPU runs churn.inc's loop;
 #      the last one done (a LOCK XADD counter) shuts the domain down:
 #      SHUTDOWN_poweroff when every check passed, SHUTDOWN_crash otherwise.
+#      spurious-race: the same start, and race.inc's churners and walkers
+#      (README.md, "The spurious-race workload").
 #      attack: vCPU 0 alone runs attack.inc's forbidden operations and shuts
 #      down with SHUTDOWN_poweroff when each was refused as Xen refuses it,
 #      SHUTDOWN_reboot otherwise.
@@ -49,6 +52,7 @@
         .equ PROGRESS_EVERY, 100        # a progress line every this many iterations
         .equ WORKLOAD_CHURN, 0
         .equ WORKLOAD_ATTACK, 1
+        .equ WORKLOAD_RACE, 2
         .equ PTE_TABLE, PTE_P | PTE_RW | PTE_A         # a page-table entry pointing at a table
         .equ PTE_DATA_RW, PTE_P | PTE_RW | PTE_A | PTE_D
         .equ PTE_DATA_RO, PTE_P | PTE_A
@@ -81,8 +85,11 @@ _start:
         call vcpu_setup
         cmpq $WORKLOAD_ATTACK, workload(%rip)
         je attack_main
-        call start_vcpus
-        jmp churn_main
+        cmpq $WORKLOAD_RACE, workload(%rip)
+        jne 1f
+        call race_prepare               # before any other vCPU runs
+1:      call start_vcpus
+        jmp workload_main
 
 # read_start_info: checks the magic and copies the fields we use.
 read_start_info:
@@ -124,8 +131,9 @@ bad_magic:
         jmp shutdown
 
 # parse_cmdline: the words of start_info.cmd_line: workload=churn,
-# workload=attack, iterations=N (1 to MAX_ITERATIONS). Any other word is
-# an error that says which word and what is allowed.
+# workload=attack, workload=spurious-race, iterations=N (1 to
+# MAX_ITERATIONS). Any other word is an error that says which word and what
+# is allowed.
 parse_cmdline:
         push %rbx
         mov start_info(%rip), %rsi
@@ -147,8 +155,13 @@ next_word:
         jmp next_word
 2:      lea word_attack(%rip), %rdi
         call match_word
-        jne 3f
+        jne 6f
         movq $WORKLOAD_ATTACK, workload(%rip)
+        jmp next_word
+6:      lea word_race(%rip), %rdi
+        call match_word
+        jne 3f
+        movq $WORKLOAD_RACE, workload(%rip)
         jmp next_word
 3:      lea word_iterations(%rip), %rdi
         call match_prefix
@@ -185,7 +198,7 @@ bad_number:
 bad_word:
         print "pv kernel: unknown argument '"
         call put_word
-        print "': the kernel takes workload=churn, workload=attack and iterations=N (1 to 1000000)\n"
+        print "': the kernel takes workload=churn, workload=attack, workload=spurious-race and iterations=N (1 to 1000000)\n"
         mov $SHUTDOWN_crash, %edi
         jmp shutdown
 
@@ -307,8 +320,12 @@ count_vcpus:
         print " vCPUs, workload "
         cmpq $WORKLOAD_ATTACK, workload(%rip)
         je 5f
+        cmpq $WORKLOAD_RACE, workload(%rip)
+        je 6f
         print "churn, "
-        print_dec iterations(%rip)
+        jmp 7f
+6:      print "spurious-race, "
+7:      print_dec iterations(%rip)
         print " iterations\n"
         pop %rbx
         ret
@@ -372,13 +389,13 @@ too_small:
 
 # build_page_tables: fills the tables (they are ordinary writable pages now).
 build_page_tables:
-        push %rbx
         lea page_tables(%rip), %rdi     # clear them: .bss should be zero, but a
         lea page_tables_end(%rip), %rcx # table must not hold anything else
-1:      movq $0, (%rdi)
-        add $8, %rdi
-        cmp %rcx, %rdi
-        jb 1b
+        sub %rdi, %rcx                  # (one REP STOSQ, not 23,040 stores: the explorer
+        shr $3, %rcx                    # runs it thousands of times)
+        xor %eax, %eax
+        cld
+        rep stosq
 
         lea pt_l3(%rip), %rax           # the upper levels
         lea pt_l4(%rip), %rdi
@@ -404,27 +421,50 @@ build_page_tables:
         mov nr_vcpus(%rip), %rdx
         call link_l1s
 
-        lea _start(%rip), %rbx          # the leaves: our first page to v_end
-        and $~0xfff, %rbx
-5:      cmp v_end(%rip), %rbx
-        jae 6f
-        mov %rbx, %rax
-        call va_to_mfn
-        shl $12, %rax
-        mov %rbx, %rdi
-        call is_page_table
-        jz 7f
-        or $PTE_DATA_RO, %rax
-        jmp 8f
-7:      or $PTE_DATA_RW, %rax
-8:      mov %rbx, %rcx                  # entry = pt_l1_boot + (va >> 12) * 8
+        lea pt_l1_boot(%rip), %rdi      # the leaves: our first page to v_end, writable;
+        mov p2m_list(%rip), %rsi        # entry va >> 12 of pt_l1_boot maps PFN
+        lea _start(%rip), %rcx          # (va - VIRT_BASE) >> 12
         shr $12, %rcx
-        lea pt_l1_boot(%rip), %rdi
+        mov v_end(%rip), %rdx
+        shr $12, %rdx
+5:      mov -(VIRT_BASE >> 12) * 8(%rsi,%rcx,8), %rax
+        shl $12, %rax
+        or $PTE_DATA_RW, %rax
         mov %rax, (%rdi,%rcx,8)
-        add $4096, %rbx
-        jmp 5b
-6:      pop %rbx
+        inc %rcx
+        cmp %rdx, %rcx
+        jb 5b
+        mov pt_base(%rip), %rax         # then the page-table frames read-only: the
+        mov nr_pt_frames(%rip), %rcx    # builder's and ours
+        call read_only_leaves
+        lea page_tables(%rip), %rax
+        lea page_tables_end(%rip), %rcx
+        sub %rax, %rcx
+        shr $12, %rcx
+        call read_only_leaves
         ret
+
+# read_only_leaves: the %rcx pages from address %rax lose RW and D in
+# pt_l1_boot (PTE_DATA_RW becomes PTE_DATA_RO), those of them in the
+# bootstrap region that our tables map (from our first page to v_end).
+read_only_leaves:
+        lea pt_l1_boot(%rip), %rdi
+        shr $12, %rax                   # entry index = va >> 12
+        add %rax, %rcx                  # end index
+        lea _start(%rip), %rsi
+        shr $12, %rsi
+        mov v_end(%rip), %rdx
+        shr $12, %rdx
+1:      cmp %rcx, %rax
+        jae 3f
+        cmp %rsi, %rax                  # below our first page or from v_end up:
+        jb 2f                           # not ours to map
+        cmp %rdx, %rax
+        jae 2f
+        andq $~(PTE_RW | PTE_D), (%rdi,%rax,8)
+2:      inc %rax
+        jmp 1b
+3:      ret
 
 # link_l1s: entries 0 to %rdx - 1 of the L2 at %rdi point at the consecutive
 # L1 pages from %rsi.
@@ -458,35 +498,6 @@ link_table:
         shl $12, %rax
         or $PTE_TABLE, %rax
         mov %rax, (%rdi)
-        ret
-
-# is_page_table: ZF clear when the page at %rdi is a page-table frame (one of
-# the builder's bootstrap tables, or one of ours), so it must be read-only.
-# Keeps all but flags.
-is_page_table:
-        push %rax
-        push %rcx
-        mov pt_base(%rip), %rax
-        cmp %rax, %rdi
-        jb 1f
-        mov nr_pt_frames(%rip), %rcx
-        shl $12, %rcx
-        add %rcx, %rax
-        cmp %rax, %rdi
-        jb 2f
-1:      lea page_tables(%rip), %rax
-        cmp %rax, %rdi
-        jb 3f
-        lea page_tables_end(%rip), %rax
-        cmp %rax, %rdi
-        jb 2f
-3:      xor %eax, %eax                  # ZF = 1: not a table
-        pop %rcx
-        pop %rax
-        ret
-2:      or $1, %eax                     # ZF = 0: a table
-        pop %rcx
-        pop %rax
         ret
 
 # switch_page_tables: our table frames become read-only in the bootstrap
@@ -600,6 +611,9 @@ ap_entry:
         add %rax, %r13
         lidt idtr(%rip)
         call vcpu_setup
+workload_main:                          # every vCPU: churn or spurious-race
+        cmpq $WORKLOAD_RACE, workload(%rip)
+        je race_main
         jmp churn_main
 
 # vcpu_setup: this vCPU's pool, windows, churn L1 and vCPU mask.
@@ -628,6 +642,7 @@ vcpu_setup:
         ret
 
         .include "churn.inc"
+        .include "race.inc"
         .include "attack.inc"
 
 # ── Data ─────────────────────────────────────────────────────────────────────
@@ -636,6 +651,7 @@ vcpu_setup:
 xen_magic:       .asciz "xen-3.0-x86_64"
 word_churn:      .asciz "workload=churn"
 word_attack:     .asciz "workload=attack"
+word_race:       .asciz "workload=spurious-race"
 word_iterations: .asciz "iterations="
 one_char:        .byte 0, 0
 idtr:   .short 32 * 16 - 1              # LIDT operand: limit, base
@@ -644,7 +660,7 @@ idtr:   .short 32 * 16 - 1              # LIDT operand: limit, base
 iterations:     .quad DEFAULT_ITERATIONS
 workload:       .quad WORKLOAD_CHURN
 failures:       .quad 0                 # failed checks, all vCPUs (LOCK INC)
-vcpus_done:     .quad 0                 # vCPUs done churning (LOCK XADD)
+vcpus_done:     .quad 0                 # vCPUs done with their workload (LOCK XADD)
 
         .bss
         .balign 8

@@ -21,7 +21,7 @@ import { mulHigh, imulHigh } from "../../common/mul128";
 // returns false for an unallocated encoding and then changes nothing.
 
 /** AddWithCarry(a, b, 0) or AddWithCarry(a, NOT(b), 1) for a subtraction, with NZCV written to PSTATE. */
-@inline function addSubSetFlags(a: u64, b: u64, sub: bool, sf: bool): u64 {
+@inline export function addSubSetFlags(a: u64, b: u64, sub: bool, sf: bool): u64 {
   const mask = datasizeMask(sf);
   const top: u64 = sf ? 63 : 31;
   const x = a & mask;

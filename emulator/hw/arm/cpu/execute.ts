@@ -12,11 +12,11 @@
 // takes it with PC at the instruction. PC, the step count and the fetch
 // window stay in locals; the CPU block is written when the loop returns.
 
-import { C, selectedCpu } from "../../cpu";
+import { C, selectedCpu, count } from "../../cpu";
 import {
   A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_RESUME_FROM, A64_WAITING, A64_WAIT_WFE, A64_EVENT, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
   A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, CPU_RES_INFO, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF, EXIT_WFI,
-  EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ,
+  EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ, CNT_DECODE,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
 import { setWindowPage } from "../../tlb/floors";
@@ -30,19 +30,27 @@ import { ARM_ACC_FETCH, ARM_ACC_EL0, ARM_ACC_WRITE } from "../vmsa/permissions";
 import { loadSized, storeSized } from "../access";
 import { gicPendingIrq } from "../gic";
 import { timerNextDeadline } from "../timer";
-import { pstate, currentEl, privKind, xr, setX, xsp, conditionHolds, PSTATE_I, PSTATE_IL } from "./state";
+import { pstate, currentEl, privKind, xr, setX, xsp, setXsp, conditionHolds, PSTATE_I, PSTATE_IL } from "./state";
 import {
   pending, curPc, exitResumePc, irqRecheck, setIrqRecheck, setNowCycles, setCurPc, clearPending, raiseSync, raiseSyncFar,
   raiseUndef, raiseSvc, raiseExit, raiseAbort, takeSync, takeIrq, exceptionReturn, countExit, PEND_NONE, PEND_SYNC,
   EC_PC_ALIGN, EC_IABT_LOWER, EC_IABT_SAME, EC_BRK, EC_ILLEGAL_STATE, FSC_EXTERNAL,
 } from "./exception";
 import { sext, extendReg } from "./alu";
+import { addSubSetFlags } from "./data-processing";
 import { gicTouched, clearGicTouched, quickHost, quickStoreDone, readData, writeData } from "./mem";
 import { mrs, msr, msrImmediate, hint, barrier, sys, simdFp } from "./sysreg";
 import {
   dataProcessingImmediate, dataProcessingRegister, addSubImmediate, addSubShifted, logicalImmediate, logicalShifted,
 } from "./data-processing";
 import { loadStore } from "./load-store";
+import {
+  a64Entry, a64Decode, D_TAG, D_INSN, D_FORM, D_RD, D_RN, D_RM, D_IMM, D_SIZE, F_WORD, F_ADD_IMM, F_SUBS_IMM, F_ADDS_IMM,
+  F_AND_IMM, F_ORR_IMM, F_EOR_IMM, F_ADD_REG, F_SUB_REG, F_SUBS_REG, F_AND_REG, F_ORR_REG, F_EOR_REG, F_LOAD_IMM, F_STORE_IMM,
+  F_LOAD_REG, F_STORE_REG, F_B, F_BL, F_B_COND, F_CBZ, F_CBNZ, F_TBZ, F_TBNZ,
+} from "./decoded";
+import { decodedTag } from "../../x86/cpu/code";
+import { pageMarkCode } from "../../phys/pages";
 
 
 // ── The fetch window ─────────────────────────────────────────────────────────
@@ -64,6 +72,7 @@ const NO_WINDOW: u64 = 0xFFC;
 /** The page of the last fetch() when the window may hold it, else NO_WINDOW; with its host address. */
 let fetchedPage: u64 = NO_WINDOW;
 let fetchedHost: usize = 0;
+let fetchedPa: u64 = 0;
 
 /** A fetch outside the window, through the MMU; 0 with the abort raised. */
 function fetch(pc: u64): u32 {
@@ -88,8 +97,22 @@ function fetch(pc: u64): u32 {
   if (cachesOn && !pageMatchesRam(<usize>h) && fetchCacheable()) return <u32>(coherentRead64(pa & ~<u64>7) >> ((pa & 4) << 3));
   fetchedPage = pc & ~<u64>0xFFF;
   fetchedHost = <usize>h;
+  fetchedPa = pa & ~<u64>0xFFF;
   setWindowPage(fetchedPage);
   return load<u32>(<usize>h + <usize>(pa & 0xFFF));
+}
+
+/**
+ * A miss in the decoded-instruction cache for an instruction in the fetch
+ * window, whose page holds what RAM holds: decodes the word into entry d,
+ * tags it, and marks the page as holding code, so that a write to it makes
+ * the entry stale (decoded.ts).
+ */
+function decodeFromWindow(d: usize, pa: u64, host: usize): void {
+  count(CNT_DECODE);
+  a64Decode(d, load<u32>(host));
+  store<u64>(d, decodedTag(pa), D_TAG);
+  pageMarkCode(host);
 }
 
 /**
@@ -169,6 +192,7 @@ export function run(budget: u64): u32 {
   const breakpoints = load<u32>(C + A64_BREAKPOINT_COUNT) != 0;
   let winPage: u64 = NO_WINDOW;
   let winHost: usize = 0;
+  let winPa: u64 = 0;
   let winEpoch: u32 = 0;
   let winEl: u32 = 0;
   let winCaches: u32 = 0;
@@ -221,6 +245,8 @@ export function run(budget: u64): u32 {
     steps++;
     let next = pc + 4;
     let insn: u32 = 0;
+    let form: u32 = F_WORD;
+    let d: usize = 0;
     // Did this instruction call out of line (and so may have raised or changed what the loop keeps)?
     let called = false;
     if (illegal) {
@@ -230,23 +256,123 @@ export function run(budget: u64): u32 {
       illegal = false;
       called = true;
     } else if ((pc & ~NO_WINDOW) == winPage) {
-      insn = load<u32>(winHost + (<usize>pc & 0xFFF));
+      // From the window: the decoded-instruction cache (decoded.ts).
+      const pa = winPa | (pc & 0xFFF);
+      d = a64Entry(pa);
+      if (load<u64>(d, D_TAG) != decodedTag(pa)) decodeFromWindow(d, pa, winHost + (<usize>pc & 0xFFF));
+      form = load<u8>(d, D_FORM);
+      insn = load<u32>(d, D_INSN);
     } else {
       setCurPc(pc);
       setNowCycles(cycles0 + steps - 1);
       insn = fetch(pc);
+      form = F_WORD;
       called = true;
       winPage = fetchedPage;
       winHost = fetchedHost;
+      winPa = fetchedPa;
       winEpoch = load<u32>(C + CPU_MICRO_EPOCH);
       winEl = currentEl();
       winCaches = cacheEpoch;
     }
     if (pending == PEND_NONE) {
-      // The dispatch on op0 (bits 28:25, C4.1), which V8 compiles to a jump
-      // table; a form not handled inline goes to execute().
+      // The forms the decoded-instruction cache took apart (decoded.ts), then
+      // the dispatch on op0 (bits 28:25, C4.1) of the word, which V8 compiles
+      // to jump tables; a form not handled inline goes to execute().
       let slow = false;
-      switch ((insn >> 25) & 15) {
+      let word = false;
+      switch (form) {
+        case F_ADD_IMM:
+          setXsp(load<u8>(d, D_RD), xsp(load<u8>(d, D_RN)) + load<u64>(d, D_IMM));
+          break;
+        case F_SUBS_IMM:
+          setX(load<u8>(d, D_RD), addSubSetFlags(xsp(load<u8>(d, D_RN)), load<u64>(d, D_IMM), true, true));
+          break;
+        case F_ADDS_IMM:
+          setX(load<u8>(d, D_RD), addSubSetFlags(xsp(load<u8>(d, D_RN)), load<u64>(d, D_IMM), false, true));
+          break;
+        case F_AND_IMM:
+          setXsp(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) & load<u64>(d, D_IMM));
+          break;
+        case F_ORR_IMM:
+          setXsp(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) | load<u64>(d, D_IMM));
+          break;
+        case F_EOR_IMM:
+          setXsp(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) ^ load<u64>(d, D_IMM));
+          break;
+        case F_ADD_REG:
+          setX(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) + (xr(load<u8>(d, D_RM)) << load<u32>(d, D_SIZE)));
+          break;
+        case F_SUB_REG:
+          setX(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) - (xr(load<u8>(d, D_RM)) << load<u32>(d, D_SIZE)));
+          break;
+        case F_SUBS_REG:
+          setX(load<u8>(d, D_RD), addSubSetFlags(xr(load<u8>(d, D_RN)), xr(load<u8>(d, D_RM)) << load<u32>(d, D_SIZE), true, true));
+          break;
+        case F_AND_REG:
+          setX(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) & (xr(load<u8>(d, D_RM)) << load<u32>(d, D_SIZE)));
+          break;
+        case F_ORR_REG:
+          setX(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) | (xr(load<u8>(d, D_RM)) << load<u32>(d, D_SIZE)));
+          break;
+        case F_EOR_REG:
+          setX(load<u8>(d, D_RD), xr(load<u8>(d, D_RN)) ^ (xr(load<u8>(d, D_RM)) << load<u32>(d, D_SIZE)));
+          break;
+        case F_LOAD_IMM: case F_STORE_IMM: case F_LOAD_REG: case F_STORE_REG: {
+          const rn = <u32>load<u8>(d, D_RN);
+          const base = xsp(rn);
+          if (rn == 31 && (base & 15)) {
+            // SP alignment checking (SCTLR_EL1.SA/SA0) is execute()'s.
+            slow = true;
+            break;
+          }
+          const bytes = load<u32>(d, D_SIZE);
+          const va = base + (form <= F_STORE_IMM ? load<u64>(d, D_IMM) : xr(load<u8>(d, D_RM)) << load<u64>(d, D_IMM));
+          const rt = <u32>load<u8>(d, D_RD);
+          const isLoad = form == F_LOAD_IMM || form == F_LOAD_REG;
+          const host = quickHost(va, bytes, isLoad ? privKind() : ARM_ACC_WRITE | privKind());
+          if (host >= 0) {
+            if (isLoad) setX(rt, loadSized(<usize>host, bytes));
+            else {
+              storeSized(<usize>host, bytes, xr(rt));
+              quickStoreDone(<usize>host);
+            }
+            break;
+          }
+          setCurPc(pc);
+          setNowCycles(cycles0 + steps - 1);
+          if (isLoad) {
+            const v = readData(va, bytes, <i32>rt, false);
+            if (pending == PEND_NONE) setX(rt, v);
+          } else writeData(va, bytes, xr(rt), true, false);
+          called = true;
+          break;
+        }
+        case F_B:
+          next = pc + load<u64>(d, D_IMM);
+          break;
+        case F_BL:
+          setX(30, pc + 4);
+          next = pc + load<u64>(d, D_IMM);
+          break;
+        case F_B_COND:
+          if (conditionHolds(load<u8>(d, D_RM))) next = pc + load<u64>(d, D_IMM);
+          break;
+        case F_CBZ: case F_CBNZ: {
+          const v = load<u32>(d, D_SIZE) ? xr(load<u8>(d, D_RD)) : xr(load<u8>(d, D_RD)) & 0xFFFF_FFFF;
+          if ((v != 0) == (form == F_CBNZ)) next = pc + load<u64>(d, D_IMM);
+          break;
+        }
+        case F_TBZ: case F_TBNZ: {
+          const set = (xr(load<u8>(d, D_RD)) >> load<u8>(d, D_RM)) & 1;
+          if ((set != 0) == (form == F_TBNZ)) next = pc + load<u64>(d, D_IMM);
+          break;
+        }
+        default:
+          word = true;
+          break;
+      }
+      if (word) switch ((insn >> 25) & 15) {
         case 0b1000: case 0b1001: {
           // Data processing (immediate): ADD/SUB (immediate) and logical (immediate).
           const group = (insn >> 23) & 7;

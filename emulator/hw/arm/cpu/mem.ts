@@ -25,6 +25,8 @@ import {
 } from "../../layout";
 import { XLATE_FAILED, MICRO_MISS, microLookup } from "../../tlb/micro";
 import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
+import { pageWrite } from "../../phys/pages";
+import { a64CodeWritten } from "./decoded";
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
@@ -69,7 +71,9 @@ let quickPaDone: u64 = 0;
  * host address of an aligned access that needs no walk: in the last RAM range
  * used with no caches modelled; with them, in this CPU's L1 or RAM as
  * access.ts's cachedQuickHost decides; -1 otherwise (readData/writeData then
- * do the rest). A store through it calls quickStoreDone.
+ * do the rest). A store through it calls quickStoreDone. For a store to RAM
+ * itself the page is marked written here (phys/pages.ts); a store to an L1
+ * line reaches RAM only when the line is written back, which marks it then.
  */
 @inline export function quickHost(va: u64, size: u32, kind: u32): i64 {
   if (va & (size - 1)) return -1;
@@ -78,7 +82,9 @@ let quickPaDone: u64 = 0;
   quickPaDone = pa;
   if (cachesOn) return cachedQuickHost(pa, size, (kind & ARM_ACC_WRITE) != 0);
   if (pa - rangeCacheBase() > rangeCacheLimit8()) return -1;
-  return <i64>(pa + rangeCacheDelta());
+  const host = pa + rangeCacheDelta();
+  if ((kind & ARM_ACC_WRITE) && pageWrite(<usize>host)) a64CodeWritten(pa, size);
+  return <i64>host;
 }
 
 /** After a store through quickHost: a store clears the exclusive monitors that hold its granule. */

@@ -30,6 +30,7 @@
 import { count, features } from "../../cpu";
 import { CNT_WALK_READ, CNT_S2_WALK_READ, CNT_AD_WRITE, FEATURE_DETECT, SRC_STAGE2 } from "../../layout";
 import { physHost, physWrite64 } from "../../phys/ram";
+import { ramWritten } from "../code-write";
 import { cachesOn, coherentRead64, coherentWrite64 } from "../cache";
 import { MODE_PEEK, XLATE_FAILED } from "../../tlb/micro";
 import { walkSrcPush, walkSrcUpdateLast } from "../../common/detector";
@@ -73,7 +74,11 @@ export { fetchAborted } from "../../common/fetch-abort";
  */
 export function writeDescriptor(descPa: u64, value: u64, stage2: bool): void {
   if (cachesOn) coherentWrite64(descPa, value);
-  else physWrite64(descPa, value);
+  else {
+    const h = physHost(descPa, 8);
+    if (h >= 0) ramWritten(<usize>h, descPa, 8);
+    physWrite64(descPa, value);
+  }
   count(CNT_AD_WRITE);
   // A stage-1 walk records its leaf last; the detector keeps the value the
   // walk left there. (A stage-2 leaf's record keeps the value it read.)

@@ -7,12 +7,16 @@
 // every CPU and every virtual address that maps the code.
 //
 // Writing to code must not run stale decodings: each host page that holds a
-// decoded instruction has a bit in the code bitmap, every CPU store checks
-// it, and a store to such a page starts a new generation (all entries stale)
-// and clears the bitmap. Guests rarely write to their code, so this is rare.
+// decoded instruction is marked PAGE_CODE in the page states
+// (phys/pages.ts), every CPU store checks its page's state (which also marks
+// the page written), and a store to such a page starts a new generation (all
+// entries stale) and forgets which pages held code. Guests rarely write to
+// their code, so this is rare.
 
-import { decodeCache, codeBitmap, ramHostBase, DECODE_ENTRIES, DECODE_ENTRY_SIZE, CODE_BITMAP_BYTES, CNT_SMC_FLUSH } from "../../layout";
+import { decodeCache, ramHostBase, DECODE_ENTRIES, DECODE_ENTRY_SIZE, CNT_SMC_FLUSH } from "../../layout";
 import { count } from "../../cpu";
+import { pageWrite, pageMarkCode, pagesClearCode } from "../../phys/pages";
+import { ramHostEnd } from "../../phys/ram";
 
 /** The generation in tags (bits 63:52); 0 is never used, so a zeroed entry never matches. */
 let generation: u64 = 1;
@@ -31,18 +35,12 @@ export function codeReset(): void {
 
 /** Notes that the page at this host address now holds decoded code. */
 @inline export function markCode(hostAddr: usize): void {
-  const page = (hostAddr - ramHostBase) >> 12;
-  const p = codeBitmap + (page >> 3);
-  store<u8>(p, <u8>(<u32>load<u8>(p) | (<u32>1 << <u32>(page & 7))));
+  pageMarkCode(hostAddr);
 }
 
-/** Called before every CPU store of `size` bytes at a host address. */
+/** Called before every CPU store of `size` bytes at a host address (in RAM): marks its pages written. */
 @inline export function checkCodeWrite(hostAddr: usize, size: u32): void {
-  const first = (hostAddr - ramHostBase) >> 12;
-  const last = (hostAddr + size - 1 - ramHostBase) >> 12;
-  if (((<u32>load<u8>(codeBitmap + (first >> 3)) >> <u32>(first & 7)) & 1) | ((<u32>load<u8>(codeBitmap + (last >> 3)) >> <u32>(last & 7)) & 1)) {
-    flushDecoded();
-  }
+  if (pageWrite(hostAddr) | pageWrite(hostAddr + size - 1)) flushDecoded();
 }
 
 /** Makes every decoded instruction stale (a write to code, or the host changed memory). */
@@ -53,5 +51,5 @@ export function flushDecoded(): void {
     memory.fill(decodeCache, 0, <usize>DECODE_ENTRIES * DECODE_ENTRY_SIZE);
     generation = 1;
   }
-  memory.fill(codeBitmap, 0, CODE_BITMAP_BYTES);
+  pagesClearCode(ramHostBase, ramHostEnd());
 }

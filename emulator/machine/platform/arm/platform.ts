@@ -75,7 +75,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
 
   /** PC read straight from the CPU block: the engine asks before every run call. */
   pc(i: number): bigint {
-    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.A64_PC, true);
+    return this.m.cpus[i]!.pc;
   }
 
   snapshot(i: number): CpuSnapshot {

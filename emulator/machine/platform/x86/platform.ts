@@ -82,7 +82,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
 
   /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
   pc(i: number): bigint {
-    return new DataView(this.m.hw.memory.buffer).getBigUint64(this.m.hw.cpuBlock(i) + this.m.layout.X86_RIP, true);
+    return this.m.cpus[i]!.rip;
   }
 
   snapshot(i: number): CpuSnapshot {
