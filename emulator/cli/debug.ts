@@ -36,7 +36,8 @@ ${HELP}`;
 export const GDB_USAGE = `usage: shootdown gdb IMAGE --port P [run options] [-- guest command line]
 
 A gdb remote stub on 127.0.0.1:P (0 picks a free port, printed on stderr)
-for gdb-multiarch: 'target remote :P'. One gdb thread per CPU; 'monitor
+for gdb-multiarch: 'target remote :P'. One gdb thread per CPU (with --hv,
+per guest vCPU: 'info threads' says where each runs); 'monitor
 walk VA', 'monitor tlb' and the other REPL commands run through monitor.
 Takes the options of shootdown run but --stats and --json (see shootdown
 run --help), and --no-detector as shootdown repl does.`;
@@ -89,7 +90,12 @@ export async function replCommand(args: string[], out: (line: string) => void): 
   const session = sessionFor(p, own, (text) => process.stdout.write(colour ? `\x1b[2m${text}\x1b[0m` : text));
   const commands = new Commands(session, colour ? ANSI : PLAIN);
   const first = session.target.symbols.nearest(session.target.pc(0));
-  out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${session.target.arch}; CPU 0 at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""} ('help' lists the commands)`);
+  // Under --hv the threads are the guests' vCPUs: the first is d1v0, at its entry point.
+  // The session starts on pCPU 0, whose first steps are the hypervisor's (cpu d1v0 looks at the vCPU).
+  const threads = session.threads().filter((t) => t.vcpu);
+  const vcpus = threads.length ? `${threads.length} vCPU${threads.length === 1 ? "" : "s"}, ` : "";
+  const current = vcpus ? ", current pCPU 0" : "";
+  out(`shootdown repl: ${p.parsed.imagePath}, ${p.options.cpus} CPU${p.options.cpus === 1 ? "" : "s"}, ${vcpus}${session.target.arch}; ${vcpus ? threads[0]!.name : "CPU 0"} at 0x${session.target.pc(0).toString(16)}${first ? ` <${first.name}>` : ""}${current} ('help' lists the commands)`);
 
   return new Promise((resolve) => {
     const server: REPLServer = startRepl({

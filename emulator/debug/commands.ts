@@ -43,7 +43,9 @@ const COMMANDS = [
 
 export const HELP = `commands (addresses are numbers, symbols, symbol+offset or $register):
   step [N] | stepi [N]     run N instructions (default 1) on the current CPU
-  cpu K                    make CPU K the current one
+  cpu K                    make CPU K the current one (--hv: vCPU K, numbered
+                           domain by domain, or by name: cpu d2v1; cpu pN:
+                           pCPU N itself)
   continue                 run every CPU under the schedule until a breakpoint,
                            watchpoint, missing invalidation, or the end
   break ADDR|SYMBOL        stop any CPU when it reaches ADDR (linear address)
@@ -110,13 +112,16 @@ export class Commands {
     switch (cmd) {
       case "step": case "stepi": case "s": case "si": {
         const n = args[0] === undefined ? 1 : this.count(args[0], "a step count", 1, MAX_STEPS);
-        return this.describe(this.session.step(n));
+        if (!this.session.threadsAreVcpus) return this.describe(this.session.step(n));
+        return this.describe(this.session.step(n, this.stepCpu(this.session.thread)));
       }
       case "cpu": {
         if (args.length !== 1) throw new ShootdownError("usage: cpu K");
         const k = this.cpuArg(args[0]!);
-        this.session.current = k;
-        return [`current CPU ${k}`, ...this.here(k)];
+        this.session.thread = k;
+        if (!this.session.threadsAreVcpus) return [`current CPU ${k}`, ...this.here(k)];
+        if (!this.session.threads()[k]!.vcpu) return [`current ${this.threadName(k)}`, ...this.here(k)];
+        return [`current vCPU ${k}: ${this.threadName(k)}`, ...this.here(k)];
       }
       case "continue": case "c": case "cont":
         return this.describe(this.session.resume());
@@ -139,7 +144,7 @@ export class Commands {
         return [`watchpoint on physical ${hex(pa)} (8 bytes, now ${hex(now)})`];
       }
       case "regs": case "registers":
-        return this.regs(args[0] === undefined ? this.session.current : this.cpuArg(args[0]));
+        return this.regs(args[0] === undefined ? this.session.thread : this.cpuArg(args[0]));
       case "disasm": case "dis":
         if (args.length > 2) throw new ShootdownError("usage: disasm [ADDR] [N]");
         return this.disasm(args[0] === undefined ? undefined : this.address(args[0]), args[1] === undefined ? 8 : this.count(args[1], "an instruction count", 1, MAX_DISASM_INSTRUCTIONS));
@@ -148,7 +153,7 @@ export class Commands {
       case "tlb":
         return this.tlbCommand(args);
       case "cache":
-        return this.cacheCommand(args[0] === undefined ? this.session.current : this.cpuArg(args[0]));
+        return this.cacheCommand(args[0] === undefined ? this.session.thread : this.cpuArg(args[0]));
       case "sched":
         return this.sched();
       case "replay":
@@ -177,12 +182,67 @@ export class Commands {
     return Number(v);
   }
 
+  /** The pCPU a `step` on thread k runs: the one it is on; a vCPU off every pCPU cannot be stepped. */
+  stepCpu(k: number): number {
+    const t = this.session.threads()[k]!;
+    if (t.cpu === undefined) {
+      throw new ShootdownError(`${t.name} is off every pCPU (${t.state}): nothing to step; continue lets the scheduler put it on one, or pick a vCPU that runs (cpu N)`);
+    }
+    return t.cpu;
+  }
+
+  /** How output names thread k: "CPU 2", or "d1v0 on pCPU 1", "d1v3 off every pCPU (runnable)", "pCPU 1, running d1v0". */
+  threadName(k: number): string {
+    const t = this.session.threads()[k]!;
+    if (!t.vcpu && !this.session.threadsAreVcpus) return t.name;
+    if (!t.vcpu) {
+      const on = this.session.threadOn(t.cpu!);
+      return `${t.name}, running ${on === undefined ? "no vCPU" : this.session.threads()[on]!.name}`;
+    }
+    return t.cpu !== undefined ? `${t.name} on pCPU ${t.cpu}` : `${t.name} off every pCPU (${t.state})`;
+  }
+
+  /** How output names the CPU something happened on: "CPU 2", or "d1v0 on pCPU 2", or "pCPU 2" when it runs no vCPU. */
+  private cpuName(cpu: number): string {
+    if (!this.session.threadsAreVcpus) return `CPU ${cpu}`;
+    const k = this.session.threadOn(cpu);
+    return k === undefined ? `pCPU ${cpu}` : `${this.session.threads()[k]!.name} on pCPU ${cpu}`;
+  }
+
+  /** Thread k's short name in messages: "CPU 2", "d1v0". */
+  private shortName(k: number): string {
+    return this.session.threads()[k]!.name;
+  }
+
   private cpuArg(text: string): number {
+    if (this.session.threadsAreVcpus) return this.vcpuArg(text);
     const cpus = this.session.target.cpuCount;
     const k = /^-?(0x[0-9a-f]+|[0-9]+)$/i.test(text) ? (text.startsWith("-") ? -BigInt(text.slice(1)) : BigInt(text)) : undefined;
     if (k === undefined) throw new ShootdownError(`a CPU is a number from 0 to ${cpus - 1}, not '${text}'`);
     if (k < 0n) throw new ShootdownError(`no CPU ${text}: CPUs are numbered from 0 to ${cpus - 1}`);
     if (k >= BigInt(cpus)) throw new ShootdownError(`no CPU ${text} (the machine has ${cpus})`);
+    return Number(k);
+  }
+
+  /** A vCPU by its number or its name (d2v1), or a pCPU (p1). */
+  private vcpuArg(text: string): number {
+    const all = this.session.threads();
+    const threads = all.filter((t) => t.vcpu);
+    const pm = /^p([0-9]+)$/i.exec(text);
+    if (pm) {
+      const n = Number(pm[1]);
+      if (n >= all.length - threads.length) throw new ShootdownError(`no pCPU ${n} (the machine has ${all.length - threads.length}: p0 to p${all.length - threads.length - 1})`);
+      return threads.length + n;
+    }
+    const range = `the guests have ${threads.length} vCPU${threads.length === 1 ? "" : "s"}: 0 to ${threads.length - 1}, or by name ${threads[0]!.name} to ${threads.at(-1)!.name}`;
+    if (/^d[0-9]+v[0-9]+$/i.test(text)) {
+      const k = threads.findIndex((t) => t.name === text.toLowerCase());
+      if (k < 0) throw new ShootdownError(`no vCPU ${text} (${range})`);
+      return k;
+    }
+    if (!/^-?(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new ShootdownError(`a vCPU is a number or a name like d1v0, not '${text}' (${range})`);
+    const k = text.startsWith("-") ? -BigInt(text.slice(1)) : BigInt(text);
+    if (k < 0n || k >= BigInt(threads.length)) throw new ShootdownError(`no vCPU ${text} (${range})`);
     return Number(k);
   }
 
@@ -205,7 +265,7 @@ export class Commands {
       const name = head.slice(1) === "pc" ? this.session.target.registers().find((r) => r.type === "code_ptr")?.name : head.slice(1);
       const i = this.session.target.registers().findIndex((r) => r.name === name);
       if (i < 0) throw new ShootdownError(`no register '${head}'`);
-      base = this.session.target.readRegisters(this.session.current)[i]!;
+      base = this.session.target.readRegisters(this.session.thread)[i]!;
     } else {
       const s = this.session.target.symbolTable.find((x) => x.name === head);
       if (!s) throw new ShootdownError(`unknown symbol '${head}'`);
@@ -220,9 +280,16 @@ export class Commands {
     return `${hex(a)}${s ? ` <${s}>` : ""}`;
   }
 
-  /** The instruction a CPU is at. */
+  /** The instruction a thread is at. */
   private here(cpu: number): string[] {
-    return this.disasmLines(cpu, this.session.target.pc(cpu), 1);
+    if (!this.session.threadsAreVcpus) return this.disasmLines(cpu, this.session.target.pc(cpu), 1);
+    try {
+      return this.disasmLines(cpu, this.session.target.pc(cpu), 1);
+    } catch (e) {
+      // A vCPU that is down and was never initialised has no instruction to show.
+      if (!(e instanceof ShootdownError)) throw e;
+      return [e.message];
+    }
   }
 
   /** Lines that say why the machine stopped. */
@@ -231,18 +298,19 @@ export class Commands {
     const out: string[] = [];
     switch (stop.kind) {
       case "breakpoint":
-        out.push(st.yellow(`CPU ${stop.cpu} stopped at breakpoint ${this.where(stop.pc)}`));
+        out.push(st.yellow(`${this.cpuName(stop.cpu)} stopped at breakpoint ${this.where(stop.pc)}`));
+        this.session.followStop(stop.cpu);
         break;
       case "watchpoint":
-        this.session.current = stop.cpu;
-        out.push(st.yellow(`CPU ${stop.cpu} wrote physical ${hex(stop.pa)}: ${hex(stop.old)} → ${hex(stop.now)} (watchpoint)`));
+        out.push(st.yellow(`${this.cpuName(stop.cpu)} wrote physical ${hex(stop.pa)}: ${hex(stop.old)} → ${hex(stop.now)} (watchpoint)`));
+        this.session.followStop(stop.cpu);
         break;
       case "violation":
-        this.session.current = stop.cpu;
+        this.session.followStop(stop.cpu);
         out.push(...stop.messages.map((m) => st.red(`violation: ${m}`)));
         break;
       case "idle":
-        out.push(`CPU ${stop.cpu} is halted, waiting for an interrupt (continue lets the other CPUs run)`);
+        out.push(`${this.cpuName(stop.cpu)} is halted, waiting for an interrupt (continue lets the other CPUs run)`);
         break;
       case "end": {
         this.session.flushConsole();
@@ -250,7 +318,7 @@ export class Commands {
         return [st.bold(`the run ended: ${stop.message} (status ${stop.status})`), ...(verdict ? [verdict] : [])];
       }
       case "interrupted":
-        out.push(`interrupted on CPU ${stop.cpu}`);
+        out.push(`interrupted on ${this.cpuName(stop.cpu)}`);
         break;
       case "reached":
         out.push(`at step ${this.session.instructionsSoFar}`);
@@ -259,19 +327,21 @@ export class Commands {
         out.push(`still running after ${CONTINUE_LIMIT} instructions (continue again to go on)`);
         break;
       case "hv-step":
-        out.push(st.cyan(`CPU ${stop.cpu} in the hypervisor: ${stop.what}`));
+        out.push(st.cyan(`${this.cpuName(stop.cpu)} in the hypervisor: ${stop.what}`));
         break;
       case "step":
         break;
     }
     this.session.flushConsole();
+    // With vCPUs, the instruction shown is the current vCPU's (the one stepped, or the one that stopped), wherever it now is.
+    if (this.session.threadsAreVcpus) return [...out, ...this.here(this.session.thread)];
     return [...out, ...this.here(stop.kind === "reached" ? this.session.current : stop.cpu)];
   }
 
   private regs(cpu: number): string[] {
     const st = this.style;
     const regs = this.session.target.registers();
-    const out = [st.bold(`CPU ${cpu}`)];
+    const out = [st.bold(this.threadName(cpu))];
     let values: bigint[] | undefined;
     try {
       values = this.session.target.readRegisters(cpu);
@@ -306,8 +376,8 @@ export class Commands {
       if (!b) throw new ShootdownError(`physical ${hex(addr)}: not RAM`);
       bytes = b;
     } else {
-      ({ bytes, faultAt } = this.session.target.readVirtual(this.session.current, addr, length));
-      if (!bytes.length) throw new ShootdownError(`cannot read ${hex(addr)}: not mapped on CPU ${this.session.current}`);
+      ({ bytes, faultAt } = this.session.target.readVirtual(this.session.thread, addr, length));
+      if (!bytes.length) throw new ShootdownError(`cannot read ${hex(addr)}: not mapped on ${this.shortName(this.session.thread)}`);
     }
     const perLine = Math.max(1, 16 / size);
     const out: string[] = [];
@@ -320,7 +390,7 @@ export class Commands {
       if (!words.length) break;
       out.push(`${physical ? `phys ${hex(at)}` : this.where(at)}:  ${words.join(" ")}`);
     }
-    if (faultAt !== undefined) out.push(this.style.red(`cannot read ${hex(faultAt)}: not mapped on CPU ${this.session.current}`));
+    if (faultAt !== undefined) out.push(this.style.red(`cannot read ${hex(faultAt)}: not mapped on ${this.shortName(this.session.thread)}`));
     return out;
   }
 
@@ -343,7 +413,7 @@ export class Commands {
   }
 
   private disasm(addr: bigint | undefined, n: number): string[] {
-    return this.disasmLines(this.session.current, addr ?? this.session.target.pc(this.session.current), n);
+    return this.disasmLines(this.session.thread, addr ?? this.session.target.pc(this.session.thread), n);
   }
 
   private walkCommand(args: string[]): string[] {
@@ -353,13 +423,13 @@ export class Commands {
     if (!["read", "write", "fetch"].includes(op)) throw new ShootdownError(`op must be read, write or fetch, not '${op}'`);
     const priv = (args[2] ?? "kernel") as WalkPriv;
     if (!["kernel", "user"].includes(priv)) throw new ShootdownError(`priv must be kernel or user, not '${priv}'`);
-    return this.walkLines(this.session.current, va, op, priv);
+    return this.walkLines(this.session.thread, va, op, priv);
   }
 
   walkLines(cpu: number, va: bigint, op: WalkOp, priv: WalkPriv): string[] {
     const st = this.style;
     const w = this.session.target.walk(cpu, va, op, priv);
-    const out = [st.bold(`walk ${this.where(va)} on CPU ${cpu} from ${w.root}`)];
+    const out = [st.bold(`walk ${this.where(va)} on ${this.shortName(cpu)} from ${w.root}`)];
     for (const l of w.levels) {
       out.push(`  ${l.name.padEnd(6)} at ${hex(l.entryPa).padEnd(14)} = 0x${l.value.toString(16).padStart(16, "0")}  ${l.decoded}`);
     }
@@ -372,11 +442,11 @@ export class Commands {
     const all = args.at(-1) === "all";
     const rest = all ? args.slice(0, -1) : args;
     if (rest.length > 1) throw new ShootdownError("usage: tlb [CPU] [all]");
-    const cpu = rest[0] === undefined ? this.session.current : this.cpuArg(rest[0]);
+    const cpu = rest[0] === undefined ? this.session.thread : this.cpuArg(rest[0]);
     const st = this.style;
     const entries = this.session.target.tlb(cpu, all);
     const live = entries.filter((e) => e.stale !== "dead").length;
-    const out = [st.bold(`CPU ${cpu}: ${live} live entries${all ? `, ${entries.length - live} dead` : ""}`)];
+    const out = [st.bold(`${this.threadName(cpu)}: ${live} live entries${all ? `, ${entries.length - live} dead` : ""}`)];
     const rows = entries.map((e) => [
       e.structure, hex(e.va), `→ ${hex(e.pa)}`, e.tags, e.perms,
       e.stale === "fresh" ? "ok" : e.stale === "unknown" ? "? (another address space)" : e.stale === "dead" ? "dead (invalidated or flushed)" : `STALE: ${e.stale.why}`,
@@ -392,7 +462,7 @@ export class Commands {
 
   private cacheCommand(cpu: number): string[] {
     const lines = this.session.target.cache(cpu);
-    const out = [this.style.bold(`CPU ${cpu}: ${lines.length} dirty lines`)];
+    const out = [this.style.bold(`${this.threadName(cpu)}: ${lines.length} dirty lines`)];
     for (const l of lines) {
       const bytes = [...l.bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
       out.push(`  ${l.level.padEnd(6)} set ${String(l.set).padStart(4)} way ${String(l.way).padStart(2)}  PA ${hex(l.pa).padEnd(14)} ${bytes} …`);
@@ -434,6 +504,8 @@ export class Commands {
     if (stop.kind === "end") return this.describe(stop);
     this.session.flushConsole();
     const cpu = this.session.current;
-    return [`at step ${this.session.instructionsSoFar}, CPU ${cpu}`, ...this.here(cpu)];
+    if (!this.session.threadsAreVcpus) return [`at step ${this.session.instructionsSoFar}, CPU ${cpu}`, ...this.here(cpu)];
+    const name = this.cpuName(cpu);
+    return [`at step ${this.session.instructionsSoFar}, ${name}`, ...this.here(this.session.followStop(cpu))];
   }
 }

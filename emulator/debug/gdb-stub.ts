@@ -2,9 +2,10 @@
 //
 // A gdb remote-serial-protocol stub over TCP (gdb manual, "Remote Protocol").
 // One gdb thread per CPU (thread id = CPU index + 1, since 0 means "any"),
-// all-stop: a stop stops every CPU, and `continue` runs the machine under
-// the session's schedule, so the same gdb session on the same seed sees the
-// same states.
+// or under a hypervisor (--hv) one per guest vCPU (thread id = vCPU number
+// + 1, session.ts), wherever it runs; all-stop: a stop stops every CPU, and
+// `continue` runs the machine under the session's schedule, so the same gdb
+// session on the same seed sees the same states.
 //
 // Framing: $data#xx with xx the modulo-256 sum of data. Each packet is
 // acknowledged with + (or - for a bad checksum, which asks gdb to resend)
@@ -196,12 +197,36 @@ class Connection {
     if (reply !== undefined) this.send(reply);
   }
 
+  /** A thread id: a thread's number (a CPU, or a vCPU under --hv), or all or any. */
   private cpuOf(thread: string): number | "all" | "any" {
     if (thread === "-1") return "all";
     if (thread === "0") return "any";
     const n = Number(hexNumber(thread));
-    if (n < 1 || n > this.session.target.cpuCount) throw new BadPacket(`no thread ${thread}`);
+    const count = this.session.threadsAreVcpus ? this.session.vcpuCount : this.session.target.cpuCount;
+    if (n < 1 || n > count) throw new BadPacket(`no thread ${thread}`);
     return n - 1;
+  }
+
+  /** gdb's current thread: the session's, when it is a vCPU (the REPL may look at a pCPU), else the one gdb selected. */
+  private gdbThread(): number {
+    const k = this.session.thread;
+    return k < this.session.vcpuCount ? k : this.generalCpu;
+  }
+
+  /** A thread's registers; undefined for a vCPU that has none yet (down, never initialised). */
+  private registerValues(thread: number): bigint[] | undefined {
+    if (!this.session.threadsAreVcpus) return this.session.target.readRegisters(thread);
+    try {
+      return this.session.target.readRegisters(thread);
+    } catch (e) {
+      if (e instanceof ShootdownError) return undefined;
+      throw e;
+    }
+  }
+
+  /** The pCPU that steps thread k (itself without a hypervisor); a vCPU off every pCPU is an error. */
+  private stepCpu(k: number): number {
+    return this.session.threadsAreVcpus ? this.stub.commands.stepCpu(k) : k;
   }
 
   /** The reply to a packet, or undefined when it comes later (continue). */
@@ -210,10 +235,13 @@ class Connection {
     const t = s.target;
     switch (p[0]) {
       case "?":
+        if (s.threadsAreVcpus) return this.threadStopReply(this.gdbThread(), SIGTRAP, "");
         return this.stopReply({ kind: "step", cpu: s.current }, SIGTRAP);
       case "g": {
         const regs = t.registers();
-        const values = t.readRegisters(this.generalCpu);
+        const values = this.registerValues(this.generalCpu);
+        // A vCPU that has no registers yet: every one unavailable ('x'), so that gdb lists it all the same.
+        if (!values) return regs.map((r) => "x".repeat(r.bits / 4)).join("");
         return regs.map((r, i) => toHex(leBytes(values[i]!, r.bits / 8))).join("");
       }
       case "G": {
@@ -235,7 +263,8 @@ class Connection {
         const n = Number(hexNumber(p.slice(1)));
         const r = t.registers()[n];
         if (!r) return "E45";
-        return toHex(leBytes(t.readRegisters(this.generalCpu)[n]!, r.bits / 8));
+        const values = this.registerValues(this.generalCpu);
+        return values ? toHex(leBytes(values[n]!, r.bits / 8)) : "x".repeat(r.bits / 4);
       }
       case "P": {
         const m = /^P([0-9a-fA-F]+)=([0-9a-fA-F]*)$/.exec(p);
@@ -288,18 +317,19 @@ class Connection {
         const m = /^H([gc])(-?[0-9a-fA-F]+)$/.exec(p);
         if (!m) throw new BadPacket("bad H packet");
         const cpu = this.cpuOf(m[2]!);
-        if (m[1] === "g") this.generalCpu = typeof cpu === "number" ? cpu : s.current;
+        if (m[1] === "g") this.generalCpu = typeof cpu === "number" ? cpu : this.gdbThread();
         else this.continueCpu = typeof cpu === "number" ? cpu : -1;
         return "OK";
       }
       case "T": {
+        // Every vCPU is alive for gdb, down or not: it has a thread for as long as its domain exists.
         const cpu = this.cpuOf(p.slice(1));
         return typeof cpu === "number" && t.live(cpu) ? "OK" : "E01";
       }
       case "s": {
         if (p.length > 1) throw new BadPacket("s with an address is not supported");
-        const cpu = this.continueCpu >= 0 ? this.continueCpu : s.current;
-        return this.stopped(s.step(1, cpu));
+        const thread = this.continueCpu >= 0 ? this.continueCpu : this.gdbThread();
+        return this.stopped(s.step(1, this.stepCpu(thread)), thread);
       }
       case "c":
         if (p.length > 1) throw new BadPacket("c with an address is not supported");
@@ -339,8 +369,8 @@ class Connection {
       });
       const step = actions.find((a) => a.action === "s");
       if (step) {
-        const cpu = typeof step.cpu === "number" ? step.cpu : s.current;
-        return this.stopped(s.step(1, cpu));
+        const thread = typeof step.cpu === "number" ? step.cpu : this.gdbThread();
+        return this.stopped(s.step(1, this.stepCpu(thread)), thread);
       }
       this.continueAll();
       return undefined;
@@ -371,16 +401,22 @@ class Connection {
       const part = xml.slice(offset, offset + length);
       return `${offset + length >= xml.length ? "l" : "m"}${escapeBinary(part)}`;
     }
+    if (p === "qfThreadInfo" && s.threadsAreVcpus) return `m${s.threads().filter((v) => v.vcpu).map((v) => (v.index + 1).toString(16)).join(",")}`;
     if (p === "qfThreadInfo") {
       const live = Array.from({ length: t.cpuCount }, (_, i) => i).filter((i) => t.live(i));
       return `m${live.map((i) => (i + 1).toString(16)).join(",")}`;
     }
     if (p === "qsThreadInfo") return "l";
-    if (p === "qC") return `QC${(s.current + 1).toString(16)}`;
+    if (p === "qC") return `QC${((s.threadsAreVcpus ? this.gdbThread() : s.current) + 1).toString(16)}`;
     if (p === "qAttached") return "1";
     if (p.startsWith("qThreadExtraInfo,")) {
       const cpu = this.cpuOf(p.slice("qThreadExtraInfo,".length));
       if (typeof cpu !== "number") throw new BadPacket("bad thread");
+      if (s.threadsAreVcpus) {
+        // "d1v0 on pCPU 2", "d1v1 runnable", "d1v1 down".
+        const v = s.threads()[cpu]!;
+        return textHex(v.cpu !== undefined ? `${v.name} on pCPU ${v.cpu}` : `${v.name} ${v.state}`);
+      }
       // An AArch64 CPU that is not live is off (PSCI CPU_ON may start it again) and an idle one waits in WFI.
       const arm = t.arch === "aarch64";
       const state = !t.live(cpu) ? (arm ? "off" : "stopped for good") : t.idle(cpu) ? (arm ? "waiting (WFI)" : "halted") : "runnable";
@@ -440,11 +476,11 @@ class Connection {
    * while the target runs), the guest's console output and what the session
    * has to say about the stop (a missing invalidation, a watchpoint).
    */
-  private stopped(stop: StopReason): string {
+  private stopped(stop: StopReason, stepped?: number): string {
     this.flushConsole();
     const notes = stop.kind === "violation" || (stop.kind === "watchpoint" && stop.va === undefined) ? this.stub.commands.describe(stop).slice(0, -1) : [];
     if (notes.length) this.output(notes.join("\n") + "\n");
-    return this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP);
+    return this.stopReply(stop, stop.kind === "interrupted" ? SIGINT : SIGTRAP, stepped);
   }
 
   /** Text for gdb's console: O packets, each within the packet size we announced. */
@@ -460,17 +496,35 @@ class Connection {
     if (text) this.output(text);
   }
 
-  private stopReply(stop: StopReason, signal: number): string {
+  /**
+   * The stop reply naming the thread that stopped: the CPU, or under a
+   * hypervisor the vCPU on the pCPU that stopped (a step names the vCPU
+   * stepped, wherever it now is; a pCPU with no vCPU, the current one).
+   */
+  private stopReply(stop: StopReason, signal: number, stepped?: number): string {
     const s = this.session;
     this.stub.takeConsole();
     if (stop.kind === "end") return `W${(stop.status & 0xff).toString(16).padStart(2, "0")}`;
-    s.current = stop.cpu;
-    this.generalCpu = stop.cpu;
-    const sig = signal.toString(16).padStart(2, "0");
     const why = stop.kind === "breakpoint" && this.swbreak ? "swbreak:;"
       : stop.kind === "watchpoint" && stop.va !== undefined ? `watch:${stop.va.toString(16)};`
       : "";
+    if (s.threadsAreVcpus) {
+      const stepping = (stop.kind === "step" || stop.kind === "hv-step" || stop.kind === "idle") && stepped !== undefined;
+      const thread = stepping ? stepped : s.followStop(stop.cpu);
+      // A pCPU that runs no vCPU has no gdb thread: the stop names the thread gdb looked at.
+      const named = thread < s.vcpuCount ? thread : this.generalCpu;
+      s.thread = named;
+      return this.threadStopReply(named, signal, why);
+    }
+    s.current = stop.cpu;
+    this.generalCpu = stop.cpu;
+    const sig = signal.toString(16).padStart(2, "0");
     return `T${sig}${why}thread:${(stop.cpu + 1).toString(16)};`;
+  }
+
+  private threadStopReply(thread: number, signal: number, why: string): string {
+    this.generalCpu = thread;
+    return `T${signal.toString(16).padStart(2, "0")}${why}thread:${(thread + 1).toString(16)};`;
   }
 }
 

@@ -7,6 +7,10 @@
 // the run engine (the session) runs it and owns the schedule, the
 // breakpoints and the watchpoints.
 //
+// The methods that take a CPU number take a thread (session.ts): CPU i, or
+// under a hypervisor vCPU i (then the pCPUs), which the x86-64 target reads
+// from the pCPU it runs on or from the registers the hypervisor keeps of it.
+//
 // Everything a target reads for display goes through the CPU's MMU without
 // side effects (peek: no Accessed/Dirty update, no TLB fill, no counter), so
 // looking at a machine never changes what it does next.

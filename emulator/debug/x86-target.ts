@@ -12,7 +12,8 @@ import { programOf } from "../machine/core/elf-load.ts";
 import { instructionBytes, type X86Platform } from "../machine/platform/x86/platform.ts";
 import { ShootdownError } from "../machine/core/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
-import type { X86Cpu, X86State, GprName } from "../machine/cpu/x86-cpu.ts";
+import type { X86Cpu, X86State, GprName, X86RegisterFile } from "../machine/cpu/x86-cpu.ts";
+import { OffCpuVcpu } from "./off-cpu.ts";
 import { backendFor, SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
   hex, type CacheLineView, type DebugTarget, type RegisterInfo, type TlbEntryView,
@@ -145,8 +146,29 @@ export class X86Target implements DebugTarget {
     return this.m.cpus.length;
   }
 
-  private cpu(i: number): X86Cpu {
-    return this.m.cpu(i);
+  /**
+   * Thread i: CPU i, or under a hypervisor vCPU i (Platform.vcpus), read
+   * from the pCPU it runs on or, off every pCPU, from the registers the
+   * hypervisor keeps of it, its memory through its own page tables.
+   */
+  private cpu(i: number): X86Cpu | OffCpuVcpu {
+    const vcpus = this.platform.vcpus();
+    if (!vcpus) return this.m.cpu(i);
+    const list = vcpus.list();
+    // The pCPUs follow the vCPUs (session.ts).
+    if (i >= list.length) return this.m.cpu(i - list.length);
+    const info = list[i]!;
+    if (info.pcpu !== undefined) return this.m.cpu(info.pcpu);
+    const file = vcpus.saved(i);
+    if (!file) throw new ShootdownError(`${info.name} is ${info.state} and has no registers yet (VCPUOP_initialise gives it some)`);
+    return new OffCpuVcpu(file, this.m.cpu(0), (f: X86RegisterFile) => vcpus.setSaved(i, f));
+  }
+
+  /** The pCPU thread i runs on: i itself without a hypervisor; undefined for a vCPU off every pCPU. */
+  private pcpuOf(i: number): number | undefined {
+    const list = this.platform.vcpus()?.list();
+    if (!list) return i;
+    return i >= list.length ? i - list.length : list[i]!.pcpu;
   }
 
   registers(): readonly RegisterInfo[] {
@@ -171,18 +193,21 @@ export class X86Target implements DebugTarget {
     const cpu = this.cpu(i);
     const v = BigInt.asUintN(r.bits > 64 ? 64 : r.bits, value);
     const { source } = r;
-    if ("gpr" in source) cpu.setState({ [source.gpr]: v } as Partial<X86State>);
+    let kept: boolean | void = true;
+    if ("gpr" in source) kept = cpu.setState({ [source.gpr]: v } as Partial<X86State>);
     else if ("state" in source) {
-      if (source.state === "cs" || source.state === "ss") cpu.setState({ [source.state]: Number(v & 0xffffn) });
-      else cpu.setState({ [source.state]: v });
-    } else if ("cr" in source) cpu.setRegisters({ [source.cr]: v });
+      if (source.state === "cs" || source.state === "ss") kept = cpu.setState({ [source.state]: Number(v & 0xffffn) });
+      else kept = cpu.setState({ [source.state]: v });
+    } else if ("cr" in source) kept = cpu.setRegisters({ [source.cr]: v });
     // The x87 and data-segment registers are not modelled: a write is accepted and changes nothing.
-    return true;
+    return kept !== false;
   }
 
   /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
   pc(i: number): bigint {
-    return this.platform.pc(i);
+    const on = this.pcpuOf(i);
+    if (on !== undefined) return this.platform.pc(on);
+    return this.cpu(i).state.rip;
   }
 
   systemRegisterLines(i: number): string[] {
@@ -206,16 +231,22 @@ export class X86Target implements DebugTarget {
     return this.xml;
   }
 
+  /** A vCPU is there for good (down or not); a CPU until it stops. */
   live(i: number): boolean {
-    return !this.cpu(i).progress.stopped;
+    const on = this.pcpuOf(i);
+    if (on === undefined) return true;
+    return !this.m.cpu(on).progress.stopped;
   }
 
   idle(i: number): boolean {
-    return this.cpu(i).progress.halted;
+    const on = this.pcpuOf(i);
+    return on === undefined || this.m.cpu(on).progress.halted;
   }
 
+  /** The instructions of the CPU thread i runs on (0 for a vCPU off every pCPU). */
   instructions(i: number): bigint {
-    return this.cpu(i).progress.instructions;
+    const on = this.pcpuOf(i);
+    return on === undefined ? 0n : this.m.cpu(on).progress.instructions;
   }
 
   /** As `shootdown run` reports it. */
@@ -224,7 +255,7 @@ export class X86Target implements DebugTarget {
   }
 
   /** The PA of va for a debugger's read: as the kernel would, else as the user would (SMAP). */
-  private debugTranslate(cpu: X86Cpu, va: bigint): bigint | undefined {
+  private debugTranslate(cpu: X86Cpu | OffCpuVcpu, va: bigint): bigint | undefined {
     for (const priv of ["kernel", "user"] as const) {
       const t = cpu.peek(va, { op: "read", priv });
       if (t.ok) return t.pa;
@@ -311,8 +342,13 @@ export class X86Target implements DebugTarget {
     return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels, ...(stop ? { stop } : {}), decision, ok: false };
   }
 
-  tlb(i: number, dead = false): TlbEntryView[] {
-    const cpu = this.cpu(i);
+  tlb(thread: number, dead = false): TlbEntryView[] {
+    const i = this.pcpuOf(thread);
+    if (i === undefined) {
+      const info = this.platform.vcpus()!.list()[thread]!;
+      throw new ShootdownError(`${info.name} is off every pCPU (${info.state}): a TLB belongs to a pCPU (tlb pN shows pCPU N's)`);
+    }
+    const cpu = this.m.cpu(i);
     const walks = new Map<bigint, ReturnType<X86Cpu["walkMemory"]>>();
     const walkOf = (va: bigint) => {
       let w = walks.get(va);

@@ -63,6 +63,7 @@ import { SHUTDOWN, HYPERCALL_NAMES } from "./public.ts";
 import { frameInfo } from "./inspect.ts";
 import { resultName } from "../common/errno.ts";
 import { ShootdownError } from "../../emulator/machine/core/errors.ts";
+import { PvVcpuView } from "./vcpu-view.ts";
 
 const errnoName = (e: number) => resultName(-e).replace(/^-/, "");
 
@@ -543,6 +544,24 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       const rc = BigInt.asIntN(64, h.result);
       return `pCPU ${h.cpu} ${h.vcpu}: ${name}(${h.args.map(hex).join(", ")}) = ${rc < 0n ? `-${errnoName(Number(-rc))}` : rc}`;
     });
+  }
+
+  // ── The debugger's vCPUs (vcpu-view.ts) ────────────────────────────────────
+
+  private vcpuView: PvVcpuView | undefined;
+
+  /** The guests' vCPUs as the debugger's threads: where each runs, and the registers kept of those off every pCPU. */
+  vcpus(): PvVcpuView {
+    return (this.vcpuView ??= new PvVcpuView({
+      domains: () => this.hv.domains.values(),
+      pcpuOf: (v) => {
+        const at = this.pcpus.findIndex((p) => p.current === v);
+        return at < 0 ? undefined : at;
+      },
+      runnable: (v) => this.runq.includes(v),
+      saved: this.saved,
+      start: { cr0: CR0_PV, cr4: CR4_PV, efer: EFER_PV, gdtrBase: GDT_VIRT_START, gdtrLimit: GDT_LIMIT },
+    }));
   }
 
   // ── The summary ────────────────────────────────────────────────────────────

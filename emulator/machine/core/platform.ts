@@ -80,6 +80,32 @@ export interface Platform {
   hypervisorSummary(): Record<string, unknown> | undefined;
   /** The debugger's hypervisor commands (frame, domain, hypercalls): lines, or undefined when there is no hypervisor. */
   inspectHypervisor(command: string, args: readonly string[]): string[] | undefined;
+  /** The guests' vCPUs (the debugger's threads under a hypervisor), or undefined when there is no hypervisor. */
+  vcpus(): VcpuAccess<unknown> | undefined;
+}
+
+/** A guest's virtual CPU as a hypervisor shows it to the debugger (a gdb thread, the REPL's `cpu N`). */
+export interface VcpuInfo {
+  /** "d1v0": vCPU 0 of domain 1 (Xen's %pv). */
+  name: string;
+  /** The pCPU it runs on now, or undefined when it is off every pCPU. */
+  pcpu: number | undefined;
+  /** Where it is when off every pCPU, in words: "runnable", "blocked", "down", "shut down". */
+  state: string;
+}
+
+/**
+ * The debugger's access to a hypervisor's vCPUs, numbered as list() orders
+ * them. R is the architecture's register file (X86RegisterFile); the
+ * debugger reads a vCPU that runs on a pCPU from that pCPU, and one that is
+ * off every pCPU from what the hypervisor saved of it.
+ */
+export interface VcpuAccess<R> {
+  list(): VcpuInfo[];
+  /** vCPU k's saved registers while it is off every pCPU; undefined when it runs, or has never been given any (down before VCPUOP_initialise). */
+  saved(k: number): R | undefined;
+  /** Replaces vCPU k's saved registers; false when it has none, or keeps only some of them (not yet started) and others changed. */
+  setSaved(k: number, registers: R): boolean;
 }
 
 /** What an attached hypervisor may offer besides handling exits. */
@@ -94,10 +120,12 @@ export interface HypervisorParts {
    * code, as a routine; asking has no effect (the routine does the work).
    */
   interrupt?(i: number): Continuation | undefined;
+  /** The guests' vCPUs, for the debugger. */
+  vcpus?(): VcpuAccess<unknown>;
 }
 
 /** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
-export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: string }> implements Platform {
+export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: string }, R = unknown> implements Platform {
   abstract readonly arch: Arch;
   protected abstract chain: ExitChain<C, E>;
 
@@ -159,6 +187,11 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
 
   inspectHypervisor(command: string, args: readonly string[]): string[] | undefined {
     return this.attached?.inspect?.(command, args);
+  }
+
+  /** The attached hypervisor's vCPUs, their saved registers in this architecture's register file R. */
+  vcpus(): VcpuAccess<R> | undefined {
+    return this.attached?.vcpus?.() as VcpuAccess<R> | undefined;
   }
 
   hypervisorSummary(): Record<string, unknown> | undefined {

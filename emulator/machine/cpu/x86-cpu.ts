@@ -151,6 +151,12 @@ export interface X86State extends Record<GprName, bigint> {
   apicBase: bigint;
 }
 
+/** Every register the debugger shows of an x86-64 CPU: what a hypervisor keeps of a vCPU while it is off every pCPU. */
+export interface X86RegisterFile {
+  state: X86State;
+  registers: X86Registers;
+}
+
 /** Why run() returned, with what the host needs to act on it. */
 export type X86Exit =
   /** The instruction budget is used up. */
@@ -290,6 +296,26 @@ export class X86Cpu {
     if (stop === 1) steps[steps.length - 1]!.value = 0n;
     const stops = ["leaf", "bus-error", "not-present", "reserved-bit"] as const;
     return { steps, stop: stops[stop] ?? "leaf" };
+  }
+
+  /**
+   * Runs fn (peeks and walks) with this CPU's paging registers set to regs,
+   * then puts back every byte of the CPU's block: the debugger looks through
+   * the page tables of a vCPU that is off every pCPU with the same walker,
+   * and this CPU goes on as if nothing had happened. The TLBs are not in the
+   * block, so fn must not look at them (peek with memoryOnly). With
+   * CR4.PCIDE clear in both register sets the translation context does not
+   * change, so not even the micro-TLB is flushed.
+   */
+  lookThrough<T>(regs: Partial<X86Registers>, fn: () => T): T {
+    const block = new Uint8Array(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE);
+    const before = block.slice();
+    try {
+      this.setRegisters(regs);
+      return fn();
+    } finally {
+      new Uint8Array(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE).set(before);
+    }
   }
 
   private result(status: number): X86Translation {

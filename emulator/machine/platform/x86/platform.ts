@@ -11,7 +11,7 @@
 import { Machine } from "../../core/machine.ts";
 import { bootX86, planLoad, type LoadPlan } from "./boot.ts";
 import { IoBus, raxAfterIn } from "./devices.ts";
-import type { X86Cpu, X86Exit } from "../../cpu/x86-cpu.ts";
+import type { X86Cpu, X86Exit, X86RegisterFile } from "../../cpu/x86-cpu.ts";
 import { ArchPlatform, type CpuSnapshot } from "../../core/platform.ts";
 import { ExitChain, DONE, type ExitHandler, type Handled, type MachineEvent } from "../../core/exits.ts";
 import type { CrashReason, RunEnd } from "../../core/run-end.ts";
@@ -59,7 +59,7 @@ export function bootX86Platform(image: Uint8Array, options: RecordedOptions, con
   return new X86Platform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
 }
 
-export class X86Platform extends ArchPlatform<X86Cpu, X86Exit> {
+export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> {
   readonly arch = "x86_64" as const;
   readonly io: IoBus;
   protected chain: ExitChain<X86Cpu, X86Exit>;
@@ -213,7 +213,7 @@ export class X86CrashDescriber implements ExitHandler<X86Cpu, X86Exit> {
  * Up to 15 bytes at rip as the CPU would fetch them (peek: no A/D update, no
  * TLB fill), stopping at the first byte that cannot be fetched.
  */
-export function instructionBytes(m: Machine, cpu: X86Cpu, rip: bigint, max = 15): Uint8Array {
+export function instructionBytes(m: Machine, cpu: Pick<X86Cpu, "peek" | "state">, rip: bigint, max = 15): Uint8Array {
   const out: number[] = [];
   let page = -1n;
   let pa = 0n;

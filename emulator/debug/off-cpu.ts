@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+//
+// An x86-64 vCPU that is off every pCPU, as the debugger reads it: its
+// registers are those the hypervisor keeps (Platform.vcpus), and its memory
+// is translated through its own CR3, never through the tables of whatever
+// runs on a pCPU now. The walk is the hardware's own (the side-effect-free
+// peek and walkMemory of a pCPU the view borrows, X86Cpu.lookThrough), from
+// the tables in memory only: the vCPU's TLB entries are not on that pCPU.
+
+import type { Access, X86Cpu, X86MemoryWalk, X86RegisterFile, X86Registers, X86State, X86Translation } from "../machine/cpu/x86-cpu.ts";
+
+export class OffCpuVcpu {
+  constructor(
+    private readonly file: X86RegisterFile,
+    private readonly borrowed: X86Cpu,
+    private readonly write: (file: X86RegisterFile) => boolean,
+  ) {}
+
+  get state(): X86State {
+    return this.file.state;
+  }
+
+  get registers(): X86Registers {
+    return this.file.registers;
+  }
+
+  /** The registers that decide a translation (SDM Vol.3A 4.1.1: CR0.PG/WP, CR3, CR4, EFER, IA32_PAT, PKRU). */
+  private paging(): Partial<X86Registers> {
+    const r = this.file.registers;
+    return { cr0: r.cr0, cr3: r.cr3, cr4: r.cr4, efer: r.efer, pat: r.pat, pkru: r.pkru };
+  }
+
+  /** As X86Cpu.peek, always from the tables in memory. */
+  peek(va: bigint, access: Access, _opts: { memoryOnly?: boolean } = {}): X86Translation {
+    return this.borrowed.lookThrough(this.paging(), () => this.borrowed.peek(va, access, { memoryOnly: true }));
+  }
+
+  walkMemory(va: bigint): X86MemoryWalk {
+    return this.borrowed.lookThrough(this.paging(), () => this.borrowed.walkMemory(va));
+  }
+
+  /** Writes the saved registers; false when the hypervisor cannot keep the change. */
+  setState(update: Partial<X86State>): boolean {
+    const state = { ...this.file.state, ...update };
+    return this.write({ state, registers: { ...this.file.registers, rflags: state.rflags } });
+  }
+
+  setRegisters(update: Partial<X86Registers>): boolean {
+    const registers = { ...this.file.registers, ...update };
+    const state = update.rflags === undefined ? this.file.state : { ...this.file.state, rflags: update.rflags };
+    return this.write({ state, registers });
+  }
+}
