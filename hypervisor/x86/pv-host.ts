@@ -319,11 +319,28 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private *preempt(cpu: X86Cpu, v: VCpu, park: boolean): Generator<StepLabel, Handled | undefined, void> {
+    if (!park) return yield* this.reschedule(cpu, v, { what: `schedule: d${v.domain.domid}v${v.vcpuId}'s time slice is over` });
     yield { what: `schedule: d${v.domain.domid}v${v.vcpuId}'s time slice is over` };
     this.save(cpu, v);
     this.runq.push(v);
-    if (park) return { kind: "done" };
-    return yield* this.schedule(cpu);
+    return { kind: "done" };
+  }
+
+  /**
+   * schedule() on a pCPU whose vCPU gives it up (a yield, HLT, the end of
+   * its slice): one step picks the next vCPU at random among the runnable
+   * ones and v itself. When that is v, nothing is switched (as in Xen, the
+   * same vCPU simply goes on), which spares a save and a load.
+   */
+  private *reschedule(cpu: X86Cpu, v: VCpu, label: StepLabel): Generator<StepLabel, Handled | undefined, void> {
+    yield label;
+    const k = this.rng.below(this.runq.length + 1);
+    if (k === this.runq.length) return { kind: "done" };
+    const next = this.runq.splice(k, 1)[0]!;
+    this.save(cpu, v);
+    this.runq.push(v);
+    this.load(cpu, next);
+    return { kind: "done" };
   }
 
   /** Puts vCPU v on pCPU cpu: its registers, its VPID, guest mode. */
@@ -429,11 +446,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         past();
         return { kind: "done" };
       case "hlt":
-        yield { what: `d${v.domain.domid}v${v.vcpuId}: HLT, the vCPU yields`, yields: true };
         past();
-        this.save(cpu, v);
-        this.runq.push(v);
-        return yield* this.schedule(cpu);
+        return yield* this.reschedule(cpu, v, { what: `d${v.domain.domid}v${v.vcpuId}: HLT, the vCPU yields`, yields: true });
       case "triple-fault":
         yield { what: `domain_crash: d${v.domain.domid} triple fault` };
         return this.domainShutdown(cpu, v.domain, SHUTDOWN.crash);
@@ -446,7 +460,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
 
   /** After a hypercall: the domain may have shut down, the vCPU gone down, yielded or blocked. */
   private *afterHypercallSteps(cpu: X86Cpu, v: VCpu): Generator<StepLabel, Handled | undefined, void> {
-    yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU${v.down ? " (down)" : ""}`, yields: !v.down };
+    const gone = v.down || v.domain.shutdownReason !== undefined;
+    if (!gone) return yield* this.reschedule(cpu, v, { what: `d${v.domain.domid}v${v.vcpuId} yields the pCPU`, yields: true });
+    yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU${v.down ? " (down)" : ""}` };
     this.save(cpu, v);
     if (!v.down) this.runq.push(v);
     return yield* this.schedule(cpu);

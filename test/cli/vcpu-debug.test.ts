@@ -86,9 +86,9 @@ describe("shootdown repl --hv: vCPUs as `cpu N`", () => {
   });
 
   it("reads a vCPU that is off every pCPU from its saved registers, and its memory through its own page tables", () => {
-    // Five hits of the churn loop on 4 vCPUs and 2 pCPUs: d1v1 has done its
+    // Seven hits of the churn loop on 4 vCPUs and 2 pCPUs: d1v1 has done its
     // work and gone down, off every pCPU, with its registers saved.
-    const continues = Array.from({ length: 5 }, () => "continue");
+    const continues = Array.from({ length: 7 }, () => "continue");
     const out = repl(["break churn_iteration", ...continues, "domain", "cpu d1v1", "regs", "x/2gx $rsp", "walk $rsp", "step"], ...CHURN);
     const dom = find(out, /^d1: /);
     const domAt = out.indexOf(dom[0]);
@@ -228,8 +228,8 @@ describe("shootdown gdb --hv: vCPUs as threads", () => {
       expect(await c.ask("P0=0100000000000000")).toBe("E45");
       expect(await c.ask("p0")).toBe("0000000000000000");
       expect(await c.ask(`P10=${AP_ENTRY.le}`)).toBe("OK");
-      // Three more stops: d1v1 has finished and gone down, its registers saved; every one of them can be written.
-      for (let i = 0; i < 3; i++) await cont();
+      // Five more stops: d1v1 has finished and gone down, its registers saved; every one of them can be written.
+      for (let i = 0; i < 5; i++) await cont();
       expect(fromHex(await c.ask("qThreadExtraInfo,2"))).toBe("d1v1 down");
       expect(await c.ask("Hg2")).toBe("OK");
       expect(await c.ask("P0=efbeadde00000000")).toBe("OK");

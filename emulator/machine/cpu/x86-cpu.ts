@@ -259,7 +259,12 @@ export class X86Cpu {
       if (value === undefined) continue;
       u64(name, value);
       if (name === "pkru" && value > 0xffffffffn) throw new ShootdownError("pkru is a 32-bit register");
-      this.hw.x86SetRegister(this.index, this.layout[off] / 8, value);
+      // A paging register written with the value it holds changes nothing,
+      // and each write rebuilds the CPU's derived paging state (a hypervisor
+      // switching vCPUs of one domain writes mostly equal values).
+      const index = this.layout[off] / 8;
+      if (this.hw.x86GetRegister(this.index, index) === value) continue;
+      this.hw.x86SetRegister(this.index, index, value);
     }
   }
 
