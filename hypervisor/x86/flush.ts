@@ -70,7 +70,7 @@ export function flushAreaLocal(hv: Hypervisor, cpu: number, va: bigint | undefin
     hv.callbacks.flushLocal?.(cpu, undefined, flags);
     hv.clock.postFlush(cpu, t);
   }
-  hv.timeline?.emit({ kind: "local-flush", cpu, what: w });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "local-flush", cpu, what: w });
 }
 
 /**
@@ -90,7 +90,7 @@ export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefine
   const others = targets.filter((t) => t !== c.cpu);
   const path: FlushPath = !others.length ? "local" : hv.nested && !(flags & ~ASSISTABLE) ? "assisted" : "ipi";
   hv.stats.flush(flushKind(request), targets.length, path);
-  hv.timeline?.emit({ kind: "flush", cpu: c.cpu, path, targets, what: what(va, flags), filtered, reason });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "flush", cpu: c.cpu, path, targets, what: what(va, flags), filtered, reason });
   if (path === "local") return;
   // Two pCPUs spinning with interrupts off, each for the other's
   // acknowledgement, would never finish: Xen ASSERTs that a remote flush
@@ -102,7 +102,10 @@ export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefine
     // L0 gives every vCPU of this L1 a new VPID and kicks the pCPUs running
     // them out of guest mode; no L1 code runs there, whatever its IF.
     hv.callbacks.l0FlushTlbs?.(c.cpu);
-    hv.timeline?.emit({ kind: "l0-flush", cpu: c.cpu });
+    if (hv.timeline?.on) {
+      hv.timeline.emit({ kind: "l0-flush", cpu: c.cpu });
+      hv.timeline.emit({ kind: "flush-done", cpu: c.cpu });
+    }
     return;
   }
   const s = hv.ipiFlush;
@@ -118,7 +121,7 @@ export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefine
   for (const t of others) {
     hv.pcpus[t]!.ipiFrom = c.cpu;
     hv.stats.ipisSent++;
-    hv.timeline?.emit({ kind: "ipi-send", cpu: c.cpu, target: t, vector: "INVALIDATE_TLB_VECTOR" });
+    if (hv.timeline?.on) hv.timeline.emit({ kind: "ipi-send", cpu: c.cpu, target: t, vector: "INVALIDATE_TLB_VECTOR" });
   }
   for (;;) {
     // With no engine driving the pCPUs (tests, scripts), the others take a
@@ -129,6 +132,7 @@ export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefine
   }
   yield L_UNLOCK;
   s.lock = undefined;
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "flush-done", cpu: c.cpu });
 }
 
 /**
@@ -141,12 +145,13 @@ export function* invalidateInterrupt(hv: Hypervisor, cpu: number): Routine<void>
   yield L_INTERRUPT;
   const from = p.ipiFrom;
   p.ipiFrom = undefined;
-  hv.timeline?.emit({ kind: "ipi-take", cpu, from: from ?? -1, vector: "INVALIDATE_TLB_VECTOR" });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "ipi-take", cpu, from: from ?? -1, vector: "INVALIDATE_TLB_VECTOR" });
   yield L_ACK;
   const s = hv.ipiFlush;
   if (s.cpumask.has(cpu)) {
     flushAreaLocal(hv, cpu, s.va, s.flags);
     s.cpumask.delete(cpu);
+    if (hv.timeline?.on) hv.timeline.emit({ kind: "flush-ack", cpu, from: s.lock ?? -1 });
   }
 }
 

@@ -263,7 +263,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private violation(v: Violation): void {
-    this.platform.timeline.emit({ kind: "violation", cpu: v.actor, message: v.message });
+    this.platform.timeline.emit({ kind: "violation", cpu: v.actor, message: v.message, pcpus: [v.walker, v.actor] });
     this.events.push({ kind: "violation", cpu: v.walker, message: v.message, detail: { ...v, va: `0x${v.va.toString(16)}` } });
   }
 
