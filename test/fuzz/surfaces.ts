@@ -230,7 +230,8 @@ function replSurface(): Surface {
 let recorded: string | undefined;
 function recordedSchedule(scratch: string): string {
   if (recorded) return recorded;
-  const path = `${scratch}-recorded.json`;
+  // In the scratch directory, never the working tree.
+  const path = scratchFile(`${scratch}-recorded.json`, "");
   const r = spawnSync(process.execPath, [join(ROOT, "dist", "cli.js"), "run", join(ROOT, "guest", "x86_64", "hello.elf"), "--cpus", "2", "--seed", "3", "--quantum", "200", "--record", path], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`fuzz: cannot record a schedule to mutate: ${r.stderr}`);
   recorded = readFileSync(path, "utf8");
