@@ -139,6 +139,9 @@ interface Pcpu {
   sliceStart: bigint;
 }
 
+/** A routine with no step of its own: run under withInterrupts, only the pending interrupts are taken. */
+function* noSteps(): Generator<StepLabel, void, void> {}
+
 const RESULT_STATUS: Record<number, number> = { [SHUTDOWN.poweroff]: 0 };
 
 export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
@@ -249,7 +252,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private *interrupted(i: number): Continuation {
     const inGuest = this.pcpus[i]!.current !== undefined;
     if (inGuest) this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: "external-interrupt" });
-    while (interruptDeliverable(this.hv.pcpus[i]!)) yield* this.takeIpi(this.cpus[i]!);
+    yield* withInterrupts(this.hv.pcpus[i]!, noSteps(), () => this.takeIpi(this.cpus[i]!));
     if (inGuest) this.platform.timeline.emit({ kind: "vmentry", cpu: i });
     return { kind: "done" };
   }
