@@ -15,7 +15,13 @@
 //   ipi-take          the target's clock is at least the send + ipiDelivery
 //   flush closed      an IPI-path initiator's clock is at least the last
 //                     target's acknowledgement (it spins in flush_area_mask
-//                     until flush_cpumask is empty, mechanisms §1.3)
+//                     until flush_cpumask is empty, mechanisms §1.3), priced
+//                     from the send: the delivery latency, or the work the
+//                     target did after the send before it could take the
+//                     IPI (its interrupts were off) if that is longer, then
+//                     the target's handling up to its acknowledgement. The
+//                     target's own clock, which may have drifted ahead in
+//                     decision order, says nothing about when it acknowledged.
 //   l0-flush          each target's clock is at least the hypercall's end
 //                     (L0's IPI forces its VM exit, mechanisms §1.4)
 //   violation         the reporting pCPU's clock is at least that of every
@@ -120,6 +126,14 @@ interface Handling {
   flush: OpenFlush;
   start: number;
   depth: number;
+  /** When, on the initiator's clock, the handling began (the send plus the delay before the take). */
+  from: number;
+}
+
+/** An IPI sent and not yet taken: the sender's clock after the send, and the target's then. */
+interface InFlight {
+  sent: number;
+  targetAt: number;
 }
 
 interface PcpuState {
@@ -128,6 +142,8 @@ interface PcpuState {
   routines: string[];
   flush: OpenFlush | undefined;
   handling: Handling | undefined;
+  /** The IPI being taken: when its handling begins on the sender's clock. */
+  taking: number | undefined;
   /** The priced counters when last read. */
   seen: number[];
   /** When the pCPU's last event was its own local flush: where that began, and in which decision. */
@@ -158,8 +174,8 @@ const zeroKinds = () => Object.fromEntries(COST_KINDS.map((k) => [k, 0])) as Rec
 
 export class ModelledClock implements TimelineSink {
   private readonly pcpus: PcpuState[] = [];
-  /** IPIs sent and not yet taken: the send's end time, by (from, to). */
-  private readonly inFlight = new Map<number, number[]>();
+  /** IPIs sent and not yet taken, by (from, to). */
+  private readonly inFlight = new Map<number, InFlight[]>();
   private readonly paths: Record<FlushPath, FlushPathCycles & { remoteCycles: number }>;
 
   private readonly counters: ((cpu: number) => Counters) | undefined;
@@ -181,7 +197,7 @@ export class ModelledClock implements TimelineSink {
     while (this.pcpus.length <= i) {
       const index = this.pcpus.length;
       const seen = this.counters ? this.read(index) : PRICED.map(() => 0);
-      this.pcpus.push({ clock: 0, byKind: zeroKinds(), routines: [], flush: undefined, handling: undefined, seen, localFlush: undefined });
+      this.pcpus.push({ clock: 0, byKind: zeroKinds(), routines: [], flush: undefined, handling: undefined, taking: undefined, seen, localFlush: undefined });
     }
     return this.pcpus[i]!;
   }
@@ -249,8 +265,11 @@ export class ModelledClock implements TimelineSink {
         if (c.flush) this.closeFlush(e.cpu, c);
         break;
       case "ipi-take": {
-        const sent = this.inFlight.get(e.from * 4096 + e.cpu)?.shift();
-        if (sent !== undefined) this.waitUntil(e.cpu, c, sent + m.ipiDelivery, `IPI from pCPU ${e.from}`);
+        const ipi = this.inFlight.get(e.from * 4096 + e.cpu)?.shift();
+        c.taking = undefined;
+        if (ipi === undefined) break;
+        c.taking = ipi.sent + Math.max(m.ipiDelivery, c.clock - ipi.targetAt);
+        this.waitUntil(e.cpu, c, ipi.sent + m.ipiDelivery, `IPI from pCPU ${e.from}`);
         break;
       }
       case "flush":
@@ -297,15 +316,16 @@ export class ModelledClock implements TimelineSink {
         this.spend(c, "interrupts", m.ipiSend);
         if (this.nested) this.spend(c, "vm", m.vmExit + m.vmEntry);
         const key = e.cpu * 4096 + e.target;
+        const ipi = { sent: c.clock, targetAt: this.pcpu(e.target).clock };
         const queue = this.inFlight.get(key);
-        if (queue) queue.push(c.clock);
-        else this.inFlight.set(key, [c.clock]);
+        if (queue) queue.push(ipi);
+        else this.inFlight.set(key, [ipi]);
         break;
       }
       case "ipi-take": {
         this.spend(c, "interrupts", m.interruptEntry);
         const f = this.pcpus[e.from]?.flush;
-        if (f && f.pending.has(e.cpu)) c.handling = { flush: f, start, depth: c.routines.length };
+        if (f && f.pending.has(e.cpu)) c.handling = { flush: f, start, depth: c.routines.length, from: c.taking ?? start };
         break;
       }
       case "local-flush":
@@ -367,7 +387,7 @@ export class ModelledClock implements TimelineSink {
     c.handling = undefined;
     const cycles = c.clock - h.start;
     h.flush.pending.delete(cpu);
-    h.flush.lastAck = Math.max(h.flush.lastAck, c.clock);
+    h.flush.lastAck = Math.max(h.flush.lastAck, h.from + cycles);
     if (h.flush.closed) this.paths[h.flush.path].targetCycles += cycles;
     else h.flush.targetCycles += cycles;
   }

@@ -44,9 +44,13 @@ describe("the modelled clock prices a timeline with the table's constants", () =
       const walked0 = 1000 * m.guestInstruction + m.vmExit + 4 * m.walkLevel;
       const take0 = Math.max(walked0, sent0 + m.ipiDelivery);
       const ack0 = take0 + m.interruptEntry + m.fullFlush;
-      // pCPU 1 spun three steps; its next event, after both acknowledgements, ends the flush.
+      // pCPU 1 spun three steps; its next event, after both acknowledgements, ends the flush. It prices
+      // each acknowledgement from its send (the targets' clocks drift in decision order): the delivery,
+      // or pCPU 0's two walk reads after the send with interrupts off if longer, then the handling.
       const spun = sent2 + 3 * m.hypervisorStep;
-      const done1 = Math.max(spun, ack0, ack2);
+      const acked2 = sent2 + m.ipiDelivery + m.interruptEntry + m.fullFlush;
+      const acked0 = sent0 + Math.max(m.ipiDelivery, 2 * m.walkLevel) + m.interruptEntry + m.fullFlush;
+      const done1 = Math.max(spun, acked0, acked2);
       const clock = [ack0 + m.vmEntry + 200 * m.guestInstruction, done1 + m.hypervisorStep + m.vmEntry + 100 * m.guestInstruction, ack2 + m.vmExit];
       expect(got.pcpus.map((c) => c.clock)).toEqual(clock);
       const waits = [take0 - walked0, done1 - spun, take2 - 500 * m.guestInstruction];
@@ -105,6 +109,43 @@ describe("the modelled clock prices a timeline with the table's constants", () =
     clock.event({ kind: "hv-step", cpu: 0, what: "next", wait: false }, 10);
     // The first flush is its INVLPG; the second's local flush was another decision's, so it is not counted.
     expect(clock.summary().flushes.local).toMatchObject({ flushes: 2, initiatorCycles: OTHER.invlpg });
+  });
+
+  it("IPI path: a target whose clock ran ahead in decision order acknowledges on the initiator's clock from the send, not from its own clock", () => {
+    const m = OTHER;
+    const clock = new ModelledClock(m, { cpus: 2 });
+    // pCPU 1 ran far ahead before pCPU 0 ran at all: the clocks drift apart in decision order.
+    clock.event({ kind: "guest", cpu: 1, retired: 100_000 }, 0);
+    clock.event({ kind: "flush", cpu: 0, path: "ipi", targets: [1], what: "tlb", filtered: 0, reason: "r" }, 1);
+    clock.event({ kind: "ipi-send", cpu: 0, target: 1, vector: "INVALIDATE_TLB_VECTOR" }, 1);
+    clock.event({ kind: "ipi-take", cpu: 1, from: 0, vector: "INVALIDATE_TLB_VECTOR" }, 2);
+    clock.event({ kind: "local-flush", cpu: 1, what: "tlb" }, 2);
+    clock.event({ kind: "flush-ack", cpu: 1, from: 0 }, 2);
+    clock.event({ kind: "flush-done", cpu: 0 }, 3);
+    const got = clock.summary();
+    const handling = m.interruptEntry + m.fullFlush;
+    expect(got.pcpus[0]!.clock).toBe(m.ipiSend + m.ipiDelivery + handling);
+    expect(got.flushes.ipi).toMatchObject({ initiatorCycles: m.ipiSend + m.ipiDelivery + handling, targetCycles: handling });
+    // The target's own clock still never runs behind the send plus the delivery.
+    expect(got.pcpus[1]!.clock).toBe(100_000 * m.guestInstruction + handling);
+  });
+
+  it("IPI path: a target busy with interrupts off after the send delays the acknowledgement by that work", () => {
+    /** pCPU 0 flushes pCPU 1, which reads 100 walk levels with interrupts off before it takes the IPI: pCPU 0's clock at the end. */
+    const initiatorClock = (m: CostModel) => {
+      const clock = new ModelledClock(m, { cpus: 2 });
+      clock.event({ kind: "flush", cpu: 0, path: "ipi", targets: [1], what: "tlb", filtered: 0, reason: "r" }, 0);
+      clock.event({ kind: "ipi-send", cpu: 0, target: 1, vector: "INVALIDATE_TLB_VECTOR" }, 0);
+      for (let i = 0; i < 100; i++) clock.event({ kind: "walk-read", cpu: 1, level: 1, mfn: 1, entry: 0n }, 1 + i);
+      clock.event({ kind: "ipi-take", cpu: 1, from: 0, vector: "INVALIDATE_TLB_VECTOR" }, 101);
+      clock.event({ kind: "flush-ack", cpu: 1, from: 0 }, 101);
+      clock.event({ kind: "flush-done", cpu: 0 }, 102);
+      return clock.summary().pcpus[0]!.clock;
+    };
+    // Shorter than the delivery: the delivery is what counts; longer: the walk.
+    expect(100 * OTHER.walkLevel).toBeLessThan(OTHER.ipiDelivery);
+    expect(initiatorClock(OTHER)).toBe(OTHER.ipiSend + OTHER.ipiDelivery + OTHER.interruptEntry);
+    expect(initiatorClock({ ...OTHER, walkLevel: 100 })).toBe(OTHER.ipiSend + 100 * 100 + OTHER.interruptEntry);
   });
 
   it("a violation's reporter runs no earlier than the other pCPUs it involves", () => {
