@@ -85,8 +85,8 @@ function measure(image: Uint8Array, base: RecordedOptions, runs: number): Tally 
 export async function flushSuite({ scale, out }: BenchOptions): Promise<void> {
   const image = readFileSync(join(packageRoot(), "guest", "x86_64", "pv", "kernel.elf"));
   const runs = Math.max(10, Math.round(60 * scale));
-  // The race shows in about 1 PCT run in 100 here: the violation column needs many more runs than the costs.
-  const pctRuns = Math.max(50, Math.round(400 * scale));
+  // The race shows in about 2 PCT runs in 1,000 here: the violation column needs many more runs than the costs.
+  const pctRuns = Math.max(100, Math.round(1000 * scale));
   out(`flush: guest/x86_64/pv/kernel.elf --hv --cpus 4: costs over seeds 0–${runs - 1} under seeded random interleaving, ` +
     `violations over seeds 0–${pctRuns - 1} under PCT depth 3 (per 1,000 runs, resolution ${Math.round(1000 / pctRuns)})`);
   out(`  ${"workload".padEnd(28)}${"configuration".padEnd(25)}${"cycles/remote flush".padStart(20)}${"IPIs/run".padStart(10)}${"spared/run".padStart(11)}${"viol./1000".padStart(11)}${"runs/s".padStart(8)}`);

@@ -82,7 +82,7 @@ export function calibratedOptions(options: RecordedOptions, image: Uint8Array): 
   // the run's end.
   const engine = engineFor({ ...options, pct: { depth: 1, horizon: Number.MAX_SAFE_INTEGER }, seed: 0n, image, console: () => {}, record: false });
   engine.runToEnd();
-  return { ...options, pct: { ...options.pct, horizon: Math.max(1, engine.decisions) } };
+  return { ...options, pct: { ...options.pct, horizon: Math.max(1, engine.work) } };
 }
 
 /** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */

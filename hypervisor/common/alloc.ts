@@ -19,7 +19,8 @@ export class FrameAllocator {
     seed: bigint,
   ) {
     this.rng = new Xoshiro128(seed);
-    for (const p of frames.all()) this.freeList.push(p.mfn);
+    // Every frame starts free (frame-table.ts); the entries are made when first asked for.
+    for (let mfn = frames.firstMfn; mfn < frames.endMfn; mfn++) this.freeList.push(mfn);
   }
 
   /** How many frames are free. */

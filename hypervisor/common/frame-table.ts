@@ -76,15 +76,20 @@ export class PageInfo {
   ) {}
 }
 
-/** The frame table over the machine frames [firstMfn, firstMfn + nrFrames). */
+/**
+ * The frame table over the machine frames [firstMfn, firstMfn + nrFrames).
+ * An entry is made the first time it is asked for, as a free frame with no
+ * owner (what every entry starts as): a run touches a small part of a large
+ * machine, and `shootdown explore` builds the table thousands of times.
+ */
 export class FrameTable {
-  private readonly pages: PageInfo[];
+  private readonly pages: (PageInfo | undefined)[];
 
   constructor(
     readonly firstMfn: number,
     readonly nrFrames: number,
   ) {
-    this.pages = Array.from({ length: nrFrames }, (_, i) => new PageInfo(firstMfn + i));
+    this.pages = new Array<PageInfo | undefined>(nrFrames);
   }
 
   /** One past the highest MFN (Xen's max_page). */
@@ -100,17 +105,19 @@ export class FrameTable {
 
   /** The frame's entry; callers check valid() first. */
   page(mfn: number): PageInfo {
-    const p = this.pages[mfn - this.firstMfn];
-    if (!p) throw new Error(`MFN 0x${mfn.toString(16)} is outside the frame table`);
-    return p;
+    const i = mfn - this.firstMfn;
+    if (!(i >= 0 && i < this.nrFrames)) throw new Error(`MFN 0x${mfn.toString(16)} is outside the frame table`);
+    return (this.pages[i] ??= new PageInfo(mfn));
   }
 
   /** The entry, or undefined for an MFN the table does not cover. */
   lookup(mfn: number | bigint): PageInfo | undefined {
-    return this.valid(mfn) ? this.pages[Number(mfn) - this.firstMfn] : undefined;
+    return this.valid(mfn) ? this.page(Number(mfn)) : undefined;
   }
 
+  /** Every entry (made now where not yet asked for), for checks and the debugger. */
   all(): readonly PageInfo[] {
-    return this.pages;
+    for (let i = 0; i < this.nrFrames; i++) this.pages[i] ??= new PageInfo(this.firstMfn + i);
+    return this.pages as PageInfo[];
   }
 }

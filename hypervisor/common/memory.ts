@@ -12,6 +12,8 @@ export interface MachineMemory {
   write64(pa: bigint, value: bigint): void;
   read(pa: bigint, length: number): Uint8Array;
   write(pa: bigint, bytes: Uint8Array): void;
+  /** Writes zeros over [pa, pa+length). */
+  zero(pa: bigint, length: number): void;
 }
 
 /** The machine address of byte `offset` of frame `mfn`. */
@@ -56,5 +58,10 @@ export class ArrayMemory implements MachineMemory {
 
   write(pa: bigint, bytes: Uint8Array): void {
     this.bytes.set(bytes, this.offset(pa, bytes.length));
+  }
+
+  zero(pa: bigint, length: number): void {
+    const at = this.offset(pa, length);
+    this.bytes.fill(0, at, at + length);
   }
 }

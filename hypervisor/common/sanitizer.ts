@@ -79,9 +79,10 @@ export class Sanitizer {
   /**
    * pCPU `actor` is about to change the frame as `change` says (it becomes
    * usable with another type, is scrubbed, or is handed out): a violation
-   * for every other pCPU's running walk that read it.
+   * for every other pCPU's running walk that read it. `change` may be a
+   * function that says it, called only when there is a violation to report.
    */
-  frameChanged(actor: number, page: PageInfo, change: string): void {
+  frameChanged(actor: number, page: PageInfo, change: string | (() => string)): void {
     if (!this.walks.size) return;
     for (const [walker, walk] of this.walks) {
       if (walker === actor) continue;
@@ -89,6 +90,7 @@ export class Sanitizer {
       if (readAs === undefined) continue;
       const step = this.step();
       const flushPath = this.flushPath(actor);
+      if (typeof change === "function") change = change();
       const message =
         `pCPU ${walker}'s page walk for VA ${hex(walk.va)} (interrupts off since step ${walk.step}) read MFN ${hex(page.mfn)} as ${readAs}; ` +
         `pCPU ${actor} ${change} while the walk still runs (its last remote flush went by ${flushPath})`;

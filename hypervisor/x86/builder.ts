@@ -177,7 +177,7 @@ export function buildPvDomain(hv: Hypervisor, o: BuildOptions): BuildResult {
     if (!page) throw new LoadError(`the hypervisor ran out of frames while building domain ${d.domid}`);
     p2m.push(page.mfn);
     hv.setGpfnFromMfn(page.mfn, BigInt(pfn));
-    hv.mem.write(maddr(page.mfn), new Uint8Array(PAGE_SIZE));
+    hv.mem.zero(maddr(page.mfn), PAGE_SIZE);
   }
   const va2ma = (va: bigint) => maddr(p2m[Number((va - virtBase) >> 12n)]!, Number(va & (PAGE - 1n)));
   const writeVirt = (va: bigint, bytes: Uint8Array) => {
@@ -191,7 +191,8 @@ export function buildPvDomain(hv: Hypervisor, o: BuildOptions): BuildResult {
 
   for (const s of loads) writeVirt(s.vaddr, o.image.subarray(s.offset, s.offset + s.filesz));
   const p2mBytes = new Uint8Array(nrPages * 8);
-  p2m.forEach((mfn, pfn) => new DataView(p2mBytes.buffer).setBigUint64(pfn * 8, BigInt(mfn), true));
+  const p2mView = new DataView(p2mBytes.buffer);
+  p2m.forEach((mfn, pfn) => p2mView.setBigUint64(pfn * 8, BigInt(mfn), true));
   writeVirt(p2mVa, p2mBytes);
 
   const si = new Uint8Array(START_INFO.SIZE);
@@ -215,9 +216,11 @@ export function buildPvDomain(hv: Hypervisor, o: BuildOptions): BuildResult {
   const index = (va: bigint, shift: bigint) => Number((va >> shift) - (virtBase >> shift));
   for (let va = virtBase; va < vEnd; va += PAGE) {
     const l1 = l1First + index(va, 21n);
+    hv.mem.write64(maddr(tableMfn(l1), tableOffset(va, 1) * 8), makePte(p2m[Number((va - virtBase) >> 12n)]!, isPtVa(va) ? _PAGE_PRESENT | _PAGE_ACCESSED : UPPER));
+    // The upper entries change only where a new table begins (the first page, or an L1 slot of 0).
+    if (va !== virtBase && tableOffset(va, 1) !== 0) continue;
     const l2 = l2First + index(va, 30n);
     const l3 = l3First + index(va, 39n);
-    hv.mem.write64(maddr(tableMfn(l1), tableOffset(va, 1) * 8), makePte(p2m[Number((va - virtBase) >> 12n)]!, isPtVa(va) ? _PAGE_PRESENT | _PAGE_ACCESSED : UPPER));
     hv.mem.write64(maddr(tableMfn(l2), tableOffset(va, 2) * 8), makePte(tableMfn(l1), UPPER));
     hv.mem.write64(maddr(tableMfn(l3), tableOffset(va, 3) * 8), makePte(tableMfn(l2), UPPER));
     hv.mem.write64(maddr(tableMfn(0), tableOffset(va, 4) * 8), makePte(tableMfn(l3), UPPER));

@@ -299,7 +299,7 @@ function* mmuextOne(c: Cpu, cmd: number, arg1: bigint, arg2: bigint, pgOwner: Do
         return -EINVAL;
       }
       yield L_CLEAR;
-      c.hv.mem.write(maddr(page.mfn), new Uint8Array(PAGE_SIZE));
+      c.hv.mem.zero(maddr(page.mfn), PAGE_SIZE);
       yield* putPageAndType(c, page);
       return 0;
     }

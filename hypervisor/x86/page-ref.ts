@@ -24,7 +24,6 @@ const L_FREE: StepLabel = { what: "free_domheap_pages: take the frame from its o
 const L_SCRUB: StepLabel = { what: "scrub_one_page: zero the frame" };
 const L_FREE_LIST: StepLabel = { what: "free_heap_pages: put the frame on the free list" };
 const L_ALLOC_REF: StepLabel = { what: "put_page_alloc_ref: drop the allocation reference" };
-const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** page_get_owner_and_reference: a general reference and the owner, or null for a free frame (or a count about to overflow). */
 export function* getPageOwnerAndReference(_c: Cpu, page: PageInfo): Routine<Domain | null> {
@@ -105,13 +104,13 @@ export function* allocDomheapPage(c: Cpu, d: Domain, accept?: (mfn: number) => b
   if (page.needScrub) {
     yield L_SCRUB;
     c.hv.sanitizer.frameChanged(c.cpu, page, "scrubbed");
-    c.hv.mem.write(maddr(page.mfn), ZERO_PAGE);
+    c.hv.mem.zero(maddr(page.mfn), PAGE_SIZE);
     page.needScrub = false;
     c.hv.stats.framesScrubbed++;
     c.hv.callbacks.frameEvent?.({ kind: "scrub", cpu: c.cpu, mfn: page.mfn });
   }
   yield L_ASSIGN;
-  c.hv.sanitizer.frameChanged(c.cpu, page, `handed to d${d.domid}`);
+  c.hv.sanitizer.frameChanged(c.cpu, page, () => `handed to d${d.domid}`);
   page.owner = d;
   page.count = 1;
   page.allocated = true;

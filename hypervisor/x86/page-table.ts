@@ -45,10 +45,44 @@ const L_LINEAR_TYPE: StepLabel = { what: "get_lN_linear_pagetable: take a type r
 
 export type Level = 1 | 2 | 3 | 4;
 
-/** One entry read from machine memory, as its own step. */
-export function* readEntry(c: Cpu, mfn: number, index: number): Routine<bigint> {
-  yield L_READ_ENTRY;
-  return c.hv.mem.read64(maddr(mfn, index * 8));
+/** A present entry a scan found: its slot and its value. */
+interface FoundEntry {
+  index: number;
+  e: bigint;
+}
+
+/**
+ * The next present entry of a table being promoted or demoted, scanning
+ * from slot `from` by `dir` (+1 or -1) over the slots validation looks at;
+ * undefined at the end of the table. One step reads the run of empty
+ * entries before it together with it.
+ *
+ * Why one step may read many entries: while promote_lN_table or
+ * demote_lN_table runs, the frame's type is held as a page table that is
+ * not (or no longer) validated, so no writable mapping of it can exist
+ * (_get_page_type refuses one) and no mod_lN_entry can reach it (it needs
+ * the validated type). Nothing else can change these entries, so reading
+ * the empty ones one per decision would only add decisions that no other
+ * pCPU can tell apart. The step still counts every entry it reads (its
+ * label's weight), so that PCT pauses a pCPU in a long scan as often as it
+ * would if each read were a decision: Xen's loop takes that long on
+ * hardware. Each present entry still ends the step, before the references
+ * it needs are taken, since those touch frames other pCPUs share.
+ */
+function* nextPresentEntry(c: Cpu, page: PageInfo, level: Level, from: number, dir: 1 | -1): Routine<FoundEntry | undefined> {
+  // The entries cannot change (above), so the step's weight may be counted before it is announced.
+  let reads = 0;
+  let found: FoundEntry | undefined;
+  for (let i = from; i >= 0 && i < L1_PAGETABLE_ENTRIES && !found; i += dir) {
+    if (!isGuestSlot(level, i)) continue;
+    reads++;
+    const e = c.hv.mem.read64(maddr(page.mfn, i * 8));
+    if (isPresent(e)) found = { index: i, e };
+  }
+  // Only slots validation skips were left: nothing to read, so no step.
+  if (!reads) return undefined;
+  yield reads > 1 ? { what: L_READ_ENTRY.what, weight: reads } : L_READ_ENTRY;
+  return found;
 }
 
 /**
@@ -155,20 +189,16 @@ const isGuestSlot = (level: Level, i: number) => level !== 4 || isGuestL4Slot(i)
 export function* promoteTable(c: Cpu, page: PageInfo, level: Level): Routine<number> {
   const d = page.owner!;
   let rc = 0;
-  let i = 0;
-  for (; i < L1_PAGETABLE_ENTRIES; i++) {
-    if (!isGuestSlot(level, i)) continue;
-    const e = yield* readEntry(c, page.mfn, i);
-    if (!isPresent(e)) continue;
-    rc = level === 1 ? yield* getPageFromL1e(c, e, d, d) : yield* getPageFromUpperEntry(c, level, e, page.mfn, d);
+  let found: FoundEntry | undefined;
+  for (let from = 0; (found = yield* nextPresentEntry(c, page, level, from, 1)); from = found.index + 1) {
+    rc = level === 1 ? yield* getPageFromL1e(c, found.e, d, d) : yield* getPageFromUpperEntry(c, level, found.e, page.mfn, d);
     if (rc !== 0) break;
   }
-  if (rc !== 0) {
-    while (i-- > 0) {
-      if (!isGuestSlot(level, i)) continue;
-      const e = yield* readEntry(c, page.mfn, i);
-      if (level === 1) yield* putPageFromL1e(c, e);
-      else yield* putPageFromUpperEntry(c, e, page.mfn);
+  if (found) {
+    // Undo the entries before the one that failed, last first.
+    for (let from = found.index - 1; (found = yield* nextPresentEntry(c, page, level, from, -1)); from = found.index - 1) {
+      if (level === 1) yield* putPageFromL1e(c, found.e);
+      else yield* putPageFromUpperEntry(c, found.e, page.mfn);
     }
     return rc;
   }
@@ -181,12 +211,10 @@ export function* promoteTable(c: Cpu, page: PageInfo, level: Level): Routine<num
 
 /** demote_l1_table .. demote_l4_table: drop every reference the entries hold, last slot first for the upper levels. */
 export function* demoteTable(c: Cpu, page: PageInfo, level: Level): Routine<void> {
-  if (level === 1) {
-    for (let i = 0; i < L1_PAGETABLE_ENTRIES; i++) yield* putPageFromL1e(c, yield* readEntry(c, page.mfn, i));
-    return;
-  }
-  for (let i = L1_PAGETABLE_ENTRIES - 1; i >= 0; i--) {
-    if (!isGuestSlot(level, i)) continue;
-    yield* putPageFromUpperEntry(c, yield* readEntry(c, page.mfn, i), page.mfn);
+  const dir = level === 1 ? 1 : -1;
+  let found: FoundEntry | undefined;
+  for (let from = dir === 1 ? 0 : L1_PAGETABLE_ENTRIES - 1; (found = yield* nextPresentEntry(c, page, level, from, dir)); from = found.index + dir) {
+    if (level === 1) yield* putPageFromL1e(c, found.e);
+    else yield* putPageFromUpperEntry(c, found.e, page.mfn);
   }
 }

@@ -49,7 +49,7 @@ import type { Routine } from "../common/routine.ts";
 import type { X86Platform } from "../../emulator/machine/platform/x86/platform.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import type { RunEnd } from "../../emulator/machine/core/run-end.ts";
-import { Hypervisor, type FrameEvent } from "./hypervisor.ts";
+import { Hypervisor } from "./hypervisor.ts";
 import { buildPvDomain } from "./builder.ts";
 import { GDT_VIRT_START, GDT_LIMIT } from "./xen-area.ts";
 import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL } from "../common/flush.ts";
@@ -156,12 +156,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private readonly exitCounts = new Map<string, number>();
   private migrations = 0;
   private preemptions = 0;
-  private readonly transitions = new Map<string, number>();
   /** The last hypercalls, for the debugger's `hypercalls`. */
   private readonly log: { cpu: number; vcpu: string; nr: bigint; args: bigint[]; result: bigint }[] = [];
   /** Sanitizer violations not yet taken by the engine, and the first, which ends the run unless --keep-going. */
   private readonly events: MachineEvent[] = [];
-  private stopFor: Violation | undefined;
   private spuriousFaults = 0;
 
   constructor(private readonly platform: X86Platform, private readonly o: PvHostOptions) {
@@ -184,7 +182,6 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
           for (const c of this.cpus) c.invvpid(InvvpidType.AllContext, 0);
         },
         violation: (v) => this.violation(v),
-        frameEvent: (e) => this.frameEvent(e),
       },
       nested: o.nested ?? false, forceIpi: o.forceIpi ?? true,
       timeline: platform.timeline, step: () => platform.timeline.step, engineDriven: true,
@@ -206,10 +203,6 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
 
   private count(what: string): void {
     this.exitCounts.set(what, (this.exitCounts.get(what) ?? 0) + 1);
-  }
-
-  private frameEvent(e: FrameEvent): void {
-    if (e.kind === "retype") this.transitions.set(`${e.from} → ${e.to}`, (this.transitions.get(`${e.from} → ${e.to}`) ?? 0) + 1);
   }
 
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
@@ -279,13 +272,13 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (v.down || v.domain.shutdownReason !== undefined) return { kind: "continue", routine: this.afterHypercallSteps(cpu, v) };
     if (exit.reason === "budget") {
       // A time slice ends at the end of a budget, when someone waits for the pCPU.
-      if (cpu.progress.instructions - p.sliceStart < TIME_SLICE) return undefined;
+      if (cpu.instructions - p.sliceStart < TIME_SLICE) return undefined;
       // Someone waits for a pCPU: the vCPU is preempted. Otherwise, now and
       // then (seeded), it goes back to the run queue anyway and its pCPU
       // parks, so that whichever pCPU looks first takes it: vCPUs migrate.
       const migrate = !this.runq.length && this.rng.below(MIGRATE_ONE_IN) === 0;
       if (!this.runq.length && !migrate) {
-        p.sliceStart = cpu.progress.instructions;
+        p.sliceStart = cpu.instructions;
         return undefined;
       }
       this.preemptions++;
@@ -374,7 +367,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     v.domain.dirtyCpumask.add(i);
     const p = this.pcpus[i]!;
     p.current = v;
-    p.sliceStart = cpu.progress.instructions;
+    p.sliceStart = cpu.instructions;
     this.platform.unpark(i);
     this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
   }
@@ -400,11 +393,11 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     const gp = () => cpu.inject({ vector: X86_GP, errorCode: 0 });
     switch (exit.reason) {
       case "vmcall": {
-        const s = cpu.state;
-        const args = [s.rdi, s.rsi, s.rdx, s.r10, s.r8];
-        this.platform.timeline.emit({ kind: "hypercall", cpu: cpu.index, name: HYPERCALL_NAMES[Number(s.rax)] ?? `#${s.rax}` });
-        const rax = yield* this.hv.hypercall(v.domain, v, s.rax, args);
-        this.log.push({ cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}`, nr: s.rax, args, result: rax });
+        const nr = cpu.gpr("rax");
+        const args = [cpu.gpr("rdi"), cpu.gpr("rsi"), cpu.gpr("rdx"), cpu.gpr("r10"), cpu.gpr("r8")];
+        if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "hypercall", cpu: cpu.index, name: HYPERCALL_NAMES[Number(nr)] ?? `#${nr}` });
+        const rax = yield* this.hv.hypercall(v.domain, v, nr, args);
+        this.log.push({ cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}`, nr, args, result: rax });
         if (this.log.length > HYPERCALL_LOG) this.log.shift();
         cpu.setState({ rax });
         past();
@@ -595,7 +588,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         shutdown: d.shutdownReason === undefined ? null : shutdownName(d.shutdownReason),
       })),
       hypercalls,
-      typeTransitions: Object.fromEntries(this.transitions),
+      typeTransitions: Object.fromEntries(s.typeTransitions),
       pins: s.pins, unpins: s.unpins,
       flushes: Object.fromEntries(s.flushes),
       frames: { allocated: s.framesAllocated, freed: s.framesFreed, scrubbed: s.framesScrubbed },

@@ -49,7 +49,7 @@ export function buildXenArea(hv: Hypervisor): XenArea {
     page.allocated = true;
     hv.domXen.pageList.add(page.mfn);
     hv.domXen.totPages++;
-    hv.mem.write(maddr(page.mfn), new Uint8Array(PAGE_SIZE));
+    hv.mem.zero(maddr(page.mfn), PAGE_SIZE);
     return page.mfn;
   };
   // Tables over `leaves` (frames to map read-only from `va`), returning the L3's MFN.

@@ -62,6 +62,27 @@ describe("PCT decisions", () => {
     expect(new PriorityChangePoints(3n, 10, 4, { depth: 5, horizon: 2 }).changePoints.sort()).toEqual([0, 1]);
   });
 
+  it("count a heavy step's weight (elapse): a change point it passes over takes effect at the next decision", () => {
+    let checked = 0;
+    for (let seed = 0n; seed < 40n; seed++) {
+      const s = new PriorityChangePoints(seed, 10, 2, { depth: 2, horizon: 60 });
+      const k = s.changePoints[0]!;
+      if (k < 10 || k > 50) continue;
+      // Decision 5 stands for 10 (time 5..14), so time runs 9 ahead of decisions after it; the horizon (60) is decision 51.
+      const picks: number[] = [];
+      for (let d = 0; d < 51; d++) {
+        picks.push(s.next([0, 1]).cpu);
+        if (d === 5) s.elapse(9);
+      }
+      const switches = picks.flatMap((c, i) => (i > 0 && c !== picks[i - 1] ? [i] : []));
+      // Time k falls at decision k (k ≤ 5), inside the heavy step (it acts at decision 6), or at decision k - 9 after it.
+      const expected = k <= 5 ? k : k <= 14 ? 6 : k - 9;
+      expect(switches).toEqual([expected]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it("pass over a waiting CPU, and fall back to the live ones when the caller says all wait", () => {
     const s = new PriorityChangePoints(5n, 10, 3, { depth: 1, horizon: 1000 });
     const top = s.next([0, 1, 2]).cpu;

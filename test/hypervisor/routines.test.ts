@@ -51,6 +51,36 @@ describe("routines racing on two pCPUs", () => {
     expectConsistent(t.hv);
   });
 
+  it("validation reads runs of empty entries in one step whose weight counts them, and stops at every present entry", () => {
+    const t = makeHv({ domains: 1 });
+    const dom = t.doms[0]!;
+    const [table, a, b] = spareMfns(dom);
+    // Entries 3 and 500 map two frames of the domain read-only; the other 510 are empty.
+    t.hv.mem.write64(maddr(table!, 3 * 8), (BigInt(a!) << 12n) | 1n);
+    t.hv.mem.write64(maddr(table!, 500 * 8), (BigInt(b!) << 12n) | 1n);
+    const c = t.hv.on(dom.d.vcpus[0]!);
+    const page = t.hv.frames.page(table!);
+    expect(finish(getPage(c, page, dom.d))).toBe(true);
+    const r = getPageType(c, page, PGT.l1);
+    const reads: number[] = [];
+    let steps = 0;
+    for (let n = r.next(); !n.done; n = r.next(), steps++) if (n.value.what === "read a page-table entry") reads.push(n.value.weight ?? 1);
+    // Slots 0–3, 4–500, 501–511: three scans, every slot counted once.
+    expect(reads).toEqual([4, 497, 11]);
+    expect(steps).toBeLessThan(20);
+    expect(page.validated).toBe(true);
+    expect(t.hv.frames.page(a!).count).toBe(2);
+    expect(t.hv.frames.page(b!).count).toBe(2);
+    // Demotion scans the same way and drops both references.
+    const d = putPageType(c, page);
+    const back: number[] = [];
+    for (let n = d.next(); !n.done; n = d.next()) if (n.value.what === "read a page-table entry") back.push(n.value.weight ?? 1);
+    expect(back).toEqual([4, 497, 11]);
+    expect(t.hv.frames.page(a!).count).toBe(1);
+    finish(putPage(c, page));
+    expectConsistent(t.hv);
+  });
+
   it("page_lock: the second pCPU spins until the first unlocks", () => {
     const t = makeHv({ domains: 1 });
     const dom = t.doms[0]!;

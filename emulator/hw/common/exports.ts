@@ -19,7 +19,7 @@ import {
 } from "../layout";
 import { select, setMachineShape, A, C, ARR_MICRO, disableMicro, cpuCount } from "../cpu";
 import { ramReset, ramAdd, physHostSlow, ramSetMaxPhysAddr, ramRangeCount, hashRam, ramHostEnd } from "../phys/ram";
-import { pagesSetWritten, pagesZeroWritten, pagesCheckZero } from "../phys/pages";
+import { pagesSetWritten, pagesZeroWritten, pagesCheckZero, pageWritten } from "../phys/pages";
 import { codeReset, checkCodeWrite } from "../x86/cpu/code";
 import { x86ExecReset } from "../x86/cpu/reset";
 import { prngSeed } from "./prng";
@@ -228,6 +228,28 @@ export function ramHost(pa: u64, len: u32): i64 {
 export function hostWrote(host: usize, len: u32): void {
   if (len == 0 || host < ramHostBase) return;
   for (let page = host & ~<usize>0xFFF; page < host + len; page += 4096) checkCodeWrite(page, 1);
+}
+
+/**
+ * The host zeroes [host, host+len) of guest RAM (a hypervisor clearing or
+ * scrubbing frames): the same as writing zeros and calling hostWrote, except
+ * that a page still marked all zeros (phys/pages.ts) is left alone, so a
+ * domain builder clearing the fresh frames of a new domain touches nothing.
+ */
+export function hostZero(host: usize, len: u32): void {
+  if (len == 0) return;
+  const end = host + len;
+  if (host < ramHostBase) {
+    memory.fill(host, 0, len);
+    return;
+  }
+  for (let page = host & ~<usize>0xFFF; page < end; page += 4096) {
+    if (!pageWritten(page)) continue;
+    const from = page > host ? page : host;
+    const to = page + 4096 < end ? page + 4096 : end;
+    memory.fill(from, 0, to - from);
+    checkCodeWrite(page, 1);
+  }
 }
 
 /**

@@ -54,6 +54,11 @@ function pageWriteSlow(p: usize, s: u8): bool {
   return (s & PAGE_CODE) != 0;
 }
 
+/** May the page at host hold a byte that is not zero? */
+@inline export function pageWritten(host: usize): bool {
+  return (load<u8>(pageStateOf(host)) & PAGE_WRITTEN) != 0;
+}
+
 /** Marks the page at host written (a store that is not a CPU's, which never makes decoded code stale). */
 @inline export function pageMarkWritten(host: usize): void {
   const p = pageStateOf(host);

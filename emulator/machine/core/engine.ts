@@ -181,6 +181,7 @@ export class Engine {
     this.steps = 0n;
     this.hvSteps = 0n;
     this.decisionCount = 0;
+    this.extraWork = 0;
     this.ended = undefined;
     this.idleCpus = new Set();
     this.announcedSteps = [];
@@ -201,6 +202,14 @@ export class Engine {
   get decisions(): number {
     return this.decisionCount;
   }
+
+  /** What PCT's change points are drawn over: the decisions, each counted with its step's weight (StepLabel.weight). */
+  get work(): number {
+    return this.decisionCount + this.extraWork;
+  }
+
+  /** The weights of the steps taken, beyond one per decision. */
+  private extraWork = 0;
 
   /** The decisions taken so far (a schedule file's). */
   get schedule(): readonly Step[] {
@@ -341,10 +350,21 @@ export class Engine {
 
   // ── Running under the schedule ────────────────────────────────────────────
 
+  /** The live CPUs, in index order; the array is reused by the next call. */
   private live(): number[] {
-    const out: number[] = [];
+    const out = this.liveCpus;
+    out.length = 0;
     for (let i = 0; i < this.platform.cpuCount; i++) if (this.platform.live(i)) out.push(i);
     return out;
+  }
+
+  private readonly liveCpus: number[] = [];
+
+  /** Is every live CPU idle, with no interrupt to take (a parked pCPU a flush IPI woke has work)? */
+  private allIdle(live: readonly number[]): boolean {
+    if (this.idleCpus.size < live.length) return false;
+    for (const c of live) if (!this.idleCpus.has(c) || this.platform.interrupt(c)) return false;
+    return true;
   }
 
   /** The next decision: a redo item, a replayed one, or the scheduler's. Ends the run when there is none. */
@@ -355,8 +375,7 @@ export class Engine {
     if (!live.length) return void this.finish(this.platform.noneLive());
     const max = this.options.maxSteps;
     if (max !== undefined && this.steps >= max) return void this.finish({ kind: "step-limit", steps: this.steps });
-    // A CPU with an interrupt to take (a parked pCPU a flush IPI woke) has work, whatever it did last.
-    if (live.every((c) => this.idleCpus.has(c) && !this.platform.interrupt(c))) return void this.finish(this.platform.deadlock(live));
+    if (this.allIdle(live)) return void this.finish(this.platform.deadlock([...live]));
     try {
       const d = this.scheduler.next(live, this.waiting());
       this.takeInterrupt(d.cpu);
@@ -467,7 +486,7 @@ export class Engine {
   /** What stops the engine after a piece: events, a watchpoint, a breakpoint, the end. */
   private afterPiece(cpu: number, r: Piece, honour: boolean): StopReason | undefined {
     const events = this.platform.eventsPending() ? this.platform.takeEvents() : NO_EVENTS;
-    this.events.push(...events);
+    if (events.length) this.events.push(...events);
     // A sanitizer violation ends the run (status 4) unless --keep-going counts them.
     const violation = events.find((e) => e.kind === "violation");
     if (violation && !this.options.keepGoing) {
@@ -499,6 +518,11 @@ export class Engine {
     // same wait again (its condition still holds): a step that ends in a
     // new wait, or leaves one, did something.
     const announced = this.announcedSteps[cpu];
+    const extra = (announced?.weight ?? 1) - 1;
+    if (extra > 0) {
+      this.extraWork += extra;
+      if ("elapse" in this.scheduler) this.scheduler.elapse?.(extra);
+    }
     if (announced?.wait && r.label?.wait && r.label.what === announced.what) this.idleCpus.add(cpu);
     else this.progressBy(cpu);
     if (r.label?.yields) this.yieldingCpus.add(cpu);

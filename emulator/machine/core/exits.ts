@@ -40,6 +40,14 @@ export interface StepLabel {
    * one it waits for (PCT's rule for yields). It is progress all the same.
    */
   readonly yields?: boolean;
+  /**
+   * How many of the finest steps this one stands for (default 1): a step
+   * that reads a run of entries no other CPU can change (hypervisor/README.md)
+   * counts each read, so that PCT's change points, drawn over decisions,
+   * fall in it as often as they would if every read were a decision of its
+   * own, and the schedule is explored as finely with fewer decisions.
+   */
+  readonly weight?: number;
 }
 
 /** A resumable routine; its return value ends the exit it was started for (undefined: done). */

@@ -63,20 +63,34 @@ export class Memory {
     return h;
   }
 
+  private viewCache: DataView | undefined;
+
+  /** A view of the module's memory, made again only when memory.grow replaced the buffer. */
+  private view(): DataView {
+    const buffer = this.hw.memory.buffer;
+    if (this.viewCache?.buffer !== buffer) this.viewCache = new DataView(buffer);
+    return this.viewCache;
+  }
+
   read64(pa: bigint): bigint {
-    return new DataView(this.hw.memory.buffer).getBigUint64(this.hostOrThrow(pa, 8), true);
+    return this.view().getBigUint64(this.hostOrThrow(pa, 8), true);
   }
 
   write64(pa: bigint, value: bigint): void {
     const h = this.hostOrThrow(pa, 8);
-    new DataView(this.hw.memory.buffer).setBigUint64(h, BigInt.asUintN(64, value), true);
+    this.view().setBigUint64(h, BigInt.asUintN(64, value), true);
     this.hw.hostWrote(h, 8);
   }
 
   /** The u64 at pa, or undefined when it is not RAM. */
   peek64(pa: bigint): bigint | undefined {
     const h = this.host(pa, 8);
-    return h === undefined ? undefined : new DataView(this.hw.memory.buffer).getBigUint64(h, true);
+    return h === undefined ? undefined : this.view().getBigUint64(h, true);
+  }
+
+  /** Writes zeros over [pa, pa+length); pages still all zeros since they were last cleared are not touched. */
+  zero(pa: bigint, length: number): void {
+    this.hw.hostZero(this.hostOrThrow(pa, length), length);
   }
 
   read(pa: bigint, length: number): Uint8Array {

@@ -17,6 +17,8 @@ export interface EngineCpu<E extends { reason: string }> {
   readonly index: number;
   run(budget: number): E;
   readonly progress: { instructions: bigint; cycles: bigint };
+  /** progress.instructions read alone (the run loop reads it around every run call). */
+  readonly instructions: bigint;
   counters(): Counters;
   setBreakpoints(addresses: readonly bigint[]): void;
 }
@@ -159,9 +161,9 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   run(i: number, budget: number): { retired: number; exit: E } {
     if (this.parked.has(i)) return { retired: 0, exit: { reason: "parked" } as unknown as E };
     const cpu = this.cpus[i]!;
-    const before = cpu.progress.instructions;
+    const before = cpu.instructions;
     const exit = cpu.run(budget);
-    return { retired: Number(cpu.progress.instructions - before), exit };
+    return { retired: Number(cpu.instructions - before), exit };
   }
 
   breakpointPc(exit: { reason: string }): bigint | undefined {
@@ -201,7 +203,7 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   hasHypervisor = false;
 
   instructions(i: number): bigint {
-    return this.cpus[i]!.progress.instructions;
+    return this.cpus[i]!.instructions;
   }
 
   cycles(i: number): bigint {

@@ -42,6 +42,12 @@ export interface Scheduler {
    * to make progress now.
    */
   next(live: readonly number[], waiting?: ReadonlySet<number>): Decision;
+  /**
+   * The decision just made stood for `n` more steps than one (a step whose
+   * label has a weight, exits.ts): time-driven schedulers (PCT) move on as
+   * if those steps had been decisions.
+   */
+  elapse?(n: number): void;
 }
 
 // ── A seeded generator ───────────────────────────────────────────────────────
@@ -164,9 +170,13 @@ export class PriorityChangePoints implements Scheduler {
   readonly mode = "pct";
   private readonly rng: Xoshiro128;
   private readonly priority: number[];
-  /** Decision index → the priority the running CPU drops to there. */
-  private readonly changes = new Map<number, number>();
-  private decision = 0;
+  /** The change points: at time k the running CPU drops to priority `to`; in the order they are drawn. */
+  private readonly points: { k: number; to: number }[] = [];
+  /** The same, by time, and how many of them have been passed. */
+  private readonly byTime: { k: number; to: number }[];
+  private passed = 0;
+  /** Decisions so far, each counted with the weight of its step (elapse). */
+  private time = 0;
 
   constructor(seed: bigint, private readonly quantum: number, cpus: number, private readonly p: PctParameters) {
     if (!Number.isSafeInteger(p.depth) || p.depth < 1) throw new ShootdownError(`PCT depth must be a positive integer, not ${p.depth}`);
@@ -179,21 +189,24 @@ export class PriorityChangePoints implements Scheduler {
       [this.priority[i], this.priority[j]] = [this.priority[j]!, this.priority[i]!];
     }
     const points = Math.min(p.depth - 1, p.horizon);
+    const taken = new Set<number>();
     for (let i = 1; i <= points; i++) {
       let k: number;
       do k = this.rng.below(p.horizon);
-      while (this.changes.has(k));
-      this.changes.set(k, p.depth - i);
+      while (taken.has(k));
+      taken.add(k);
+      this.points.push({ k, to: p.depth - i });
     }
+    this.byTime = [...this.points].sort((a, b) => a.k - b.k);
   }
 
   /** The change points, in the order the paper numbers them (k_1 first), for tests and the summary. */
   get changePoints(): number[] {
-    return [...this.changes.keys()];
+    return this.points.map((c) => c.k);
   }
 
   next(live: readonly number[], waiting?: ReadonlySet<number>): Decision {
-    const at = this.decision++;
+    const at = this.time++;
     let ready = waiting?.size ? live.filter((c) => !waiting.has(c)) : live;
     // The engine ends a run whose live CPUs all wait; a caller that says so anyway gets all of them.
     if (!ready.length) ready = live;
@@ -201,13 +214,19 @@ export class PriorityChangePoints implements Scheduler {
     if (at >= this.p.horizon) cpu = ready[this.rng.below(ready.length)]!;
     else {
       cpu = this.highest(ready);
-      const lowered = this.changes.get(at);
-      if (lowered !== undefined) {
-        this.priority[cpu] = lowered;
+      // The change points up to now: with steps of weight 1 that is the one
+      // at this decision, if any; a heavier step before may have passed
+      // several, and each lowers the CPU that would run then, in turn.
+      while (this.passed < this.byTime.length && this.byTime[this.passed]!.k <= at) {
+        this.priority[cpu] = this.byTime[this.passed++]!.to;
         cpu = this.highest(ready);
       }
     }
     return { cpu, budget: 1 + this.rng.below(this.quantum) };
+  }
+
+  elapse(n: number): void {
+    this.time += n;
   }
 
   private highest(cpus: readonly number[]): number {

@@ -448,6 +448,21 @@ export class ArmCpu {
     this.hw.a64SkipTo(this.index, u64("cycles", cycles));
   }
 
+  /** Instructions retired so far (progress without the rest, for the run loop). */
+  get instructions(): bigint {
+    return this.view().getBigUint64(this.layout.A64_INSTRUCTIONS, true);
+  }
+
+  /** Is the CPU on and not stopped (progress read alone)? */
+  get running(): boolean {
+    return this.view().getUint32(this.layout.A64_OFF, true) === 0;
+  }
+
+  /** Is the CPU waiting in WFI or WFE (progress.waiting, read alone)? */
+  get waiting(): boolean {
+    return this.view().getUint32(this.layout.A64_WAITING, true) !== 0;
+  }
+
   /** Instructions retired, modelled cycles, whether the CPU is off or stopped. */
   get progress(): { instructions: bigint; cycles: bigint; waiting: boolean; off: boolean; stopped: boolean } {
     const v = this.view();

@@ -9,7 +9,7 @@ import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 import {
   encodeControls, mergeControls, decodeControls, encodeInjection, decodeEvent, readExitFields, decodeGuestExit,
-  type X86GuestControls, type X86GuestExit, type X86Injection, type X86Event,
+  type X86GuestControls, type X86GuestExit, type GuestRegisters, type X86Injection, type X86Event,
 } from "./x86-guest.ts";
 
 export type { X86GuestControls, X86GuestExit, X86Injection, X86Event, X86EventType, X86VmExitInfo } from "./x86-guest.ts";
@@ -126,6 +126,7 @@ export type X86Counters = Counters;
 /** General-purpose registers, in register-number order. */
 export const GPR_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const;
 export type GprName = (typeof GPR_NAMES)[number];
+const GPR_INDEX = Object.fromEntries(GPR_NAMES.map((name, i) => [name, i])) as Record<GprName, number>;
 
 /** The execution state of an x86-64 CPU (the interpreter's registers). */
 export interface X86State extends Record<GprName, bigint> {
@@ -507,7 +508,7 @@ export class X86Cpu {
       }
       case L.EXIT_BUS_ERROR: return { reason: "bus-error", rip, address: v.getBigUint64(L.X86_EXIT_VALUE, true) };
       case L.EXIT_BREAKPOINT: return { reason: "breakpoint", rip: v.getBigUint64(L.X86_RIP, true) };
-      case L.EXIT_VMEXIT: return decodeGuestExit(readExitFields(v, L), this.state, v.getBigUint64(L.X86_EXIT_DETAIL, true), L);
+      case L.EXIT_VMEXIT: return decodeGuestExit(readExitFields(v, L), this.registersInBlock, v.getBigUint64(L.X86_EXIT_DETAIL, true), L);
       default: return { reason: "stopped" };
     }
   }
@@ -574,6 +575,34 @@ export class X86Cpu {
   /** RIP read straight from the CPU block (state would materialise the lazy flags, which the state hash sees). */
   get rip(): bigint {
     return this.view().getBigUint64(this.layout.X86_RIP, true);
+  }
+
+  /** One general-purpose register, read alone (state reads them all and works out the flags). */
+  gpr(name: GprName): bigint {
+    return this.view().getBigUint64(this.layout.X86_GPR + 8 * GPR_INDEX[name], true);
+  }
+
+  /** RIP and the general-purpose registers, each read from the CPU block when asked: an exit's decoding needs one or two. */
+  private readonly registersInBlock: GuestRegisters = (() => {
+    const out = {} as GuestRegisters;
+    Object.defineProperty(out, "rip", { get: () => this.rip });
+    for (const name of GPR_NAMES) Object.defineProperty(out, name, { get: () => this.gpr(name) });
+    return out;
+  })();
+
+  /** Instructions retired so far (progress without the rest, for the run loop). */
+  get instructions(): bigint {
+    return this.view().getBigUint64(this.layout.X86_INSTRUCTIONS, true);
+  }
+
+  /** Has the CPU stopped for good (progress.stopped, read alone)? */
+  get stopped(): boolean {
+    return this.view().getUint32(this.layout.X86_STOPPED, true) !== 0;
+  }
+
+  /** Is the CPU halted (progress.halted, read alone)? */
+  get halted(): boolean {
+    return this.view().getUint32(this.layout.X86_HALTED, true) !== 0;
   }
 
   get progress(): { instructions: bigint; cycles: bigint; halted: boolean; stopped: boolean } {

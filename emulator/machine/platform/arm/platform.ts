@@ -65,12 +65,11 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
 
   /** Powered on and not stopped. */
   live(i: number): boolean {
-    const p = this.m.cpus[i]!.progress;
-    return !p.off && !p.stopped;
+    return this.m.cpus[i]!.running;
   }
 
   idle(i: number): boolean {
-    return this.isParked(i) || this.m.cpus[i]!.progress.waiting;
+    return this.isParked(i) || this.m.cpus[i]!.waiting;
   }
 
   /** PC read straight from the CPU block: the engine asks before every run call. */

@@ -73,11 +73,11 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
   }
 
   live(i: number): boolean {
-    return !this.m.cpus[i]!.progress.stopped;
+    return !this.m.cpus[i]!.stopped;
   }
 
   idle(i: number): boolean {
-    return this.isParked(i) || this.m.cpus[i]!.progress.halted;
+    return this.isParked(i) || this.m.cpus[i]!.halted;
   }
 
   /** RIP read straight from the CPU block: cpu.state would materialise the lazy flags, which the state hash sees. */
