@@ -3,10 +3,16 @@
 // Hypercall arguments are guest virtual addresses (copy_from_guest,
 // copy_to_guest). Xen dereferences them with the guest's page tables loaded
 // and turns a fault into -EFAULT; here the hypervisor walks the vCPU's tables
-// in software, one step per table read, through machine memory (PV tables
-// hold machine frame numbers). Writes need RW at every level, as Xen runs
-// with CR0.WP set. Addresses in the hypervisor's hole fail before any walk
-// (access_ok).
+// in software through machine memory (PV tables hold machine frame numbers).
+// Writes need RW at every level, as Xen runs with CR0.WP set. Addresses in
+// the hypervisor's hole fail before any walk (access_ok).
+//
+// Each access (the bytes of one page) is one step: the walk and the access
+// together, as the MMU walks the tables and makes the access within one
+// instruction, and neither an interrupt nor L0's forced exit comes between
+// an instruction's walk and its access. The walk that may outlive a flush is
+// the one that follows a failed access: spurious_page_fault's, with
+// interrupts off and one step per table read (mechanisms §1.9 step 1).
 
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
@@ -14,7 +20,6 @@ import type { Cpu } from "./hypervisor.ts";
 import { addrOk, isPresent, pteMfn, tableOffset, _PAGE_RW } from "./pte.ts";
 import { PFEC_WRITE, spuriousPageFault } from "./traps.ts";
 
-const L_WALK: StepLabel = { what: "guest access: read a guest page-table entry" };
 const L_COPY_IN: StepLabel = { what: "copy_from_guest: read guest memory" };
 const L_COPY_OUT: StepLabel = { what: "copy_to_guest: write guest memory" };
 
@@ -27,26 +32,11 @@ export function accessOk(va: bigint, size: bigint): boolean {
 
 const canonical = (va: bigint) => va < 1n << 47n || va >= 0xffff_8000_0000_0000n;
 
-/**
- * The machine address behind va in the vCPU's tables, or undefined where an
- * access faults. Where Xen's own access would fault, do_page_fault runs
- * spurious_page_fault first (the fault came from hypervisor context): the
- * interrupts-off walk of mechanisms §1.9 step 1. A fault it finds spurious
- * (the tables changed between the walks) is retried once.
- */
-export function* guestTranslate(c: Cpu, va: bigint, write: boolean): Routine<bigint | undefined> {
-  const pa = yield* softwareWalk(c, va, write);
-  if (pa !== undefined || !c.vcpu.guestTable || !canonical(va)) return pa;
-  if ((yield* spuriousPageFault(c, va, write ? PFEC_WRITE : 0, c.vcpu.guestTable)) !== "spurious") return undefined;
-  return yield* softwareWalk(c, va, write);
-}
-
-/** The access as the MMU would make it, one step per table read. */
-function* softwareWalk(c: Cpu, va: bigint, write: boolean): Routine<bigint | undefined> {
+/** The machine address behind va as the MMU finds it now, or undefined where the access faults (no step: part of the access). */
+function translate(c: Cpu, va: bigint, write: boolean): bigint | undefined {
   let mfn = c.vcpu.guestTable;
   if (!mfn || !canonical(va)) return undefined;
   for (let level = 4; level >= 1; level--) {
-    yield L_WALK;
     if (!c.hv.frames.valid(mfn)) return undefined;
     const e = c.hv.mem.read64(maddr(mfn, tableOffset(va, level) * 8));
     if (!isPresent(e) || (write && !(e & BigInt(_PAGE_RW)))) return undefined;
@@ -56,17 +46,35 @@ function* softwareWalk(c: Cpu, va: bigint, write: boolean): Routine<bigint | und
   return maddr(mfn, Number(va & 0xfffn));
 }
 
+/**
+ * One access to the page at va, as one step: `access` gets the machine
+ * address, or the access faults (false). Where Xen's own access faults,
+ * do_page_fault runs spurious_page_fault first (the fault came from
+ * hypervisor context); a fault it finds spurious (the tables changed since)
+ * is retried once, as the faulting instruction is.
+ */
+function* guestAccess(c: Cpu, va: bigint, write: boolean, label: StepLabel, access: (pa: bigint) => void): Routine<boolean> {
+  yield label;
+  let pa = translate(c, va, write);
+  if (pa === undefined) {
+    if (!c.vcpu.guestTable || !canonical(va)) return false;
+    if ((yield* spuriousPageFault(c, va, write ? PFEC_WRITE : 0, c.vcpu.guestTable)) !== "spurious") return false;
+    yield label;
+    pa = translate(c, va, write);
+    if (pa === undefined) return false;
+  }
+  access(pa);
+  return true;
+}
+
 /** copy_from_guest: the bytes at va, or undefined on a fault. */
 export function* copyFromGuest(c: Cpu, va: bigint, length: number): Routine<Uint8Array | undefined> {
   if (!accessOk(va, BigInt(length))) return undefined;
   const out = new Uint8Array(length);
   for (let done = 0; done < length; ) {
     const at = va + BigInt(done);
-    const pa = yield* guestTranslate(c, at, false);
-    if (pa === undefined) return undefined;
     const n = Math.min(length - done, PAGE_SIZE - Number(at & 0xfffn));
-    yield L_COPY_IN;
-    out.set(c.hv.mem.read(pa, n), done);
+    if (!(yield* guestAccess(c, at, false, L_COPY_IN, (pa) => out.set(c.hv.mem.read(pa, n), done)))) return undefined;
     done += n;
   }
   return out;
@@ -77,11 +85,8 @@ export function* copyToGuest(c: Cpu, va: bigint, bytes: Uint8Array): Routine<boo
   if (!accessOk(va, BigInt(bytes.length))) return false;
   for (let done = 0; done < bytes.length; ) {
     const at = va + BigInt(done);
-    const pa = yield* guestTranslate(c, at, true);
-    if (pa === undefined) return false;
     const n = Math.min(bytes.length - done, PAGE_SIZE - Number(at & 0xfffn));
-    yield L_COPY_OUT;
-    c.hv.mem.write(pa, bytes.subarray(done, done + n));
+    if (!(yield* guestAccess(c, at, true, L_COPY_OUT, (pa) => c.hv.mem.write(pa, bytes.subarray(done, done + n))))) return false;
     done += n;
   }
   return true;

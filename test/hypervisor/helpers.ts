@@ -7,7 +7,7 @@
 
 import { ArrayMemory, Hypervisor, buildPvDomain, finish, maddr, recount, type BuildResult, type Domain, type HvCallbacks, type VCpu } from "../../hypervisor/index.ts";
 import { HYPERVISOR, MMUEXT, MMUEXT_OP } from "../../hypervisor/x86/public.ts";
-import { guestTranslate } from "../../hypervisor/x86/guest-access.ts";
+import { copyToGuest } from "../../hypervisor/x86/guest-access.ts";
 
 export const PT_LOAD = 1;
 export const PT_NOTE = 4;
@@ -156,8 +156,7 @@ export function putVirt(t: TestHv, vcpu: VCpu, va: bigint, bytes: Uint8Array): v
   for (let done = 0; done < bytes.length; ) {
     const at = va + BigInt(done);
     const n = Math.min(bytes.length - done, 4096 - Number(at & 0xfffn));
-    const pa = finish(guestTranslate(t.hv.on(vcpu), at, true));
-    if (pa !== undefined) t.mem.write(pa, bytes.subarray(done, done + n));
+    finish(copyToGuest(t.hv.on(vcpu), at, bytes.subarray(done, done + n)));
     done += n;
   }
 }

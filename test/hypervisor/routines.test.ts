@@ -12,6 +12,7 @@ import { getPage, putPage, allocDomheapPage } from "../../hypervisor/x86/page-re
 import { getPageType, pageLock, pageUnlock, putPageType } from "../../hypervisor/x86/page-type.ts";
 import { putPageAndType } from "../../hypervisor/x86/page-ref.ts";
 import { flushAreaLocal } from "../../hypervisor/x86/flush.ts";
+import { copyFromGuest } from "../../hypervisor/x86/guest-access.ts";
 import { call, expectConsistent, makeHv, mmuext, mmuextOp, mmuUpdate, pin, put, spareMfns, u64s, unpin } from "./helpers.ts";
 
 const { HYPERVISOR, MMUEXT, VCPUOP, SCHEDOP } = xen;
@@ -79,6 +80,23 @@ describe("routines racing on two pCPUs", () => {
     expect(t.hv.frames.page(a!).count).toBe(1);
     finish(putPage(c, page));
     expectConsistent(t.hv);
+  });
+
+  it("a guest access is one step: the walk and the bytes of a page together, as one instruction walks and accesses", () => {
+    const t = makeHv({ domains: 1 });
+    const dom = t.doms[0]!;
+    const va = put(t, dom, 0x10, u64s(0x1234_5678n, 0x9abc_def0n));
+    const labels: string[] = [];
+    const r = copyFromGuest(t.hv.on(dom.d.vcpus[0]!), va, 16);
+    let n = r.next();
+    for (; !n.done; n = r.next()) labels.push(n.value.what);
+    expect(labels).toEqual(["copy_from_guest: read guest memory"]);
+    expect([...n.value!]).toEqual([...u64s(0x1234_5678n, 0x9abc_def0n)]);
+    // Across a page boundary: one access per page.
+    const across = copyFromGuest(t.hv.on(dom.d.vcpus[0]!), dom.scratchVa + 0xffcn, 8);
+    let steps = 0;
+    for (let m = across.next(); !m.done; m = across.next()) steps++;
+    expect(steps).toBe(2);
   });
 
   it("page_lock: the second pCPU spins until the first unlocks", () => {
