@@ -4,7 +4,7 @@
 // physical address. Accesses bypass every TLB and cache, like a debugger's.
 
 import { ShootdownError } from "./errors.ts";
-import type { HwExports } from "./wasm.ts";
+import { currentView, type HwExports } from "./wasm.ts";
 import type { Layout } from "./layout.ts";
 import type { RamRange } from "./options.ts";
 
@@ -67,9 +67,7 @@ export class Memory {
 
   /** A view of the module's memory, made again only when memory.grow replaced the buffer. */
   private view(): DataView {
-    const buffer = this.hw.memory.buffer;
-    if (this.viewCache?.buffer !== buffer) this.viewCache = new DataView(buffer);
-    return this.viewCache;
+    return (this.viewCache = currentView(this.hw, this.viewCache));
   }
 
   read64(pa: bigint): bigint {

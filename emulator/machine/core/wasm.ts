@@ -136,3 +136,15 @@ export function constant(hw: HwExports, name: string): number {
   if (!(g instanceof WebAssembly.Global)) throw new Error(`hardware module does not export ${name}`);
   return Number(g.value);
 }
+
+/**
+ * A view of [offset(), offset() + size) of the module's memory (all of it by
+ * default): `cached` while
+ * it is still good, a new one once memory.grow has detached its buffer (its
+ * length becomes 0). Asking the module for its buffer costs more than this
+ * test, and the run loop reads the CPU blocks at every decision.
+ */
+export function currentView(hw: HwExports, cached: DataView | undefined, offset: () => number = () => 0, size?: number): DataView {
+  if (cached !== undefined && cached.buffer.byteLength !== 0) return cached;
+  return new DataView(hw.memory.buffer, offset(), size);
+}

@@ -5,7 +5,7 @@
 // instructions, and its counters.
 
 import { ShootdownError } from "../core/errors.ts";
-import type { HwExports } from "../core/wasm.ts";
+import { currentView, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 
@@ -224,10 +224,10 @@ export class ArmCpu {
   private blockView: DataView | undefined;
 
   private view(): DataView {
-    const buffer = this.hw.memory.buffer;
-    if (this.blockView?.buffer === buffer) return this.blockView;
-    return (this.blockView = new DataView(buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE));
+    return (this.blockView = currentView(this.hw, this.blockView, this.blockAt, this.layout.CPU_SIZE));
   }
+
+  private readonly blockAt = () => this.hw.cpuBlock(this.index);
 
   /** PC read straight from the CPU block. */
   get pc(): bigint {
