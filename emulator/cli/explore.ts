@@ -48,7 +48,8 @@ option of shootdown run applies (--cpus, --hv, --domains, --vcpus,
                     random: shootdown run's seeded random interleaving
   --depth D         PCT's bug depth (default 3)
   --horizon K       PCT's change points fall in the first K decisions
-                    (default: measured by one run before the search)
+                    (default: measured by one run before the search; a
+                    hypervisor step that reads N table entries counts N)
   --all             run every seed rather than stop at the first failure
   --out-schedule F  where the first failure's schedule goes (default
                     explore-IMAGE-seed-S.json in the current directory; with

@@ -49,7 +49,8 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --depth D         with --strategy pct: the bug depth it aims at (default 3)
   --horizon K       with --strategy pct: the decisions over which the change
                     points fall (default: the decisions of the same run under
-                    random interleaving with seed 0, measured first)
+                    PCT with no change point, seed 0, measured first; a
+                    hypervisor step that reads N table entries counts N)
   --max-steps N     stop after N instructions over all CPUs (status 3)
   --record F        write the schedule taken to F (JSON)
   --replay F        follow the schedule in F exactly (same image and options)
