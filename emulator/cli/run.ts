@@ -55,11 +55,14 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --replay F        follow the schedule in F exactly (same image and options)
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
-  --hv              run an x86-64 image as paravirtualised (Xen PV) domains
-                    under the hypervisor, the CPUs being its pCPUs (hypervisor/README.md)
+  --hv              run an x86-64 image as paravirtualised (Xen PV) domains, or
+                    an AArch64 image as a domain with the hypervisor at EL2,
+                    the CPUs being its pCPUs (hypervisor/README.md)
   --domains D       with --hv: D domains, domids 1..D (default 1)
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
+  --migrate RATE    with --hv on AArch64: the chance per scheduling decision
+                    that a vCPU moves to another pCPU (0 to 1, default 0)
   --nested          with --hv: the hypervisor runs under an L0 and flushes other
                     pCPUs with its hypercall (the assisted flush; no IPIs)
   --no-force-ipi    with --hv: ignore FLUSH_NO_ASSIST (FLUSH_FORCE_IPI), as Xen
@@ -112,6 +115,11 @@ const DOM_MEM_DEFAULT = 16n << 20n;
 /** "64M", "64MB", "65536K", "1G", "0x4000000": bytes, a multiple of 4 KiB from 2 MiB to 3 GiB. */
 export function parseSize(text: string): bigint {
   return sizeOption("--mem", text, MEM_RULE);
+}
+
+/** --migrate: a probability, or 0 for no migration beyond what sharing the pCPUs brings. */
+function parseMigrate(text: string): number {
+  return /^\s*0*(\.0*)?\s*$/.test(text) && /0/.test(text) ? 0 : probabilityOption("--migrate", text);
 }
 
 function parseChaos(text: string): number {
@@ -176,6 +184,7 @@ export const MACHINE_OPTIONS = {
   "dom-mem": { type: "string" },
   nested: { type: "boolean" },
   "no-force-ipi": { type: "boolean" },
+  migrate: { type: "string" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
   help: { type: "boolean" },
@@ -213,7 +222,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
-  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi"] as const) {
+  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
@@ -225,6 +234,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       domMemBytes: values["dom-mem"] === undefined ? DOM_MEM_DEFAULT : sizeOption("--dom-mem", values["dom-mem"], DOM_MEM_RULE),
       ...(values.nested ? { nested: true } : {}),
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
+      ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
     };
   }
   if (guest !== undefined) {
@@ -270,6 +280,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
     ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
+    ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
   ];
   for (const [name, show] of checks) {
@@ -513,6 +524,31 @@ function hypervisorLines(h: HypervisorSummary): string[] {
   ];
 }
 
+/** What hypervisor/arm/arm-host.ts summary() reports. */
+interface ArmHypervisorSummary {
+  domains: { domid: number; vcpus: number; pages: number; vmid: number }[];
+  exits: Record<string, number>;
+  trapOutcomes: Record<string, number>;
+  injected: number;
+  p2mFaultsResolved: number;
+  sgis: { sent: number; dropped: number };
+  gicMmio: { reads: number; writes: number };
+  migrations: number;
+  preemptions: number;
+  tlbFlushesOnSwitch: number;
+  migrate: number;
+}
+
+function armHypervisorLines(h: ArmHypervisorSummary): string[] {
+  const d = h.domains[0]!;
+  return [
+    `hypervisor (EL2): d${d.domid}: ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"}, ${d.pages} pages, VMID ${d.vmid}; vCPU migrations ${h.migrations} (--migrate ${h.migrate}), preemptions ${h.preemptions}, VMID TLB flushes on a vCPU switch ${h.tlbFlushesOnSwitch}`,
+    `traps to EL2: ${counts(h.exits)}`,
+    `trap outcomes: ${counts(h.trapOutcomes)}; injected into the guest ${h.injected}`,
+    `stage 2: faults resolved by the valid bit ${h.p2mFaultsResolved}; GIC: SGIs sent ${h.sgis.sent} (dropped ${h.sgis.dropped}), register accesses emulated ${h.gicMmio.reads} reads, ${h.gicMmio.writes} writes`,
+  ];
+}
+
 /** Events shown at most, per kind, in the summary. */
 const EVENTS_SHOWN = 5;
 
@@ -571,7 +607,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
     const ports = r.unknownPorts.map((u) => `${hex(u.port)} (${u.reads} in, ${u.writes} out)`).join(", ");
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
-  if (r.hypervisor) lines.push(...hypervisorLines(r.hypervisor as unknown as HypervisorSummary));
+  if (r.hypervisor) lines.push(...("trapOutcomes" in r.hypervisor ? armHypervisorLines(r.hypervisor as unknown as ArmHypervisorSummary) : hypervisorLines(r.hypervisor as unknown as HypervisorSummary)));
   lines.push(...eventLines(r));
   if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);

@@ -49,6 +49,8 @@ export interface HvOptions {
   nested?: boolean;
   /** --no-force-ipi: FLUSH_NO_ASSIST is ignored, as before Xen's fix (false); default true. */
   forceIpi?: boolean;
+  /** --migrate (AArch64): the chance per scheduling decision that a vCPU moves to another pCPU; default 0. */
+  migrate?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
     ...(o.hv ? { hv: {
       domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
       ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+      ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
   };
@@ -182,7 +185,8 @@ export function parseSchedule(text: string): Schedule {
     field(domMem >= 1n << 20n && domMem % 4096n === 0n && domMem <= MEM_MAX, 0, `"options.hv.domMem" ${h.domMem} must be a multiple of 4096 from 1 MiB to ${MEM_MAX}`);
     const nested = field(h.nested === undefined || typeof h.nested === "boolean", h.nested as boolean | undefined, `"options.hv.nested" must be true or false`);
     const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
-    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}) };
+    const migrate = field(h.migrate === undefined || (typeof h.migrate === "number" && h.migrate >= 0 && h.migrate <= 1), h.migrate as number | undefined, `"options.hv.migrate" must be a number from 0 to 1`);
+    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const end = raw.end;

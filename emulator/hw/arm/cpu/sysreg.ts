@@ -23,13 +23,13 @@ import {
 } from "../../layout";
 import { microFlush } from "../../tlb/floors";
 import { maxPhysAddr } from "../../phys/ram";
-import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI } from "../regs";
+import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI, HCR_IMO, HCR_FMO } from "../regs";
 import { armSyncContext, armAt, AT_WRITE, AT_EL0 } from "../translate";
 import { rebuildArmAllowTable } from "../vmsa/permissions";
 import { armTlbi, TLBI_IS, TLBI_VMALLE1, TLBI_VAE1, TLBI_ASIDE1, TLBI_VAAE1, TLBI_VALE1, TLBI_VAALE1 } from "../tlbi";
 import { armDc, armIcInvalidateAll, DC_IVAC, DC_CVAC, DC_CIVAC, DC_ISW, DC_CSW, DC_CISW, DC_ZVA } from "../access";
 import { ccsidr, clidr } from "../cache";
-import { gicIsSysreg, gicSysregRead, gicSysregWrite, gicPendingIrq } from "../gic";
+import { gicIsSysreg, gicSysregRead, gicSysregWrite, gicPendingIrq, ICC_SGI1R_EL1, ICC_SGI0R_EL1, ICC_ASGI1R_EL1 } from "../gic";
 import { timerIsSysreg, timerSysregRead, timerSysregWrite } from "../timer";
 import {
   pstate, setPstate, currentEl, xr, setX, PSTATE_NZCV, PSTATE_DAIF, PSTATE_PAN_BIT, PSTATE_I, PSTATE_SP,
@@ -262,6 +262,14 @@ export function msr(insn: u32, key: u32): void {
   if (gicIsSysreg(key)) {
     if (el == 0) {
       raiseUndef();
+      return;
+    }
+    // SGI generation is not virtualised by the CPU interface: with
+    // HCR_EL2.IMO (or FMO) set, EL1 writes of ICC_SGI0R/SGI1R/ASGI1R_EL1 trap
+    // to EL2 (IHI0069 12.2, "Traps and Enables" of those registers), where
+    // the hypervisor sends the SGI to the vCPUs the affinity names.
+    if (el == 1 && (armReg(ARM_HCR_EL2) & (HCR_IMO | HCR_FMO)) && (key == ICC_SGI1R_EL1 || key == ICC_SGI0R_EL1 || key == ICC_ASGI1R_EL1)) {
+      raiseTrap(TRAP_SYSREG, syndrome(EC_SYSREG, sysregIss(insn)));
       return;
     }
     gicSysregWrite(cpuIndex(), key, v);
