@@ -19,11 +19,11 @@ import {
   ARM_HCR_EL2, ARM_CSSELR_EL1, A64_SP_EL0, A64_ELR_EL1, A64_SPSR_EL1, A64_ESR_EL1, A64_FAR_EL1, A64_VBAR_EL1,
   A64_PLAIN, A64_MPIDR, A64_EVENT, A64_WAITING, A64_WAIT_WFI, A64_WAIT_WFE, A64_EXCL_PA, A64_EXCL_NONE, PLAIN_TPIDR_EL0, PLAIN_TPIDRRO_EL0,
   PLAIN_TPIDR_EL1, PLAIN_CONTEXTIDR_EL1, PLAIN_CPACR_EL1, PLAIN_AMAIR_EL1, PLAIN_ACTLR_EL1, PLAIN_AFSR0_EL1,
-  PLAIN_AFSR1_EL1, PLAIN_MDSCR_EL1, EXIT_WFI, TRAP_SYSREG, TRAP_SET_WAY, TRAP_WFI,
+  PLAIN_AFSR1_EL1, PLAIN_MDSCR_EL1, EXIT_WFI, TRAP_SYSREG, TRAP_SET_WAY, TRAP_WFI, CPU_FAULT_FLAGS, FAULT_STAGE2,
 } from "../../layout";
 import { microFlush } from "../../tlb/floors";
 import { maxPhysAddr } from "../../phys/ram";
-import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI, HCR_IMO, HCR_FMO } from "../regs";
+import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI, HCR_IMO, HCR_FMO, HCR_VM } from "../regs";
 import { armSyncContext, armAt, AT_WRITE, AT_EL0 } from "../translate";
 import { rebuildArmAllowTable } from "../vmsa/permissions";
 import { armTlbi, TLBI_IS, TLBI_VMALLE1, TLBI_VAE1, TLBI_ASIDE1, TLBI_VAAE1, TLBI_VALE1, TLBI_VAALE1 } from "../tlbi";
@@ -443,7 +443,16 @@ export function sys(insn: u32): void {
       raiseUndef();
       return;
     }
-    armAt(xt, (op2 & 1 ? AT_WRITE : 0) | (op2 & 2 ? AT_EL0 : 0));
+    const before = armReg(ARM_PAR_EL1);
+    const par = armAt(xt, (op2 & 1 ? AT_WRITE : 0) | (op2 & 2 ? AT_EL0 : 0));
+    // A stage-2 fault on the stage-1 walk of AT S1E1*/S1E0* is not reported
+    // in PAR_EL1: it is taken to EL2 as a data abort with S1PTW and CM set
+    // (DDI0487 D8.15.1, "Address translation instructions"), so that a
+    // hypervisor can make the table's IPA valid and the AT run again.
+    if ((par & 1) && (armReg(ARM_HCR_EL2) & HCR_VM) && (load<u32>(C + CPU_FAULT_FLAGS) & FAULT_STAGE2)) {
+      setArmReg(ARM_PAR_EL1, before);
+      raiseAbort(xt, false, false, true);
+    }
     return;
   }
   const sctlr = armReg(ARM_SCTLR_EL1);
