@@ -169,17 +169,27 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     return { kind: "continue", routine };
   }
 
-  /** A scheduling decision at the end of a time slice: preempt for a waiting vCPU, or migrate with probability --migrate. */
-  private sliceEnd(cpu: ArmCpu, p: Pcpu, a: ArmVcpu): Handled | undefined {
-    if (cpu.progress.instructions - p.sliceStart < TIME_SLICE) return undefined;
+  /**
+   * The scheduling decision Xen's timer makes once a vCPU has run its time
+   * slice (at the end of a budget, or on the way back from a trap): go on,
+   * give the pCPU to a waiting vCPU, or, with probability --migrate, move
+   * to another pCPU.
+   */
+  private decide(cpu: ArmCpu, p: Pcpu): "stay" | "preempt" | "migrate" {
+    if (cpu.progress.instructions - p.sliceStart < TIME_SLICE) return "stay";
     const migrate = this.cpus.length > 1 && this.o.migrate > 0 && this.rng.nextU32() / 2 ** 32 < this.o.migrate;
     if (!migrate && !this.runq.length) {
       p.sliceStart = cpu.progress.instructions;
-      return undefined;
+      return "stay";
     }
     this.preemptions++;
-    if (!migrate) return this.go(this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` }));
-    return this.go(this.migrateAway(cpu, a));
+    return migrate ? "migrate" : "preempt";
+  }
+
+  private sliceEnd(cpu: ArmCpu, p: Pcpu, a: ArmVcpu): Handled | undefined {
+    const d = this.decide(cpu, p);
+    if (d === "stay") return undefined;
+    return this.go(d === "migrate" ? this.migrateAway(cpu, a) : this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` }));
   }
 
   /** The trap's handler, then the way back to the guest. */
@@ -213,6 +223,9 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       this.save(cpu, a);
       return yield* this.schedule(cpu);
     }
+    const d = this.decide(cpu, this.pcpus[cpu.index]!);
+    if (d === "migrate") return yield* this.migrateAway(cpu, a);
+    if (d === "preempt") return yield* this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` });
     return yield* this.leaveHypervisorToGuest(cpu, a);
   }
 
