@@ -69,6 +69,8 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
                     did before its fix; with --nested, page-table frames can
                     then change under an interrupts-off page walk (without
                     --nested every remote flush is an IPI anyway)
+  --system-cache on|off  (AArch64) keep or leave out the shared system cache
+                    that set/way maintenance never reaches (default on)
   --keep-going      count sanitizer violations instead of stopping at the first
   --check-stale     report each use of a TLB entry whose page-table entry
                     changed with no invalidation since (counted in the summary)
@@ -185,6 +187,7 @@ export const MACHINE_OPTIONS = {
   nested: { type: "boolean" },
   "no-force-ipi": { type: "boolean" },
   migrate: { type: "string" },
+  "system-cache": { type: "string" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
   help: { type: "boolean" },
@@ -226,6 +229,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
+  if (values["system-cache"] !== undefined && choiceOption("--system-cache", values["system-cache"], ["on", "off"] as const) === "off") given.systemCache = false;
   if (values.hv) {
     given.hv = {
       domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
@@ -282,6 +286,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
     ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
+    ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -639,8 +644,10 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
       ...(o.hv ? { hv: {
         domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes),
         ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+        ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
       } } : {}),
       ...(o.keepGoing ? { keepGoing: true } : {}),
+      ...(o.systemCache === false ? { systemCache: false } : {}),
     },
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
     events: {

@@ -13,7 +13,7 @@
 
 import { Machine } from "../../emulator/machine/core/machine.ts";
 import { LoadError, loadSegments, writeBootInfo, type LoadTarget } from "../../emulator/machine/core/elf-load.ts";
-import { ArmPlatform } from "../../emulator/machine/platform/arm/platform.ts";
+import { ArmPlatform, armCacheOptions } from "../../emulator/machine/platform/arm/platform.ts";
 import { planArmLoad, armBootInfoAddress, ARM_RAM_BASE, ARM_CMDLINE_OFFSET } from "../../emulator/machine/platform/arm/boot.ts";
 import type { PlatformOptions } from "../../emulator/machine/platform/x86/platform.ts";
 import { NO_DISASSEMBLER } from "../../emulator/machine/core/disassembler.ts";
@@ -61,6 +61,7 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
   const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
   const m = new Machine({
     arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
+    ...armCacheOptions(options),
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
   });
   const platform = new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);

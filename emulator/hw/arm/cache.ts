@@ -6,6 +6,7 @@
 //   CPU 0 L1   CPU 1 L1  …        per CPU, sets × ways × 64-byte lines
 //        \       |      /
 //          system cache           shared; set/way maintenance never reaches it
+//               |                 (a machine may have none: 0 ways)
 //               |
 //              RAM                the Point of Coherency
 //
@@ -193,8 +194,16 @@ function victimIn(set: usize, ways: u32): usize {
   return set + <usize>v * LINE_REC;
 }
 
-/** Puts a line into the system cache (a write-back or a clean by set/way); a dirty SC victim goes to RAM. */
+/**
+ * Puts a line into the system cache (a write-back or a clean by set/way); a
+ * dirty SC victim goes to RAM. A machine without a system cache (0 ways)
+ * writes a dirty line straight to RAM, the point of coherency.
+ */
 function scInsert(line: u64, data: usize, dirty: bool): void {
+  if (scWays == 0) {
+    if (dirty) ramWriteLine(line, data);
+    return;
+  }
   let r = scFind(line);
   if (r == 0) {
     r = victimIn(scSet(scSetOf(line)), scWays);

@@ -35,6 +35,8 @@ export interface RecordedOptions {
   hv?: HvOptions;
   /** --keep-going: sanitizer violations are counted; the run does not stop at the first. */
   keepGoing?: boolean;
+  /** --system-cache off (AArch64): the machine has no shared system cache (false); default true. */
+  systemCache?: boolean;
 }
 
 /** What `--hv` sets up (hypervisor/). */
@@ -95,6 +97,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
       ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
+    ...(o.systemCache === false ? { systemCache: false } : {}),
   };
 }
 
@@ -192,6 +195,7 @@ export function parseSchedule(text: string): Schedule {
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
+  field(o.systemCache === undefined || o.systemCache === false, 0, `"options.systemCache" must be false or absent`);
   const e = end as { status: number; stateHash: string };
   let decisions: PackedStep[];
   try {
@@ -210,6 +214,7 @@ export function parseSchedule(text: string): Schedule {
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
       ...(hv ? { hv } : {}),
       ...(keepGoing ? { keepGoing } : {}),
+      ...(o.systemCache === false ? { systemCache: false } : {}),
     },
     decisions,
     status: e.status,
