@@ -73,7 +73,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   readonly name = "hypervisor";
   readonly domain: Domain;
   readonly p2m: P2m;
-  readonly vcpus: ArmVcpu[];
+  readonly vcpuList: ArmVcpu[];
   readonly vgic: Vgic;
   private readonly cpus: readonly ArmCpu[];
   private readonly pcpus: Pcpu[];
@@ -95,11 +95,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     this.domain = o.domain;
     this.p2m = o.p2m;
     this.rng = new Xoshiro128(o.seed ^ 0x6172_6d68_6f73_74n);
-    this.vcpus = o.domain.vcpus.map((v) => new ArmVcpu(v, vcpuMpidr(v.vcpuId)));
-    for (const a of this.vcpus) this.ofVcpu.set(a.vcpu, a);
-    this.vgic = new Vgic({ hw: m.hw, cpus: this.cpus, nrVcpus: this.vcpus.length, home: (k) => this.gicHome(k) });
+    this.vcpuList = o.domain.vcpus.map((v) => new ArmVcpu(v, vcpuMpidr(v.vcpuId)));
+    for (const a of this.vcpuList) this.ofVcpu.set(a.vcpu, a);
+    this.vgic = new Vgic({ hw: m.hw, cpus: this.cpus, nrVcpus: this.vcpuList.length, home: (k) => this.gicHome(k) });
     this.pcpus = m.cpus.map(() => ({ current: undefined, sliceStart: 0n, lastVcpuRan: undefined }));
-    const v0 = this.vcpus[0]!;
+    const v0 = this.vcpuList[0]!;
     this.startVcpu(v0, o.entry, o.x0);
     this.runq.push(v0);
     this.traps = this.trapContext();
@@ -112,7 +112,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
 
   /** Where vCPU k's GIC context is: on the pCPU it runs on, or in what was saved of it. */
   private gicHome(k: number): GicHome {
-    const a = this.vcpus[k]!;
+    const a = this.vcpuList[k]!;
     const at = this.pcpus.findIndex((p) => p.current === a);
     return at >= 0 ? { pcpu: at } : { saved: a.saved!.gic };
   }
@@ -276,7 +276,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   private psci(cpu: ArmCpu, a: ArmVcpu): string {
     const s = cpu.state;
     const fn = Number(s.x[0]! & 0xffff_ffffn);
-    const vcpus = this.vcpus;
+    const vcpus = this.vcpuList;
     const action = psciCall(fn, s.x[1]!, s.x[2]!, s.x[3]!, { cpus: vcpus.length, isOn: (k) => !vcpus[k]!.vcpu.down });
     const setX0 = (v: bigint) => {
       const x = cpu.state.x.slice();
@@ -385,7 +385,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
 
   summary(): Record<string, unknown> {
     return {
-      domains: [{ domid: this.domain.domid, vcpus: this.vcpus.length, pages: this.domain.totPages, vmid: this.p2m.vmid }],
+      domains: [{ domid: this.domain.domid, vcpus: this.vcpuList.length, pages: this.domain.totPages, vmid: this.p2m.vmid }],
       exits: Object.fromEntries([...this.exits].sort()),
       trapOutcomes: Object.fromEntries([...this.outcomes].sort()),
       injected: [...this.outcomes].filter(([k]) => k.startsWith("undef") || k.startsWith("abort")).reduce((n, [, c]) => n + c, 0),
@@ -399,7 +399,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     };
   }
 
-  /** The debugger's `p2m IPA` and `vcpu` commands. */
+  /** The debugger's `p2m IPA` and `vcpu` (or `domain`) commands; the x86 ones have nothing to show here. */
   inspect(command: string, args: readonly string[]): string[] {
     const hex = (v: bigint | number) => `0x${v.toString(16)}`;
     if (command === "p2m") {
@@ -408,9 +408,15 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       const ipa = BigInt(text);
       const steps = this.p2m.walk(Number(ipa >> 12n));
       if (!steps.length) return [`p2m: IPA ${hex(ipa)} is outside the domain's ${2 ** 39 / 2 ** 30} GiB IPA space`];
-      return steps.map((s) => `  L${s.level} entry at ${hex(s.at)}: ${hex(s.pte)}${s.pte & 1n ? " valid" : " valid bit 0"}`);
+      const e = this.p2m.lookup(Number(ipa >> 12n));
+      return [
+        `p2m: IPA ${hex(ipa)} (VMID ${this.p2m.vmid}, root MFN ${hex(this.p2m.root)})`,
+        ...steps.map((s) => `  L${s.level} entry at ${hex(s.at)}: ${hex(s.pte)}${s.pte & 1n ? " valid" : " valid bit 0"}`),
+        e ? `  → MFN ${hex(e.mfn)}, machine address ${hex((BigInt(e.mfn) << 12n) | (ipa & 0xfffn))}` : "  → not mapped (not the domain's RAM)",
+      ];
     }
-    return this.vcpus.map((a) => {
+    if (command !== "vcpu" && command !== "domain") return [`${command}: the Arm hypervisor keeps no ${command === "frame" ? "frame table types" : "hypercall log"}; see p2m IPA and vcpu`];
+    return this.vcpuList.map((a) => {
       const on = this.pcpus.findIndex((p) => p.current === a);
       const where = on >= 0 ? `running on pCPU ${on}` : a.vcpu.down ? "down" : this.runq.includes(a) ? "runnable" : "off the pCPUs";
       return `${a.name}: ${where}; need_flush_to_ram ${a.needFlushToRam}; TVM ${(a.hcr & HCR_TVM) !== 0n}`;
