@@ -63,6 +63,10 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
   --migrate RATE    with --hv on AArch64: the chance per scheduling decision
                     that a vCPU moves to another pCPU (0 to 1, default 0)
+  --set-way trap|trap-inline|passthrough
+                    with --hv on AArch64: set/way operations trapped and the
+                    p2m cleaned to PoC as deferred, preemptible work (default),
+                    cleaned inside the trap, or not trapped (Xen before the fix)
   --nested          with --hv: the hypervisor runs under an L0 and flushes other
                     pCPUs with its hypercall (the assisted flush; no IPIs)
   --no-force-ipi    with --hv: ignore FLUSH_NO_ASSIST (FLUSH_FORCE_IPI), as Xen
@@ -187,6 +191,7 @@ export const MACHINE_OPTIONS = {
   nested: { type: "boolean" },
   "no-force-ipi": { type: "boolean" },
   migrate: { type: "string" },
+  "set-way": { type: "string" },
   "system-cache": { type: "string" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
@@ -225,7 +230,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
-  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate"] as const) {
+  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate", "set-way"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
@@ -239,6 +244,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       ...(values.nested ? { nested: true } : {}),
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
       ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
+      ...(values["set-way"] !== undefined ? { setWay: choiceOption("--set-way", values["set-way"], ["trap", "trap-inline", "passthrough"] as const) } : {}),
     };
   }
   if (guest !== undefined) {
@@ -285,6 +291,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
     ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
+    ["--set-way", (o) => (o.hv?.setWay === undefined || o.hv.setWay === "trap" ? undefined : o.hv.setWay)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
     ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
   ];
@@ -542,12 +549,13 @@ interface ArmHypervisorSummary {
   preemptions: number;
   tlbFlushesOnSwitch: number;
   migrate: number;
+  setWay: string;
 }
 
 function armHypervisorLines(h: ArmHypervisorSummary): string[] {
   const d = h.domains[0]!;
   return [
-    `hypervisor (EL2): d${d.domid}: ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"}, ${d.pages} pages, VMID ${d.vmid}; vCPU migrations ${h.migrations} (--migrate ${h.migrate}), preemptions ${h.preemptions}, VMID TLB flushes on a vCPU switch ${h.tlbFlushesOnSwitch}`,
+    `hypervisor (EL2): d${d.domid}: ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"}, ${d.pages} pages, VMID ${d.vmid}; vCPU migrations ${h.migrations} (--migrate ${h.migrate}, --set-way ${h.setWay}), preemptions ${h.preemptions}, VMID TLB flushes on a vCPU switch ${h.tlbFlushesOnSwitch}`,
     `traps to EL2: ${counts(h.exits)}`,
     `trap outcomes: ${counts(h.trapOutcomes)}; injected into the guest ${h.injected}`,
     `stage 2: faults resolved by the valid bit ${h.p2mFaultsResolved}; GIC: SGIs sent ${h.sgis.sent} (dropped ${h.sgis.dropped}), register accesses emulated ${h.gicMmio.reads} reads, ${h.gicMmio.writes} writes`,
@@ -645,6 +653,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
         domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes),
         ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
         ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
+        ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
       } } : {}),
       ...(o.keepGoing ? { keepGoing: true } : {}),
       ...(o.systemCache === false ? { systemCache: false } : {}),

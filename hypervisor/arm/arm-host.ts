@@ -36,11 +36,12 @@ import { psciCall, PSCI_RET } from "../../emulator/machine/platform/arm/psci.ts"
 import { Domain, type VCpu } from "../common/domain.ts";
 import { P2m, P2M_VTCR } from "./p2m.ts";
 import { maddr } from "../common/memory.ts";
-import { ArmVcpu, HCR_TVM } from "./vcpu.ts";
+import { ArmVcpu, HCR_TSW, HCR_TVM } from "./vcpu.ts";
 import { Vgic, vcpuMpidr, type GicHome } from "./vgic.ts";
 import { injectUndef } from "./inject.ts";
 import { trapHvc, trapSmc, trapStage2Abort, trapSysreg, isPl011, type TrapContext } from "./traps.ts";
-import { p2mSetWayFlush, p2mToggleCache, checkForVcpuWork, type SetWayContext } from "./set-way.ts";
+import { p2mSetWayFlush, p2mToggleCache, p2mFlushVm, checkForVcpuWork, type SetWayContext } from "./set-way.ts";
+import { finish } from "../common/routine.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -56,7 +57,11 @@ export interface ArmHostOptions {
   seed: bigint;
   /** The chance per scheduling decision that a vCPU moves to another pCPU. */
   migrate: number;
+  /** --set-way: how the guest's set/way operations are handled (set-way.ts). */
+  setWay: SetWayPolicy;
 }
+
+export type SetWayPolicy = "trap" | "trap-inline" | "passthrough";
 
 interface Pcpu {
   /** The vCPU it runs, or undefined when parked. */
@@ -106,7 +111,10 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     this.setWay = {
       p2m: this.p2m, cpus: this.cpus, count: (what) => bump(this.outcomes, what),
       cleanPage: (mfn) => m.hw.armCleanInvalidatePage(maddr(mfn)) !== 0,
+      softirqPending: (cpu, a) => this.softirqPending(cpu, a),
     };
+    // passthrough: set/way operations are not trapped (Xen before f253e88bec).
+    if (o.setWay === "passthrough") for (const a of this.vcpuList) a.hcr &= ~HCR_TSW;
     for (const cpu of m.cpus) platform.park(cpu.index);
   }
 
@@ -235,7 +243,17 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
    * pending for it (the set/way flush, mechanisms §4.5).
    */
   private *leaveHypervisorToGuest(cpu: ArmCpu, a: ArmVcpu): Continuation {
-    while (yield* checkForVcpuWork(this.setWay, cpu, a));
+    for (;;) {
+      const work = yield* checkForVcpuWork(this.setWay, cpu, a);
+      if (work === "none") break;
+      if (work === "preempted") {
+        // do_softirq: SCHEDULE_SOFTIRQ takes the pCPU; the vCPU waits, its flush half done, and goes on where it lands.
+        yield { what: `do_softirq: ${a.name} gives pCPU ${cpu.index} up in p2m_flush_vm` };
+        this.save(cpu, a);
+        this.runq.push(a);
+        return yield* this.schedule(cpu);
+      }
+    }
     this.applyHcr(cpu, a);
     this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
     return { kind: "done" };
@@ -265,10 +283,34 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
         return true;
       },
       sendSgi: (cpu, key, value) => void this.vgic.sendSgi(cpu.index, vcpuOn(cpu).vcpu.vcpuId, key, value),
-      setWay: (cpu) => p2mSetWayFlush(this.setWay, vcpuOn(cpu)),
-      tvmWrite: (cpu, register, value) => p2mToggleCache(this.setWay, cpu, vcpuOn(cpu), register, value),
+      setWay: (cpu) => {
+        p2mSetWayFlush(this.setWay, vcpuOn(cpu));
+        this.flushInline(cpu, vcpuOn(cpu));
+      },
+      tvmWrite: (cpu, register, value) => {
+        p2mToggleCache(this.setWay, cpu, vcpuOn(cpu), register, value);
+        this.flushInline(cpu, vcpuOn(cpu));
+      },
       count: (what) => bump(this.outcomes, what),
     };
+  }
+
+  /** --set-way trap-inline: the flush done in the trap handler itself, to its end, in one step with no preemption point. */
+  private flushInline(cpu: ArmCpu, a: ArmVcpu): void {
+    if (this.o.setWay === "trap-inline" && a.needFlushToRam) finish(p2mFlushVm(this.setWay, cpu, a, false));
+  }
+
+  /**
+   * softirq_pending at a p2m flush's check: SCHEDULE_SOFTIRQ is raised when
+   * another vCPU waits for a pCPU, or, with probability --migrate (a
+   * scheduling decision), to move the vCPU to another pCPU.
+   */
+  private softirqPending(cpu: ArmCpu, a: ArmVcpu): boolean {
+    if (this.cpus.length > 1 && this.o.migrate > 0 && this.rng.nextU32() / 2 ** 32 < this.o.migrate) {
+      a.notOn = cpu.index;
+      return true;
+    }
+    return this.runq.length > 0;
   }
 
   // ── PSCI (the bare platform's answers, psci.ts, for the domain's vCPUs) ────
@@ -396,6 +438,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       preemptions: this.preemptions,
       tlbFlushesOnSwitch: this.tlbFlushesOnSwitch,
       migrate: this.o.migrate,
+      setWay: this.o.setWay,
     };
   }
 

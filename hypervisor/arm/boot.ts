@@ -100,7 +100,7 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
   p2m.needFlush = false;
 
   const host = new ArmHost(platform, {
-    domain, p2m, resetContext, entry: plan.elf.entry, x0: info, seed, migrate: hv.migrate ?? 0,
+    domain, p2m, resetContext, entry: plan.elf.entry, x0: info, seed, migrate: hv.migrate ?? 0, setWay: hv.setWay ?? "trap",
   });
   platform.attach(host as never);
   return platform;

@@ -64,7 +64,7 @@ export interface P2mEntry {
   type: P2mType;
   /** The hardware valid bit of the leaf. */
   valid: boolean;
-  /** The level of the leaf (3: a 4 KiB page). */
+  /** The level of the entry found (3: a 4 KiB page; lower: a whole block whose table entry is invalid, from getEntry). */
   level: number;
 }
 
@@ -158,6 +158,20 @@ export class P2m {
     const leaf = steps.at(-1);
     if (!leaf || leaf.level !== 3 || !p2mIsValid(leaf.pte)) return undefined;
     return { mfn: pteMfn(leaf.pte), type: pteType(leaf.pte), valid: (leaf.pte & PTE_VALID) !== 0n, level: 3 };
+  }
+
+  /**
+   * p2m_get_entry as p2m_cache_flush_range uses it: the walk follows table
+   * entries only while their valid bit is set (p2m_next_level with
+   * read_only), so it stops at the first invalid one and reports it with
+   * its level: the whole block below it (512 or 262,144 pages) is one entry
+   * with valid = false. Undefined for a GFN that is not mapped.
+   */
+  getEntry(gfn: number): P2mEntry | undefined {
+    const steps = this.walk(gfn);
+    const stop = steps.find((s) => !(s.pte & PTE_VALID)) ?? steps.at(-1);
+    if (!stop || !p2mIsValid(stop.pte)) return undefined;
+    return { mfn: pteMfn(stop.pte), type: pteType(stop.pte), valid: (stop.pte & PTE_VALID) !== 0n, level: stop.level };
   }
 
   /** p2m_invalidate_table: clears the valid bit of every mapped entry of one table. */

@@ -22,9 +22,17 @@
 // lowest and the highest mapped GFN (a page whose valid bit is 0 was not
 // touched since the last flush and is skipped), then invalidates the root
 // and the VMID's TLB entries, so that the next flush skips what the guest
-// does not touch until then. Here it runs as steps of its own, one per
-// 512 cost units (a page cleaned 10, an entry skipped 1), which is where
-// Xen checks for softirqs; preempting it there is the next step of issue 15.
+// does not touch until then. It runs as steps of its own, one per 512 cost
+// units (a page cleaned 10, an entry skipped 1), which is where Xen checks
+// for softirqs; when one is pending the vCPU gives its pCPU up there and
+// the flush goes on from the same GFN wherever the vCPU runs next (Arm Xen
+// has per-vCPU stacks). The --set-way policies:
+//
+//   trap          the above (Xen since f253e88bec)
+//   trap-inline   the same flush inside the trap handler, to its end, with
+//                 no preemption point (correct, but a long stretch in EL2)
+//   passthrough   TSW clear: the guest's set/way operations act on the
+//                 pCPU it happens to run on (Xen before the fix)
 
 import type { ArmCpu } from "../../emulator/machine/cpu/arm-cpu.ts";
 import type { StepLabel } from "../../emulator/machine/core/exits.ts";
@@ -48,6 +56,8 @@ export interface SetWayContext {
   count(what: string): void;
   /** Cleans and invalidates one machine page to the point of coherency; whether a cache held a line of it. */
   cleanPage(mfn: number): boolean;
+  /** softirq_pending at a flush's check: must vCPU a give pCPU cpu up now (another vCPU waits, or it migrates)? */
+  softirqPending(cpu: ArmCpu, a: ArmVcpu): boolean;
 }
 
 /** p2m_set_way_flush: a trapped DC ISW/CSW/CISW of vCPU a. */
@@ -83,28 +93,41 @@ function writeTvmRegister(cpu: ArmCpu, register: string, value: bigint): void {
   }
 }
 
+/** What check_for_vcpu_work did: nothing to do, the work done, or the vCPU must give its pCPU up first (softirq pending). */
+export type VcpuWork = "none" | "done" | "preempted";
+
 /**
  * check_for_vcpu_work: the work vCPU a must finish before it runs guest
- * code again. Returns whether it did some (leave_hypervisor_to_guest asks
- * again until nothing is left).
+ * code again. leave_hypervisor_to_guest asks again until it says "none";
+ * "preempted" means a softirq wants the pCPU: the vCPU leaves it with the
+ * work half done (need_flush_to_ram still set) and goes on wherever it
+ * runs next.
  */
-export function* checkForVcpuWork(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu): Generator<StepLabel, boolean, void> {
-  if (!a.needFlushToRam) return false;
-  yield* p2mFlushVm(c, cpu, a);
-  return true;
+export function* checkForVcpuWork(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu): Generator<StepLabel, VcpuWork, void> {
+  if (!a.needFlushToRam) return "none";
+  return (yield* p2mFlushVm(c, cpu, a, true)) ? "done" : "preempted";
 }
 
-/** p2m_flush_vm: the whole p2m cleaned to PoC, then the root invalidated and the VMID's TLB entries dropped. */
-export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu): Generator<StepLabel, void, void> {
+/**
+ * p2m_flush_vm: the p2m cleaned to PoC from where a preempted flush stopped
+ * (or the lowest mapped GFN), then the root invalidated and the VMID's TLB
+ * entries dropped, then need_flush_to_ram cleared. Returns false when it
+ * stopped at a softirq check (only when `preemptible`; the trap-inline
+ * policy runs it to the end in the trap).
+ */
+export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptible: boolean): Generator<StepLabel, boolean, void> {
   const p2m = c.p2m;
-  const first = p2m.lowestMappedGfn ?? 0;
+  const first = a.flushResumeGfn ?? p2m.lowestMappedGfn ?? 0;
   const last = p2m.maxMappedGfn ?? -1;
-  c.count("p2m flush");
+  if (a.flushResumeGfn === undefined) c.count("p2m flush");
   let cost = 0;
   yield { what: `p2m_flush_vm: ${a.name} cleans GFNs 0x${first.toString(16)}-0x${last.toString(16)} to PoC` };
   for (let gfn = first; gfn <= last; gfn++) {
-    const e = p2m.lookup(gfn);
+    // One p2m_get_entry per block: an entry whose valid bit is 0 skips everything it maps (gfn_next_boundary).
+    const e = p2m.getEntry(gfn);
     if (!e || !e.valid) {
+      const pages = 512 ** (3 - (e?.level ?? 3));
+      gfn = Math.min(last, (Math.floor(gfn / pages) + 1) * pages - 1);
       cost += FLUSH_SKIP_COST;
       c.count("p2m flush: entries skipped");
     } else {
@@ -114,14 +137,21 @@ export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu): Generato
     }
     if (cost >= FLUSH_CHECK_COST && gfn < last) {
       cost = 0;
-      // Xen checks softirq_pending here and gives the pCPU up when one is; the step is that point.
+      // p2m_cache_flush_range's softirq check: -ERESTART with the place kept, and do_softirq may deschedule the vCPU.
       yield { what: `p2m_cache_flush_range: ${a.name} at GFN 0x${gfn.toString(16)}, softirq check` };
+      if (preemptible && c.softirqPending(cpu, a)) {
+        a.flushResumeGfn = gfn + 1;
+        c.count("p2m flush: preemptions");
+        return false;
+      }
     }
   }
+  a.flushResumeGfn = undefined;
   yield { what: `p2m_invalidate_root: ${a.name}` };
   p2m.invalidateRoot();
   // p2m_force_tlb_flush_sync: TLBI VMALLS12E1IS with the domain's VTTBR loaded (it is: the vCPU runs here).
   cpu.tlbi("VMALLS12E1IS");
   p2m.needFlush = false;
   a.needFlushToRam = false;
+  return true;
 }

@@ -42,6 +42,8 @@ export class ArmVcpu {
   saved: ArmVcpuContext | undefined;
   /** The cycle count of the pCPU it left: its virtual counter never goes back when it lands on a pCPU whose clock is behind. */
   lastCycles = 0n;
+  /** Where a p2m_flush_vm that gave the pCPU up goes on (the saved `start` of -ERESTART); undefined when none is under way. */
+  flushResumeGfn: number | undefined;
   /** The pCPU a migration just took it off, which must not take it back at once. */
   notOn: number | undefined;
 

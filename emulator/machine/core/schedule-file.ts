@@ -53,6 +53,8 @@ export interface HvOptions {
   forceIpi?: boolean;
   /** --migrate (AArch64): the chance per scheduling decision that a vCPU moves to another pCPU; default 0. */
   migrate?: number;
+  /** --set-way (AArch64): how set/way operations are handled; default "trap". */
+  setWay?: "trap" | "trap-inline" | "passthrough";
 }
 
 /**
@@ -95,6 +97,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
       domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
       ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
       ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
+      ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
     ...(o.systemCache === false ? { systemCache: false } : {}),
@@ -189,7 +192,8 @@ export function parseSchedule(text: string): Schedule {
     const nested = field(h.nested === undefined || typeof h.nested === "boolean", h.nested as boolean | undefined, `"options.hv.nested" must be true or false`);
     const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
     const migrate = field(h.migrate === undefined || (typeof h.migrate === "number" && h.migrate >= 0 && h.migrate <= 1), h.migrate as number | undefined, `"options.hv.migrate" must be a number from 0 to 1`);
-    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}) };
+    const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "passthrough", h.setWay as "trap-inline" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline" or "passthrough" (or absent: trap)`);
+    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const end = raw.end;
