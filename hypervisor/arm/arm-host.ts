@@ -104,6 +104,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     for (const a of this.vcpuList) this.ofVcpu.set(a.vcpu, a);
     this.vgic = new Vgic({ hw: m.hw, cpus: this.cpus, nrVcpus: this.vcpuList.length, home: (k) => this.gicHome(k) });
     this.pcpus = m.cpus.map(() => ({ current: undefined, sliceStart: 0n, lastVcpuRan: undefined }));
+    // Every vCPU has a context from the start, off ones included: its redistributor exists (and takes SGIs) before CPU_ON.
+    for (const a of this.vcpuList) {
+      this.startVcpu(a, 0n, 0n);
+      a.vcpu.down = true;
+    }
     const v0 = this.vcpuList[0]!;
     this.startVcpu(v0, o.entry, o.x0);
     this.runq.push(v0);

@@ -216,3 +216,24 @@ at:     ldr x2, [x1, #8]
     expect(r.s.hypervisor.trapOutcomes).toEqual({ "abort: instruction fetch outside RAM": 1 });
   });
 });
+
+describe("the vGIC", () => {
+  it("an SGI to a vCPU not yet started, and its redistributor's registers, are there before CPU_ON (no crash)", () => {
+    const r = runHv(guest(`
+        movz x1, #0x080c, lsl #16        // GICR frame of vCPU 1 (0x080a0000 + 1 << 17)
+        ldr w2, [x1, #0x14]              // GICR_WAKER: ProcessorSleep | ChildrenAsleep at reset
+        cmp w2, #6
+        b.ne fail
+        ldr x2, [x1, #8]                 // GICR_TYPER: affinity 1 in 63:32, Processor_Number 1, Last (2 vCPUs)
+        lsr x3, x2, #32
+        cmp x3, #1
+        b.ne fail
+        tbz x2, #4, fail
+        mov x0, #2
+        msr icc_sgi1r_el1, x0            // SGI 0 to vCPU 1, which is off
+        b pass`), "--vcpus", "2");
+    expect(r.stdout, r.stderr).toBe("P");
+    expect(r.s.hypervisor.injected).toBe(0);
+    expect(r.s.hypervisor.gicMmio.reads).toBe(2);
+  });
+});
