@@ -550,6 +550,7 @@ interface ArmHypervisorSummary {
   tlbFlushesOnSwitch: number;
   migrate: number;
   setWay: string;
+  violations: number;
 }
 
 function armHypervisorLines(h: ArmHypervisorSummary): string[] {
@@ -559,6 +560,7 @@ function armHypervisorLines(h: ArmHypervisorSummary): string[] {
     `traps to EL2: ${counts(h.exits)}`,
     `trap outcomes: ${counts(h.trapOutcomes)}; injected into the guest ${h.injected}`,
     `stage 2: faults resolved by the valid bit ${h.p2mFaultsResolved}; GIC: SGIs sent ${h.sgis.sent} (dropped ${h.sgis.dropped}), register accesses emulated ${h.gicMmio.reads} reads, ${h.gicMmio.writes} writes`,
+    `sanitizer violations: ${h.violations}`,
   ];
 }
 

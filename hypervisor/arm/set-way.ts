@@ -56,6 +56,12 @@ export interface SetWayContext {
   count(what: string): void;
   /** Cleans and invalidates one machine page to the point of coherency; whether a cache held a line of it. */
   cleanPage(mfn: number): boolean;
+  /**
+   * The sanitizer's event (c): p2m_cache_flush_range skips the GFNs
+   * [first, first + count) because a valid bit on their path is 0; it
+   * reports those of them some cache holds dirty lines of.
+   */
+  skipped(cpu: ArmCpu, a: ArmVcpu, first: number, count: number): void;
   /** softirq_pending at a flush's check: must vCPU a give pCPU cpu up now (another vCPU waits, or it migrates)? */
   softirqPending(cpu: ArmCpu, a: ArmVcpu): boolean;
 }
@@ -127,7 +133,9 @@ export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptib
     const e = p2m.getEntry(gfn);
     if (!e || !e.valid) {
       const pages = 512 ** (3 - (e?.level ?? 3));
-      gfn = Math.min(last, (Math.floor(gfn / pages) + 1) * pages - 1);
+      const end = Math.min(last, (Math.floor(gfn / pages) + 1) * pages - 1);
+      if (e) c.skipped(cpu, a, gfn, end - gfn + 1);
+      gfn = end;
       cost += FLUSH_SKIP_COST;
       c.count("p2m flush: entries skipped");
     } else {

@@ -408,6 +408,17 @@ export function dcByAddress(pa: u64, op: u32): void {
   }
 }
 
+/** Is the line dirty in some CPU's L1 or in the system cache (a query: nothing changes)? */
+export function lineDirtyAnywhere(line: u64): bool {
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    if (!l1Holds(cpu)) continue;
+    const r = l1Find(cpu, line);
+    if (r != 0 && (load<u64>(r) & LINE_DIRTY)) return true;
+  }
+  const sc = scFind(line);
+  return sc != 0 && (load<u64>(sc) & LINE_DIRTY) != 0;
+}
+
 /** Decodes a DC ISW/CSW/CISW operand: way in the top bits, set above the line offset, level in 3:1. */
 export function dcBySetWay(operand: u64, op: u32): void {
   count(CNT_DC_SETWAY);

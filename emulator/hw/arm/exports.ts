@@ -20,7 +20,7 @@ import { extendLoaded } from "./cpu/load-store";
 import { setPstate, setX } from "./cpu/state";
 import { a64ExecReset } from "./cpu/reset";
 import { gicCpuReset } from "./gic";
-import { ccsidr, clidr, cachesOn, dcByAddress, pageMatchesRam, DC_CLEAN, DC_INVALIDATE } from "./cache";
+import { ccsidr, clidr, cachesOn, dcByAddress, pageMatchesRam, lineDirtyAnywhere, DC_CLEAN, DC_INVALIDATE } from "./cache";
 import { physHost } from "../phys/ram";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./access";
 import { benchOffset } from "../common/bench";
@@ -111,6 +111,21 @@ export function armCleanInvalidatePage(pa: u64): u32 {
   const held = !pageMatchesRam(<usize>host);
   for (let line: u64 = 0; line < 4096; line += 64) dcByAddress(page + line, DC_CLEAN | DC_INVALIDATE);
   return held ? 1 : 0;
+}
+
+/**
+ * How many lines of the 4 KiB page at pa are dirty in some L1 or in the
+ * system cache (nothing changes): the copies a clean to PoC would write
+ * back, which RAM does not have. For the hypervisor's sanitizer.
+ */
+export function armPageDirtyLines(pa: u64): u32 {
+  if (!cachesOn) return 0;
+  const page = pa & ~<u64>0xFFF;
+  const host = physHost(page, 4096);
+  if (host < 0 || pageMatchesRam(<usize>host)) return 0;
+  let n: u32 = 0;
+  for (let line: u64 = 0; line < 4096; line += 64) if (lineDirtyAnywhere(page + line)) n++;
+  return n;
 }
 
 export function armIcOp(cpu: u32): void {

@@ -164,3 +164,44 @@ describe("the other policies", () => {
     expect(outcomes(host)["p2m flush"]).toBeUndefined();
   });
 });
+
+describe("the sanitizer (mechanisms §4.6)", () => {
+  it("(b) a vCPU that runs guest code with need_flush_to_ram set ends the run with status 4", () => {
+    const { engine, sym, v } = boot(4);
+    engine.setBreakpoint(sym("sw2"));
+    expect(engine.resume()).toMatchObject({ kind: "breakpoint" });
+    engine.removeBreakpoint(sym("sw2"));
+    // A hypervisor bug stands in here: the vCPU goes back to the guest with its flush still owed.
+    v.needFlushToRam = true;
+    const end = engine.runToEnd();
+    expect(end).toMatchObject({ kind: "violation" });
+    expect(end.kind === "violation" && end.message).toMatch(/d1v0 executed guest instructions on pCPU 0 while its need_flush_to_ram was set/);
+  });
+
+  it("(c) a flush that skips a page whose valid bit is 0 while a cache holds dirty lines of it ends the run with status 4", () => {
+    const { engine, host, sym } = boot(4);
+    engine.setBreakpoint(sym("on"));
+    expect(engine.resume()).toMatchObject({ kind: "breakpoint" });
+    engine.removeBreakpoint(sym("on"));
+    const cpu = engine.platform.machine.cpus[0]! as unknown as { store(va: bigint, size: 8, value: bigint): { ok: boolean; fault?: { stage2: boolean; ipa: bigint } } };
+    // The caches are on: this store leaves a dirty line in pCPU 0's L1 (its stage-2 faults resolved as the hypervisor would) …
+    let r = cpu.store(sym("buffer"), 8, 0x5a5an);
+    for (let i = 0; i < 8 && !r.ok && r.fault?.stage2; i++) {
+      host.p2m.resolveTranslationFault(Number(r.fault.ipa >> 12n));
+      r = cpu.store(sym("buffer"), 8, 0x5a5an);
+    }
+    expect(r.ok, JSON.stringify(r, (_, x) => (typeof x === "bigint" ? x.toString(16) : x))).toBe(true);
+    // … and a bug stands in for the rest: the valid bits cleared without the page being cleaned first.
+    host.p2m.invalidateRoot();
+    const end = engine.runToEnd();
+    expect(end).toMatchObject({ kind: "violation" });
+    expect(end.kind === "violation" && end.message).toMatch(
+      new RegExp(`skipped IPA 0x${sym("buffer").toString(16)} \\(MFN 0x[0-9a-f]+\\) because its valid bit is 0, while 1 dirty line of it sit in a cache`));
+  });
+
+  it("finds nothing in a correct run, with migration and preemption", () => {
+    const { engine, host } = boot(120, { cpus: 2, migrate: 0.5, seed: 5n });
+    expect(engine.runToEnd()).toMatchObject({ kind: "power-off", reset: false });
+    expect(host.summary().violations).toBe(0);
+  });
+});
