@@ -213,25 +213,48 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
 
   /** The trap's handler, then the way back to the guest. */
   private *guestTrap(cpu: ArmCpu, a: ArmVcpu, exit: ArmExit): Continuation {
+    let outcome: string;
+    const pc = "pc" in exit ? exit.pc : cpu.state.pc;
     if (exit.reason === "hvc") {
       yield { what: `do_trap_hvc: HVC #${exit.imm} from ${a.name}` };
-      trapHvc(this.traps, cpu, exit.imm, exit.pc);
+      outcome = trapHvc(this.traps, cpu, exit.imm, exit.pc);
     } else if (exit.reason === "smc") {
       yield { what: `do_trap_smc: SMC #${exit.imm} from ${a.name}` };
-      trapSmc(this.traps, cpu, exit.pc);
+      outcome = trapSmc(this.traps, cpu, exit.pc);
     } else if (exit.reason === "trap" && exit.kind === "abort") {
       yield { what: `do_trap_stage2_abort_guest: IPA 0x${exit.ipa!.toString(16)} from ${a.name}` };
-      trapStage2Abort(this.traps, cpu, exit.esr, exit.pc, exit.ipa!);
+      outcome = trapStage2Abort(this.traps, cpu, exit.esr, exit.pc, exit.ipa!);
     } else if (exit.reason === "trap" && (exit.kind === "sysreg" || exit.kind === "set-way")) {
       yield { what: `do_sysreg: ${exit.kind === "set-way" ? "DC by set/way" : "MSR"} from ${a.name}` };
-      trapSysreg(this.traps, cpu, exit.esr, exit.pc, exit.kind === "set-way");
+      outcome = trapSysreg(this.traps, cpu, exit.esr, exit.pc, exit.kind === "set-way");
     } else {
       // A trap this hypervisor does not ask for (HCR_EL2.TWI is clear): UNDEFINED to the guest.
       yield { what: `${exit.reason}: injected as UNDEFINED` };
-      injectUndef(cpu, "pc" in exit ? exit.pc : cpu.state.pc);
+      injectUndef(cpu, pc);
       bump(this.outcomes, `undef: ${exit.reason}`);
+      outcome = "undef";
+    }
+    if (outcome === "undef" || outcome === "abort") {
+      const loop = this.injectionLoop(cpu, a, pc, "esr" in exit ? exit.esr : "imm" in exit ? BigInt(exit.imm) : 0n);
+      if (loop) return loop;
     }
     return yield* this.afterTrap(cpu, a);
+  }
+
+  /**
+   * An exception injected again at the same PC, for the same trap, with no
+   * guest instruction retired since the last one (a vector outside RAM, say,
+   * whose fetch faults to itself): the guest can never leave it. The bare
+   * machine stops such a CPU as an exception loop; so does this one, rather
+   * than spinning in EL2 for ever.
+   */
+  private injectionLoop(cpu: ArmCpu, a: ArmVcpu, pc: bigint, syndrome: bigint): Handled | undefined {
+    const n = cpu.progress.instructions;
+    const last = a.lastInjection;
+    a.lastInjection = { pc, syndrome, instructions: n };
+    if (!last || last.pc !== pc || last.syndrome !== syndrome || last.instructions !== n) return undefined;
+    const message = `CPU ${cpu.index}: exception loop: ${a.name} takes the exception the hypervisor injects for PC 0x${pc.toString(16)} (syndrome 0x${syndrome.toString(16)}) at that very PC again and again (VBAR_EL1 0x${cpu.state.vbar_el1.toString(16)})`;
+    return { kind: "end", end: { kind: "crash", reason: "exception-loop", cpu: cpu.index, pc, message } };
   }
 
   /** What a trap left: the run's end, the vCPU gone down, or the way back to the guest. */

@@ -44,6 +44,8 @@ export class ArmVcpu {
   lastCycles = 0n;
   /** Where a p2m_flush_vm that gave the pCPU up goes on (the saved `start` of -ERESTART); undefined when none is under way. */
   flushResumeGfn: number | undefined;
+  /** The last exception injected into it: where, for which trap, and the pCPU's instruction count then (an injection loop repeats all three). */
+  lastInjection: { pc: bigint; syndrome: bigint; instructions: bigint } | undefined;
   /** The pCPU a migration just took it off, which must not take it back at once. */
   notOn: number | undefined;
 

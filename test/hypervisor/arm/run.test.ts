@@ -10,7 +10,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, image, imageFile, shootdown, stats } from "../../helpers/run.ts";
+import { image, imageFile, shootdown, stats, tmpFile } from "../../helpers/run.ts";
 import { goldenPath } from "../../golden/guest/regenerate-aarch64.mjs";
 
 const elf = (name: string) => join("guest", "aarch64", `${name}.elf`);
@@ -37,7 +37,7 @@ describe.each(["hello", "selftest"])("guest/aarch64/%s under --hv prints QEMU's 
 
 describe("--migrate", () => {
   it("is recorded in the schedule, and the replay reproduces the run", () => {
-    const file = join(ROOT, "dist", `arm-hv-replay-${process.pid}.json`);
+    const file = tmpFile("arm-hv-replay.json");
     const a = shootdown("run", elf("hello"), "--hv", "--cpus", "2", "--vcpus", "3", "--migrate", "0.5", "--seed", "4", "--record", file);
     expect(a.status, a.stderr).toBe(0);
     expect(JSON.parse(readFileSync(file, "utf8")).options.hv.migrate).toBe(0.5);
@@ -235,5 +235,40 @@ describe("the vGIC", () => {
     expect(r.stdout, r.stderr).toBe("P");
     expect(r.s.hypervisor.injected).toBe(0);
     expect(r.s.hypervisor.gicMmio.reads).toBe(2);
+  });
+});
+
+describe("hostile guests under --hv: never a crash of the machine, never a hang", () => {
+  it("a device access with no instruction syndrome (a pair) and a redistributor frame beyond the vCPUs are aborts injected", () => {
+    const r = runHv(guest(`
+        movz x1, #0x0900, lsl #16
+at1:    ldp x2, x3, [x1]                 // a pair to the UART: ESR_EL2.ISV = 0
+        b fail
+next:   movz x1, #0x0810, lsl #16        // the GICR frame of vCPU 3 (0x080a0000 + 3 << 17), with --vcpus 2
+at2:    ldr w2, [x1]
+        b fail`, `
+        mrs x1, elr_el1
+        adr x2, at1
+        cmp x1, x2
+        b.ne 1f
+        adr x0, next
+        msr elr_el1, x0
+        eret
+1:      adr x2, at2
+        cmp x1, x2
+        b.ne fail
+        b pass`), "--vcpus", "2");
+    expect(r.stdout, r.stderr).toBe("P");
+    expect(r.s.hypervisor.trapOutcomes).toEqual({ "abort: data access outside RAM and devices": 1, "abort: device access without an instruction syndrome": 1 });
+  });
+
+  it("a vector the injected exception faults on again is an exception loop that ends the run, as bare", () => {
+    const r = runHv(guest(`
+        msr vbar_el1, xzr
+        movz x1, #0x1000, lsl #16
+        br x1`));
+    expect(r.s.end).toMatchObject({ kind: "crash", reason: "exception-loop" });
+    expect(r.stderr).toMatch(/exception loop: d1v0 takes the exception the hypervisor injects for PC 0x200/);
+    expect(r.status).toBe(2);
   });
 });
