@@ -277,8 +277,13 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
    * pending for it (the set/way flush, mechanisms §4.5).
    */
   private *leaveHypervisorToGuest(cpu: ArmCpu, a: ArmVcpu): Continuation {
+    const timeline = this.platform.timeline;
     for (;;) {
+      // The deferred flush is a span of its own in traces: one per stretch on a pCPU, so its preemptions show as gaps.
+      const flushing = a.needFlushToRam;
+      if (flushing) timeline.emit({ kind: "routine-begin", cpu: cpu.index, name: `p2m_flush_vm ${a.name}` });
       const work = yield* checkForVcpuWork(this.setWay, cpu, a);
+      if (flushing) timeline.emit({ kind: "routine-end", cpu: cpu.index, name: `p2m_flush_vm ${a.name}` });
       if (work === "none") break;
       if (work === "preempted") {
         // do_softirq: SCHEDULE_SOFTIRQ takes the pCPU; the vCPU waits, its flush half done, and goes on where it lands.
