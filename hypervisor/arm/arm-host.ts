@@ -498,6 +498,9 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   private save(cpu: ArmCpu, a: ArmVcpu): void {
     this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: a.name });
     a.saved = cpu.saveContext();
+    // A vCPU asleep in WFE wakes when it runs again: an SEV another vCPU sends meanwhile reaches the pCPUs, not
+    // saved contexts, and WFE may complete at any time (DDI0487 D1.6.1), as Xen's trapped WFE (vcpu_yield) returns.
+    if (a.saved.waiting === this.platform.m.layout.A64_WAIT_WFE) a.saved.waiting = 0;
     a.lastCycles = cpu.progress.cycles;
     this.pcpus[cpu.index]!.current = undefined;
     this.platform.park(cpu.index);

@@ -82,7 +82,7 @@ vectors: .skip 0x200
 `, { arch: "aarch64" }));
 
 const runHv = (path: string, ...args: string[]) => {
-  const r = shootdown("run", path, "--hv", "--cpus", "2", ...args, "--stats");
+  const r = shootdown("run", path, "--hv", ...(args.includes("--cpus") ? [] : ["--cpus", "2"]), ...args, "--stats");
   return { ...r, s: stats(r) };
 };
 
@@ -270,5 +270,29 @@ at2:    ldr w2, [x1]
     expect(r.s.end).toMatchObject({ kind: "crash", reason: "exception-loop" });
     expect(r.stderr).toMatch(/exception loop: d1v0 takes the exception the hypervisor injects for PC 0x200/);
     expect(r.status).toBe(2);
+  });
+});
+
+describe("vCPUs sharing a pCPU", () => {
+  it("a vCPU asleep in WFE when it gives the pCPU up wakes again to see what the other vCPU did (its SEV reached only the pCPU)", () => {
+    const r = runHv(guest(`
+        mov x1, #1
+        adr x2, second
+        ${psci(0xc400_0003)}
+        cbnz x0, fail
+        adr x5, flag
+1:      wfe
+        ldr x6, [x5]
+        cbz x6, 1b
+        b pass
+second: adr x5, flag
+        mov x6, #1
+        str x6, [x5]
+        sev
+        ${psci(0x8400_0002)}
+        .balign 8
+flag:   .quad 0`), "--cpus", "1", "--vcpus", "2");
+    expect(r.stdout, r.stderr).toBe("P");
+    expect(r.status).toBe(0);
   });
 });
