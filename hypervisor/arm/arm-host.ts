@@ -167,10 +167,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       case "budget":
         return this.sliceEnd(cpu, p, a);
       case "wfi":
-        // Asleep with nothing to wake it: another vCPU may have the pCPU meanwhile.
-        if (!this.runq.length) return undefined;
+        // Asleep with nothing to wake it: a vCPU that can run may have the pCPU meanwhile. When none can,
+        // the pCPU sleeps with this one, so that a machine whose every vCPU waits for nothing is a deadlock.
+        if (!this.runq.some((r) => this.mayRun(r))) return undefined;
         this.count("wfi: yield");
-        return this.go(this.reschedule(cpu, a, { what: `${a.name} sleeps in WFI: it gives the pCPU up`, yields: true }));
+        return this.go(this.yieldAsleep(cpu, a));
       case "hvc":
       case "smc":
       case "trap": {
@@ -321,7 +322,13 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
         this.vgic.write(cpu.index, ipa, size, value);
         return true;
       },
-      sendSgi: (cpu, key, value) => void this.vgic.sendSgi(cpu.index, vcpuOn(cpu).vcpu.vcpuId, key, value),
+      sendSgi: (cpu, key, value) => {
+        // vcpu_kick: a target asleep in WFI in its saved context wakes (its SGI is pending; a spurious wake-up is allowed).
+        for (const t of this.vgic.sendSgi(cpu.index, vcpuOn(cpu).vcpu.vcpuId, key, value)) {
+          const saved = this.vcpuList[t]!.saved;
+          if (saved) saved.waiting = 0;
+        }
+      },
       setWay: (cpu) => {
         p2mSetWayFlush(this.setWay, vcpuOn(cpu));
         this.flushInline(cpu, vcpuOn(cpu));
@@ -453,6 +460,29 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       return yield* this.leaveHypervisorToGuest(cpu, a);
     }
     const next = this.runq.splice(k, 1)[0]!;
+    this.save(cpu, a);
+    this.runq.push(a);
+    this.load(cpu, next);
+    return yield* this.leaveHypervisorToGuest(cpu, next);
+  }
+
+  /** A vCPU in the run queue that can make progress: not asleep, or asleep with its timer armed (its deadline will come). */
+  private mayRun(a: ArmVcpu): boolean {
+    const c = a.saved;
+    if (!c || !c.waiting) return true;
+    const L = this.platform.m.layout;
+    const view = new DataView(c.gic.buffer, c.gic.byteOffset, c.gic.byteLength);
+    const armed = (ctl: number) => (ctl & 1) !== 0 && (ctl & 2) === 0;
+    return armed(view.getUint32(L.TIMER_CNTV_CTL, true)) || armed(view.getUint32(L.TIMER_CNTP_CTL, true));
+  }
+
+  /** A vCPU asleep in WFI gives its pCPU to one of the run queue that can run, and waits asleep in its saved context. */
+  private *yieldAsleep(cpu: ArmCpu, a: ArmVcpu): Continuation {
+    yield { what: `${a.name} sleeps in WFI: it gives the pCPU up`, yields: true };
+    const ready = this.runq.filter((r) => this.mayRun(r));
+    if (!ready.length) return { kind: "done" };
+    const next = ready[this.rng.below(ready.length)]!;
+    this.runq.splice(this.runq.indexOf(next), 1);
     this.save(cpu, a);
     this.runq.push(a);
     this.load(cpu, next);

@@ -296,3 +296,18 @@ flag:   .quad 0`), "--cpus", "1", "--vcpus", "2");
     expect(r.status).toBe(0);
   });
 });
+
+describe("a domain whose every vCPU waits for nothing", () => {
+  it("is a deadlock, as bare, even with more vCPUs than pCPUs (no endless switching between sleepers)", () => {
+    const r = runHv(guest(`
+        mov x1, #1
+        adr x2, second
+        ${psci(0xc400_0003)}
+1:      wfi
+        b 1b
+second: wfi
+        b second`), "--cpus", "1", "--vcpus", "3");
+    expect(r.s.end).toMatchObject({ kind: "crash", reason: "deadlock" });
+    expect(r.status).toBe(2);
+  });
+});
