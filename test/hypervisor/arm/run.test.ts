@@ -56,6 +56,10 @@ describe("--migrate", () => {
 const psci = (fn: number) => `movz w0, #${fn & 0xffff}\n        movk w0, #${fn >>> 16}, lsl #16\n        hvc #0\n`;
 const SYSTEM_OFF = 0x8400_0008;
 const SYSTEM_RESET = 0x8400_0009;
+/** PSCI CPU_ON of vCPU 1 at the label `second`. */
+const START_SECOND = `mov x1, #1
+        adr x2, second
+        ${psci(0xc400_0003)}`;
 
 /**
  * A guest whose synchronous exceptions at EL1 (SPx) go to `handler`; `body`
@@ -276,9 +280,7 @@ at2:    ldr w2, [x1]
 describe("vCPUs sharing a pCPU", () => {
   it("a vCPU asleep in WFE when it gives the pCPU up wakes again to see what the other vCPU did (its SEV reached only the pCPU)", () => {
     const r = runHv(guest(`
-        mov x1, #1
-        adr x2, second
-        ${psci(0xc400_0003)}
+        ${START_SECOND}
         cbnz x0, fail
         adr x5, flag
 1:      wfe
@@ -300,9 +302,7 @@ flag:   .quad 0`), "--cpus", "1", "--vcpus", "2");
 describe("a domain whose every vCPU waits for nothing", () => {
   it("is a deadlock, as bare, even with more vCPUs than pCPUs (no endless switching between sleepers)", () => {
     const r = runHv(guest(`
-        mov x1, #1
-        adr x2, second
-        ${psci(0xc400_0003)}
+        ${START_SECOND}
 1:      wfi
         b 1b
 second: wfi
