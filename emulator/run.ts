@@ -5,7 +5,7 @@
 // run engine (machine/core/engine.ts) to the end. `shootdown run`, the
 // debugger and the hypervisor build their machines here.
 
-import { programOf } from "./machine/core/elf-load.ts";
+import { programOf, LoadError } from "./machine/core/elf-load.ts";
 import { Engine } from "./machine/core/engine.ts";
 import { reportOf, type RunConfig, type RunReport } from "./machine/core/report.ts";
 import type { RecordedOptions } from "./machine/core/schedule-file.ts";
@@ -28,9 +28,13 @@ export function imageArch(image: Uint8Array): "x86_64" | "aarch64" {
 
 /** Boots an image's platform with crash lines worded by the toolchain; throws LoadError when it cannot be booted. */
 export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: { detector?: boolean } = {}): X86Platform | ArmPlatform {
-  if (options.hv && imageArch(image) === "aarch64") return withDisassembler(bootArmHvPlatform(image, options, console, p), "aarch64");
+  const arch = imageArch(image);
+  if (arch === "x86_64" && (options.hv?.migrate || options.hv?.setWay || options.systemCache === false)) {
+    throw new LoadError("--migrate, --set-way and --system-cache are for AArch64 images; this one is x86-64");
+  }
+  if (options.hv && arch === "aarch64") return withDisassembler(bootArmHvPlatform(image, options, console, p), "aarch64");
   if (options.hv) return withDisassembler(bootPvPlatform(image, options, console, p), "x86_64");
-  if (imageArch(image) === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
+  if (arch === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
   return withDisassembler(bootX86Platform(image, options, console, p), "x86_64");
 }
 

@@ -53,6 +53,7 @@ function guestWriter(memory: MachineMemory, p2m: P2m, ramBytes: bigint): LoadTar
 export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}): ArmPlatform {
   const hv = options.hv!;
   if (hv.domains !== 1) throw new LoadError("--hv on AArch64 runs one domain (--domains 1)");
+  if (hv.nested || hv.forceIpi === false) throw new LoadError("--nested and --no-force-ipi are for x86-64 PV domains; this image is for AArch64");
   const domMem = hv.domMemBytes;
   const plan = planArmLoad(image, domMem);
   if (domMem + HV_RESERVE_BYTES > options.memBytes) {

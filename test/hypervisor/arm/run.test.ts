@@ -311,3 +311,16 @@ second: wfi
     expect(r.status).toBe(2);
   });
 });
+
+describe("--system-cache", () => {
+  it("off is recorded with the run and reaches the machine: a set/way clean then leaves nothing between the L1 and RAM", () => {
+    const r = runHv(guest(`b pass`), "--system-cache", "off");
+    expect(r.s.options.systemCache).toBe(false);
+    expect(shootdown("run", elf("hello"), "--hv", "--cpus", "4", "--system-cache", "off").stdout).toBe(golden("hello"));
+  });
+
+  it("is on or off, and for AArch64 images only", () => {
+    expect(shootdown("run", elf("hello"), "--system-cache", "maybe").stderr).toMatch(/--system-cache/);
+    expect(shootdown("run", join("guest", "x86_64", "hello.elf"), "--system-cache", "off").stderr).toMatch(/--system-cache are for AArch64 images/);
+  });
+});
