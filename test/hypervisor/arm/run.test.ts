@@ -313,7 +313,7 @@ second: wfi
 });
 
 describe("--system-cache", () => {
-  it("off is recorded with the run and reaches the machine: a set/way clean then leaves nothing between the L1 and RAM", () => {
+  it("off is recorded with the run, and hello under --hv prints the golden console without a system cache", () => {
     const r = runHv(guest(`b pass`), "--system-cache", "off");
     expect(r.s.options.systemCache).toBe(false);
     expect(shootdown("run", elf("hello"), "--hv", "--cpus", "4", "--system-cache", "off").stdout).toBe(golden("hello"));
