@@ -42,6 +42,7 @@ import { injectUndef } from "./inject.ts";
 import { trapHvc, trapSmc, trapStage2Abort, trapSysreg, isPl011, type TrapContext } from "./traps.ts";
 import { p2mSetWayFlush, p2mToggleCache, p2mFlushVm, checkForVcpuWork, type SetWayContext } from "./set-way.ts";
 import { finish } from "../common/routine.ts";
+import { ArmSanitizer } from "./sanitizer.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -112,12 +113,13 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     const v0 = this.vcpuList[0]!;
     this.startVcpu(v0, o.entry, o.x0);
     this.runq.push(v0);
+    this.sanitizer = new ArmSanitizer(m.hw, this.p2m, platform.timeline);
     this.traps = this.trapContext();
     this.setWay = {
       p2m: this.p2m, cpus: this.cpus, count: (what) => bump(this.outcomes, what),
       cleanPage: (mfn) => m.hw.armCleanInvalidatePage(maddr(mfn)) !== 0,
       softirqPending: (cpu, a) => this.softirqPending(cpu, a),
-      skipped: (cpu, a, first, count) => this.checkSkipped(cpu, a, first, count),
+      skipped: (cpu, a, first, count) => this.sanitizer.skipped(cpu, a, first, count),
     };
     // passthrough: set/way operations are not trapped (Xen before f253e88bec).
     if (o.setWay === "passthrough") for (const a of this.vcpuList) a.hcr &= ~HCR_TSW;
@@ -158,11 +160,8 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     if (exit.reason === "parked") return this.runq.some((a) => a.notOn !== cpu.index) ? this.go(this.schedule(cpu)) : { kind: "done" };
     const a = p.current;
     if (!a) return undefined;
-    if (a.needFlushToRam && !this.ranWithFlushPending.has(a)) {
-      // Sanitizer event (b): to reach this exit the vCPU ran guest code, which it must not while its p2m waits to be cleaned.
-      this.ranWithFlushPending.add(a);
-      this.violation(cpu.index, "need_flush_to_ram", `${a.name} executed guest instructions on pCPU ${cpu.index} while its need_flush_to_ram was set (before p2m_flush_vm finished)`, { vcpu: a.name });
-    }
+    // To reach this exit the vCPU ran guest code, which it must not while its p2m waits to be cleaned.
+    this.sanitizer.ranGuest(cpu, a);
     switch (exit.reason) {
       case "budget":
         return this.sliceEnd(cpu, p, a);
@@ -359,45 +358,16 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     return this.runq.length > 0;
   }
 
-  // ── The sanitizer (mechanisms §4.6 (b) and (c)) ─────────────────────────
+  // ── The sanitizer (sanitizer.ts) ──────────────────────────────────────────
 
-  /** Sanitizer violations not yet taken by the engine; each ends the run (status 4) unless --keep-going. */
-  private readonly events: MachineEvent[] = [];
-  private violations = 0;
-  private readonly ranWithFlushPending = new Set<ArmVcpu>();
-
-  private violation(cpu: number, rule: string, message: string, detail: Record<string, unknown>): void {
-    this.violations++;
-    this.platform.timeline.emit({ kind: "violation", cpu, message });
-    this.events.push({ kind: "violation", cpu, message, detail: { rule, step: this.platform.timeline.step, ...detail } });
-  }
+  readonly sanitizer: ArmSanitizer;
 
   takeEvents(): MachineEvent[] {
-    return this.events.splice(0);
+    return this.sanitizer.takeEvents();
   }
 
   eventsPending(): boolean {
-    return this.events.length > 0;
-  }
-
-  /**
-   * Sanitizer event (c): p2m_cache_flush_range skipped GFNs whose valid bit
-   * (on their path) is 0; a dirty line of one of them in some cache is data
-   * the flush leaves behind. The invariant that prevents it: a page is
-   * touched only through a valid entry, and every valid one is cleaned.
-   */
-  private checkSkipped(cpu: ArmCpu, a: ArmVcpu, first: number, count: number): void {
-    const hw = this.platform.m.hw;
-    for (let gfn = first; gfn < first + count; gfn++) {
-      const e = this.p2m.lookup(gfn);
-      if (!e) continue;
-      const dirty = hw.armPageDirtyLines(maddr(e.mfn));
-      if (!dirty) continue;
-      const ipa = BigInt(gfn) << 12n;
-      this.violation(cpu.index, "skipped-dirty-page",
-        `p2m_cache_flush_range for ${a.name} on pCPU ${cpu.index} skipped IPA 0x${ipa.toString(16)} (MFN 0x${e.mfn.toString(16)}) because its valid bit is 0, while ${dirty} dirty line${dirty === 1 ? "" : "s"} of it sit in a cache`,
-        { vcpu: a.name, ipa: `0x${ipa.toString(16)}`, mfn: e.mfn, dirtyLines: dirty });
-    }
+    return this.sanitizer.eventsPending();
   }
 
   // ── PSCI (the bare platform's answers, psci.ts, for the domain's vCPUs) ────
@@ -552,7 +522,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       tlbFlushesOnSwitch: this.tlbFlushesOnSwitch,
       migrate: this.o.migrate,
       setWay: this.o.setWay,
-      violations: this.violations,
+      violations: this.sanitizer.count,
     };
   }
 
