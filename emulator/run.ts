@@ -5,7 +5,7 @@
 // run engine (machine/core/engine.ts) to the end. `shootdown run`, the
 // debugger and the hypervisor build their machines here.
 
-import { programOf } from "./machine/core/elf-load.ts";
+import { programOf, LoadError } from "./machine/core/elf-load.ts";
 import { Engine } from "./machine/core/engine.ts";
 import { reportOf, type RunConfig, type RunReport } from "./machine/core/report.ts";
 import type { RecordedOptions } from "./machine/core/schedule-file.ts";
@@ -14,6 +14,7 @@ import { bootX86Platform, type X86Platform } from "./machine/platform/x86/platfo
 import { bootArmPlatform, type ArmPlatform } from "./machine/platform/arm/platform.ts";
 import { asmDisassembler } from "./disassembler.ts";
 import { bootPvPlatform } from "../hypervisor/x86/boot.ts";
+import { bootArmHvPlatform } from "../hypervisor/arm/boot.ts";
 
 export type { RunConfig, RunReport } from "./machine/core/report.ts";
 
@@ -27,8 +28,13 @@ export function imageArch(image: Uint8Array): "x86_64" | "aarch64" {
 
 /** Boots an image's platform with crash lines worded by the toolchain; throws LoadError when it cannot be booted. */
 export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: { detector?: boolean } = {}): X86Platform | ArmPlatform {
+  const arch = imageArch(image);
+  if (arch === "x86_64" && (options.hv?.migrate || options.hv?.setWay || options.systemCache === false)) {
+    throw new LoadError("--migrate, --set-way and --system-cache are for AArch64 images; this one is x86-64");
+  }
+  if (options.hv && arch === "aarch64") return withDisassembler(bootArmHvPlatform(image, options, console, p), "aarch64");
   if (options.hv) return withDisassembler(bootPvPlatform(image, options, console, p), "x86_64");
-  if (imageArch(image) === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
+  if (arch === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
   return withDisassembler(bootX86Platform(image, options, console, p), "x86_64");
 }
 

@@ -223,6 +223,9 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   if (o.hv) args.push("--hv", "--domains", `${o.hv.domains}`, "--vcpus", `${o.hv.vcpus}`, "--dom-mem", `${o.hv.domMemBytes}`);
   if (o.hv?.nested) args.push("--nested");
   if (o.hv?.forceIpi === false) args.push("--no-force-ipi");
+  if (o.hv?.migrate) args.push("--migrate", `${o.hv.migrate}`);
+  if (o.hv?.setWay && o.hv.setWay !== "trap") args.push("--set-way", o.hv.setWay);
+  if (o.systemCache === false) args.push("--system-cache", "off");
   if (o.keepGoing) args.push("--keep-going");
   args.push("--quantum", `${o.quantum}`);
   if (o.mode !== "round-robin") args.push("--strategy", o.mode);

@@ -56,17 +56,26 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --replay F        follow the schedule in F exactly (same image and options)
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
-  --hv              run an x86-64 image as paravirtualised (Xen PV) domains
-                    under the hypervisor, the CPUs being its pCPUs (hypervisor/README.md)
+  --hv              run an x86-64 image as paravirtualised (Xen PV) domains, or
+                    an AArch64 image as a domain with the hypervisor at EL2,
+                    the CPUs being its pCPUs (hypervisor/README.md)
   --domains D       with --hv: D domains, domids 1..D (default 1)
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
+  --migrate RATE    with --hv on AArch64: the chance per scheduling decision
+                    that a vCPU moves to another pCPU (0 to 1, default 0)
+  --set-way trap|trap-inline|passthrough
+                    with --hv on AArch64: set/way operations trapped and the
+                    p2m cleaned to PoC as deferred, preemptible work (default),
+                    cleaned inside the trap, or not trapped (Xen before the fix)
   --nested          with --hv: the hypervisor runs under an L0 and flushes other
                     pCPUs with its hypercall (the assisted flush; no IPIs)
   --no-force-ipi    with --hv: ignore FLUSH_NO_ASSIST (FLUSH_FORCE_IPI), as Xen
                     did before its fix; with --nested, page-table frames can
                     then change under an interrupts-off page walk (without
                     --nested every remote flush is an IPI anyway)
+  --system-cache on|off  (AArch64) keep or leave out the shared system cache
+                    that set/way maintenance never reaches (default on)
   --keep-going      count sanitizer violations instead of stopping at the first
   --check-stale     report each use of a TLB entry whose page-table entry
                     changed with no invalidation since (counted in the summary)
@@ -113,6 +122,11 @@ const DOM_MEM_DEFAULT = 16n << 20n;
 /** "64M", "64MB", "65536K", "1G", "0x4000000": bytes, a multiple of 4 KiB from 2 MiB to 3 GiB. */
 export function parseSize(text: string): bigint {
   return sizeOption("--mem", text, MEM_RULE);
+}
+
+/** --migrate: a probability, or 0 for no migration beyond what sharing the pCPUs brings. */
+function parseMigrate(text: string): number {
+  return /^\s*0*(\.0*)?\s*$/.test(text) && /0/.test(text) ? 0 : probabilityOption("--migrate", text);
 }
 
 function parseChaos(text: string): number {
@@ -177,6 +191,9 @@ export const MACHINE_OPTIONS = {
   "dom-mem": { type: "string" },
   nested: { type: "boolean" },
   "no-force-ipi": { type: "boolean" },
+  migrate: { type: "string" },
+  "set-way": { type: "string" },
+  "system-cache": { type: "string" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
   help: { type: "boolean" },
@@ -214,10 +231,11 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
-  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi"] as const) {
+  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate", "set-way"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
+  if (values["system-cache"] !== undefined && choiceOption("--system-cache", values["system-cache"], ["on", "off"] as const) === "off") given.systemCache = false;
   if (values.hv) {
     given.hv = {
       domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
@@ -226,6 +244,8 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       domMemBytes: values["dom-mem"] === undefined ? DOM_MEM_DEFAULT : sizeOption("--dom-mem", values["dom-mem"], DOM_MEM_RULE),
       ...(values.nested ? { nested: true } : {}),
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
+      ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
+      ...(values["set-way"] !== undefined ? { setWay: choiceOption("--set-way", values["set-way"], ["trap", "trap-inline", "passthrough"] as const) } : {}),
     };
   }
   if (guest !== undefined) {
@@ -271,7 +291,10 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
     ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
+    ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
+    ["--set-way", (o) => (o.hv?.setWay === undefined || o.hv.setWay === "trap" ? undefined : o.hv.setWay)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
+    ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -514,6 +537,34 @@ function hypervisorLines(h: HypervisorSummary): string[] {
   ];
 }
 
+/** What hypervisor/arm/arm-host.ts summary() reports. */
+interface ArmHypervisorSummary {
+  domains: { domid: number; vcpus: number; pages: number; vmid: number }[];
+  exits: Record<string, number>;
+  trapOutcomes: Record<string, number>;
+  injected: number;
+  p2mFaultsResolved: number;
+  sgis: { sent: number; dropped: number };
+  gicMmio: { reads: number; writes: number };
+  migrations: number;
+  preemptions: number;
+  tlbFlushesOnSwitch: number;
+  migrate: number;
+  setWay: string;
+  violations: number;
+}
+
+function armHypervisorLines(h: ArmHypervisorSummary): string[] {
+  const d = h.domains[0]!;
+  return [
+    `hypervisor (EL2): d${d.domid}: ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"}, ${d.pages} pages, VMID ${d.vmid}; vCPU migrations ${h.migrations} (--migrate ${h.migrate}, --set-way ${h.setWay}), preemptions ${h.preemptions}, VMID TLB flushes on a vCPU switch ${h.tlbFlushesOnSwitch}`,
+    `traps to EL2: ${counts(h.exits)}`,
+    `trap outcomes: ${counts(h.trapOutcomes)}; injected into the guest ${h.injected}`,
+    `stage 2: faults resolved by the valid bit ${h.p2mFaultsResolved}; GIC: SGIs sent ${h.sgis.sent} (dropped ${h.sgis.dropped}), register accesses emulated ${h.gicMmio.reads} reads, ${h.gicMmio.writes} writes`,
+    `sanitizer violations: ${h.violations}`,
+  ];
+}
+
 /** Events shown at most, per kind, in the summary. */
 const EVENTS_SHOWN = 5;
 
@@ -572,7 +623,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
     const ports = r.unknownPorts.map((u) => `${hex(u.port)} (${u.reads} in, ${u.writes} out)`).join(", ");
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
-  if (r.hypervisor) lines.push(...hypervisorLines(r.hypervisor as unknown as HypervisorSummary));
+  if (r.hypervisor) lines.push(...("trapOutcomes" in r.hypervisor ? armHypervisorLines(r.hypervisor as unknown as ArmHypervisorSummary) : hypervisorLines(r.hypervisor as unknown as HypervisorSummary)));
   lines.push(...eventLines(r));
   if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);
@@ -604,8 +655,11 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
       ...(o.hv ? { hv: {
         domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes),
         ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+        ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
+        ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
       } } : {}),
       ...(o.keepGoing ? { keepGoing: true } : {}),
+      ...(o.systemCache === false ? { systemCache: false } : {}),
     },
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
     events: {

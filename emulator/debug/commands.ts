@@ -38,7 +38,7 @@ const COUNT_LIMIT = 1_000_000_000;
 
 const COMMANDS = [
   "step", "stepi", "cpu", "continue", "break", "delete", "watch", "regs", "x", "disasm", "walk", "tlb", "cache", "sched",
-  "replay", "goto", "frame", "domain", "hypercalls", "help", "quit",
+  "replay", "goto", "frame", "domain", "hypercalls", "p2m", "vcpu", "help", "quit",
 ];
 
 export const HELP = `commands (addresses are numbers, symbols, symbol+offset or $register):
@@ -70,6 +70,10 @@ export const HELP = `commands (addresses are numbers, symbols, symbol+offset or 
                            where they run
   hypercalls [N]           (--hv) the last N hypercalls (default 10), with
                            arguments and results
+  p2m IPA                  (--hv, AArch64) the stage-2 walk of an IPA: each
+                           entry, its valid bit, the machine frame
+  vcpu                     (--hv, AArch64) each vCPU: where it runs,
+                           need_flush_to_ram, TVM
   quit`;
 
 export class Commands {
@@ -162,7 +166,7 @@ export class Commands {
       case "goto":
         if (args.length !== 1) throw new ShootdownError("usage: goto STEP");
         return this.goto(this.number(args[0]!));
-      case "frame": case "domain": case "hypercalls": {
+      case "frame": case "domain": case "hypercalls": case "p2m": case "vcpu": {
         const lines = this.session.platform.inspectHypervisor(cmd, args);
         if (!lines) throw new ShootdownError(`${cmd}: the machine runs no hypervisor (shootdown repl IMAGE --hv)`);
         return lines;

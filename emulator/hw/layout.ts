@@ -492,14 +492,14 @@ export const A64_EXCL_NONE: u64 = u64.MAX_VALUE;
 /** A64_EXIT_DETAIL of an MMIO read: sign-extend the value; the destination is a W register. */
 export const MMIO_SIGNED: u32 = 0x100;
 export const MMIO_W: u32 = 0x200;
+/** The access writes its base register back (pre- or post-index): a stage-2 abort of it has no instruction syndrome (ISV = 0). */
+export const MMIO_WB: u32 = 0x400;
 /** A64_EXIT_DETAIL of a trap exit. */
 export const TRAP_SYSREG: u32 = 1;
 export const TRAP_SET_WAY: u32 = 2;
 export const TRAP_WFI: u32 = 3;
 /** A stage-2 abort (HCR_EL2.VM): the hypervisor's to handle; A64_EXIT_ADDRESS holds the IPA. */
 export const TRAP_ABORT: u32 = 4;
-/** A physical IRQ with HCR_EL2.IMO set: it is routed to EL2. */
-export const TRAP_IRQ: u32 = 5;
 
 export const CPU_SIZE: u32 = (A64_END + 63) & ~63;
 

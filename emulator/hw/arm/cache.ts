@@ -6,6 +6,7 @@
 //   CPU 0 L1   CPU 1 L1  …        per CPU, sets × ways × 64-byte lines
 //        \       |      /
 //          system cache           shared; set/way maintenance never reaches it
+//               |                 (a machine may have none: 0 ways)
 //               |
 //              RAM                the Point of Coherency
 //
@@ -193,8 +194,16 @@ function victimIn(set: usize, ways: u32): usize {
   return set + <usize>v * LINE_REC;
 }
 
-/** Puts a line into the system cache (a write-back or a clean by set/way); a dirty SC victim goes to RAM. */
+/**
+ * Puts a line into the system cache (a write-back or a clean by set/way); a
+ * dirty SC victim goes to RAM. A machine without a system cache (0 ways)
+ * writes a dirty line straight to RAM, the point of coherency.
+ */
 function scInsert(line: u64, data: usize, dirty: bool): void {
+  if (scWays == 0) {
+    if (dirty) ramWriteLine(line, data);
+    return;
+  }
   let r = scFind(line);
   if (r == 0) {
     r = victimIn(scSet(scSetOf(line)), scWays);
@@ -397,6 +406,17 @@ export function dcByAddress(pa: u64, op: u32): void {
     }
     if (op & DC_INVALIDATE) setTag(r, 0, cpu);
   }
+}
+
+/** Is the line dirty in some CPU's L1 or in the system cache (a query: nothing changes)? */
+export function lineDirtyAnywhere(line: u64): bool {
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    if (!l1Holds(cpu)) continue;
+    const r = l1Find(cpu, line);
+    if (r != 0 && (load<u64>(r) & LINE_DIRTY)) return true;
+  }
+  const sc = scFind(line);
+  return sc != 0 && (load<u64>(sc) & LINE_DIRTY) != 0;
 }
 
 /** Decodes a DC ISW/CSW/CISW operand: way in the top bits, set above the line offset, level in 3:1. */

@@ -20,7 +20,8 @@ import { extendLoaded } from "./cpu/load-store";
 import { setPstate, setX } from "./cpu/state";
 import { a64ExecReset } from "./cpu/reset";
 import { gicCpuReset } from "./gic";
-import { ccsidr, clidr } from "./cache";
+import { ccsidr, clidr, cachesOn, dcByAddress, pageMatchesRam, lineDirtyAnywhere, DC_CLEAN, DC_INVALIDATE } from "./cache";
+import { physHost } from "../phys/ram";
 import { armDataAccess, armDc, armIcInvalidateAll, loadedValue } from "./access";
 import { benchOffset } from "../common/bench";
 
@@ -93,6 +94,38 @@ export function armLoadedValue(): u64 {
 export function armDcOp(cpu: u32, op: u32, xt: u64, el0: u32): u32 {
   select(cpu);
   return armDc(op, xt, el0 != 0);
+}
+
+/**
+ * The hypervisor's own DC CIVAC of one 4 KiB page of machine memory, by its
+ * physical address (EL2 maps RAM flat): every line of it cleaned to RAM and
+ * invalidated in every L1 and the system cache (Xen's
+ * flush_page_to_ram / clean_and_invalidate_dcache_va_range). Returns whether
+ * some cache held a line of it that may differ from RAM (for the sanitizer).
+ */
+export function armCleanInvalidatePage(pa: u64): u32 {
+  if (!cachesOn) return 0;
+  const page = pa & ~<u64>0xFFF;
+  const host = physHost(page, 4096);
+  if (host < 0) return 0;
+  const held = !pageMatchesRam(<usize>host);
+  for (let line: u64 = 0; line < 4096; line += 64) dcByAddress(page + line, DC_CLEAN | DC_INVALIDATE);
+  return held ? 1 : 0;
+}
+
+/**
+ * How many lines of the 4 KiB page at pa are dirty in some L1 or in the
+ * system cache (nothing changes): the copies a clean to PoC would write
+ * back, which RAM does not have. For the hypervisor's sanitizer.
+ */
+export function armPageDirtyLines(pa: u64): u32 {
+  if (!cachesOn) return 0;
+  const page = pa & ~<u64>0xFFF;
+  const host = physHost(page, 4096);
+  if (host < 0 || pageMatchesRam(<usize>host)) return 0;
+  let n: u32 = 0;
+  for (let line: u64 = 0; line < 4096; line += 64) if (lineDirtyAnywhere(page + line)) n++;
+  return n;
 }
 
 export function armIcOp(cpu: u32): void {

@@ -103,9 +103,11 @@ export function armTranslateSlow(va: u64, kind: u32, mode: u32): u64 {
         return pa;
       }
       const perm = armPermission(kind, rights, false);
-      if (perm == ARM_PERM_S1_FAULT || perm == ARM_PERM_OK) {
+      if ((perm == ARM_PERM_S1_FAULT || perm == ARM_PERM_OK) && !(armReg(ARM_HCR_EL2) & HCR_VM)) {
         // A stage-1 permission fault from the cached entry (PERM_OK here means
-        // SCTLR_EL1.WXN forbade a fetch); the fault drops the entry.
+        // SCTLR_EL1.WXN forbade a fetch); the fault drops the entry. Under
+        // stage 2 a combined entry may be smaller than the stage-1 leaf, so
+        // the fault's level comes from walking again instead.
         if (!peek) killEntry(s, e);
         return armFault(ARM_FAULT_PERMISSION, leafLevelOf(s), va, 0, 0, mode);
       }

@@ -7,7 +7,6 @@
 
 import { readElf, ElfError, type ElfFile, type ArchName as Arch, type Program } from "../../../asm/index.ts";
 import { ShootdownError } from "./errors.ts";
-import type { Machine, Arch as MachineArch } from "./machine.ts";
 
 /** Why an image cannot be booted (shootdown run reports it as a machine that cannot start). */
 export class LoadError extends ShootdownError {
@@ -78,8 +77,14 @@ export function planElf(image: Uint8Array, rules: LoadRules): LoadPlan {
   return { elf, segments };
 }
 
+/** Where an image is loaded: a machine, or a hypervisor's domain (its guest-physical memory and vCPUs). */
+export interface LoadTarget {
+  memory: { write(pa: bigint, bytes: Uint8Array): void };
+  cpus: { readonly length: number };
+}
+
 /** Copies the segments to their physical addresses; p_memsz beyond p_filesz is zeroed (.bss). */
-export function loadSegments(m: Machine<MachineArch>, plan: LoadPlan): void {
+export function loadSegments(m: LoadTarget, plan: LoadPlan): void {
   for (const s of plan.segments) {
     m.memory.write(s.paddr, s.bytes);
     const rest = s.memsz - BigInt(s.bytes.length);
@@ -87,7 +92,7 @@ export function loadSegments(m: Machine<MachineArch>, plan: LoadPlan): void {
   }
 }
 
-function zero(m: Machine<MachineArch>, at: bigint, length: bigint): void {
+function zero(m: LoadTarget, at: bigint, length: bigint): void {
   const chunk = 1n << 20n;
   for (let a = at; a < at + length; a += chunk) {
     const n = a + chunk <= at + length ? chunk : at + length - a;
@@ -121,7 +126,7 @@ export const BOOT_VERSION = 1;
 export const BOOT_INFO = { MAGIC: 0x00, VERSION: 0x08, CPUS: 0x0c, RAM_BYTES: 0x10, CMDLINE_ADDR: 0x18, CMDLINE_LEN: 0x20, SIZE: 0x28 } as const;
 
 /** Writes the boot-information block at `at` and the NUL-terminated command line at `cmdlineAt`. */
-export function writeBootInfo(m: Machine<MachineArch>, at: bigint, cmdlineAt: bigint, ramBytes: bigint, cmdline: string): void {
+export function writeBootInfo(m: LoadTarget, at: bigint, cmdlineAt: bigint, ramBytes: bigint, cmdline: string): void {
   const bytes = encodeCmdline(cmdline);
   const info = new Uint8Array(BOOT_INFO.SIZE);
   const v = new DataView(info.buffer);

@@ -139,7 +139,8 @@ export function resolveOptions(o: MachineOptions): ResolvedOptions {
     for (const name of ["l1", "system"] as const) {
       const g = caches[name];
       if (!isPow2(g.sets)) throw new ShootdownError(`caches.${name}.sets must be a power of two, not ${g.sets}`);
-      checkInteger(`caches.${name}.ways`, g.ways, 1, 64);
+      // The system cache may be left out (0 ways): then only the CPUs' L1s can hide a line from RAM.
+      checkInteger(`caches.${name}.ways`, g.ways, name === "system" ? 0 : 1, 64);
     }
   }
   return {

@@ -35,6 +35,8 @@ export interface RecordedOptions {
   hv?: HvOptions;
   /** --keep-going: sanitizer violations are counted; the run does not stop at the first. */
   keepGoing?: boolean;
+  /** --system-cache off (AArch64): the machine has no shared system cache (false); default true. */
+  systemCache?: boolean;
 }
 
 /** What `--hv` sets up (hypervisor/). */
@@ -49,6 +51,10 @@ export interface HvOptions {
   nested?: boolean;
   /** --no-force-ipi: FLUSH_NO_ASSIST is ignored, as before Xen's fix (false); default true. */
   forceIpi?: boolean;
+  /** --migrate (AArch64): the chance per scheduling decision that a vCPU moves to another pCPU; default 0. */
+  migrate?: number;
+  /** --set-way (AArch64): how set/way operations are handled; default "trap". */
+  setWay?: "trap" | "trap-inline" | "passthrough";
 }
 
 /**
@@ -90,8 +96,11 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
     ...(o.hv ? { hv: {
       domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
       ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+      ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
+      ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
+    ...(o.systemCache === false ? { systemCache: false } : {}),
   };
 }
 
@@ -182,12 +191,15 @@ export function parseSchedule(text: string): Schedule {
     field(domMem >= 1n << 20n && domMem % 4096n === 0n && domMem <= MEM_MAX, 0, `"options.hv.domMem" ${h.domMem} must be a multiple of 4096 from 1 MiB to ${MEM_MAX}`);
     const nested = field(h.nested === undefined || typeof h.nested === "boolean", h.nested as boolean | undefined, `"options.hv.nested" must be true or false`);
     const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
-    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}) };
+    const migrate = field(h.migrate === undefined || (typeof h.migrate === "number" && h.migrate >= 0 && h.migrate <= 1), h.migrate as number | undefined, `"options.hv.migrate" must be a number from 0 to 1`);
+    const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "passthrough", h.setWay as "trap-inline" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline" or "passthrough" (or absent: trap)`);
+    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
+  field(o.systemCache === undefined || o.systemCache === false, 0, `"options.systemCache" must be false or absent`);
   const e = end as { status: number; stateHash: string };
   let decisions: PackedStep[];
   try {
@@ -206,6 +218,7 @@ export function parseSchedule(text: string): Schedule {
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
       ...(hv ? { hv } : {}),
       ...(keepGoing ? { keepGoing } : {}),
+      ...(o.systemCache === false ? { systemCache: false } : {}),
     },
     decisions,
     status: e.status,

@@ -167,6 +167,18 @@ const PLAIN_OFFSETS: [StateU64, keyof Layout][] = [
 ];
 const MMU_REGISTERS = ["sctlr_el1", "tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "par_el1", "hcr_el2", "vttbr_el2", "vtcr_el2", "csselr_el1"] as const;
 
+/** A vCPU's state while it is off every CPU (ArmCpu.saveContext). */
+export interface ArmVcpuContext {
+  state: ArmState;
+  /** The software-only registers (A64_PLAIN). */
+  plain: Uint8Array;
+  /** The GIC context: redistributor SGI/PPI state, CPU interface, generic timer. */
+  gic: Uint8Array;
+  /** Asleep in WFI/WFE (A64_WAITING), and the event register. */
+  waiting: number;
+  event: number;
+}
+
 /** Why ArmCpu.run returned, and what the host needs to act on it. */
 export type ArmExit =
   /** The instruction budget is used up. */
@@ -185,10 +197,10 @@ export type ArmExit =
   /**
    * HCR_EL2 routes this to EL2, which is the hypervisor's: a TVM register
    * write, a TSW set/way operation, a TWI WFI, a stage-2 abort (with the IPA;
-   * ESR_EL2, FAR_EL2, HPFAR_EL2 are set) or a physical IRQ with IMO. PC is at
-   * the instruction.
+   * ESR_EL2, FAR_EL2, HPFAR_EL2 are set), or an SGI generated with IMO or
+   * FMO set. PC is at the instruction.
    */
-  | { reason: "trap"; kind: "sysreg" | "set-way" | "wfi" | "abort" | "irq"; esr: bigint; pc: bigint; ipa?: bigint }
+  | { reason: "trap"; kind: "sysreg" | "set-way" | "wfi" | "abort"; esr: bigint; pc: bigint; ipa?: bigint }
   /** A pair, exclusive or atomic access (or a walk) outside RAM: the CPU is stopped. */
   | { reason: "bus-error"; pc: bigint; address: bigint }
   /**
@@ -387,6 +399,56 @@ export class ArmCpu {
     this.hw.a64RegistersChanged(this.index);
   }
 
+  /**
+   * What a hypervisor switches when it moves a vCPU off this CPU (Xen's
+   * ctxt_switch_from: the EL1 system registers, the vGIC CPU interface and
+   * the virtual timer): the registers, the software-only registers, the
+   * GIC context of this CPU (its redistributor's SGI/PPI state, its CPU
+   * interface and its generic timer, one block in the hardware), and
+   * whether it sleeps in WFI/WFE. The exclusive monitor is not kept: a
+   * context switch clears it, as Xen's CLREX on the way out does.
+   */
+  saveContext(): ArmVcpuContext {
+    const L = this.layout;
+    const bytes = new Uint8Array(this.hw.memory.buffer);
+    const plain = this.hw.cpuBlock(this.index) + L.A64_PLAIN;
+    const gic = this.hw.gicBlock(this.index);
+    const v = this.view();
+    return {
+      state: this.state,
+      plain: bytes.slice(plain, plain + 8 * L.A64_PLAIN_COUNT),
+      gic: bytes.slice(gic, gic + L.GIC_CPU_SIZE),
+      waiting: v.getUint32(L.A64_WAITING, true),
+      event: v.getUint32(L.A64_EVENT, true),
+    };
+  }
+
+  /** Puts a context saveContext took (of this CPU or another) on this CPU (Xen's ctxt_switch_to). */
+  loadContext(c: ArmVcpuContext): void {
+    const L = this.layout;
+    this.setState(c.state);
+    const bytes = new Uint8Array(this.hw.memory.buffer);
+    bytes.set(c.plain, this.hw.cpuBlock(this.index) + L.A64_PLAIN);
+    bytes.set(c.gic, this.hw.gicBlock(this.index));
+    const v = this.view();
+    v.setUint32(L.A64_WAITING, c.waiting, true);
+    v.setUint32(L.A64_EVENT, c.event, true);
+    v.setBigUint64(L.A64_EXCL_PA, 0xffff_ffff_ffff_ffffn, true);
+    this.hw.a64RegistersChanged(this.index);
+  }
+
+  /** Writes a register that holds only what software writes (AFSR0/1_EL1, AMAIR_EL1 …), as an MSR would. */
+  writePlain(name: "afsr0_el1" | "afsr1_el1" | "amair_el1" | string, value: bigint): void {
+    const index = ({ afsr0_el1: "PLAIN_AFSR0_EL1", afsr1_el1: "PLAIN_AFSR1_EL1", amair_el1: "PLAIN_AMAIR_EL1" } as Record<string, keyof Layout>)[name];
+    if (index === undefined) throw new ShootdownError(`'${name}' is not a software-only AArch64 register`);
+    this.view().setBigUint64(this.layout.A64_PLAIN + 8 * this.layout[index], u64(name, value), true);
+  }
+
+  /** This CPU's GIC context alone (a view into the hardware's block: the hypervisor borrows it to reach a vCPU's saved one). */
+  gicContext(): Uint8Array {
+    return new Uint8Array(this.hw.memory.buffer, this.hw.gicBlock(this.index), this.layout.GIC_CPU_SIZE);
+  }
+
   /** Runs up to `budget` instructions (at least 1), until an exit. */
   run(budget: number | bigint): ArmExit {
     if (typeof budget !== "bigint" && !Number.isSafeInteger(budget)) throw new ShootdownError("the instruction budget must be a positive integer");
@@ -411,7 +473,7 @@ export class ArmCpu {
         return { reason: "mmio", address, size, write, value, register: write ? -1 : detail & 31, pc };
       }
       case L.EXIT_TRAP: {
-        const kinds = { [L.TRAP_SYSREG]: "sysreg", [L.TRAP_SET_WAY]: "set-way", [L.TRAP_WFI]: "wfi", [L.TRAP_ABORT]: "abort", [L.TRAP_IRQ]: "irq" } as const;
+        const kinds = { [L.TRAP_SYSREG]: "sysreg", [L.TRAP_SET_WAY]: "set-way", [L.TRAP_WFI]: "wfi", [L.TRAP_ABORT]: "abort" } as const;
         const kind = kinds[v.getUint32(L.A64_EXIT_DETAIL, true)] ?? "sysreg";
         return kind === "abort" ? { reason: "trap", kind, esr, pc, ipa: address } : { reason: "trap", kind, esr, pc };
       }

@@ -41,6 +41,23 @@ function setWayAll(cpu: ArmCpu, op: "CSW" | "CISW" | "ISW") {
   }
 }
 
+describe("a machine without a system cache (--system-cache off)", () => {
+  it("a set/way clean writes the line back to RAM: only another CPU's L1 can still hide it", () => {
+    const r = armRig({ cpus: 2, caches: { l1: { sets: 16, ways: 4 }, system: { sets: 1, ways: 0 } } });
+    r.pt.map(VA, PA, PAGE, NORMAL());
+    const [a, b] = [r.m.cpu(0), r.m.cpu(1)];
+    r.m.memory.write64(PA, 0x1111n);
+    expect(a.store(VA, 8, 0x2222n).ok).toBe(true);
+    expect(r.m.memory.read64(PA)).toBe(0x1111n);
+    // CPU 1 cleans its own L1: CPU 0's dirty line stays where it is (the migration hazard).
+    setWayAll(b, "CSW");
+    expect(r.m.memory.read64(PA)).toBe(0x1111n);
+    // CPU 0 cleans its L1 by set/way: with no system cache to stop at, the line reaches RAM.
+    setWayAll(a, "CSW");
+    expect(r.m.memory.read64(PA)).toBe(0x2222n);
+  });
+});
+
 describe("the set/way hazard", () => {
   it("a set/way clean leaves the data in the system cache: caches-off readers see stale RAM; DC CIVAC fixes it", () => {
     const { m, cpu } = cacheRig();

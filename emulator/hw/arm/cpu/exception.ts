@@ -46,6 +46,10 @@ const ESR_IL: u64 = 1 << 25;
 export const ISS_WNR: u32 = 1 << 6;
 export const ISS_S1PTW: u32 = 1 << 7;
 export const ISS_CM: u32 = 1 << 8;
+/** Instruction syndrome valid, access size (23:22), sign extension, register (20:16), 64-bit register. */
+export const ISS_ISV: u32 = 1 << 24;
+export const ISS_SSE: u32 = 1 << 21;
+export const ISS_SF: u32 = 1 << 15;
 /** Fault status codes that are not translation faults. */
 export const FSC_EXTERNAL: u32 = 0x10;
 export const FSC_ALIGNMENT: u32 = 0x21;
@@ -133,9 +137,11 @@ export function raiseBusError(pa: u64): void {
 /**
  * Raises what a failed translation of va means: a data or instruction abort
  * with the fault record's status, taken to EL1; or, for a stage-2 fault, a
- * trap exit with ESR_EL2, FAR_EL2 and HPFAR_EL2 set as EL2 would see them.
+ * trap exit with ESR_EL2, FAR_EL2 and HPFAR_EL2 set as EL2 would see them;
+ * `instrSyndrome` (ISV and the fields it validates) goes only into ESR_EL2, as
+ * EL1's aborts here report none.
  */
-export function raiseAbort(va: u64, fetch: bool, write: bool, cm: bool): void {
+export function raiseAbort(va: u64, fetch: bool, write: bool, cm: bool, instrSyndrome: u32 = 0): void {
   const fsc = load<u32>(C + CPU_FAULT_CODE);
   const flags = load<u32>(C + CPU_FAULT_FLAGS);
   let iss: u32 = fsc & 0x3F;
@@ -149,7 +155,7 @@ export function raiseAbort(va: u64, fetch: bool, write: bool, cm: bool): void {
     store<u64>(C + A64_FAR_EL2, va);
     store<u64>(C + A64_HPFAR_EL2, (ipa >> 12) << 4);
     store<u64>(C + A64_EXIT_ADDRESS, ipa);
-    raiseTrap(TRAP_ABORT, syndrome(fetch ? EC_IABT_LOWER : EC_DABT_LOWER, iss));
+    raiseTrap(TRAP_ABORT, syndrome(fetch ? EC_IABT_LOWER : EC_DABT_LOWER, fetch || cm ? iss : iss | instrSyndrome));
     return;
   }
   const lower = currentEl() == 0;

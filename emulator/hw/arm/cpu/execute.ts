@@ -16,12 +16,12 @@ import { C, selectedCpu, count } from "../../cpu";
 import {
   A64_PC, A64_INSTRUCTIONS, A64_CYCLES, A64_OFF, A64_RESUME_FROM, A64_WAITING, A64_WAIT_WFE, A64_EVENT, A64_EXIT_REASON, A64_EXIT_PC, A64_EXIT_VALUE, A64_EXIT_DETAIL,
   A64_BREAKPOINT_COUNT, A64_BREAKPOINTS, ARM_HCR_EL2, ARM_SCTLR_EL1, CPU_MICRO_EPOCH, CPU_RES_INFO, EXIT_BUDGET, EXIT_STOPPED, EXIT_OFF, EXIT_WFI,
-  EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, TRAP_IRQ, CNT_DECODE,
+  EXIT_BREAKPOINT, EXIT_HVC, EXIT_SMC, EXIT_TRAP, CNT_DECODE,
 } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
 import { setWindowPage } from "../../tlb/floors";
 import { physHost } from "../../phys/ram";
-import { armReg, HCR_IMO, SCTLR_I, SCTLR_M } from "../regs";
+import { armReg, SCTLR_I, SCTLR_M } from "../regs";
 import { mairIsCacheable } from "../vmsa/attrs";
 import { ARM_INFO_ATTR_SHIFT } from "../vmsa/walk";
 import { armTranslate } from "../translate";
@@ -205,16 +205,12 @@ export function run(budget: u64): u32 {
       if (irqRecheck || gicTouched || now >= deadline) {
         setIrqRecheck(false);
         clearGicTouched();
+        // With HCR_EL2.IMO the interrupts of this CPU's GIC context are the
+        // running vCPU's virtual IRQs: the hypervisor switches the whole
+        // context (redistributor, CPU interface, timer) with the vCPU, as
+        // Xen switches its list registers, so they are taken at EL1 under
+        // PSTATE.I like any virtual IRQ (DDI0487 D1.3.6) and never reach EL2.
         if (gicPendingIrq(cpu, now) && currentEl() < 2) {
-          if (armReg(ARM_HCR_EL2) & HCR_IMO) {
-            // Physical IRQs go to EL2: the hypervisor's to take.
-            setCurPc(pc);
-            store<u32>(C + A64_EXIT_DETAIL, TRAP_IRQ);
-            raiseExit(EXIT_TRAP, pc);
-            clearPending();
-            reason = EXIT_TRAP;
-            break;
-          }
           if (!(pstate() & PSTATE_I)) {
             takeIrq(pc);
             pc = load<u64>(C + A64_PC);
@@ -344,7 +340,7 @@ export function run(budget: u64): u32 {
           if (isLoad) {
             const v = readData(va, bytes, <i32>rt, false);
             if (pending == PEND_NONE) setX(rt, v);
-          } else writeData(va, bytes, xr(rt), true, false);
+          } else writeData(va, bytes, xr(rt), <i32>rt, false);
           called = true;
           break;
         }
@@ -423,7 +419,7 @@ export function run(budget: u64): u32 {
           if (opc) {
             const v = readData(va, bytes, <i32>rt, false);
             if (pending == PEND_NONE) setX(rt, v);
-          } else writeData(va, bytes, xr(rt), true, false);
+          } else writeData(va, bytes, xr(rt), <i32>rt, false);
           called = true;
           break;
         }

@@ -7,11 +7,11 @@
 // register is written back even then, since the access itself completes
 // in the host.
 
-import { ARM_SCTLR_EL1, MMIO_SIGNED, MMIO_W } from "../../layout";
+import { ARM_SCTLR_EL1, MMIO_SIGNED, MMIO_W, MMIO_WB } from "../../layout";
 import { XLATE_FAILED } from "../../tlb/micro";
 import { armReg } from "../regs";
 import { currentEl, xr, setX, xsp, setXsp } from "./state";
-import { pending, raiseSync, raiseUndef, PEND_NONE, PEND_SYNC, EC_SP_ALIGN } from "./exception";
+import { pending, raiseSync, raiseUndef, PEND_NONE, PEND_SYNC, PEND_EXIT, EC_SP_ALIGN, exitResumePc, curPc } from "./exception";
 import { extendReg, ones, sext } from "./alu";
 import {
   readData, writeData, probeWrite, atomicPa, atomicRead, atomicWrite, setMonitor, takeMonitor, NO_MMIO,
@@ -115,16 +115,20 @@ function loadStoreSingle(insn: u32, offset: u64, writeback: u32): void {
   const base = baseAddress(rn);
   if (pending != PEND_NONE) return;
   const va = writeback == 1 ? base : base + offset;
+  const wb: u32 = writeback ? MMIO_WB : 0;
   if (opc == 0) {
-    writeData(va, bytes, xr(rt), true, false);
+    writeData(va, bytes, xr(rt), <i32>(rt | wb), false);
   } else {
     const signed = opc >= 2;
     const w = opc == 3;
-    const v = readData(va, bytes, <i32>(rt | (signed ? MMIO_SIGNED : 0) | (w ? MMIO_W : 0)), false);
+    const v = readData(va, bytes, <i32>(rt | wb | (signed ? MMIO_SIGNED : 0) | (w ? MMIO_W : 0)), false);
     if (pending == PEND_SYNC) return;
     if (pending == PEND_NONE) setX(rt, extendLoaded(v, bytes, signed, w));
   }
-  if (pending == PEND_SYNC) return;
+  // A fault, or a trap to EL2 (a stage-2 abort, retried once the hypervisor
+  // has resolved it), leaves the instruction undone, base register included;
+  // only an MMIO exit completes it.
+  if (pending == PEND_SYNC || (pending == PEND_EXIT && exitResumePc == curPc)) return;
   if (writeback) setXsp(rn, base + offset);
 }
 
@@ -179,9 +183,9 @@ function loadStorePair(insn: u32): void {
   } else {
     // Both halves must be writable before either is written.
     if (!probeWrite(va + bytes * 2 - 1)) return;
-    writeData(va, bytes, xr(rt), false, false);
+    writeData(va, bytes, xr(rt), NO_MMIO, false);
     if (pending != PEND_NONE) return;
-    writeData(va + bytes, bytes, xr(rt2), false, false);
+    writeData(va + bytes, bytes, xr(rt2), NO_MMIO, false);
     if (pending != PEND_NONE) return;
   }
   if (writeback) setXsp(rn, base + offset);
@@ -219,7 +223,7 @@ function exclusiveOrdered(insn: u32): void {
     if (l) {
       const v = readData(va, bytes, NO_MMIO, true);
       if (pending == PEND_NONE) setX(rt, v);
-    } else writeData(va, bytes, xr(rt), false, true);
+    } else writeData(va, bytes, xr(rt), NO_MMIO, true);
     return;
   }
   if (l) {

@@ -21,7 +21,7 @@
 import { C, cpuCount } from "../../cpu";
 import {
   cpuBlocks, CPU_SIZE, A64_EXCL_PA, A64_EXCL_NONE, A64_EXIT_ADDRESS, A64_EXIT_SIZE, A64_EXIT_WRITE, A64_EXIT_VALUE,
-  A64_EXIT_DETAIL, ARM_SCTLR_EL1, ARM_HCR_EL2, EXIT_MMIO,
+  A64_EXIT_DETAIL, ARM_SCTLR_EL1, ARM_HCR_EL2, EXIT_MMIO, MMIO_SIGNED, MMIO_W, MMIO_WB,
 } from "../../layout";
 import { XLATE_FAILED, MICRO_MISS, microLookup } from "../../tlb/micro";
 import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
@@ -35,7 +35,7 @@ import { ARM_ACC_WRITE } from "../vmsa/permissions";
 import { gicOwns, gicMmioRead, gicMmioWrite } from "../gic";
 import { privKind } from "./state";
 import {
-  pending, curPc, raiseAbort, raiseDataFault, raiseBusError, raiseExit, cpuIndex, FSC_ALIGNMENT, PEND_NONE,
+  pending, curPc, raiseAbort, raiseDataFault, raiseBusError, raiseExit, cpuIndex, FSC_ALIGNMENT, PEND_NONE, ISS_ISV, ISS_SSE, ISS_SF,
 } from "./exception";
 
 /** Not an MMIO-capable access. */
@@ -92,10 +92,25 @@ let quickPaDone: u64 = 0;
   if (anyMonitor) clearMonitors(quickPaDone);
 }
 
-/** Translates va for a data access; XLATE_FAILED with the abort raised. */
-function translateData(va: u64, write: bool): u64 {
+/**
+ * The instruction syndrome of a data abort (DDI0487 D19.2.40, ISS encoding
+ * for a Data Abort: ISV, SAS, SSE, SRT, SF) for a single-register load or
+ * store that does not write its base back; 0 (ISV clear) otherwise. A
+ * hypervisor emulates an MMIO access from it without decoding the
+ * instruction.
+ */
+function accessSyndrome(size: u32, mmio: i32): u32 {
+  if (mmio == NO_MMIO || (mmio & MMIO_WB)) return 0;
+  const signed = (mmio & MMIO_SIGNED) != 0;
+  const x = size == 8 || (signed && !(mmio & MMIO_W));
+  const sas: u32 = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
+  return ISS_ISV | (sas << 22) | (signed ? ISS_SSE : 0) | ((<u32>mmio & 31) << 16) | (x ? ISS_SF : 0);
+}
+
+/** Translates va for a data access; XLATE_FAILED with the abort raised (with `syndrome` when stage 2 faulted). */
+function translateData(va: u64, write: bool, syndrome: u32 = 0): u64 {
   const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
-  if (pa & XLATE_FAILED) raiseAbort(va, false, write, false);
+  if (pa & XLATE_FAILED) raiseAbort(va, false, write, false, syndrome);
   return pa;
 }
 
@@ -116,7 +131,7 @@ export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
   if (host >= 0) return loadSized(<usize>host, size);
   if (misaligned(va, size, mustAlign, false)) return 0;
   if ((<u32>va & 63) + size > 64) return readBytes(va, size);
-  const pa = translateData(va, false);
+  const pa = translateData(va, false, accessSyndrome(size, mmio));
   if (pa & XLATE_FAILED) return 0;
   if (physHost(pa, size) >= 0) return armPhysRead(pa, size);
   if (gicOwns(pa)) return gicMmioRead(cpuIndex(), pa, size);
@@ -128,8 +143,8 @@ export function readData(va: u64, size: u32, mmio: i32, mustAlign: bool): u64 {
   return 0;
 }
 
-/** Writes the low `size` bytes of v at va; `pending` is set on a fault or an exit. */
-export function writeData(va: u64, size: u32, v: u64, mmio: bool, mustAlign: bool): void {
+/** Writes the low `size` bytes of v at va; `pending` is set on a fault or an exit. `mmio` names the source register of an MMIO-capable store, or is NO_MMIO. */
+export function writeData(va: u64, size: u32, v: u64, mmio: i32, mustAlign: bool): void {
   const host = quickHost(va, size, ARM_ACC_WRITE | privKind());
   if (host >= 0) {
     storeSized(<usize>host, size, v);
@@ -141,7 +156,7 @@ export function writeData(va: u64, size: u32, v: u64, mmio: bool, mustAlign: boo
     writeBytes(va, size, v);
     return;
   }
-  const pa = translateData(va, true);
+  const pa = translateData(va, true, accessSyndrome(size, mmio));
   if (pa & XLATE_FAILED) return;
   if (physHost(pa, size) >= 0) {
     armPhysWrite(pa, size, v);
@@ -153,7 +168,7 @@ export function writeData(va: u64, size: u32, v: u64, mmio: bool, mustAlign: boo
     gicTouched = true;
     return;
   }
-  if (!mmio) raiseBusError(pa);
+  if (mmio == NO_MMIO) raiseBusError(pa);
   else mmioExit(pa, size, true, v, 0);
 }
 
@@ -180,7 +195,7 @@ function writeBytes(va: u64, size: u32, v: u64): void {
   // The last byte first: if either page faults, nothing has been written.
   if (translateData(va + size - 1, true) & XLATE_FAILED) return;
   for (let i: u32 = 0; i < size; i++) {
-    writeData(va + i, 1, <u64>(v >> (<u64>i << 3)) & 0xFF, false, false);
+    writeData(va + i, 1, <u64>(v >> (<u64>i << 3)) & 0xFF, NO_MMIO, false);
     if (pending != PEND_NONE) return;
   }
 }

@@ -19,17 +19,17 @@ import {
   ARM_HCR_EL2, ARM_CSSELR_EL1, A64_SP_EL0, A64_ELR_EL1, A64_SPSR_EL1, A64_ESR_EL1, A64_FAR_EL1, A64_VBAR_EL1,
   A64_PLAIN, A64_MPIDR, A64_EVENT, A64_WAITING, A64_WAIT_WFI, A64_WAIT_WFE, A64_EXCL_PA, A64_EXCL_NONE, PLAIN_TPIDR_EL0, PLAIN_TPIDRRO_EL0,
   PLAIN_TPIDR_EL1, PLAIN_CONTEXTIDR_EL1, PLAIN_CPACR_EL1, PLAIN_AMAIR_EL1, PLAIN_ACTLR_EL1, PLAIN_AFSR0_EL1,
-  PLAIN_AFSR1_EL1, PLAIN_MDSCR_EL1, EXIT_WFI, TRAP_SYSREG, TRAP_SET_WAY, TRAP_WFI,
+  PLAIN_AFSR1_EL1, PLAIN_MDSCR_EL1, EXIT_WFI, TRAP_SYSREG, TRAP_SET_WAY, TRAP_WFI, CPU_FAULT_FLAGS, FAULT_STAGE2,
 } from "../../layout";
 import { microFlush } from "../../tlb/floors";
 import { maxPhysAddr } from "../../phys/ram";
-import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI } from "../regs";
+import { armReg, setArmReg, SCTLR_WXN, HCR_TVM, HCR_TSW, HCR_TWI, HCR_IMO, HCR_FMO, HCR_VM } from "../regs";
 import { armSyncContext, armAt, AT_WRITE, AT_EL0 } from "../translate";
 import { rebuildArmAllowTable } from "../vmsa/permissions";
 import { armTlbi, TLBI_IS, TLBI_VMALLE1, TLBI_VAE1, TLBI_ASIDE1, TLBI_VAAE1, TLBI_VALE1, TLBI_VAALE1 } from "../tlbi";
 import { armDc, armIcInvalidateAll, DC_IVAC, DC_CVAC, DC_CIVAC, DC_ISW, DC_CSW, DC_CISW, DC_ZVA } from "../access";
 import { ccsidr, clidr } from "../cache";
-import { gicIsSysreg, gicSysregRead, gicSysregWrite, gicPendingIrq } from "../gic";
+import { gicIsSysreg, gicSysregRead, gicSysregWrite, gicPendingIrq, ICC_SGI1R_EL1, ICC_SGI0R_EL1, ICC_ASGI1R_EL1 } from "../gic";
 import { timerIsSysreg, timerSysregRead, timerSysregWrite } from "../timer";
 import {
   pstate, setPstate, currentEl, xr, setX, PSTATE_NZCV, PSTATE_DAIF, PSTATE_PAN_BIT, PSTATE_I, PSTATE_SP,
@@ -264,6 +264,14 @@ export function msr(insn: u32, key: u32): void {
       raiseUndef();
       return;
     }
+    // SGI generation is not virtualised by the CPU interface: with
+    // HCR_EL2.IMO (or FMO) set, EL1 writes of ICC_SGI0R/SGI1R/ASGI1R_EL1 trap
+    // to EL2 (IHI0069 12.2, "Traps and Enables" of those registers), where
+    // the hypervisor sends the SGI to the vCPUs the affinity names.
+    if (el == 1 && (armReg(ARM_HCR_EL2) & (HCR_IMO | HCR_FMO)) && (key == ICC_SGI1R_EL1 || key == ICC_SGI0R_EL1 || key == ICC_ASGI1R_EL1)) {
+      raiseTrap(TRAP_SYSREG, syndrome(EC_SYSREG, sysregIss(insn)));
+      return;
+    }
     gicSysregWrite(cpuIndex(), key, v);
     setIrqRecheck(true);
     return;
@@ -435,7 +443,16 @@ export function sys(insn: u32): void {
       raiseUndef();
       return;
     }
-    armAt(xt, (op2 & 1 ? AT_WRITE : 0) | (op2 & 2 ? AT_EL0 : 0));
+    const before = armReg(ARM_PAR_EL1);
+    const par = armAt(xt, (op2 & 1 ? AT_WRITE : 0) | (op2 & 2 ? AT_EL0 : 0));
+    // A stage-2 fault on the stage-1 walk of AT S1E1*/S1E0* is not reported
+    // in PAR_EL1: it is taken to EL2 as a data abort with S1PTW and CM set
+    // (DDI0487 D8.15.1, "Address translation instructions"), so that a
+    // hypervisor can make the table's IPA valid and the AT run again.
+    if ((par & 1) && (armReg(ARM_HCR_EL2) & HCR_VM) && (load<u32>(C + CPU_FAULT_FLAGS) & FAULT_STAGE2)) {
+      setArmReg(ARM_PAR_EL1, before);
+      raiseAbort(xt, false, false, true);
+    }
     return;
   }
   const sctlr = armReg(ARM_SCTLR_EL1);

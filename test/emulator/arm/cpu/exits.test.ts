@@ -127,8 +127,11 @@ _start:
       hcr_el2: 1n, vttbr_el2: s2.root | (1n << 48n), vtcr_el2: 16n | (2n << 6n) | (5n << 16n) | (1n << 19n),
     });
     const e = r.run();
-    // EC 0x24 (a data abort from a lower EL, as EL2 sees it), DFSC translation fault at level 2.
-    expect(e).toEqual({ reason: "trap", kind: "abort", esr: (0x24n << 26n) | IL | 0b000110n, pc: RAM_BASE + 4n, ipa: 0x4040_0010n });
+    // EC 0x24 (a data abort from a lower EL, as EL2 sees it), DFSC translation fault at level 2, and
+    // the instruction syndrome of a single-register load (DDI0487 D19.2.40): ISV, SAS = 3 (64 bits),
+    // SRT = 2 (x2), SF (a 64-bit register).
+    const syndrome = (1n << 24n) | (3n << 22n) | (2n << 16n) | (1n << 15n);
+    expect(e).toEqual({ reason: "trap", kind: "abort", esr: (0x24n << 26n) | IL | syndrome | 0b000110n, pc: RAM_BASE + 4n, ipa: 0x4040_0010n });
     expect(r.cpu.state.hpfar_el2).toBe((0x4040_0010n >> 12n) << 4n);
     expect(r.cpu.state.far_el2).toBe(0x4040_0010n);
   });
