@@ -36,6 +36,7 @@ export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): 
     tlbChaos: given.tlbChaos,
     ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus) } } : {}),
     ...(given.keepGoing ? { keepGoing: true } : {}),
+    ...(given.systemCache === false ? { systemCache: false } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
 // debugger and the hypervisor build their machines here.
 
 import { programOf } from "./machine/core/elf-load.ts";
+import { ShootdownError } from "./machine/core/errors.ts";
 import { Engine } from "./machine/core/engine.ts";
 import { reportOf, type RunConfig, type RunReport } from "./machine/core/report.ts";
 import type { RecordedOptions } from "./machine/core/schedule-file.ts";
@@ -27,6 +28,9 @@ export function imageArch(image: Uint8Array): "x86_64" | "aarch64" {
 
 /** Boots an image's platform with crash lines worded by the toolchain; throws LoadError when it cannot be booted. */
 export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: { detector?: boolean } = {}): X86Platform | ArmPlatform {
+  if (options.systemCache === false && imageArch(image) !== "aarch64") {
+    throw new ShootdownError("--system-cache is for AArch64 images: the x86-64 machine models no data caches");
+  }
   if (options.hv) return withDisassembler(bootPvPlatform(image, options, console, p), "x86_64");
   if (imageArch(image) === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
   return withDisassembler(bootX86Platform(image, options, console, p), "x86_64");

@@ -223,6 +223,7 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   if (o.hv?.nested) args.push("--nested");
   if (o.hv?.forceIpi === false) args.push("--no-force-ipi");
   if (o.keepGoing) args.push("--keep-going");
+  if (o.systemCache === false) args.push("--system-cache", "off");
   args.push("--quantum", `${o.quantum}`);
   if (o.mode !== "round-robin") args.push("--strategy", o.mode);
   if (o.mode === "pct" && o.pct) args.push("--depth", `${o.pct.depth}`, "--horizon", `${o.pct.horizon}`);

@@ -55,6 +55,10 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --replay F        follow the schedule in F exactly (same image and options)
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
+  --system-cache on|off
+                    AArch64: keep (the default) or leave out the shared system
+                    cache between the CPUs' L1 data caches and RAM, which
+                    set/way maintenance (DC CISW…) never reaches
   --hv              run an x86-64 image as paravirtualised (Xen PV) domains
                     under the hypervisor, the CPUs being its pCPUs (hypervisor/README.md)
   --domains D       with --hv: D domains, domids 1..D (default 1)
@@ -178,6 +182,7 @@ export const MACHINE_OPTIONS = {
   "no-force-ipi": { type: "boolean" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
+  "system-cache": { type: "string" },
   help: { type: "boolean" },
 } as const satisfies OptionSpecs;
 
@@ -217,6 +222,9 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
+  if (values["system-cache"] !== undefined && choiceOption("--system-cache", values["system-cache"], ["on", "off"] as const) === "off") {
+    given.systemCache = false;
+  }
   if (values.hv) {
     given.hv = {
       domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
@@ -271,6 +279,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
+    ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -548,7 +557,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
   const mode = r.mode === "replay" ? "replay" : scheduleDescription(o);
-  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
+  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB${o.systemCache === false ? ", no system cache" : ""}; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
   lines.push("CPU  instructions        cycles  exits");
   for (const c of r.cpus) {
     const exits = Object.entries(c.exits).map(([k, n]) => `${k} ${n}`).join(", ") || "none";

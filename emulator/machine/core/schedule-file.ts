@@ -35,6 +35,8 @@ export interface RecordedOptions {
   hv?: HvOptions;
   /** --keep-going: sanitizer violations are counted; the run does not stop at the first. */
   keepGoing?: boolean;
+  /** --system-cache off (AArch64): false when no system cache sits between the L1s and RAM; absent, there is one. */
+  systemCache?: boolean;
 }
 
 /** What `--hv` sets up (hypervisor/). */
@@ -92,6 +94,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
       ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
+    ...(o.systemCache === false ? { systemCache: false } : {}),
   };
 }
 
@@ -185,6 +188,7 @@ export function parseSchedule(text: string): Schedule {
     hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
+  const systemCache = field(o.systemCache === undefined || typeof o.systemCache === "boolean", o.systemCache as boolean | undefined, `"options.systemCache" must be true or false`);
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
@@ -206,6 +210,7 @@ export function parseSchedule(text: string): Schedule {
       tlbChaos: tlbChaos === null ? undefined : tlbChaos,
       ...(hv ? { hv } : {}),
       ...(keepGoing ? { keepGoing } : {}),
+      ...(systemCache === false ? { systemCache } : {}),
     },
     decisions,
     status: e.status,

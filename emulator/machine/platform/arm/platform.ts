@@ -32,6 +32,8 @@ export function bootArmPlatform(image: Uint8Array, options: RecordedOptions, con
   const m = new Machine({
     arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
+    // --system-cache off: the L1s write back straight to RAM (hw/arm/cache.ts).
+    ...(options.systemCache === false ? { caches: { system: null } } : {}),
   });
   bootArm(m, plan, { cmdline: options.cmdline });
   return new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
