@@ -59,6 +59,10 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
                     AArch64: keep (the default) or leave out the shared system
                     cache between the CPUs' L1 data caches and RAM, which
                     set/way maintenance (DC CISW…) never reaches
+  --check-stale-reads
+                    AArch64: stop with status 4 when a non-cacheable read
+                    returns an older value than a data cache holds (the
+                    latest write still in an L1 or the system cache)
   --hv              run an x86-64 image as paravirtualised (Xen PV) domains
                     under the hypervisor, the CPUs being its pCPUs (hypervisor/README.md)
   --domains D       with --hv: D domains, domids 1..D (default 1)
@@ -89,7 +93,8 @@ Exit status: 0 the guest wrote 0 to port 0xf4 (x86-64) or called PSCI
 SYSTEM_OFF (AArch64); 1 it wrote another value, or called SYSTEM_RESET; 2
 the machine crashed (triple fault, bus error, exception loop, deadlock) or
 the image cannot be loaded; 3 --max-steps ran out; 4 the hypervisor's
-sanitizer found a race (a page walk's frame changed under it); 64 bad options; 141
+sanitizer found a race (a page walk's frame changed under it), or
+--check-stale-reads a stale non-cacheable read; 64 bad options; 141
 stdout or stderr was closed before the end (| head).`;
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
@@ -148,6 +153,8 @@ export interface Parsed {
   imagePath: string;
   /** --check-stale (not recorded: it only reports). */
   checkStale?: boolean;
+  /** --check-stale-reads: a non-cacheable read older than a cached copy is a violation. */
+  checkStaleReads?: boolean;
   given: Partial<RecordedOptions>;
   record?: string;
   replay?: string;
@@ -183,6 +190,7 @@ export const MACHINE_OPTIONS = {
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
   "system-cache": { type: "string" },
+  "check-stale-reads": { type: "boolean" },
   help: { type: "boolean" },
 } as const satisfies OptionSpecs;
 
@@ -241,6 +249,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   }
   return {
     imagePath: positionals[0]!, given, stats: values.stats ?? false, json: values.json ?? false, checkStale: values["check-stale"] ?? false,
+    checkStaleReads: values["check-stale-reads"] ?? false,
     ...(values.record !== undefined ? { record: values.record } : {}),
     ...(values.replay !== undefined ? { replay: values.replay } : {}),
   };
@@ -397,7 +406,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   try {
     options = calibratedOptions(options, image);
     report = runImage({
-      ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true,
+      ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true, checkStaleReads: p.checkStaleReads === true,
       ...(schedule ? { replay: schedule.decisions } : {}),
     }, timed ? (platform) => {
       timing = attachTiming(platform, model, trace, { nested });

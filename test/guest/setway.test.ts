@@ -161,6 +161,37 @@ describe("guest/aarch64/setway on the bare machine with its system cache (the de
   });
 });
 
+describe("guest/aarch64/setway under --check-stale-reads (sanitizer event (a) of mechanisms §4.6)", () => {
+  it("with the system cache: the first stale read stops the run with status 4, naming the system cache as the holder", () => {
+    const r = shootdown("run", "guest/aarch64/setway.elf", "--cpus", "2", "--check-stale-reads", "--", "rounds=2");
+    expect(r.stderr).toMatch(
+      /^result: sanitizer violation \(status 4\) at step \d+: CPU 0 read 8 bytes at VA 0x([0-9a-f]+) \(PA 0x\1\) with a non-cacheable access and got 0x0 from RAM; the latest value written there, 0x10000\1, is in the system cache \(exit status 4\)$/m,
+    );
+    expect(r.status).toBe(4);
+  });
+
+  it("without it, skip-clean=1 leaves the latest value dirty in the reading CPU's own L1", () => {
+    const r = shootdown("run", "guest/aarch64/setway.elf", "--cpus", "2", "--system-cache", "off", "--check-stale-reads", "--", "skip-clean=1");
+    expect(r.stderr).toMatch(/got 0x0 from RAM; the latest value written there, 0x10000[0-9a-f]+, is in CPU 0's L1 \(dirty\) \(exit status 4\)$/m);
+    expect(r.status).toBe(4);
+  });
+
+  it("the correct loop without a system cache reads nothing stale; --keep-going counts every stale read the guest then reports", () => {
+    const ok = shootdown("run", "guest/aarch64/setway.elf", "--cpus", "2", "--system-cache", "off", "--check-stale-reads", "--", "rounds=2");
+    expect(ok.status, ok.stderr).toBe(0);
+    const counted = shootdown("run", "guest/aarch64/setway.elf", "--cpus", "2", "--check-stale-reads", "--keep-going", "--", "rounds=1");
+    expect(counted.stderr).toMatch(/^sanitizer violations found: 1024$/m);
+    expect(lines(counted.stdout).at(-1)).toBe("setway: FAILED: 1024 mismatches, 1 rounds on 2 CPUs, 1024 doublewords checked");
+  });
+
+  it("hello and selftest, which mix cacheable and non-cacheable accesses only as the architecture allows, read nothing stale", () => {
+    for (const img of ["hello", "selftest"]) {
+      const r = shootdown("run", `guest/aarch64/${img}.elf`, "--cpus", "4", "--check-stale-reads");
+      expect(r.status, `${img}: ${r.stderr}`).toBe(0);
+    }
+  });
+});
+
 describe("guest/aarch64/setway's arguments", () => {
   it.each([["rounds=0"], ["rounds=1000001"], ["cpus=17"], ["skip-clean=2"], ["rounds="], ["colour=blue"]])(
     "refuses %s with a message naming it (SYSTEM_RESET, status 1)",

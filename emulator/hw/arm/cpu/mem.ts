@@ -30,7 +30,7 @@ import { a64CodeWritten } from "./decoded";
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
-import { armPhysRead, armPhysWrite, cachedQuickHost, loadSized, storeSized } from "../access";
+import { armPhysRead, armPhysWrite, cachedQuickHost, loadSized, storeSized, noteAccessVa } from "../access";
 import { ARM_ACC_WRITE } from "../vmsa/permissions";
 import { gicOwns, gicMmioRead, gicMmioWrite } from "../gic";
 import { privKind } from "./state";
@@ -94,6 +94,7 @@ let quickPaDone: u64 = 0;
 
 /** Translates va for a data access; XLATE_FAILED with the abort raised. */
 function translateData(va: u64, write: bool): u64 {
+  noteAccessVa(va);
   const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
   if (pa & XLATE_FAILED) raiseAbort(va, false, write, false);
   return pa;
