@@ -23,7 +23,7 @@ function rig(cpus = 1, checkStaleReads = true, system: { sets: number; ways: num
   return r;
 }
 
-const load = (cpu: ArmCpu, va: bigint, size = 8) => {
+const load = (cpu: ArmCpu, va: bigint, size: 1 | 2 | 4 | 8 = 8) => {
   const r = cpu.load(va, size);
   if (!r.ok) throw new Error(`load faulted: ${r.fault.type}`);
   return r.value;
