@@ -26,17 +26,11 @@ export function imageArch(image: Uint8Array): "x86_64" | "aarch64" {
   return isElf && (image[18]! | (image[19]! << 8)) === EM_AARCH64 ? "aarch64" : "x86_64";
 }
 
-/** What a platform checks besides running: the missing-invalidation detector (--check-stale), stale non-cacheable reads (--check-stale-reads). */
-export interface SanitizerOptions {
-  detector?: boolean;
-  staleReads?: boolean;
-}
-
 /** Boots an image's platform with crash lines worded by the toolchain; throws LoadError when it cannot be booted. */
-export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: SanitizerOptions = {}): X86Platform | ArmPlatform {
+export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: { detector?: boolean } = {}): X86Platform | ArmPlatform {
   if (imageArch(image) !== "aarch64") {
     if (options.systemCache === false) throw new ShootdownError("--system-cache is for AArch64 images: the x86-64 machine models no data caches");
-    if (p.staleReads) throw new ShootdownError("--check-stale-reads is for AArch64 images: the x86-64 machine models no data caches");
+    if (options.checkStaleReads) throw new ShootdownError("--check-stale-reads is for AArch64 images: the x86-64 machine models no data caches");
   }
   if (options.hv) return withDisassembler(bootPvPlatform(image, options, console, p), "x86_64");
   if (imageArch(image) === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
@@ -49,7 +43,7 @@ function withDisassembler<P extends X86Platform | ArmPlatform>(platform: P, arch
 }
 
 /** An engine over a freshly booted image. */
-export function engineFor(config: RunConfig, p: SanitizerOptions = {}): Engine {
+export function engineFor(config: RunConfig, p: { detector?: boolean } = {}): Engine {
   return new Engine({
     options: config, console: config.console, log: config.record === true,
     ...(config.replay ? { replay: config.replay } : {}),
@@ -67,7 +61,7 @@ export function engineFor(config: RunConfig, p: SanitizerOptions = {}): Engine {
  * them did.
  */
 export function runImage(config: RunConfig, observe?: (platform: Platform) => void): RunReport {
-  const engine = engineFor(config, { detector: config.checkStale === true, staleReads: config.checkStaleReads === true });
+  const engine = engineFor(config, { detector: config.checkStale === true });
   observe?.(engine.platform);
   engine.runToEnd();
   const report = reportOf(engine, config.image, config.record === true, "eager");

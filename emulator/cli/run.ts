@@ -153,8 +153,6 @@ export interface Parsed {
   imagePath: string;
   /** --check-stale (not recorded: it only reports). */
   checkStale?: boolean;
-  /** --check-stale-reads: a non-cacheable read older than a cached copy is a violation. */
-  checkStaleReads?: boolean;
   given: Partial<RecordedOptions>;
   record?: string;
   replay?: string;
@@ -230,6 +228,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
+  if (values["check-stale-reads"]) given.checkStaleReads = true;
   if (values["system-cache"] !== undefined && choiceOption("--system-cache", values["system-cache"], ["on", "off"] as const) === "off") {
     given.systemCache = false;
   }
@@ -249,7 +248,6 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   }
   return {
     imagePath: positionals[0]!, given, stats: values.stats ?? false, json: values.json ?? false, checkStale: values["check-stale"] ?? false,
-    checkStaleReads: values["check-stale-reads"] ?? false,
     ...(values.record !== undefined ? { record: values.record } : {}),
     ...(values.replay !== undefined ? { replay: values.replay } : {}),
   };
@@ -289,6 +287,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
     ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
+    ["--check-stale-reads", (o) => (o.checkStaleReads ? "given" : undefined)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -406,7 +405,7 @@ export function runCommand(args: string[], out: (line: string) => void): number 
   try {
     options = calibratedOptions(options, image);
     report = runImage({
-      ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true, checkStaleReads: p.checkStaleReads === true,
+      ...options, image, console: consoleOut.put, record: p.record !== undefined, checkStale: p.checkStale === true,
       ...(schedule ? { replay: schedule.decisions } : {}),
     }, timed ? (platform) => {
       timing = attachTiming(platform, model, trace, { nested });
@@ -566,7 +565,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
   const mode = r.mode === "replay" ? "replay" : scheduleDescription(o);
-  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB${o.systemCache === false ? ", no system cache" : ""}; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
+  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB${o.systemCache === false ? ", no system cache" : ""}${o.checkStaleReads ? ", stale reads checked" : ""}; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
   lines.push("CPU  instructions        cycles  exits");
   for (const c of r.cpus) {
     const exits = Object.entries(c.exits).map(([k, n]) => `${k} ${n}`).join(", ") || "none";

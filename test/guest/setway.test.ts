@@ -184,6 +184,23 @@ describe("guest/aarch64/setway under --check-stale-reads (sanitizer event (a) of
     expect(lines(counted.stdout).at(-1)).toBe("setway: FAILED: 1024 mismatches, 1 rounds on 2 CPUs, 1024 doublewords checked");
   });
 
+  it("is recorded: a replay stops at the same step; explore finds it on its first seed and its rerun command keeps it", () => {
+    const schedule = tmpFile("setway-stale.json");
+    const rec = shootdown("run", "guest/aarch64/setway.elf", "--cpus", "2", "--check-stale-reads", "--seed", "5", "--record", schedule, "--", "rounds=1");
+    expect(rec.status).toBe(4);
+    expect(JSON.parse(readFileSync(schedule, "utf8")).options.checkStaleReads).toBe(true);
+    const step = /at step (\d+):/.exec(rec.stderr)?.[1];
+    expect(step).toBeDefined();
+    const rep = shootdown("run", "guest/aarch64/setway.elf", "--replay", schedule);
+    expect(rep.stderr).toContain(`sanitizer violation (status 4) at step ${step}:`);
+    expect(rep.status).toBe(4);
+    const out = tmpFile("explore-stale.json");
+    const ex = shootdown("explore", "guest/aarch64/setway.elf", "--cpus", "2", "--check-stale-reads", "--strategy", "random", "--runs", "2", "--jobs", "1", "--out-schedule", out, "--", "rounds=1");
+    expect(ex.stdout + ex.stderr).toMatch(/first failure: seed 0: violation: .*non-cacheable access and got 0x0 from RAM/);
+    expect(ex.stdout + ex.stderr).toMatch(/shootdown run guest\/aarch64\/setway.elf .*--check-stale-reads/);
+    expect(ex.status).toBe(1);
+  });
+
   it("hello and selftest, which mix cacheable and non-cacheable accesses only as the architecture allows, read nothing stale", () => {
     for (const img of ["hello", "selftest"]) {
       const r = shootdown("run", `guest/aarch64/${img}.elf`, "--cpus", "4", "--check-stale-reads");

@@ -34,11 +34,6 @@ export interface RunConfig extends RecordedOptions {
   stateHash?: "eager" | "on-demand";
   /** --check-stale: report each use of a TLB entry whose source entry changed with no invalidation since (counted, never stopping the run). */
   checkStale?: boolean;
-  /**
-   * --check-stale-reads (AArch64): a non-cacheable read that returns an
-   * older value than a cache holds is a sanitizer violation (status 4).
-   */
-  checkStaleReads?: boolean;
 }
 
 export interface CpuReport {

@@ -37,6 +37,8 @@ export interface RecordedOptions {
   keepGoing?: boolean;
   /** --system-cache off (AArch64): false when no system cache sits between the L1s and RAM; absent, there is one. */
   systemCache?: boolean;
+  /** --check-stale-reads (AArch64): a non-cacheable read older than a data cache's copy is a sanitizer violation (status 4). */
+  checkStaleReads?: boolean;
 }
 
 /** What `--hv` sets up (hypervisor/). */
@@ -95,6 +97,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
     ...(o.systemCache === false ? { systemCache: false } : {}),
+    ...(o.checkStaleReads ? { checkStaleReads: true } : {}),
   };
 }
 
@@ -189,6 +192,7 @@ export function parseSchedule(text: string): Schedule {
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const systemCache = field(o.systemCache === undefined || typeof o.systemCache === "boolean", o.systemCache as boolean | undefined, `"options.systemCache" must be true or false`);
+  const checkStaleReads = field(o.checkStaleReads === undefined || typeof o.checkStaleReads === "boolean", o.checkStaleReads as boolean | undefined, `"options.checkStaleReads" must be true or false`);
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
@@ -211,6 +215,7 @@ export function parseSchedule(text: string): Schedule {
       ...(hv ? { hv } : {}),
       ...(keepGoing ? { keepGoing } : {}),
       ...(systemCache === false ? { systemCache } : {}),
+      ...(checkStaleReads ? { checkStaleReads } : {}),
     },
     decisions,
     status: e.status,

@@ -34,7 +34,7 @@ export function bootArmPlatform(image: Uint8Array, options: RecordedOptions, con
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
     // --system-cache off: the L1s write back straight to RAM (hw/arm/cache.ts).
     ...(options.systemCache === false ? { caches: { system: null } } : {}),
-    ...(p.staleReads ? { checkStaleReads: true } : {}),
+    ...(options.checkStaleReads ? { checkStaleReads: true } : {}),
   });
   bootArm(m, plan, { cmdline: options.cmdline });
   return new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);

@@ -45,8 +45,6 @@ export interface PlatformOptions {
   detector?: boolean;
   /** Words crash lines; without it they name addresses and bytes only. */
   disassembler?: Disassembler;
-  /** AArch64: a non-cacheable read older than a cached copy is a sanitizer violation (MachineOptions.checkStaleReads). */
-  staleReads?: boolean;
 }
 
 /** Boots an x86-64 image as `shootdown run` does; throws LoadError when it cannot be booted. */
