@@ -203,7 +203,8 @@ put_totals:
         mov x28, x30
         mov x0, x21
         bl put_dec
-        print " rounds on "
+        bl put_rounds
+        print " on "
         mov x0, x20
         bl put_dec
         bl put_cpus
@@ -225,6 +226,16 @@ put_cpus:
 1:      mov x30, x16
         ret
 
+// put_rounds: " round", or " rounds" unless x21 = 1. Clobbers x0-x15.
+put_rounds:
+        mov x16, x30
+        print " round"
+        cmp x21, #1
+        b.eq 1f
+        print "s"
+1:      mov x30, x16
+        ret
+
 // banner: what this run does (CPU 0, once every CPU is known).
 banner:
         mov x28, x30
@@ -235,7 +246,8 @@ banner:
         print ", "
         mov x0, x21
         bl put_dec
-        print " rounds, a 4096-byte buffer per CPU, "
+        bl put_rounds
+        print ", a 4096-byte buffer per CPU, "
         cbnz x23, 1f
         print "cleaned by set/way (DC CISW) before the caches go off\n"
         b 2f

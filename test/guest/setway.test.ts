@@ -181,7 +181,7 @@ describe("guest/aarch64/setway under --check-stale-reads (sanitizer event (a) of
     expect(ok.status, ok.stderr).toBe(0);
     const counted = shootdown("run", "guest/aarch64/setway.elf", "--cpus", "2", "--check-stale-reads", "--keep-going", "--", "rounds=1");
     expect(counted.stderr).toMatch(/^sanitizer violations found: 1024$/m);
-    expect(lines(counted.stdout).at(-1)).toBe("setway: FAILED: 1024 mismatches, 1 rounds on 2 CPUs, 1024 doublewords checked");
+    expect(lines(counted.stdout).at(-1)).toBe("setway: FAILED: 1024 mismatches, 1 round on 2 CPUs, 1024 doublewords checked");
   });
 
   it("is recorded: a replay stops at the same step; explore finds it on its first seed and its rerun command keeps it", () => {
