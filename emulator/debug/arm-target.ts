@@ -338,7 +338,7 @@ export class ArmTarget implements DebugTarget {
       }
     };
     for (let c = 0; c < this.cpuCount; c++) look(c, caches.l1.sets, caches.l1.ways);
-    if (caches.system) look(0xffff_ffff, caches.system.sets, caches.system.ways);
+    look(0xffff_ffff, caches.system.sets, caches.system.ways);
     return out;
   }
 
@@ -443,7 +443,7 @@ export class ArmTarget implements DebugTarget {
       }
     };
     scan(i, "L1", caches.l1.sets, caches.l1.ways);
-    if (caches.system) scan(0xffff_ffff, "system", caches.system.sets, caches.system.ways);
+    scan(0xffff_ffff, "system", caches.system.sets, caches.system.ways);
     return out;
   }
 

@@ -6,6 +6,7 @@
 //   CPU 0 L1   CPU 1 L1  …        per CPU, sets × ways × 64-byte lines
 //        \       |      /
 //          system cache           shared; set/way maintenance never reaches it
+//               |                 (a machine may have none: 0 ways)
 //               |
 //              RAM                the Point of Coherency
 //
@@ -13,11 +14,6 @@
 // copy from another L1 by having it written back to the system cache; a
 // write invalidates every other copy first). Non-cacheable accesses go to RAM
 // and see none of this: that is the hazard the model exists to show.
-//
-// The system cache may be left out (0 sets and 0 ways: --system-cache off).
-// Then a line leaving an L1 with its data, by eviction or by a clean of any
-// kind, goes straight to RAM, and only another L1 can hide a line from a
-// non-cacheable reader.
 //
 // Maintenance (Arm ARM D7, "Cache maintenance instructions"):
 //   by set/way (DC ISW, CSW, CISW): this CPU's L1 only; a clean writes the
@@ -133,9 +129,7 @@ function findIn(set: usize, ways: u32, line: u64): usize {
   return findIn(l1Set(cpu, l1SetOf(line)), l1Ways, line);
 }
 
-/** The system cache's record of `line`, or 0 (always 0 when there is no system cache). */
 @inline function scFind(line: u64): usize {
-  if (scWays == 0) return 0;
   return findIn(scSet(scSetOf(line)), scWays, line);
 }
 
@@ -219,8 +213,8 @@ function victimIn(set: usize, ways: u32): usize {
 
 /**
  * Puts a line into the system cache (a write-back or a clean by set/way); a
- * dirty SC victim goes to RAM. Without a system cache, dirty data goes
- * straight to RAM and clean data needs nowhere to go.
+ * dirty SC victim goes to RAM. A machine without a system cache (0 ways)
+ * writes a dirty line straight to RAM, the point of coherency.
  */
 function scInsert(line: u64, data: usize, dirty: bool, ncNewer: u64): void {
   if (scWays == 0) {
@@ -483,9 +477,7 @@ export function dcByAddress(pa: u64, op: u32): void {
 export function dcBySetWay(operand: u64, op: u32): void {
   count(CNT_DC_SETWAY);
   const level = <u32>(operand >> 1) & 7;
-  // Only level 1 (field value 0) exists; set/way operations never reach the
-  // system cache. A clean writes the line back to the system cache, or to
-  // RAM when there is none (l1WriteBack).
+  // Only level 1 (field value 0) exists; set/way operations never reach the system cache.
   if (level != 0) return;
   const a: u32 = l1Ways <= 1 ? 0 : 32 - clz<u32>(l1Ways - 1);
   const way: u32 = a == 0 ? 0 : <u32>(operand >> (32 - a)) & ((1 << a) - 1);

@@ -100,9 +100,8 @@ export function init(): u32 {
   const l1Ways = load<u32>(cfgBase + CFG_L1_WAYS);
   const scSets = load<u32>(cfgBase + CFG_SC_SETS);
   const scWays = load<u32>(cfgBase + CFG_SC_WAYS);
-  // A system cache of 0 sets and 0 ways is none (--system-cache off).
-  const noSc = scSets == 0 && scWays == 0;
-  if (caches && (!isPow2(l1Sets) || l1Ways == 0 || l1Ways > 64 || (!noSc && (!isPow2(scSets) || scWays == 0 || scWays > 64)))) {
+  // A system cache of 0 ways is none at all (--system-cache off): set/way cleans then reach RAM.
+  if (caches && (!isPow2(l1Sets) || !isPow2(scSets) || l1Ways == 0 || l1Ways > 64 || scWays > 64)) {
     return INIT_ERR_GEOMETRY;
   }
   const l1Offset = off;

@@ -110,9 +110,8 @@ export class Machine<A extends Arch = "x86_64"> {
       features |= L.FEATURE_CACHES;
       cfg.setUint32(L.CFG_L1_SETS, o.caches.l1.sets, true);
       cfg.setUint32(L.CFG_L1_WAYS, o.caches.l1.ways, true);
-      // No system cache is 0 sets and 0 ways (arm/cache.ts).
-      cfg.setUint32(L.CFG_SC_SETS, o.caches.system?.sets ?? 0, true);
-      cfg.setUint32(L.CFG_SC_WAYS, o.caches.system?.ways ?? 0, true);
+      cfg.setUint32(L.CFG_SC_SETS, o.caches.system.sets, true);
+      cfg.setUint32(L.CFG_SC_WAYS, o.caches.system.ways, true);
     }
     cfg.setUint32(L.CFG_FEATURES, features, true);
     STRUCT_ORDER.forEach((name, i) => {

@@ -42,8 +42,8 @@ export interface ChaosOptions {
 export interface CacheGeometry {
   /** Per-CPU L1: sets (a power of two) and ways (1 to 64). */
   l1: Geometry;
-  /** The shared system cache that set/way maintenance never reaches; null for none (write-backs go to RAM). */
-  system: Geometry | null;
+  /** The shared system cache that set/way maintenance never reaches. */
+  system: Geometry;
 }
 
 export const DEFAULT_CACHES: CacheGeometry = {
@@ -148,9 +148,9 @@ export function resolveOptions(o: MachineOptions): ResolvedOptions {
     caches = { ...DEFAULT_CACHES, ...(typeof o.caches === "object" ? o.caches : {}) };
     for (const name of ["l1", "system"] as const) {
       const g = caches[name];
-      if (g === null) continue;
       if (!isPow2(g.sets)) throw new ShootdownError(`caches.${name}.sets must be a power of two, not ${g.sets}`);
-      checkInteger(`caches.${name}.ways`, g.ways, 1, 64);
+      // The system cache may be left out (0 ways): then only the CPUs' L1s can hide a line from RAM.
+      checkInteger(`caches.${name}.ways`, g.ways, name === "system" ? 0 : 1, 64);
     }
   }
   return {

@@ -15,8 +15,10 @@ const PA = 0x20_0000n;
 /** The same page mapped Normal Non-cacheable (MAIR Attr2 = 0x44). */
 const VA_NC = VA + 0x10_0000n;
 const SCTLR_C = 1n << 2n;
+/** No system cache (--system-cache off): 0 ways. */
+const NO_SYSTEM_CACHE = { sets: 1, ways: 0 };
 
-function rig(cpus = 1, checkStaleReads = true, system: { sets: number; ways: number } | null = { sets: 64, ways: 4 }) {
+function rig(cpus = 1, checkStaleReads = true, system: { sets: number; ways: number } = { sets: 64, ways: 4 }) {
   const r = armRig({ cpus, checkStaleReads, caches: { l1: { sets: 16, ways: 4 }, system } });
   r.pt.map(VA, PA, PAGE, NORMAL());
   r.pt.map(VA_NC, PA, PAGE, S1.attrIndx(2) | S1.sh(2) | S1.AF);
@@ -93,7 +95,7 @@ describe("the stale-read check", () => {
   });
 
   it("without a system cache, only an L1 can hold the latest value", () => {
-    const { m, cpu } = rig(1, true, null);
+    const { m, cpu } = rig(1, true, NO_SYSTEM_CACHE);
     cpu.store(VA, 8, 0x7777n);
     expect(load(cpu, VA_NC)).toBe(0n);
     expect(staleReads(m.takeEvents())).toMatchObject([{ holder: { l1: 0 } }]);

@@ -31,13 +31,17 @@ export function bootArmPlatform(image: Uint8Array, options: RecordedOptions, con
   const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
   const m = new Machine({
     arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
+    ...armCacheOptions(options),
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
-    // --system-cache off: the L1s write back straight to RAM (hw/arm/cache.ts).
-    ...(options.systemCache === false ? { caches: { system: null } } : {}),
     ...(options.checkStaleReads ? { checkStaleReads: true } : {}),
   });
   bootArm(m, plan, { cmdline: options.cmdline });
   return new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
+}
+
+/** The machine's caches as --system-cache says: with it off, no system cache (0 ways), only the CPUs' L1s. */
+export function armCacheOptions(options: RecordedOptions): { caches?: { system: { sets: number; ways: number } } } {
+  return options.systemCache === false ? { caches: { system: { sets: 1, ways: 0 } } } : {};
 }
 
 /** ESR_ELx.EC values worth naming in a crash report. */
