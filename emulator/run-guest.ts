@@ -37,6 +37,7 @@ export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): 
     ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus) } } : {}),
     ...(given.keepGoing ? { keepGoing: true } : {}),
     ...(given.systemCache === false ? { systemCache: false } : {}),
+    ...(given.checkStaleReads ? { checkStaleReads: true } : {}),
   };
 }
 

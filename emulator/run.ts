@@ -32,6 +32,7 @@ export function bootPlatform(image: Uint8Array, options: RecordedOptions, consol
   if (arch === "x86_64" && (options.hv?.migrate || options.hv?.setWay || options.systemCache === false)) {
     throw new LoadError("--migrate, --set-way and --system-cache are for AArch64 images; this one is x86-64");
   }
+  if (arch === "x86_64" && options.checkStaleReads) throw new LoadError("--check-stale-reads is for AArch64 images: the x86-64 machine models no data caches");
   if (options.hv && arch === "aarch64") return withDisassembler(bootArmHvPlatform(image, options, console, p), "aarch64");
   if (options.hv) return withDisassembler(bootPvPlatform(image, options, console, p), "x86_64");
   if (arch === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");

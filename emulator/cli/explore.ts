@@ -227,6 +227,8 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   if (o.hv?.setWay && o.hv.setWay !== "trap") args.push("--set-way", o.hv.setWay);
   if (o.systemCache === false) args.push("--system-cache", "off");
   if (o.keepGoing) args.push("--keep-going");
+  if (o.systemCache === false) args.push("--system-cache", "off");
+  if (o.checkStaleReads) args.push("--check-stale-reads");
   args.push("--quantum", `${o.quantum}`);
   if (o.mode !== "round-robin") args.push("--strategy", o.mode);
   if (o.mode === "pct" && o.pct) args.push("--depth", `${o.pct.depth}`, "--horizon", `${o.pct.horizon}`);

@@ -56,6 +56,10 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --replay F        follow the schedule in F exactly (same image and options)
   --tlb-chaos P     evict a random TLB entry every 1/P translations on average
                     (P in (0, 1]; seeded by --seed, 0 without it)
+  --check-stale-reads
+                    AArch64: stop with status 4 when a non-cacheable read
+                    returns an older value than a data cache holds (the
+                    latest write still in an L1 or the system cache)
   --hv              run an x86-64 image as paravirtualised (Xen PV) domains, or
                     an AArch64 image as a domain with the hypervisor at EL2,
                     the CPUs being its pCPUs (hypervisor/README.md)
@@ -95,7 +99,8 @@ Exit status: 0 the guest wrote 0 to port 0xf4 (x86-64) or called PSCI
 SYSTEM_OFF (AArch64); 1 it wrote another value, or called SYSTEM_RESET; 2
 the machine crashed (triple fault, bus error, exception loop, deadlock) or
 the image cannot be loaded; 3 --max-steps ran out; 4 the hypervisor's
-sanitizer found a race (a page walk's frame changed under it); 64 bad options; 141
+sanitizer found a race (a page walk's frame changed under it), or
+--check-stale-reads a stale non-cacheable read; 64 bad options; 141
 stdout or stderr was closed before the end (| head).`;
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
@@ -196,6 +201,7 @@ export const MACHINE_OPTIONS = {
   "system-cache": { type: "string" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
+  "check-stale-reads": { type: "boolean" },
   help: { type: "boolean" },
 } as const satisfies OptionSpecs;
 
@@ -235,6 +241,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
+  if (values["check-stale-reads"]) given.checkStaleReads = true;
   if (values["system-cache"] !== undefined && choiceOption("--system-cache", values["system-cache"], ["on", "off"] as const) === "off") given.systemCache = false;
   if (values.hv) {
     given.hv = {
@@ -295,6 +302,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--set-way", (o) => (o.hv?.setWay === undefined || o.hv.setWay === "trap" ? undefined : o.hv.setWay)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
     ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
+    ["--check-stale-reads", (o) => (o.checkStaleReads ? "given" : undefined)],
   ];
   for (const [name, show] of checks) {
     const mine = show(given);
@@ -600,7 +608,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
   lines.push("── shootdown run summary ──");
   lines.push(`result: ${resultText(r)} (exit status ${r.status})`);
   const mode = r.mode === "replay" ? "replay" : scheduleDescription(o);
-  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
+  lines.push(`machine: ${r.arch}, ${o.cpus} CPU${o.cpus === 1 ? "" : "s"}, ${o.memBytes >> 20n} MiB${o.systemCache === false ? ", no system cache" : ""}${o.checkStaleReads ? ", stale reads checked" : ""}; schedule: ${mode}; ${r.decisions} decisions${o.tlbChaos ? `; TLB chaos P=${o.tlbChaos}` : ""}`);
   lines.push("CPU  instructions        cycles  exits");
   for (const c of r.cpus) {
     const exits = Object.entries(c.exits).map(([k, n]) => `${k} ${n}`).join(", ") || "none";

@@ -70,6 +70,12 @@ export const FEATURE_DETECT: u32 = 1 << 1;
 export const FEATURE_CHAOS: u32 = 1 << 2;
 /** Do data accesses go through modelled caches (per-CPU L1, system cache)? */
 export const FEATURE_CACHES: u32 = 1 << 3;
+/**
+ * With FEATURE_CACHES: does every non-cacheable read check that it returns
+ * the latest value written to its bytes, and record EVENT_STALE_READ when it
+ * does not (arm/cache.ts checkUncachedRead)?
+ */
+export const FEATURE_STALE_READS: u32 = 1 << 4;
 
 // ── Translation structures, each a set-associative array of ENTRY_SIZE entries ─
 export const STRUCT_TLB_4K: u32 = 0;
@@ -719,6 +725,15 @@ export const INFO_SIZE_SHIFT: u32 = 52;
 //  32 current value u64  40 level u32  44 pcid u32  48 sequence u64
 export const EVENT_STALE_TLB: u32 = 1;
 export const EVENT_STALE_PSC: u32 = 2;
+/**
+ * A non-cacheable read returned RAM's value while a cache held a newer one
+ * (FEATURE_STALE_READS). Its record reuses the fields: source PA = the PA
+ * read, cached value = the latest value (the cache's copy), current value =
+ * the value read (RAM's), level = where the latest copy sits (a CPU index
+ * for that CPU's L1, 0xFFFFFFFF for the system cache), pcid = the access
+ * size in bytes.
+ */
+export const EVENT_STALE_READ: u32 = 3;
 
 // ── GICv3 and generic timer (AArch64; emulator/hw/arm/gic.ts, timer.ts) ─────
 //

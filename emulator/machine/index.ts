@@ -2,7 +2,7 @@
 //
 // The typed API of the emulator: a Machine with CPUs and memory.
 
-export { Machine, type StaleUseEvent, type Arch, type CpuOf } from "./core/machine.ts";
+export { Machine, type StaleUseEvent, type StaleReadEvent, type HwEvent, type Arch, type CpuOf } from "./core/machine.ts";
 export {
   ArmCpu, armAccessKind, type ArmRegisters, type ArmAccess, type ArmAccessOp, type ArmPrivilege, type ArmFault, type ArmFaultType,
   type ArmMapping, type ArmTranslation, type TlbiOp, type AtOp, type DcOp,

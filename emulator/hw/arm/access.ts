@@ -21,13 +21,20 @@ import { ARM_INFO_ATTR_SHIFT } from "./vmsa/walk";
 import { mairIsCacheable } from "./vmsa/attrs";
 import {
   cachesOn, cacheRead, cacheWrite, uncachedRead, uncachedWrite, dcByAddress, dcBySetWay, l1QuickHit, DC_CLEAN,
-  DC_INVALIDATE, LINE_SIZE,
+  DC_INVALIDATE, LINE_SIZE, staleReadCheck, checkUncachedRead,
 } from "./cache";
 import { CNT_UNCACHED } from "../layout";
 import { physHostCached } from "../phys/ram";
 
 /** The value of the last load. */
 export let loadedValue: u64 = 0;
+/** The VA of the data access being made on the full path, for the stale-read check's report. */
+let accessVa: u64 = 0;
+
+/** Notes the VA of a data access about to take the full path (mem.ts translateData, armDataAccess). */
+@inline export function noteAccessVa(va: u64): void {
+  accessVa = va;
+}
 
 /** Is the last translation's memory cacheable for data? */
 @inline function cacheable(): bool {
@@ -50,6 +57,8 @@ export let loadedValue: u64 = 0;
     const r = l1QuickHit(pa, write);
     return r == 0 ? -1 : <i64>r;
   }
+  // The stale-read check watches every non-cacheable access on the full path.
+  if (staleReadCheck) return -1;
   const h = physHostCached(pa, size);
   if (h >= 0) {
     count(CNT_UNCACHED);
@@ -66,6 +75,7 @@ export let loadedValue: u64 = 0;
 export function armDataAccess(va: u64, size: u32, kind: u32, value: u64): u32 {
   const pa = armTranslate(va, kind);
   if (pa & XLATE_FAILED) return <u32>pa;
+  accessVa = va;
   if (kind & ARM_ACC_WRITE) armPhysWrite(pa, size, value);
   else loadedValue = armPhysRead(pa, size);
   return 0;
@@ -78,7 +88,11 @@ export function armDataAccess(va: u64, size: u32, kind: u32, value: u64): u32 {
  */
 export function armPhysRead(pa: u64, size: u32): u64 {
   if (cacheable()) return cacheRead(pa, size);
-  if (cachesOn) return uncachedRead(pa, size);
+  if (cachesOn) {
+    const v = uncachedRead(pa, size);
+    if (staleReadCheck) checkUncachedRead(accessVa, pa, size, v);
+    return v;
+  }
   const h = physHost(pa, size);
   return h < 0 ? 0 : loadSized(<usize>h, size);
 }

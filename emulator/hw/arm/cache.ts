@@ -21,8 +21,19 @@
 //   by address (DC IVAC, CVAC, CIVAC): every L1 and the system cache, to RAM;
 //   DC ZVA: a cacheable write of zeros to a 64-byte block.
 //
-// Line record (LINE_REC bytes): tag u64 (line PA | LINE_VALID | LINE_DIRTY),
-// victim u64 (way 0 only: the set's next victim), data 64 bytes.
+// Line record (LINE_REC bytes): tag u64 (line PA | LINE_VALID | LINE_DIRTY |
+// LINE_NC_NEWER), victim u64 (way 0 only: the set's next victim), data 64
+// bytes.
+//
+// The stale-read check (FEATURE_STALE_READS, mechanisms §4.6 event (a)): the
+// latest value of a byte is the newest copy among a dirty L1 line (a write
+// invalidates every other L1 copy, so there is at most one), the system
+// cache's line, and RAM, in that order, unless a non-cacheable write has
+// reached RAM since that copy was filled: such a write marks every cached
+// copy of its line LINE_NC_NEWER ("RAM may be newer than this copy"), and a
+// marked copy is never taken as the latest (a missed report, never a false
+// one). A non-cacheable read that returns something other than the latest
+// value records EVENT_STALE_READ with the holder of that value.
 //
 // What lets the fast paths skip the model (kept by setTag, the one function
 // that writes a tag, so nothing else can let it drift):
@@ -38,16 +49,19 @@
 import { cpuCount, count, selectedCpu } from "../cpu";
 import {
   cpuArrays, cpuArraysSize, systemCache, cachePages, ramHostBase, MAX_CPUS, CNT_CACHE_HIT, CNT_CACHE_MISS, CNT_CACHE_WRITEBACK, CNT_DC_SETWAY,
-  CNT_DC_VA, CNT_UNCACHED,
+  CNT_DC_VA, CNT_UNCACHED, EVENT_STALE_READ,
 } from "../layout";
 import { physHost } from "../phys/ram";
 import { ramWritten } from "./code-write";
+import { recordEvent } from "../common/detector";
 
 export const LINE_SIZE: u32 = 64;
 export const LINE_SHIFT: u32 = 6;
 export const LINE_REC: u32 = 80;
 const LINE_VALID: u64 = 1;
 const LINE_DIRTY: u64 = 2;
+/** A non-cacheable write reached RAM after this copy was filled: RAM may be newer (the stale-read check). */
+const LINE_NC_NEWER: u64 = 4;
 const LINE_ADDR: u64 = ~<u64>63;
 /** setTag's owner of a system-cache record. */
 const IN_SC: u32 = 0xFFFF_FFFF;
@@ -60,14 +74,17 @@ let scWays: u32 = 0;
 /** Offset of the L1 inside each CPU's array region. */
 let l1Offset: usize = 0;
 export let cachesOn: bool = false;
+/** FEATURE_STALE_READS: non-cacheable accesses take the full path, where reads are checked. */
+export let staleReadCheck: bool = false;
 
 /** Moves on whenever some page's count of lines that may differ from RAM leaves 0. */
 export let cacheEpoch: u32 = 0;
 /** Per CPU, u32: valid lines in its L1. */
 const l1Held: usize = memory.data(<i32>(4 * MAX_CPUS));
 
-export function setCacheGeometry(on: bool, offset: usize, sets: u32, ways: u32, systemSets: u32, systemWays: u32): void {
+export function setCacheGeometry(on: bool, offset: usize, sets: u32, ways: u32, systemSets: u32, systemWays: u32, checkReads: bool): void {
   cachesOn = on;
+  staleReadCheck = on && checkReads;
   memory.fill(l1Held, 0, 4 * MAX_CPUS);
   cacheEpoch++;
   l1Offset = offset;
@@ -199,7 +216,7 @@ function victimIn(set: usize, ways: u32): usize {
  * dirty SC victim goes to RAM. A machine without a system cache (0 ways)
  * writes a dirty line straight to RAM, the point of coherency.
  */
-function scInsert(line: u64, data: usize, dirty: bool): void {
+function scInsert(line: u64, data: usize, dirty: bool, ncNewer: u64): void {
   if (scWays == 0) {
     if (dirty) ramWriteLine(line, data);
     return;
@@ -215,14 +232,17 @@ function scInsert(line: u64, data: usize, dirty: bool): void {
     setTag(r, line | LINE_VALID, IN_SC);
   }
   memory.copy(r + 16, data, LINE_SIZE);
-  if (dirty) setTag(r, load<u64>(r) | LINE_DIRTY, IN_SC);
+  // The copy now holds the data just put in, so it is as old as that data.
+  let tag = (load<u64>(r) & ~LINE_NC_NEWER) | ncNewer;
+  if (dirty) tag |= LINE_DIRTY;
+  setTag(r, tag, IN_SC);
 }
 
 /** An L1 line is leaving (eviction or invalidation with write-back): dirty data goes to the system cache. */
 function l1WriteBack(r: usize, cpu: u32): void {
   const tag = load<u64>(r);
   if ((tag & LINE_VALID) && (tag & LINE_DIRTY)) {
-    scInsert(tag & LINE_ADDR, r + 16, true);
+    scInsert(tag & LINE_ADDR, r + 16, true, tag & LINE_NC_NEWER);
     setTag(r, tag & ~LINE_DIRTY, cpu);
     count(CNT_CACHE_WRITEBACK);
   }
@@ -255,9 +275,14 @@ function l1Line(cpu: u32, line: u64, forWrite: bool): usize {
   r = victimIn(l1Set(cpu, l1SetOf(line)), l1Ways);
   l1WriteBack(r, cpu);
   const sc = scFind(line);
-  if (sc != 0) memory.copy(r + 16, sc + 16, LINE_SIZE);
-  else ramReadLine(line, r + 16);
-  setTag(r, line | LINE_VALID, cpu);
+  let ncNewer: u64 = 0;
+  if (sc != 0) {
+    memory.copy(r + 16, sc + 16, LINE_SIZE);
+    ncNewer = load<u64>(sc) & LINE_NC_NEWER;
+  } else {
+    ramReadLine(line, r + 16);
+  }
+  setTag(r, line | LINE_VALID | ncNewer, cpu);
   return r;
 }
 
@@ -308,8 +333,48 @@ export function uncachedWrite(pa: u64, size: u32, value: u64): void {
   count(CNT_UNCACHED);
   const h = physHost(pa, size);
   if (h < 0) return;
+  if (staleReadCheck) markNcNewer(pa & LINE_ADDR);
   ramWritten(<usize>h, pa, size);
   storeSized(<usize>h, size, value);
+}
+
+// ── The stale-read check (FEATURE_STALE_READS) ──────────────────────────────
+
+/** A non-cacheable write to `line` is reaching RAM: every cached copy of it may now be older than RAM. */
+function markNcNewer(line: u64): void {
+  for (let cpu: u32 = 0; cpu < cpuCount; cpu++) {
+    if (!l1Holds(cpu)) continue;
+    const r = l1Find(cpu, line);
+    if (r != 0) setTag(r, load<u64>(r) | LINE_NC_NEWER, cpu);
+  }
+  const sc = scFind(line);
+  if (sc != 0) setTag(sc, load<u64>(sc) | LINE_NC_NEWER, IN_SC);
+}
+
+/**
+ * After a non-cacheable read by the selected CPU of `size` bytes at pa (VA
+ * va) returned `value` from RAM: records EVENT_STALE_READ when a cache holds
+ * a newer value of those bytes (mechanisms §4.6 (a)), naming the holder: the
+ * dirty L1 line's CPU, else the system cache. Cold: only with the check on.
+ */
+export function checkUncachedRead(va: u64, pa: u64, size: u32, value: u64): void {
+  const h = physHost(pa, size);
+  if (h < 0 || pageMatchesRam(<usize>h)) return;
+  const line = pa & LINE_ADDR;
+  let holder: u32 = IN_SC;
+  let r: usize = 0;
+  for (let cpu: u32 = 0; cpu < cpuCount && r == 0; cpu++) {
+    if (!l1Holds(cpu)) continue;
+    const l1 = l1Find(cpu, line);
+    if (l1 != 0 && (load<u64>(l1) & LINE_DIRTY)) {
+      r = l1;
+      holder = cpu;
+    }
+  }
+  if (r == 0) r = scFind(line);
+  if (r == 0 || (load<u64>(r) & LINE_NC_NEWER)) return;
+  const latest = loadSized(r + 16 + <usize>(pa & 63), size);
+  if (latest != value) recordEvent(EVENT_STALE_READ, va, pa, latest, value, holder, size);
 }
 
 /**

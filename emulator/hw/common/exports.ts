@@ -9,7 +9,7 @@
 import {
   cfgBase, cpuBlocks, cpuArrays, cpuArraysSize, ramHostBase, ramTable, eventRing, layoutConfig, ensureMemory, align,
   CFG_CPUS, CFG_ARCH, CFG_MAXPHYADDR, CFG_FEATURES, CFG_SETS, CFG_WAYS, CFG_MICRO_ENTRIES, CFG_CHAOS_SEED,
-  CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, systemCache,
+  CFG_L1_SETS, CFG_L1_WAYS, CFG_SC_SETS, CFG_SC_WAYS, FEATURE_CACHES, FEATURE_STALE_READS, systemCache,
   decodeCache, DECODE_ENTRIES, DECODE_ENTRY_SIZE, cachePages, CACHE_PAGES_BYTES, usageRecord, pageState, USAGE_STRUCT_END,
   CPU_SIZE, CPU_STRUCTS, DESC_SIZE, DESC_BASE, DESC_SET_MASK, DESC_WAYS, DESC_SHIFT, DESC_SRC, DESC_SET_BYTES, ENTRY_SIZE,
   SRC_SIZE, STRUCT_COUNT, MAX_CPUS, MICRO_ENTRY_SIZE, CPU_CLOCK, CPU_MICRO_EPOCH,
@@ -123,7 +123,7 @@ export function init(): u32 {
   codeReset();
 
   setMachineShape(cpus, microEntries, feat);
-  setCacheGeometry(caches, <usize>l1Offset, l1Sets, l1Ways, scSets, scWays);
+  setCacheGeometry(caches, <usize>l1Offset, l1Sets, l1Ways, scSets, scWays, (feat & FEATURE_STALE_READS) != 0);
   if (feat & (FEATURE_DETECT | FEATURE_CHAOS)) disableMicro();
   ramSetMaxPhysAddr(maxPhys);
   ramReset();

@@ -33,6 +33,33 @@ export interface StaleUseEvent {
   sequence: bigint;
 }
 
+/**
+ * A non-cacheable read that returned RAM's value while a cache held a newer
+ * one (MachineOptions.checkStaleReads; mechanisms §4.6 (a)).
+ */
+export interface StaleReadEvent {
+  kind: "stale-read";
+  /** The CPU that read. */
+  cpu: number;
+  /** The address it read, as its own translation regime saw it. */
+  va: bigint;
+  /** The physical address read (an IPA is for the hypervisor, which owns the p2m, to add). */
+  pa: bigint;
+  /** Bytes read: 1, 2, 4 or 8. */
+  size: number;
+  /** What the read returned: RAM's value. */
+  value: bigint;
+  /** The latest value written to those bytes. */
+  expected: bigint;
+  /** Where that latest value sits: a CPU's L1, or the system cache. */
+  holder: { l1: number } | "system cache";
+  /** Order of the event since the machine was created. */
+  sequence: bigint;
+}
+
+/** What the hardware module reports. */
+export type HwEvent = StaleUseEvent | StaleReadEvent;
+
 const INIT_ERRORS: Record<number, string> = {
   1: "the CPU count is out of range",
   2: "MAXPHYADDR is out of range",
@@ -78,6 +105,7 @@ export class Machine<A extends Arch = "x86_64"> {
     if (o.page1GB) features |= L.FEATURE_PAGE1GB;
     if (o.detectMissingInvalidation) features |= L.FEATURE_DETECT;
     if (o.chaos) features |= L.FEATURE_CHAOS;
+    if (o.checkStaleReads) features |= L.FEATURE_STALE_READS;
     if (o.caches) {
       features |= L.FEATURE_CACHES;
       cfg.setUint32(L.CFG_L1_SETS, o.caches.l1.sets, true);
@@ -135,15 +163,31 @@ export class Machine<A extends Arch = "x86_64"> {
   }
 
   /** Removes and returns the missing-invalidation events recorded so far. */
-  takeEvents(): StaleUseEvent[] {
+  takeEvents(): HwEvent[] {
     const L = this.layout;
     const n = this.hw.eventsPending();
     const first = this.hw.eventsFirst();
     const ring = this.hw.regionEvents();
     const view = new DataView(this.hw.memory.buffer);
-    const out: StaleUseEvent[] = [];
+    const out: HwEvent[] = [];
     for (let i = 0; i < n; i++) {
       const at = ring + Number((first + BigInt(i)) % BigInt(L.EVENT_CAPACITY)) * L.EVENT_SIZE;
+      if (view.getUint32(at, true) === L.EVENT_STALE_READ) {
+        // The record's fields as layout.ts EVENT_STALE_READ reuses them.
+        const holder = view.getUint32(at + 40, true);
+        out.push({
+          kind: "stale-read",
+          cpu: view.getUint32(at + 4, true),
+          va: view.getBigUint64(at + 8, true),
+          pa: view.getBigUint64(at + 16, true),
+          size: view.getUint32(at + 44, true),
+          value: view.getBigUint64(at + 32, true),
+          expected: view.getBigUint64(at + 24, true),
+          holder: holder === 0xffff_ffff ? "system cache" : { l1: holder },
+          sequence: view.getBigUint64(at + 48, true),
+        });
+        continue;
+      }
       out.push({
         kind: view.getUint32(at, true) === L.EVENT_STALE_TLB ? "stale-tlb-entry" : "stale-paging-structure-cache-entry",
         cpu: view.getUint32(at + 4, true),

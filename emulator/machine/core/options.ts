@@ -71,6 +71,12 @@ export interface MachineOptions {
    * off, or a geometry.
    */
   caches?: boolean | Partial<CacheGeometry>;
+  /**
+   * With caches: check every non-cacheable read against the latest value
+   * written to its bytes, and report one that returns an older value
+   * (`machine.takeEvents()`, kind "stale-read"; mechanisms §4.6 (a)).
+   */
+  checkStaleReads?: boolean;
 }
 
 export const DEFAULT_TLB: TlbGeometry = {
@@ -97,6 +103,7 @@ export interface ResolvedOptions {
   detectMissingInvalidation: boolean;
   chaos: ChaosOptions | undefined;
   caches: CacheGeometry | undefined;
+  checkStaleReads: boolean;
 }
 
 const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -132,6 +139,9 @@ export function resolveOptions(o: MachineOptions): ResolvedOptions {
       throw new ShootdownError(`chaos.meanInterval must be a positive integer, not ${o.chaos.meanInterval}`);
     }
   }
+  if (o.checkStaleReads && (o.caches === false || arch !== "aarch64")) {
+    throw new ShootdownError("checkStaleReads needs the data caches (an aarch64 machine with caches)");
+  }
   let caches: CacheGeometry | undefined;
   if (o.caches === undefined ? arch === "aarch64" : o.caches !== false) {
     if (arch !== "aarch64") throw new ShootdownError("caches are modelled for aarch64 machines only");
@@ -153,6 +163,7 @@ export function resolveOptions(o: MachineOptions): ResolvedOptions {
     tlb,
     microTlbEntries,
     detectMissingInvalidation: o.detectMissingInvalidation ?? false,
+    checkStaleReads: o.checkStaleReads ?? false,
     chaos: o.chaos,
   };
 }

@@ -35,8 +35,10 @@ export interface RecordedOptions {
   hv?: HvOptions;
   /** --keep-going: sanitizer violations are counted; the run does not stop at the first. */
   keepGoing?: boolean;
-  /** --system-cache off (AArch64): the machine has no shared system cache (false); default true. */
+  /** --system-cache off (AArch64): false when no system cache sits between the L1s and RAM; absent, there is one. */
   systemCache?: boolean;
+  /** --check-stale-reads (AArch64): a non-cacheable read older than a data cache's copy is a sanitizer violation (status 4). */
+  checkStaleReads?: boolean;
 }
 
 /** What `--hv` sets up (hypervisor/). */
@@ -101,6 +103,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
     ...(o.systemCache === false ? { systemCache: false } : {}),
+    ...(o.checkStaleReads ? { checkStaleReads: true } : {}),
   };
 }
 
@@ -196,6 +199,7 @@ export function parseSchedule(text: string): Schedule {
     hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
+  const checkStaleReads = field(o.checkStaleReads === undefined || typeof o.checkStaleReads === "boolean", o.checkStaleReads as boolean | undefined, `"options.checkStaleReads" must be true or false`);
   const end = raw.end;
   const endOk = isObject(end) && Number.isInteger(end.status) && typeof end.stateHash === "string" && /^0x[0-9a-f]{1,16}$/.test(end.stateHash);
   field(endOk, 0, `"end" must be { "status": N, "stateHash": "0x…" }`);
@@ -219,6 +223,7 @@ export function parseSchedule(text: string): Schedule {
       ...(hv ? { hv } : {}),
       ...(keepGoing ? { keepGoing } : {}),
       ...(o.systemCache === false ? { systemCache: false } : {}),
+      ...(checkStaleReads ? { checkStaleReads } : {}),
     },
     decisions,
     status: e.status,

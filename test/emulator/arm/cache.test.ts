@@ -15,9 +15,11 @@ const PA = 0x20_0000n;
 /** The same page mapped Normal Non-cacheable (MAIR Attr2 = 0x44). */
 const VA_NC = VA + 0x10_0000n;
 const SCTLR_C = 1n << 2n;
+/** No system cache (--system-cache off): 0 ways. */
+const NO_SYSTEM_CACHE = { sets: 1, ways: 0 };
 
-function cacheRig(cpus = 1) {
-  const r = armRig({ cpus, caches: { l1: { sets: 16, ways: 4 }, system: { sets: 64, ways: 4 } } });
+function cacheRig(cpus = 1, system: { sets: number; ways: number } = { sets: 64, ways: 4 }) {
+  const r = armRig({ cpus, caches: { l1: { sets: 16, ways: 4 }, system } });
   r.pt.map(VA, PA, PAGE, NORMAL());
   r.pt.map(VA_NC, PA, PAGE, S1.attrIndx(2) | S1.sh(2) | S1.AF);
   return r;
@@ -131,6 +133,39 @@ describe("the set/way hazard", () => {
     expect(m.memory.read64(PA + 0x40n)).toBe(0n);
     expect(m.memory.read64(PA + 0x78n)).toBe(0n);
     expect(m.memory.read64(PA + 0x38n)).toBe(0xffn);
+  });
+});
+
+describe("without a system cache (--system-cache off)", () => {
+  it("a set/way clean writes the dirty line straight to RAM, so a caches-off reader sees it", () => {
+    const { m, cpu } = cacheRig(1, NO_SYSTEM_CACHE);
+    m.memory.write64(PA, 0x1111n);
+    cpu.store(VA, 8, 0x2222n);
+    expect(value(cpu, VA_NC)).toBe(0x1111n);
+    setWayAll(cpu, "CISW");
+    expect(m.memory.read64(PA)).toBe(0x2222n);
+    cpu.setRegisters({ sctlr_el1: SCTLR & ~SCTLR_C });
+    expect(value(cpu, VA)).toBe(0x2222n);
+  });
+
+  it("another CPU's L1 can still hide the line from a set/way clean on this one", () => {
+    const { m } = cacheRig(2, NO_SYSTEM_CACHE);
+    const [c0, c1] = [m.cpu(0), m.cpu(1)];
+    c1.store(VA, 8, 0x3333n);
+    setWayAll(c0, "CISW");
+    expect(value(c0, VA_NC)).toBe(0n);
+    setWayAll(c1, "CSW");
+    expect(value(c0, VA_NC)).toBe(0x3333n);
+  });
+
+  it("an L1 eviction writes back to RAM, and a read miss after it fills from RAM", () => {
+    const { m, cpu, pt } = cacheRig(1, NO_SYSTEM_CACHE);
+    pt.map(VA + 0x1000n, PA + 0x1000n, PAGE, NORMAL());
+    // Five lines of one set (16 sets of 64 bytes: 1 KiB apart) in a 4-way L1: the first is evicted.
+    for (let i = 0n; i < 5n; i++) expect(cpu.store(VA + i * 0x400n, 8, 0x100n + i).ok).toBe(true);
+    expect(m.memory.read64(PA)).toBe(0x100n);
+    expect(m.memory.read64(PA + 0x400n)).toBe(0n);
+    expect(value(cpu, VA)).toBe(0x100n);
   });
 });
 

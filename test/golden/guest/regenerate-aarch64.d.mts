@@ -5,6 +5,7 @@ export const ROOT: string;
 export const GOLDEN_DIR: string;
 export const GUEST_DIR: string;
 export const IMAGES: string[];
+export const SCENARIO_IMAGES: string[];
 export const QEMU: string;
 export const QEMU_ARGS: string[];
 export const QEMU_TIMEOUT_MS: number;

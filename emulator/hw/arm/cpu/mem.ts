@@ -30,7 +30,7 @@ import { a64CodeWritten } from "./decoded";
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
-import { armPhysRead, armPhysWrite, cachedQuickHost, loadSized, storeSized } from "../access";
+import { armPhysRead, armPhysWrite, cachedQuickHost, loadSized, storeSized, noteAccessVa } from "../access";
 import { ARM_ACC_WRITE } from "../vmsa/permissions";
 import { gicOwns, gicMmioRead, gicMmioWrite } from "../gic";
 import { privKind } from "./state";
@@ -109,6 +109,7 @@ function accessSyndrome(size: u32, mmio: i32): u32 {
 
 /** Translates va for a data access; XLATE_FAILED with the abort raised (with `syndrome` when stage 2 faulted). */
 function translateData(va: u64, write: bool, syndrome: u32 = 0): u64 {
+  noteAccessVa(va);
   const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
   if (pa & XLATE_FAILED) raiseAbort(va, false, write, false, syndrome);
   return pa;

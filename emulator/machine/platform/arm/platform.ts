@@ -9,7 +9,7 @@
 // outside PSCI (no EL2 or EL3 firmware is behind them) crashes the machine.
 // The debugger drives this same platform.
 
-import { Machine } from "../../core/machine.ts";
+import { Machine, type StaleReadEvent } from "../../core/machine.ts";
 import { bootArm, planArmLoad, ARM_RAM_BASE } from "./boot.ts";
 import type { LoadPlan } from "../../core/elf-load.ts";
 import { MmioBus } from "./devices.ts";
@@ -33,6 +33,7 @@ export function bootArmPlatform(image: Uint8Array, options: RecordedOptions, con
     arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
     ...armCacheOptions(options),
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
+    ...(options.checkStaleReads ? { checkStaleReads: true } : {}),
   });
   bootArm(m, plan, { cmdline: options.cmdline });
   return new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
@@ -109,6 +110,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
 
   protected machineEvents(): MachineEvent[] {
     return this.m.takeEvents().map((e) => {
+      if (e.kind === "stale-read") return staleReadViolation(e);
       const stage2 = (e.level & 0x80) !== 0;
       const what = `the ${stage2 ? "stage-2 " : ""}L${e.level & 0x7f} descriptor at ${hex(e.sourcePa)}`;
       const kind = e.kind === "stale-tlb-entry" ? "TLB entry" : "walk-cache entry";
@@ -132,6 +134,23 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
   unknownPorts() {
     return [];
   }
+}
+
+/**
+ * Sanitizer event (a) of mechanisms §4.6: a non-cacheable read returned
+ * RAM's value while a cache held the latest one. A violation (status 4), as
+ * the hypervisor's sanitizer reports one; under a hypervisor the PA is a
+ * machine address, which it can name by IPA through its p2m.
+ */
+export function staleReadViolation(e: StaleReadEvent): MachineEvent {
+  const where = e.holder === "system cache" ? "the system cache" : `CPU ${e.holder.l1}'s L1 (dirty)`;
+  return {
+    kind: "violation",
+    cpu: e.cpu,
+    message: `CPU ${e.cpu} read ${e.size} bytes at VA ${hex(e.va)} (PA ${hex(e.pa)}) with a non-cacheable access and got ${hex(e.value)} from RAM; ` +
+      `the latest value written there, ${hex(e.expected)}, is in ${where}`,
+    detail: { rule: "stale-read", ...e, holder: e.holder === "system cache" ? "system cache" : `L1 of CPU ${e.holder.l1}` },
+  };
 }
 
 function setX0(cpu: ArmCpu, value: bigint): void {
