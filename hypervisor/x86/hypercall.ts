@@ -35,11 +35,12 @@ const u32 = (v: bigint | undefined) => Number((v ?? 0n) & 0xffff_ffffn);
 /** The hypercall entry: dispatches, counts the result, and returns RAX (a negative errno as two's complement). */
 export function* hypercall(c: Cpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
   const rc = yield* dispatch(c, nr, args, false);
-  c.hv.stats.hypercall(HYPERCALL_NAMES[Number(nr)] ?? "unknown", rc);
+  c.hv.stats.hypercall(HYPERCALL_NAMES[Number(nr)] ?? "unknown", Number(rc));
   return BigInt.asUintN(64, BigInt(rc));
 }
 
-function* dispatch(c: Cpu, nr: bigint, a: readonly bigint[], inMulticall: boolean): Routine<number> {
+/** A hypercall's result: an errno or a count, a bigint where it may be wider than a double holds (memory_op's start_extent). */
+function* dispatch(c: Cpu, nr: bigint, a: readonly bigint[], inMulticall: boolean): Routine<number | bigint> {
   const [a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n] = a;
   switch (nr) {
     case BigInt(HYPERVISOR.mmu_update):
@@ -80,7 +81,7 @@ function* doMulticall(c: Cpu, list: bigint, nr: number, inMulticall: boolean): R
     const args = Array.from({ length: 6 }, (_, k) => v.getBigUint64(MULTICALL_ENTRY.ARGS + 8 * k, true));
     const op = v.getBigUint64(MULTICALL_ENTRY.OP, true);
     const rc = yield* dispatch(c, op, args, true);
-    c.hv.stats.hypercall(`multicall:${HYPERCALL_NAMES[Number(op)] ?? "unknown"}`, rc);
+    c.hv.stats.hypercall(`multicall:${HYPERCALL_NAMES[Number(op)] ?? "unknown"}`, Number(rc));
     const result = new Uint8Array(8);
     new DataView(result.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(rc)), true);
     if (!(yield* copyToGuest(c, at + BigInt(MULTICALL_ENTRY.RESULT), result))) return -EFAULT;
