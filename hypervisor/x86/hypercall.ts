@@ -4,7 +4,7 @@
 // R10, R8; result in RAX) and the small hypercalls: multicall, console_io,
 // vcpu_op, sched_op, xen_version. Anything else is -ENOSYS.
 
-import { EFAULT, EEXIST, EINVAL, ENOENT, ENOSYS } from "../common/errno.ts";
+import { E2BIG, EFAULT, EEXIST, EINVAL, ENOENT, ENOSYS } from "../common/errno.ts";
 import { PGT } from "../common/frame-table.ts";
 import type { VCpu } from "../common/domain.ts";
 import type { Routine } from "../common/routine.ts";
@@ -89,9 +89,13 @@ function* doMulticall(c: Cpu, list: bigint, nr: number, inMulticall: boolean): R
   return 0;
 }
 
-/** do_console_io: CONSOLEIO_write hands the bytes to the console callback (in Xen's 127-byte chunks); there is no input. */
+/**
+ * do_console_io: CONSOLEIO_write hands the bytes to the console callback (in
+ * Xen's 127-byte chunks); there is no input, but a read count that would
+ * overlap the errnos ((int)count < 0) is -E2BIG first, as in Xen.
+ */
 function* doConsoleIo(c: Cpu, cmd: number, count: number, buffer: bigint): Routine<number> {
-  if (cmd === CONSOLEIO_read) return 0;
+  if (cmd === CONSOLEIO_read) return (count | 0) < 0 ? -E2BIG : 0;
   if (cmd !== CONSOLEIO_write) return -ENOSYS;
   for (let done = 0; done < count; ) {
     const n = Math.min(127, count - done);

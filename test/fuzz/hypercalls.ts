@@ -28,15 +28,15 @@
 // `runHypercallCase(seed, index)` replays a case in a test.
 
 import { join } from "node:path";
-import { finish, interleave, maddr, recount, resultName, type Domain, type Routine, type VCpu, xen } from "../../hypervisor/index.ts";
-import { EACCES, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENXIO, EOPNOTSUPP, EPERM, ESRCH, ENOMEM } from "../../hypervisor/common/errno.ts";
+import { finish, interleave, maddr, recount, type Domain, type Routine, type VCpu, xen } from "../../hypervisor/index.ts";
+import { E2BIG, EACCES, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENXIO, EOPNOTSUPP, EPERM, ESRCH, ENOMEM } from "../../hypervisor/common/errno.ts";
 import { makeHv, putVirt, spareMfns, type TestDomain, type TestHv } from "../hypervisor/helpers.ts";
 import { type CaseResult, type Surface, ROOT, Random, cliCase } from "./harness.ts";
 
 const { HYPERVISOR, MMUEXT_OP, MULTICALL_ENTRY, XEN_MEMORY_RESERVATION, VCPU_GUEST_CONTEXT, CPU_USER_REGS } = xen;
 
 /** The errnos Xen's PV hypercalls return to a guest (xen/include/public/errno.h); anything else negative is a defect. */
-const XEN_ERRNOS = new Set([EPERM, ENOENT, ESRCH, ENXIO, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, ENOSYS, EOPNOTSUPP]);
+const XEN_ERRNOS = new Set([EPERM, ENOENT, ESRCH, ENXIO, E2BIG, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EINVAL, ENOSYS, EOPNOTSUPP]);
 /** No call on these small domains needs more steps than this (the property tests' bound); more is a hang. */
 const MAX_STEPS = 2_000_000;
 const hex = (v: bigint | number) => `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
@@ -293,6 +293,42 @@ function multicallEntries(r: Random, w: World, di: number, n: number, args: Args
   return out;
 }
 
+/**
+ * A hostile page table, as a guest builds one: a multicall that fills
+ * entries of a frame (one with no type yet takes any write; a bootstrap
+ * table checks each) and then pins it at some level, so that validation
+ * meets what the entries name: frames of every kind, the table itself,
+ * tables pinned before, reserved and disallowed flags.
+ */
+function tableBuild(r: Random, w: World, di: number, args: Args): Uint8Array {
+  const table = r.chance(0.8) ? BigInt(r.pick(w.spare[di]!)) : frame(r, w, di);
+  const level = 1 + r.int(4);
+  const n = 1 + r.int(8);
+  const reqs: bigint[] = [];
+  for (let i = 0; i < n; i++) {
+    const slot = level === 4 && r.chance(0.2) ? 256 + r.int(16) : r.int(512);
+    const target = r.chance(0.2) ? table : r.chance(0.5) ? BigInt(r.pick(w.spare[di]!)) : frame(r, w, di);
+    reqs.push((table << 12n) + BigInt(slot * 8), BigInt.asUintN(64, (target << 12n) | pteFlags(r)));
+  }
+  const update = args.put(u64s(...reqs));
+  const pin = new Uint8Array(MMUEXT_OP.SIZE);
+  new DataView(pin.buffer).setUint32(MMUEXT_OP.CMD, r.chance(0.9) ? level - 1 : xen.MMUEXT.UNPIN_TABLE, true);
+  new DataView(pin.buffer).setBigUint64(MMUEXT_OP.ARG1, BigInt.asUintN(64, table), true);
+  const pinAt = args.put(pin);
+  const self = BigInt(xen.DOMID_SELF);
+  const entry = (nr: number, regs: bigint[]) => {
+    const e = new Uint8Array(MULTICALL_ENTRY.SIZE);
+    const v = new DataView(e.buffer);
+    v.setBigUint64(MULTICALL_ENTRY.OP, BigInt(nr), true);
+    regs.forEach((a, k) => v.setBigUint64(MULTICALL_ENTRY.ARGS + 8 * k, a, true));
+    return e;
+  };
+  const out = new Uint8Array(2 * MULTICALL_ENTRY.SIZE);
+  out.set(entry(HYPERVISOR.mmu_update, [update, BigInt(n), 0n, self]));
+  out.set(entry(HYPERVISOR.mmuext_op, [pinAt, 1n, 0n, self]), MULTICALL_ENTRY.SIZE);
+  return out;
+}
+
 /** The hypercall numbers a case draws from, weighted toward the memory-management ones. */
 const NUMBERS = [
   HYPERVISOR.mmu_update, HYPERVISOR.mmu_update, HYPERVISOR.mmu_update, HYPERVISOR.mmu_update,
@@ -336,6 +372,7 @@ function hostileArgs(r: Random, w: World, di: number, args: Args, depth = 0): { 
       return { nr, regs: [BigInt.asUintN(64, BigInt(op) | (start << 6n)), arg, junk(), junk(), junk()] };
     }
     case HYPERVISOR.multicall: {
+      if (depth === 0 && r.chance(0.4)) return { nr, regs: [args.put(tableBuild(r, w, di, args)), 2n, 0n, 0n, 0n] };
       const n = depth > 1 ? 1 : 1 + r.int(4);
       const entries = args.pointer(r, dom, multicallEntries(r, w, di, n, args, depth));
       return { nr, regs: [entries, r.chance(0.8) ? BigInt(n) : count(r), junk(), junk(), junk()] };
@@ -397,6 +434,8 @@ function* finishVoid(routine: Routine<void>): Routine<number> {
  * hole -EFAULT (do_mmu_update, do_mmuext_op: guest_handle_okay), and the
  * bare continuation of an old_guest_table release (count
  * MMU_UPDATE_PREEMPTED, a null array) the foreigndom it was given, as an int.
+ * CONSOLEIO_read has no input to give, but a count above INT_MAX is -E2BIG
+ * (do_console_io); a console command that does not exist is -ENOSYS.
  * A reservation call whose start extent is past any nr_extents it may
  * encode (UINT_MAX >> MEMOP_EXTENT_SHIFT) returns the start extent, whatever
  * the structure says (do_memory_op: "start_extent >= nr_extents").
@@ -404,6 +443,11 @@ function* finishVoid(routine: Routine<void>): Routine<number> {
 function expected(nr: bigint, regs: bigint[], vcpu: VCpu): bigint | number | undefined {
   if (!KNOWN.has(Number(nr)) || nr >= 64n) return -ENOSYS;
   if (nr === BigInt(HYPERVISOR.vcpu_op) && BigInt.asUintN(32, regs[1]!) >= BigInt(vcpu.domain.vcpus.length)) return -ENOENT;
+  if (nr === BigInt(HYPERVISOR.console_io)) {
+    const cmd = BigInt.asUintN(32, regs[0]!);
+    if (cmd === 1n) return BigInt.asUintN(32, regs[1]!) > 0x7fff_ffffn ? -E2BIG : 0;
+    if (cmd !== 0n) return -ENOSYS;
+  }
   if (nr === BigInt(HYPERVISOR.memory_op) && [0, 1, 6].includes(Number(regs[0]! & 0x3fn)) && regs[0]! >> 6n > 0xffff_ffffn >> 6n) return BigInt.asIntN(64, regs[0]! >> 6n);
   if (nr === BigInt(HYPERVISOR.mmu_update) || nr === BigInt(HYPERVISOR.mmuext_op)) {
     const n = BigInt.asUintN(32, regs[1]!);
@@ -420,8 +464,19 @@ function expected(nr: bigint, regs: bigint[], vcpu: VCpu): bigint | number | und
 
 // ── Running a case ───────────────────────────────────────────────────────────
 
-/** How often each hypercall gave each result, over this process's cases: a look at how deep the cases reach. */
-export const resultTally = new Map<string, number>();
+/** What the hypervisor counted over this process's cases (hypercalls by result, type transitions, pins): how deep the cases reach. */
+export const coverage = new Map<string, number>();
+
+function tally(w: World): void {
+  const bump = (k: string, by: number) => coverage.set(k, (coverage.get(k) ?? 0) + by);
+  const s = w.t.hv.stats;
+  for (const [name, byResult] of s.hypercalls) for (const [rc, n] of byResult) bump(`${name} → ${rc}`, n);
+  for (const [transition, n] of s.typeTransitions) bump(`type ${transition}`, n);
+  bump("pins", s.pins);
+  bump("unpins", s.unpins);
+  bump("frames allocated", s.framesAllocated);
+  bump("frames freed", s.framesFreed);
+}
 
 /** The vCPUs that can make a call now: initialised, up, of a domain that has not shut down. */
 function runnable(w: World): { di: number; v: VCpu }[] {
@@ -488,9 +543,6 @@ export function runHypercallCase(r: Random): CaseResult {
       return fail(/did not finish within/.test(message) ? "time" : "stack-trace", `${message} ${where}`);
     }
     for (const [k, c] of batch.entries()) {
-      const rc = results[k]!;
-      const key = `${c.what.split(" ")[1] === "hypercall" ? c.what.split(" ")[3]!.split(")")[0]!.slice(1) : c.what.split(" ")[1]} → ${resultName(typeof rc === "bigint" ? Number(BigInt.asIntN(64, rc)) : rc)}`;
-      resultTally.set(key, (resultTally.get(key) ?? 0) + 1);
       const wrong = checkResult(c, results[k]!);
       if (wrong) return fail("exit-status", wrong);
     }
@@ -504,6 +556,7 @@ export function runHypercallCase(r: Random): CaseResult {
       w.snapshots.set(dom.d, now);
     }
   }
+  tally(w);
   return {};
 }
 

@@ -7,7 +7,8 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finish, xen } from "../../hypervisor/index.ts";
-import { expectConsistent, makeHv, put, type TestDomain, type TestHv } from "./helpers.ts";
+import { E2BIG, ESRCH } from "../../hypervisor/common/errno.ts";
+import { expectConsistent, makeHv, put, u64s, type TestDomain, type TestHv } from "./helpers.ts";
 
 const { HYPERVISOR, XENMEM } = xen;
 
@@ -41,5 +42,24 @@ describe("memory_op's start_extent", () => {
     expect(rax(HYPERVISOR.memory_op, cmd(XENMEM.populate_physmap), put(t, a, 0x300, r))).toBe(start);
     // A start just past what a double holds exactly, too.
     expect(rax(HYPERVISOR.memory_op, ((1n << 53n) + 1n) << 6n, put(t, a, 0x300, r))).toBe((1n << 53n) + 1n);
+  });
+});
+
+describe("console_io", () => {
+  it("CONSOLEIO_read with a count above INT_MAX: -E2BIG, as the result would overlap the errnos (do_console_io)", () => {
+    expect(rax(HYPERVISOR.console_io, 1n, 0x8000_0000n, 0n)).toBe(BigInt.asUintN(64, BigInt(-E2BIG)));
+    expect(rax(HYPERVISOR.console_io, 1n, 0xffff_ffffn, 0n)).toBe(BigInt.asUintN(64, BigInt(-E2BIG)));
+    // At or below INT_MAX it reads what there is: nothing.
+    expect(rax(HYPERVISOR.console_io, 1n, 0x7fff_ffffn, 0n)).toBe(0n);
+  });
+});
+
+describe("mmu_update's page-table owner", () => {
+  it("an unknown page-table owner (foreigndom >> 16): -ESRCH, returned before the path that writes pdone (do_mmu_update)", () => {
+    const pdone = put(t, a, 0x400, u64s(0x1234_5678n));
+    const reqs = put(t, a, 0x100, u64s(0n, 0n));
+    const foreigndom = (0x99n << 16n) | BigInt(xen.DOMID_SELF);
+    expect(rax(HYPERVISOR.mmu_update, reqs, 1n, pdone, foreigndom)).toBe(BigInt.asUintN(64, BigInt(-ESRCH)));
+    expect(t.mem.read64(a.scratchMa + 0x400n)).toBe(0x1234_5678n);
   });
 });
