@@ -22,10 +22,14 @@
 //                 or another domain's frames, frame-table entries, M2P
 //                 entries or vCPUs changed
 //
-// One case in ten instead boots the PV kernel under the hypervisor through
-// the CLI (`run --hv`, the attack or churn workload) with random options.
-// A failure gives the call that failed, its arguments and what was wrong;
-// `runHypercallCase(seed, index)` replays a case in a test.
+// The values and structures, and Xen's answers where the registers decide
+// them, are in hypercall-args.ts. One case in ten instead boots the PV
+// kernel under the hypervisor through the CLI (`run --hv`, the attack,
+// churn or spurious-race workload) with random options. A failure gives the
+// call that failed, its arguments, the calls before it and what was wrong;
+// it reruns alone with `npm run fuzz -- --surface hypercalls --seed S --from
+// I --cases 1`, or in a test as hypercallSurface.run(Random.forCase(S,
+// "hypercalls", I)).
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -124,8 +128,8 @@ function checkResult(call: Call, raw: bigint | number): string | undefined {
 }
 
 /**
- * Runs case `index` of `seed`: a failure, or nothing. The sequence is a
- * pure function of the Random, so a failure replays exactly.
+ * Runs one in-process case: a failure, or nothing. The sequence is a pure
+ * function of the Random, so a failure replays exactly.
  */
 export function runHypercallCase(r: Random): CaseResult {
   const w = makeWorld(BigInt(r.int(2 ** 32)));
