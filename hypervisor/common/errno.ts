@@ -7,6 +7,7 @@ export const EPERM = 1;
 export const ENOENT = 2;
 export const ESRCH = 3;
 export const ENXIO = 6;
+export const E2BIG = 7;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
@@ -17,7 +18,7 @@ export const ENOSYS = 38;
 export const EOPNOTSUPP = 95;
 
 const NAMES: Record<number, string> = {
-  [EPERM]: "EPERM", [ENOENT]: "ENOENT", [ESRCH]: "ESRCH", [ENXIO]: "ENXIO", [ENOMEM]: "ENOMEM", [EACCES]: "EACCES",
+  [EPERM]: "EPERM", [ENOENT]: "ENOENT", [ESRCH]: "ESRCH", [ENXIO]: "ENXIO", [E2BIG]: "E2BIG", [ENOMEM]: "ENOMEM", [EACCES]: "EACCES",
   [EFAULT]: "EFAULT", [EBUSY]: "EBUSY", [EEXIST]: "EEXIST", [EINVAL]: "EINVAL", [ENOSYS]: "ENOSYS", [EOPNOTSUPP]: "EOPNOTSUPP",
 };
 

@@ -4,7 +4,7 @@
 // R10, R8; result in RAX) and the small hypercalls: multicall, console_io,
 // vcpu_op, sched_op, xen_version. Anything else is -ENOSYS.
 
-import { EFAULT, EEXIST, EINVAL, ENOENT, ENOSYS } from "../common/errno.ts";
+import { E2BIG, EFAULT, EEXIST, EINVAL, ENOENT, ENOSYS } from "../common/errno.ts";
 import { PGT } from "../common/frame-table.ts";
 import type { VCpu } from "../common/domain.ts";
 import type { Routine } from "../common/routine.ts";
@@ -35,11 +35,12 @@ const u32 = (v: bigint | undefined) => Number((v ?? 0n) & 0xffff_ffffn);
 /** The hypercall entry: dispatches, counts the result, and returns RAX (a negative errno as two's complement). */
 export function* hypercall(c: Cpu, nr: bigint, args: readonly bigint[]): Routine<bigint> {
   const rc = yield* dispatch(c, nr, args, false);
-  c.hv.stats.hypercall(HYPERCALL_NAMES[Number(nr)] ?? "unknown", rc);
+  c.hv.stats.hypercall(HYPERCALL_NAMES[Number(nr)] ?? "unknown", Number(rc));
   return BigInt.asUintN(64, BigInt(rc));
 }
 
-function* dispatch(c: Cpu, nr: bigint, a: readonly bigint[], inMulticall: boolean): Routine<number> {
+/** A hypercall's result: an errno or a count, a bigint where it may be wider than a double holds (memory_op's start_extent). */
+function* dispatch(c: Cpu, nr: bigint, a: readonly bigint[], inMulticall: boolean): Routine<number | bigint> {
   const [a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n] = a;
   switch (nr) {
     case BigInt(HYPERVISOR.mmu_update):
@@ -80,7 +81,7 @@ function* doMulticall(c: Cpu, list: bigint, nr: number, inMulticall: boolean): R
     const args = Array.from({ length: 6 }, (_, k) => v.getBigUint64(MULTICALL_ENTRY.ARGS + 8 * k, true));
     const op = v.getBigUint64(MULTICALL_ENTRY.OP, true);
     const rc = yield* dispatch(c, op, args, true);
-    c.hv.stats.hypercall(`multicall:${HYPERCALL_NAMES[Number(op)] ?? "unknown"}`, rc);
+    c.hv.stats.hypercall(`multicall:${HYPERCALL_NAMES[Number(op)] ?? "unknown"}`, Number(rc));
     const result = new Uint8Array(8);
     new DataView(result.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(rc)), true);
     if (!(yield* copyToGuest(c, at + BigInt(MULTICALL_ENTRY.RESULT), result))) return -EFAULT;
@@ -88,9 +89,13 @@ function* doMulticall(c: Cpu, list: bigint, nr: number, inMulticall: boolean): R
   return 0;
 }
 
-/** do_console_io: CONSOLEIO_write hands the bytes to the console callback (in Xen's 127-byte chunks); there is no input. */
+/**
+ * do_console_io: CONSOLEIO_write hands the bytes to the console callback (in
+ * Xen's 127-byte chunks); there is no input, but a read count that would
+ * overlap the errnos ((int)count < 0) is -E2BIG first, as in Xen.
+ */
 function* doConsoleIo(c: Cpu, cmd: number, count: number, buffer: bigint): Routine<number> {
-  if (cmd === CONSOLEIO_read) return 0;
+  if (cmd === CONSOLEIO_read) return (count | 0) < 0 ? -E2BIG : 0;
   if (cmd !== CONSOLEIO_write) return -ENOSYS;
   for (let done = 0; done < count; ) {
     const n = Math.min(127, count - done);

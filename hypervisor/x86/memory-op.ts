@@ -20,8 +20,8 @@ import { MEMOP_CMD_MASK, MEMOP_EXTENT_SHIFT, XEN_MEMORY_RESERVATION, XENMEM } fr
 const L_PHYSMAP: StepLabel = { what: "guest_physmap_add_page: write the M2P entry" };
 const UINT_MAX = 0xffff_ffff;
 
-/** do_memory_op(cmd, arg). */
-export function* doMemoryOp(c: Cpu, cmd: bigint, arg: bigint): Routine<number> {
+/** do_memory_op(cmd, arg): a count, an errno, or (a reservation call that cannot start) start_extent, which may be wider than a double holds exactly. */
+export function* doMemoryOp(c: Cpu, cmd: bigint, arg: bigint): Routine<number | bigint> {
   const op = Number(cmd & BigInt(MEMOP_CMD_MASK));
   const startExtent = cmd >> BigInt(MEMOP_EXTENT_SHIFT);
   switch (op) {
@@ -48,11 +48,15 @@ export function* doMemoryOp(c: Cpu, cmd: bigint, arg: bigint): Routine<number> {
   }
 }
 
-/** The three reservation calls; returns the number of extents done (start_extent when nothing could start). */
-function* reservationOp(c: Cpu, op: number, startExtent: bigint, arg: bigint): Routine<number> {
-  const start = Number(startExtent);
+/**
+ * The three reservation calls; returns the number of extents done
+ * (start_extent when nothing could start). Until start_extent is known to
+ * be below nr_extents it is returned as the bigint it is: cmd >> 6 has 58
+ * bits, and Xen returns it exactly.
+ */
+function* reservationOp(c: Cpu, op: number, startExtent: bigint, arg: bigint): Routine<number | bigint> {
   const b = yield* copyFromGuest(c, arg, XEN_MEMORY_RESERVATION.SIZE);
-  if (!b) return start;
+  if (!b) return startExtent;
   const v = new DataView(b.buffer);
   const list = v.getBigUint64(XEN_MEMORY_RESERVATION.EXTENT_START, true);
   const nrExtents = v.getBigUint64(XEN_MEMORY_RESERVATION.NR_EXTENTS, true);
@@ -60,7 +64,9 @@ function* reservationOp(c: Cpu, op: number, startExtent: bigint, arg: bigint): R
   const memFlags = v.getUint32(XEN_MEMORY_RESERVATION.MEM_FLAGS, true);
   const domid = v.getUint16(XEN_MEMORY_RESERVATION.DOMID, true);
   // Too many to encode a continuation, or nothing left to do.
-  if (nrExtents > BigInt(UINT_MAX >>> MEMOP_EXTENT_SHIFT) || startExtent >= nrExtents) return start;
+  if (nrExtents > BigInt(UINT_MAX >>> MEMOP_EXTENT_SHIFT) || startExtent >= nrExtents) return startExtent;
+  // Below nr_extents, which is below 2^26: a number from here on.
+  const start = Number(startExtent);
   const d = c.hv.domainByAnyId(domid, c.d);
   if (!d) return start;
   // construct_memop_from_reservation: address_bits of 1..12 cannot be met; an exact node is for privileged domains.

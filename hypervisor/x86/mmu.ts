@@ -81,15 +81,13 @@ export function* doMmuUpdate(c: Cpu, ureqs: bigint, countArg: number, pdone: big
   let i = 0;
   let ptOwner: Domain = d;
   const ptDom = foreigndom >>> 16;
+  if (ptDom !== 0) {
+    // An unknown page-table owner returns at once, before the `out` path that writes pdone.
+    const owner = c.hv.domains.get(ptDom - 1);
+    if (!owner) return -ESRCH;
+    ptOwner = owner;
+  }
   out: {
-    if (ptDom !== 0) {
-      const owner = c.hv.domains.get(ptDom - 1);
-      if (!owner) {
-        rc = -ESRCH;
-        break out;
-      }
-      ptOwner = owner;
-    }
     const pgOwner = getPgOwner(c, foreigndom & 0xffff);
     if (!pgOwner) {
       rc = -ESRCH;

@@ -16,6 +16,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { type CaseResult, type Surface, ROOT, Random, cliCase, mutateBytes, scratchFile } from "./harness.ts";
 import { gdbSurface } from "./gdb.ts";
+import { hypercallSurface } from "./hypercalls.ts";
 import { COST_MODEL } from "../../emulator/machine/timing/cost-model.ts";
 
 const read = (...path: string[]) => readFileSync(join(ROOT, ...path));
@@ -290,4 +291,5 @@ export const SURFACES: Surface[] = [
   replSurface(),
   scheduleSurface,
   costModelSurface,
+  hypercallSurface,
 ];
