@@ -43,6 +43,8 @@ import { trapHvc, trapSmc, trapStage2Abort, trapSysreg, isPl011, type TrapContex
 import { p2mSetWayFlush, p2mToggleCache, p2mFlushVm, checkForVcpuWork, type SetWayContext } from "./set-way.ts";
 import { finish } from "../common/routine.ts";
 import { ArmSanitizer } from "./sanitizer.ts";
+import { ArmVcpuView } from "./vcpu-view.ts";
+import { vcpuWhere } from "../common/vcpu-list.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -506,6 +508,25 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     this.platform.park(cpu.index);
   }
 
+  // ── The debugger (vcpu-view.ts) ───────────────────────────────────────────
+
+  private vcpuView: ArmVcpuView | undefined;
+
+  /** The domain's vCPUs as the debugger's threads: where each runs, and the context kept of those off every pCPU. */
+  vcpus(): ArmVcpuView {
+    return (this.vcpuView ??= new ArmVcpuView({
+      domains: () => [this.domain],
+      pcpuOf: (v) => {
+        const at = this.pcpus.findIndex((p) => p.current?.vcpu === v);
+        return at < 0 ? undefined : at;
+      },
+      runnable: (v) => this.runq.includes(this.ofVcpu.get(v)!),
+      arm: (v) => this.ofVcpu.get(v)!,
+      vttbr: () => this.p2m.vttbr,
+      vtcr: P2M_VTCR,
+    }));
+  }
+
   // ── The summary ────────────────────────────────────────────────────────────
 
   summary(): Record<string, unknown> {
@@ -545,7 +566,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     if (command !== "vcpu" && command !== "domain") return [`${command}: the Arm hypervisor keeps no ${command === "frame" ? "frame table types" : "hypercall log"}; see p2m IPA and vcpu`];
     return this.vcpuList.map((a) => {
       const on = this.pcpus.findIndex((p) => p.current === a);
-      const where = on >= 0 ? `running on pCPU ${on}` : a.vcpu.down ? "down" : this.runq.includes(a) ? "runnable" : "off the pCPUs";
+      const where = on >= 0 ? `running on pCPU ${on}` : vcpuWhere(a.vcpu, this.runq.includes(a));
       return `${a.name}: ${where}; need_flush_to_ram ${a.needFlushToRam}; TVM ${(a.hcr & HCR_TVM) !== 0n}`;
     });
   }
