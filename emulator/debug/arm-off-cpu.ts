@@ -10,20 +10,12 @@
 // from the tables in memory only: the vCPU's TLB entries are not there.
 
 import type { ArmAccess, ArmCpu, ArmRegisters, ArmState, ArmTranslation, ArmVcpuContext } from "../machine/cpu/arm-cpu.ts";
+import { OffCpuView } from "./off-cpu.ts";
 
 /** The registers that decide a translation (DDI0487 D8.1: the EL1&0 regime's, with stage 2's), and PSTATE for PAN. */
 const TRANSLATION_REGISTERS = ["sctlr_el1", "tcr_el1", "ttbr0_el1", "ttbr1_el1", "mair_el1", "hcr_el2", "vttbr_el2", "vtcr_el2"] as const;
 
-export class ArmOffCpuVcpu {
-  constructor(
-    private readonly file: ArmVcpuContext,
-    private readonly borrowed: ArmCpu,
-    private readonly write: (file: ArmVcpuContext) => boolean,
-  ) {}
-
-  get state(): ArmState {
-    return this.file.state;
-  }
+export class ArmOffCpuVcpu extends OffCpuView<ArmVcpuContext, ArmCpu> {
 
   get registers(): ArmRegisters {
     const s = this.file.state;

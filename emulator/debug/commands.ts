@@ -446,11 +446,16 @@ export class Commands {
     return out;
   }
 
-  private tlbCommand(args: string[]): string[] {
+  /** `[CPU] [all]`, as tlb and cache take them: the thread (default the current one), and whether `all` ends the line. */
+  private threadAndAll(command: string, args: string[]): { cpu: number; all: boolean } {
     const all = args.at(-1) === "all";
     const rest = all ? args.slice(0, -1) : args;
-    if (rest.length > 1) throw new ShootdownError("usage: tlb [CPU] [all]");
-    const cpu = rest[0] === undefined ? this.session.thread : this.cpuArg(rest[0]);
+    if (rest.length > 1) throw new ShootdownError(`usage: ${command} [CPU] [all]`);
+    return { cpu: rest[0] === undefined ? this.session.thread : this.cpuArg(rest[0]), all };
+  }
+
+  private tlbCommand(args: string[]): string[] {
+    const { cpu, all } = this.threadAndAll("tlb", args);
     const st = this.style;
     const entries = this.session.target.tlb(cpu, all);
     const live = entries.filter((e) => e.stale !== "dead").length;
@@ -469,10 +474,7 @@ export class Commands {
   }
 
   private cacheCommand(args: string[]): string[] {
-    const all = args.at(-1) === "all";
-    const rest = all ? args.slice(0, -1) : args;
-    if (rest.length > 1) throw new ShootdownError("usage: cache [CPU] [all]");
-    const cpu = rest[0] === undefined ? this.session.thread : this.cpuArg(rest[0]);
+    const { cpu, all } = this.threadAndAll("cache", args);
     const st = this.style;
     const lines = this.session.target.cache(cpu, all);
     const dirty = lines.filter((l) => l.dirty).length;
