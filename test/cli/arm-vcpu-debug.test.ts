@@ -7,12 +7,12 @@
 // and as gdb `monitor` commands. The gdb-multiarch session is skipped (and
 // says so) when gdb-multiarch is not installed.
 
-import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, ROOT, tmpFile } from "../helpers/run.ts";
+import { ROOT } from "../helpers/run.ts";
+import { findLine as find, GDB_MULTIARCH, gdbBatch, replLines, startStub } from "../helpers/debug-cli.ts";
 import { Client, frame } from "../helpers/gdb-client.ts";
 import { readElf } from "../../asm/index.ts";
 
@@ -26,23 +26,10 @@ const ROUND = sym("round");
 const START = sym("_start");
 const HV = ["--hv", "--cpus", "2", "--vcpus", "4"];
 
-const GDB = spawnSync("gdb-multiarch", ["--version"], { encoding: "utf8" }).status === 0 ? "gdb-multiarch" : undefined;
+const repl = (commands: string[], ...args: string[]) => replLines(HELLO, commands, ...args);
+
+const GDB = GDB_MULTIARCH;
 if (!GDB) console.warn("test/cli/arm-vcpu-debug.test.ts: the gdb-multiarch session is skipped: gdb-multiarch is not installed (apt-get install gdb-multiarch)");
-
-function repl(commands: string[], ...args: string[]): string[] {
-  const r = spawnSync(process.execPath, [CLI, "repl", HELLO, ...args], { input: commands.join("\n") + "\n", encoding: "utf8", timeout: 60_000, cwd: ROOT });
-  expect(r.stderr).toBe("");
-  expect(r.status).toBe(0);
-  return r.stdout.split("\n");
-}
-
-function find(lines: string[], re: RegExp, from = 0): RegExpExecArray {
-  for (let i = from; i < lines.length; i++) {
-    const m = re.exec(lines[i]!);
-    if (m) return m;
-  }
-  throw new Error(`no line matches ${re} in:\n${lines.slice(from).join("\n")}`);
-}
 
 describe("shootdown repl --hv on AArch64", () => {
   it("numbers the vCPUs, reads one off every pCPU from its context, and runs p2m, vcpu and cache", () => {
@@ -75,21 +62,6 @@ describe("shootdown repl --hv on AArch64", () => {
   });
 });
 
-async function startStub(...args: string[]) {
-  const child = spawn(process.execPath, [CLI, "gdb", HELLO, "--port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr.on("data", (d: string) => {
-      stderr += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on("exit", () => reject(new Error(`the stub exited: ${stderr}`)));
-  });
-  return { child, port };
-}
-
 const textHex = (s: string) => Buffer.from(s).toString("hex");
 const fromHex = (h: string) => Buffer.from(h, "hex").toString("utf8");
 /** PC in a `g` reply: after x0–x30 and sp, 64 bits each. */
@@ -110,7 +82,7 @@ async function monitor(c: Client, command: string): Promise<string> {
 
 describe("shootdown gdb --hv on AArch64", () => {
   it("lists a thread per vCPU, reads one off every pCPU from its context, and runs vcpu, p2m and cache as monitor commands", async () => {
-    const { child, port } = await startStub(...HV);
+    const { child, port } = await startStub(HELLO, ...HV);
     const c = await Client.open(port);
     try {
       expect(await c.ask("qfThreadInfo")).toBe("m1,2,3,4");
@@ -152,17 +124,9 @@ describe("shootdown gdb --hv on AArch64", () => {
   });
 
   it.skipIf(!GDB)("gdb-multiarch: info threads, a breakpoint in a vCPU, a thread off every pCPU, and monitor vcpu", async () => {
-    const { child, port } = await startStub(...HV);
-    const path = tmpFile("arm-gdb.out");
-    const fd = openSync(path, "w");
-    const commands = [
-      "set pagination off", `target remote 127.0.0.1:${port}`, "info threads", "break round", "continue", "info threads",
-      "print/x $pc", "monitor vcpu", `monitor p2m ${START.hex}`, "kill",
-    ];
-    spawnSync(GDB!, ["-nx", "-batch", HELLO, ...commands.flatMap((x) => ["-ex", x])], { stdio: ["ignore", fd, fd], timeout: 60_000 });
-    closeSync(fd);
+    const { child, port } = await startStub(HELLO, ...HV);
+    const out = gdbBatch(HELLO, port, ["info threads", "break round", "continue", "info threads", "print/x $pc", "monitor vcpu", `monitor p2m ${START.hex}`, "kill"]);
     await once(child, "exit");
-    const out = readFileSync(path, "utf8");
     // Four threads before the run: d1v0 waits for a pCPU at _start, the others are down.
     expect(out).toMatch(new RegExp(`Thread 1 \\(d1v0 runnable\\) +${START.gdb} in _start \\(\\)`));
     expect(out).toMatch(/Thread 4 \(d1v3 down\)/);

@@ -89,7 +89,7 @@ describe("the AArch64 debugger's threads under --hv", () => {
     const leaf = walk.levels.at(-1)!;
     const ipa = BigInt(/→ IPA (0x[0-9a-f]+)/.exec(leaf.decoded)![1]!);
     expect(va).toBe(machine(ipa | (ALIAS_VA & 0xfffn)));
-    expect(leaf.entryPa).toBe(machine(walk.levels.at(-2)!.out) + 8n * ((ALIAS_VA >> 12n) & 511n));
+    expect(leaf.entryPa).toBe(machine(walk.levels.at(-2)!.value & 0x0000_ffff_ffff_f000n) + 8n * ((ALIAS_VA >> 12n) & 511n));
     // The guest's set/way operations made the hypervisor clear the page's stage-2 valid bit: the MMU faults
     // (to EL2, which sets it again), and the debugger reads where the access will land.
     expect(leaf.decoded).toContain(`→ PA 0x${va.toString(16)} (stage-2 valid bit clear at level 3: the access faults to the hypervisor first)`);
