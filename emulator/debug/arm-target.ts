@@ -499,13 +499,42 @@ export class ArmTarget implements DebugTarget {
       const perms = kind.tlb
         ? [a & 2 ? "RO" : "RW", a & 1 ? "EL0" : "EL1", a & 8 ? "PXN" : "", a & 4 ? "UXN" : "", a & 16 ? "DBM" : ""].filter(Boolean).join(" ")
         : "";
-      const stale = !e.live ? "dead" as const : e.current ? this.staleness(i, e.tag, kind.level, kind.tlb, pa) : "unknown" as const;
+      // A stage-2 entry is checked against the stage 2 the pCPU has loaded, when it is its VMID's.
+      const r = this.cpu(i).registers;
+      const ownStage2 = space === 1 && (r.hcr_el2 & 1n) !== 0n && (e.ctx & 0xffff) === Number(r.vttbr_el2 >> 48n);
+      const stale = !e.live ? "dead" as const
+        : ownStage2 ? this.stage2Staleness(i, e.tag, kind.level, kind.tlb, pa)
+        : e.current ? this.staleness(i, e.tag, kind.level, kind.tlb, pa) : "unknown" as const;
       return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags, global: e.global, perms, stale };
     });
   }
 
+  /**
+   * Compares a stage-1 entry with a fresh walk. Under stage 2 a TLB entry
+   * holds the whole translation (VA → PA, as small as the smaller of the
+   * two stages' pages) and a walk-cache entry the PA of the next stage-1
+   * table, so the walk's IPAs go through the stage 2 as the hardware sees
+   * it now (a cleared valid bit is a fault, which a live entry hides).
+   */
   private staleness(i: number, va: bigint, level: number, isTlb: boolean, pa: bigint): TlbEntryView["stale"] {
     const { levels } = this.descriptors(i, va);
+    const r = this.cpu(i).registers;
+    if (r.hcr_el2 & 1n) {
+      const s2 = (ipa: bigint) => stage2Walk((x) => this.coherentRead64(x), r.vttbr_el2, r.vtcr_el2, ipa);
+      if (isTlb) {
+        const leaf = levels.at(-1);
+        if (!leaf || (leaf.kind !== "block" && leaf.kind !== "page")) return { why: `the walk now ends ${leaf ? `at an ${leaf.kind} L${leaf.level} descriptor at ${hex(leaf.entryPa)}` : "before any descriptor"}` };
+        const w = s2(leaf.out | (va & ((1n << LEVEL_SHIFT(leaf.level)) - 1n)));
+        if (w.pa === undefined) return { why: `stage 2: ${w.stop}` };
+        const now = w.pa & ~((1n << LEVEL_SHIFT(level)) - 1n);
+        return now === pa ? "fresh" : { why: `the walk now ends at ${hex(now)} (L${leaf.level} descriptor at ${hex(leaf.entryPa)}, then stage 2)` };
+      }
+      const at = levels.find((l) => l.level === level);
+      if (!at || at.kind !== "table") return { why: at ? `the L${level} descriptor at ${hex(at.entryPa)} is no longer a table` : "the walk now ends above this level" };
+      const w = s2(at.out);
+      if (w.pa === undefined) return { why: `the table ${hex(at.out)} the L${level} descriptor points to: stage 2: ${w.stop}` };
+      return w.pa === pa ? "fresh" : { why: `the L${level} descriptor at ${hex(at.entryPa)} now points to IPA ${hex(at.out)}, PA ${hex(w.pa)}` };
+    }
     const at = levels.find((l) => l.level === level);
     if (!at) return { why: "the walk now ends above this level" };
     if (isTlb) {
@@ -515,6 +544,24 @@ export class ArmTarget implements DebugTarget {
     }
     if (at.kind !== "table") return { why: `the L${level} descriptor at ${hex(at.entryPa)} is no longer a table` };
     return at.out === pa ? "fresh" : { why: `the L${level} descriptor at ${hex(at.entryPa)} now points to ${hex(at.out)}` };
+  }
+
+  /** Compares a stage-2 entry (IPA → PA, or a stage-2 table) with a fresh stage-2 walk. */
+  private stage2Staleness(i: number, ipa: bigint, level: number, isTlb: boolean, pa: bigint): TlbEntryView["stale"] {
+    const r = this.cpu(i).registers;
+    const w = stage2Walk((x) => this.coherentRead64(x), r.vttbr_el2, r.vtcr_el2, ipa);
+    const at = w.steps.find((s) => s.level === level);
+    if (!at) return { why: `the stage-2 walk now ends above level ${level}${w.stop ? ` (${w.stop})` : ""}` };
+    if (!(at.value & 1n)) return { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} is now invalid` };
+    const table = level < 3 && (at.value & 2n) !== 0n;
+    if (isTlb) {
+      if (table) return { why: "the stage 2 now maps this IPA with another block size" };
+      const now = at.value & OA_MASK & ~((1n << LEVEL_SHIFT(level)) - 1n);
+      return now === pa ? "fresh" : { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} now maps ${hex(now)}` };
+    }
+    if (!table) return { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} is no longer a table` };
+    const now = at.value & OA_MASK;
+    return now === pa ? "fresh" : { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} now points to ${hex(now)}` };
   }
 
   /**

@@ -140,6 +140,30 @@ describe("the AArch64 debugger's threads under --hv", () => {
   });
 });
 
+describe("tlb under --hv", () => {
+  it("checks stage-1 entries against both stages and stage-2 entries against the stage 2, and shows one stale when its p2m entry changes without TLBI", () => {
+    const { session, host, t } = boot();
+    session.setBreakpoint(sym("round"));
+    const stop = session.resume() as { kind: string; cpu: number };
+    expect(stop.kind).toBe("breakpoint");
+    const k = session.threads().find((x) => x.vcpu && x.cpu === stop.cpu)!.index;
+    const entries = t.tlb(k);
+    // The pCPU holds the domain's stage-2 entries and combined stage-1 ones, every one as a fresh walk finds it.
+    expect(entries.some((e) => e.tags.endsWith("stage 2"))).toBe(true);
+    expect(entries.some((e) => !e.tags.endsWith("stage 2") && e.structure === "TLB 4K")).toBe(true);
+    expect(entries.filter((e) => e.stale !== "fresh")).toEqual([]);
+    // The p2m maps the code page elsewhere, with no TLBI: the stage-2 entry and the combined one are stale.
+    const code = entries.find((e) => e.structure === "TLB 4K" && e.tags.endsWith("stage 2") && e.va === (t.pc(k) & ~0xfffn))!;
+    const leaf = host.p2m.walk(Number(code.va >> 12n)).at(-1)!;
+    session.platform.machine.memory.write64(leaf.at, leaf.pte + 0x1000n);
+    const now = t.tlb(k);
+    const s2 = now.find((e) => e.structure === "TLB 4K" && e.tags.endsWith("stage 2") && e.va === code.va)!;
+    expect(s2.stale).toEqual({ why: `the stage-2 level 3 entry at 0x${leaf.at.toString(16)} now maps 0x${(code.pa + 0x1000n).toString(16)}` });
+    const s1 = now.find((e) => e.structure === "TLB 4K" && !e.tags.endsWith("stage 2") && e.va === code.va)!;
+    expect(s1.stale).toMatchObject({ why: expect.stringMatching(new RegExp(`^the walk now ends at 0x${(code.pa + 0x1000n).toString(16)} `)) });
+  });
+});
+
 describe("the REPL's cache, p2m and vcpu under --hv", () => {
   it("cache shows the L1 of the pCPU a vCPU runs on, every valid line with `all`, and refuses one off every pCPU", () => {
     const { session, commands } = boot();
