@@ -8,6 +8,11 @@
 // with ASID/VMID, each checked against a fresh walk), `cache` (dirty lines
 // by set/way), the registers and gdb's target description.
 //
+// Under a hypervisor (--hv) the threads are the domain's vCPUs, then the
+// pCPUs (threads.ts): a vCPU on a pCPU is read from it, one off every pCPU
+// from the context the hypervisor keeps (arm-off-cpu.ts), and either's
+// addresses go through its own stage 1 and its domain's stage 2.
+//
 // Memory is read the way the CPU would read it: the data caches are
 // coherent with each other, so a cacheable access (and a physical read, and
 // a watchpoint) sees the freshest copy, in a cache or in RAM; a
@@ -15,7 +20,10 @@
 // as the CPU does, even when a dirty line holds newer data.
 
 import type { Machine } from "../machine/core/machine.ts";
-import type { ArmCpu, ArmRegisters, ArmState } from "../machine/cpu/arm-cpu.ts";
+import type { ArmCpu, ArmRegisters, ArmState, ArmVcpuContext } from "../machine/cpu/arm-cpu.ts";
+import { ArmOffCpuVcpu } from "./arm-off-cpu.ts";
+import { stage2Walk } from "./arm-stage2.ts";
+import { Threads } from "./threads.ts";
 import { ArmPlatform } from "../machine/platform/arm/platform.ts";
 import { NO_DISASSEMBLER } from "../machine/core/disassembler.ts";
 import { ShootdownError } from "../machine/core/errors.ts";
@@ -71,6 +79,10 @@ const STRUCTURES = [
   { name: "L-1 table cache", level: -1, size: "256T", tlb: false },
 ];
 const LEVEL_SHIFT = (level: number) => BigInt(12 + 9 * (3 - level));
+/** A data-cache line record's tag bits (emulator/hw/arm/cache.ts): valid, dirty, and "a non-cacheable write reached RAM since this copy was filled". */
+const LINE_VALID = 1n;
+const LINE_DIRTY = 2n;
+const LINE_NC_NEWER = 4n;
 
 function decodeDescriptor(level: number, d: bigint): { text: string; kind: "invalid" | "table" | "block" | "page"; out: bigint } {
   if (!(d & D_VALID) || (level === 3 && !(d & D_TABLE)) || (level === 0 && !(d & D_TABLE))) return { text: "invalid", kind: "invalid", out: 0n };
@@ -130,14 +142,29 @@ export class ArmTarget implements DebugTarget {
     const program: Program = platform?.plan ? programOf(platform.plan) : { arch: "aarch64", entry: 0n, sections: [], symbols: [] };
     this.symbols = new SymbolLookup(program);
     this.symbolTable = program.symbols;
+    this.threads = new Threads(this.platform);
   }
+
+  private readonly threads: Threads<ArmVcpuContext>;
 
   get cpuCount(): number {
     return this.m.cpus.length;
   }
 
-  private cpu(i: number): ArmCpu {
-    return this.m.cpu(i);
+  /** Thread i: CPU i, or under a hypervisor vCPU i, read from its pCPU or from the context kept of it. */
+  private cpu(i: number): ArmCpu | ArmOffCpuVcpu {
+    const off = this.threads.off(i);
+    if (!off) return this.m.cpu(this.threads.pcpuOf(i)!);
+    if (!off.file) throw new ShootdownError(`${off.info.name} is ${off.info.state} and has no context`);
+    return new ArmOffCpuVcpu(off.file, this.m.cpu(0), off.write);
+  }
+
+  /** The pCPU thread i runs on, for what belongs to a pCPU (its TLBs, its L1); what names it says why not. */
+  private pcpu(i: number, what: string, command: string): number {
+    const on = this.threads.pcpuOf(i);
+    if (on !== undefined) return on;
+    const info = this.platform.vcpus()!.list()[i]!;
+    throw new ShootdownError(`${info.name} is off every pCPU (${info.state}): ${what} belongs to a pCPU (${command} pN shows pCPU N's)`);
   }
 
   registers(): readonly RegisterInfo[] {
@@ -164,25 +191,28 @@ export class ArmTarget implements DebugTarget {
     if (!r) return false;
     const cpu = this.cpu(i);
     const v = BigInt.asUintN(r.bits, value);
+    // A vCPU off every pCPU says whether the hypervisor keeps the change.
+    let kept: boolean | void = true;
     try {
       if (index < 31) {
         const x = cpu.state.x.slice();
         x[index] = v;
-        cpu.setState({ x });
-      } else if (r.name === "sp") cpu.setState({ [ArmTarget.spName(cpu.state.pstate)]: v });
-      else if (r.name === "cpsr") cpu.setState({ pstate: v });
-      else cpu.setState({ [r.name]: v });
+        kept = cpu.setState({ x });
+      } else if (r.name === "sp") kept = cpu.setState({ [ArmTarget.spName(cpu.state.pstate)]: v });
+      else if (r.name === "cpsr") kept = cpu.setState({ pstate: v });
+      else kept = cpu.setState({ [r.name]: v });
     } catch (e) {
       // A PSTATE with a mode the CPU does not have (EL2, AArch32) is refused, and changes nothing.
       if (e instanceof ShootdownError) return false;
       throw e;
     }
-    return true;
+    return kept !== false;
   }
 
   /** PC read straight from the CPU block: the session asks before every run call. */
   pc(i: number): bigint {
-    return this.platform.pc(i);
+    const on = this.threads.pcpuOf(i);
+    return on !== undefined ? this.platform.pc(on) : this.cpu(i).state.pc;
   }
 
   systemRegisterLines(i: number): string[] {
@@ -222,18 +252,23 @@ export class ArmTarget implements DebugTarget {
     return armTargetXml();
   }
 
-  /** Powered on and not stopped, as the runner's port says. */
+  /** Powered on and not stopped, as the runner's port says; a vCPU is there for good (off every pCPU, or down). */
   live(i: number): boolean {
-    const p = this.cpu(i).progress;
+    const on = this.threads.pcpuOf(i);
+    if (on === undefined) return true;
+    const p = this.m.cpu(on).progress;
     return !p.off && !p.stopped;
   }
 
   idle(i: number): boolean {
-    return this.cpu(i).progress.waiting;
+    const on = this.threads.pcpuOf(i);
+    return on === undefined || this.m.cpu(on).progress.waiting;
   }
 
+  /** The instructions of the CPU thread i runs on (0 for a vCPU off every pCPU). */
   instructions(i: number): bigint {
-    return this.cpu(i).progress.instructions;
+    const on = this.threads.pcpuOf(i);
+    return on === undefined ? 0n : this.m.cpu(on).progress.instructions;
   }
 
   stateHash(): bigint {
@@ -243,17 +278,46 @@ export class ArmTarget implements DebugTarget {
   /** The PA of va for a debugger's read, and whether the CPU's access there would be cacheable (DDI0487 D8.2.10, B2.12). */
   private debugTranslate(i: number, va: bigint, op: "read" | "fetch" = "read"): { pa: bigint; cacheable: boolean } | undefined {
     const cpu = this.cpu(i);
-    const sctlr = cpu.registers.sctlr_el1;
+    const r = cpu.registers;
+    const a = BigInt.asUintN(64, va);
     for (const priv of ["kernel", "user"] as const) {
-      const t = cpu.peek(BigInt.asUintN(64, va), { op, priv });
-      if (!t.ok) continue;
-      const mmu = (sctlr & 1n) !== 0n;
-      const on = op === "fetch" ? (sctlr >> 12n) & 1n : (sctlr >> 2n) & 1n;
-      // With the MMU off a data access is Device memory and a fetch Normal Write-Through (cacheable when SCTLR_EL1.I).
-      const cacheable = on !== 0n && (mmu ? (t.attr & 0xf0) !== 0 && (t.attr & 0xf) !== 4 : op === "fetch");
-      return { pa: t.pa, cacheable };
+      const t = cpu.peek(a, { op, priv });
+      if (t.ok) return { pa: t.pa, cacheable: ArmTarget.cacheable(r.sctlr_el1, op, t.attr) };
+      if (t.fault.stage2) return this.throughClearedValidBits(i, a, op);
     }
     return undefined;
+  }
+
+  /** Would an access with stage-1 MAIR attribute attr be cacheable (DDI0487 D8.2.10, B2.12)? */
+  private static cacheable(sctlr: bigint, op: "read" | "fetch", attr: number): boolean {
+    const mmu = (sctlr & 1n) !== 0n;
+    const on = op === "fetch" ? (sctlr >> 12n) & 1n : (sctlr >> 2n) & 1n;
+    // With the MMU off a data access is Device memory and a fetch Normal Write-Through (cacheable when SCTLR_EL1.I).
+    return on !== 0n && (mmu ? (attr & 0xf0) !== 0 && (attr & 0xf) !== 4 : op === "fetch");
+  }
+
+  /**
+   * Under a hypervisor, the address a stage-2 fault stopped the MMU at:
+   * when the fault is only Xen's cleared valid bit (p2m_invalidate_root),
+   * the guest's access would fault to Xen, which sets the bit again and
+   * lets it through (p2m_resolve_translation_fault), so the debugger reads
+   * where that access will land: the stage-1 walk from memory, then the
+   * stage 2 through cleared valid bits (arm-stage2.ts).
+   */
+  private throughClearedValidBits(i: number, va: bigint, op: "read" | "fetch"): { pa: bigint; cacheable: boolean } | undefined {
+    const r = this.cpu(i).registers;
+    if (!(r.hcr_el2 & 1n)) return undefined;
+    let ipa = va;
+    let attr = 0;
+    if (r.sctlr_el1 & 1n) {
+      const leaf = this.descriptors(i, va).levels.at(-1);
+      if (!leaf || (leaf.kind !== "block" && leaf.kind !== "page")) return undefined;
+      const size = 1n << LEVEL_SHIFT(leaf.level);
+      ipa = leaf.out | (va & (size - 1n));
+      attr = Number((r.mair_el1 >> (8n * ((leaf.value >> 2n) & 7n))) & 0xffn);
+    }
+    const s2 = stage2Walk((pa) => this.coherentRead64(pa), r.vttbr_el2, r.vtcr_el2, ipa, true);
+    return s2.pa === undefined ? undefined : { pa: s2.pa, cacheable: ArmTarget.cacheable(r.sctlr_el1, op, attr) };
   }
 
   /** Bytes at va as the CPU would load them, page by page. */
@@ -352,16 +416,33 @@ export class ArmTarget implements DebugTarget {
     return bytes && new DataView(bytes.buffer).getBigUint64(0, true);
   }
 
-  /** The stage-1 descriptors for va from the tables in memory (TTBR0/1 by bit 55, T0SZ/T1SZ, 4 KiB granule). */
+  /**
+   * The stage-1 descriptors for va from the tables in memory (TTBR0/1 by
+   * bit 55, T0SZ/T1SZ, 4 KiB granule). Under stage 2 (HCR_EL2.VM) the
+   * table addresses are IPAs: each table is read at the machine address
+   * the stage-2 walk gives its IPA (arm-stage2.ts), which is the address
+   * shown for its entry, and a block or page shows its IPA's PA too.
+   */
   private descriptors(i: number, va: bigint): { root: string; levels: (WalkLevel & { level: number; kind: string; out: bigint })[]; stop?: string } {
     const r = this.cpu(i).registers;
     const upper = (va >> 55n) & 1n;
     const tsz = Number(upper ? (r.tcr_el1 >> 16n) & 0x3fn : r.tcr_el1 & 0x3fn);
     const ttbr = upper ? r.ttbr1_el1 : r.ttbr0_el1;
     const asid = (r.tcr_el1 >> 22n) & 1n ? r.ttbr1_el1 >> 48n : r.ttbr0_el1 >> 48n;
-    // Under stage 2 the table addresses are IPAs; they are shown, and read, as if stage 2 mapped them flat.
-    const s2 = r.hcr_el2 & 1n ? "; HCR_EL2.VM=1: table addresses are IPAs, read here untranslated" : "";
+    const nested = (r.hcr_el2 & 1n) !== 0n;
+    const s2 = nested ? `; stage 2 VTTBR_EL2 ${hex(r.vttbr_el2)} (VMID ${r.vttbr_el2 >> 48n}): table addresses are IPAs` : "";
     const root = `TTBR${upper}_EL1 ${hex(ttbr)} (ASID ${asid}, T${upper}SZ ${tsz}${s2})`;
+    const read64 = (pa: bigint) => this.coherentRead64(pa);
+    // Through the valid bits Xen clears: the tables are where the guest's next walk will find them (throughClearedValidBits).
+    const machine = (ipa: bigint): { pa?: bigint; stop?: string; clearedAt?: number } => (nested ? stage2Walk(read64, r.vttbr_el2, r.vtcr_el2, ipa, true) : { pa: ipa });
+    const cleared = (w: { clearedAt?: number }) => (w.clearedAt === undefined ? "" : ` (stage-2 valid bit clear at level ${w.clearedAt}: the access faults to the hypervisor first)`);
+    if (!(r.sctlr_el1 & 1n)) {
+      // DDI0487 D8.2.10: with the stage-1 MMU off, the IPA is the VA.
+      const flat = "SCTLR_EL1.M is 0: stage 1 is off, the IPA is the VA";
+      if (!nested) return { root, levels: [], stop: flat };
+      const s2 = machine(va);
+      return { root, levels: [], stop: `${flat}; IPA ${hex(va)} → ${s2.pa !== undefined ? `PA ${hex(s2.pa)}${cleared(s2)}` : `stage 2: ${s2.stop}`}` };
+    }
     const epd = upper ? (r.tcr_el1 >> 23n) & 1n : (r.tcr_el1 >> 7n) & 1n;
     if (epd) return { root, levels: [], stop: `TCR_EL1.EPD${upper} is set: walks through TTBR${upper} fault` };
     const inputBits = 64 - tsz;
@@ -371,11 +452,22 @@ export class ArmTarget implements DebugTarget {
     for (let level = start; level <= 3; level++) {
       const width = level === start ? BigInt(inputBits) - LEVEL_SHIFT(level) : 9n;
       const index = (va >> LEVEL_SHIFT(level)) & ((1n << width) - 1n);
-      const entryPa = table + 8n * index;
+      const entryIpa = table + 8n * index;
+      const at = machine(entryIpa);
+      if (at.pa === undefined) return { root, levels, stop: `the level ${level} table entry's IPA ${hex(entryIpa)} does not translate: ${at.stop}` };
+      const entryPa = at.pa;
       const value = this.coherentRead64(entryPa);
       if (value === undefined) return { root, levels, stop: `the level ${level} table entry at ${hex(entryPa)} is outside RAM` };
       const d = decodeDescriptor(level, value);
-      levels.push({ name: `L${level}`, level, entryPa, value, decoded: d.text, kind: d.kind, out: d.out });
+      let decoded = d.text + cleared(at);
+      if (nested && d.kind === "table") decoded = decoded.replace("→ table", "→ table IPA");
+      if (nested && (d.kind === "block" || d.kind === "page")) {
+        // Stage 2 maps pages of its own, so the block's base says nothing of where va lands: its IPA does.
+        const ipa = d.out | (va & ((1n << LEVEL_SHIFT(level)) - 1n));
+        const leaf = machine(ipa);
+        decoded = `${decoded.replace("→", "→ IPA")}; IPA ${hex(ipa)} → ${leaf.pa !== undefined ? `PA ${hex(leaf.pa)}${cleared(leaf)}` : `stage 2: ${leaf.stop}`}`;
+      }
+      levels.push({ name: `L${level}`, level, entryPa, value, decoded, kind: d.kind, out: d.out });
       if (d.kind !== "table") break;
       table = d.out;
     }
@@ -398,7 +490,7 @@ export class ArmTarget implements DebugTarget {
   }
 
   tlb(i: number, dead = false): TlbEntryView[] {
-    return tlbEntries(this.m, i, dead).map((e): TlbEntryView => {
+    return tlbEntries(this.m, this.pcpu(i, "a TLB", "tlb"), dead).map((e): TlbEntryView => {
       const kind = STRUCTURES[e.structure]!;
       const space = (e.ctx >> 16) & 0xff;
       const pa = kind.tlb ? e.out & OA_MASK & ~((1n << LEVEL_SHIFT(kind.level)) - 1n) : e.out & OA_MASK;
@@ -407,13 +499,42 @@ export class ArmTarget implements DebugTarget {
       const perms = kind.tlb
         ? [a & 2 ? "RO" : "RW", a & 1 ? "EL0" : "EL1", a & 8 ? "PXN" : "", a & 4 ? "UXN" : "", a & 16 ? "DBM" : ""].filter(Boolean).join(" ")
         : "";
-      const stale = !e.live ? "dead" as const : e.current ? this.staleness(i, e.tag, kind.level, kind.tlb, pa) : "unknown" as const;
+      // A stage-2 entry is checked against the stage 2 the pCPU has loaded, when it is its VMID's.
+      const r = this.cpu(i).registers;
+      const ownStage2 = space === 1 && (r.hcr_el2 & 1n) !== 0n && (e.ctx & 0xffff) === Number(r.vttbr_el2 >> 48n);
+      const stale = !e.live ? "dead" as const
+        : ownStage2 ? this.stage2Staleness(i, e.tag, kind.level, kind.tlb, pa)
+        : e.current ? this.staleness(i, e.tag, kind.level, kind.tlb, pa) : "unknown" as const;
       return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags, global: e.global, perms, stale };
     });
   }
 
+  /**
+   * Compares a stage-1 entry with a fresh walk. Under stage 2 a TLB entry
+   * holds the whole translation (VA → PA, as small as the smaller of the
+   * two stages' pages) and a walk-cache entry the PA of the next stage-1
+   * table, so the walk's IPAs go through the stage 2 as the hardware sees
+   * it now (a cleared valid bit is a fault, which a live entry hides).
+   */
   private staleness(i: number, va: bigint, level: number, isTlb: boolean, pa: bigint): TlbEntryView["stale"] {
     const { levels } = this.descriptors(i, va);
+    const r = this.cpu(i).registers;
+    if (r.hcr_el2 & 1n) {
+      const s2 = (ipa: bigint) => stage2Walk((x) => this.coherentRead64(x), r.vttbr_el2, r.vtcr_el2, ipa);
+      if (isTlb) {
+        const leaf = levels.at(-1);
+        if (!leaf || (leaf.kind !== "block" && leaf.kind !== "page")) return { why: `the walk now ends ${leaf ? `at an ${leaf.kind} L${leaf.level} descriptor at ${hex(leaf.entryPa)}` : "before any descriptor"}` };
+        const w = s2(leaf.out | (va & ((1n << LEVEL_SHIFT(leaf.level)) - 1n)));
+        if (w.pa === undefined) return { why: `stage 2: ${w.stop}` };
+        const now = w.pa & ~((1n << LEVEL_SHIFT(level)) - 1n);
+        return now === pa ? "fresh" : { why: `the walk now ends at ${hex(now)} (L${leaf.level} descriptor at ${hex(leaf.entryPa)}, then stage 2)` };
+      }
+      const at = levels.find((l) => l.level === level);
+      if (!at || at.kind !== "table") return { why: at ? `the L${level} descriptor at ${hex(at.entryPa)} is no longer a table` : "the walk now ends above this level" };
+      const w = s2(at.out);
+      if (w.pa === undefined) return { why: `the table ${hex(at.out)} the L${level} descriptor points to: stage 2: ${w.stop}` };
+      return w.pa === pa ? "fresh" : { why: `the L${level} descriptor at ${hex(at.entryPa)} now points to IPA ${hex(at.out)}, PA ${hex(w.pa)}` };
+    }
     const at = levels.find((l) => l.level === level);
     if (!at) return { why: "the walk now ends above this level" };
     if (isTlb) {
@@ -425,26 +546,57 @@ export class ArmTarget implements DebugTarget {
     return at.out === pa ? "fresh" : { why: `the L${level} descriptor at ${hex(at.entryPa)} now points to ${hex(at.out)}` };
   }
 
-  cache(i: number): CacheLineView[] {
+  /** Compares a stage-2 entry (IPA → PA, or a stage-2 table) with a fresh stage-2 walk. */
+  private stage2Staleness(i: number, ipa: bigint, level: number, isTlb: boolean, pa: bigint): TlbEntryView["stale"] {
+    const r = this.cpu(i).registers;
+    const w = stage2Walk((x) => this.coherentRead64(x), r.vttbr_el2, r.vtcr_el2, ipa);
+    const at = w.steps.find((s) => s.level === level);
+    if (!at) return { why: `the stage-2 walk now ends above level ${level}${w.stop ? ` (${w.stop})` : ""}` };
+    if (!(at.value & 1n)) return { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} is now invalid` };
+    const table = level < 3 && (at.value & 2n) !== 0n;
+    if (isTlb) {
+      if (table) return { why: "the stage 2 now maps this IPA with another block size" };
+      const now = at.value & OA_MASK & ~((1n << LEVEL_SHIFT(level)) - 1n);
+      return now === pa ? "fresh" : { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} now maps ${hex(now)}` };
+    }
+    if (!table) return { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} is no longer a table` };
+    const now = at.value & OA_MASK;
+    return now === pa ? "fresh" : { why: `the stage-2 level ${level} entry at ${hex(at.entryPa)} now points to ${hex(now)}` };
+  }
+
+  /**
+   * The data-cache lines of the L1 of the pCPU thread i runs on, then of
+   * the shared system cache, by set and way (arm/cache.ts's line records,
+   * read in place through the hardware's debug export, cacheLine): the
+   * dirty ones, or with `all` every valid one.
+   */
+  cache(i: number, all = false): CacheLineView[] {
     const caches = this.m.options.caches;
     if (!caches) throw new ShootdownError("this machine models no data caches (caches: false)");
-    if (i < 0 || i >= this.cpuCount) throw new ShootdownError(`no CPU ${i}`);
+    if (i < 0 || i >= this.threadCount()) throw new ShootdownError(`no CPU ${i}`);
+    const cpu = this.pcpu(i, "an L1 data cache", "cache");
     const view = new DataView(this.m.hw.memory.buffer);
     const out: CacheLineView[] = [];
-    const scan = (cpu: number, level: string, sets: number, ways: number) => {
+    const scan = (owner: number, level: CacheLineView["level"], sets: number, ways: number) => {
       for (let set = 0; set < sets; set++) {
         for (let way = 0; way < ways; way++) {
-          const at = this.m.hw.cacheLine(cpu, set, way);
+          const at = this.m.hw.cacheLine(owner, set, way);
           if (!at) continue;
           const tag = view.getBigUint64(at, true);
-          if ((tag & 3n) !== 3n) continue;
-          out.push({ level, set, way, pa: tag & ~63n, dirty: true, bytes: new Uint8Array(this.m.hw.memory.buffer, at + 16, 64).slice() });
+          if (!(tag & LINE_VALID) || (!all && !(tag & LINE_DIRTY))) continue;
+          const bytes = new Uint8Array(this.m.hw.memory.buffer, at + 16, 64).slice();
+          out.push({ level, set, way, pa: tag & ~63n, dirty: (tag & LINE_DIRTY) !== 0n, ramNewer: (tag & LINE_NC_NEWER) !== 0n, bytes });
         }
       }
     };
-    scan(i, "L1", caches.l1.sets, caches.l1.ways);
+    scan(cpu, "L1", caches.l1.sets, caches.l1.ways);
     scan(0xffff_ffff, "system", caches.system.sets, caches.system.ways);
     return out;
+  }
+
+  /** The debugger's threads: the CPUs, or the vCPUs then the pCPUs. */
+  private threadCount(): number {
+    return (this.platform.vcpus()?.list().length ?? 0) + this.cpuCount;
   }
 
   /** One instruction at va, fetched as the CPU would fetch it (through the caches when the fetch is cacheable). */

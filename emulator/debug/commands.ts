@@ -7,7 +7,7 @@
 import { ShootdownError } from "../machine/core/errors.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { CONTINUE_LIMIT, type Session, type StopReason } from "./session.ts";
-import { hex, leValue, type WalkOp, type WalkPriv } from "./target.ts";
+import { hex, leValue, type CacheLineView, type WalkOp, type WalkPriv } from "./target.ts";
 import { checkReadable, MAX_SCHEDULE_FILE_BYTES } from "../cli/input-file.ts";
 
 /** ANSI styling for a terminal; identity functions when output is not one. */
@@ -60,7 +60,11 @@ export const HELP = `commands (addresses are numbers, symbols, symbol+offset or 
                            (op read|write|fetch, priv kernel|user)
   tlb [CPU] [all]          live TLB and walk-cache entries, stale ones marked
                            (all: the invalidated ones too)
-  cache [CPU]              dirty data-cache lines by set/way (AArch64)
+  cache [CPU] [all]        data-cache lines by level, set and way (AArch64):
+                           the L1 of the CPU (--hv: of the pCPU the vCPU
+                           runs on; cache pN: pCPU N's), then the shared
+                           system cache; the dirty lines, or all: every
+                           valid one, clean or dirty
   sched                    the schedule so far
   replay F                 load the schedule recorded in F (run --record)
   goto STEP                run (or rerun) until STEP instructions in all
@@ -157,7 +161,7 @@ export class Commands {
       case "tlb":
         return this.tlbCommand(args);
       case "cache":
-        return this.cacheCommand(args[0] === undefined ? this.session.thread : this.cpuArg(args[0]));
+        return this.cacheCommand(args);
       case "sched":
         return this.sched();
       case "replay":
@@ -442,11 +446,16 @@ export class Commands {
     return out;
   }
 
-  private tlbCommand(args: string[]): string[] {
+  /** `[CPU] [all]`, as tlb and cache take them: the thread (default the current one), and whether `all` ends the line. */
+  private threadAndAll(command: string, args: string[]): { cpu: number; all: boolean } {
     const all = args.at(-1) === "all";
     const rest = all ? args.slice(0, -1) : args;
-    if (rest.length > 1) throw new ShootdownError("usage: tlb [CPU] [all]");
-    const cpu = rest[0] === undefined ? this.session.thread : this.cpuArg(rest[0]);
+    if (rest.length > 1) throw new ShootdownError(`usage: ${command} [CPU] [all]`);
+    return { cpu: rest[0] === undefined ? this.session.thread : this.cpuArg(rest[0]), all };
+  }
+
+  private tlbCommand(args: string[]): string[] {
+    const { cpu, all } = this.threadAndAll("tlb", args);
     const st = this.style;
     const entries = this.session.target.tlb(cpu, all);
     const live = entries.filter((e) => e.stale !== "dead").length;
@@ -464,14 +473,26 @@ export class Commands {
     return out;
   }
 
-  private cacheCommand(cpu: number): string[] {
-    const lines = this.session.target.cache(cpu);
-    const out = [this.style.bold(`${this.threadName(cpu)}: ${lines.length} dirty lines`)];
-    for (const l of lines) {
-      const bytes = [...l.bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-      out.push(`  ${l.level.padEnd(6)} set ${String(l.set).padStart(4)} way ${String(l.way).padStart(2)}  PA ${hex(l.pa).padEnd(14)} ${bytes} …`);
-    }
-    return out;
+  private cacheCommand(args: string[]): string[] {
+    const { cpu, all } = this.threadAndAll("cache", args);
+    const st = this.style;
+    const lines = this.session.target.cache(cpu, all);
+    const dirty = lines.filter((l) => l.dirty).length;
+    const name = this.threadName(cpu);
+    if (!all) return [st.bold(`${name}: ${dirty} dirty lines`), ...lines.map((l) => this.cacheLine(l))];
+    const levels = (["L1", "system"] as const).map((level) => {
+      const of = lines.filter((l) => l.level === level);
+      return `${level === "L1" ? "L1" : "system cache"} ${of.length} (${of.filter((l) => l.dirty).length} dirty)`;
+    });
+    return [st.bold(`${name}: ${lines.length} valid lines, ${dirty} dirty; ${levels.join(", ")}`), ...lines.map((l) => this.cacheLine(l))];
+  }
+
+  /** One line: level, set, way, PA, state, and its first 16 bytes. */
+  private cacheLine(l: CacheLineView): string {
+    const bytes = [...l.bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const state = `${l.dirty ? "dirty" : "clean"}${l.ramNewer ? ", RAM newer" : ""}`;
+    const text = `  ${l.level.padEnd(6)} set ${String(l.set).padStart(4)} way ${String(l.way).padStart(2)}  PA ${hex(l.pa).padEnd(14)} ${state.padEnd(17)} ${bytes} …`;
+    return l.dirty ? this.style.yellow(text) : text;
   }
 
   private sched(): string[] {

@@ -317,8 +317,11 @@ class Connection {
         const m = /^H([gc])(-?[0-9a-fA-F]+)$/.exec(p);
         if (!m) throw new BadPacket("bad H packet");
         const cpu = this.cpuOf(m[2]!);
-        if (m[1] === "g") this.generalCpu = typeof cpu === "number" ? cpu : this.gdbThread();
-        else this.continueCpu = typeof cpu === "number" ? cpu : -1;
+        if (m[1] === "g") {
+          this.generalCpu = typeof cpu === "number" ? cpu : this.gdbThread();
+          // The vCPU gdb looks at is the one `monitor` commands (cache, walk, regs …) look at too.
+          if (this.session.threadsAreVcpus) this.session.thread = this.generalCpu;
+        } else this.continueCpu = typeof cpu === "number" ? cpu : -1;
         return "OK";
       }
       case "T": {

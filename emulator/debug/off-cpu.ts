@@ -9,17 +9,24 @@
 
 import type { Access, X86Cpu, X86MemoryWalk, X86RegisterFile, X86Registers, X86State, X86Translation } from "../machine/cpu/x86-cpu.ts";
 
-export class OffCpuVcpu {
+/**
+ * What the views of both architectures hold: the registers kept of the
+ * vCPU (F), the pCPU they borrow for its translations (C), and how to
+ * replace what is kept.
+ */
+export abstract class OffCpuView<F extends { state: object }, C> {
   constructor(
-    private readonly file: X86RegisterFile,
-    private readonly borrowed: X86Cpu,
-    private readonly write: (file: X86RegisterFile) => boolean,
+    protected readonly file: F,
+    protected readonly borrowed: C,
+    protected readonly write: (file: F) => boolean,
   ) {}
 
-  get state(): X86State {
+  get state(): F["state"] {
     return this.file.state;
   }
+}
 
+export class OffCpuVcpu extends OffCpuView<X86RegisterFile, X86Cpu> {
   get registers(): X86Registers {
     return this.file.registers;
   }

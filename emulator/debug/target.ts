@@ -77,12 +77,16 @@ export interface TlbEntryView {
   stale: "fresh" | "unknown" | "dead" | { why: string };
 }
 
+/** One valid line of a data cache, where set/way maintenance names it. */
 export interface CacheLineView {
-  level: string;
+  /** A pCPU's own L1, or the shared system cache that set/way operations never reach. */
+  level: "L1" | "system";
   set: number;
   way: number;
   pa: bigint;
   dirty: boolean;
+  /** A non-cacheable write has reached RAM since the line was filled: RAM may be newer than this copy. */
+  ramNewer: boolean;
   bytes: Uint8Array;
 }
 
@@ -134,8 +138,8 @@ export interface DebugTarget {
   walk(cpu: number, va: bigint, op: WalkOp, priv: WalkPriv): WalkView;
   /** Live TLB and walk-cache entries of a CPU, each checked against a fresh walk; with `dead`, the invalidated ones too. */
   tlb(cpu: number, dead?: boolean): TlbEntryView[];
-  /** Dirty data-cache lines by set/way (AArch64); throws where the machine has no caches. */
-  cache(cpu: number): CacheLineView[];
+  /** Dirty data-cache lines by set/way (AArch64), with `all` every valid one: the L1 of the pCPU the thread runs on, then the system cache; throws where the machine has no caches. */
+  cache(cpu: number, all?: boolean): CacheLineView[];
   /** One instruction at va, as objdump prints it; undefined when it cannot be fetched. */
   disassembleOne(cpu: number, va: bigint): { length: number; bytes: Uint8Array; text: string } | undefined;
 }

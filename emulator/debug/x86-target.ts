@@ -14,6 +14,7 @@ import { ShootdownError } from "../machine/core/errors.ts";
 import { tlbEntries, readRam } from "./tlb-dump.ts";
 import type { X86Cpu, X86State, GprName, X86RegisterFile } from "../machine/cpu/x86-cpu.ts";
 import { OffCpuVcpu } from "./off-cpu.ts";
+import { Threads } from "./threads.ts";
 import { backendFor, SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
   hex, type CacheLineView, type DebugTarget, type RegisterInfo, type TlbEntryView,
@@ -140,6 +141,7 @@ export class X86Target implements DebugTarget {
     const program = programOf(platform.plan);
     this.symbols = new SymbolLookup(program);
     this.symbolTable = program.symbols;
+    this.threads = new Threads(platform);
   }
 
   get cpuCount(): number {
@@ -152,23 +154,17 @@ export class X86Target implements DebugTarget {
    * hypervisor keeps of it, its memory through its own page tables.
    */
   private cpu(i: number): X86Cpu | OffCpuVcpu {
-    const vcpus = this.platform.vcpus();
-    if (!vcpus) return this.m.cpu(i);
-    const list = vcpus.list();
-    // The pCPUs follow the vCPUs (session.ts).
-    if (i >= list.length) return this.m.cpu(i - list.length);
-    const info = list[i]!;
-    if (info.pcpu !== undefined) return this.m.cpu(info.pcpu);
-    const file = vcpus.saved(i);
-    if (!file) throw new ShootdownError(`${info.name} is ${info.state} and has no registers yet (VCPUOP_initialise gives it some)`);
-    return new OffCpuVcpu(file, this.m.cpu(0), (f: X86RegisterFile) => vcpus.setSaved(i, f));
+    const off = this.threads.off(i);
+    if (!off) return this.m.cpu(this.pcpuOf(i)!);
+    if (!off.file) throw new ShootdownError(`${off.info.name} is ${off.info.state} and has no registers yet (VCPUOP_initialise gives it some)`);
+    return new OffCpuVcpu(off.file, this.m.cpu(0), off.write);
   }
+
+  private readonly threads: Threads<X86RegisterFile>;
 
   /** The pCPU thread i runs on: i itself without a hypervisor; undefined for a vCPU off every pCPU. */
   private pcpuOf(i: number): number | undefined {
-    const list = this.platform.vcpus()?.list();
-    if (!list) return i;
-    return i >= list.length ? i - list.length : list[i]!.pcpu;
+    return this.threads.pcpuOf(i);
   }
 
   registers(): readonly RegisterInfo[] {

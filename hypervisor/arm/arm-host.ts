@@ -33,8 +33,9 @@ import type { ArmPlatform } from "../../emulator/machine/platform/arm/platform.t
 import type { Continuation, ExitHandler, Handled, MachineEvent, StepLabel } from "../../emulator/machine/core/exits.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import { psciCall, PSCI_RET } from "../../emulator/machine/platform/arm/psci.ts";
+import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import { Domain, type VCpu } from "../common/domain.ts";
-import { P2m, P2M_VTCR } from "./p2m.ts";
+import { P2m, P2M_VTCR, p2mIsValid } from "./p2m.ts";
 import { maddr } from "../common/memory.ts";
 import { ArmVcpu, HCR_TSW, HCR_TVM } from "./vcpu.ts";
 import { Vgic, vcpuMpidr, type GicHome } from "./vgic.ts";
@@ -43,6 +44,8 @@ import { trapHvc, trapSmc, trapStage2Abort, trapSysreg, isPl011, type TrapContex
 import { p2mSetWayFlush, p2mToggleCache, p2mFlushVm, checkForVcpuWork, type SetWayContext } from "./set-way.ts";
 import { finish } from "../common/routine.ts";
 import { ArmSanitizer } from "./sanitizer.ts";
+import { ArmVcpuView } from "./vcpu-view.ts";
+import { vcpuWhere } from "../common/vcpu-list.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -506,6 +509,25 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     this.platform.park(cpu.index);
   }
 
+  // ── The debugger (vcpu-view.ts) ───────────────────────────────────────────
+
+  private vcpuView: ArmVcpuView | undefined;
+
+  /** The domain's vCPUs as the debugger's threads: where each runs, and the context kept of those off every pCPU. */
+  vcpus(): ArmVcpuView {
+    return (this.vcpuView ??= new ArmVcpuView({
+      domains: () => [this.domain],
+      pcpuOf: (v) => {
+        const at = this.pcpus.findIndex((p) => p.current?.vcpu === v);
+        return at < 0 ? undefined : at;
+      },
+      runnable: (v) => this.runq.includes(this.ofVcpu.get(v)!),
+      arm: (v) => this.ofVcpu.get(v)!,
+      vttbr: () => this.p2m.vttbr,
+      vtcr: P2M_VTCR,
+    }));
+  }
+
   // ── The summary ────────────────────────────────────────────────────────────
 
   summary(): Record<string, unknown> {
@@ -531,22 +553,30 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     const hex = (v: bigint | number) => `0x${v.toString(16)}`;
     if (command === "p2m") {
       const text = args[0] ?? "";
-      if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(text)) return [`p2m: the IPA must be a number, not '${text}'`];
+      if (args.length !== 1 || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new ShootdownError(`p2m: the IPA must be a number, not '${args.join(" ")}' (usage: p2m IPA)`);
       const ipa = BigInt(text);
-      const steps = this.p2m.walk(Number(ipa >> 12n));
-      if (!steps.length) return [`p2m: IPA ${hex(ipa)} is outside the domain's ${2 ** 39 / 2 ** 30} GiB IPA space`];
+      const steps = ipa >> 64n ? [] : this.p2m.walk(Number(ipa >> 12n));
+      if (!steps.length) throw new ShootdownError(`p2m: IPA ${hex(ipa)} is outside the domain's ${2 ** 39 / 2 ** 30} GiB IPA space`);
       const e = this.p2m.lookup(Number(ipa >> 12n));
+      // p2m_is_valid (the entry's type) says whether the GFN is mapped; the hardware valid bit whether the walker may use it.
+      const state = (pte: bigint) => (!p2mIsValid(pte) ? "not mapped" : pte & 1n ? "valid" : "valid bit 0 (the next access faults; p2m_resolve_translation_fault sets it)");
       return [
         `p2m: IPA ${hex(ipa)} (VMID ${this.p2m.vmid}, root MFN ${hex(this.p2m.root)})`,
-        ...steps.map((s) => `  L${s.level} entry at ${hex(s.at)}: ${hex(s.pte)}${s.pte & 1n ? " valid" : " valid bit 0"}`),
+        ...steps.map((s) => `  L${s.level} entry at ${hex(s.at)}: ${hex(s.pte)} ${state(s.pte)}`),
         e ? `  → MFN ${hex(e.mfn)}, machine address ${hex((BigInt(e.mfn) << 12n) | (ipa & 0xfffn))}` : "  → not mapped (not the domain's RAM)",
       ];
     }
-    if (command !== "vcpu" && command !== "domain") return [`${command}: the Arm hypervisor keeps no ${command === "frame" ? "frame table types" : "hypercall log"}; see p2m IPA and vcpu`];
-    return this.vcpuList.map((a) => {
-      const on = this.pcpus.findIndex((p) => p.current === a);
-      const where = on >= 0 ? `running on pCPU ${on}` : a.vcpu.down ? "down" : this.runq.includes(a) ? "runnable" : "off the pCPUs";
-      return `${a.name}: ${where}; need_flush_to_ram ${a.needFlushToRam}; TVM ${(a.hcr & HCR_TVM) !== 0n}`;
-    });
+    if (command !== "vcpu" && command !== "domain") throw new ShootdownError(`${command}: the Arm hypervisor keeps no ${command === "frame" ? "frame table types" : "hypercall log"}; see p2m IPA and vcpu`);
+    if (args.length) throw new ShootdownError(`${command} takes no argument on the Arm hypervisor (one domain, d${this.domain.domid})`);
+    return [
+      `d${this.domain.domid}: ${this.domain.totPages} pages, VMID ${this.p2m.vmid}; --set-way ${this.o.setWay}`,
+      ...this.vcpuList.map((a) => {
+        const on = this.pcpus.findIndex((p) => p.current === a);
+        const where = on >= 0 ? `running on pCPU ${on}` : vcpuWhere(a.vcpu, this.runq.includes(a));
+        const last = a.vcpu.dirtyCpu === undefined ? "" : `; last on pCPU ${a.vcpu.dirtyCpu}`;
+        const flush = a.flushResumeGfn === undefined ? "" : `; p2m_flush_vm under way, resumes at GFN ${hex(a.flushResumeGfn)}`;
+        return `  ${a.name}: ${where}; need_flush_to_ram ${a.needFlushToRam}; TVM ${(a.hcr & HCR_TVM) !== 0n}; TSW ${(a.hcr & HCR_TSW) !== 0n}${last}${flush}`;
+      }),
+    ];
   }
 }

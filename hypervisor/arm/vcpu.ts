@@ -6,6 +6,7 @@
 
 import type { ArmVcpuContext } from "../../emulator/machine/cpu/arm-cpu.ts";
 import type { VCpu } from "../common/domain.ts";
+import { vcpuName } from "../common/vcpu-list.ts";
 
 // HCR_EL2 (DDI0487 D19.2.48).
 export const HCR_VM = 1n << 0n;
@@ -56,6 +57,6 @@ export class ArmVcpu {
   ) {}
 
   get name(): string {
-    return `d${this.vcpu.domain.domid}v${this.vcpu.vcpuId}`;
+    return vcpuName(this.vcpu);
   }
 }

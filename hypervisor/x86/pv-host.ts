@@ -521,6 +521,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       if (text === undefined || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(text) || Number(text) > Number.MAX_SAFE_INTEGER) throw new ShootdownError(`${command}: ${what} must be a number, not '${text ?? ""}'`);
       return Number(text);
     };
+    if (command === "p2m" || command === "vcpu") {
+      // The Arm hypervisor's commands: a PV guest has no stage 2, and `domain` lists its vCPUs.
+      throw new ShootdownError(`${command}: the x86 PV hypervisor has no ${command === "p2m" ? "stage-2 p2m (a PV guest's tables hold machine frames; frame MFN)" : "set/way state (domain lists the vCPUs)"}`);
+    }
     if (command === "frame") {
       const mfn = num(args[0], "MFN");
       const f = frameInfo(this.hv, mfn);

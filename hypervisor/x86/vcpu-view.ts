@@ -6,15 +6,14 @@
 // pCPU is read from what the hypervisor keeps of it: the registers saved
 // when it left its last pCPU, or, if it has never run, the context
 // VCPUOP_initialise (or the domain builder) gave it, which load() in
-// pv-host.ts puts on a pCPU when it first runs.
-//
-// vCPUs are numbered domain by domain, in domid order, then by vcpu_id:
-// with D domains of V vCPUs, d{i}v{j} is number (i - 1) * V + j.
+// pv-host.ts puts on a pCPU when it first runs. The list, the names and
+// the numbering are common/vcpu-list.ts's, shared with the Arm hypervisor.
 
 import type { X86RegisterFile, X86Registers, X86State } from "../../emulator/machine/cpu/x86-cpu.ts";
 import { GPR_NAMES } from "../../emulator/machine/cpu/x86-cpu.ts";
 import type { VcpuAccess, VcpuInfo } from "../../emulator/machine/core/platform.ts";
-import type { Domain, VCpu, VCpuContext } from "../common/domain.ts";
+import type { VCpu, VCpuContext } from "../common/domain.ts";
+import { allVcpus, vcpuInfos, type SchedulerState } from "../common/vcpu-list.ts";
 
 /** What pv-host.ts keeps of a vCPU while it is off every pCPU. */
 export interface SavedVcpu {
@@ -32,12 +31,7 @@ export interface PvStart {
 }
 
 /** What the view reads of the hypervisor's scheduler (pv-host.ts). */
-export interface PvSchedulerState {
-  domains(): Iterable<Domain>;
-  /** The pCPU a vCPU runs on, or undefined. */
-  pcpuOf(v: VCpu): number | undefined;
-  /** Is it in the run queue, waiting for a pCPU? */
-  runnable(v: VCpu): boolean;
+export interface PvSchedulerState extends SchedulerState {
   readonly saved: ReadonlyMap<VCpu, SavedVcpu>;
   readonly start: PvStart;
 }
@@ -45,20 +39,15 @@ export interface PvSchedulerState {
 /** The IA32_PAT value at reset (SDM Vol.3A 12.12.4), which a vCPU starts with. */
 const PAT_RESET = 0x0007_0406_0007_0406n;
 
-const vcpuName = (v: VCpu) => `d${v.domain.domid}v${v.vcpuId}`;
-
 export class PvVcpuView implements VcpuAccess<X86RegisterFile> {
   constructor(private readonly s: PvSchedulerState) {}
 
   private all(): VCpu[] {
-    return [...this.s.domains()].sort((a, b) => a.domid - b.domid).flatMap((d) => d.vcpus);
+    return allVcpus(this.s);
   }
 
   list(): VcpuInfo[] {
-    return this.all().map((v) => {
-      const pcpu = this.s.pcpuOf(v);
-      return { name: vcpuName(v), pcpu, state: pcpu !== undefined ? "running" : where(v, this.s.runnable(v)) };
-    });
+    return vcpuInfos(this.s);
   }
 
   saved(k: number): X86RegisterFile | undefined {
@@ -114,14 +103,4 @@ function savedRegisters(saved: SavedVcpu): X86Registers {
     cr0: r.cr0 ?? 0n, cr2: r.cr2 ?? 0n, cr3: r.cr3 ?? 0n, cr4: r.cr4 ?? 0n, efer: r.efer ?? 0n,
     rflags: saved.state.rflags, pat: r.pat ?? PAT_RESET, pkru: r.pkru ?? 0n,
   };
-}
-
-/** Where a vCPU off every pCPU is, in words. */
-function where(v: VCpu, runnable: boolean): string {
-  if (v.domain.shutdownReason !== undefined) return "shut down";
-  if (v.down) return "down";
-  if (runnable) return "runnable";
-  if (v.blocked) return "blocked";
-  // Between leaving a pCPU and joining the run queue, within one hypervisor routine.
-  return "off the pCPUs";
 }

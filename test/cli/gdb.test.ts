@@ -8,45 +8,20 @@
 // The same session runs against an AArch64 image (its descriptor changed
 // without TLBI), and against hello on 4 CPUs, whose secondaries PSCI starts.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { armTargetXml } from "../../emulator/debug/arm-target.ts";
 import { x86TargetXml } from "../../emulator/debug/x86-target.ts";
 import { join } from "node:path";
-import { CLI, ROOT, image, imageFile, tmpFile } from "../helpers/run.ts";
+import { ROOT, image, imageFile, tmpFile } from "../helpers/run.ts";
 import { STALE_GUEST, STALE_GUEST_A64 } from "../helpers/debug.ts";
+import { GDB_MULTIARCH, gdbBatch, startStub } from "../helpers/debug-cli.ts";
 
-const GDB = spawnSync("gdb-multiarch", ["--version"], { encoding: "utf8" }).status === 0 ? "gdb-multiarch" : undefined;
+const GDB = GDB_MULTIARCH;
+const gdb = gdbBatch;
 if (!GDB) console.warn("test/cli/gdb.test.ts: skipped: gdb-multiarch is not installed (apt-get install gdb-multiarch)");
-
-/** Starts `shootdown gdb` on a free port; resolves to the port and the child. */
-async function startStub(elf: string, ...args: string[]) {
-  const child = spawn(process.execPath, [CLI, "gdb", elf, "--port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr.on("data", (d: string) => {
-      stderr += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on("exit", () => reject(new Error(`the stub exited: ${stderr}`)));
-  });
-  return { child, port, stderr: () => stderr };
-}
-
-function gdb(elf: string, port: number, commands: string[]): string {
-  const args = ["-nx", "-batch", elf, "-ex", "set pagination off", "-ex", `target remote 127.0.0.1:${port}`];
-  for (const c of commands) args.push("-ex", c);
-  // stdout and stderr into one file, in the order gdb wrote them (monitor and O-packet output go to stderr).
-  const path = tmpFile("gdb.out");
-  const fd = openSync(path, "w");
-  spawnSync(GDB!, args, { stdio: ["ignore", fd, fd], timeout: 60_000 });
-  closeSync(fd);
-  return readFileSync(path, "utf8");
-}
 
 /** The same gdb session twice, each against a fresh stub with the same options, ending with kill. */
 async function twice(elf: string, session: string[], ...args: string[]): Promise<string[]> {

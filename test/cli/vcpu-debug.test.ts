@@ -7,12 +7,13 @@
 // memory through their own CR3. The gdb-multiarch session is skipped (and
 // says so) when gdb-multiarch is not installed.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, ROOT, tmpFile } from "../helpers/run.ts";
+import { ROOT, tmpFile } from "../helpers/run.ts";
+import { findLine as find, replLines, startStub } from "../helpers/debug-cli.ts";
 import { Client } from "../helpers/gdb-client.ts";
 import { readElf } from "../../asm/index.ts";
 
@@ -28,24 +29,10 @@ const START = sym("_start");
 const AP_ENTRY = sym("ap_entry");
 const CHURN = ["--hv", "--cpus", "2", "--vcpus", "4", "--", "workload=churn", "iterations=2"];
 
+const repl = (commands: string[], ...args: string[]) => replLines(KERNEL, commands, ...args);
+
 const GDB = spawnSync("gdb-multiarch", ["--version"], { encoding: "utf8" }).status === 0 ? "gdb-multiarch" : undefined;
 if (!GDB) console.warn("test/cli/vcpu-debug.test.ts: the gdb-multiarch session is skipped: gdb-multiarch is not installed (apt-get install gdb-multiarch)");
-
-function repl(commands: string[], ...args: string[]): string[] {
-  const r = spawnSync(process.execPath, [CLI, "repl", KERNEL, ...args], { input: commands.join("\n") + "\n", encoding: "utf8", timeout: 60_000, cwd: ROOT });
-  expect(r.stderr).toBe("");
-  expect(r.status).toBe(0);
-  return r.stdout.split("\n");
-}
-
-/** The first line matching re, and its groups. */
-function find(lines: string[], re: RegExp, from = 0): RegExpExecArray {
-  for (let i = from; i < lines.length; i++) {
-    const m = re.exec(lines[i]!);
-    if (m) return m;
-  }
-  throw new Error(`no line matches ${re} in:\n${lines.slice(from).join("\n")}`);
-}
 
 /** A register's value in the REPL's `regs` output, from line `from` on. */
 const reg = (lines: string[], name: string, from: number) => BigInt(find(lines, new RegExp(`(?:^|\\s)${name}\\s+(0x[0-9a-f]+)`), from)[1]!);
@@ -142,28 +129,12 @@ describe("shootdown repl --hv: vCPUs as `cpu N`", () => {
   });
 });
 
-/** Starts `shootdown gdb` on a free port. */
-async function startStub(...args: string[]) {
-  const child = spawn(process.execPath, [CLI, "gdb", KERNEL, "--port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr.on("data", (d: string) => {
-      stderr += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on("exit", () => reject(new Error(`the stub exited: ${stderr}`)));
-  });
-  return { child, port };
-}
-
 const fromHex = (h: string) => Buffer.from(h, "hex").toString("utf8");
 const ripOf = (g: string) => Buffer.from(g.slice(16 * 16, 17 * 16), "hex").readBigUInt64LE(0);
 
 describe("shootdown gdb --hv: vCPUs as threads", () => {
   it("lists a thread per vCPU with where it runs, reads an off-pCPU one from its saved registers, and names the vCPU a breakpoint stopped", async () => {
-    const { child, port } = await startStub(...CHURN);
+    const { child, port } = await startStub(KERNEL, ...CHURN);
     const c = await Client.open(port);
     try {
       expect(await c.ask("qfThreadInfo")).toBe("m1,2,3,4");
@@ -203,7 +174,7 @@ describe("shootdown gdb --hv: vCPUs as threads", () => {
   });
 
   it("writes the registers of a vCPU off every pCPU into what the hypervisor keeps of it", async () => {
-    const { child, port } = await startStub(...CHURN);
+    const { child, port } = await startStub(KERNEL, ...CHURN);
     const c = await Client.open(port);
     const cont = async () => {
       c.write("$c#63");
@@ -242,7 +213,7 @@ describe("shootdown gdb --hv: vCPUs as threads", () => {
   });
 
   it.skipIf(!GDB)("gdb-multiarch: info threads, a thread off every pCPU, and a breakpoint in the churn loop", async () => {
-    const { child, port } = await startStub(...CHURN);
+    const { child, port } = await startStub(KERNEL, ...CHURN);
     const path = tmpFile("gdb.out");
     const fd = openSync(path, "w");
     const commands = [

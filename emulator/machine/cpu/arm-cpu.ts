@@ -8,6 +8,7 @@ import { ShootdownError } from "../core/errors.ts";
 import { currentView, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
+import { lookThroughCpu } from "./look-through.ts";
 
 /** The AArch64 system registers the machine models, by name. */
 export interface ArmRegisters {
@@ -274,6 +275,18 @@ export class ArmCpu {
   peek(va: bigint, access: ArmAccess, opts: { memoryOnly?: boolean } = {}): ArmTranslation {
     const mode = MODE_PEEK | (opts.memoryOnly ? MODE_NO_CACHE : 0);
     return this.result(this.hw.armTranslateMode(this.index, u64("va", va), armAccessKind(access), mode), va);
+  }
+
+  /**
+   * Runs fn (peeks with memoryOnly) with this CPU's translation registers
+   * set to regs, then puts the CPU back as it was (look-through.ts): the
+   * debugger translates a vCPU that is off every pCPU, through its own
+   * stage 1 and its domain's stage 2, with this CPU's walker. A register
+   * write starts a new micro-TLB epoch, which the restored block takes
+   * back; the micro-TLB is not architectural, and neither is a miss in it.
+   */
+  lookThrough<T>(regs: Partial<ArmRegisters>, fn: () => T): T {
+    return lookThroughCpu(this.hw, this.index, this.layout.CPU_SIZE, () => this.setRegisters(regs), fn, () => this.hw.a64RegistersChanged(this.index));
   }
 
   /**

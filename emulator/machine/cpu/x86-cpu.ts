@@ -7,6 +7,7 @@ import { ShootdownError } from "../core/errors.ts";
 import { currentView, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
+import { lookThroughCpu } from "./look-through.ts";
 import {
   encodeControls, mergeControls, decodeControls, encodeInjection, decodeEvent, readExitFields, decodeGuestExit,
   type X86GuestControls, type X86GuestExit, type GuestRegisters, type X86Injection, type X86Event,
@@ -314,14 +315,7 @@ export class X86Cpu {
    * change, so not even the micro-TLB is flushed.
    */
   lookThrough<T>(regs: Partial<X86Registers>, fn: () => T): T {
-    const block = new Uint8Array(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE);
-    const before = block.slice();
-    try {
-      this.setRegisters(regs);
-      return fn();
-    } finally {
-      new Uint8Array(this.hw.memory.buffer, this.hw.cpuBlock(this.index), this.layout.CPU_SIZE).set(before);
-    }
+    return lookThroughCpu(this.hw, this.index, this.layout.CPU_SIZE, () => this.setRegisters(regs), fn);
   }
 
   private result(status: number): X86Translation {

@@ -79,6 +79,30 @@ describe("the AArch64 debug target", () => {
     expect(target.cache(1)).toEqual([]);
   });
 
+  it("lists every valid line with `all`, clean ones too, each where its PA's set puts it", () => {
+    const { m, target } = machine();
+    m.cpu(1).store(VA, 8, 0x1234n);
+    m.cpu(1).dc("CVAC", VA);
+    // Cleaned to the point of coherency: no longer dirty, still valid in the L1.
+    expect(target.cache(1)).toEqual([]);
+    const clean = target.cache(1, true).filter((l) => l.level === "L1");
+    expect(clean).toHaveLength(1);
+    expect(clean[0]).toMatchObject({ level: "L1", set: Number((OLD_PA >> 6n) & 63n), pa: OLD_PA, dirty: false, ramNewer: false });
+    m.cpu(1).store(VA + 0x40n, 8, 0x5678n);
+    const all = target.cache(1, true).filter((l) => l.level === "L1");
+    expect(all.map((l) => [l.pa, l.dirty])).toEqual([[OLD_PA, false], [OLD_PA + 0x40n, true]]);
+    expect(all[1]!.set).toBe(all[0]!.set + 1);
+    expect(target.cache(0, true).filter((l) => l.level === "L1")).toEqual([]);
+    const session = new Commands(new Session({ image: image("_start:\n  nop\n", { arch: "aarch64", base: 0x4008_0000n }), options: OPTIONS, makeTarget: () => target }));
+    const out = session.execute("cache 1 all");
+    expect(out[0]).toMatch(/^CPU 1: \d+ valid lines, \d+ dirty; L1 2 \(1 dirty\), system cache \d+ \(\d+ dirty\)$/);
+    expect(out.filter((l) => l.startsWith("  L1"))).toEqual([
+      `  L1     set   ${String(all[0]!.set).padStart(2)} way  0  PA 0x41000000     clean             34 12 00 00 00 00 00 00 00 00 00 00 00 00 00 00 …`,
+      `  L1     set   ${String(all[1]!.set).padStart(2)} way  0  PA 0x41000040     dirty             78 56 00 00 00 00 00 00 00 00 00 00 00 00 00 00 …`,
+    ]);
+    expect(() => session.execute("cache 2")).toThrow("no CPU 2 (the machine has 2)");
+  });
+
   it("describes the core and system registers for gdb", () => {
     const xml = armTargetXml();
     expect(xml).toContain("<architecture>aarch64</architecture>");
