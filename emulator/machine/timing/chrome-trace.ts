@@ -239,6 +239,13 @@ export class ChromeTrace implements ClockObserver {
       case "violation":
         this.instant(cpu, start, "violation", "sanitizer", { message: e.message, step, ...(e.pcpus ? { pcpus: e.pcpus } : {}) });
         break;
+      case "cache-clean":
+        this.slice(cpu, start, end, `clean to PoC: ${e.pages} page${e.pages === 1 ? "" : "s"}, ${e.skipped} entr${e.skipped === 1 ? "y" : "ies"} skipped`, "hypervisor",
+          { pages: e.pages, skipped: e.skipped, step });
+        break;
+      case "mark":
+        this.instant(cpu, start, e.name, "hypervisor", { ...e.args, step });
+        break;
       case "flush-done":
         break;
     }
