@@ -79,3 +79,17 @@ describe("explore finds the stale read of a passthrough set/way loop (issue 15)"
     expect(r.status, r.stderr).toBe(0);
   });
 });
+
+describe("trapped set/way with every vCPU in its power-down sequence at once (hypervisor/README.md)", () => {
+  // p2m_invalidate_root clears the whole domain's valid bits at the end of one vCPU's flush: a page another
+  // vCPU wrote after that flush cleaned it is left dirty with its valid bit 0, and that vCPU's own flush skips it.
+  it("event (c) names the page the other vCPU dirtied, before the guest reads it stale", () => {
+    const args = ["run", IMAGE, ...HV, "--set-way", "trap", "--seed", "0"];
+    const stop = shootdown(...args);
+    expect(stop.stderr).toMatch(/^result: sanitizer violation \(status 4\) at step \d+: p2m_cache_flush_range for d1v\d on pCPU \d skipped IPA 0x400c4000 \(MFN 0x[0-9a-f]+\) because its valid bit is 0, while \d+ dirty lines of it sit in a cache/m);
+    expect(stop.status).toBe(4);
+    const on = shootdown(...args, "--keep-going");
+    expect(on.stdout).toMatch(/^CPU 1 round \d: 0x400c4[0-9a-f]{3} read /m);
+    expect(on.status).toBe(1);
+  });
+});
