@@ -82,14 +82,23 @@ export function runImage(config: RunConfig, observe?: (platform: Platform) => vo
  */
 export function calibratedOptions(options: RecordedOptions, image: Uint8Array): RecordedOptions {
   if (options.mode !== "pct" || !options.pct || options.pct.horizon > 0) return options;
+  const length = (o: RecordedOptions) => {
+    const engine = engineFor({ ...o, seed: 0n, image, console: () => {}, record: false });
+    engine.runToEnd();
+    return engine.work;
+  };
   // The run as PCT makes it with no change point (seed 0): its length is
   // what the change points are drawn over. A random interleaving's length
   // would not do: it spends many more decisions on CPUs with nothing to do
   // (a hypervisor's parked pCPUs), so most change points would fall after
-  // the run's end.
-  const engine = engineFor({ ...options, pct: { depth: 1, horizon: Number.MAX_SAFE_INTEGER }, seed: 0n, image, console: () => {}, record: false });
-  engine.runToEnd();
-  return { ...options, pct: { ...options.pct, horizon: Math.max(1, engine.work) } };
+  // the run's end. But under strict priorities a CPU spinning on a flag in
+  // guest code starves the CPU it waits for, and such a run would never end:
+  // so the PCT run is given four times the random interleaving's length as
+  // its horizon, past which PCT is fair. A guest that does not spin ends
+  // before that (its PCT run is about as long as a random one, or shorter).
+  const fair = length({ ...options, mode: "random", pct: undefined });
+  const horizon = length({ ...options, pct: { depth: 1, horizon: 4 * Math.max(1, fair) } });
+  return { ...options, pct: { ...options.pct, horizon: Math.max(1, horizon) } };
 }
 
 /** `runImage` for an image known to be x86-64 or AArch64 (kept for scripts written against either). */

@@ -124,6 +124,15 @@ describe("PCT runs", () => {
     expect(run(4n).schedule).not.toEqual(a.schedule);
   });
 
+  it("measures a finite horizon for a guest whose CPUs spin on flags (no run under strict priorities alone would end)", () => {
+    // guest/aarch64/hello.elf: CPU 0 waits in a loop for the CPUs it started.
+    const hello = readFileSync(join(ROOT, "guest", "aarch64", "hello.elf"));
+    const o = calibratedOptions(withDefaults({ cpus: 4, mode: "pct", pct: { depth: 3, horizon: 0 } }, "aarch64"), hello);
+    expect(o.pct!.horizon).toBeGreaterThan(10);
+    expect(o.pct!.horizon).toBeLessThan(1_000_000);
+    expect(exploreRun(hello, o, 5n).status).toBe(0);
+  });
+
   it("finds the lost update (a depth-2 ordering bug) that round-robin and PCT without change points never show", () => {
     expect(runImage({ ...options({ cpus: 2 }), image: LOST_UPDATE, console: () => {} }).status).toBe(0);
     // Seeds known to hold failures for this image and calibration (about 2% of seeds do at depth 2).
