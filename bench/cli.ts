@@ -14,6 +14,7 @@ import { exploreSetupSuite } from "./explore.ts";
 import { exploreSuite } from "./explore-search.ts";
 import { hvSuite } from "./hv.ts";
 import { flushSuite } from "./flush.ts";
+import { setwaySuite } from "./setway.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -34,6 +35,7 @@ const SUITES: Record<string, (o: BenchOptions) => void | Promise<void>> = {
   explore: exploreSuite,
   hv: hvSuite,
   flush: flushSuite,
+  setway: setwaySuite,
 };
 
 /** The suites, in the order `shootdown bench` runs them. */

@@ -225,7 +225,6 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   if (o.hv?.forceIpi === false) args.push("--no-force-ipi");
   if (o.hv?.migrate) args.push("--migrate", `${o.hv.migrate}`);
   if (o.hv?.setWay && o.hv.setWay !== "trap") args.push("--set-way", o.hv.setWay);
-  if (o.systemCache === false) args.push("--system-cache", "off");
   if (o.keepGoing) args.push("--keep-going");
   if (o.systemCache === false) args.push("--system-cache", "off");
   if (o.checkStaleReads) args.push("--check-stale-reads");

@@ -123,6 +123,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       cleanPage: (mfn) => m.hw.armCleanInvalidatePage(maddr(mfn)) !== 0,
       softirqPending: (cpu, a) => this.softirqPending(cpu, a),
       skipped: (cpu, a, first, count) => this.sanitizer.skipped(cpu, a, first, count),
+      cleaned: (cpu, pages, skipped) => platform.timeline.emit({ kind: "cache-clean", cpu: cpu.index, pages, skipped }),
     };
     // passthrough: set/way operations are not trapped (Xen before f253e88bec).
     if (o.setWay === "passthrough") for (const a of this.vcpuList) a.hcr &= ~HCR_TSW;
@@ -290,6 +291,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       if (work === "none") break;
       if (work === "preempted") {
         // do_softirq: SCHEDULE_SOFTIRQ takes the pCPU; the vCPU waits, its flush half done, and goes on where it lands.
+        timeline.emit({ kind: "mark", cpu: cpu.index, name: `p2m_flush_vm ${a.name} preempted`, args: { vcpu: a.name, resumeGfn: `0x${a.flushResumeGfn!.toString(16)}` } });
         yield { what: `do_softirq: ${a.name} gives pCPU ${cpu.index} up in p2m_flush_vm` };
         this.save(cpu, a);
         this.runq.push(a);
@@ -345,7 +347,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
 
   /** --set-way trap-inline: the flush done in the trap handler itself, to its end, in one step with no preemption point. */
   private flushInline(cpu: ArmCpu, a: ArmVcpu): void {
-    if (this.o.setWay === "trap-inline" && a.needFlushToRam) finish(p2mFlushVm(this.setWay, cpu, a, false));
+    if (this.o.setWay !== "trap-inline" || !a.needFlushToRam) return;
+    const name = `p2m_flush_vm ${a.name} (inline)`;
+    this.platform.timeline.emit({ kind: "routine-begin", cpu: cpu.index, name });
+    finish(p2mFlushVm(this.setWay, cpu, a, false));
+    this.platform.timeline.emit({ kind: "routine-end", cpu: cpu.index, name });
   }
 
   /**
@@ -475,7 +481,10 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   private load(cpu: ArmCpu, a: ArmVcpu): void {
     const i = cpu.index;
     const p = this.pcpus[i]!;
-    if (a.vcpu.dirtyCpu !== undefined && a.vcpu.dirtyCpu !== i) this.migrations++;
+    if (a.vcpu.dirtyCpu !== undefined && a.vcpu.dirtyCpu !== i) {
+      this.migrations++;
+      this.platform.timeline.emit({ kind: "mark", cpu: i, name: `migrate ${a.name} from pCPU ${a.vcpu.dirtyCpu}`, args: { vcpu: a.name, from: a.vcpu.dirtyCpu, to: i } });
+    }
     a.notOn = undefined;
     cpu.loadContext(a.saved!);
     a.saved = undefined;

@@ -64,6 +64,10 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
     arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
     ...armCacheOptions(options),
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
+    // Sanitizer event (a) (mechanisms §4.6): only when asked, as bare. A correct guest may poll, with its caches
+    // off, a flag another vCPU has written but not yet cleaned (a secondary's holding pen does), and the check
+    // would call that read stale; the set/way guest checks its own reads and fails with status 1 anyway.
+    ...(options.checkStaleReads ? { checkStaleReads: true } : {}),
   });
   const platform = new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
   // Every pCPU is on (it runs the hypervisor); the context a vCPU starts from is a CPU just powered on.
@@ -82,6 +86,8 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
   // The domain's RAM, one frame per GFN: never the GFN's own number, never the frame after the previous GFN's.
   const firstGfn = Number(ARM_RAM_BASE >> BigInt(PAGE_SHIFT));
   let previous = -2;
+  // The machine-to-guest map of the domain's frames (Xen's M2P), for naming a machine address by IPA.
+  const m2p = new Map<number, number>();
   for (let gfn = firstGfn; gfn < firstGfn + domain.maxPages; gfn++) {
     const page = alloc.take((mfn) => mfn !== gfn && mfn !== previous + 1)!;
     page.owner = domain;
@@ -90,6 +96,7 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
     domain.pageList.add(page.mfn);
     domain.totPages++;
     p2m.set(gfn, page.mfn);
+    m2p.set(page.mfn, gfn);
     previous = page.mfn;
   }
   const guest: LoadTarget = { memory: guestWriter(m.memory, p2m, domMem), cpus: { length: hv.vcpus } };
@@ -104,5 +111,9 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
     domain, p2m, resetContext, entry: plan.elf.entry, x0: info, seed, migrate: hv.migrate ?? 0, setWay: hv.setWay ?? "trap",
   });
   platform.attach(host as never);
+  platform.ipaOf = (pa) => {
+    const gfn = m2p.get(Number(pa >> BigInt(PAGE_SHIFT)));
+    return gfn === undefined ? undefined : (BigInt(gfn) << BigInt(PAGE_SHIFT)) | (pa & BigInt(PAGE_SIZE - 1));
+  };
   return platform;
 }

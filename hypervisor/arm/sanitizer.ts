@@ -12,8 +12,12 @@
 //       tracking let a touched page go uncleaned.
 //
 // Event (a), a non-cacheable read returning something other than the last
-// value written, needs the hardware to compare on every such read; it is
-// not checked yet.
+// value written, is the hardware's own check (--check-stale-reads,
+// emulator/hw/arm/cache.ts): boot.ts asks the machine for it, and the
+// platform turns each "stale-read" event into a violation named by IPA
+// through the domain's M2P (staleReadViolation). It is off unless asked,
+// as bare: a correct guest may poll with its caches off a flag another
+// vCPU wrote and has not cleaned yet, which the check would call stale.
 
 import type { ArmCpu } from "../../emulator/machine/cpu/arm-cpu.ts";
 import type { MachineEvent } from "../../emulator/machine/core/exits.ts";

@@ -62,6 +62,8 @@ export interface SetWayContext {
    * reports those of them some cache holds dirty lines of.
    */
   skipped(cpu: ArmCpu, a: ArmVcpu, first: number, count: number): void;
+  /** The cleaning a flush did since its last step: `pages` cleaned to PoC, `skipped` entries passed over (for the cost model and traces). */
+  cleaned(cpu: ArmCpu, pages: number, skipped: number): void;
   /** softirq_pending at a flush's check: must vCPU a give pCPU cpu up now (another vCPU waits, or it migrates)? */
   softirqPending(cpu: ArmCpu, a: ArmVcpu): boolean;
 }
@@ -127,6 +129,12 @@ export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptib
   const last = p2m.maxMappedGfn ?? -1;
   if (a.flushResumeGfn === undefined) c.count("p2m flush");
   let cost = 0;
+  let pages = 0;
+  let skipped = 0;
+  const report = () => {
+    if (pages || skipped) c.cleaned(cpu, pages, skipped);
+    pages = skipped = 0;
+  };
   yield { what: `p2m_flush_vm: ${a.name} cleans GFNs 0x${first.toString(16)}-0x${last.toString(16)} to PoC` };
   for (let gfn = first; gfn <= last; gfn++) {
     // One p2m_get_entry per block: an entry whose valid bit is 0 skips everything it maps (gfn_next_boundary).
@@ -137,14 +145,17 @@ export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptib
       if (e) c.skipped(cpu, a, gfn, end - gfn + 1);
       gfn = end;
       cost += FLUSH_SKIP_COST;
+      skipped++;
       c.count("p2m flush: entries skipped");
     } else {
       c.cleanPage(e.mfn);
       cost += FLUSH_PAGE_COST;
+      pages++;
       c.count("p2m flush: pages cleaned");
     }
     if (cost >= FLUSH_CHECK_COST && gfn < last) {
       cost = 0;
+      report();
       // p2m_cache_flush_range's softirq check: -ERESTART with the place kept, and do_softirq may deschedule the vCPU.
       yield { what: `p2m_cache_flush_range: ${a.name} at GFN 0x${gfn.toString(16)}, softirq check` };
       if (preemptible && c.softirqPending(cpu, a)) {
@@ -155,6 +166,7 @@ export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptib
     }
   }
   a.flushResumeGfn = undefined;
+  report();
   yield { what: `p2m_invalidate_root: ${a.name}` };
   p2m.invalidateRoot();
   // p2m_force_tlb_flush_sync: TLBI VMALLS12E1IS with the domain's VTTBR loaded (it is: the vCPU runs here).

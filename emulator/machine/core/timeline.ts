@@ -56,6 +56,14 @@ export type TimelineEvent =
   | { kind: "walk-read"; cpu: number; level: number; mfn: number; entry: bigint }
   | { kind: "walk-end"; cpu: number; verdict: string }
   /**
+   * Cache maintenance by a hypervisor routine (Arm's p2m_cache_flush_range):
+   * `pages` pages cleaned and invalidated to the point of coherency by VA,
+   * and `skipped` p2m entries passed over because their valid bit is 0.
+   */
+  | { kind: "cache-clean"; cpu: number; pages: number; skipped: number }
+  /** Something worth seeing on a pCPU's track that costs nothing (a vCPU's migration, a flush's preemption). */
+  | { kind: "mark"; cpu: number; name: string; args?: Record<string, unknown> }
+  /**
    * The sanitizer found a race (the message says what). `pcpus`, optional:
    * the pCPUs involved (the walker and the one that changed the frame); the
    * trace marks the violation on each of their tracks.

@@ -15,11 +15,13 @@
 // ends its handling), hypervisor routines, interrupts-disabled spans, flushes
 // (path, targets, what, filtered pCPUs and reason in args) and page walks as
 // nested B/E spans; hypervisor steps, IPIs sent and taken, local flushes, L0
-// flush hypercalls, hypercalls and walk reads as complete (X) slices (a step's
+// flush hypercalls, hypercalls, walk reads and an Arm p2m flush's cleaning
+// ("clean to PoC: P pages, S entries skipped") as complete (X) slices (a step's
 // slice ends its decision, after what its work reported, and is named by the
 // label the routine announced for it: hypervisor/README.md); an IPI's
 // send and take linked by a flow (bind_id, flow_out / flow_in); violations as
-// thread-scoped instant events, on the track of every pCPU involved; what a
+// thread-scoped instant events, on the track of every pCPU involved; marks
+// (a vCPU's migration, a flush's preemption) as instant events; what a
 // guest run's counters say it did (IPIs, invalidations, interrupts) as an
 // instant at its end. Spans nest on each track: when a span ends while
 // others opened after it are still open (interrupts re-enabled after the
@@ -238,6 +240,13 @@ export class ChromeTrace implements ClockObserver {
         break;
       case "violation":
         this.instant(cpu, start, "violation", "sanitizer", { message: e.message, step, ...(e.pcpus ? { pcpus: e.pcpus } : {}) });
+        break;
+      case "cache-clean":
+        this.slice(cpu, start, end, `clean to PoC: ${e.pages} page${e.pages === 1 ? "" : "s"}, ${e.skipped} entr${e.skipped === 1 ? "y" : "ies"} skipped`, "hypervisor",
+          { pages: e.pages, skipped: e.skipped, step });
+        break;
+      case "mark":
+        this.instant(cpu, start, e.name, "hypervisor", { ...e.args, step });
         break;
       case "flush-done":
         break;

@@ -337,6 +337,9 @@ export class ModelledClock implements TimelineSink {
       case "walk-read":
         this.spend(c, "walks", m.walkLevel);
         break;
+      case "cache-clean":
+        this.spend(c, "hypervisor", e.pages * m.cleanToPocPage + e.skipped * m.p2mEntrySkipped);
+        break;
     }
     return undefined;
   }

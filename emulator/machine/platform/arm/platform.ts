@@ -62,6 +62,12 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
   readonly mmio: MmioBus;
   protected chain: ExitChain<ArmCpu, ArmExit>;
   readonly describer: ArmCrashDescriber;
+  /**
+   * Under a hypervisor, the guest-physical address (IPA) a machine address
+   * belongs to, through the domain's p2m (hypervisor/arm/boot.ts), so that
+   * a stale read names the address the guest knows; undefined bare.
+   */
+  ipaOf: ((pa: bigint) => bigint | undefined) | undefined;
 
   constructor(readonly m: Machine<"aarch64">, readonly plan: LoadPlan | undefined, memBytes: bigint, console: (byte: number) => void, disassembler: Disassembler) {
     super(m, m.cpus);
@@ -110,7 +116,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
 
   protected machineEvents(): MachineEvent[] {
     return this.m.takeEvents().map((e) => {
-      if (e.kind === "stale-read") return staleReadViolation(e);
+      if (e.kind === "stale-read") return staleReadViolation(e, this.ipaOf?.(e.pa));
       const stage2 = (e.level & 0x80) !== 0;
       const what = `the ${stage2 ? "stage-2 " : ""}L${e.level & 0x7f} descriptor at ${hex(e.sourcePa)}`;
       const kind = e.kind === "stale-tlb-entry" ? "TLB entry" : "walk-cache entry";
@@ -142,14 +148,15 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
  * the hypervisor's sanitizer reports one; under a hypervisor the PA is a
  * machine address, which it can name by IPA through its p2m.
  */
-export function staleReadViolation(e: StaleReadEvent): MachineEvent {
+export function staleReadViolation(e: StaleReadEvent, ipa?: bigint): MachineEvent {
   const where = e.holder === "system cache" ? "the system cache" : `CPU ${e.holder.l1}'s L1 (dirty)`;
+  const address = ipa === undefined ? `PA ${hex(e.pa)}` : `IPA ${hex(ipa)}, machine address ${hex(e.pa)}`;
   return {
     kind: "violation",
     cpu: e.cpu,
-    message: `CPU ${e.cpu} read ${e.size} bytes at VA ${hex(e.va)} (PA ${hex(e.pa)}) with a non-cacheable access and got ${hex(e.value)} from RAM; ` +
+    message: `CPU ${e.cpu} read ${e.size} bytes at VA ${hex(e.va)} (${address}) with a non-cacheable access and got ${hex(e.value)} from RAM; ` +
       `the latest value written there, ${hex(e.expected)}, is in ${where}`,
-    detail: { rule: "stale-read", ...e, holder: e.holder === "system cache" ? "system cache" : `L1 of CPU ${e.holder.l1}` },
+    detail: { rule: "stale-read", ...e, ...(ipa === undefined ? {} : { ipa }), holder: e.holder === "system cache" ? "system cache" : `L1 of CPU ${e.holder.l1}` },
   };
 }
 
