@@ -11,13 +11,11 @@
 // the domain's RAM and its p2m tables come from the seeded frame allocator,
 // never identity-mapped and never contiguous.
 
-import { Machine } from "../../emulator/machine/core/machine.ts";
 import { LoadError, loadSegments, writeBootInfo, type LoadTarget } from "../../emulator/machine/core/elf-load.ts";
-import { ArmPlatform, armCacheOptions } from "../../emulator/machine/platform/arm/platform.ts";
+import { ArmPlatform, armMachine } from "../../emulator/machine/platform/arm/platform.ts";
 import { planArmLoad, armBootInfoAddress, ARM_RAM_BASE, ARM_CMDLINE_OFFSET } from "../../emulator/machine/platform/arm/boot.ts";
 import type { PlatformOptions } from "../../emulator/machine/platform/x86/platform.ts";
 import { NO_DISASSEMBLER } from "../../emulator/machine/core/disassembler.ts";
-import { chaosInterval } from "../../emulator/machine/core/report.ts";
 import type { RecordedOptions } from "../../emulator/machine/core/schedule-file.ts";
 import { FrameTable } from "../common/frame-table.ts";
 import { FrameAllocator } from "../common/alloc.ts";
@@ -59,16 +57,10 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
   if (domMem + HV_RESERVE_BYTES > options.memBytes) {
     throw new LoadError(`a domain of ${domMem >> 20n} MiB needs --mem of at least ${(domMem + HV_RESERVE_BYTES) >> 20n}M (the hypervisor keeps 2 MiB for its p2m tables)`);
   }
-  const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
-  const m = new Machine({
-    arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
-    ...armCacheOptions(options),
-    ...(p.detector ? { detectMissingInvalidation: true } : {}),
-    // Sanitizer event (a) (mechanisms §4.6): only when asked, as bare. A correct guest may poll, with its caches
-    // off, a flag another vCPU has written but not yet cleaned (a secondary's holding pen does), and the check
-    // would call that read stale; the set/way guest checks its own reads and fails with status 1 anyway.
-    ...(options.checkStaleReads ? { checkStaleReads: true } : {}),
-  });
+  // Sanitizer event (a) (mechanisms §4.6) only when asked, as bare: a correct guest may poll, with its caches
+  // off, a flag another vCPU has written but not yet cleaned (a secondary's holding pen does), and the check
+  // would call that read stale; the set/way guest checks its own reads and fails with status 1 anyway.
+  const m = armMachine(options, p);
   const platform = new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
   // Every pCPU is on (it runs the hypervisor); the context a vCPU starts from is a CPU just powered on.
   for (const cpu of m.cpus) cpu.powerOn(0n);

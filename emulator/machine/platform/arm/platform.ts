@@ -25,16 +25,25 @@ import type { PlatformOptions } from "../x86/platform.ts";
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
-/** Boots an AArch64 image as `shootdown run` does; throws LoadError when it cannot be booted. */
-export function bootArmPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}): ArmPlatform {
-  const plan = planArmLoad(image, options.memBytes);
+/**
+ * The AArch64 machine a run's options ask for: its CPUs and RAM at 0x4000_0000
+ * as on QEMU's virt board, the caches, TLB chaos, and the detectors (the
+ * missing-invalidation detector, and the stale-read check only when asked).
+ */
+export function armMachine(options: RecordedOptions, p: PlatformOptions = {}): Machine<"aarch64"> {
   const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
-  const m = new Machine({
+  return new Machine({
     arch: "aarch64", cpus: options.cpus, maxPhysAddr: 48, ram: [{ base: ARM_RAM_BASE, size: options.memBytes }], ...(chaos ? { chaos } : {}),
     ...armCacheOptions(options),
     ...(p.detector ? { detectMissingInvalidation: true } : {}),
     ...(options.checkStaleReads ? { checkStaleReads: true } : {}),
   });
+}
+
+/** Boots an AArch64 image as `shootdown run` does; throws LoadError when it cannot be booted. */
+export function bootArmPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}): ArmPlatform {
+  const plan = planArmLoad(image, options.memBytes);
+  const m = armMachine(options, p);
   bootArm(m, plan, { cmdline: options.cmdline });
   return new ArmPlatform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
 }
