@@ -137,6 +137,9 @@ export function constant(hw: HwExports, name: string): number {
   return Number(g.value);
 }
 
+/** The start of the module's memory, for views of all of it (made once, not at every call). */
+const AT_ZERO = () => 0;
+
 /**
  * A view of [offset(), offset() + size) of the module's memory (all of it by
  * default): `cached` while
@@ -144,7 +147,7 @@ export function constant(hw: HwExports, name: string): number {
  * length becomes 0). Asking the module for its buffer costs more than this
  * test, and the run loop reads the CPU blocks at every decision.
  */
-export function currentView(hw: HwExports, cached: DataView | undefined, offset: () => number = () => 0, size?: number): DataView {
+export function currentView(hw: HwExports, cached: DataView | undefined, offset: () => number = AT_ZERO, size?: number): DataView {
   if (cached !== undefined && cached.buffer.byteLength !== 0) return cached;
   return new DataView(hw.memory.buffer, offset(), size);
 }
