@@ -14,7 +14,7 @@
 #define MAX_CPUS    16
 #define PAGE_SIZE   4096ul
 #define PAGE_SHIFT  12
-#define POOL_FRAMES 256 /* the page allocator's frames (1 MiB) */
+#define POOL_FRAMES 512 /* the page allocator's frames (2 MiB) */
 #define MAX_PAGES   32  /* pages= at most: one page table, and a gather that holds them all */
 
 /* Page-table entry bits (SDM Vol.3A 4.5, table 4-19). */
@@ -170,6 +170,7 @@ int is_lazy(unsigned cpu);
 void tlb_remove_tables(struct page **tables, unsigned n);
 void rcu_note_qs(void);
 void rcu_barrier(void);
+void rcu_idle_enter(void);
 extern unsigned rcu_peak_pending;
 
 /* smp.c: IDT, IPIs and the call-function queue (kernel/smp.c). */
@@ -182,7 +183,8 @@ void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *inf
 void smp_call_function_many_inline(const uint8_t *mask, smp_call_func_t func,
 				   const struct flush_tlb_info *info);
 void smp_call_function_single_async(unsigned cpu, smp_call_func_t func, void *info);
-void smp_cpu_done(void);
-void barrier_all(volatile unsigned *counter, unsigned target);
+void wake_cpu(unsigned cpu);
+void wait_until(volatile uint32_t *word, uint32_t mask, uint32_t want);
+void barrier_all(volatile uint32_t *counter);
 
 #endif

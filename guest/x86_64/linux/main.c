@@ -143,21 +143,46 @@ static void parse_cmdline(const char *s)
 /* ── The workload ───────────────────────────────────────────────────────── */
 
 /*
- * The earlier-queued callback: reads the first word of a page of user
- * memory through this CPU's TLB, as a perf sample copying a user stack
- * would; copy_from_user's fixup turns an unmapped address into -EFAULT.
- * nmi_uaccess_okay: not while this CPU is lazy (its TLB may be behind).
+ * The earlier-queued callbacks: they read user memory through this CPU's
+ * TLB, as a perf sample copying a user stack would; copy_from_user's fixup
+ * turns an unmapped address into -EFAULT, and anything else read must be
+ * that address's data. nmi_uaccess_okay: not while this CPU is lazy (its
+ * TLB may be behind).
  */
-static void read_user_callback(void *info)
+static void read_user(unsigned self, uint64_t va)
 {
-	uint64_t va = (uint64_t)(uintptr_t)info, v;
+	uint64_t v;
+	if (get_user_u64(va, &v) == 0 && v != STAMP(va))
+		corruption("linux: CPU %u: a queued callback read %lx at %lx, not that address's data: "
+			   "it went through a stale TLB or paging-structure-cache entry to a freed page or table\n",
+			   self, v, va);
+}
+
+/* The first callback: the range's first page, which this CPU's TLB then holds, with the walk's table entries. */
+static void read_first_page(void *info)
+{
 	unsigned self = this_cpu();
+	stats[self].callbacks++;
+	if (!is_lazy(self))
+		read_user(self, (uint64_t)(uintptr_t)info);
+}
+
+/*
+ * The second: first the last page, which only a walk reaches (through the
+ * paging-structure caches the first callback filled, so through a freed
+ * table if the flush has not come yet), then the first page again (through
+ * its TLB entry, so a freed page if the flush has not come yet).
+ */
+static void read_last_then_first_page(void *info)
+{
+	unsigned self = this_cpu();
+	uint64_t base = (uint64_t)(uintptr_t)info;
 	stats[self].callbacks++;
 	if (is_lazy(self))
 		return;
-	if (get_user_u64(va, &v) == 0 && v != STAMP(va))
-		corruption("linux: CPU %u: a queued callback read %lx at %lx, not that address's data: "
-			   "a stale TLB entry for a freed page\n", self, v, va);
+	if (cfg.pages > 1)
+		read_user(self, base + (cfg.pages - 1) * PAGE_SIZE);
+	read_user(self, base);
 }
 
 /* The thread's own range: every page read back through the TLB, and written. */
@@ -203,14 +228,16 @@ static void run_workload(unsigned self)
 		do_mmap(self);
 		touch_range(self);
 		if (callbacks)
-			smp_call_function_single_async(next, read_user_callback, first_page);
+			smp_call_function_single_async(next, read_first_page, first_page);
 		gup_round(self);
 		if (cfg.dontneed) {
 			if (callbacks)
-				smp_call_function_single_async(next, read_user_callback, first_page);
+				smp_call_function_single_async(next, read_last_then_first_page, first_page);
 			do_madvise_dontneed(self, 0, cfg.dontneed);
 		}
 		gup_round(self);
+		if (callbacks && !cfg.dontneed)
+			smp_call_function_single_async(next, read_last_then_first_page, first_page);
 		do_munmap(self);
 		rcu_note_qs();
 		if (cfg.lazy) {
@@ -225,7 +252,7 @@ static void run_workload(unsigned self)
 
 /* ── Boot and summary ───────────────────────────────────────────────────── */
 
-static volatile unsigned boot_ready, started, finished, drained;
+static volatile uint32_t boot_ready, started, finished, drained;
 
 static void summary(void)
 {
@@ -247,6 +274,7 @@ static void summary(void)
 
 int kmain(unsigned cpu, const struct shootdown_boot_info *info)
 {
+	smp_init_cpu(cpu);
 	if (cpu == 0) {
 		cfg.ncpus = info->cpu_count;
 		if (cfg.ncpus > MAX_CPUS)
@@ -255,18 +283,21 @@ int kmain(unsigned cpu, const struct shootdown_boot_info *info)
 			parse_cmdline((const char *)(uintptr_t)info->cmdline);
 		mm_init();
 		tlb_init();
-		__atomic_store_n(&boot_ready, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&boot_ready, 1, __ATOMIC_SEQ_CST);
+		for (unsigned c = 1; c < cfg.ncpus; c++)
+			wake_cpu(c);
 	}
-	while (!__atomic_load_n(&boot_ready, __ATOMIC_ACQUIRE))
-		cpu_relax();
-	smp_init_cpu(cpu);
+	/* A wake-up sent before this CPU's APIC was on is lost, but then boot_ready is already set here. */
+	wait_until(&boot_ready, ~0u, 1);
 	mm_load();
 	tlb_init_cpu(cpu);
-	barrier_all(&started, cfg.ncpus);
+	barrier_all(&started);
 	run_workload(cpu);
-	barrier_all(&finished, cfg.ncpus);
+	/* Idle from here (an extended quiescent state): once all are, every grace period is over. */
+	rcu_idle_enter();
+	barrier_all(&finished);
 	rcu_barrier();
-	barrier_all(&drained, cfg.ncpus);
+	barrier_all(&drained);
 	if (cpu != 0)
 		return 0;
 	summary();

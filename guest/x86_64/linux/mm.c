@@ -14,9 +14,14 @@
 
 static uint8_t pool[POOL_FRAMES * PAGE_SIZE] __attribute__((aligned(4096)));
 static struct page pages[POOL_FRAMES];
-static uint32_t free_head;
+/*
+ * The free list's head: a frame index in bits 31:0 and a count of changes
+ * in bits 63:32, so that a compare-and-swap from a stale head fails even
+ * when the same frame is back at the top (the ABA problem). Lock-free, so
+ * that no CPU ever waits for one that the scheduler has set aside.
+ */
+static uint64_t free_head;
 static volatile uint32_t free_count;
-static volatile int zone_lock;
 
 /* The kernel's own tables: the first 32 MiB identity-mapped with 2 MiB pages (kernel, stacks, pool). */
 static uint64_t swapper_pgd[512] __attribute__((aligned(4096)));
@@ -54,31 +59,36 @@ static inline void fill_page(struct page *page, uint64_t value)
 	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(value) : "memory");
 }
 
-static uint64_t zone_lock_irqsave(void)
-{
-	uint64_t flags = local_irq_save();
-	while (__atomic_exchange_n(&zone_lock, 1, __ATOMIC_ACQUIRE))
-		cpu_relax();
-	return flags;
-}
-
-static void zone_unlock_irqrestore(uint64_t flags)
-{
-	__atomic_store_n(&zone_lock, 0, __ATOMIC_RELEASE);
-	local_irq_restore(flags);
-}
-
 /* __free_pages: poison, then to the head of the free list, where the next alloc_page takes it. */
 static void free_frame(struct page *page)
 {
 	sd_annotate_free(page_to_phys(page) >> PAGE_SHIFT);
 	page->use = PAGE_FREE;
 	fill_page(page, POISON);
-	uint64_t flags = zone_lock_irqsave();
-	page->next = free_head;
-	free_head = (uint32_t)(page - pages);
-	free_count++;
-	zone_unlock_irqrestore(flags);
+	uint32_t index = (uint32_t)(page - pages);
+	uint64_t head = __atomic_load_n(&free_head, __ATOMIC_ACQUIRE);
+	do
+		page->next = (uint32_t)head;
+	while (!__atomic_compare_exchange_n(&free_head, &head, ((head >> 32) + 1) << 32 | index, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_ACQUIRE));
+	__atomic_add_fetch(&free_count, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Pops the free list's head; NULL when it is empty. */
+static struct page *pop_free(void)
+{
+	uint64_t head = __atomic_load_n(&free_head, __ATOMIC_ACQUIRE);
+	for (;;) {
+		uint32_t index = (uint32_t)head;
+		if (index == POOL_FRAMES)
+			return 0;
+		uint32_t next = __atomic_load_n(&pages[index].next, __ATOMIC_RELAXED);
+		if (__atomic_compare_exchange_n(&free_head, &head, ((head >> 32) + 1) << 32 | next, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_ACQUIRE)) {
+			__atomic_sub_fetch(&free_count, 1, __ATOMIC_SEQ_CST);
+			return &pages[index];
+		}
+	}
 }
 
 /*
@@ -89,12 +99,8 @@ static void free_frame(struct page *page)
 struct page *alloc_page(enum page_use use)
 {
 	for (unsigned tries = 0; tries < 100000; tries++) {
-		uint64_t flags = zone_lock_irqsave();
-		if (free_head != POOL_FRAMES) {
-			struct page *page = &pages[free_head];
-			free_head = page->next;
-			free_count--;
-			zone_unlock_irqrestore(flags);
+		struct page *page = pop_free();
+		if (page) {
 			sd_annotate_alloc(page_to_phys(page) >> PAGE_SHIFT);
 			page->use = use;
 			__atomic_store_n(&page->refcount, 1, __ATOMIC_RELEASE);
@@ -102,7 +108,6 @@ struct page *alloc_page(enum page_use use)
 				fill_page(page, 0);
 			return page;
 		}
-		zone_unlock_irqrestore(flags);
 		rcu_note_qs();
 		cpu_relax();
 	}
@@ -138,12 +143,13 @@ void free_table_now(struct page *table)
 
 void mm_init(void)
 {
-	free_head = POOL_FRAMES;
+	uint32_t head = POOL_FRAMES;
 	for (int i = POOL_FRAMES - 1; i >= 0; i--) {
-		pages[i].next = free_head;
+		pages[i].next = head;
 		pages[i].use = PAGE_FREE;
-		free_head = (uint32_t)i;
+		head = (uint32_t)i;
 	}
+	free_head = head;
 	free_count = POOL_FRAMES;
 	for (unsigned i = 0; i < 16; i++)
 		kernel_pmd[i] = ((uint64_t)i << 21) | _PAGE_PRESENT | _PAGE_RW | _PAGE_PSE;

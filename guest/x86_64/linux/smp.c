@@ -9,10 +9,18 @@
  * CSD may carry its info inline; the target copies it and unlocks such
  * CSDs as soon as it takes the IPI, before it runs anything queued ahead of
  * them (mechanisms §3.3, §3.4 step 2).
+ *
+ * Waiting CPUs halt rather than spin: a CPU that waits for a CSD's unlock,
+ * or at a barrier, sleeps in HLT with interrupts on, and whoever unlocks
+ * or arrives last sends it a reschedule IPI. It takes flush IPIs while it
+ * waits as a spinning CPU would, and shootdown's PCT scheduler passes a
+ * halted CPU over instead of letting it spin until the horizon
+ * (docs/explore.md, "Waiting CPUs").
  */
 #include "linux.h"
 
 #define CALL_FUNCTION_VECTOR 0xFB
+#define RESCHEDULE_VECTOR    0xFD
 #define PAGE_FAULT_VECTOR    14
 #define APIC_SIVR_ENABLE     (1u << 8)
 
@@ -26,6 +34,7 @@ struct call_single_data {
 	smp_call_func_t func;
 	void *info;
 	volatile uint32_t flags;
+	uint32_t sender;
 	struct flush_tlb_info inline_info;
 };
 
@@ -40,30 +49,62 @@ struct idt_gate {
 	uint16_t offset_mid;
 	uint32_t offset_high, reserved;
 } __attribute__((packed));
-static struct idt_gate idt[256] __attribute__((aligned(16)));
+/* One IDT per CPU, each built by its own CPU, so that no CPU waits for another to boot. */
+static struct idt_gate idt[MAX_CPUS][256] __attribute__((aligned(16)));
+
+static void send_ipi(unsigned cpu, unsigned vector)
+{
+	/* x2APIC ICR (SDM Vol.3A 11.12.9): destination in bits 63:32, fixed delivery. */
+	wrmsr(MSR_X2APIC_ICR, ((uint64_t)cpu << 32) | vector);
+}
+
+/* smp_send_reschedule: wakes a CPU halted in wait_until. */
+void wake_cpu(unsigned cpu)
+{
+	send_ipi(cpu, RESCHEDULE_VECTOR);
+}
+
+/*
+ * Sleeps until *word & mask equals want. The test runs with interrupts off
+ * and STI's shadow covers HLT, so a wake-up sent after the test is pending
+ * when HLT starts and ends it at once. The caller has interrupts on, as
+ * smp_call_function_many requires.
+ */
+void wait_until(volatile uint32_t *word, uint32_t mask, uint32_t want)
+{
+	for (;;) {
+		__asm__ volatile("cli" : : : "memory");
+		if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) & mask) == want)
+			break;
+		__asm__ volatile("sti; hlt" : : : "memory");
+	}
+	__asm__ volatile("sti" : : : "memory");
+}
 
 static void csd_lock_wait(struct call_single_data *csd)
 {
-	while (__atomic_load_n(&csd->flags, __ATOMIC_ACQUIRE) & CSD_FLAG_LOCK)
-		cpu_relax();
+	wait_until(&csd->flags, CSD_FLAG_LOCK, 0);
 }
 
 static void csd_lock(struct call_single_data *csd)
 {
 	csd_lock_wait(csd);
 	csd->flags = CSD_FLAG_LOCK;
+	csd->sender = this_cpu();
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* csd_unlock, and a wake-up for the sender, which may be halted in csd_lock_wait. */
 static void csd_unlock(struct call_single_data *csd)
 {
+	unsigned sender = csd->sender;
 	__atomic_store_n(&csd->flags, 0, __ATOMIC_RELEASE);
+	wake_cpu(sender);
 }
 
 static void send_call_function_ipi(unsigned cpu)
 {
-	/* x2APIC ICR (SDM Vol.3A 11.12.9): destination in bits 63:32, fixed delivery. */
-	wrmsr(MSR_X2APIC_ICR, ((uint64_t)cpu << 32) | CALL_FUNCTION_VECTOR);
+	send_ipi(cpu, CALL_FUNCTION_VECTOR);
 	stats[this_cpu()].ipis_sent++;
 }
 
@@ -96,7 +137,7 @@ void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *inf
 		csd->func = func;
 		csd->info = info;
 		if (wait)
-			csd->flags = CSD_FLAG_LOCK | CSD_FLAG_SYNCHRONOUS;
+			csd->flags |= CSD_FLAG_SYNCHRONOUS;
 		queue_csd(csd, cpu);
 	}
 	if (!wait)
@@ -123,7 +164,7 @@ void smp_call_function_many_inline(const uint8_t *mask, smp_call_func_t func, co
 		csd->func = func;
 		csd->inline_info = *info;
 		csd->info = 0;
-		csd->flags = CSD_FLAG_LOCK | CSD_FLAG_INLINE;
+		csd->flags |= CSD_FLAG_INLINE;
 		queue_csd(csd, cpu);
 	}
 	for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++)
@@ -192,6 +233,13 @@ static void flush_smp_call_function_queue(void)
 	}
 }
 
+/* sysvec_reschedule_ipi: nothing to do but wake; the woken CPU tests what it waits for again. */
+__attribute__((interrupt)) static void reschedule_interrupt(struct interrupt_frame *frame)
+{
+	(void)frame;
+	wrmsr(MSR_X2APIC_EOI, 0);
+}
+
 __attribute__((interrupt)) static void call_function_interrupt(struct interrupt_frame *frame)
 {
 	(void)frame;
@@ -235,45 +283,42 @@ __attribute__((interrupt)) static void unexpected_exception(struct interrupt_fra
 	      (uint64_t)error_code, frame->rip);
 }
 
-static void set_gate(unsigned vector, void *handler)
+static void set_gate(struct idt_gate *table, unsigned vector, void *handler)
 {
 	uint64_t a = (uint64_t)(uintptr_t)handler;
-	idt[vector] = (struct idt_gate){
+	table[vector] = (struct idt_gate){
 		.offset_low = (uint16_t)a, .selector = 0x08, .type = 0x8E, /* present 64-bit interrupt gate */
 		.offset_mid = (uint16_t)(a >> 16), .offset_high = (uint32_t)(a >> 32),
 	};
 }
 
-static volatile unsigned idt_ready;
-
+/* The exceptions, the two IPI vectors; any other vector is not present, and its delivery faults to #DF's handler. */
 void smp_init_cpu(unsigned cpu)
 {
-	if (cpu == 0) {
-		for (unsigned v = 0; v < 256; v++) {
-			int error_code = v == 8 || (v >= 10 && v <= 13) || v == 17;
-			set_gate(v, error_code ? (void *)unexpected_exception : (void *)unexpected_interrupt);
-		}
-		set_gate(PAGE_FAULT_VECTOR, (void *)page_fault);
-		set_gate(CALL_FUNCTION_VECTOR, (void *)call_function_interrupt);
-		__atomic_store_n(&idt_ready, 1, __ATOMIC_RELEASE);
+	struct idt_gate *table = idt[cpu];
+	for (unsigned v = 0; v < 32; v++) {
+		int error_code = v == 8 || (v >= 10 && v <= 13) || v == 17;
+		set_gate(table, v, error_code ? (void *)unexpected_exception : (void *)unexpected_interrupt);
 	}
-	while (!__atomic_load_n(&idt_ready, __ATOMIC_ACQUIRE))
-		cpu_relax();
+	set_gate(table, PAGE_FAULT_VECTOR, (void *)page_fault);
+	set_gate(table, CALL_FUNCTION_VECTOR, (void *)call_function_interrupt);
+	set_gate(table, RESCHEDULE_VECTOR, (void *)reschedule_interrupt);
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	} __attribute__((packed)) idtr = { sizeof(idt[0]) - 1, (uint64_t)(uintptr_t)table };
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 	wrmsr(MSR_X2APIC_SIVR, APIC_SIVR_ENABLE | 0xFF);
 }
 
-/* Waits, interrupts on and reporting quiescent states, until *counter reaches target. */
-void barrier_all(volatile unsigned *counter, unsigned target)
+/* Every CPU arrives; the last wakes the others, which sleep until the count is complete. */
+void barrier_all(volatile uint32_t *counter)
 {
-	__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
-	local_irq_enable();
-	while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target) {
-		rcu_note_qs();
-		cpu_relax();
+	uint32_t arrived = __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
+	if (arrived == cfg.ncpus) {
+		for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++)
+			if (cpu != this_cpu())
+				wake_cpu(cpu);
 	}
+	wait_until(counter, ~0u, cfg.ncpus);
 }

@@ -306,7 +306,7 @@ void flush_tlb_mm_range(uint64_t start, uint64_t end, int freed_tables)
 
 /* ── Freeing tables ─────────────────────────────────────────────────────── */
 
-#define RCU_BATCHES 8
+#define RCU_BATCHES 16
 
 /* struct mmu_table_batch under call_rcu: the tables, and each CPU's quiescent-state count when it was queued. */
 struct rcu_batch {
@@ -317,6 +317,7 @@ struct rcu_batch {
 };
 static struct rcu_batch rcu_pending[MAX_CPUS][RCU_BATCHES];
 static volatile uint64_t rcu_qs[MAX_CPUS];
+static volatile uint32_t rcu_idle[MAX_CPUS]; /* done with the workload: an extended quiescent state, as dyntick-idle */
 static volatile unsigned tables_pending;
 unsigned rcu_peak_pending;
 
@@ -324,7 +325,8 @@ unsigned rcu_peak_pending;
 static int grace_period_done(const struct rcu_batch *b)
 {
 	for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++)
-		if (__atomic_load_n(&rcu_qs[cpu], __ATOMIC_ACQUIRE) == b->snap[cpu])
+		if (!__atomic_load_n(&rcu_idle[cpu], __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&rcu_qs[cpu], __ATOMIC_ACQUIRE) == b->snap[cpu])
 			return 0;
 	return 1;
 }
@@ -374,6 +376,11 @@ static void call_rcu_tables(struct page **tables, unsigned n)
 		rcu_note_qs();
 		cpu_relax();
 	}
+}
+
+void rcu_idle_enter(void)
+{
+	__atomic_store_n(&rcu_idle[this_cpu()], 1, __ATOMIC_SEQ_CST);
 }
 
 /* rcu_barrier for this CPU's batches (interrupts on). */
