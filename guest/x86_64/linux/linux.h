@@ -170,7 +170,8 @@ int is_lazy(unsigned cpu);
 void tlb_remove_tables(struct page **tables, unsigned n);
 void rcu_note_qs(void);
 void rcu_barrier(void);
-void rcu_idle_enter(void);
+int rcu_idle_enter(void);
+void rcu_idle_exit(void);
 extern unsigned rcu_peak_pending;
 
 /* smp.c: IDT, IPIs and the call-function queue (kernel/smp.c). */
@@ -185,6 +186,6 @@ void smp_call_function_many_inline(const uint8_t *mask, smp_call_func_t func,
 void smp_call_function_single_async(unsigned cpu, smp_call_func_t func, void *info);
 void wake_cpu(unsigned cpu);
 void wait_until(volatile uint32_t *word, uint32_t mask, uint32_t want);
-void barrier_all(volatile uint32_t *counter);
+void barrier_all(volatile uint32_t *counter, uint32_t target);
 
 #endif

@@ -6,9 +6,10 @@
  * the other threads' ranges, zaps part of its range with MADV_DONTNEED and
  * unmaps the rest, freeing its tables; in between it may go lazy (a kernel
  * thread with the mm still loaded). With workload=async-callback it also
- * queues another CPU an asynchronous call that reads its range's first
- * page through that CPU's TLB, once before and once just before the zap
- * (an earlier-queued callback, PeterZ's case in mechanisms §3.3).
+ * queues its neighbour two asynchronous calls that read its range through
+ * the neighbour's TLB: one after the first touch, one just before the
+ * first flush that frees something (an earlier-queued callback, PeterZ's
+ * case in mechanisms §3.3).
  *
  * Command line: flush=ipi|hyperv|xen|async tablefree=direct|rcu|sync-ipi
  * async-safe=on|off workload=gup-race|async-callback rounds=N pages=N
@@ -219,6 +220,9 @@ static void gup_round(unsigned self)
 	}
 }
 
+/* The barriers' counters: boot, each round's mapping (cumulative), the end. */
+static volatile uint32_t boot_ready, started, mapped, finished, drained;
+
 static void run_workload(unsigned self)
 {
 	unsigned next = (self + 1) % cfg.ncpus;
@@ -229,6 +233,8 @@ static void run_workload(unsigned self)
 		touch_range(self);
 		if (callbacks)
 			smp_call_function_single_async(next, read_first_page, first_page);
+		/* Every range is mapped before anyone walks or unmaps: the walks meet live tables. */
+		barrier_all(&mapped, cfg.ncpus * (r + 1));
 		gup_round(self);
 		if (cfg.dontneed) {
 			if (callbacks)
@@ -251,8 +257,6 @@ static void run_workload(unsigned self)
 }
 
 /* ── Boot and summary ───────────────────────────────────────────────────── */
-
-static volatile uint32_t boot_ready, started, finished, drained;
 
 static void summary(void)
 {
@@ -291,13 +295,13 @@ int kmain(unsigned cpu, const struct shootdown_boot_info *info)
 	wait_until(&boot_ready, ~0u, 1);
 	mm_load();
 	tlb_init_cpu(cpu);
-	barrier_all(&started);
+	barrier_all(&started, cfg.ncpus);
 	run_workload(cpu);
 	/* Idle from here (an extended quiescent state): once all are, every grace period is over. */
 	rcu_idle_enter();
-	barrier_all(&finished);
+	barrier_all(&finished, cfg.ncpus);
 	rcu_barrier();
-	barrier_all(&drained);
+	barrier_all(&drained, cfg.ncpus);
 	if (cpu != 0)
 		return 0;
 	summary();

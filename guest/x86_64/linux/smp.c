@@ -311,14 +311,29 @@ void smp_init_cpu(unsigned cpu)
 	wrmsr(MSR_X2APIC_SIVR, APIC_SIVR_ENABLE | 0xFF);
 }
 
-/* Every CPU arrives; the last wakes the others, which sleep until the count is complete. */
-void barrier_all(volatile uint32_t *counter)
+/*
+ * Every CPU arrives; the last to reach target wakes the others, which
+ * sleep until the count is complete. A CPU asleep here is idle to RCU (an
+ * extended quiescent state), as one halted in the idle loop is, so that a
+ * grace period never waits for a CPU that waits for the CPU that waits for
+ * the grace period.
+ */
+void barrier_all(volatile uint32_t *counter, uint32_t target)
 {
+	int was_idle = rcu_idle_enter();
 	uint32_t arrived = __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
-	if (arrived == cfg.ncpus) {
+	if (arrived == target) {
 		for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++)
 			if (cpu != this_cpu())
 				wake_cpu(cpu);
 	}
-	wait_until(counter, ~0u, cfg.ncpus);
+	for (;;) {
+		__asm__ volatile("cli" : : : "memory");
+		if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) >= target)
+			break;
+		__asm__ volatile("sti; hlt" : : : "memory");
+	}
+	__asm__ volatile("sti" : : : "memory");
+	if (!was_idle)
+		rcu_idle_exit();
 }

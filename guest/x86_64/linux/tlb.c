@@ -317,7 +317,7 @@ struct rcu_batch {
 };
 static struct rcu_batch rcu_pending[MAX_CPUS][RCU_BATCHES];
 static volatile uint64_t rcu_qs[MAX_CPUS];
-static volatile uint32_t rcu_idle[MAX_CPUS]; /* done with the workload: an extended quiescent state, as dyntick-idle */
+static volatile uint32_t rcu_idle[MAX_CPUS]; /* asleep at a barrier or done: an extended quiescent state, as dyntick-idle */
 static volatile unsigned tables_pending;
 unsigned rcu_peak_pending;
 
@@ -378,9 +378,18 @@ static void call_rcu_tables(struct page **tables, unsigned n)
 	}
 }
 
-void rcu_idle_enter(void)
+/* rcu_idle_enter / rcu_idle_exit (dyntick-idle): returns whether this CPU was idle already. */
+int rcu_idle_enter(void)
 {
-	__atomic_store_n(&rcu_idle[this_cpu()], 1, __ATOMIC_SEQ_CST);
+	return (int)__atomic_exchange_n(&rcu_idle[this_cpu()], 1, __ATOMIC_SEQ_CST);
+}
+
+/* Leaving idle is a quiescent state too: any grace period that began while this CPU slept is over for it. */
+void rcu_idle_exit(void)
+{
+	unsigned self = this_cpu();
+	__atomic_add_fetch(&rcu_qs[self], 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&rcu_idle[self], 0, __ATOMIC_SEQ_CST);
 }
 
 /* rcu_barrier for this CPU's batches (interrupts on). */
