@@ -125,8 +125,14 @@ static void queue_csd(struct call_single_data *csd, unsigned cpu)
 		send_call_function_ipi(cpu);
 }
 
-/* smp_call_function_many (wait=1: every CSD synchronous; the caller must have interrupts on). */
-void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *info, int wait)
+/*
+ * smp_call_function_many's body: a CSD to each CPU of the mask (its flags
+ * CSD_FLAG_SYNCHRONOUS, CSD_FLAG_INLINE with the info copied in, or none),
+ * then, unless nobody waits, wait for every unlock. The caller must have
+ * interrupts on, or two CPUs calling each other would wait for ever.
+ */
+static void call_function_many(const uint8_t *mask, smp_call_func_t func, void *info,
+			       const struct flush_tlb_info *inline_info, uint32_t flags, int wait)
 {
 	unsigned self = this_cpu();
 	for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++) {
@@ -136,8 +142,9 @@ void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *inf
 		csd_lock(csd);
 		csd->func = func;
 		csd->info = info;
-		if (wait)
-			csd->flags |= CSD_FLAG_SYNCHRONOUS;
+		if (inline_info)
+			csd->inline_info = *inline_info;
+		csd->flags |= flags;
 		queue_csd(csd, cpu);
 	}
 	if (!wait)
@@ -145,6 +152,12 @@ void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *inf
 	for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++)
 		if (mask[cpu])
 			csd_lock_wait(&cfd_csd[self][cpu]);
+}
+
+/* smp_call_function_many (wait=1: every CSD synchronous, so its unlock says the function has run). */
+void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *info, int wait)
+{
+	call_function_many(mask, func, info, 0, wait ? CSD_FLAG_SYNCHRONOUS : 0, wait);
 }
 
 /*
@@ -155,21 +168,7 @@ void smp_call_function_many(const uint8_t *mask, smp_call_func_t func, void *inf
  */
 void smp_call_function_many_inline(const uint8_t *mask, smp_call_func_t func, const struct flush_tlb_info *info)
 {
-	unsigned self = this_cpu();
-	for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++) {
-		if (!mask[cpu])
-			continue;
-		struct call_single_data *csd = &cfd_csd[self][cpu];
-		csd_lock(csd);
-		csd->func = func;
-		csd->inline_info = *info;
-		csd->info = 0;
-		csd->flags |= CSD_FLAG_INLINE;
-		queue_csd(csd, cpu);
-	}
-	for (unsigned cpu = 0; cpu < cfg.ncpus; cpu++)
-		if (mask[cpu])
-			csd_lock_wait(&cfd_csd[self][cpu]);
+	call_function_many(mask, func, 0, info, CSD_FLAG_INLINE, 1);
 }
 
 /* smp_call_function_single_async: queue and go; the CSD is reused once its last use unlocked it. */
