@@ -159,22 +159,22 @@ static void read_user(unsigned self, uint64_t va)
 			   self, v, va);
 }
 
-/* The first callback: the range's first page, which this CPU's TLB then holds, with the walk's table entries. */
-static void read_first_page(void *info)
+/* The first callback: the range's last page, which this CPU's TLB then holds, with the walk's table entries. */
+static void read_last_page(void *info)
 {
 	unsigned self = this_cpu();
 	stats[self].callbacks++;
 	if (!is_lazy(self))
-		read_user(self, (uint64_t)(uintptr_t)info);
+		read_user(self, (uint64_t)(uintptr_t)info + (cfg.pages - 1) * PAGE_SIZE);
 }
 
 /*
- * The second: first the last page, which only a walk reaches (through the
+ * The second: first the first page, which only a walk reaches (through the
  * paging-structure caches the first callback filled, so through a freed
- * table if the flush has not come yet), then the first page again (through
+ * table if the flush has not come yet), then the last page again (through
  * its TLB entry, so a freed page if the flush has not come yet).
  */
-static void read_last_then_first_page(void *info)
+static void read_first_then_last_page(void *info)
 {
 	unsigned self = this_cpu();
 	uint64_t base = (uint64_t)(uintptr_t)info;
@@ -182,8 +182,8 @@ static void read_last_then_first_page(void *info)
 	if (is_lazy(self))
 		return;
 	if (cfg.pages > 1)
-		read_user(self, base + (cfg.pages - 1) * PAGE_SIZE);
-	read_user(self, base);
+		read_user(self, base);
+	read_user(self, base + (cfg.pages - 1) * PAGE_SIZE);
 }
 
 /* The thread's own range: every page read back through the TLB, and written. */
@@ -232,18 +232,19 @@ static void run_workload(unsigned self)
 		do_mmap(self);
 		touch_range(self);
 		if (callbacks)
-			smp_call_function_single_async(next, read_first_page, first_page);
+			smp_call_function_single_async(next, read_last_page, first_page);
 		/* Every range is mapped before anyone walks or unmaps: the walks meet live tables. */
 		barrier_all(&mapped, cfg.ncpus * (r + 1));
 		gup_round(self);
 		if (cfg.dontneed) {
 			if (callbacks)
-				smp_call_function_single_async(next, read_last_then_first_page, first_page);
-			do_madvise_dontneed(self, 0, cfg.dontneed);
+				smp_call_function_single_async(next, read_first_then_last_page, first_page);
+			/* The last pages, so that the walks after it still pin the ones before. */
+			do_madvise_dontneed(self, cfg.pages - cfg.dontneed, cfg.dontneed);
 		}
 		gup_round(self);
 		if (callbacks && !cfg.dontneed)
-			smp_call_function_single_async(next, read_last_then_first_page, first_page);
+			smp_call_function_single_async(next, read_first_then_last_page, first_page);
 		do_munmap(self);
 		rcu_note_qs();
 		if (cfg.lazy) {
