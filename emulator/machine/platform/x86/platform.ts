@@ -3,7 +3,7 @@
 // The x86-64 platform: the machine `shootdown run` builds for an x86-64
 // image, booted by the boot protocol (boot.ts), with the exit chain of its
 // CPUs: the devices behind port I/O (devices.ts: COM1 and the debug-exit
-// port), then the crash describer, which names the instruction a crash
+// port; the guest annotations' ports 0x5D0–0x5D4, docs/annotations.md), then the crash describer, which names the instruction a crash
 // happened at. The run's result is the value the guest writes to port 0xF4;
 // a triple fault, a bus error or a VMCALL with no hypervisor crashes it.
 // The debugger drives this same platform.
@@ -18,6 +18,7 @@ import type { CrashReason, RunEnd } from "../../core/run-end.ts";
 import { NO_DISASSEMBLER, type Disassembler } from "../../core/disassembler.ts";
 import type { RecordedOptions } from "../../core/schedule-file.ts";
 import { chaosInterval } from "../../core/report.ts";
+import { isAnnotationPort, SD_ANNOT_PORT, SD_ANNOT_MAGIC, type AnnotationOp, type GuestAnnotations } from "../../core/annotations.ts";
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
@@ -69,7 +70,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
     super(m, m.cpus);
     this.io = new IoBus(console);
     this.describer = new X86CrashDescriber(m, memBytes, disassembler);
-    this.chain = new ExitChain<X86Cpu, X86Exit>([new X86Devices(this.io), this.describer]);
+    this.chain = new ExitChain<X86Cpu, X86Exit>([new X86Devices(this.io, this.annotations), this.describer]);
   }
 
   live(i: number): boolean {
@@ -112,7 +113,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
 
   protected machineEvents(): MachineEvent[] {
     // Only the missing-invalidation detector reports here: x86-64 models no data caches, so no stale reads.
-    return this.m.takeEvents().flatMap((e) => e.kind === "stale-read" ? [] : [{
+    return this.m.takeEvents().flatMap((e) => e.kind === "stale-read" ? [] : e.kind === "annotation" ? [this.annotations.eventOf(e)] : [{
       kind: "stale-use",
       cpu: e.cpu,
       message: `CPU ${e.cpu} used a stale ${e.kind === "stale-tlb-entry" ? "TLB entry" : "paging-structure-cache entry"} for VA ${hex(e.va)}` +
@@ -140,7 +141,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
 class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
   readonly name = "platform";
 
-  constructor(private readonly io: IoBus) {}
+  constructor(private readonly io: IoBus, private readonly annotations: GuestAnnotations) {}
 
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     // A guest-mode exit is a hypervisor's; with none, the crash describer says so.
@@ -151,6 +152,10 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
       case "hlt":
         return DONE;
       case "io": {
+        if (isAnnotationPort(exit.port)) {
+          annotationPortAccess(this.annotations, cpu, exit);
+          return DONE;
+        }
         const r = this.io.access(exit);
         if (r.exit) return { kind: "end", end: { kind: "debug-exit", code: r.exit.code, cpu: cpu.index } };
         if (!exit.write) cpu.setState({ rax: raxAfterIn(cpu.state.rax, exit.size, r.value) });
@@ -160,6 +165,21 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
         return undefined;
     }
   }
+}
+
+/**
+ * An access to the annotation ports (docs/annotations.md): OUT of EAX to
+ * SD_ANNOT_PORT + op annotates the guest's frame EAX as a machine frame, as
+ * bare hardware has no other; IN of 32 bits from SD_ANNOT_PORT is the query.
+ * Other reads of these ports read all ones, as an unassigned port does.
+ */
+export function annotationPortAccess(a: GuestAnnotations, cpu: X86Cpu, io: { port: number; size: 1 | 2 | 4; write: boolean; value: bigint }): void {
+  if (io.write) {
+    a.annotate(cpu.index, (io.port - SD_ANNOT_PORT) as AnnotationOp, io.value & 0xffff_ffffn);
+    return;
+  }
+  const value = io.port === SD_ANNOT_PORT && io.size === 4 ? SD_ANNOT_MAGIC : (1n << BigInt(8 * io.size)) - 1n;
+  cpu.setState({ rax: raxAfterIn(cpu.state.rax, io.size, value) });
 }
 
 /** The last handler: every exit nothing else carried out crashes the machine, named by RIP and instruction. */
