@@ -746,8 +746,8 @@ export const EVENT_STALE_READ: u32 = 3;
  * table it was built from was freed, (c) a user TLB entry used after the
  * frame it maps was freed. Fields: source PA = the freed frame, cached value
  * = the CPU that freed it, current value = the decision at which it did
- * (0xFFFFFFFF for both when no longer known), level = the structure (STRUCT_*)
- * for (b) and (c).
+ * (0xFFFFFFFF for both when no longer known), level = the decision at which
+ * the walker section began for (a), the structure (STRUCT_*) for (b) and (c).
  */
 export const EVENT_ANNOT_LOAD: u32 = 4;
 export const EVENT_ANNOT_TABLE: u32 = 5;

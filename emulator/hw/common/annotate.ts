@@ -29,6 +29,7 @@
 // State (static, no allocation):
 //
 //   walkSince  MAX_CPUS × u32    the sequence number at the CPU's WALK_BEGIN, 0 outside
+//   walkStep   MAX_CPUS × u32    the decision at which that section began (for reports)
 //   freeRing   FREE_RING × 32 B  the latest frees, newest last:
 //              0 frame PA u64   8 seq u32   12 CPU u32   16 step u32
 //              24 CPUs already told of it by event (a), u64 mask
@@ -63,6 +64,7 @@ let seq: u32 = 0;
 let frees: u64 = 0;
 let lost: u64 = 0;
 const walkSince: usize = memory.data(<i32>(MAX_CPUS * 4));
+const walkStep: usize = memory.data(<i32>(MAX_CPUS * 4));
 const freeRing: usize = memory.data(<i32>(FREE_RING * <u32>RING_SIZE));
 
 export function annotReset(): void {
@@ -176,11 +178,12 @@ export function annotAlloc(pa: u64): void {
   if (h >= 0) store<u8>(pageStateAt(h), load<u8>(pageStateAt(h)) & ~PAGE_FREED);
 }
 
-/** WALK_BEGIN on CPU cpu (the host has checked that it was outside a section). */
-export function annotWalkBegin(cpu: u32): void {
+/** WALK_BEGIN on CPU cpu at decision `step` (the host has checked that it was outside a section). */
+export function annotWalkBegin(cpu: u32, step: u32): void {
   annotOn = true;
   seq++;
   store<u32>(walkSince + (<usize>cpu << 2), seq);
+  store<u32>(walkStep + (<usize>cpu << 2), step);
 }
 
 /** WALK_END on CPU cpu. */
@@ -220,7 +223,7 @@ export function annotDataLoad(va: u64, pa: u64): void {
   const me: u64 = <u64>1 << selectedCpu;
   if (told & me) return;
   store<u64>(r, told | me, 24);
-  annotEvent(EVENT_ANNOT_LOAD, va, frame, r, 0);
+  annotEvent(EVENT_ANNOT_LOAD, va, frame, r, load<u32>(walkStep + (<usize>selectedCpu << 2)));
 }
 
 /**

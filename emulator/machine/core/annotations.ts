@@ -58,7 +58,7 @@ export interface AnnotationEvent {
   /** The CPU that freed it and the decision at which it did; undefined when the ring no longer holds that free. */
   freedBy?: number;
   freedAt?: number;
-  /** (b), (c): the structure whose entry was used (layout.ts STRUCT_*). */
+  /** (b), (c): the structure whose entry was used (layout.ts STRUCT_*); (a): the decision at which the walker section began. */
   structure: number;
   sequence: bigint;
 }
@@ -116,7 +116,7 @@ export class GuestAnnotations {
           return;
         }
         this.walking.set(cpu, step);
-        this.hw.annotWalkBegin(cpu);
+        this.hw.annotWalkBegin(cpu, step);
         return;
       case SD_ANNOT.WALK_END:
         if (!this.walking.delete(cpu)) {
@@ -182,12 +182,9 @@ export class GuestAnnotations {
     const entry = `${names[e.structure] ?? `structure ${e.structure}`} entry`;
     let message: string;
     switch (e.rule) {
-      case "walker-read-freed-frame": {
-        const began = this.walking.get(e.cpu);
-        const section = began === undefined ? "inside its walker section" : `inside its walker section (begun at step ${began})`;
-        message = `CPU ${e.cpu} ${section} read VA ${hex(e.va)} in ${frame}, ${freed}${unhooked} after the section began and not reallocated since`;
+      case "walker-read-freed-frame":
+        message = `CPU ${e.cpu} inside its walker section (begun at step ${e.structure}) read VA ${hex(e.va)} in ${frame}, ${freed}${unhooked} after the section began and not reallocated since`;
         break;
-      }
       case "freed-table-in-walk-cache":
         message = `CPU ${e.cpu}'s walk for VA ${hex(e.va)} used a ${entry} built from table ${frame}, ${freed}${unhooked} after the entry was filled (invalidate before free)`;
         break;
@@ -197,7 +194,10 @@ export class GuestAnnotations {
     }
     return {
       kind: "violation", cpu: e.cpu, message,
-      detail: { rule: e.rule, va: e.va, frame: e.frame, freedBy: e.freedBy, freedAt: e.freedAt, structure: e.structure, sequence: e.sequence },
+      detail: {
+        rule: e.rule, va: e.va, frame: e.frame, freedBy: e.freedBy, freedAt: e.freedAt,
+        ...(e.rule === "walker-read-freed-frame" ? { sectionBegan: e.structure } : { structure: e.structure }), sequence: e.sequence,
+      },
     };
   }
 }
