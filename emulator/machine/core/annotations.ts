@@ -177,16 +177,16 @@ export class GuestAnnotations {
     const frame = `frame ${hex(e.frame)} (PFN ${hex(e.frame >> 12n)})`;
     const freed = e.freedBy === undefined ? "freed earlier (by a CPU no longer known)" : `freed by CPU ${e.freedBy} at step ${e.freedAt}`;
     const unhook = this.unhooked.get(e.frame >> 12n);
-    const unhooked = unhook ? `, unhooked by CPU ${unhook.cpu} at step ${unhook.step}` : "";
+    const unhooked = unhook ? `unhooked by CPU ${unhook.cpu} at step ${unhook.step} and ` : "";
     const names = this.arch === "aarch64" ? ARM_STRUCTURE_NAMES : STRUCTURE_NAMES;
     const entry = `${names[e.structure] ?? `structure ${e.structure}`} entry`;
     let message: string;
     switch (e.rule) {
       case "walker-read-freed-frame":
-        message = `CPU ${e.cpu} inside its walker section (begun at step ${e.structure}) read VA ${hex(e.va)} in ${frame}, ${freed}${unhooked} after the section began and not reallocated since`;
+        message = `CPU ${e.cpu} inside its walker section (begun at step ${e.structure}) read VA ${hex(e.va)} in ${frame}, ${unhooked}${freed} after the section began and not reallocated since`;
         break;
       case "freed-table-in-walk-cache":
-        message = `CPU ${e.cpu}'s walk for VA ${hex(e.va)} used a ${entry} built from table ${frame}, ${freed}${unhooked} after the entry was filled (invalidate before free)`;
+        message = `CPU ${e.cpu}'s walk for VA ${hex(e.va)} used a ${entry} built from table ${frame}, ${unhooked}${freed} after the entry was filled (invalidate before free)`;
         break;
       case "tlb-entry-outlived-free":
         message = `CPU ${e.cpu}'s access to VA ${hex(e.va)} was translated by a ${entry} for ${frame}, filled before it was ${freed}`;
