@@ -202,6 +202,12 @@ export class GuestAnnotations {
   }
 }
 
+/** Annotates with the guest's argument, translated to a machine frame for the operations that take a frame. */
+function annotateGuestFrame(a: GuestAnnotations, cpu: number, op: AnnotationOp, arg: bigint, toMachineFrame: (frame: bigint) => bigint | undefined): void {
+  const takesFrame = op === SD_ANNOT.FREE || op === SD_ANNOT.ALLOC || op === SD_ANNOT.TABLE_UNHOOK;
+  a.annotate(cpu, op, takesFrame ? toMachineFrame(arg) : 0n);
+}
+
 /**
  * An SMCCC call (AArch64 HVC #0) by CPU `cpu` with function ID `fn` (W0) and
  * argument `x1`: carries it out when it is an annotation and returns what X0
@@ -215,7 +221,23 @@ export function annotationCall(
   const op = annotationOfSmccc(fn);
   if (op === undefined) return undefined;
   if (op === "query") return SD_ANNOT_MAGIC;
-  const takesFrame = op === SD_ANNOT.FREE || op === SD_ANNOT.ALLOC || op === SD_ANNOT.TABLE_UNHOOK;
-  a.annotate(cpu, op, takesFrame ? toMachineFrame(x1) : 0n);
+  annotateGuestFrame(a, cpu, op, x1, toMachineFrame);
   return 0n;
+}
+
+/**
+ * An x86-64 access to the annotation ports (isAnnotationPort) by CPU `cpu`:
+ * an OUT annotates the frame in the low 32 bits of `value`, translated by
+ * `toMachineFrame` (the identity bare; GPA frame → MFN under EPT), and
+ * returns undefined; an IN returns the value read, the magic for a 32-bit IN
+ * from SD_ANNOT_PORT and all ones of its size otherwise, as an unassigned
+ * port reads. The HVM host's I/O exit calls this for ports 0x5D0–0x5D4.
+ */
+export function annotationPortIo(
+  a: GuestAnnotations, cpu: number, io: { port: number; size: 1 | 2 | 4; write: boolean; value: bigint },
+  toMachineFrame: (frame: bigint) => bigint | undefined,
+): bigint | undefined {
+  if (!io.write) return io.port === SD_ANNOT_PORT && io.size === 4 ? SD_ANNOT_MAGIC : (1n << BigInt(8 * io.size)) - 1n;
+  annotateGuestFrame(a, cpu, (io.port - SD_ANNOT_PORT) as AnnotationOp, io.value & 0xffff_ffffn, toMachineFrame);
+  return undefined;
 }

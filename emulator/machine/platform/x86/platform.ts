@@ -18,7 +18,7 @@ import type { CrashReason, RunEnd } from "../../core/run-end.ts";
 import { NO_DISASSEMBLER, type Disassembler } from "../../core/disassembler.ts";
 import type { RecordedOptions } from "../../core/schedule-file.ts";
 import { chaosInterval } from "../../core/report.ts";
-import { isAnnotationPort, SD_ANNOT_PORT, SD_ANNOT_MAGIC, type AnnotationOp, type GuestAnnotations } from "../../core/annotations.ts";
+import { isAnnotationPort, annotationPortIo, type GuestAnnotations } from "../../core/annotations.ts";
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
@@ -153,7 +153,9 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
         return DONE;
       case "io": {
         if (isAnnotationPort(exit.port)) {
-          annotationPortAccess(this.annotations, cpu, exit);
+          // Bare, the guest's frames are machine frames (docs/annotations.md).
+          const value = annotationPortIo(this.annotations, cpu.index, exit, (frame) => frame);
+          if (value !== undefined) cpu.setState({ rax: raxAfterIn(cpu.state.rax, exit.size, value) });
           return DONE;
         }
         const r = this.io.access(exit);
@@ -165,21 +167,6 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
         return undefined;
     }
   }
-}
-
-/**
- * An access to the annotation ports (docs/annotations.md): OUT of EAX to
- * SD_ANNOT_PORT + op annotates the guest's frame EAX as a machine frame, as
- * bare hardware has no other; IN of 32 bits from SD_ANNOT_PORT is the query.
- * Other reads of these ports read all ones, as an unassigned port does.
- */
-export function annotationPortAccess(a: GuestAnnotations, cpu: X86Cpu, io: { port: number; size: 1 | 2 | 4; write: boolean; value: bigint }): void {
-  if (io.write) {
-    a.annotate(cpu.index, (io.port - SD_ANNOT_PORT) as AnnotationOp, io.value & 0xffff_ffffn);
-    return;
-  }
-  const value = io.port === SD_ANNOT_PORT && io.size === 4 ? SD_ANNOT_MAGIC : (1n << BigInt(8 * io.size)) - 1n;
-  cpu.setState({ rax: raxAfterIn(cpu.state.rax, io.size, value) });
 }
 
 /** The last handler: every exit nothing else carried out crashes the machine, named by RIP and instruction. */
