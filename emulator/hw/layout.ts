@@ -710,7 +710,9 @@ export const EF_ANNOT_SOURCE: u8 = 16;
 
 /**
  * Detector sources per entry: count u32, a level byte per source (bit 7 set
- * for a stage-2 descriptor), then SRC_MAX × (PA u64, value u64).
+ * for a stage-2 descriptor), at byte 28 the PFN of a freed table the entry was
+ * built from (guest annotations, EF_ANNOT_SOURCE), then SRC_MAX × (PA u64,
+ * value u64).
  */
 export const SRC_MAX: u32 = 24;
 export const SRC_PAIRS: u32 = 32;

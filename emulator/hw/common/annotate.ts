@@ -46,10 +46,8 @@ import {
 import { isPsc, structEntries, structEntry, structShift, entrySources } from "../tlb/structure";
 import { microFlush } from "../tlb/floors";
 import { physHost } from "../phys/ram";
+import { PAGE_FREED } from "../phys/pages";
 import { recordEvent } from "./detector";
-
-/** Page-state bit (phys/pages.ts): the guest declared this frame free and has not taken it back. */
-export const PAGE_FREED: u8 = 4;
 
 /** The record's bytes after count, levels (detector.ts): where an entry keeps the PFN that flagged it through its sources. */
 const SRC_ANNOT_PFN: usize = 28;
