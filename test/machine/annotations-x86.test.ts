@@ -202,6 +202,14 @@ fail:   mov $1, %eax
     expect(violations(r)).toHaveLength(1);
   });
 
+  it("(a) under a random schedule: the recorded run replays to the same violation at the same step", () => {
+    const a = runSource(walkerGuest(), { cpus: 2, mode: "random", seed: 3n, quantum: 7, record: true });
+    expect(a.status).toBe(4);
+    const again = runSource(walkerGuest(), { cpus: 2, replay: a.schedule!, record: true });
+    expect(again.end).toEqual(a.end);
+    expect(again.stateHash).toBe(a.stateHash);
+  });
+
   it("(b) a walk through a PDE-cache entry whose table was freed without an invalidation is a violation", () => {
     const r = runSource(freedTableGuest(false));
     expect(r.status).toBe(4);
