@@ -38,12 +38,12 @@
 // whole ring is no longer known by CPU; `annotLost` counts the checks that
 // could not be decided for that reason.
 
-import { select, selectedCpu, cpuCount, features } from "../cpu";
+import { select, selectedCpu, cpuCount, features, desc } from "../cpu";
 import {
   MAX_CPUS, STRUCT_COUNT, ENTRY_SIZE, E_OUT, E_ATTRS, E_FLAGS, FEATURE_DETECT, pageState, EF_ANNOT_TABLE, EF_ANNOT_FRAME,
   EF_ANNOT_SOURCE, EVENT_ANNOT_LOAD, EVENT_ANNOT_TABLE, EVENT_ANNOT_FRAME,
 } from "../layout";
-import { isPsc, structEntries, structEntry, structShift, entrySources } from "../tlb/structure";
+import { isPsc, structEntries, structEntry, structShift, entrySources, filledSinceFlush } from "../tlb/structure";
 import { microFlush } from "../tlb/floors";
 import { physHost } from "../phys/ram";
 import { PAGE_FREED } from "../phys/pages";
@@ -157,6 +157,8 @@ export function annotFree(cpu: u32, pa: u64, step: u32): void {
   for (let c: u32 = 0; c < cpuCount; c++) {
     select(c);
     for (let s: u32 = 0; s < STRUCT_COUNT; s++) {
+      // A structure not filled since everything was flushed holds nothing live.
+      if (!filledSinceFlush(desc(s))) continue;
       const n = structEntries(s);
       let e = structEntry(s, 0);
       for (let i: u32 = 0; i < n; i++, e += ENTRY_SIZE) {
