@@ -9,7 +9,7 @@
 #define LINUX_H
 
 #include "kernel.h"
-#include "annotate.h"
+#include "shootdown-annotate.h" /* guest/c/include: the sanitizer annotations (docs/annotations.md) */
 
 #define MAX_CPUS    16
 #define PAGE_SIZE   4096ul

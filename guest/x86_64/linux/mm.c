@@ -62,7 +62,7 @@ static inline void fill_page(struct page *page, uint64_t value)
 /* __free_pages: poison, then to the head of the free list, where the next alloc_page takes it. */
 static void free_frame(struct page *page)
 {
-	sd_annotate_free(page_to_phys(page) >> PAGE_SHIFT);
+	sd_annot_free(page_to_phys(page) >> PAGE_SHIFT);
 	page->use = PAGE_FREE;
 	fill_page(page, POISON);
 	uint32_t index = (uint32_t)(page - pages);
@@ -101,7 +101,7 @@ struct page *alloc_page(enum page_use use)
 	for (unsigned tries = 0; tries < 100000; tries++) {
 		struct page *page = pop_free();
 		if (page) {
-			sd_annotate_alloc(page_to_phys(page) >> PAGE_SHIFT);
+			sd_annot_alloc(page_to_phys(page) >> PAGE_SHIFT);
 			page->use = use;
 			__atomic_store_n(&page->refcount, 1, __ATOMIC_RELEASE);
 			if (use == PAGE_TABLE)
@@ -234,10 +234,10 @@ static void free_pgtables(struct mmu_gather *tlb, unsigned cpu)
 {
 	uint64_t base = USER_REGION(cpu);
 	__atomic_store_n(&table_of(region_pmd[cpu])[PMD_INDEX(base)], 0, __ATOMIC_SEQ_CST);
-	sd_annotate_table_unhook(page_to_phys(region_pte[cpu]) >> PAGE_SHIFT);
+	sd_table_unhook(page_to_phys(region_pte[cpu]) >> PAGE_SHIFT);
 	tlb->tables[tlb->nr_tables++] = region_pte[cpu];
 	__atomic_store_n(&user_pud[PUD_INDEX(base)], 0, __ATOMIC_SEQ_CST);
-	sd_annotate_table_unhook(page_to_phys(region_pmd[cpu]) >> PAGE_SHIFT);
+	sd_table_unhook(page_to_phys(region_pmd[cpu]) >> PAGE_SHIFT);
 	tlb->tables[tlb->nr_tables++] = region_pmd[cpu];
 	region_pte[cpu] = region_pmd[cpu] = 0;
 	tlb->freed_tables = 1;
@@ -305,7 +305,7 @@ int gup_fast(uint64_t start, unsigned nr, struct page **out)
 {
 	int n = 0;
 	uint64_t flags = local_irq_save();
-	sd_annotate_walk_begin();
+	sd_walk_begin();
 	uint64_t pgd = __atomic_load_n(&swapper_pgd[PGD_INDEX(start)], __ATOMIC_RELAXED);
 	if (!(pgd & _PAGE_PRESENT))
 		goto out;
@@ -334,7 +334,7 @@ int gup_fast(uint64_t start, unsigned nr, struct page **out)
 		out[n++] = page;
 	}
 out:
-	sd_annotate_walk_end();
+	sd_walk_end();
 	local_irq_restore(flags);
 	return n;
 }
