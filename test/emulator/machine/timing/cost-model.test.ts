@@ -20,7 +20,7 @@ import { raceScript } from "./scenario.ts";
 const OTHER: CostModel = {
   clockMHz: 2000, guestInstruction: 3, walkLevel: 17, invlpg: 131, fullFlush: 701, ipiSend: 257, ipiDelivery: 2311,
   interruptEntry: 419, vmExit: 613, vmEntry: 389, hypercall: 97, l0FlushHypercall: 4001, hypervisorStep: 41,
-  cleanToPocPage: 1103, p2mEntrySkipped: 23,
+  cleanToPocPage: 1103, p2mEntrySkipped: 23, tlbiBroadcast: 1709,
 };
 
 function run(model: CostModel, path: "ipi" | "assisted", nested = false) {
