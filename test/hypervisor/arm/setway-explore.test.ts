@@ -87,9 +87,15 @@ describe("trapped set/way with every vCPU in its power-down sequence at once (hy
   // vCPU wrote after that flush cleaned it is left dirty with its valid bit 0, and that vCPU's own flush skips it.
   it("trap-xen: event (c) names the page the other vCPU dirtied, before the guest reads it stale", () => {
     const args = ["run", IMAGE, ...HV, "--set-way", "trap-xen", "--seed", "0"];
-    const stop = shootdown(...args);
-    expect(stop.stderr).toMatch(/^result: sanitizer violation \(status 4\) at step \d+: p2m_cache_flush_range for d1v\d on pCPU \d skipped IPA 0x400c4000 \(MFN 0x[0-9a-f]+\) because its valid bit is 0, while \d+ dirty lines of it sit in a cache/m);
+    const schedule = tmpFile("setway-trap-xen-seed-0.json");
+    const stop = shootdown(...args, "--record", schedule);
+    const m = /^result: sanitizer violation \(status 4\) at step (\d+): p2m_cache_flush_range for d1v\d on pCPU \d skipped IPA 0x400c4000 \(MFN 0x[0-9a-f]+\) because its valid bit is 0, while \d+ dirty lines of it sit in a cache/m.exec(stop.stderr);
+    expect(m, stop.stderr).not.toBeNull();
     expect(stop.status).toBe(4);
+    // The schedule file keeps the policy: its replay takes Xen's order again, to the same step.
+    expect(JSON.parse(readFileSync(schedule, "utf8")).options.hv.setWay).toBe("trap-xen");
+    const replay = shootdown("run", IMAGE, "--replay", schedule);
+    expect(replay.stderr).toContain(`sanitizer violation (status 4) at step ${m![1]}: p2m_cache_flush_range`);
     const on = shootdown(...args, "--keep-going");
     expect(on.stdout).toMatch(/^CPU 1 round \d: 0x400c4[0-9a-f]{3} read /m);
     expect(on.status).toBe(1);
