@@ -5,16 +5,19 @@
 // §4.6), on guest/aarch64/setway.elf under --hv --cpus 2 --vcpus 2
 // --migrate 0.05.
 //
-// For trap and trap-inline, from one run (seeded random interleaving, seed
-// 0, --keep-going so that the run goes to its end whatever the sanitizer
-// says, its violations counted), priced by the cost model
-// (emulator/machine/timing/cost-model.ts):
+// For trap, trap-inline and trap-xen, from one run (seeded random
+// interleaving, seed 0, --keep-going so that the run goes to its end
+// whatever the sanitizer says, its violations counted), priced by the cost
+// model (emulator/machine/timing/cost-model.ts):
 //   - the modelled cycles of each p2m flush: what its pCPUs spent inside its
 //     p2m_flush_vm spans, every stretch of a preempted flush added up (the
-//     cleaning is cleanToPocPage a page and p2mEntrySkipped an entry skipped;
+//     cleaning is cleanToPocPage a page and p2mEntrySkipped an entry skipped,
+//     each TLBI VMALLS12E1IS after valid bits are cleared tlbiBroadcast;
 //     the steps hypervisorStep each);
-//   - pages cleaned and entries skipped because their valid bit is 0, the
-//     flushes' preemptions, the TVM traps taken (the run's summary);
+//   - pages cleaned, entries skipped because their valid bit is 0, the
+//     TLBIs (one per chunk that cleaned a page under trap and trap-inline,
+//     one per flush under trap-xen), the flushes' preemptions, the TVM
+//     traps taken (the run's summary);
 //   - the longest stretch in EL2 without a preemption point: the cycles a
 //     pCPU spent from a VM exit (or the start of a resumed flush) to the
 //     next softirq check of p2m_cache_flush_range, the VM entry, or the
@@ -35,7 +38,7 @@ import { COST_MODEL } from "../emulator/machine/timing/index.ts";
 import { ModelledClock, type ClockObserver } from "../emulator/machine/timing/modelled-clock.ts";
 import type { BenchOptions } from "./cli.ts";
 
-type Policy = "trap" | "trap-inline" | "passthrough";
+type Policy = "trap" | "trap-inline" | "trap-xen" | "passthrough";
 
 /** PCT's horizon for the passthrough runs, given rather than measured: about the decisions of a run (explore's --horizon). */
 const HORIZON = 20_000;
@@ -158,17 +161,17 @@ const k = (cycles: number) => `${(cycles / 1000).toFixed(1)}k`;
 export function setwaySuite({ scale, out }: BenchOptions): void {
   const image = readFileSync(join(packageRoot(), "guest", "aarch64", "setway.elf"));
   out(`setway: guest/aarch64/setway.elf --hv --cpus 2 --vcpus 2 --migrate 0.05 (rounds=4); cycles from the cost model ` +
-    `(cleanToPocPage ${COST_MODEL.cleanToPocPage}, p2mEntrySkipped ${COST_MODEL.p2mEntrySkipped}, hypervisorStep ${COST_MODEL.hypervisorStep})`);
+    `(cleanToPocPage ${COST_MODEL.cleanToPocPage}, p2mEntrySkipped ${COST_MODEL.p2mEntrySkipped}, tlbiBroadcast ${COST_MODEL.tlbiBroadcast}, hypervisorStep ${COST_MODEL.hypervisorStep})`);
   out(`  one run each, seeded random interleaving, seed 0, --keep-going:`);
   out(`  ${"policy".padEnd(13)}${"flushes".padStart(8)}${"cycles/flush min–median–max".padStart(30)}${"total".padStart(9)}${"cleaned".padStart(9)}${"skipped".padStart(9)}` +
-    `${"preempt.".padStart(9)}${"longest EL2".padStart(12)}${"TVM traps".padStart(10)}${"violations".padStart(11)}`);
-  for (const policy of ["trap", "trap-inline"] as const) {
+    `${"TLBIs".padStart(7)}${"preempt.".padStart(9)}${"longest EL2".padStart(12)}${"TVM traps".padStart(10)}${"violations".padStart(11)}`);
+  for (const policy of ["trap", "trap-inline", "trap-xen"] as const) {
     const t = oneRun(image, policy);
     const sorted = [...t.flushes].sort((a, b) => a - b);
     const spread = sorted.length ? `${k(sorted[0]!)}–${k(sorted[sorted.length >> 1]!)}–${k(sorted.at(-1)!)}` : "–";
     const o = t.outcomes;
     out(`  ${policy.padEnd(13)}${String(t.flushes.length).padStart(8)}${spread.padStart(30)}${k(t.flushes.reduce((a, b) => a + b, 0)).padStart(9)}` +
-      `${String(o["p2m flush: pages cleaned"] ?? 0).padStart(9)}${String(o["p2m flush: entries skipped"] ?? 0).padStart(9)}` +
+      `${String(o["p2m flush: pages cleaned"] ?? 0).padStart(9)}${String(o["p2m flush: entries skipped"] ?? 0).padStart(9)}${String(o["p2m flush: TLB flushes"] ?? 0).padStart(7)}` +
       `${String(o["p2m flush: preemptions"] ?? 0).padStart(9)}${k(t.longestStretch).padStart(12)}${String(o["TVM trap"] ?? 0).padStart(10)}${String(t.violations).padStart(11)}`);
     out(`    each flush, in cycles: ${t.flushes.map((c) => Math.round(c)).join(" ")}${t.status === 0 ? "" : ` (the run ended with status ${t.status})`}`);
   }

@@ -68,10 +68,13 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
   --migrate RATE    with --hv on AArch64: the chance per scheduling decision
                     that a vCPU moves to another pCPU (0 to 1, default 0)
-  --set-way trap|trap-inline|passthrough
+  --set-way trap|trap-inline|trap-xen|passthrough
                     with --hv on AArch64: set/way operations trapped and the
                     p2m cleaned to PoC as deferred, preemptible work (default),
-                    cleaned inside the trap, or not trapped (Xen before the fix)
+                    cleaned inside the trap, cleaned as Xen's p2m_flush_vm is
+                    written (valid bits cleared at the root after the whole
+                    clean: not safe with vCPUs flushing at once), or not
+                    trapped (Xen before the fix)
   --nested          with --hv: the hypervisor runs under an L0 and flushes other
                     pCPUs with its hypercall (the assisted flush; no IPIs)
   --no-force-ipi    with --hv: ignore FLUSH_NO_ASSIST (FLUSH_FORCE_IPI), as Xen
@@ -252,7 +255,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       ...(values.nested ? { nested: true } : {}),
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
       ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
-      ...(values["set-way"] !== undefined ? { setWay: choiceOption("--set-way", values["set-way"], ["trap", "trap-inline", "passthrough"] as const) } : {}),
+      ...(values["set-way"] !== undefined ? { setWay: choiceOption("--set-way", values["set-way"], ["trap", "trap-inline", "trap-xen", "passthrough"] as const) } : {}),
     };
   }
   if (guest !== undefined) {

@@ -66,7 +66,7 @@ export interface ArmHostOptions {
   setWay: SetWayPolicy;
 }
 
-export type SetWayPolicy = "trap" | "trap-inline" | "passthrough";
+export type SetWayPolicy = "trap" | "trap-inline" | "trap-xen" | "passthrough";
 
 interface Pcpu {
   /** The vCPU it runs, or undefined when parked. */
@@ -121,10 +121,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     this.traps = this.trapContext();
     this.setWay = {
       p2m: this.p2m, cpus: this.cpus, count: (what) => bump(this.outcomes, what),
+      clearing: o.setWay === "trap-xen" ? "root-at-end" : "per-chunk",
       cleanPage: (mfn) => m.hw.armCleanInvalidatePage(maddr(mfn)) !== 0,
       softirqPending: (cpu, a) => this.softirqPending(cpu, a),
       skipped: (cpu, a, first, count) => this.sanitizer.skipped(cpu, a, first, count),
-      cleaned: (cpu, pages, skipped) => platform.timeline.emit({ kind: "cache-clean", cpu: cpu.index, pages, skipped }),
+      cleaned: (cpu, pages, skipped, tlbis) => platform.timeline.emit({ kind: "cache-clean", cpu: cpu.index, pages, skipped, tlbis }),
     };
     // passthrough: set/way operations are not trapped (Xen before f253e88bec).
     if (o.setWay === "passthrough") for (const a of this.vcpuList) a.hcr &= ~HCR_TSW;

@@ -194,6 +194,21 @@ export class P2m {
   }
 
   /**
+   * Clears the valid bit of gfn's leaf, the one entry p2m_invalidate_table
+   * would clear for it, leaving the tables above it valid (set-way.ts: a
+   * flush clears the leaves it cleans as it cleans them, where Xen
+   * invalidates the root after the whole clean). Xen has no such function;
+   * it is p2m_invalidate_table's loop body for one entry. The caller flushes
+   * the VMID's TLB entries before the step ends (needFlush says so).
+   */
+  invalidateLeaf(gfn: number): void {
+    const leaf = this.walk(gfn).at(-1);
+    if (!leaf || leaf.level !== 3 || !p2mIsValid(leaf.pte) || !(leaf.pte & PTE_VALID)) return;
+    this.memory.write64(leaf.at, leaf.pte & ~PTE_VALID);
+    this.needFlush = true;
+  }
+
+  /**
    * p2m_resolve_translation_fault: a stage-2 translation fault on gfn. Walks
    * down to the first entry whose valid bit is clear, or to the leaf. An
    * entry already valid means another vCPU resolved the fault first (or the

@@ -20,17 +20,52 @@
 //
 // p2m_flush_vm cleans and invalidates every valid RAM page between the
 // lowest and the highest mapped GFN (a page whose valid bit is 0 was not
-// touched since the last flush and is skipped), then invalidates the root
-// and the VMID's TLB entries, so that the next flush skips what the guest
-// does not touch until then. It runs as steps of its own, one per 512 cost
-// units (a page cleaned 10, an entry skipped 1), which is where Xen checks
-// for softirqs; when one is pending the vCPU gives its pCPU up there and
-// the flush goes on from the same GFN wherever the vCPU runs next (Arm Xen
-// has per-vCPU stacks). The --set-way policies:
+// touched since it was last cleaned and is skipped). It runs as steps of
+// its own, one per 512 cost units (a page cleaned 10, an entry skipped 1),
+// which is where Xen checks for softirqs; when one is pending the vCPU
+// gives its pCPU up there and the flush goes on from the same GFN wherever
+// the vCPU runs next (Arm Xen has per-vCPU stacks).
 //
-//   trap          the above (Xen since f253e88bec)
+// Which valid bits a flush clears, and when, is what makes the valid-bit
+// tracking (Xen 2148a125b7) safe or not with several vCPUs. Xen clears them
+// all at the end, after the whole clean (p2m_invalidate_root): a page
+// another vCPU dirties between this flush's clean of it and that moment is
+// left dirty with its valid bit 0, and the next flush skips it
+// (hypervisor/README.md, "Trapped set/way is not clean with concurrent
+// vCPUs"). The trap and trap-inline policies instead clear the leaf valid
+// bits of the pages each chunk of work (the entries between two softirq
+// checks, one step) cleans, and flush the VMID's TLB entries on every pCPU
+// (TLBI VMALLS12E1IS), in the same step; there is no root invalidation at
+// the end, which would hide pages made valid again since. That keeps this
+// invariant at every step boundary:
+//
+//   a page some cache (a pCPU's L1 or the system cache) holds a dirty line
+//   of has a valid stage-2 path, and no TLB holds a translation for a page
+//   whose path is invalid.
+//
+// A guest store needs a translation, so it can dirty only a page whose
+// path is valid; p2m_resolve_translation_fault only sets valid bits (and
+// clears those below an entry that was invalid, whose pages were
+// unreachable); a chunk leaves each page it touches clean and invalid, with
+// no TLB entry for it left anywhere. So a page a flush skips is clean
+// (sanitizer event (c) cannot fire), a page dirtied after a chunk cleaned
+// it faulted first and is valid again for the next flush, and whichever
+// vCPU's flush comes after a store cleans it. On hardware the chunk's
+// order matters, since the other pCPUs run during it: the leaves are
+// cleared, then DSB ISHST and TLBI VMALLS12E1IS and DSB ISH, then the pages
+// cleaned, so that a store either lands before the clean (and is cleaned)
+// or faults (and revalidates the page); this model's chunk is one step,
+// but is written in that order.
+//
+// The --set-way policies:
+//
+//   trap          the above: Xen's flush with the valid bits cleared per chunk (default)
 //   trap-inline   the same flush inside the trap handler, to its end, with
 //                 no preemption point (correct, but a long stretch in EL2)
+//   trap-xen      Xen's p2m_flush_vm as written (f253e88bec): valid bits
+//                 cleared at the root after the whole clean; with vCPUs
+//                 flushing concurrently a page dirtied in between is left
+//                 dirty and invalid (shootdown found this)
 //   passthrough   TSW clear: the guest's set/way operations act on the
 //                 pCPU it happens to run on (Xen before the fix)
 
@@ -49,8 +84,16 @@ export const FLUSH_CHECK_COST = 512;
 export const FLUSH_PAGE_COST = 10;
 export const FLUSH_SKIP_COST = 1;
 
+/**
+ * When p2m_flush_vm clears the valid bits: with each chunk, for the pages
+ * it cleans (trap, trap-inline), or at the root after the whole clean, as
+ * Xen does (trap-xen).
+ */
+export type ValidBitClearing = "per-chunk" | "root-at-end";
+
 export interface SetWayContext {
   p2m: P2m;
+  clearing: ValidBitClearing;
   cpus: readonly ArmCpu[];
   /** Counts one event for the summary ("set/way trap", "p2m flush" …). */
   count(what: string): void;
@@ -62,8 +105,12 @@ export interface SetWayContext {
    * reports those of them some cache holds dirty lines of.
    */
   skipped(cpu: ArmCpu, a: ArmVcpu, first: number, count: number): void;
-  /** The cleaning a flush did since its last step: `pages` cleaned to PoC, `skipped` entries passed over (for the cost model and traces). */
-  cleaned(cpu: ArmCpu, pages: number, skipped: number): void;
+  /**
+   * The work a flush did in one step: `pages` cleaned to PoC, `skipped`
+   * entries passed over, `tlbis` TLBI VMALLS12E1IS broadcast (for the cost
+   * model and traces).
+   */
+  cleaned(cpu: ArmCpu, pages: number, skipped: number, tlbis: number): void;
   /** softirq_pending at a flush's check: must vCPU a give pCPU cpu up now (another vCPU waits, or it migrates)? */
   softirqPending(cpu: ArmCpu, a: ArmVcpu): boolean;
 }
@@ -118,26 +165,60 @@ export function* checkForVcpuWork(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu): Ge
 
 /**
  * p2m_flush_vm: the p2m cleaned to PoC from where a preempted flush stopped
- * (or the lowest mapped GFN), then the root invalidated and the VMID's TLB
- * entries dropped, then need_flush_to_ram cleared. Returns false when it
- * stopped at a softirq check (only when `preemptible`; the trap-inline
- * policy runs it to the end in the trap).
+ * (or the lowest mapped GFN), chunk by chunk (p2mCacheFlushChunk), then,
+ * under trap-xen, the root invalidated and the VMID's TLB entries dropped;
+ * then need_flush_to_ram cleared. Returns false when it stopped at a
+ * softirq check (only when `preemptible`; the trap-inline policy runs it
+ * to the end in the trap).
  */
 export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptible: boolean): Generator<StepLabel, boolean, void> {
   const p2m = c.p2m;
   const first = a.flushResumeGfn ?? p2m.lowestMappedGfn ?? 0;
   const last = p2m.maxMappedGfn ?? -1;
   if (a.flushResumeGfn === undefined) c.count("p2m flush");
-  let cost = 0;
-  let pages = 0;
-  let skipped = 0;
-  const report = () => {
-    if (pages || skipped) c.cleaned(cpu, pages, skipped);
-    pages = skipped = 0;
-  };
   yield { what: `p2m_flush_vm: ${a.name} cleans GFNs 0x${first.toString(16)}-0x${last.toString(16)} to PoC` };
-  for (let gfn = first; gfn <= last; gfn++) {
-    // One p2m_get_entry per block: an entry whose valid bit is 0 skips everything it maps (gfn_next_boundary).
+  for (let gfn = first; gfn <= last;) {
+    gfn = p2mCacheFlushChunk(c, cpu, a, gfn, last);
+    if (gfn > last) break;
+    // p2m_cache_flush_range's softirq check: -ERESTART with the place kept, and do_softirq may deschedule the vCPU.
+    yield { what: `p2m_cache_flush_range: ${a.name} at GFN 0x${(gfn - 1).toString(16)}, softirq check` };
+    if (preemptible && c.softirqPending(cpu, a)) {
+      a.flushResumeGfn = gfn;
+      c.count("p2m flush: preemptions");
+      return false;
+    }
+  }
+  a.flushResumeGfn = undefined;
+  if (c.clearing === "root-at-end") {
+    yield { what: `p2m_invalidate_root: ${a.name}` };
+    p2m.invalidateRoot();
+    // p2m_force_tlb_flush_sync: TLBI VMALLS12E1IS with the domain's VTTBR loaded (it is: the vCPU runs here).
+    cpu.tlbi("VMALLS12E1IS");
+    p2m.needFlush = false;
+    c.count("p2m flush: TLB flushes");
+    c.cleaned(cpu, 0, 0, 1);
+  }
+  a.needFlushToRam = false;
+  return true;
+}
+
+/**
+ * One chunk of p2m_cache_flush_range, the work between two softirq checks
+ * (one step): from `gfn`, one p2m_get_entry per block (an entry whose valid
+ * bit is 0 skips everything it maps, gfn_next_boundary, cost 1; a valid
+ * page costs 10) until the cost reaches FLUSH_CHECK_COST or the range
+ * ends. The valid pages found are cleaned to PoC; under the per-chunk
+ * clearing their leaves are made invalid and the VMID's TLB entries
+ * flushed first (the file's comment says why, and why in that order).
+ * Returns the GFN the next chunk starts from.
+ */
+function p2mCacheFlushChunk(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, from: number, last: number): number {
+  const p2m = c.p2m;
+  const valid: { gfn: number; mfn: number }[] = [];
+  let cost = 0;
+  let skipped = 0;
+  let gfn = from;
+  for (; gfn <= last && cost < FLUSH_CHECK_COST; gfn++) {
     const e = p2m.getEntry(gfn);
     if (!e || !e.valid) {
       const pages = 512 ** (3 - (e?.level ?? 3));
@@ -148,30 +229,21 @@ export function* p2mFlushVm(c: SetWayContext, cpu: ArmCpu, a: ArmVcpu, preemptib
       skipped++;
       c.count("p2m flush: entries skipped");
     } else {
-      c.cleanPage(e.mfn);
+      valid.push({ gfn, mfn: e.mfn });
       cost += FLUSH_PAGE_COST;
-      pages++;
       c.count("p2m flush: pages cleaned");
     }
-    if (cost >= FLUSH_CHECK_COST && gfn < last) {
-      cost = 0;
-      report();
-      // p2m_cache_flush_range's softirq check: -ERESTART with the place kept, and do_softirq may deschedule the vCPU.
-      yield { what: `p2m_cache_flush_range: ${a.name} at GFN 0x${gfn.toString(16)}, softirq check` };
-      if (preemptible && c.softirqPending(cpu, a)) {
-        a.flushResumeGfn = gfn + 1;
-        c.count("p2m flush: preemptions");
-        return false;
-      }
-    }
   }
-  a.flushResumeGfn = undefined;
-  report();
-  yield { what: `p2m_invalidate_root: ${a.name}` };
-  p2m.invalidateRoot();
-  // p2m_force_tlb_flush_sync: TLBI VMALLS12E1IS with the domain's VTTBR loaded (it is: the vCPU runs here).
-  cpu.tlbi("VMALLS12E1IS");
-  p2m.needFlush = false;
-  a.needFlushToRam = false;
-  return true;
+  let tlbis = 0;
+  if (c.clearing === "per-chunk" && valid.length) {
+    for (const page of valid) p2m.invalidateLeaf(page.gfn);
+    // p2m_force_tlb_flush_sync's TLBI VMALLS12E1IS: no pCPU may go on using a translation of a page about to be cleaned.
+    cpu.tlbi("VMALLS12E1IS");
+    p2m.needFlush = false;
+    tlbis = 1;
+    c.count("p2m flush: TLB flushes");
+  }
+  for (const page of valid) c.cleanPage(page.mfn);
+  if (valid.length || skipped || tlbis) c.cleaned(cpu, valid.length, skipped, tlbis);
+  return gfn;
 }

@@ -56,7 +56,7 @@ export interface HvOptions {
   /** --migrate (AArch64): the chance per scheduling decision that a vCPU moves to another pCPU; default 0. */
   migrate?: number;
   /** --set-way (AArch64): how set/way operations are handled; default "trap". */
-  setWay?: "trap" | "trap-inline" | "passthrough";
+  setWay?: "trap" | "trap-inline" | "trap-xen" | "passthrough";
 }
 
 /**
@@ -195,7 +195,8 @@ export function parseSchedule(text: string): Schedule {
     const nested = field(h.nested === undefined || typeof h.nested === "boolean", h.nested as boolean | undefined, `"options.hv.nested" must be true or false`);
     const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
     const migrate = field(h.migrate === undefined || (typeof h.migrate === "number" && h.migrate >= 0 && h.migrate <= 1), h.migrate as number | undefined, `"options.hv.migrate" must be a number from 0 to 1`);
-    const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "passthrough", h.setWay as "trap-inline" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline" or "passthrough" (or absent: trap)`);
+    const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "trap-xen" || h.setWay === "passthrough",
+      h.setWay as "trap-inline" | "trap-xen" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline", "trap-xen" or "passthrough" (or absent: trap)`);
     hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);

@@ -58,9 +58,10 @@ export type TimelineEvent =
   /**
    * Cache maintenance by a hypervisor routine (Arm's p2m_cache_flush_range):
    * `pages` pages cleaned and invalidated to the point of coherency by VA,
-   * and `skipped` p2m entries passed over because their valid bit is 0.
+   * `skipped` p2m entries passed over because their valid bit is 0, and
+   * `tlbis` TLBI VMALLS12E1IS it broadcast after clearing valid bits.
    */
-  | { kind: "cache-clean"; cpu: number; pages: number; skipped: number }
+  | { kind: "cache-clean"; cpu: number; pages: number; skipped: number; tlbis: number }
   /** Something worth seeing on a pCPU's track that costs nothing (a vCPU's migration, a flush's preemption). */
   | { kind: "mark"; cpu: number; name: string; args?: Record<string, unknown> }
   /**

@@ -242,8 +242,8 @@ export class ChromeTrace implements ClockObserver {
         this.instant(cpu, start, "violation", "sanitizer", { message: e.message, step, ...(e.pcpus ? { pcpus: e.pcpus } : {}) });
         break;
       case "cache-clean":
-        this.slice(cpu, start, end, `clean to PoC: ${e.pages} page${e.pages === 1 ? "" : "s"}, ${e.skipped} entr${e.skipped === 1 ? "y" : "ies"} skipped`, "hypervisor",
-          { pages: e.pages, skipped: e.skipped, step });
+        this.slice(cpu, start, end, `clean to PoC: ${e.pages} page${e.pages === 1 ? "" : "s"}, ${e.skipped} entr${e.skipped === 1 ? "y" : "ies"} skipped` +
+          (e.tlbis ? `, ${e.tlbis} TLBI VMALLS12E1IS` : ""), "hypervisor", { pages: e.pages, skipped: e.skipped, tlbis: e.tlbis, step });
         break;
       case "mark":
         this.instant(cpu, start, e.name, "hypervisor", { ...e.args, step });

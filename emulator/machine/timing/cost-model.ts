@@ -33,6 +33,7 @@ export interface CostModel {
   hypervisorStep: number;
   cleanToPocPage: number;
   p2mEntrySkipped: number;
+  tlbiBroadcast: number;
 }
 
 export const COST_MODEL: Readonly<CostModel> = Object.freeze({
@@ -109,6 +110,14 @@ export const COST_MODEL: Readonly<CostModel> = Object.freeze({
   // (p2m_get_entry's walk from the root, up to three table reads that hit
   // the data cache): estimate, 3 × walkLevel.
   p2mEntrySkipped: 30,
+  // The Arm p2m flush's TLBI VMALLS12E1IS after it clears valid bits, with
+  // the DSB ISH that waits for it: every PE of the inner shareable domain
+  // drops the VMID's entries and the issuer waits for the last of them (a
+  // DVM message and its sync). Estimate: of the order of an IPI's delivery,
+  // 1,500; the refills it causes on the other pCPUs are priced as they
+  // happen, by walkLevel. Priced here instead of as the issuer's `tlbi`
+  // counter (invlpg), which counts it too.
+  tlbiBroadcast: 1500,
 });
 
 /** What each constant prices, for the README's table and `--cost-model` errors. */
@@ -128,6 +137,7 @@ export const COST_MODEL_MEANING: Readonly<Record<keyof CostModel, string>> = {
   hypervisorStep: "one step of a hypervisor routine",
   cleanToPocPage: "cleaning and invalidating one 4 KiB page to PoC by VA (Arm p2m flush)",
   p2mEntrySkipped: "a p2m entry the Arm p2m flush skips (valid bit 0)",
+  tlbiBroadcast: "the Arm p2m flush's TLBI VMALLS12E1IS and DSB ISH (every PE drops the VMID's entries)",
 };
 
 export const COST_MODEL_KEYS = Object.keys(COST_MODEL) as (keyof CostModel)[];

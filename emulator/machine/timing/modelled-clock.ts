@@ -168,6 +168,9 @@ const PRICED: { counter: keyof Counters; cost: keyof CostModel; kind: CostKind }
   { counter: "exceptions", cost: "interruptEntry", kind: "interrupts" },
 ];
 
+/** Where the `tlbi` counter sits in PRICED. */
+const PRICED_TLBI = PRICED.findIndex((p) => p.counter === "tlbi");
+
 const PATHS: readonly FlushPath[] = ["local", "ipi", "assisted"];
 
 const zeroKinds = () => Object.fromEntries(COST_KINDS.map((k) => [k, 0])) as Record<CostKind, number>;
@@ -339,6 +342,11 @@ export class ModelledClock implements TimelineSink {
         break;
       case "cache-clean":
         this.spend(c, "hypervisor", e.pages * m.cleanToPocPage + e.skipped * m.p2mEntrySkipped);
+        if (e.tlbis) {
+          this.spend(c, "tlb", e.tlbis * m.tlbiBroadcast);
+          // The issuer's `tlbi` counter counted these too: taken as seen, so that they are not priced again as invlpg.
+          if (this.counters) c.seen[PRICED_TLBI] = c.seen[PRICED_TLBI]! + e.tlbis;
+        }
         break;
     }
     return undefined;

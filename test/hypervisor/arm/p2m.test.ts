@@ -120,4 +120,27 @@ describe("Xen's valid bit (mechanisms §4.4)", () => {
     // Still mapped: the type says so, whatever the valid bit.
     expect(host.p2m.lookup(gfn)!.mfn).toBeGreaterThan(0);
   });
+
+  it("invalidateLeaf clears one page's leaf only (the per-chunk clearing of the set/way flush), and needFlush says the TLBs must go", () => {
+    const { host, cpu } = stage2Cpu();
+    const gfn = RAM_GFN + 9;
+    for (let i = 0; i < 3; i++) host.p2m.resolveTranslationFault(gfn);
+    host.p2m.resolveTranslationFault(gfn + 1);
+    host.p2m.needFlush = false;
+    host.p2m.invalidateLeaf(gfn);
+    expect(host.p2m.walk(gfn).map((s) => (s.pte & PTE_VALID) !== 0n)).toEqual([true, true, false]);
+    expect(host.p2m.lookup(gfn + 1)!.valid).toBe(true);
+    expect(host.p2m.needFlush).toBe(true);
+    // The hardware's walk now faults at the leaf, and the fault makes it valid again.
+    cpu.tlbi("VMALLS12E1");
+    const t = cpu.translate(BigInt(gfn) << 12n, { op: "read", priv: "kernel" });
+    expect(t.ok).toBe(false);
+    if (!t.ok) expect(t.fault).toMatchObject({ type: "translation", stage2: true, level: 3 });
+    expect(host.p2m.resolveTranslationFault(gfn)).toBe(true);
+    expect(cpu.translate(BigInt(gfn) << 12n, { op: "read", priv: "kernel" }).ok).toBe(true);
+    // A GFN outside RAM: nothing to clear.
+    host.p2m.needFlush = false;
+    host.p2m.invalidateLeaf(0x0900_0000 >> 12);
+    expect(host.p2m.needFlush).toBe(false);
+  });
 });

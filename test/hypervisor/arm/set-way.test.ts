@@ -3,16 +3,27 @@
 // Xen's set/way emulation under `--hv` (mechanisms §4.4, hypervisor/arm/set-way.ts):
 // each transition of the per-vCPU state machine (HCR_EL2.TVM,
 // need_flush_to_ram), the flush finishing before the guest's next
-// instruction, its preemption and resumption on another pCPU, and the
-// passthrough and trap-inline policies.
+// instruction, its preemption and resumption on another pCPU, the
+// passthrough and trap-inline policies, and a page another vCPU dirties
+// while a flush runs: lost under trap-xen (Xen's p2m_invalidate_root after
+// the whole clean), kept under trap (valid bits cleared per chunk).
 
 import { describe, expect, it } from "vitest";
 import { engineFor } from "../../../emulator/run.ts";
 import type { RecordedOptions } from "../../../emulator/machine/core/schedule-file.ts";
 import type { ArmHost } from "../../../hypervisor/arm/arm-host.ts";
 import { HCR_TSW, HCR_TVM } from "../../../hypervisor/arm/vcpu.ts";
+import { PTE_VALID } from "../../../hypervisor/arm/p2m.ts";
+import { p2mFlushVm, type SetWayContext } from "../../../hypervisor/arm/set-way.ts";
+import { finish } from "../../../hypervisor/common/routine.ts";
+import { maddr } from "../../../hypervisor/common/memory.ts";
+import type { ArmCpu } from "../../../emulator/machine/cpu/arm-cpu.ts";
+import type { ArmPlatform } from "../../../emulator/machine/platform/arm/platform.ts";
+import { withDefaults } from "../../../emulator/run-guest.ts";
 import { readElf } from "../../../asm/index.ts";
-import { image } from "../../helpers/run.ts";
+import { ROOT, image } from "../../helpers/run.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 const psci = (fn: number) => `movz w0, #${fn & 0xffff}\n        movk w0, #${fn >>> 16}, lsl #16\n        hvc #0\n`;
 
@@ -61,7 +72,7 @@ l1:     .skip 4096
 buffer: .skip 4096 * ${pages}
 `;
 
-function boot(pages: number, o: { cpus?: number; vcpus?: number; migrate?: number; setWay?: "trap" | "trap-inline" | "passthrough"; seed?: bigint } = {}) {
+function boot(pages: number, o: { cpus?: number; vcpus?: number; migrate?: number; setWay?: "trap" | "trap-inline" | "trap-xen" | "passthrough"; seed?: bigint } = {}) {
   const img = image(SOURCE(pages), { arch: "aarch64", base: 0x4008_0000n });
   const elf = readElf(img);
   const sym = (n: string) => elf.symbols.find((s) => s.name === n)!.value;
@@ -78,8 +89,8 @@ function boot(pages: number, o: { cpus?: number; vcpus?: number; migrate?: numbe
 const outcomes = (host: ArmHost) => host.summary().trapOutcomes as Record<string, number>;
 
 describe("the per-vCPU state machine (trap policy)", () => {
-  it("each transition, with the flush done before the guest's next instruction", () => {
-    const { engine, host, sym, v } = boot(4);
+  it.each([["trap"], ["trap-xen"]] as const)("each transition, with the flush done before the guest's next instruction (--set-way %s)", (setWay) => {
+    const { engine, host, sym, v } = boot(4, { setWay });
     const seen: Record<string, { need: boolean; tvm: boolean; flushes: number }> = {};
     for (const label of ["sw1", "sw2", "tvm", "on", "sw3", "off"]) engine.setBreakpoint(sym(label));
     for (;;) {
@@ -203,5 +214,138 @@ describe("the sanitizer (mechanisms §4.6)", () => {
     const { engine, host } = boot(120, { cpus: 2, migrate: 0.5, seed: 5n });
     expect(engine.runToEnd()).toMatchObject({ kind: "power-off", reset: false });
     expect(host.summary().violations).toBe(0);
+  });
+});
+
+/** The domain's pages: GFN and the machine address of its frame (the p2m never changes them, only their valid bits). */
+function domainPages(host: ArmHost) {
+  const pages: { gfn: number; pa: bigint }[] = [];
+  for (let gfn = host.p2m.lowestMappedGfn!; gfn <= host.p2m.maxMappedGfn!; gfn++) {
+    const e = host.p2m.lookup(gfn);
+    if (e) pages.push({ gfn, pa: maddr(e.mfn) });
+  }
+  return pages;
+}
+
+const pathValid = (host: ArmHost, gfn: number) => host.p2m.walk(gfn).every((s) => (s.pte & PTE_VALID) !== 0n);
+
+describe("a page another vCPU dirties while a flush runs (hypervisor/README.md, concurrent set/way)", () => {
+  /**
+   * vCPU 0 runs the guest with its caches on; vCPU 1's p2m_flush_vm runs on
+   * the other pCPU, one step at a time. vCPU 0 writes the buffer page, the
+   * flush cleans it, vCPU 0 writes it again before the flush has finished
+   * (the old interleaving: between the clean and Xen's p2m_invalidate_root),
+   * the flush finishes; then vCPU 0's own flush runs, as its set/way
+   * operations ask.
+   */
+  function interleaving(setWay: "trap" | "trap-xen") {
+    const { engine, host, sym } = boot(4, { cpus: 2, vcpus: 2, setWay });
+    engine.setBreakpoint(sym("on"));
+    const stop = engine.resume();
+    expect(stop).toMatchObject({ kind: "breakpoint" });
+    const platform = engine.platform as unknown as ArmPlatform;
+    const writer = platform.m.cpu(stop.cpu) as unknown as ArmCpu;
+    const flusher = platform.m.cpu(1 - stop.cpu) as unknown as ArmCpu;
+    // The flush runs with the domain's VMID loaded, as on the vCPU's own pCPU (its TLBI VMALLS12E1IS is for that VMID).
+    flusher.setRegisters({ vttbr_el2: host.p2m.vttbr });
+    const ctx = (host as unknown as { setWay: SetWayContext }).setWay;
+    const gfn = Number(sym("buffer") >> 12n);
+    const pa = maddr(host.p2m.lookup(gfn)!.mfn);
+    const dirty = () => platform.m.hw.armPageDirtyLines(pa);
+    /** vCPU 0's store, its stage-2 faults resolved as the hypervisor does; how many it took. */
+    const store = (value: bigint) => {
+      let faults = 0;
+      let r = writer.store(sym("buffer"), 8, value);
+      for (; !r.ok && r.fault.stage2 && faults < 8; faults++) {
+        host.p2m.resolveTranslationFault(Number(r.fault.ipa >> 12n));
+        r = writer.store(sym("buffer"), 8, value);
+      }
+      expect(r.ok).toBe(true);
+      return faults;
+    };
+    store(0x1111n);
+    expect(dirty()).toBeGreaterThan(0);
+    expect(pathValid(host, gfn)).toBe(true);
+    const flush = p2mFlushVm(ctx, flusher, host.vcpuList[1]!, false);
+    flush.next();
+    let steps = 0;
+    while (dirty() > 0) {
+      expect(flush.next().done, "the flush ended without cleaning the buffer page").toBe(false);
+      steps++;
+    }
+    expect(steps).toBeGreaterThan(0);
+    // The clean is done; the flush may have more steps (under trap-xen, p2m_invalidate_root at least).
+    const faults = store(0x2222n);
+    while (!flush.next().done);
+    const after = { dirty: dirty(), valid: pathValid(host, gfn), faults };
+    // vCPU 0's own flush, then what RAM holds: what a read with the caches off would see.
+    finish(p2mFlushVm(ctx, writer, host.vcpuList[0]!, false));
+    const events = host.takeEvents();
+    return { after, events, ram: platform.m.memory.read64(pa), dirtyAtEnd: dirty(), ipa: sym("buffer") };
+  }
+
+  it("trap-xen: the page is left dirty with its valid bit 0; the writer's own flush skips it (event (c)) and RAM keeps the old value", () => {
+    const r = interleaving("trap-xen");
+    // The second store went through the still-valid entry: no fault, and p2m_invalidate_root then hid the page.
+    expect(r.after).toEqual({ dirty: expect.any(Number), valid: false, faults: 0 });
+    expect(r.after.dirty).toBeGreaterThan(0);
+    expect(r.events.map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`skipped IPA 0x${r.ipa.toString(16)} .* because its valid bit is 0, while 1 dirty line of it sit`))]);
+    expect(r.ram).toBe(0x1111n);
+    expect(r.dirtyAtEnd).toBeGreaterThan(0);
+  });
+
+  it("trap: the store after the clean faults at stage 2 and makes the page valid again; the writer's own flush cleans it, with no event (c)", () => {
+    const r = interleaving("trap");
+    expect(r.after.faults).toBeGreaterThan(0);
+    expect(r.after.valid).toBe(true);
+    expect(r.after.dirty).toBeGreaterThan(0);
+    expect(r.events).toEqual([]);
+    expect(r.ram).toBe(0x2222n);
+    expect(r.dirtyAtEnd).toBe(0);
+  });
+});
+
+describe("the invariant of the per-chunk clearing (hypervisor/arm/set-way.ts)", () => {
+  /**
+   * guest/aarch64/setway.elf, every vCPU in its power-down sequence at once,
+   * checked at every step boundary (after each hypervisor step and each
+   * stretch of guest code): a page some cache holds a dirty line of has a
+   * valid stage-2 path. Returns the first breach, if any, and the run's end.
+   */
+  function checked(setWay: "trap" | "trap-xen", seed: bigint) {
+    const img = readFileSync(join(ROOT, "guest", "aarch64", "setway.elf"));
+    const o = withDefaults({ cpus: 2, seed, mode: "random", hv: { domains: 1, vcpus: 2, domMemBytes: 16n << 20n, migrate: 0.05, setWay } }, "aarch64");
+    const engine = engineFor({ ...o, image: img, console: () => {}, record: false });
+    const platform = engine.platform as unknown as ArmPlatform;
+    const host = (engine.platform as unknown as { attached: ArmHost }).attached;
+    const pages = domainPages(host);
+    let breach: string | undefined;
+    let checks = 0;
+    platform.timeline.sink = {
+      event(e) {
+        if (breach || (e.kind !== "hv-step" && e.kind !== "guest")) return;
+        checks++;
+        for (const p of pages) {
+          const n = platform.m.hw.armPageDirtyLines(p.pa);
+          if (n && !pathValid(host, p.gfn)) breach = `GFN 0x${p.gfn.toString(16)}: ${n} dirty lines, a valid bit 0 on its path, at step ${platform.timeline.step}`;
+        }
+      },
+    };
+    const end = engine.runToEnd();
+    platform.machine.release();
+    return { breach, checks, end };
+  }
+
+  it.each([[0n], [1n], [2n], [3n]])("holds under trap at every step boundary of a run whose vCPUs flush at once (and the run passes), seed %s", (seed) => {
+    const r = checked("trap", seed);
+    expect(r.breach).toBeUndefined();
+    expect(r.checks).toBeGreaterThan(1000);
+    expect(r.end).toMatchObject({ kind: "power-off", reset: false });
+  });
+
+  it("is broken under trap-xen by the same seed, before the sanitizer's event (c) ends the run", () => {
+    const r = checked("trap-xen", 0n);
+    expect(r.breach).toMatch(/^GFN 0x400c4: \d+ dirty lines/);
+    expect(r.end).toMatchObject({ kind: "violation" });
   });
 });

@@ -43,8 +43,11 @@ describe("a trace of an AArch64 --hv run", () => {
     const sum = (k: string) => cleans.reduce((n, e) => n + e.args![k], 0);
     expect(sum("pages")).toBe(h.trapOutcomes["p2m flush: pages cleaned"]);
     expect(sum("skipped")).toBe(h.trapOutcomes["p2m flush: entries skipped"]);
+    expect(sum("tlbis")).toBe(h.trapOutcomes["p2m flush: TLB flushes"]);
+    expect(sum("tlbis")).toBeGreaterThan(0);
     for (const e of cleans) {
-      const cycles = e.args!.pages * COST_MODEL.cleanToPocPage + e.args!.skipped * COST_MODEL.p2mEntrySkipped;
+      // The TLBI VMALLS12E1IS a chunk makes after clearing the valid bits of the pages it cleans is priced with them.
+      const cycles = e.args!.pages * COST_MODEL.cleanToPocPage + e.args!.skipped * COST_MODEL.p2mEntrySkipped + e.args!.tlbis * COST_MODEL.tlbiBroadcast;
       // Timestamps are written to the nanosecond.
       expect(Math.abs(e.dur! - cycles / COST_MODEL.clockMHz)).toBeLessThanOrEqual(0.001);
       const open = events.filter((b) => b.tid === e.tid && b.ts <= e.ts && /^p2m_flush_vm d1v\d$/.test(b.name));

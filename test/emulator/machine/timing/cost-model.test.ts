@@ -20,7 +20,7 @@ import { raceScript } from "./scenario.ts";
 const OTHER: CostModel = {
   clockMHz: 2000, guestInstruction: 3, walkLevel: 17, invlpg: 131, fullFlush: 701, ipiSend: 257, ipiDelivery: 2311,
   interruptEntry: 419, vmExit: 613, vmEntry: 389, hypercall: 97, l0FlushHypercall: 4001, hypervisorStep: 41,
-  cleanToPocPage: 1103, p2mEntrySkipped: 23,
+  cleanToPocPage: 1103, p2mEntrySkipped: 23, tlbiBroadcast: 1709,
 };
 
 function run(model: CostModel, path: "ipi" | "assisted", nested = false) {
@@ -176,6 +176,23 @@ describe("the modelled clock prices a timeline with the table's constants", () =
     counts.walkReads = 10n;
     clock.finish();
     expect(clock.summary().pcpus[0]!.byKind.walks).toBe(5 * m.walkLevel);
+  });
+
+  it("prices the Arm p2m flush's broadcast TLBIs once, at tlbiBroadcast, though the issuer's tlbi counter counts them too", () => {
+    const counts: Partial<Record<keyof Counters, bigint>> = { tlbi: 3n };
+    const clock = new ModelledClock(OTHER, { counters: () => counts as Counters, cpus: 1 });
+    const m = OTHER;
+    clock.event({ kind: "guest", cpu: 0, retired: 10 }, 0);
+    // The flush's step: two pages cleaned, five entries skipped, one TLBI VMALLS12E1IS (the counter goes from 3 to 4).
+    counts.tlbi = 4n;
+    clock.event({ kind: "cache-clean", cpu: 0, pages: 2, skipped: 5, tlbis: 1 }, 1);
+    // Back in the guest, which makes one TLBI of its own: priced as the counter says, at invlpg.
+    counts.tlbi = 5n;
+    clock.event({ kind: "guest", cpu: 0, retired: 10 }, 2);
+    expect(clock.summary().pcpus[0]!.byKind).toMatchObject({
+      hypervisor: 2 * m.cleanToPocPage + 5 * m.p2mEntrySkipped,
+      tlb: m.tlbiBroadcast + m.invlpg,
+    });
   });
 });
 
