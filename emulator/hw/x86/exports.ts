@@ -23,6 +23,8 @@ import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
 } from "./invalidate";
 import { benchOffset } from "../common/bench";
+import { cpuid, emulateMsr } from "./cpu/system";
+import { gpr, RAX, RCX } from "./cpu/state";
 
 /** The x2APIC EOI register (SDM Vol.3A 11.12.1.2). */
 const MSR_X2APIC_EOI: u32 = 0x80B;
@@ -162,6 +164,22 @@ export function x86EndOfInterrupt(cpu: u32): void {
 export function x86RequestInterrupt(cpu: u32, vector: u32): void {
   select(cpu);
   apicRequest(cpu, vector, false);
+}
+
+/**
+ * CPUID with the CPU's EAX and ECX as leaf and subleaf, as the bare CPU
+ * answers it (EAX–EDX written): a hypervisor emulating a CPUID exit starts
+ * from these values.
+ */
+export function x86ExecuteCpuid(cpu: u32): void {
+  select(cpu);
+  cpuid(<u32>gpr(RAX), <u32>gpr(RCX));
+}
+
+/** RDMSR (write 0) or WRMSR (1) of ECX with RDX:RAX as the bare CPU does it; 0, or 1 for #GP(0). */
+export function x86EmulateMsr(cpu: u32, write: u32): u32 {
+  select(cpu);
+  return emulateMsr(write != 0);
 }
 
 /** Drops every decoded instruction: call after the host writes memory that may hold code. */
