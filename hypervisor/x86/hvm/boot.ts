@@ -65,8 +65,14 @@ function guestWriter(memory: MachineMemory, ept: Ept, ramBytes: bigint): LoadTar
   };
 }
 
+/** What a caller may attach: the sanitizer's annotation hook, and a look at the host (tests, the debugger). */
+export interface HvmHooks {
+  annotate?: HvmHostOptions["annotate"];
+  host?: (host: HvmHost) => void;
+}
+
 /** Builds the machine, the HVM host and its domain; throws LoadError for an image or options it cannot run. */
-export function bootHvmPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}, more: Partial<HvmHostOptions> = {}): X86Platform {
+export function bootHvmPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}, hooks: HvmHooks = {}): X86Platform {
   const hv = options.hv!;
   if (hv.domains !== 1) throw new LoadError("--hvm runs one domain (--domains 1)");
   if (hv.nested || hv.forceIpi === false) throw new LoadError("--nested and --no-force-ipi are for x86-64 PV domains, not --hvm");
@@ -120,7 +126,8 @@ export function bootHvmPlatform(image: Uint8Array, options: RecordedOptions, con
   writeX86BootMemory({ memory: guestWriter(m.memory, ept, domMem), cpus: { length: hv.vcpus } }, plan, domMem, { cmdline: options.cmdline });
   m.hw.x86CodeChanged();
 
-  const host = new HvmHost(platform, { domain, ept, start, seed, migrate: hv.migrate ?? 0, ...more });
+  const host = new HvmHost(platform, { domain, ept, start, seed, migrate: hv.migrate ?? 0, ...(hooks.annotate ? { annotate: hooks.annotate } : {}) });
   platform.attach(host as never);
+  hooks.host?.(host);
   return platform;
 }

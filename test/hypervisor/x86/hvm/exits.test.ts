@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+//
+// The HVM host's VM exits, one named test each, with small guests that check
+// themselves: where the bare machine defines the behaviour, the guest must
+// end the same bare and under --hv --hvm (console, status, crash message).
+
+import { describe, expect, it } from "vitest";
+import { imageFile, shootdown, stats, type CliResult } from "../../../helpers/run.ts";
+import { guest } from "./guests.ts";
+
+const hvm = (elf: string, ...args: string[]) => shootdown("run", elf, "--hv", "--hvm", ...args, "--stats");
+const bare = (elf: string, ...args: string[]) => shootdown("run", elf, ...args, "--stats");
+const end = (r: CliResult) => stats(r).end;
+
+/** vCPU 1 turns interrupts off, vCPU 0 sends it an IPI; vCPU 1 must not take it until STI. */
+const IF_CLEAR = guest(`
+        test %r12, %r12
+        jz sender
+        cli
+        movl $1, ready(%rip)
+1:      cmpl $0, sent(%rip)
+        je 1b
+        mov $20000, %ecx
+2:      dec %ecx
+        jnz 2b
+        cmpq $0, taken(%rip)
+        jne fail
+        sti
+        nop
+        nop
+        cmpq $1, taken(%rip)
+        jne fail
+        exit 0
+fail:   exit 3
+sender:
+        sti
+1:      cmpl $0, ready(%rip)
+        je 1b
+        mov $MSR_ICR, %ecx
+        mov $0x41, %eax
+        mov $1, %edx
+        wrmsr
+        movl $1, sent(%rip)
+2:      hlt
+        jmp 2b
+ipi:    lock incq taken(%rip)
+        call eoi
+        iretq
+`, [[0x41, "ipi"]], `
+ready:  .long 0
+sent:   .long 0
+taken:  .quad 0
+`);
+
+describe("x2APIC: ICR writes are virtual IPIs", () => {
+  it("a virtual IPI to a vCPU with IF clear waits until it sets IF (bare waits too)", () => {
+    const elf = imageFile(IF_CLEAR, "if-clear.elf");
+    expect(end(bare(elf, "--cpus", "2"))).toMatchObject({ kind: "debug-exit", code: 0 });
+    for (const args of [["--cpus", "2"], ["--cpus", "1", "--vcpus", "2", "--seed", "3"], ["--cpus", "2", "--vcpus", "2", "--migrate", "0.5", "--seed", "1"]]) {
+      const r = hvm(elf, ...args);
+      expect(end(r), `${args.join(" ")}: ${r.stderr}`).toMatchObject({ kind: "debug-exit", code: 0 });
+      expect(stats(r).hypervisor.outcomes["virtual IPIs"]).toBe(1);
+    }
+  });
+
+  it("a vCPU running on another pCPU takes its IPI through a kick (a VM exit for an external interrupt)", () => {
+    const r = hvm(imageFile(IF_CLEAR, "kick.elf"), "--cpus", "2");
+    expect(stats(r).hypervisor.exits["external-interrupt (vcpu_kick)"]).toBeGreaterThan(0);
+  });
+});
+
+/** Each vCPU reads its x2APIC ID (RDMSR 0x802) and CPUID.1:EBX[31:24] many times, wherever it runs: both must be its number. */
+const OWN_ID = guest(`
+        mov $3000, %r13
+1:      mov $0x802, %ecx
+        rdmsr
+        cmp %r12d, %eax
+        jne fail
+        mov $1, %eax
+        cpuid
+        shr $24, %ebx
+        cmp %r12d, %ebx
+        jne fail
+        dec %r13
+        jnz 1b
+        lock incl done(%rip)
+2:      cmpl $3, done(%rip)
+        jb 2b
+        test %r12, %r12
+        jnz 3f
+        exit 0
+3:      cli
+        hlt
+fail:   exit 3
+`, [], "done: .long 0\n");
+
+/** MSRs the bare CPU refuses: each RDMSR/WRMSR must fault with #GP(0), which the handler counts and skips (2 bytes). */
+const BAD_MSRS = guest(`
+        mov $0x12345678, %ecx           # no such MSR
+        rdmsr
+        mov $0x12345678, %ecx
+        xor %eax, %eax
+        xor %edx, %edx
+        wrmsr
+        mov $0xc0000080, %ecx           # EFER with a reserved bit (bit 1)
+        rdmsr
+        or $2, %eax
+        wrmsr
+        mov $0xc0000082, %ecx           # LSTAR with a non-canonical address
+        mov $0x80000000, %edx
+        xor %eax, %eax
+        wrmsr
+        mov $0x809, %ecx                # an x2APIC register that does not exist
+        rdmsr
+        mov $0x802, %ecx                # the x2APIC ID is read-only
+        wrmsr
+        mov faults(%rip), %rax
+        call puthex
+        mov codes(%rip), %rax
+        call puthex
+        mov $0xc0000081, %ecx           # STAR takes any value and reads it back
+        mov $0x00100008, %edx
+        mov $0x1234, %eax
+        wrmsr
+        xor %eax, %eax
+        xor %edx, %edx
+        rdmsr
+        shl $32, %rdx
+        or %rdx, %rax
+        call puthex
+        exit 0
+gp:     lock incq faults(%rip)
+        pop %rax                        # the error code
+        or %rax, codes(%rip)
+        addq $2, (%rsp)                 # past the RDMSR or WRMSR
+        iretq
+`, [[13, "gp"]], "faults: .quad 0\ncodes: .quad 0\n");
+
+describe("MSR exits", () => {
+  it("RDMSR 0x802 and CPUID.1 give each vCPU its own x2APIC ID, on whichever pCPU it runs", () => {
+    const elf = imageFile(OWN_ID, "own-id.elf");
+    expect(end(bare(elf, "--cpus", "3"))).toMatchObject({ kind: "debug-exit", code: 0 });
+    for (const args of [["--cpus", "3"], ["--cpus", "2", "--vcpus", "3", "--migrate", "0.5", "--seed", "2"], ["--cpus", "1", "--vcpus", "3"]]) {
+      const r = hvm(elf, ...args);
+      expect(end(r), `${args.join(" ")}: ${r.stderr}`).toMatchObject({ kind: "debug-exit", code: 0 });
+      expect(stats(r).hypervisor.exits.cpuid).toBe(9000);
+    }
+  });
+
+  it("a reserved MSR, a reserved bit or a read-only x2APIC register gets #GP(0) in the guest, as bare", () => {
+    const elf = imageFile(BAD_MSRS, "bad-msrs.elf");
+    const b = bare(elf);
+    expect(b.stdout).toBe("0000000000000006 0000000000000000 0010000800001234 ");
+    const h = hvm(elf);
+    expect(h.stdout).toBe(b.stdout);
+    expect(end(h)).toEqual(end(b));
+    // The six refused accesses, STAR's write and read, and the SVR write every guest starts with.
+    expect(stats(h).hypervisor.exits.msr).toBe(9 + 1);
+  });
+});
+
+/** CPUID leaves as the guest sees them (leaf 1's EBX without its APIC ID byte, which is the CPU's number). */
+const CPUID_LEAVES = guest(`
+        lea leaves(%rip), %rsi
+1:      mov (%rsi), %eax
+        cmp $-1, %eax
+        je 2f
+        xor %ecx, %ecx
+        cpuid
+        and $0x00ffffff, %ebx
+        push %rdx
+        push %rcx
+        push %rbx
+        call puthex
+        pop %rax
+        call puthex
+        pop %rax
+        call puthex
+        pop %rax
+        call puthex
+        mov $10, %eax
+        call putc
+        add $4, %rsi
+        jmp 1b
+2:      exit 0
+`, [], "leaves: .long 0, 1, 7, 0x80000000, 0x80000001, 0x80000008, 0x12345, -1\n");
+
+describe("CPUID exits", () => {
+  it("answer the bare CPU's values (vendor, features, address widths)", () => {
+    const elf = imageFile(CPUID_LEAVES, "cpuid.elf");
+    const b = bare(elf);
+    const h = hvm(elf);
+    expect(h.stdout).toBe(b.stdout);
+    expect(h.stdout).toMatch(/^0000000000000007 00000000006f6853 00000000214d566e 00000000776f6474 \n/); // "ShootdownVM!" (EBX masked)
+    expect(stats(h).hypervisor.exits.cpuid).toBe(7);
+  });
+});
+
+/** IN from a port no device serves, COM1's LSR, then OUT of 5 to the debug-exit port. */
+const PORTS = guest(`
+        mov $0x80, %dx
+        in %dx, %al
+        movzx %al, %rax
+        call puthex
+        mov $0x3fd, %dx
+        in %dx, %al
+        movzx %al, %rax
+        call puthex
+        mov $0x80, %dx
+        in %dx, %eax
+        call puthex
+        exit 5
+`);
+
+describe("I/O exits", () => {
+  it("COM1, unknown ports and the debug-exit port behave as bare (status 1 for a non-zero code)", () => {
+    const elf = imageFile(PORTS, "ports.elf");
+    const b = bare(elf);
+    const h = hvm(elf);
+    expect(b.stdout).toBe("00000000000000ff 0000000000000060 00000000ffffffff ");
+    expect(h.stdout).toBe(b.stdout);
+    expect(h.status).toBe(1);
+    expect(end(h)).toEqual(end(b));
+    expect(stats(h).hypervisor.exits.io).toBeGreaterThanOrEqual(4);
+  });
+});
