@@ -224,3 +224,205 @@ describe("I/O exits", () => {
     expect(stats(h).hypervisor.exits.io).toBeGreaterThanOrEqual(4);
   });
 });
+
+/** The APIC timer, one-shot: HLT with interrupts on until it fires; then HLT with interrupts off sleeps for good. */
+const TIMER = guest(`
+        mov $0x83e, %ecx                # divide by 1
+        mov $0xb, %eax
+        xor %edx, %edx
+        wrmsr
+        mov $0x832, %ecx                # LVT timer: vector 0x42, one-shot
+        mov $0x42, %eax
+        wrmsr
+        mov $0x838, %ecx                # initial count
+        mov $500000, %eax
+        wrmsr
+        sti
+1:      hlt
+        cmpq $0, ticks(%rip)
+        je 1b
+        mov $0x839, %ecx                # the current count is 0 once it fired
+        rdmsr
+        call puthex
+        mov ticks(%rip), %rax
+        call puthex
+        cmpb $1, arg(%rip)
+        je forever
+        exit 0
+forever:
+        cli
+        hlt
+        exit 7
+tick:   lock incq ticks(%rip)
+        call eoi
+        iretq
+`, [[0x42, "tick"]], "ticks: .quad 0\narg: .byte 0\n");
+
+describe("HLT exits", () => {
+  it("a vCPU halted with interrupts on and its timer armed wakes when the timer fires, as bare", () => {
+    const elf = imageFile(TIMER, "timer.elf");
+    const b = bare(elf);
+    expect(b.stdout).toBe("0000000000000000 0000000000000001 ");
+    const h = hvm(elf, "--cpus", "1", "--vcpus", "1");
+    expect(h.stdout).toBe(b.stdout);
+    expect(end(h)).toEqual(end(b));
+    expect(stats(h).hypervisor.exits.hlt).toBeGreaterThan(0);
+  });
+
+  it("HLT with interrupts off and nothing else to run is a deadlock, status 2, as bare", () => {
+    const src = TIMER.replace("arg: .byte 0", "arg: .byte 1");
+    const elf = imageFile(src, "hlt-forever.elf");
+    const b = bare(elf);
+    const h = hvm(elf);
+    expect(b.status).toBe(2);
+    expect(h.status).toBe(2);
+    expect(h.stdout).toBe(b.stdout);
+    expect(end(h)).toMatchObject({ kind: "crash", reason: "deadlock" });
+  });
+});
+
+/** A read of guest-physical 2 GiB through the boot identity map: outside RAM. */
+const OUTSIDE_RAM = guest(`
+        mov $0x80000000, %rax
+        mov (%rax), %rax
+        exit 0
+`);
+
+describe("EPT violations", () => {
+  it("an access to a GPA outside the domain's RAM ends the run as the bare machine's bus error", () => {
+    const elf = imageFile(OUTSIDE_RAM, "outside-ram.elf");
+    const b = end(bare(elf));
+    const r = hvm(elf);
+    expect(b).toMatchObject({ kind: "crash", reason: "bus-error" });
+    expect(end(r)).toEqual(b);
+    expect(r.status).toBe(2);
+    expect(stats(r).hypervisor.exits["ept-violation"]).toBe(1);
+  });
+});
+
+describe("triple faults", () => {
+  it("a guest whose IDT cannot deliver an exception ends as the bare machine's triple fault", () => {
+    const elf = imageFile(guest(`
+        lidt bad_idtr(%rip)
+        ud2
+`, [], "bad_idtr: .word 0\n .quad 0\n"), "triple.elf");
+    const b = end(bare(elf));
+    const r = hvm(elf);
+    expect(b).toMatchObject({ kind: "crash", reason: "triple-fault" });
+    expect(end(r)).toEqual(b);
+    expect(stats(r).hypervisor.exits["triple-fault"]).toBe(1);
+  });
+});
+
+/** vmcall nr, a1, a2: RAX = nr, RDI = a1, RSI = a2, then the result printed. */
+const vmcall = (nr: number, a1: number, a2: number) => `
+        mov $${nr}, %eax
+        mov $${a1}, %edi
+        mov $${a2}, %esi
+        vmcall
+        call puthex`;
+
+describe("VMCALL exits (Xen hypercalls)", () => {
+  it("hvm_op HVMOP_flush_tlbs returns 0; a non-null argument -EINVAL; other hvm_ops and hypercalls -ENOSYS", () => {
+    const elf = imageFile(guest(`${vmcall(34, 5, 0)}${vmcall(34, 5, 0x1000)}${vmcall(34, 99, 0)}${vmcall(0, 0, 0)}${vmcall(0x7fffffff, 0, 0)}
+        exit 0
+`), "vmcall.elf");
+    const r = hvm(elf);
+    expect(r.stdout).toBe("0000000000000000 ffffffffffffffea ffffffffffffffda ffffffffffffffda ffffffffffffffda ");
+    expect(r.status).toBe(0);
+    const s = stats(r);
+    expect(s.hypervisor.exits.vmcall).toBe(5);
+    expect(s.hypervisor.hypercalls["hvm_op HVMOP_flush_tlbs"]).toEqual({ "0": 1, "-EINVAL": 1 });
+    expect(s.hypervisor.hypercalls["#0"]).toEqual({ "-ENOSYS": 1 });
+  });
+});
+
+/**
+ * vCPU 1 reads VA 32 MiB (a 2 MiB page of the boot map) with interrupts off,
+ * so its TLB holds the entry; vCPU 0 points that PDE at 34 MiB and, unless
+ * told not to, calls HVMOP_flush_tlbs. vCPU 1, its interrupts still off,
+ * reads again: 0 when it sees the new page, 4 when it still sees the old.
+ */
+const FLUSH_WITH_IF_CLEAR = (flush: boolean) => guest(`
+        test %r12, %r12
+        jz initiator
+        cli
+1:      cmpl $0, go(%rip)
+        je 1b
+        mov $0x2000000, %rax
+        mov (%rax), %rbx
+        cmp $0xaaaa, %rbx
+        jne fail
+        movl $1, ready(%rip)
+2:      cmpl $0, flushed(%rip)
+        je 2b
+        mov (%rax), %rbx
+        cmp $0xbbbb, %rbx
+        je 3f
+        cmp $0xaaaa, %rbx
+        jne fail
+        exit 4
+3:      exit 0
+fail:   exit 3
+initiator:
+        movq $0xaaaa, 0x2000000
+        movq $0xbbbb, 0x2200000
+        movl $1, go(%rip)
+1:      cmpl $0, ready(%rip)
+        je 1b
+        movq $0x2200083, 0x5080         # PD[16] (32 MiB) → 34 MiB, P RW PS
+${flush ? vmcall(34, 5, 0) : ""}
+        movl $1, flushed(%rip)
+        cli
+2:      hlt
+        jmp 2b
+`, [], "go: .long 0\nready: .long 0\nflushed: .long 0\n");
+
+describe("HVMOP_flush_tlbs (hvm_flush_vcpu_tlb)", () => {
+  it("has taken effect on the other vCPU when it returns, though that vCPU's interrupts are off", () => {
+    const elf = imageFile(FLUSH_WITH_IF_CLEAR(true), "flush-if-clear.elf");
+    for (const args of [["--cpus", "2"], ["--cpus", "1", "--vcpus", "2"], ["--cpus", "2", "--seed", "4"]]) {
+      const r = hvm(elf, ...args);
+      expect(end(r), `${args.join(" ")}: ${r.stdout} ${r.stderr}`).toMatchObject({ kind: "debug-exit", code: 0 });
+      expect(r.stdout).toBe("0000000000000000 ");
+      expect(stats(r).hypervisor.outcomes["vCPUs descheduled by a pause"] ?? 0).toBeGreaterThanOrEqual(args.includes("1") ? 0 : 1);
+    }
+  });
+
+  it("without it the other vCPU goes on reading through its stale TLB entry (the check above can fail)", () => {
+    const r = hvm(imageFile(FLUSH_WITH_IF_CLEAR(false), "no-flush.elf"), "--cpus", "2");
+    expect(end(r)).toMatchObject({ kind: "debug-exit", code: 4 });
+  });
+
+  it("callers on several vCPUs at once all succeed: one holds the lock, the others restart the VMCALL", () => {
+    const elf = imageFile(guest(`
+        mov $40, %r13
+1:      mov $34, %eax
+        mov $5, %edi
+        xor %esi, %esi
+        vmcall
+        test %rax, %rax
+        jnz fail
+        dec %r13
+        jnz 1b
+        lock incl done(%rip)
+2:      cmpl $3, done(%rip)
+        jb 2b
+        test %r12, %r12
+        jnz 3f
+        exit 0
+3:      cli
+        hlt
+fail:   exit 3
+`, [], "done: .long 0\n"), "flush-race.elf");
+    let restarts = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const r = hvm(elf, "--cpus", "3", "--seed", String(seed), "--quantum", "50");
+      expect(end(r), r.stderr).toMatchObject({ kind: "debug-exit", code: 0 });
+      const calls = stats(r).hypervisor.hypercalls["hvm_op HVMOP_flush_tlbs"];
+      expect(calls["0"]).toBe(120);
+      restarts += calls["-ERESTART (retried)"] ?? 0;
+    }
+    expect(restarts).toBeGreaterThan(0);
+  });
+});
