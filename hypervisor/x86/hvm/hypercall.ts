@@ -29,7 +29,7 @@
 import type { X86Cpu } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import { InvvpidType } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import type { StepLabel } from "../../../emulator/machine/core/exits.ts";
-import { ENOSYS, EINVAL, resultName } from "../../common/errno.ts";
+import { ENOSYS, EINVAL } from "../../common/errno.ts";
 import type { HvmVcpu } from "./vcpu.ts";
 
 export const HYPERCALL_HVM_OP = 34;
@@ -64,6 +64,29 @@ export type VcpuFlush =
 
 const errno = (e: number) => BigInt.asUintN(64, BigInt(-e));
 
+/** A flush the ABI layer asks the host to execute (viridian.ts's HvmFlushRequest has these fields). */
+export interface FlushOrder {
+  /** The hypercall that asked: a TLFS call name, or "HVMOP_flush_tlbs". */
+  readonly call: string;
+  /** The VP indexes (vCPU ids) to flush. */
+  readonly vps: readonly number[];
+  readonly addresses: "all" | readonly { readonly va: bigint; readonly pages: number }[];
+  /** HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY. */
+  readonly nonGlobalOnly: boolean;
+}
+
+/** Pages a list flush invalidates one by one; a longer list flushes the vCPU's whole TLB, as Linux asks for past its own limit. */
+export const MAX_PAGES_BY_ADDRESS = 512;
+
+function vcpuFlushOf(order: FlushOrder): VcpuFlush {
+  if (order.addresses === "all") return order.nonGlobalOnly ? { kind: "non-global" } : { kind: "all" };
+  const total = order.addresses.reduce((n, r) => n + r.pages, 0);
+  if (total > MAX_PAGES_BY_ADDRESS) return { kind: "all" };
+  const vas: bigint[] = [];
+  for (const r of order.addresses) for (let k = 0; k < r.pages; k++) vas.push(BigInt.asUintN(64, r.va + BigInt(k) * 4096n));
+  return { kind: "pages", vas };
+}
+
 export class HvmHypercalls {
   /** The domain's hypercall_deadlock_mutex: held by the vCPU in hvm_flush_vcpu_tlb, if any. */
   private deadlockMutex: HvmVcpu | undefined;
@@ -80,50 +103,61 @@ export class HvmHypercalls {
   /** hvm_do_hypercall: the value for RAX, and whether the VMCALL must run again (a continuation). */
   *vmcall(cpu: X86Cpu, a: HvmVcpu): Generator<StepLabel, { rax: bigint; restart: boolean }, void> {
     const rax = cpu.gpr("rax");
+    yield { what: `hvm_do_hypercall from ${a.name}: RAX 0x${rax.toString(16)}` };
+    const o = this.decode(cpu);
+    if (o.flush) {
+      const done = yield* this.execute(a, o.flush);
+      if (!done) {
+        this.record(o.call, "-ERESTART (retried)");
+        return { rax, restart: true };
+      }
+    }
+    this.record(o.call, o.result);
+    return { rax: o.rax, restart: false };
+  }
+
+  /** The ABI's decision for the registers: the call's name, RAX's value, and the flush to execute first, if any. */
+  private decode(cpu: X86Cpu): { call: string; result: string; rax: bigint; flush?: FlushOrder } {
+    const rax = cpu.gpr("rax");
     if (rax & VIRIDIAN_HYPERCALL_BIT) {
-      yield { what: `viridian_hypercall from ${a.name}: input 0x${cpu.gpr("rcx").toString(16)}` };
       const code = Number(cpu.gpr("rcx") & 0xffffn);
-      this.record(`hyperv 0x${code.toString(16).padStart(4, "0")}`, "HV_STATUS_INVALID_HYPERCALL_CODE");
-      return { rax: HV_STATUS_INVALID_HYPERCALL_CODE, restart: false };
+      return { call: `hyperv 0x${code.toString(16).padStart(4, "0")}`, result: "HV_STATUS_INVALID_HYPERCALL_CODE", rax: HV_STATUS_INVALID_HYPERCALL_CODE };
     }
-    const nr = rax;
-    const args = [cpu.gpr("rdi"), cpu.gpr("rsi"), cpu.gpr("rdx"), cpu.gpr("r10"), cpu.gpr("r8")];
-    yield { what: `hvm_do_hypercall #${nr} from ${a.name}` };
-    if (nr !== BigInt(HYPERCALL_HVM_OP)) {
-      this.record(`#${nr}`, "-ENOSYS");
-      return { rax: errno(ENOSYS), restart: false };
-    }
-    if (args[0] !== BigInt(HVMOP_FLUSH_TLBS)) {
-      this.record(`hvm_op ${args[0]}`, "-ENOSYS");
-      return { rax: errno(ENOSYS), restart: false };
-    }
+    const op = cpu.gpr("rdi");
+    if (rax !== BigInt(HYPERCALL_HVM_OP)) return { call: `#${rax}`, result: "-ENOSYS", rax: errno(ENOSYS) };
+    if (op !== BigInt(HVMOP_FLUSH_TLBS)) return { call: `hvm_op ${op}`, result: "-ENOSYS", rax: errno(ENOSYS) };
     // HVMOP_flush_tlbs takes no argument: a non-null handle is -EINVAL (do_hvm_op).
-    if (args[1] !== 0n) {
-      this.record("hvm_op HVMOP_flush_tlbs", "-EINVAL");
-      return { rax: errno(EINVAL), restart: false };
-    }
-    const done = yield* this.hvmFlushVcpuTlb(a);
-    if (!done) {
-      this.record("hvm_op HVMOP_flush_tlbs", "-ERESTART (retried)");
-      return { rax, restart: true };
-    }
-    this.record("hvm_op HVMOP_flush_tlbs", "0");
-    return { rax: 0n, restart: false };
+    if (cpu.gpr("rsi") !== 0n) return { call: "hvm_op HVMOP_flush_tlbs", result: "-EINVAL", rax: errno(EINVAL) };
+    const vps = this.host.vcpuList.map((v) => v.vcpu.vcpuId);
+    return { call: "hvm_op HVMOP_flush_tlbs", result: "0", rax: 0n, flush: { call: "HVMOP_flush_tlbs", vps, addresses: "all", nonGlobalOnly: false } };
   }
 
   /**
-   * hvm_flush_vcpu_tlb (xen/arch/x86/hvm/hvm.c) for every vCPU of the
-   * domain: false when another vCPU holds the lock (the caller restarts).
+   * Executes a flush the ABI asked for before the caller resumes: false when
+   * it must be retried (hvm_flush_vcpu_tlb's trylock failed).
    */
-  *hvmFlushVcpuTlb(a: HvmVcpu): Generator<StepLabel, boolean, void> {
+  *execute(a: HvmVcpu, order: FlushOrder): Generator<StepLabel, boolean, void> {
+    const targets = order.vps.map((k) => this.host.vcpuList[k]).filter((v): v is HvmVcpu => v !== undefined);
+    if (order.call === "HVMOP_flush_tlbs") return yield* this.hvmFlushVcpuTlb(a, targets);
+    // A Hyper-V flush: every named vCPU at once, like an L0-assisted flush, whatever its interrupt state.
+    yield { what: `${order.call} from ${a.name}: flush ${targets.map((v) => v.name).join(" ") || "nobody"} at once` };
+    this.flushVcpus(targets, vcpuFlushOf(order));
+    return true;
+  }
+
+  /**
+   * hvm_flush_vcpu_tlb (xen/arch/x86/hvm/hvm.c) of the target vCPUs: false
+   * when another vCPU holds the lock (the caller restarts).
+   */
+  *hvmFlushVcpuTlb(a: HvmVcpu, targets: readonly HvmVcpu[]): Generator<StepLabel, boolean, void> {
     yield { what: `hvm_flush_vcpu_tlb: ${a.name} tries hypercall_deadlock_mutex` };
     if (this.deadlockMutex) {
       this.host.count("HVMOP_flush_tlbs: trylock failed");
       return false;
     }
     this.deadlockMutex = a;
-    const others = this.host.vcpuList.filter((v) => v !== a);
-    yield { what: `hvm_flush_vcpu_tlb: ${a.name} pauses the other vCPUs` };
+    const others = targets.filter((v) => v !== a);
+    yield { what: `hvm_flush_vcpu_tlb: ${a.name} pauses ${others.map((v) => v.name).join(" ") || "nobody"}` };
     for (const v of others) {
       v.paused++;
       this.host.kickOff(v);
@@ -132,9 +166,9 @@ export class HvmHypercalls {
     while (others.some((v) => this.host.pcpuOf(v) >= 0)) {
       yield { what: `hvm_flush_vcpu_tlb: ${a.name} waits for the paused vCPUs to leave their pCPUs`, wait: true };
     }
-    yield { what: `hvm_flush_vcpu_tlb: ${a.name} unlocks, flushes every vCPU's pCPU` };
+    yield { what: `hvm_flush_vcpu_tlb: ${a.name} unlocks, flushes the vCPUs' pCPUs` };
     this.deadlockMutex = undefined;
-    this.flushVcpus(this.host.vcpuList, { kind: "all" });
+    this.flushVcpus(targets, { kind: "all" });
     yield { what: `hvm_flush_vcpu_tlb: ${a.name} unpauses the other vCPUs` };
     for (const v of others) {
       v.paused--;
@@ -175,4 +209,3 @@ export class HvmHypercalls {
   }
 }
 
-export { resultName };
