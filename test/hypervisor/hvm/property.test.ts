@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+//
+// Random hypercalls at the HVM hypercall layer (fast-check): random input
+// values and GPAs, random input blocks biased towards the shapes the flush
+// calls take. Whatever comes in, the layer never throws, always answers a
+// status it defines, and a flush it asks for names only VPs of the domain and
+// canonical pages; it reads nothing outside the input block.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  decodeHypercallInput,
+  decodeHypercallResult,
+  encodeHypercallResult,
+  HV_STATUS_NAMES,
+  HV_STATUS_SUCCESS,
+  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
+} from "../../../hypervisor/x86/hvm/hyperv-tlfs.ts";
+import { hvmHypercall } from "../../../hypervisor/x86/hvm/hypercall.ts";
+import { viridianHypercall, type HvmFlushRequest } from "../../../hypervisor/x86/hvm/viridian.ts";
+import { fakeGuest } from "./fake-guest.ts";
+
+const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+const BLOCK_PAGE = 0x4000n;
+
+/** A word of the block: small values and flag-like bits more often than random ones. */
+const word = fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 7n, 8n, 1n << 63n, (1n << 64n) - 1n), fc.bigInt({ min: 0n, max: 0xffffn }), u64);
+const gva = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 47n) - 1n }), fc.bigInt({ min: 0xffff_8000_0000_0000n, max: (1n << 64n) - 1n }), u64);
+
+/** One spoiling of a well-formed call, or none. */
+const SPOILS = ["reserved", "fast", "varhead", "rep count", "rep start", "misalign", "flags", "address space", "format", "code"] as const;
+
+/**
+ * A flush call that is well formed unless one spoil applies: the input value,
+ * the GPA of its block in BLOCK_PAGE, and the block's words.
+ */
+const flushCall = fc
+  .record({
+    code: fc.constantFrom(0x0002, 0x0003, 0x0013, 0x0014),
+    reps: fc.integer({ min: 1, max: 12 }),
+    start: fc.nat(),
+    offset: fc.integer({ min: 0, max: 200 }),
+    flags: fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n),
+    mask: word,
+    sparse: fc.boolean(),
+    banksMask: fc.oneof(fc.bigInt({ min: 0n, max: 7n }), u64),
+    bankWords: fc.array(word, { minLength: 64, maxLength: 64 }),
+    gvas: fc.array(gva, { minLength: 12, maxLength: 12 }),
+    spoil: fc.option(fc.constantFrom(...SPOILS), { freq: 2 }),
+    junk: u64,
+  })
+  .map((c) => {
+    const rep = c.code === 0x0003 || c.code === 0x0014;
+    const ex = c.code >= 0x0013;
+    let flags = rep ? c.flags & 3n : c.flags;
+    const banks = ex ? [...c.banksMask.toString(2)].filter((b) => b === "1").length : 0;
+    let repCount = rep ? c.reps : 0;
+    let repStart = rep ? c.start % c.reps : 0;
+    let varHead = banks;
+    let reserved = 0n;
+    let fast = 0n;
+    let code = BigInt(c.code);
+    let gpa = BLOCK_PAGE + 8n * BigInt(c.offset);
+    let addressSpace = 0x1000n * (c.junk & 0xffffn);
+    let format = c.sparse ? 0n : 1n;
+    switch (c.spoil) {
+      case "reserved": reserved = 1n << [27n, 31n, 44n, 60n][Number(c.junk & 3n)]!; break;
+      case "fast": fast = 1n << 16n; break;
+      case "varhead": varHead += 1; break;
+      case "rep count": repCount = rep ? 0 : 1; break;
+      case "rep start": repStart = rep ? repCount : 1; break;
+      case "misalign": gpa += 1n + (c.junk & 3n); break;
+      case "flags": flags |= 1n << (3n + (c.junk & 31n)); break;
+      case "address space": addressSpace = c.junk | (1n << 63n); break;
+      case "format": format = 2n + (c.junk & 0xffn); break;
+      case "code": code = c.junk & 0xffffn; break;
+    }
+    const words = ex ? [addressSpace, flags, format, c.banksMask, ...c.bankWords.slice(0, banks)] : [addressSpace, flags, c.mask];
+    if (rep) words.push(...c.gvas.slice(0, repCount));
+    const rcx = code | fast | (BigInt(varHead & 0x3ff) << 17n) | (BigInt(repCount) << 32n) | (BigInt(repStart) << 48n) | reserved;
+    return { rcx, gpa, words };
+  });
+
+/** Anything at all: a random input value, GPA and block. */
+const anyCall = fc.record({
+  rcx: u64,
+  gpa: fc.oneof(fc.integer({ min: 0, max: 4095 }).map((o) => BLOCK_PAGE + BigInt(o)), u64),
+  words: fc.array(word, { maxLength: 40 }),
+});
+
+function checkFlush(f: HvmFlushRequest, vcpuCount: number, listCall: boolean): void {
+  expect(f.vps.every((vp, i) => Number.isInteger(vp) && vp >= 0 && vp < vcpuCount && (i === 0 || vp > f.vps[i - 1]!))).toBe(true);
+  if (!listCall) {
+    expect(f.addresses).toBe("all");
+    return;
+  }
+  expect(f.nonGlobalOnly).toBe(false);
+  expect(Array.isArray(f.addresses)).toBe(true);
+  for (const r of f.addresses as { va: bigint; pages: number }[]) {
+    expect(r.va & 0xfffn).toBe(0n);
+    expect(r.pages >= 1 && r.pages <= 4096).toBe(true);
+    const last = r.va + BigInt(r.pages - 1) * 4096n;
+    const canonical = (a: bigint) => a < 1n << 47n || (a >= 0xffff_8000_0000_0000n && a < 1n << 64n);
+    expect(canonical(r.va) && canonical(last) && (r.va < 1n << 47n) === (last < 1n << 47n)).toBe(true);
+  }
+}
+
+describe("the Viridian hypercall layer under random input", () => {
+  it("never throws, answers a defined status in RAX, asks for a flush exactly when it succeeds, and reads only the input block", () => {
+    fc.assert(
+      fc.property(fc.oneof({ weight: 4, arbitrary: flushCall }, { weight: 1, arbitrary: anyCall }), fc.integer({ min: 1, max: 130 }), fc.integer({ min: 32, max: 52 }), ({ rcx, gpa, words }, vcpuCount, physAddrBits) => {
+        const g = fakeGuest(vcpuCount, 0, physAddrBits);
+        g.map(BLOCK_PAGE);
+        const block = g.pages.get(BLOCK_PAGE / 4096n)!;
+        const view = new DataView(block.buffer);
+        words.forEach((w, i) => {
+          const at = Number(gpa & 0xff8n) + 8 * i;
+          if (at < 4096) view.setBigUint64(at, w, true);
+        });
+
+        const o = viridianHypercall({ rcx, rdx: gpa, r8: 0n }, g);
+
+        expect(HV_STATUS_NAMES[o.result.status]).toBeDefined();
+        expect(o.rax).toBe(encodeHypercallResult(o.result));
+        expect(decodeHypercallResult(o.rax)).toEqual(o.result);
+        const input = decodeHypercallInput(rcx);
+        const listCall = input.callCode === HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST || input.callCode === HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX;
+        if (o.result.status === HV_STATUS_SUCCESS) {
+          expect(o.flush).toBeDefined();
+          expect(o.result.repsCompleted).toBe(input.repCount);
+          checkFlush(o.flush!, vcpuCount, listCall);
+        } else {
+          expect(o.flush).toBeUndefined();
+          expect(o.result.repsCompleted).toBe(0);
+          expect(o.why).toMatch(/\S/);
+        }
+        // Every read lies within the page of the input GPA, from the GPA on.
+        for (const [at, n] of g.reads) {
+          expect(at >= gpa && at + BigInt(n) <= (gpa & ~0xfffn) + 4096n).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("hvm_hypercall on any registers never throws and names its result", () => {
+    fc.assert(
+      fc.property(u64, u64, u64, u64, u64, fc.integer({ min: 0, max: 3 }), (rax, rcx, rdx, rdi, rsi, cpl) => {
+        const g = fakeGuest(3);
+        g.map(0n);
+        const o = hvmHypercall({ rax, rcx, rdx, rsi, rdi, r8: 0n, r10: 0n, cpl }, g);
+        expect(o.resultName).toMatch(/^(HV_STATUS_[A-Z_]+|-E[A-Z]+|0)$/);
+        expect(o.abi).toBe((rax & 0x8000_0000n) !== 0n ? "viridian" : "xen");
+        if (o.flush) expect(o.flush.vps.every((vp) => vp >= 0 && vp < 3)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
