@@ -86,7 +86,8 @@ export function buildFlushCall(c: FlushCallChoices, blockPage: bigint): BuiltCal
       expect = HV_STATUS_INVALID_PARAMETER;
       break;
     case "varhead":
-      varHead += 1;
+      // One word too many, or one too few when there are banks to miss.
+      varHead = banks > 0 && (c.junk & 1n) === 1n ? banks - 1 : banks + 1;
       expect = HV_STATUS_INVALID_HYPERCALL_INPUT;
       break;
     case "rep count":
