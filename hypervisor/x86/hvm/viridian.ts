@@ -269,7 +269,7 @@ export interface ViridianOutcome {
 
 /**
  * viridian_hypercall, for a caller in 64-bit mode (the host decides the mode
- * and the CPL first; see hvm/hypercall.ts). Never throws on any register
+ * and the CPL first; see hvmHypercall in hvm-op.ts). Never throws on any register
  * values or memory contents: every bad input is a status.
  */
 export function viridianHypercall(regs: ViridianRegs, g: HvmGuest): ViridianOutcome {

@@ -17,7 +17,7 @@ import {
   HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
   HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
 } from "../../../hypervisor/x86/hvm/hyperv-tlfs.ts";
-import { hvmHypercall } from "../../../hypervisor/x86/hvm/hypercall.ts";
+import { hvmHypercall } from "../../../hypervisor/x86/hvm/hvm-op.ts";
 import { viridianHypercall, type HvmFlushRequest } from "../../../hypervisor/x86/hvm/viridian.ts";
 import { buildFlushCall, FLUSH_CALL_CODES, SPOILS } from "./calls.ts";
 import { fakeGuest } from "./fake-guest.ts";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { EINVAL, ENOSYS, EPERM } from "../../../hypervisor/common/errno.ts";
 import { encodeHypercallInput, HV_FLUSH_ALL_PROCESSORS, HV_STATUS_INVALID_HYPERCALL_CODE, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE } from "../../../hypervisor/x86/hvm/hyperv-tlfs.ts";
 import { doHvmOp, HVMOP_flush_tlbs, HYPERVISOR_hvm_op, xenHvmHypercall } from "../../../hypervisor/x86/hvm/hvm-op.ts";
-import { hvmHypercall, type HvmHypercallRegs } from "../../../hypervisor/x86/hvm/hypercall.ts";
+import { hvmHypercall, type HvmHypercallRegs } from "../../../hypervisor/x86/hvm/hvm-op.ts";
 import { fakeGuest } from "./fake-guest.ts";
 
 const errno = (e: number) => BigInt.asUintN(64, BigInt(-e));
