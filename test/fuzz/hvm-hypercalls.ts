@@ -33,7 +33,7 @@
 
 import { createHash } from "node:crypto";
 import { HV_STATUS_NAMES, HV_STATUS_SUCCESS, HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_HYPERCALL_ENABLE, HV_X64_MSR_VP_INDEX, HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED } from "../../hypervisor/x86/hvm/hyperv-tlfs.ts";
-import { hvmHypercall, type HvmHypercallOutcome, type HvmHypercallRegs } from "../../hypervisor/x86/hvm/hypercall.ts";
+import { hvmHypercall, type HvmHypercallOutcome, type HvmHypercallRegs } from "../../hypervisor/x86/hvm/hvm-op.ts";
 import { cpuidViridianLeaves, hypercallPage, newViridianDomain, rdmsrViridian, wrmsrViridian, type ViridianDomain } from "../../hypervisor/x86/hvm/viridian.ts";
 import { buildFlushCall, FLUSH_CALL_CODES, SPOILS, type FlushCallChoices } from "../hypervisor/hvm/calls.ts";
 import { fakeGuest, type FakeGuest } from "../hypervisor/hvm/fake-guest.ts";
