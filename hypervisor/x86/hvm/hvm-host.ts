@@ -507,6 +507,46 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     return this.clockOf(a);
   }
 
+  /** The machine addresses of [gpa, gpa + length), page by page, or undefined when any byte is not the domain's RAM. */
+  private guestPieces(gpa: bigint, length: number): { pa: bigint; n: number }[] | undefined {
+    const out: { pa: bigint; n: number }[] = [];
+    for (let done = 0; done < length; ) {
+      const at = gpa + BigInt(done);
+      const mfn = at >> 12n < BigInt(this.domain.maxPages) ? this.ept.lookup(Number(at >> 12n)) : undefined;
+      if (mfn === undefined) return undefined;
+      const n = Math.min(4096 - Number(at & 0xfffn), length - done);
+      out.push({ pa: (BigInt(mfn) << 12n) | (at & 0xfffn), n });
+      done += n;
+    }
+    return out;
+  }
+
+  /** hvm_copy_from_guest_phys. */
+  readGuestPhys(gpa: bigint, length: number): Uint8Array | undefined {
+    const pieces = this.guestPieces(gpa, length);
+    if (!pieces) return undefined;
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const p of pieces) {
+      out.set(this.platform.m.memory.read(p.pa, p.n), at);
+      at += p.n;
+    }
+    return out;
+  }
+
+  /** hvm_copy_to_guest_phys; the CPUs' decoded instructions are dropped (the hypercall page is code). */
+  writeGuestPhys(gpa: bigint, bytes: Uint8Array): boolean {
+    const pieces = this.guestPieces(gpa, bytes.length);
+    if (!pieces) return false;
+    let at = 0;
+    for (const p of pieces) {
+      this.platform.m.memory.write(p.pa, bytes.subarray(at, at + p.n));
+      at += p.n;
+    }
+    this.platform.m.hw.x86CodeChanged();
+    return true;
+  }
+
   // ── The summary ────────────────────────────────────────────────────────────
 
   summary(): Record<string, unknown> {

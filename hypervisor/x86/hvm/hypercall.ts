@@ -3,8 +3,9 @@
 // VMCALL from an HVM guest (Xen's hvm_do_hypercall with its Viridian
 // support), and the execution of the two paravirtual remote flushes.
 //
-// Dispatch, as Xen's viridian hypercall page tells them apart (it does
-// `or $0x80000000, %eax` before VMCALL):
+// Dispatch is the ABI layer's (hvm-op.ts hvmHypercall, viridian.ts), as Xen's
+// viridian hypercall page tells the two apart (it does `or $0x80000000,
+// %eax` before VMCALL); this file runs what it decides:
 //
 //   EAX bit 31 set   a Hyper-V hypercall (viridian_hypercall): RCX the input
 //                    value, RDX the input GPA, R8 the output GPA; RAX ← the
@@ -12,6 +13,7 @@
 //   otherwise        RAX a Xen hypercall number, arguments RDI, RSI, RDX,
 //                    R10, R8; only hvm_op (34) HVMOP_flush_tlbs (5) is
 //                    offered, anything else is -ENOSYS
+//   CPL > 0          -EPERM, before either
 //
 // The flushes (mechanisms §1.4, §2.2). A Hyper-V flush acts at once, like an
 // L0-assisted flush: the named vCPUs' entries (their VPIDs) are invalidated
@@ -29,17 +31,12 @@
 import type { X86Cpu } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import { InvvpidType } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import type { StepLabel } from "../../../emulator/machine/core/exits.ts";
-import { ENOSYS, EINVAL } from "../../common/errno.ts";
 import type { HvmVcpu } from "./vcpu.ts";
+import { hvmHypercall } from "./hvm-op.ts";
+import { cpuidViridianLeaves, newViridianDomain, rdmsrViridian, wrmsrViridian, type HvmGuest, type ViridianDomain } from "./viridian.ts";
 
-export const HYPERCALL_HVM_OP = 34;
-export const HVMOP_FLUSH_TLBS = 5;
-/** Xen's internal "restart the hypercall" (ERESTART); it never reaches the guest. */
-export const ERESTART = 85;
-/** EAX bit 31: the Viridian hypercall page's mark of a Hyper-V hypercall. */
-export const VIRIDIAN_HYPERCALL_BIT = 1n << 31n;
-/** HV_STATUS_INVALID_HYPERCALL_CODE (TLFS): returned for every Hyper-V call code not offered. */
-const HV_STATUS_INVALID_HYPERCALL_CODE = 2n;
+/** The guest-physical address width the guest sees (CPUID.80000008H:EAX[7:0] of the bare machine). */
+const PHYS_ADDR_BITS = 46;
 
 /** What the hypercalls need of the host. */
 export interface HvmHypercallHost {
@@ -52,6 +49,9 @@ export interface HvmHypercallHost {
   /** A vCPU no longer paused goes back to the run queue if it is runnable and off every pCPU. */
   unpaused(a: HvmVcpu): void;
   count(what: string): void;
+  /** Guest-physical memory through the EPT: undefined (or false) when any byte is not the domain's RAM. */
+  readGuestPhys(gpa: bigint, length: number): Uint8Array | undefined;
+  writeGuestPhys(gpa: bigint, bytes: Uint8Array): boolean;
 }
 
 /** Which entries a flush of one vCPU drops. */
@@ -61,8 +61,6 @@ export type VcpuFlush =
   | { kind: "non-global" }
   /** These pages (HvCallFlushVirtualAddressList: each GVA entry with its extra pages). */
   | { kind: "pages"; vas: readonly bigint[] };
-
-const errno = (e: number) => BigInt.asUintN(64, BigInt(-e));
 
 /** A flush the ABI layer asks the host to execute (viridian.ts's HvmFlushRequest has these fields). */
 export interface FlushOrder {
@@ -91,8 +89,21 @@ export class HvmHypercalls {
   /** The domain's hypercall_deadlock_mutex: held by the vCPU in hvm_flush_vcpu_tlb, if any. */
   private deadlockMutex: HvmVcpu | undefined;
   private readonly calls = new Map<string, Map<string, number>>();
+  /** The partition-wide Viridian state: the guest OS ID and the hypercall page MSR. */
+  readonly viridian: ViridianDomain = newViridianDomain();
 
   constructor(private readonly host: HvmHypercallHost) {}
+
+  /** The calling vCPU's view of its domain, as the ABI layer reads it. */
+  private guest(a: HvmVcpu): HvmGuest {
+    return {
+      vcpuCount: this.host.vcpuList.length,
+      vpIndex: a.vcpu.vcpuId,
+      physAddrBits: PHYS_ADDR_BITS,
+      readGuestPhys: (gpa, length) => this.host.readGuestPhys(gpa, length),
+      writeGuestPhys: (gpa, bytes) => this.host.writeGuestPhys(gpa, bytes),
+    };
+  }
 
   private record(name: string, result: string): void {
     let m = this.calls.get(name);
@@ -104,7 +115,7 @@ export class HvmHypercalls {
   *vmcall(cpu: X86Cpu, a: HvmVcpu): Generator<StepLabel, { rax: bigint; restart: boolean }, void> {
     const rax = cpu.gpr("rax");
     yield { what: `hvm_do_hypercall from ${a.name}: RAX 0x${rax.toString(16)}` };
-    const o = this.decode(cpu);
+    const o = this.decode(cpu, a);
     if (o.flush) {
       const done = yield* this.execute(a, o.flush);
       if (!done) {
@@ -116,20 +127,14 @@ export class HvmHypercalls {
     return { rax: o.rax, restart: false };
   }
 
-  /** The ABI's decision for the registers: the call's name, RAX's value, and the flush to execute first, if any. */
-  private decode(cpu: X86Cpu): { call: string; result: string; rax: bigint; flush?: FlushOrder } {
-    const rax = cpu.gpr("rax");
-    if (rax & VIRIDIAN_HYPERCALL_BIT) {
-      const code = Number(cpu.gpr("rcx") & 0xffffn);
-      return { call: `hyperv 0x${code.toString(16).padStart(4, "0")}`, result: "HV_STATUS_INVALID_HYPERCALL_CODE", rax: HV_STATUS_INVALID_HYPERCALL_CODE };
-    }
-    const op = cpu.gpr("rdi");
-    if (rax !== BigInt(HYPERCALL_HVM_OP)) return { call: `#${rax}`, result: "-ENOSYS", rax: errno(ENOSYS) };
-    if (op !== BigInt(HVMOP_FLUSH_TLBS)) return { call: `hvm_op ${op}`, result: "-ENOSYS", rax: errno(ENOSYS) };
-    // HVMOP_flush_tlbs takes no argument: a non-null handle is -EINVAL (do_hvm_op).
-    if (cpu.gpr("rsi") !== 0n) return { call: "hvm_op HVMOP_flush_tlbs", result: "-EINVAL", rax: errno(EINVAL) };
-    const vps = this.host.vcpuList.map((v) => v.vcpu.vcpuId);
-    return { call: "hvm_op HVMOP_flush_tlbs", result: "0", rax: 0n, flush: { call: "HVMOP_flush_tlbs", vps, addresses: "all", nonGlobalOnly: false } };
+  /** The ABI's decision for the registers (hvm-op.ts hvmHypercall): the call's name, its result, RAX, and the flush to execute first. */
+  private decode(cpu: X86Cpu, a: HvmVcpu): { call: string; result: string; rax: bigint; flush?: FlushOrder } {
+    const o = hvmHypercall({
+      rax: cpu.gpr("rax"), rcx: cpu.gpr("rcx"), rdx: cpu.gpr("rdx"), rsi: cpu.gpr("rsi"), rdi: cpu.gpr("rdi"),
+      r8: cpu.gpr("r8"), r10: cpu.gpr("r10"), cpl: cpu.state.cpl,
+    }, this.guest(a));
+    const call = o.abi === "viridian" ? o.call : o.call.replace(/^hvm_op:/, "hvm_op ");
+    return { call, result: o.resultName, rax: o.rax, ...(o.flush ? { flush: o.flush } : {}) };
   }
 
   /**
@@ -194,14 +199,22 @@ export class HvmHypercalls {
     }
   }
 
-  /** The Hyper-V MSRs (viridian), or undefined for an MSR that is not one: the value read, "ok" … or "#GP". */
-  msr(_a: HvmVcpu, _msr: number, _write: boolean, _value: bigint): bigint | "#GP" | undefined {
-    return undefined;
+  /** The Hyper-V MSRs (guest_rdmsr_viridian, guest_wrmsr_viridian): the value read (0 for a write), "#GP", or undefined for an MSR that is not one. */
+  msr(a: HvmVcpu, msr: number, write: boolean, value: bigint): bigint | "#GP" | undefined {
+    const r = write ? wrmsrViridian(msr, value, this.viridian, this.guest(a)) : rdmsrViridian(msr, this.viridian, this.guest(a));
+    if (r === undefined) return undefined;
+    if (r.kind === "gp") {
+      this.host.count("Hyper-V MSR #GP");
+      return "#GP";
+    }
+    if (r.warning) this.host.count("Hyper-V MSR warnings");
+    return write ? 0n : r.value;
   }
 
-  /** CPUID leaves the hypervisor answers itself (0x40000000 and up, viridian), or undefined for the bare CPU's answer. */
-  cpuid(_leaf: number): [number, number, number, number] | undefined {
-    return undefined;
+  /** CPUID leaves 0x40000000–0x400000FF (cpuid_viridian_leaves), or undefined for the bare CPU's answer. */
+  cpuid(leaf: number): [number, number, number, number] | undefined {
+    const l = cpuidViridianLeaves(leaf, this.viridian, { vcpuCount: this.host.vcpuList.length });
+    return l && [l.eax, l.ebx, l.ecx, l.edx];
   }
 
   summary(): Record<string, Record<string, number>> {

@@ -333,7 +333,7 @@ describe("VMCALL exits (Xen hypercalls)", () => {
     const s = stats(r);
     expect(s.hypervisor.exits.vmcall).toBe(5);
     expect(s.hypervisor.hypercalls["hvm_op HVMOP_flush_tlbs"]).toEqual({ "0": 1, "-EINVAL": 1 });
-    expect(s.hypervisor.hypercalls["#0"]).toEqual({ "-ENOSYS": 1 });
+    expect(s.hypervisor.hypercalls["hypercall 0"]).toEqual({ "-ENOSYS": 1 });
   });
 });
 
