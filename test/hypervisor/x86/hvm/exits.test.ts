@@ -426,3 +426,120 @@ fail:   exit 3
     expect(restarts).toBeGreaterThan(0);
   });
 });
+
+/**
+ * The same race as FLUSH_WITH_IF_CLEAR, flushed by a Hyper-V hypercall
+ * through the hypercall page (HV_X64_MSR_GUEST_OS_ID, then
+ * HV_X64_MSR_HYPERCALL with the page's GPA and the enable bit):
+ * `hypercall` is the RCX input value, the input block at `input`.
+ */
+const HYPERV_FLUSH = (control: string, block: string) => guest(`
+        test %r12, %r12
+        jz initiator
+        cli
+1:      cmpl $0, go(%rip)
+        je 1b
+        mov $0x2000000, %rax
+        mov (%rax), %rbx
+        movl $1, ready(%rip)
+2:      cmpl $0, flushed(%rip)
+        je 2b
+        mov (%rax), %rbx
+        cmp $0xbbbb, %rbx
+        je 3f
+        exit 4
+3:      exit 0
+initiator:
+        movq $0xaaaa, 0x2000000
+        movq $0xbbbb, 0x2200000
+        mov $0x40000000, %ecx           # HV_X64_MSR_GUEST_OS_ID: Linux's
+        mov $0x8100, %eax
+        xor %edx, %edx
+        wrmsr
+        mov $0x40000001, %ecx           # HV_X64_MSR_HYPERCALL: the page, enabled
+        lea hcpage(%rip), %rax
+        or $1, %rax
+        xor %edx, %edx
+        wrmsr
+        movl $1, go(%rip)
+1:      cmpl $0, ready(%rip)
+        je 1b
+        movq $0x2200083, 0x5080         # PD[16] (32 MiB) → 34 MiB, P RW PS
+        mov $${control}, %rcx
+        lea input(%rip), %rdx
+        xor %r8, %r8
+        lea hcpage(%rip), %rax
+        call *%rax
+        call puthex
+        movl $1, flushed(%rip)
+        cli
+2:      hlt
+        jmp 2b
+`, [], `go: .long 0
+ready: .long 0
+flushed: .long 0
+        .balign 4096
+hcpage: .space 4096
+input:  ${block}
+`);
+
+describe("Hyper-V hypercalls (VMCALL with EAX bit 31, through the hypercall page)", () => {
+  it("CPUID 0x40000000 and up present Hyper-V (\"Microsoft Hv\", remote TLB flush recommended); VP_INDEX is the vCPU number", () => {
+    const elf = imageFile(guest(`
+        mov $0x40000000, %eax
+        cpuid
+        call puthex
+        mov %rbx, %rax
+        call puthex
+        mov $0x40000004, %eax
+        cpuid
+        and $4, %eax
+        call puthex
+        mov $0x40000002, %ecx
+        rdmsr
+        call puthex
+        exit 0
+`), "hyperv-cpuid.elf");
+    const r = hvm(elf, "--cpus", "1");
+    expect(r.stdout).toBe("0000000040000006 000000007263694d 0000000000000004 0000000000000000 ");
+  });
+
+  it.each([
+    ["HvCallFlushVirtualAddressSpace, all processors", "0x0002", ".quad 0, 3, 0"],
+    ["HvCallFlushVirtualAddressSpace, VP 1 by mask", "0x0002", ".quad 0, 2, 2"],
+    ["HvCallFlushVirtualAddressList, one GVA on VP 1", "0x100000003", ".quad 0, 2, 2, 0x2000000"],
+  ])("%s: has taken effect on a vCPU with IF clear when it returns, no pause, no wait", (_, control, block) => {
+    const elf = imageFile(HYPERV_FLUSH(control, block), "hyperv-flush.elf");
+    for (const args of [["--cpus", "2"], ["--cpus", "1", "--vcpus", "2"]]) {
+      const r = hvm(elf, ...args);
+      expect(end(r), `${args.join(" ")}: ${r.stdout} ${r.stderr}`).toMatchObject({ kind: "debug-exit", code: 0 });
+      // HV_STATUS_SUCCESS, with the reps completed of a rep call.
+      expect(r.stdout).toBe(control.startsWith("0x1") ? "0000000100000000 " : "0000000000000000 ");
+      const s = stats(r).hypervisor;
+      expect(s.outcomes["vCPUs descheduled by a pause"]).toBeUndefined();
+      expect(s.outcomes["vCPU TLB flushes"]).toBeGreaterThan(0);
+    }
+  });
+
+  it("a flush that names only VP 0 leaves VP 1's stale entry (the check above can fail)", () => {
+    const r = hvm(imageFile(HYPERV_FLUSH("0x0002", ".quad 0, 2, 1"), "hyperv-vp0.elf"), "--cpus", "2");
+    expect(end(r)).toMatchObject({ kind: "debug-exit", code: 4 });
+  });
+
+  it("bad input gets its HV_STATUS, never an exception: an unknown call code, an unaligned input block", () => {
+    const r = hvm(imageFile(guest(`
+        mov $0x80000000, %eax
+        mov $0x0099, %rcx
+        vmcall
+        call puthex
+        mov $0x80000000, %eax
+        mov $0x0002, %rcx
+        mov $0x1003, %rdx
+        vmcall
+        call puthex
+        exit 0
+`), "hyperv-bad.elf"), "--cpus", "1");
+    expect(r.stdout).toBe("0000000000000002 0000000000000004 ");
+    expect(r.status).toBe(0);
+  });
+});
