@@ -63,16 +63,21 @@ export interface LockViolation {
 
 /** What one pCPU is spinning on. */
 interface Spin {
-  mfn: number;
-  /** page_lock waits for the lock; put_page_type waits for the lock's holder to unlock. */
-  in: "page_lock" | "put_page_type";
+  /** page_lock waits for the lock; put_page_type for the lock's holder to unlock; a named lock (a p2m lock) for its holder. */
+  in: string;
+  /** The frame, for page locks. */
+  mfn?: number;
+  /** The lock spun on, in words. */
+  on: string;
+  /** Which pCPU holds what this one waits for (-1: nobody now). */
+  holder: () => number;
 }
 
 interface PcpuLocks {
   /** Page locks held, in the order taken. */
   pages: { mfn: number; kind: PageLockKind }[];
-  /** mm locks held (name and level), in the order taken. */
-  mm: { name: MmLockName; level: number }[];
+  /** mm locks held (name, which instance, level), in the order taken. */
+  mm: { name: MmLockName; id: string; level: number }[];
   spin: Spin | undefined;
 }
 
@@ -106,8 +111,8 @@ export class LockSanitizer {
   describe(cpu: number): string[] {
     const p = this.at(cpu);
     const out = p.pages.map((l) => `page lock ${hex(l.mfn)} (${l.kind})`);
-    for (const m of p.mm) out.push(`mm lock ${m.name} (level ${m.level})`);
-    if (p.spin) out.push(`spinning in ${p.spin.in} on ${hex(p.spin.mfn)}`);
+    for (const m of p.mm) out.push(`mm lock ${m.id} (level ${m.level})`);
+    if (p.spin) out.push(`spinning in ${p.spin.in} on ${p.spin.on}`);
     return out;
   }
 
@@ -144,8 +149,14 @@ export class LockSanitizer {
    * edge. A cycle of such edges back to cpu is an ABBA deadlock.
    */
   spinOnPageLock(cpu: number, mfn: number, holder: number): void {
-    this.at(cpu).spin = { mfn, in: "page_lock" };
+    this.at(cpu).spin = { in: "page_lock", mfn, on: `MFN ${hex(mfn)}`, holder: () => this.holderOf(mfn) };
     this.checkCycle(cpu, holder);
+  }
+
+  /** pCPU cpu spins on another lock (`on`, e.g. "d3's p2m lock") that `holder()` says who holds: a wait-for edge too. */
+  spinOnLock(cpu: number, on: string, holder: () => number): void {
+    this.at(cpu).spin = { in: "lock", on, holder };
+    this.checkCycle(cpu, holder());
   }
 
   /**
@@ -168,7 +179,7 @@ export class LockSanitizer {
    * holder is cpu itself the spin cannot end.
    */
   spinInPutPageType(cpu: number, mfn: number, holder: number): void {
-    this.at(cpu).spin = { mfn, in: "put_page_type" };
+    this.at(cpu).spin = { in: "put_page_type", mfn, on: `MFN ${hex(mfn)}`, holder: () => this.holderOf(mfn) };
     if (holder === cpu) {
       const key = `self ${cpu} ${mfn}`;
       if (this.reportedCycles.has(key)) return;
@@ -186,26 +197,39 @@ export class LockSanitizer {
     this.at(cpu).spin = undefined;
   }
 
-  /** pCPU cpu takes an mm lock (mm_lock with its level). Taking one it holds again is recursion, allowed. */
-  mmLocked(cpu: number, name: MmLockName): void {
+  /**
+   * pCPU cpu takes an mm lock (mm_lock with its level); `id` names the
+   * instance (d3's p2m lock is not d1's). Taking an instance it holds again
+   * is recursion, allowed (_check_lock_level is skipped for it); any other
+   * lock must not be of a lower level than one it holds.
+   */
+  mmLocked(cpu: number, name: MmLockName, id: string = name, checked = false): void {
+    if (!checked) this.mmCheckOrder(cpu, name, id);
+    this.at(cpu).mm.push({ name, id, level: MM_LOCK_LEVEL[name] });
+  }
+
+  /**
+   * The order check alone, as _mm_lock makes it before it spins: a pCPU
+   * that will wait for the lock has broken the order already.
+   */
+  mmCheckOrder(cpu: number, name: MmLockName, id: string = name): void {
     const p = this.at(cpu);
     const level = MM_LOCK_LEVEL[name];
-    if (!p.mm.some((m) => m.name === name)) {
+    if (!p.mm.some((m) => m.id === id)) {
       const above = p.mm.find((m) => m.level > level);
       if (above) {
         this.violation("mm-lock-order", cpu, [cpu], [],
-          `pCPU ${cpu} takes the ${name} lock (level ${level}) while it holds the ${above.name} lock ` +
+          `pCPU ${cpu} takes the ${id} lock (level ${level}) while it holds the ${above.id} lock ` +
           `(level ${above.level}): mm locks must be taken in increasing level (mm-locks.h)`);
       }
     }
-    p.mm.push({ name, level });
   }
 
-  /** pCPU cpu releases an mm lock (the latest acquisition of that name). */
-  mmUnlocked(cpu: number, name: MmLockName): void {
+  /** pCPU cpu releases an mm lock (the latest acquisition of that instance). */
+  mmUnlocked(cpu: number, name: MmLockName, id: string = name): void {
     const p = this.at(cpu);
     for (let k = p.mm.length - 1; k >= 0; k--) {
-      if (p.mm[k]!.name === name) {
+      if (p.mm[k]!.id === id && p.mm[k]!.name === name) {
         p.mm.splice(k, 1);
         return;
       }
@@ -225,7 +249,7 @@ export class LockSanitizer {
       cycle.push(at);
       const spin = this.pcpus[at]?.spin;
       if (!spin) return;
-      at = this.holderOf(spin.mfn);
+      at = spin.holder();
     }
     if (at !== cpu) return;
     const key = [...cycle].sort((a, b) => a - b).join(",");
@@ -233,10 +257,10 @@ export class LockSanitizer {
     this.reportedCycles.add(key);
     const links = cycle.map((c) => {
       const s = this.pcpus[c]!.spin!;
-      return `pCPU ${c} spins in ${s.in} on MFN ${hex(s.mfn)} (held by pCPU ${this.holderOf(s.mfn)})`;
+      return `pCPU ${c} spins in ${s.in} on ${s.on} (held by pCPU ${s.holder()})`;
     });
-    this.violation("abba-deadlock", cpu, cycle, cycle.map((c) => this.pcpus[c]!.spin!.mfn),
-      `deadlock: ${links.join("; ")}: each waits for a lock another of them holds`);
+    const mfns = cycle.flatMap((c) => (this.pcpus[c]!.spin!.mfn !== undefined ? [this.pcpus[c]!.spin!.mfn!] : []));
+    this.violation("abba-deadlock", cpu, cycle, mfns, `deadlock: ${links.join("; ")}: each waits for a lock another of them holds`);
   }
 
   /** The pCPU that holds mfn's page lock, or -1. */
