@@ -6,7 +6,7 @@
 // its CPU first.
 
 import { C, select } from "../cpu";
-import { CPU_RES_PA, CPU_AC_KIND, CPU_RFLAGS, X86_LAZY_OP, X86_EVENTS, LAZY_NONE } from "../layout";
+import { CPU_RES_PA, CPU_AC_KIND, CPU_RFLAGS, X86_LAZY_OP, X86_EVENTS, X86_CYCLES, LAZY_NONE } from "../layout";
 import { run as x86RunLoop } from "./cpu/execute";
 import { request as apicRequest, apicWrite } from "./cpu/apic";
 import { flushDecoded } from "./cpu/code";
@@ -180,6 +180,16 @@ export function x86ExecuteCpuid(cpu: u32): void {
 export function x86EmulateMsr(cpu: u32, write: u32): u32 {
   select(cpu);
   return emulateMsr(write != 0);
+}
+
+/**
+ * Time passes while the CPU waits: its cycle count (the TSC) moves on to
+ * `cycles`, never back. A hypervisor keeps a vCPU's clock from going back
+ * when it lands on a pCPU whose clock is behind.
+ */
+export function x86SkipTo(cpu: u32, cycles: u64): void {
+  select(cpu);
+  if (cycles > load<u64>(C + X86_CYCLES)) store<u64>(C + X86_CYCLES, cycles);
 }
 
 /** Drops every decoded instruction: call after the host writes memory that may hold code. */

@@ -564,6 +564,11 @@ export class X86Cpu {
     return this.hw.x86EmulateMsr(this.index, write ? 1 : 0) === 0 ? "ok" : "#GP";
   }
 
+  /** Time passes while the CPU waits: its cycle count (the TSC) moves on to `cycles`, never back. */
+  skipTo(cycles: bigint): void {
+    this.hw.x86SkipTo(this.index, u64("cycles", cycles));
+  }
+
   /** An EOI to this CPU's local APIC: ends the highest interrupt in service (one acknowledged on a VM exit). */
   endOfInterrupt(): void {
     this.hw.x86EndOfInterrupt(this.index);

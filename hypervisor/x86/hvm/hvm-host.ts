@@ -154,10 +154,10 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     return this.sched.pcpus[i]!.current;
   }
 
-  /** The vCPU's clock now (on a pCPU: that pCPU's cycles moved by its offset). */
+  /** The vCPU's clock now: its pCPU's cycle count, or where it stopped. */
   private clockOf(a: HvmVcpu): bigint {
     const at = this.sched.where(a);
-    return at < 0 ? a.clock : this.cpus[at]!.progress.cycles + a.clockOffset;
+    return at < 0 ? a.lastCycles : this.cpus[at]!.progress.cycles;
   }
 
   // ── Exits ──────────────────────────────────────────────────────────────────
@@ -298,7 +298,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
 
   /** vmx_intr_assist: the timer ticked, and the highest deliverable vector injected unless one is still held. */
   private injectPending(cpu: X86Cpu, a: HvmVcpu): void {
-    a.vlapic.tick(cpu.progress.cycles + a.clockOffset);
+    a.vlapic.tick(cpu.progress.cycles);
     if (cpu.pendingInjection) return;
     const v = a.vlapic.pending();
     if (v < 0) return;
@@ -314,7 +314,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     if (msr >= 0x800 && msr <= 0x8ff) {
       // The x2APIC's registers exist while IA32_APIC_BASE.EXTD is set, as on the bare CPU.
       if (!(cpu.state.apicBase & APIC_BASE_EXTD)) return false;
-      const now = cpu.progress.cycles + a.clockOffset;
+      const now = cpu.progress.cycles;
       if (!write) {
         const v = a.vlapic.read(msr, now);
         if (v === undefined) return false;
@@ -404,12 +404,13 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
    */
   private *hlt(cpu: X86Cpu, a: HvmVcpu): Generator<StepLabel, Handled | undefined, void> {
     const interruptsOn = (cpu.state.rflags & RFLAGS_IF) !== 0n;
-    const now = cpu.progress.cycles + a.clockOffset;
+    const now = cpu.progress.cycles;
     a.vlapic.tick(now);
     if (interruptsOn && (a.vlapic.pending() >= 0 || cpu.pendingInjection)) return undefined;
     const deadline = a.vlapic.timerDeadline;
     if (interruptsOn && deadline !== undefined) {
-      a.clockOffset += deadline - now;
+      // As a halted bare CPU's clock moves to its timer's deadline.
+      cpu.skipTo(deadline);
       this.count("HLT: clock moved to the timer");
       return undefined;
     }
@@ -473,7 +474,8 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     cpu.setState(s.state);
     if (s.injection) cpu.inject(s.injection);
     a.saved = undefined;
-    a.clockOffset = a.clock - cpu.progress.cycles;
+    // The vCPU's clock is this pCPU's from now on: it must not go back.
+    cpu.skipTo(a.lastCycles);
     cpu.setGuestControls(HVM_CONTROLS);
     this.sched.running(i, a, cpu.instructions, last);
     a.vcpu.processor = i;
@@ -488,7 +490,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: a.name });
     const r: X86Registers = cpu.registers;
     a.saved = { state: cpu.state, registers: r, injection: cpu.pendingInjection };
-    a.clock = cpu.progress.cycles + a.clockOffset;
+    a.lastCycles = cpu.progress.cycles;
     this.sched.stopped(cpu.index);
     this.kicks.delete(cpu.index);
     cpu.setGuestControls({ guestMode: false });

@@ -34,12 +34,12 @@ export class HvmVcpu {
   /** How many pauses hold it off every pCPU (v->pause_count: vcpu_pause_nosync, vcpu_unpause). */
   paused = 0;
   /**
-   * The vCPU's clock (its APIC timer's time base): the cycles it ran, plus
-   * the time it skipped while halted waiting for its timer. On a pCPU it is
-   * the pCPU's cycle count plus `clockOffset`.
+   * Its clock when it left its last pCPU. On a pCPU the vCPU's clock (its
+   * TSC and its APIC timer's time base) is that pCPU's cycle count, which
+   * load() moves on to this when it is behind: a vCPU's clock never goes
+   * back across a migration, as a bare CPU's never does.
    */
-  clock = 0n;
-  clockOffset = 0n;
+  lastCycles = 0n;
 
   constructor(
     readonly vcpu: VCpu,

@@ -15,9 +15,9 @@
 // entry, and the CPU holds an injected external interrupt until the guest's
 // RFLAGS.IF is 1 (an interrupt window). An ICR write names the target vCPUs
 // (vlapic_ipi); the host sets the vector in each one's IRR (vlapic_set_irq)
-// and kicks it. The timer counts the vCPU's clock (the host's: cycles the
-// vCPU ran, moved to the deadline when it halts waiting for it, as a bare
-// CPU's halted clock is).
+// and kicks it. The timer counts the vCPU's clock (its pCPU's cycles, never
+// going back across a migration, moved to the deadline when it halts
+// waiting for it, as a bare CPU's halted clock is).
 
 /** APIC version register: version 0x14, 6 LVT entries (as the bare x2APIC). */
 const APIC_VERSION = 0x0005_0014n;

@@ -543,3 +543,37 @@ describe("Hyper-V hypercalls (VMCALL with EAX bit 31, through the hypercall page
     expect(r.status).toBe(0);
   });
 });
+
+describe("a vCPU's clock", () => {
+  it("never goes back across migrations: RDTSC on each vCPU only grows, as on a bare CPU", () => {
+    const elf = imageFile(guest(`
+        rdtsc
+        shl $32, %rdx
+        or %rax, %rdx
+        mov %rdx, %r14
+        mov $20000, %r13
+1:      rdtsc
+        shl $32, %rdx
+        or %rax, %rdx
+        cmp %r14, %rdx
+        jb fail
+        mov %rdx, %r14
+        dec %r13
+        jnz 1b
+        lock incl done(%rip)
+2:      cmpl $3, done(%rip)
+        jb 2b
+        test %r12, %r12
+        jnz 3f
+        exit 0
+3:      cli
+        hlt
+fail:   exit 3
+`, [], "done: .long 0\n"), "tsc.elf");
+    for (const seed of ["1", "2"]) {
+      const r = hvm(elf, "--cpus", "2", "--vcpus", "3", "--migrate", "0.5", "--seed", seed);
+      expect(end(r), r.stderr).toMatchObject({ kind: "debug-exit", code: 0 });
+      expect(stats(r).hypervisor.migrations).toBeGreaterThan(0);
+    }
+  });
+});
