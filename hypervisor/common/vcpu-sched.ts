@@ -17,10 +17,14 @@
 //
 // A vCPU that migrates is marked not to be taken back by the pCPU it left
 // (notOn) until another pCPU has taken it, so a migration really moves it.
-// The hypervisor/arm host has the same logic inline (its decide, schedule
-// and migrateAway); the x86 PV host's preemption differs (one vCPU in four
-// at a slice's end goes back to the queue). Both are candidates to move
-// onto this piece: the decisions would be the same, the seeds' outcomes not.
+// Not yet shared: hypervisor/arm/arm-host.ts has this logic inline (its
+// decide, schedule, reschedule and migrateAway make the same generator
+// calls in the same order, so it can move onto this piece with every
+// seed's run unchanged; its yieldAsleep picks among the vCPUs that can
+// run, ignoring notOn, and its softirq check rolls --migrate itself). The
+// x86 PV host's preemption differs (at a slice's end with nobody waiting,
+// one vCPU in four goes back to the queue), so moving it would change its
+// seeds' runs. Both were left as they are while other branches edit them.
 
 import type { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 
