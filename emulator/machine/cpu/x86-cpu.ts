@@ -554,6 +554,17 @@ export class X86Cpu {
     return decodeEvent(v.getUint32(L.X86_ENTRY_INTR_INFO, true), v.getUint32(L.X86_ENTRY_INTR_ERROR, true), L);
   }
 
+  /**
+   * The injected event still waiting, taken off the CPU (null if none): a
+   * hypervisor switching vCPUs keeps it with the vCPU it was for, so that
+   * the next vCPU on this CPU does not receive it.
+   */
+  takeInjection(): X86Event | null {
+    const event = this.pendingInjection;
+    if (event) this.view().setUint32(this.layout.X86_ENTRY_INTR_INFO, 0, true);
+    return event;
+  }
+
   /** CPUID as the bare CPU answers it, with the leaf in EAX and the subleaf in ECX; EAX–EDX are written. */
   executeCpuid(): void {
     this.hw.x86ExecuteCpuid(this.index);

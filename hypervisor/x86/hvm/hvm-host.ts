@@ -489,7 +489,8 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
   private save(cpu: X86Cpu, a: HvmVcpu): void {
     this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: a.name });
     const r: X86Registers = cpu.registers;
-    a.saved = { state: cpu.state, registers: r, injection: cpu.pendingInjection };
+    // An event injected for this vCPU and not yet delivered (an interrupt waiting for its IF, a #GP about to be) goes with it.
+    a.saved = { state: cpu.state, registers: r, injection: cpu.takeInjection() };
     a.lastCycles = cpu.progress.cycles;
     this.sched.stopped(cpu.index);
     this.kicks.delete(cpu.index);
