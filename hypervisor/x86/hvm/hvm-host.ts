@@ -188,13 +188,15 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
 
   /** A pCPU whose vCPU was sent an interrupt while it ran takes it now: the kick's VM exit, then the injection. */
   interrupt(i: number): Continuation | undefined {
-    if (!this.kicks.delete(i)) return undefined;
+    // The engine also asks to learn whether a pCPU has work, and drops the routine: only running it takes the kick.
+    if (!this.kicks.has(i)) return undefined;
     const a = this.current(i);
     if (!a) return undefined;
     return this.kicked(this.cpus[i]!, a);
   }
 
   private *kicked(cpu: X86Cpu, a: HvmVcpu): Continuation {
+    this.kicks.delete(cpu.index);
     this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason: "external-interrupt (vcpu_kick)" });
     bump(this.exits, "external-interrupt (vcpu_kick)");
     yield { what: `vcpu_kick: ${a.name} takes a VM exit${a.paused ? " (paused)" : " for its pending interrupt"}` };
