@@ -323,7 +323,8 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
         cpu.setState({ rax: v & 0xffff_ffffn, rdx: v >> 32n });
         return true;
       }
-      const r = a.vlapic.write(msr, value, now);
+      const held = cpu.pendingInjection;
+      const r = a.vlapic.write(msr, value, now, held?.type === "external-interrupt" ? held.vector : -1);
       if (r === "#GP") return false;
       if (r !== "ok") this.sendIpi(cpu, a, r);
       return true;

@@ -147,14 +147,21 @@ export class Vlapic {
   /**
    * WRMSR of an x2APIC register: "ok", "#GP" for a register that cannot be
    * written (as bare), or the IPI an ICR or SELF IPI write asks for.
+   * `undelivered` is a vector injected but still held by the CPU, if any.
    */
-  write(msr: number, value: bigint, now: bigint): "ok" | "#GP" | IpiRequest {
+  write(msr: number, value: bigint, now: bigint, undelivered = -1): "ok" | "#GP" | IpiRequest {
     const v32 = Number(value & 0xffff_ffffn);
     switch (msr) {
       case 0x808: this.tpr = v32 & 0xff; return "ok";
       case 0x80b: {
-        // vlapic_EOI_set: the highest vector in service is done.
-        const v = Vlapic.highest(this.isr);
+        // vlapic_EOI_set: the highest vector in service is done. A vector acknowledged at injection that the
+        // CPU still holds (the guest's IF is 0) is not in service yet: the EOI is for the one before it.
+        let v = Vlapic.highest(this.isr);
+        if (v >= 0 && v === undelivered) {
+          this.isr[v] = 0;
+          v = Vlapic.highest(this.isr);
+          this.isr[undelivered] = 1;
+        }
         if (v >= 0) this.isr[v] = 0;
         return "ok";
       }

@@ -73,3 +73,17 @@ describe("Vlapic", () => {
     expect(masked.pending()).toBe(-1);
   });
 });
+
+describe("Vlapic EOI with an interrupt injected but not yet delivered", () => {
+  it("ends the vector in service, not the one the CPU still holds for the guest's IF", () => {
+    const v = new Vlapic(0);
+    v.setIrq(0x41);
+    v.ack(v.pending()); // 0x41 delivered, its handler runs with IF = 0
+    v.setIrq(0x52);
+    v.ack(v.pending()); // 0x52 injected, held until IRETQ sets IF
+    v.write(0x80b, 0n, 0n, 0x52); // the handler's EOI is 0x41's
+    expect(v.read(0x812, 0n)).toBe(1n << 18n); // ISR word 2: 0x52 (bit 18) still in service, 0x41 (bit 1) ended
+    v.write(0x80b, 0n, 0n); // 0x52's handler's EOI
+    expect(v.read(0x812, 0n)).toBe(0n);
+  });
+});
