@@ -15,14 +15,20 @@
 //   self-deadlock     a pCPU spinning in _put_page_type on a page whose   XSA-242's rule meets
 //                     lock it holds itself: only its own unlock could     the pre-c2c6f8b68c order
 //                     let the spin end
-//   mfn-order         a pCPU holding the page lock of MFN x takes the     share_pages' "lower MFN
-//                     lock of MFN y < x                                   first"
+//   mfn-order         (--page-lock-check only) a pCPU holding the page    share_pages' "lower MFN
+//                     lock of MFN x takes the lock of MFN y < x           first"
 //   mm-lock-order     a pCPU takes an mm lock of a level lower than one   mm-locks.h's levels:
 //                     it holds (the p2m lock, 16, while holding a page-   p2m 16 before
 //                     sharing lock, 24), other than taking it again       per_page_sharing 24
 //
 // The hypervisor tells it what each pCPU acquires, releases and spins on;
 // it keeps no state of its own about the frames beyond that.
+//
+// The MFN-order rule is a predictor, as lockdep is: any out-of-order pair
+// can deadlock with the right partner. It belongs with the debug checks
+// (--page-lock-check), so that a run without them shows the deadlock
+// itself when a schedule makes one (`explore` with --sharing-order
+// unordered), not the first out-of-order pair.
 
 /** mm-locks.h's ordering levels (a lock of a lower level must be taken first). */
 export const MM_LOCK_LEVEL = {
@@ -92,7 +98,7 @@ export class LockSanitizer {
 
   constructor(
     nrPcpus: number,
-    /** --page-lock-check: the 2018 debug check on checked page locks. */
+    /** --page-lock-check: the 2018 debug check on checked page locks, and the MFN-order rule. */
     readonly pageLockCheck: boolean,
     /** The engine's decision number now. */
     private readonly step: () => number,
@@ -128,7 +134,7 @@ export class LockSanitizer {
           `(--page-lock-check: a CPU holds at most one page lock, Xen cf4b30dca0)`);
       }
     }
-    const higher = p.pages.find((l) => l.mfn > mfn);
+    const higher = this.pageLockCheck ? p.pages.find((l) => l.mfn > mfn) : undefined;
     if (higher) {
       this.violation("mfn-order", cpu, [cpu], [higher.mfn, mfn],
         `pCPU ${cpu} takes the page lock of MFN ${hex(mfn)} while it holds MFN ${hex(higher.mfn)}'s: ` +

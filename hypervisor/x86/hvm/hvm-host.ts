@@ -28,8 +28,9 @@
 //                        bare CPU's MSR (hvm_msr_read_intercept), #GP as bare
 //   CPUID                the bare CPU's values, its APIC ID the vCPU's (cpuid_hypervisor_leaves)
 //   IN/OUT               COM1 and the debug-exit port as bare (the platform's
-//                        I/O bus); 0x5D0–0x5D4 the guest annotations, their PFN
-//                        translated GPA → MFN (hvm_io_intercept)
+//                        I/O bus); 0x5D0–0x5D4 the guest annotations to the
+//                        sanitizer (emulator/machine/core/annotations.ts),
+//                        their PFN translated GPA → MFN through the EPT
 //   HLT                  hvm_hlt: go on if an interrupt can be taken; with
 //                        interrupts on and the timer armed, the vCPU's clock
 //                        moves to its deadline (a halted bare CPU's does);
@@ -54,6 +55,8 @@ import type { Ept } from "./ept.ts";
 import { HvmVcpu, type HvmSaved } from "./vcpu.ts";
 import type { IpiRequest } from "./vlapic.ts";
 import { HvmHypercalls, type HvmHypercallHost } from "./hypercall.ts";
+import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
+import { raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -62,9 +65,6 @@ const X86_GP = 13;
 const RFLAGS_IF = 1n << 9n;
 /** IA32_APIC_BASE.EXTD: the x2APIC is on (the bare machine never turns it off). */
 const APIC_BASE_EXTD = 1n << 10n;
-/** The guest annotation ports of /work/notes/annotation-abi.md: 0x5D0 + op. */
-export const ANNOTATION_PORT = 0x5d0;
-export const ANNOTATION_OPS = 5;
 /** Annotation operations whose argument is a PFN (SD_ANNOT_FREE, SD_ANNOT_ALLOC, SD_ANNOT_TABLE_UNHOOK). */
 const PFN_OPS = new Set([0, 1, 4]);
 
@@ -87,7 +87,7 @@ const HVM_CONTROLS = {
   cpuidExiting: true,
 };
 
-/** A guest annotation as the sanitizer receives it: the operation, and for a frame the machine frame (MFN). */
+/** A guest annotation as the host passed it on to the sanitizer: the operation, and for a frame the machine frame (MFN). */
 export interface HvmAnnotation {
   op: number;
   /** The argument as the guest gave it (a PFN is guest-physical). */
@@ -106,7 +106,7 @@ export interface HvmHostOptions {
   seed: bigint;
   /** --migrate: the chance per scheduling decision that a vCPU moves to another pCPU. */
   migrate: number;
-  /** The sanitizer's annotation hook (ports 0x5D0–0x5D4); a no-op until the sanitizer takes annotations. */
+  /** Sees each annotation (ports 0x5D0–0x5D4) the host passes to the sanitizer, with its frame translated (tests). */
   annotate?: (a: HvmAnnotation) => void;
 }
 
@@ -378,23 +378,30 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
 
   /** IN or OUT; returns the run's end when the guest wrote the debug-exit port. */
   private io(cpu: X86Cpu, a: HvmVcpu, exit: Extract<X86GuestExit, { reason: "io" }>): Handled | undefined {
-    if (exit.write && exit.port >= ANNOTATION_PORT && exit.port < ANNOTATION_PORT + ANNOTATION_OPS) {
-      const op = exit.port - ANNOTATION_PORT;
-      const arg = Number(exit.value & 0xffff_ffffn);
-      const mfn = PFN_OPS.has(op) ? this.ept.lookup(arg) : undefined;
-      this.count("annotations");
-      this.o.annotate?.({ op, arg, ...(mfn !== undefined ? { mfn } : {}), pcpu: cpu.index, vcpu: a.name });
+    const setRax = (value: bigint) => cpu.setState({ rax: raxAfterIn(cpu.gpr("rax"), exit.size, value) });
+    if (isAnnotationPort(exit.port)) {
+      // The guest names guest-physical frames; the sanitizer tracks machine frames (docs/annotations.md).
+      const toMachineFrame = (gfn: bigint) => {
+        const mfn = gfn < BigInt(this.domain.maxPages) ? this.ept.lookup(Number(gfn)) : undefined;
+        return mfn === undefined ? undefined : BigInt(mfn);
+      };
+      const value = annotationPortIo(this.platform.annotations, cpu.index, exit, toMachineFrame);
+      if (value !== undefined) setRax(value);
+      if (exit.write) {
+        this.count("annotations");
+        const op = exit.port - SD_ANNOT_PORT;
+        const arg = Number(exit.value & 0xffff_ffffn);
+        const mfn = PFN_OPS.has(op) ? toMachineFrame(BigInt(arg)) : undefined;
+        this.o.annotate?.({ op, arg, ...(mfn !== undefined ? { mfn: Number(mfn) } : {}), pcpu: cpu.index, vcpu: a.name });
+      }
       return undefined;
     }
     const r = this.platform.io.access(exit);
     if (r.exit) return { kind: "end", end: { kind: "debug-exit", code: r.exit.code, cpu: cpu.index } };
-    if (!exit.write) {
-      const rax = cpu.gpr("rax");
-      const m = (1n << BigInt(8 * exit.size)) - 1n;
-      cpu.setState({ rax: exit.size === 4 ? r.value & m : (rax & ~m) | (r.value & m) });
-    }
+    if (!exit.write) setRax(r.value);
     return undefined;
   }
+
 
   // ── HLT ────────────────────────────────────────────────────────────────────
 
