@@ -73,6 +73,29 @@ export interface FlushOrder {
   readonly nonGlobalOnly: boolean;
 }
 
+/** Where Xen's CPUID leaves are when Viridian's hold 0x40000000 (xen/arch/x86/cpuid.c). */
+export const XEN_CPUID_BASE = 0x4000_0100;
+/** XEN_CPUID_MAX_NUM_LEAVES: Xen's leaves are base to base + 5. */
+const XEN_CPUID_LEAVES = 5;
+/** The Xen version leaf 1 reports (4.17, the release the model follows). */
+const XEN_VERSION = (4 << 16) | 17;
+
+/**
+ * One of Xen's hypervisor leaves (cpuid_hypervisor_leaves): 0 the highest
+ * leaf and "XenVMMXenVMM"; 1 the version; 2 no hypercall pages (a guest
+ * makes its calls by VMCALL directly, as the PV ABI here does), their MSR
+ * base Xen's 0x40000200; the rest zero.
+ */
+function xenLeaf(k: number): [number, number, number, number] {
+  const ascii4 = (t: string) => (t.charCodeAt(0) | (t.charCodeAt(1) << 8) | (t.charCodeAt(2) << 16) | (t.charCodeAt(3) << 24)) >>> 0;
+  switch (k) {
+    case 0: return [XEN_CPUID_BASE + XEN_CPUID_LEAVES, ascii4("XenV"), ascii4("MMXe"), ascii4("nVMM")];
+    case 1: return [XEN_VERSION, 0, 0, 0];
+    case 2: return [0, 0x4000_0200, 0, 0];
+    default: return [0, 0, 0, 0];
+  }
+}
+
 /** Pages a list flush invalidates one by one; a longer list flushes the vCPU's whole TLB, as Linux asks for past its own limit. */
 export const MAX_PAGES_BY_ADDRESS = 512;
 
@@ -211,8 +234,14 @@ export class HvmHypercalls {
     return write ? 0n : r.value;
   }
 
-  /** CPUID leaves 0x40000000–0x400000FF (cpuid_viridian_leaves), or undefined for the bare CPU's answer. */
+  /**
+   * CPUID leaves the hypervisor answers: 0x40000000–0x400000FF are Viridian's
+   * (cpuid_viridian_leaves), and Xen's own move to 0x40000100 as Xen's
+   * cpuid_hypervisor_leaves puts them when it also offers Viridian, where
+   * Linux's hypervisor_cpuid_base finds them. Undefined: the bare CPU's answer.
+   */
   cpuid(leaf: number): [number, number, number, number] | undefined {
+    if (leaf >= XEN_CPUID_BASE && leaf <= XEN_CPUID_BASE + 0xff) return xenLeaf(leaf - XEN_CPUID_BASE);
     const l = cpuidViridianLeaves(leaf, this.viridian, { vcpuCount: this.host.vcpuList.length });
     return l && [l.eax, l.ebx, l.ecx, l.edx];
   }

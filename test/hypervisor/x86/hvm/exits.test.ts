@@ -577,3 +577,21 @@ fail:   exit 3
     }
   });
 });
+
+describe("Xen's CPUID leaves", () => {
+  it("are at 0x40000100, past Viridian's, where Linux's hypervisor_cpuid_base finds \"XenVMMXenVMM\"", () => {
+    const r = hvm(imageFile(guest(`
+        mov $0x40000100, %eax
+        cpuid
+        call puthex
+        mov %rbx, %rax
+        call puthex
+        mov %rcx, %rax
+        call puthex
+        mov %rdx, %rax
+        call puthex
+        exit 0
+`), "xen-cpuid.elf"), "--cpus", "1");
+    expect(r.stdout).toBe("0000000040000105 00000000566e6558 0000000065584d4d 000000004d4d566e ");
+  });
+});
