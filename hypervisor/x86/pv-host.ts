@@ -386,7 +386,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     this.saved.set(v, {
       state: cpu.state,
       registers: { cr0: r.cr0, cr2: r.cr2, cr3: r.cr3, cr4: r.cr4, efer: r.efer, pat: r.pat, pkru: r.pkru },
-      injection: cpu.pendingInjection,
+      // Taken off the pCPU: an event injected for this vCPU must not reach the next one there.
+      injection: cpu.takeInjection(),
     });
     this.pcpus[cpu.index]!.current = undefined;
     cpu.setGuestControls({ guestMode: false });

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { type CaseResult, type Surface, ROOT, Random, cliCase, mutateBytes, scratchFile } from "./harness.ts";
 import { gdbSurface } from "./gdb.ts";
 import { hypercallSurface } from "./hypercalls.ts";
+import { hvmHypercallSurface } from "./hvm-hypercalls.ts";
 import { COST_MODEL } from "../../emulator/machine/timing/cost-model.ts";
 
 const read = (...path: string[]) => readFileSync(join(ROOT, ...path));
@@ -292,4 +293,5 @@ export const SURFACES: Surface[] = [
   scheduleSurface,
   costModelSurface,
   hypercallSurface,
+  hvmHypercallSurface,
 ];
