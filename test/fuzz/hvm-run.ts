@@ -44,7 +44,7 @@ const PHYS_ADDR_BITS = 46;
 /** A Linux guest OS ID (open source, OS type Linux). */
 const GUEST_OS_ID = 0x8100_0006_0800_0000n;
 
-interface TableEntry {
+export interface TableEntry {
   readonly regs: Omit<HvmHypercallRegs, "cpl">;
   /** Through the hypercall page (which sets EAX bit 31 with a 32-bit OR) rather than VMCALL. */
   readonly viaPage: boolean;
@@ -267,10 +267,15 @@ function defined(t: TableEntry, rax: bigint): boolean {
   return [0n, -22n, -38n].some((rc) => rax === BigInt.asUintN(64, rc));
 }
 
+/** A case's guest image (or why the harness could not build it), its calls and input blocks. */
+export function hvmCaseImage(r: Random, flushChoices: (r: Random) => FlushCallChoices): { image: Uint8Array | string; table: TableEntry[]; blocks: bigint[][] } {
+  const { table, blocks } = drawCalls(r, flushChoices);
+  return { image: buildGuest(guestSource(table, blocks)), table, blocks };
+}
+
 /** One running-domain case. */
 export async function hvmRunCase(r: Random, scratch: string, flushChoices: (r: Random) => FlushCallChoices): Promise<CaseResult> {
-  const { table, blocks } = drawCalls(r, flushChoices);
-  const image = buildGuest(guestSource(table, blocks));
+  const { image, table, blocks } = hvmCaseImage(r, flushChoices);
   if (typeof image === "string") return { failure: "exit-status", detail: `harness: ${image}` };
   const path = scratchFile(`${scratch}.elf`, image);
   const vcpus = 1 + r.int(8);
