@@ -33,7 +33,7 @@ export const HVMOP_flush_tlbs = 5;
 
 /** A Xen hypercall's outcome: the long it returns (rc) and, for HVMOP_flush_tlbs, the flush to execute before the caller resumes. */
 export interface XenHvmOutcome {
-  /** "hvm_op HVMOP_flush_tlbs", "hvm_op 7", "#12": the names the HVM host's statistics use. */
+  /** "hvm_op:HVMOP_flush_tlbs", "hvm_op:7", "hypercall 12". */
   readonly call: string;
   readonly rc: number;
   /** rc as RAX: BigInt.asUintN(64, rc). */
@@ -54,10 +54,10 @@ export interface XenHvmRegs {
 /** call_handlers_hvm64: hvm_op, or -ENOSYS for every other number (the whole 64 bits of RAX are the number). */
 export function xenHvmHypercall(regs: XenHvmRegs, g: Pick<HvmGuest, "vcpuCount">): XenHvmOutcome {
   const nr = BigInt.asUintN(64, regs.rax);
-  if (nr !== BigInt(HYPERVISOR_hvm_op)) return xenOutcome(`#${nr}`, -ENOSYS);
+  if (nr !== BigInt(HYPERVISOR_hvm_op)) return xenOutcome(`hypercall ${nr}`, -ENOSYS);
   const op = BigInt.asUintN(64, regs.rdi);
   const r = doHvmOp(op, BigInt.asUintN(64, regs.rsi), g);
-  const name = op === BigInt(HVMOP_flush_tlbs) ? "hvm_op HVMOP_flush_tlbs" : `hvm_op ${op}`;
+  const name = op === BigInt(HVMOP_flush_tlbs) ? "hvm_op:HVMOP_flush_tlbs" : `hvm_op:${op}`;
   return xenOutcome(name, r.rc, r.flush);
 }
 
