@@ -573,6 +573,15 @@ function armHypervisorLines(h: ArmHypervisorSummary): string[] {
   ];
 }
 
+/** The guest's annotations (docs/annotations.md), when it made any: counts, then each warning about a bad one. */
+function annotationLines(r: RunReport): string[] {
+  const a = r.annotations;
+  if (!a) return [];
+  const made = Object.entries(a.made).map(([op, n]) => `${op} ${n}`).join(", ");
+  return [`guest annotations: ${made}; ${a.warnings.length ? `${a.warnings.length} warning${a.warnings.length === 1 ? "" : "s"}` : "no warnings"}`,
+    ...a.warnings.map((w) => `  warning: ${w}`)];
+}
+
 /** Events shown at most, per kind, in the summary. */
 const EVENTS_SHOWN = 5;
 
@@ -632,6 +641,7 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
   if (r.hypervisor) lines.push(...("trapOutcomes" in r.hypervisor ? armHypervisorLines(r.hypervisor as unknown as ArmHypervisorSummary) : hypervisorLines(r.hypervisor as unknown as HypervisorSummary)));
+  lines.push(...annotationLines(r));
   lines.push(...eventLines(r));
   if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);
@@ -670,6 +680,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
       ...(o.systemCache === false ? { systemCache: false } : {}),
     },
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
+    ...(r.annotations ? { annotations: r.annotations } : {}),
     events: {
       staleUses: r.events.filter((e) => e.kind === "stale-use").length,
       violations: r.events.filter((e) => e.kind === "violation").map((e) => ({ cpu: e.cpu, message: e.message })),

@@ -701,10 +701,18 @@ export const E_CTX: u32 = 28;
 export const EF_GLOBAL: u8 = 1;
 /** Has the detector already reported this entry as stale? */
 export const EF_REPORTED: u8 = 2;
+/** Guest annotations (common/annotate.ts): was the table this entry points at, or one its sources sit in, freed since the fill? */
+export const EF_ANNOT_TABLE: u8 = 4;
+/** Was a frame this user-accessible TLB entry maps freed since the fill? */
+export const EF_ANNOT_FRAME: u8 = 8;
+/** With EF_ANNOT_TABLE: flagged through a source descriptor, whose PFN the source record keeps at byte 28. */
+export const EF_ANNOT_SOURCE: u8 = 16;
 
 /**
  * Detector sources per entry: count u32, a level byte per source (bit 7 set
- * for a stage-2 descriptor), then SRC_MAX × (PA u64, value u64).
+ * for a stage-2 descriptor), at byte 28 the PFN of a freed table the entry was
+ * built from (guest annotations, EF_ANNOT_SOURCE), then SRC_MAX × (PA u64,
+ * value u64).
  */
 export const SRC_MAX: u32 = 24;
 export const SRC_PAIRS: u32 = 32;
@@ -734,6 +742,18 @@ export const EVENT_STALE_PSC: u32 = 2;
  * size in bytes.
  */
 export const EVENT_STALE_READ: u32 = 3;
+/**
+ * Guest-annotation events (common/annotate.ts): (a) a walker's load from a
+ * frame freed during its section, (b) a walk-cache or TLB entry used after a
+ * table it was built from was freed, (c) a user TLB entry used after the
+ * frame it maps was freed. Fields: source PA = the freed frame, cached value
+ * = the CPU that freed it, current value = the decision at which it did
+ * (0xFFFFFFFF for both when no longer known), level = the decision at which
+ * the walker section began for (a), the structure (STRUCT_*) for (b) and (c).
+ */
+export const EVENT_ANNOT_LOAD: u32 = 4;
+export const EVENT_ANNOT_TABLE: u32 = 5;
+export const EVENT_ANNOT_FRAME: u32 = 6;
 
 // ── GICv3 and generic timer (AArch64; emulator/hw/arm/gic.ts, timer.ts) ─────
 //

@@ -33,6 +33,7 @@ import type { ArmPlatform } from "../../emulator/machine/platform/arm/platform.t
 import type { Continuation, ExitHandler, Handled, MachineEvent, StepLabel } from "../../emulator/machine/core/exits.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import { psciCall, PSCI_RET } from "../../emulator/machine/platform/arm/psci.ts";
+import { annotationCall } from "../../emulator/machine/core/annotations.ts";
 import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import { Domain, type VCpu } from "../common/domain.ts";
 import { P2m, P2M_VTCR, p2mIsValid } from "./p2m.ts";
@@ -314,6 +315,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     const vcpuOn = (cpu: ArmCpu) => this.pcpus[cpu.index]!.current!;
     return {
       psci: (cpu) => this.psci(cpu, vcpuOn(cpu)),
+      // The guest names IPA frames; the sanitizer knows machine frames (docs/annotations.md).
+      annotation: (cpu, fn, x1) => annotationCall(this.platform.annotations, cpu.index, fn, x1, (gfn) => {
+        const e = gfn <= 0xffff_ffffn ? this.p2m.lookup(Number(gfn)) : undefined;
+        return e === undefined ? undefined : BigInt(e.mfn);
+      }),
       resolveTranslationFault: (gfn) => this.p2m.resolveTranslationFault(gfn),
       mmioOwns: (ipa) => isPl011(ipa) || this.vgic.owns(ipa),
       mmioRead: (cpu, ipa, size) => {

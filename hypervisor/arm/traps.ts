@@ -4,7 +4,8 @@
 // (xen/arch/arm/traps.c, do_trap_guest_sync, by ESR_EL2.EC):
 //
 //   EC     trap                     handler here (Xen's)
-//   0x16   HVC #0                   SMCCC: PSCI, else UNDEF (do_trap_hvc_smccc)
+//   0x16   HVC #0                   SMCCC: PSCI, shootdown's guest annotations
+//                                   (IPA frames → MFNs), else UNDEF (do_trap_hvc_smccc)
 //          HVC #0xEA1               a Xen hypercall: -ENOSYS (do_trap_hypercall)
 //          other HVC                UNDEF (do_trap_hypercall: "Invalid HVC imm")
 //   0x17   SMC                      PSCI through the SMC conduit, else UNDEF (do_trap_smc)
@@ -78,6 +79,12 @@ const isTranslationFault = (fsc: number) => (fsc & 0x3c) === 0x04;
 export interface TrapContext {
   /** PSCI for this vCPU (w0 the function); what it did, in words, for the statistics. */
   psci(cpu: ArmCpu): string;
+  /**
+   * A guest annotation (docs/annotations.md) when function ID `fn` is one:
+   * carried out with its frame translated through the p2m, and X0's answer
+   * returned; undefined when `fn` is not one.
+   */
+  annotation(cpu: ArmCpu, fn: number, x1: bigint): bigint | undefined;
   /** p2m_resolve_translation_fault for the domain; true when it made the GFN valid again. */
   resolveTranslationFault(gfn: number): boolean;
   /** The emulated devices: does one own the IPA, and its read and write (vgic, PL011). */
@@ -106,7 +113,16 @@ const past = (cpu: ArmCpu, pc: bigint) => cpu.setState({ pc: pc + 4n });
 
 /** HVC (PC is already past it): do_trap_hvc_smccc and do_trap_hypercall. */
 export function trapHvc(t: TrapContext, cpu: ArmCpu, imm: number, pc: bigint): string {
-  if (imm === 0 && isPsciCall(Number(cpu.state.x[0]! & 0xffff_ffffn))) return t.psci(cpu);
+  const fn = Number(cpu.state.x[0]! & 0xffff_ffffn);
+  if (imm === 0 && isPsciCall(fn)) return t.psci(cpu);
+  if (imm === 0) {
+    const x0 = t.annotation(cpu, fn, cpu.state.x[1]!);
+    if (x0 !== undefined) {
+      setX(cpu, 0, x0);
+      t.count("annotation");
+      return "annotation";
+    }
+  }
   if (imm === XEN_HYPERCALL_TAG) {
     // No Xen hypercall is offered to an Arm guest here: arm_hypercall_table's "nr out of range" answer.
     setX(cpu, 0, BigInt(-ENOSYS));

@@ -16,6 +16,7 @@ import { physHost } from "../phys/ram";
 import { ramWritten } from "./code-write";
 import { armReg, SCTLR_M, SCTLR_C, HCR_SWIO } from "./regs";
 import { armTranslate } from "./translate";
+import { annotOn, annotDataLoad } from "../common/annotate";
 import { ARM_ACC_WRITE, ARM_ACC_EL0 } from "./vmsa/permissions";
 import { ARM_INFO_ATTR_SHIFT } from "./vmsa/walk";
 import { mairIsCacheable } from "./vmsa/attrs";
@@ -76,6 +77,7 @@ export function armDataAccess(va: u64, size: u32, kind: u32, value: u64): u32 {
   const pa = armTranslate(va, kind);
   if (pa & XLATE_FAILED) return <u32>pa;
   accessVa = va;
+  if (annotOn && !(kind & ARM_ACC_WRITE)) annotDataLoad(va, pa);
   if (kind & ARM_ACC_WRITE) armPhysWrite(pa, size, value);
   else loadedValue = armPhysRead(pa, size);
   return 0;

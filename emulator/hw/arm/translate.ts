@@ -20,6 +20,7 @@ import { setContext, ctxWord, curAsid } from "../tlb/floors";
 import { chaosTick } from "../tlb/chaos";
 import { entrySources } from "../tlb/structure";
 import { checkSources } from "../common/detector";
+import { annotOn, annotEntryUsed } from "../common/annotate";
 import { armReg, setArmReg, bits, SCTLR_M, TCR_A1, TCR_AS, HCR_VM, PSTATE_PAN } from "./regs";
 import { s1Params, s1Walk, pVa, MODE_S1_ONLY, ARM_LEAF_IGNORED, ARM_TABLE_IGNORED, ARM_INFO_SH_SHIFT, ARM_INFO_ATTR_SHIFT } from "./vmsa/walk";
 import { s2Translate, currentVmid, S2_READ, S2_WRITE, S2_FETCH } from "./vmsa/stage2";
@@ -90,6 +91,7 @@ export function armTranslateSlow(va: u64, kind: u32, mode: u32): u64 {
       if (!peek && (features & FEATURE_DETECT)) {
         checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curAsid(), ARM_LEAF_IGNORED, ARM_TABLE_IGNORED);
       }
+      if (!peek && annotOn) annotEntryUsed(s, e, va);
       const out = load<u64>(e, E_OUT);
       const shift: u32 = 12 + 9 * (s - STRUCT_TLB_4K);
       if (allowedFromTlb(kind, rights) || peek) {

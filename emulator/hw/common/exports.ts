@@ -25,6 +25,7 @@ import { x86ExecReset } from "../x86/cpu/reset";
 import { prngSeed } from "./prng";
 import { detectorReset, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount } from "./detector";
 import { benchOffset } from "./bench";
+import { annotReset } from "./annotate";
 import { chaosRearm } from "../tlb/chaos";
 import { flushAll, mapClear, setStage2ByVtag } from "../tlb/floors";
 import { PAT_RESET } from "../x86/regs";
@@ -37,6 +38,7 @@ import { syncDerivedState } from "../x86/invalidate";
 
 export { ramReset, ramAdd, ramRangeCount, eventsPending, eventsFirst, eventsConsume, eventsDroppedCount };
 export { tlbEntriesLive, cacheLine } from "../debug";
+export { annotFree, annotAlloc, annotWalkBegin, annotWalkEnd, annotLost } from "./annotate";
 
 /** The lg of each TLB structure's region: 4 KiB, 2 MiB, 1 GiB pages; PDE, PDPTE, PML4E, PML5E caches. */
 const STRUCT_SHIFTS: u64 = 0x30_27_1E_15_1E_15_0C; // 12, 21, 30, 21, 30, 39, 48 in bytes
@@ -128,6 +130,7 @@ export function init(): u32 {
   ramSetMaxPhysAddr(maxPhys);
   ramReset();
   detectorReset();
+  annotReset();
   for (let cpu: u32 = 0; cpu < cpus; cpu++) {
     select(cpu);
     for (let s: u32 = 0; s < STRUCT_COUNT; s++) {

@@ -7,6 +7,9 @@
 //                 all zeros: fresh from memory.grow, or zeroed by ramAdd.
 //   PAGE_CODE     the decoded-instruction cache holds instructions from it,
 //                 so a CPU store to it must make them stale (x86/cpu/code.ts).
+//   PAGE_FREED    the guest declared the frame free (SD_ANNOT_FREE) and has
+//                 not taken it back (common/annotate.ts); a store to it takes
+//                 pageWrite's slow path, which keeps the bit.
 //
 // Every store to RAM marks its page written, whoever makes it: a CPU's store
 // (x86/cpu/code.ts checkCodeWrite, arm/cpu/mem.ts), the walkers' Access and
@@ -32,6 +35,7 @@ import { pageState } from "../layout";
 
 export const PAGE_WRITTEN: u8 = 1;
 export const PAGE_CODE: u8 = 2;
+export const PAGE_FREED: u8 = 4;
 
 @inline export function pageStateOf(host: usize): usize {
   return pageState + (host >> 12);

@@ -11,6 +11,7 @@
 import { C, micro, microMask, microEnabled, count } from "../cpu";
 import { CPU_RES_INFO, CPU_ALLOW, CNT_TLB_HIT, INFO_SIZE_SHIFT } from "../layout";
 import { microEpoch } from "./floors";
+import { annotMicroAllowed } from "../common/annotate";
 
 /** Translation status: 0, or a fault of the architecture (its XLATE_* values). */
 export const XLATE_OK: u32 = 0;
@@ -62,6 +63,8 @@ export function microFill(va: u64, out: u64, pageShift: u32): void {
   if (!microEnabled) return;
   const inPage = va & ((<u64>1 << pageShift) - 1) & ~<u64>0xFFF;
   const data = ((out & OUT_FRAME_MASK) + inPage) | (out & OUT_META_MASK);
+  // A frame the guest declared free is never held here (common/annotate.ts).
+  if (!annotMicroAllowed(data & OUT_FRAME_MASK)) return;
   const slot = micro + ((<usize>(va >> 12) & microMask) << 4);
   store<u64>(slot, (va & ~<u64>0xFFF) | microEpoch());
   store<u64>(slot, data, 8);

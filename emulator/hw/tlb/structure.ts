@@ -107,7 +107,7 @@ export function probe(structure: u32, va: u64, ctx: u32, asid: u32, floor: u32, 
  * invalidations skip it: a 4 KiB-page guest never pays for the 2 MiB and
  * 1 GiB structures.
  */
-@inline function filledSinceFlush(d: usize): bool {
+@inline export function filledSinceFlush(d: usize): bool {
   return load<u32>(d, DESC_LAST_FILL) >= floorAll();
 }
 

@@ -27,6 +27,7 @@ import { INFO_EPT_SHIFT } from "./paging/nested";
 import { ACC_WRITE, ACC_FETCH } from "./paging/permissions";
 import { chaosTick } from "../tlb/chaos";
 import { checkSources } from "../common/detector";
+import { annotOn, annotEntryUsed } from "../common/annotate";
 
 /**
  * Translates va for an access of `kind` (ACC_*, with ACC_AC folded in by the
@@ -99,6 +100,7 @@ function tlbLookup(va: u64, kind: u32, mode: u32): u32 {
     if (!peek && (features & FEATURE_DETECT)) {
       checkSources(entrySources(s, e), e, va, EVENT_STALE_TLB, curAsid(), LEAF_IGNORED, TABLE_IGNORED);
     }
+    if (!peek && annotOn) annotEntryUsed(s, e, va);
     if (!allowedFromTlb(kind, attrs)) {
       // A cached entry that forbids the access faults without a walk; the
       // fault then invalidates it (SDM Vol.3A 4.10.4.1).

@@ -491,6 +491,10 @@ export class Engine {
     const violation = events.find((e) => e.kind === "violation");
     if (violation && !this.options.keepGoing) {
       const step = typeof violation.detail?.step === "number" ? violation.detail.step : this.decisionCount - 1;
+      // The violation happened inside the piece, before the exit that ended
+      // the run in it (a debug-exit write right after a stale access): it is
+      // the run's end.
+      if (r.stop === "end" && this.ended?.kind !== "violation") this.ended = undefined;
       this.finish({ kind: "violation", cpu: violation.cpu, message: violation.message, step });
       if (!(honour && this.stopOnEvents)) return this.endStop();
     }

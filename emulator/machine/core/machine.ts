@@ -9,6 +9,7 @@ import { resolveOptions, STRUCT_ORDER, type MachineOptions, type ResolvedOptions
 import { Memory } from "./memory.ts";
 import { X86Cpu } from "../cpu/x86-cpu.ts";
 import { ArmCpu } from "../cpu/arm-cpu.ts";
+import type { AnnotationEvent, AnnotationRule } from "./annotations.ts";
 
 export type Arch = "x86_64" | "aarch64";
 /** The CPU class of an architecture. */
@@ -58,7 +59,15 @@ export interface StaleReadEvent {
 }
 
 /** What the hardware module reports. */
-export type HwEvent = StaleUseEvent | StaleReadEvent;
+export type HwEvent = StaleUseEvent | StaleReadEvent | AnnotationEvent;
+
+/** The annotation event an event kind is, if it is one. */
+function annotationRule(L: Layout, kind: number): AnnotationRule | undefined {
+  return kind === L.EVENT_ANNOT_LOAD ? "walker-read-freed-frame"
+    : kind === L.EVENT_ANNOT_TABLE ? "freed-table-in-walk-cache"
+    : kind === L.EVENT_ANNOT_FRAME ? "tlb-entry-outlived-free"
+    : undefined;
+}
 
 const INIT_ERRORS: Record<number, string> = {
   1: "the CPU count is out of range",
@@ -172,7 +181,24 @@ export class Machine<A extends Arch = "x86_64"> {
     const out: HwEvent[] = [];
     for (let i = 0; i < n; i++) {
       const at = ring + Number((first + BigInt(i)) % BigInt(L.EVENT_CAPACITY)) * L.EVENT_SIZE;
-      if (view.getUint32(at, true) === L.EVENT_STALE_READ) {
+      const kind = view.getUint32(at, true);
+      const rule = annotationRule(L, kind);
+      if (rule) {
+        // The record's fields as layout.ts EVENT_ANNOT_* reuses them.
+        const freedBy = view.getBigUint64(at + 24, true);
+        const freedAt = view.getBigUint64(at + 32, true);
+        out.push({
+          kind: "annotation", rule,
+          cpu: view.getUint32(at + 4, true),
+          va: view.getBigUint64(at + 8, true),
+          frame: view.getBigUint64(at + 16, true),
+          ...(freedBy === 0xffff_ffffn ? {} : { freedBy: Number(freedBy), freedAt: Number(freedAt) }),
+          structure: view.getUint32(at + 40, true),
+          sequence: view.getBigUint64(at + 48, true),
+        });
+        continue;
+      }
+      if (kind === L.EVENT_STALE_READ) {
         // The record's fields as layout.ts EVENT_STALE_READ reuses them.
         const holder = view.getUint32(at + 40, true);
         out.push({

@@ -11,6 +11,7 @@ import type { Counters } from "./counters.ts";
 import type { RunEnd } from "./run-end.ts";
 import type { Continuation, ExitChain, ExitHandler, Handled, MachineEvent } from "./exits.ts";
 import { Timeline } from "./timeline.ts";
+import { GuestAnnotations, type AnnotationSummary } from "./annotations.ts";
 
 /** What the engine needs of a CPU of either architecture. */
 export interface EngineCpu<E extends { reason: string }> {
@@ -80,6 +81,8 @@ export interface Platform {
   readonly timeline: Timeline;
   /** What the attached hypervisor reports for the run's summary (hypercalls, page types, flushes …). */
   hypervisorSummary(): Record<string, unknown> | undefined;
+  /** The guest's annotations for the sanitizer and what was wrong with them; undefined when it made none. */
+  annotationSummary?(): AnnotationSummary | undefined;
   /** The debugger's hypervisor commands (frame, domain, hypercalls): lines, or undefined when there is no hypervisor. */
   inspectHypervisor(command: string, args: readonly string[]): string[] | undefined;
   /** The guests' vCPUs (the debugger's threads under a hypervisor), or undefined when there is no hypervisor. */
@@ -132,8 +135,19 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   protected abstract chain: ExitChain<C, E>;
 
   readonly timeline = new Timeline();
+  /** The guest's annotations for the sanitizer (annotations.ts): the devices, PSCI's neighbour and the hypervisors call annotate. */
+  readonly annotations: GuestAnnotations;
 
-  constructor(readonly machine: Machine<Arch>, protected readonly cpus: readonly C[]) {}
+  constructor(readonly machine: Machine<Arch>, protected readonly cpus: readonly C[]) {
+    this.annotations = new GuestAnnotations(
+      machine.hw, (pfn) => machine.memory.peek64(pfn << 12n) !== undefined, () => this.timeline.step, machine.options.arch,
+    );
+  }
+
+  /** What the guest annotated, with its bad annotations; undefined when it made none. */
+  annotationSummary(): AnnotationSummary | undefined {
+    return this.annotations.summary();
+  }
 
   get cpuCount(): number {
     return this.cpus.length;

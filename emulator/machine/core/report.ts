@@ -13,6 +13,7 @@ import type { Engine } from "./engine.ts";
 import type { MachineEvent } from "./exits.ts";
 import type { UnknownPortUse } from "./platform.ts";
 import { endStatus, type RunEnd } from "./run-end.ts";
+import type { AnnotationSummary } from "./annotations.ts";
 
 export { STATUS, endStatus, describeEnd, type RunEnd, type CrashReason } from "./run-end.ts";
 
@@ -73,6 +74,8 @@ export interface RunReport {
   schedule?: Step[];
   /** What the hypervisor counted, when the machine ran one. */
   hypervisor?: Record<string, unknown>;
+  /** The guest's annotations for the sanitizer (docs/annotations.md), when it made any. */
+  annotations?: AnnotationSummary;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -99,6 +102,8 @@ export function reportOf(engine: Engine, image: Uint8Array, record: boolean, sta
     ...(record ? { schedule: [...engine.schedule] } : {}),
     ...(p.hypervisorSummary() ? { hypervisor: p.hypervisorSummary()! } : {}),
   };
+  const annotations = p.annotationSummary?.();
+  if (annotations) report.annotations = annotations;
   if (stateHash !== "on-demand") {
     report.stateHash = p.stateHash();
     return report;

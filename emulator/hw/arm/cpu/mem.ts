@@ -30,6 +30,7 @@ import { a64CodeWritten } from "./decoded";
 import { cachesOn } from "../cache";
 import { armReg, SCTLR_A, SCTLR_M, HCR_VM } from "../regs";
 import { armTranslate } from "../translate";
+import { annotOn, annotDataLoad } from "../../common/annotate";
 import { armPhysRead, armPhysWrite, cachedQuickHost, loadSized, storeSized, noteAccessVa } from "../access";
 import { ARM_ACC_WRITE } from "../vmsa/permissions";
 import { gicOwns, gicMmioRead, gicMmioWrite } from "../gic";
@@ -60,6 +61,8 @@ let anyMonitor: bool = false;
   const pa = microLookup(va, kind);
   if (pa != MICRO_MISS) return pa;
   if ((armReg(ARM_SCTLR_EL1) & SCTLR_M) || (armReg(ARM_HCR_EL2) & HCR_VM)) return MICRO_MISS;
+  // With annotations made, every load takes the full path, where event (a) is checked.
+  if (annotOn) return MICRO_MISS;
   return va;
 }
 
@@ -112,6 +115,7 @@ function translateData(va: u64, write: bool, syndrome: u32 = 0): u64 {
   noteAccessVa(va);
   const pa = armTranslate(va, (write ? ARM_ACC_WRITE : 0) | privKind());
   if (pa & XLATE_FAILED) raiseAbort(va, false, write, false, syndrome);
+  else if (annotOn && !write) annotDataLoad(va, pa);
   return pa;
 }
 

@@ -31,6 +31,7 @@ export const MODE_S1_ONLY: u32 = 4;
 import { pscProbe, pscMayHold, structFill, entrySources } from "../../tlb/structure";
 import { curCtx, curAsid } from "../../tlb/floors";
 import { walkSrcReset, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
+import { annotOn, annotEntryUsed } from "../../common/annotate";
 import {
   armReg, bits, paSizeBits, TCR_EPD0, TCR_EPD1, TCR_TBI0, TCR_TBI1, TCR_HA, TCR_HD, TCR_HPD0, TCR_HPD1, TCR_E0PD0,
   TCR_E0PD1, HCR_VM, SCTLR_WXN,
@@ -166,6 +167,7 @@ export function s1Walk(va: u64, kind: u32, mode: u32): u64 {
       hier = <u32>load<u8>(e, E_ATTRS);
       level = <u32>cl + 1;
       fromCache = true;
+      if (!peek && annotOn) annotEntryUsed(s, e, va);
       if (detect) {
         const rec = entrySources(s, e);
         checkSources(rec, e, va, EVENT_STALE_PSC, asid, ARM_TABLE_IGNORED, ARM_TABLE_IGNORED);

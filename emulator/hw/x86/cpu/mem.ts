@@ -15,7 +15,8 @@ import { translate } from "../translate";
 import { XLATE_FAILED } from "../../tlb/micro";
 import { physHost, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
 import { microLookup, MICRO_MISS } from "../../tlb/micro";
-import { ACC_READ, ACC_WRITE, ACC_USER, ACC_IMPLICIT, ACC_AC } from "../paging/permissions";
+import { ACC_READ, ACC_WRITE, ACC_USER, ACC_IMPLICIT, ACC_AC, ACC_FETCH } from "../paging/permissions";
+import { annotOn, annotDataLoad } from "../../common/annotate";
 import { raiseTranslation, raiseBus } from "./fault";
 import { checkCodeWrite } from "./code";
 import { cpl } from "./state";
@@ -49,6 +50,7 @@ function hostFor(va: u64, kind: u32): i64 {
   }
   const host = physHost(pa, 1);
   if (host < 0) raiseBus(pa);
+  else if (annotOn && !(kind & (ACC_WRITE | ACC_FETCH))) annotDataLoad(va, pa);
   return host;
 }
 

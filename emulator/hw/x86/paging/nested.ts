@@ -23,6 +23,7 @@ import {
 import { maxPhysAddr } from "../../phys/ram";
 import { XLATE_OK, XLATE_FAILED, MODE_PEEK, MODE_NO_CACHE, MODE_FROM_ROOT, microFill } from "../../tlb/micro";
 import { pscProbe, pscMayHold, structFill } from "../../tlb/structure";
+import { annotOn, annotEntryUsed } from "../../common/annotate";
 import { curCtx, curAsid } from "../../tlb/floors";
 import { cr3, cr4, CR4_LA57, CR4_PGE } from "../regs";
 import { PTE_P, PTE_PS, PTE_A, PTE_D, PTE_G, PTE_PK_SHIFT, addrMask } from "./pte";
@@ -74,6 +75,7 @@ export function walkNested(va: u64, kind: u32, mode: u32): u32 {
       const e = pscProbe(STRUCT_PSC_PDE + cl - 2, va);
       if (e == 0) continue;
       if (!peek) count(CNT_PSC_HIT);
+      if (!peek && annotOn) annotEntryUsed(STRUCT_PSC_PDE + cl - 2, e, va);
       table = load<u64>(e, E_OUT);
       attrs = <u32>load<u8>(e, E_ATTRS);
       level = cl - 1;

@@ -32,6 +32,7 @@ import {
 } from "../../layout";
 import { maxPhysAddr, rangeCacheBase, rangeCacheLimit8, rangeCacheDelta } from "../../phys/ram";
 import { walkSrcReset, walkSrcLoad, walkSrcSave, checkSources } from "../../common/detector";
+import { annotOn, annotEntryUsed } from "../../common/annotate";
 import {
   tracePa, traceEntry, entryInCachedRange, fetchEntryCached, fetchEntryMiss, countCachedReads, recordTraced,
   writeTracedEntry,
@@ -272,6 +273,7 @@ function pscStart(va: u64, top: u32, peek: bool): u32 {
     startTable = load<u64>(e, E_OUT);
     startAttrs = <u32>load<u8>(e, E_ATTRS);
     if (detect) checkSources(entrySources(s, e), e, va, EVENT_STALE_PSC, curAsid(), TABLE_IGNORED, TABLE_IGNORED);
+    if (!peek && annotOn) annotEntryUsed(s, e, va);
     return cachedLevel - 1;
   }
   return 0;

@@ -13,6 +13,7 @@ import { Machine, type StaleReadEvent } from "../../core/machine.ts";
 import { bootArm, planArmLoad, ARM_RAM_BASE } from "./boot.ts";
 import type { LoadPlan } from "../../core/elf-load.ts";
 import { MmioBus } from "./devices.ts";
+import { annotationCall, type GuestAnnotations } from "../../core/annotations.ts";
 import { psciCall, isPsciCall, PSCI_RET } from "./psci.ts";
 import type { ArmCpu, ArmExit } from "../../cpu/arm-cpu.ts";
 import { ArchPlatform, type CpuSnapshot } from "../../core/platform.ts";
@@ -82,7 +83,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
     super(m, m.cpus);
     this.mmio = new MmioBus(console);
     this.describer = new ArmCrashDescriber(m, memBytes, disassembler);
-    this.chain = new ExitChain<ArmCpu, ArmExit>([new ArmFirmwareAndDevices(m, this.mmio), this.describer]);
+    this.chain = new ExitChain<ArmCpu, ArmExit>([new ArmFirmwareAndDevices(m, this.mmio, this.annotations), this.describer]);
   }
 
   /** Powered on and not stopped. */
@@ -126,6 +127,7 @@ export class ArmPlatform extends ArchPlatform<ArmCpu, ArmExit> {
   protected machineEvents(): MachineEvent[] {
     return this.m.takeEvents().map((e) => {
       if (e.kind === "stale-read") return staleReadViolation(e, this.ipaOf?.(e.pa));
+      if (e.kind === "annotation") return this.annotations.eventOf(e);
       const stage2 = (e.level & 0x80) !== 0;
       const what = `the ${stage2 ? "stage-2 " : ""}L${e.level & 0x7f} descriptor at ${hex(e.sourcePa)}`;
       const kind = e.kind === "stale-tlb-entry" ? "TLB entry" : "walk-cache entry";
@@ -179,7 +181,7 @@ function setX0(cpu: ArmCpu, value: bigint): void {
 class ArmFirmwareAndDevices implements ExitHandler<ArmCpu, ArmExit> {
   readonly name = "platform";
 
-  constructor(private readonly m: Machine<"aarch64">, private readonly mmio: MmioBus) {}
+  constructor(private readonly m: Machine<"aarch64">, private readonly mmio: MmioBus, private readonly annotations: GuestAnnotations) {}
 
   handle(cpu: ArmCpu, exit: ArmExit): Handled | undefined {
     switch (exit.reason) {
@@ -201,10 +203,19 @@ class ArmFirmwareAndDevices implements ExitHandler<ArmCpu, ArmExit> {
     }
   }
 
-  /** HVC (PC is past it): PSCI when the function ID is in its ranges; anything else goes on down the chain. */
+  /**
+   * HVC (PC is past it): PSCI when the function ID is in its ranges, a guest
+   * annotation when it is one of shootdown's (docs/annotations.md); anything
+   * else goes on down the chain.
+   */
   private hvc(cpu: ArmCpu): Handled | undefined {
     const s = cpu.state;
     const fn = Number(s.x[0]! & 0xffff_ffffn);
+    const annotated = annotationCall(this.annotations, cpu.index, fn, s.x[1]!, (frame) => frame);
+    if (annotated !== undefined) {
+      setX0(cpu, annotated);
+      return DONE;
+    }
     if (!isPsciCall(fn)) return undefined;
     const cpus = this.m.cpus;
     const action = psciCall(fn, s.x[1]!, s.x[2]!, s.x[3]!, { cpus: cpus.length, isOn: (i) => !cpus[i]!.progress.off });

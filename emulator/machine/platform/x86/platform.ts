@@ -3,7 +3,7 @@
 // The x86-64 platform: the machine `shootdown run` builds for an x86-64
 // image, booted by the boot protocol (boot.ts), with the exit chain of its
 // CPUs: the devices behind port I/O (devices.ts: COM1 and the debug-exit
-// port), then the crash describer, which names the instruction a crash
+// port; the guest annotations' ports 0x5D0–0x5D4, docs/annotations.md), then the crash describer, which names the instruction a crash
 // happened at. The run's result is the value the guest writes to port 0xF4;
 // a triple fault, a bus error or a VMCALL with no hypervisor crashes it.
 // The debugger drives this same platform.
@@ -18,6 +18,7 @@ import type { CrashReason, RunEnd } from "../../core/run-end.ts";
 import { NO_DISASSEMBLER, type Disassembler } from "../../core/disassembler.ts";
 import type { RecordedOptions } from "../../core/schedule-file.ts";
 import { chaosInterval } from "../../core/report.ts";
+import { isAnnotationPort, annotationPortIo, type GuestAnnotations } from "../../core/annotations.ts";
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
@@ -69,7 +70,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
     super(m, m.cpus);
     this.io = new IoBus(console);
     this.describer = new X86CrashDescriber(m, memBytes, disassembler);
-    this.chain = new ExitChain<X86Cpu, X86Exit>([new X86Devices(this.io), this.describer]);
+    this.chain = new ExitChain<X86Cpu, X86Exit>([new X86Devices(this.io, this.annotations), this.describer]);
   }
 
   live(i: number): boolean {
@@ -112,7 +113,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
 
   protected machineEvents(): MachineEvent[] {
     // Only the missing-invalidation detector reports here: x86-64 models no data caches, so no stale reads.
-    return this.m.takeEvents().flatMap((e) => e.kind === "stale-read" ? [] : [{
+    return this.m.takeEvents().flatMap((e) => e.kind === "stale-read" ? [] : e.kind === "annotation" ? [this.annotations.eventOf(e)] : [{
       kind: "stale-use",
       cpu: e.cpu,
       message: `CPU ${e.cpu} used a stale ${e.kind === "stale-tlb-entry" ? "TLB entry" : "paging-structure-cache entry"} for VA ${hex(e.va)}` +
@@ -140,7 +141,7 @@ export class X86Platform extends ArchPlatform<X86Cpu, X86Exit, X86RegisterFile> 
 class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
   readonly name = "platform";
 
-  constructor(private readonly io: IoBus) {}
+  constructor(private readonly io: IoBus, private readonly annotations: GuestAnnotations) {}
 
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     // A guest-mode exit is a hypervisor's; with none, the crash describer says so.
@@ -151,6 +152,12 @@ class X86Devices implements ExitHandler<X86Cpu, X86Exit> {
       case "hlt":
         return DONE;
       case "io": {
+        if (isAnnotationPort(exit.port)) {
+          // Bare, the guest's frames are machine frames (docs/annotations.md).
+          const value = annotationPortIo(this.annotations, cpu.index, exit, (frame) => frame);
+          if (value !== undefined) cpu.setState({ rax: raxAfterIn(cpu.state.rax, exit.size, value) });
+          return DONE;
+        }
         const r = this.io.access(exit);
         if (r.exit) return { kind: "end", end: { kind: "debug-exit", code: r.exit.code, cpu: cpu.index } };
         if (!exit.write) cpu.setState({ rax: raxAfterIn(cpu.state.rax, exit.size, r.value) });
