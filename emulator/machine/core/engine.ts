@@ -465,7 +465,12 @@ export class Engine {
       p.left -= r.retired;
       p.retired += r.retired;
       this.lastStopCpu = p.cpu;
-      const decisionOver = r.stop === "exit" || r.stop === "end" || p.left <= 0;
+      // A piece can end its budget with fewer instructions retired than it
+      // was given (an exception's delivery takes a step); the recording logs
+      // it, and the rest of the decision, as pieces of their own, so a replay
+      // ends its decision there too and checks that piece alone.
+      const spent = p.expect !== undefined && r.stop === "budget" && r.retired < piece;
+      const decisionOver = r.stop === "exit" || r.stop === "end" || p.left <= 0 || spent;
       if (decisionOver) {
         this.pending = undefined;
         if (p.expect !== undefined && p.retired !== p.expect) {
