@@ -60,7 +60,7 @@ function gva(r: Random): bigint {
   }
 }
 
-function flushChoices(r: Random): FlushCallChoices {
+export function flushChoices(r: Random): FlushCallChoices {
   return {
     code: r.pick(FLUSH_CALL_CODES),
     reps: 1 + r.int(12),
