@@ -34,7 +34,8 @@ export function withDefaults(given: Partial<RecordedOptions>, arch: ImageArch): 
     quantum: given.quantum ?? DEFAULTS.quantum,
     maxSteps: given.maxSteps,
     tlbChaos: given.tlbChaos,
-    ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus) } } : {}),
+    // An HVM domain's RAM left at 0 is the machine's: the guest sees the RAM the bare machine would give it.
+    ...(given.hv ? { hv: { ...given.hv, vcpus: given.hv.vcpus || (given.cpus ?? DEFAULTS.cpus), domMemBytes: given.hv.domMemBytes || (given.memBytes ?? DEFAULT_MEM[arch]) } } : {}),
     ...(given.keepGoing ? { keepGoing: true } : {}),
     ...(given.systemCache === false ? { systemCache: false } : {}),
     ...(given.checkStaleReads ? { checkStaleReads: true } : {}),

@@ -15,6 +15,7 @@ import { bootArmPlatform, type ArmPlatform } from "./machine/platform/arm/platfo
 import { asmDisassembler } from "./disassembler.ts";
 import { bootPvPlatform } from "../hypervisor/x86/boot.ts";
 import { bootArmHvPlatform } from "../hypervisor/arm/boot.ts";
+import { bootHvmPlatform } from "../hypervisor/x86/hvm/boot.ts";
 
 export type { RunConfig, RunReport } from "./machine/core/report.ts";
 
@@ -29,11 +30,13 @@ export function imageArch(image: Uint8Array): "x86_64" | "aarch64" {
 /** Boots an image's platform with crash lines worded by the toolchain; throws LoadError when it cannot be booted. */
 export function bootPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: { detector?: boolean } = {}): X86Platform | ArmPlatform {
   const arch = imageArch(image);
-  if (arch === "x86_64" && (options.hv?.migrate || options.hv?.setWay || options.systemCache === false)) {
-    throw new LoadError("--migrate, --set-way and --system-cache are for AArch64 images; this one is x86-64");
+  if (arch === "x86_64" && ((options.hv?.migrate && !options.hv.hvm) || options.hv?.setWay || options.systemCache === false)) {
+    throw new LoadError(`${options.hv?.migrate && !options.hv.hvm ? "--migrate is for AArch64 images and x86-64 --hvm domains" : "--set-way and --system-cache are for AArch64 images"}; this one is x86-64${options.hv?.hvm ? "" : " (a PV domain)"}`);
   }
+  if (arch === "aarch64" && options.hv?.hvm) throw new LoadError("--hvm runs x86-64 images as HVM domains; this one is for AArch64 (--hv alone runs it under the Arm hypervisor)");
   if (arch === "x86_64" && options.checkStaleReads) throw new LoadError("--check-stale-reads is for AArch64 images: the x86-64 machine models no data caches");
   if (options.hv && arch === "aarch64") return withDisassembler(bootArmHvPlatform(image, options, console, p), "aarch64");
+  if (options.hv?.hvm) return withDisassembler(bootHvmPlatform(image, options, console, p), "x86_64");
   if (options.hv) return withDisassembler(bootPvPlatform(image, options, console, p), "x86_64");
   if (arch === "aarch64") return withDisassembler(bootArmPlatform(image, options, console, p), "aarch64");
   return withDisassembler(bootX86Platform(image, options, console, p), "x86_64");

@@ -221,6 +221,7 @@ function quoted(word: string): string {
 export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   const args = ["shootdown", "run", quoted(imagePath), "--cpus", `${o.cpus}`, "--mem", `${o.memBytes}`];
   if (o.hv) args.push("--hv", "--domains", `${o.hv.domains}`, "--vcpus", `${o.hv.vcpus}`, "--dom-mem", `${o.hv.domMemBytes}`);
+  if (o.hv?.hvm) args.push("--hvm");
   if (o.hv?.nested) args.push("--nested");
   if (o.hv?.forceIpi === false) args.push("--no-force-ipi");
   if (o.hv?.migrate) args.push("--migrate", `${o.hv.migrate}`);

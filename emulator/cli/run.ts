@@ -63,11 +63,14 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --hv              run an x86-64 image as paravirtualised (Xen PV) domains, or
                     an AArch64 image as a domain with the hypervisor at EL2,
                     the CPUs being its pCPUs (hypervisor/README.md)
+  --hvm             with --hv on x86-64: run the image unchanged as an HVM
+                    domain (EPT, a VPID per vCPU, a virtual x2APIC), as bare
+                    but with vCPUs on the pCPUs; --dom-mem defaults to --mem
   --domains D       with --hv: D domains, domids 1..D (default 1)
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
-  --migrate RATE    with --hv on AArch64: the chance per scheduling decision
-                    that a vCPU moves to another pCPU (0 to 1, default 0)
+  --migrate RATE    with --hv on AArch64 or --hvm: the chance per scheduling
+                    decision that a vCPU moves to another pCPU (0 to 1, default 0)
   --set-way trap|trap-inline|passthrough
                     with --hv on AArch64: set/way operations trapped and the
                     p2m cleaned to PoC as deferred, preemptible work (default),
@@ -191,6 +194,7 @@ export const MACHINE_OPTIONS = {
   replay: { type: "string" },
   "tlb-chaos": { type: "string" },
   hv: { type: "boolean" },
+  hvm: { type: "boolean" },
   domains: { type: "string" },
   vcpus: { type: "string" },
   "dom-mem": { type: "string" },
@@ -237,7 +241,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
-  for (const name of ["domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate", "set-way"] as const) {
+  for (const name of ["hvm", "domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate", "set-way"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
   if (values["keep-going"]) given.keepGoing = true;
@@ -248,7 +252,9 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
       // 0 until the defaults are known: the CPU count.
       vcpus: values.vcpus === undefined ? 0 : Number(integerOption("--vcpus", values.vcpus, 1n, 64n)),
-      domMemBytes: values["dom-mem"] === undefined ? DOM_MEM_DEFAULT : sizeOption("--dom-mem", values["dom-mem"], DOM_MEM_RULE),
+      // With --hvm, 0 until the defaults are known: the machine's RAM, as bare.
+      domMemBytes: values["dom-mem"] !== undefined ? sizeOption("--dom-mem", values["dom-mem"], DOM_MEM_RULE) : values.hvm ? 0n : DOM_MEM_DEFAULT,
+      ...(values.hvm ? { hvm: true } : {}),
       ...(values.nested ? { nested: true } : {}),
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
       ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
@@ -296,6 +302,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--quantum", (o) => o.quantum?.toString()],
     ["--tlb-chaos", (o) => o.tlbChaos?.toString()],
     ["--hv", (o) => (o.hv === undefined ? undefined : `${o.hv.domains} domains`)],
+    ["--hvm", (o) => (o.hv?.hvm ? "given" : undefined)],
     ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
     ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
@@ -573,6 +580,29 @@ function armHypervisorLines(h: ArmHypervisorSummary): string[] {
   ];
 }
 
+/** What hypervisor/x86/hvm/hvm-host.ts summary() reports. */
+interface HvmHypervisorSummary {
+  domains: { domid: number; vcpus: number; pages: number; eptTables: number }[];
+  exits: Record<string, number>;
+  outcomes: Record<string, number>;
+  hypercalls: Record<string, Record<string, number>>;
+  migrations: number;
+  preemptions: number;
+  migrate: number;
+}
+
+function hvmHypervisorLines(h: HvmHypervisorSummary): string[] {
+  const d = h.domains[0]!;
+  const calls = Object.entries(h.hypercalls).map(([name, results]) => `${name} ${Object.entries(results).map(([k, n]) => `${k}×${n}`).join(" ")}`);
+  const total = Object.values(h.hypercalls).reduce((n, r) => n + Object.values(r).reduce((a, b) => a + b, 0), 0);
+  return [
+    `hypervisor (HVM): d${d.domid}: ${d.vcpus} vCPU${d.vcpus === 1 ? "" : "s"}, ${d.pages} pages, ${d.eptTables} EPT tables; vCPU migrations ${h.migrations} (--migrate ${h.migrate}), preemptions ${h.preemptions}`,
+    `VM exits: ${counts(h.exits)}`,
+    `exit outcomes: ${counts(h.outcomes)}`,
+    `hypercalls: ${total} (${calls.join("; ") || "none"})`,
+  ];
+}
+
 /** Events shown at most, per kind, in the summary. */
 const EVENTS_SHOWN = 5;
 
@@ -631,7 +661,11 @@ function summaryText(r: RunReport, o: RecordedOptions, notes: string[], modelled
     const ports = r.unknownPorts.map((u) => `${hex(u.port)} (${u.reads} in, ${u.writes} out)`).join(", ");
     lines.push(`I/O to unknown ports: ${ports || "none"}`);
   }
-  if (r.hypervisor) lines.push(...("trapOutcomes" in r.hypervisor ? armHypervisorLines(r.hypervisor as unknown as ArmHypervisorSummary) : hypervisorLines(r.hypervisor as unknown as HypervisorSummary)));
+  if (r.hypervisor) {
+    const h = r.hypervisor;
+    lines.push(...("hvm" in h ? hvmHypervisorLines(h as unknown as HvmHypervisorSummary)
+      : "trapOutcomes" in h ? armHypervisorLines(h as unknown as ArmHypervisorSummary) : hypervisorLines(h as unknown as HypervisorSummary)));
+  }
   lines.push(...eventLines(r));
   if (modelled) lines.push(...modelledLines(modelled));
   lines.push(`state hash: ${hex(r.stateHash)}`);
@@ -665,6 +699,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
         ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
         ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
         ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
+        ...(o.hv.hvm ? { hvm: true } : {}),
       } } : {}),
       ...(o.keepGoing ? { keepGoing: true } : {}),
       ...(o.systemCache === false ? { systemCache: false } : {}),

@@ -373,12 +373,19 @@ export const GC_VMCALL_EXITING: u32 = 1 << 9;
 export const GC_EXTERNAL_INTERRUPT_EXITING: u32 = 1 << 10;
 /** RFLAGS.IF is the vCPU's virtual IF: CLI, STI, POPF and IRETQ change it at any privilege. */
 export const GC_VIRTUAL_IF: u32 = 1 << 11;
-export const GC_ALL: u32 = (1 << 12) - 1;
+/**
+ * CPUID exits. In VMX non-root operation CPUID exits unconditionally (SDM
+ * Vol.3C 26.1.2); here it is a control so that a PV guest, which Xen lets
+ * run CPUID natively, keeps doing so.
+ */
+export const GC_CPUID_EXITING: u32 = 1 << 12;
+export const GC_ALL: u32 = (1 << 13) - 1;
 
 /** Basic exit reasons (SDM Vol.3C Appendix C). */
 export const VMX_EXIT_EXCEPTION_NMI: u32 = 0;
 export const VMX_EXIT_EXTERNAL_INTERRUPT: u32 = 1;
 export const VMX_EXIT_TRIPLE_FAULT: u32 = 2;
+export const VMX_EXIT_CPUID: u32 = 10;
 export const VMX_EXIT_HLT: u32 = 12;
 export const VMX_EXIT_INVLPG: u32 = 14;
 export const VMX_EXIT_VMCALL: u32 = 18;

@@ -7,11 +7,9 @@
 // image there, so the bare boot protocol plays no part.
 
 import { readElf, ElfError } from "../../asm/index.ts";
-import { Machine } from "../../emulator/machine/core/machine.ts";
 import { LoadError, type LoadPlan } from "../../emulator/machine/core/elf-load.ts";
-import { X86Platform, type PlatformOptions } from "../../emulator/machine/platform/x86/platform.ts";
+import { X86Platform, x86Machine, type PlatformOptions } from "../../emulator/machine/platform/x86/platform.ts";
 import { NO_DISASSEMBLER } from "../../emulator/machine/core/disassembler.ts";
-import { chaosInterval } from "../../emulator/machine/core/report.ts";
 import type { RecordedOptions } from "../../emulator/machine/core/schedule-file.ts";
 import { PvHost } from "./pv-host.ts";
 
@@ -53,11 +51,7 @@ export function bootPvPlatform(image: Uint8Array, options: RecordedOptions, cons
   if (need > options.memBytes) {
     throw new LoadError(`${hv.domains} domain${hv.domains === 1 ? "" : "s"} of ${hv.domMemBytes >> 20n} MiB need --mem of at least ${need >> 20n}M (the hypervisor keeps the first MiB and its own tables)`);
   }
-  const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
-  const m = new Machine({
-    cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: options.memBytes }], ...(chaos ? { chaos } : {}),
-    ...(p.detector ? { detectMissingInvalidation: true } : {}),
-  });
+  const m = x86Machine(options, options.memBytes, p);
   const platform = new X86Platform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
   const consoles = new DomainConsoles(hv.domains > 1, console);
   const host = new PvHost(platform, {

@@ -20,6 +20,7 @@ import { newGuestCr3 } from "./mmu.ts";
 import { emptyIpiFlushState, flushLocal, type IpiFlushState } from "./flush.ts";
 import { makePcpus, type Pcpu } from "../common/smp.ts";
 import { Sanitizer, type Violation } from "../common/sanitizer.ts";
+import { LockSanitizer, type LockViolation } from "../common/lock-sanitizer.ts";
 import type { FlushPath, Timeline } from "../../emulator/machine/core/timeline.ts";
 
 /** Something that happened to a frame, for the sanitizer and traces. */
@@ -41,6 +42,8 @@ export interface HvCallbacks {
   l0FlushTlbs?(initiator: number): void;
   /** The sanitizer found a race. */
   violation?(v: Violation): void;
+  /** The lock sanitizer found a page-lock or mm-lock hazard. */
+  lockViolation?(v: LockViolation): void;
   /** VCPUOP_up made a vCPU runnable; its context is vcpu.context. */
   vcpuUp?(vcpu: VCpu): void;
   /** VCPUOP_down took a vCPU off the pCPUs. */
@@ -75,6 +78,8 @@ export interface HypervisorOptions {
   timeline?: Timeline;
   /** The engine's decision number, for the sanitizer's reports. */
   step?: () => number;
+  /** --page-lock-check: the 2018 debug check (a pCPU holds at most one checked page lock, never put_page_type on it). */
+  pageLockCheck?: boolean;
   /**
    * The run engine drives the pCPUs (PvHost): a flush IPI is taken when the
    * target's turn comes. Otherwise (tests, scripts) the other pCPUs run
@@ -116,6 +121,8 @@ export class Hypervisor {
   readonly lastFlushPath: (FlushPath | "none")[];
   readonly timeline: Timeline | undefined;
   readonly sanitizer: Sanitizer;
+  /** Page locks and mm locks each pCPU holds and spins on (issue 19). */
+  readonly locks: LockSanitizer;
   engineDriven: boolean;
 
   constructor(o: HypervisorOptions) {
@@ -139,6 +146,7 @@ export class Hypervisor {
     this.engineDriven = o.engineDriven ?? false;
     const step = o.step ?? (() => 0);
     this.sanitizer = new Sanitizer(step, (cpu) => this.lastFlushPath[cpu] ?? "none", (v) => this.callbacks.violation?.(v));
+    this.locks = new LockSanitizer(o.nrPcpus, o.pageLockCheck ?? false, step, (v) => this.callbacks.lockViolation?.(v));
     this.xenArea = buildXenArea(this);
   }
 

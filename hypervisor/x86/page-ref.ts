@@ -7,7 +7,7 @@
 // on the way and its M2P entry reset to ~0.
 
 import type { Domain } from "../common/domain.ts";
-import { PGC_COUNT_MAX, PGT, type PageInfo } from "../common/frame-table.ts";
+import { PAGE_TYPE_NAMES, PGC_COUNT_MAX, PGT, type PageInfo } from "../common/frame-table.ts";
 import { FLUSH_NO_ASSIST, FLUSH_TLB } from "../common/flush.ts";
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
@@ -55,8 +55,8 @@ export function* putPage(c: Cpu, page: PageInfo): Routine<void> {
   page.count--;
   if (page.count > 0) return;
   // cleanup_page_mappings: with no references left, no writable mapping remains either.
-  if (page.type === PGT.writable) {
-    if (page.typeCount !== 0) throw new Error(`MFN 0x${page.mfn.toString(16)} freed with ${page.typeCount} writable references`);
+  if (page.type === PGT.writable || page.type === PGT.shared) {
+    if (page.typeCount !== 0) throw new Error(`MFN 0x${page.mfn.toString(16)} freed with ${page.typeCount} ${PAGE_TYPE_NAMES[page.type]} references`);
     page.type = PGT.none;
     page.validated = false;
   }
@@ -137,10 +137,8 @@ function allCpus(c: Cpu): number[] {
 function* freeDomheapPage(c: Cpu, page: PageInfo): Routine<void> {
   yield L_FREE;
   const owner = page.owner;
-  if (owner) {
-    owner.pageList.delete(page.mfn);
-    owner.totPages--;
-  }
+  // dom_cow's shared frames are on no page list and count in no tot_pages (page_make_sharable took them off).
+  if (owner?.pageList.delete(page.mfn)) owner.totPages--;
   // mark_page_free: a frame that had an owner may be in TLBs; remember when it was freed.
   page.needTlbflush = owner !== null;
   if (page.needTlbflush) page.tlbflushTimestamp = c.hv.clock.now;

@@ -20,6 +20,7 @@ import { FLUSH_NO_ASSIST, FLUSH_TLB } from "../common/flush.ts";
 import type { Domain } from "../common/domain.ts";
 import { EINVAL } from "../common/errno.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
+import type { PageLockKind } from "../common/lock-sanitizer.ts";
 import { filteredFlush } from "./flush.ts";
 import type { Cpu } from "./hypervisor.ts";
 import { getPageFromMfn, putPage } from "./page-ref.ts";
@@ -118,6 +119,7 @@ function* validatePage(c: Cpu, page: PageInfo, type: 1 | 2 | 3 | 4, oldType: Pag
  * preemption), but returns 0 to keep Xen's shape.
  */
 export function* putPageType(c: Cpu, page: PageInfo, ptpg?: PageInfo): Routine<number> {
+  c.hv.locks.putPageType(c.cpu, page.mfn);
   for (let waiting = false; ; ) {
     yield waiting ? L_WAIT_UNLOCK : L_PUT_TYPE;
     if (page.typeCount <= 0) throw new Error(`_put_page_type on MFN 0x${page.mfn.toString(16)} with no type references`);
@@ -125,6 +127,7 @@ export function* putPageType(c: Cpu, page: PageInfo, ptpg?: PageInfo): Routine<n
     const next = page.typeCount - 1;
     if (next === 0) {
       if (page.locked) throw new Error(`the last type reference of locked MFN 0x${page.mfn.toString(16)} dropped`);
+      if (waiting) c.hv.locks.stopSpinning(c.cpu);
       if (isPageTableType(page.type)) {
         // Clearing validated makes every other user spin or fail while this pCPU devalidates.
         page.validated = false;
@@ -138,8 +141,10 @@ export function* putPageType(c: Cpu, page: PageInfo, ptpg?: PageInfo): Routine<n
     if (next === 1 && page.locked) {
       // Only page_unlock may drop the reference before the lock's own (XSA-242): retry after it.
       waiting = true;
+      c.hv.locks.spinInPutPageType(c.cpu, page.mfn, page.lockedBy);
       continue;
     }
+    if (waiting) c.hv.locks.stopSpinning(c.cpu);
     page.typeCount = next;
     if (ptpg && ptpg.type === page.type) yield* decLinear(page, ptpg);
     return 0;
@@ -179,13 +184,20 @@ export function* getPageAndTypeFromMfn(c: Cpu, mfn: number, type: PageType, d: D
 /**
  * page_lock: takes the frame's lock with one type reference; fails when the
  * frame is not validated or has no type references. Spins while another
- * pCPU holds it.
+ * pCPU holds it. `kind` says which copy of the function: the generic one,
+ * which the 2018 debug check tracks ("checked"), or mem_sharing's private
+ * one (eb6ad54731); they share the PGT_locked bit.
  */
-export function* pageLock(c: Cpu, page: PageInfo): Routine<boolean> {
+export function* pageLock(c: Cpu, page: PageInfo, kind: PageLockKind = "checked"): Routine<boolean> {
   for (let waiting = false; ; waiting = true) {
     yield waiting ? L_WAIT_LOCK : L_LOCK;
-    if (page.locked) continue;
+    if (page.locked) {
+      c.hv.locks.spinOnPageLock(c.cpu, page.mfn, page.lockedBy);
+      continue;
+    }
+    if (waiting) c.hv.locks.stopSpinning(c.cpu);
     if (!page.validated || page.typeCount === 0 || page.typeCount + 1 > PGT_COUNT_MAX) return false;
+    c.hv.locks.pageLocked(c.cpu, page.mfn, kind);
     page.locked = true;
     page.lockedBy = c.cpu;
     page.typeCount++;
@@ -201,4 +213,5 @@ export function* pageUnlock(c: Cpu, page: PageInfo): Routine<void> {
   page.locked = false;
   page.lockedBy = -1;
   page.typeCount--;
+  c.hv.locks.pageUnlocked(c.cpu, page.mfn);
 }

@@ -112,6 +112,8 @@ export const DOMID_FIRST_RESERVED = 0x7ff0;
 export const DOMID_SELF = 0x7ff0;
 export const DOMID_IO = 0x7ff1;
 export const DOMID_XEN = 0x7ff2;
+/** The owner of shared (copy-on-write) frames (dom_cow). */
+export const DOMID_COW = 0x7ff3;
 
 /** The hypervisor's part of the address space (xen-x86_64.h). */
 export const HYPERVISOR_VIRT_START = 0xffff_8000_0000_0000n;
@@ -120,6 +122,8 @@ export const MACH2PHYS_VIRT_START = 0xffff_8000_0000_0000n;
 export const MACH2PHYS_VIRT_END = 0xffff_8040_0000_0000n;
 /** M2P entry of a frame no domain owns. */
 export const INVALID_M2P_ENTRY = 0xffff_ffff_ffff_ffffn;
+/** The M2P entry of a shared frame (SHARED_M2P_ENTRY: no single PFN). */
+export const SHARED_M2P_ENTRY = 0xffff_ffff_ffff_fffen;
 
 /** struct start_info (x86-64). */
 export const START_INFO = {

@@ -55,6 +55,7 @@ import { GDT_VIRT_START, GDT_LIMIT } from "./xen-area.ts";
 import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL } from "../common/flush.ts";
 import { interruptDeliverable, withInterrupts } from "../common/smp.ts";
 import type { Violation } from "../common/sanitizer.ts";
+import type { LockViolation } from "../common/lock-sanitizer.ts";
 import type { MachineEvent } from "../../emulator/machine/core/exits.ts";
 import { invalidateInterrupt } from "./flush.ts";
 import { spuriousPageFault } from "./traps.ts";
@@ -182,6 +183,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
           for (const c of this.cpus) c.invvpid(InvvpidType.AllContext, 0);
         },
         violation: (v) => this.violation(v),
+        lockViolation: (v) => this.lockViolation(v),
       },
       nested: o.nested ?? false, forceIpi: o.forceIpi ?? true,
       timeline: platform.timeline, step: () => platform.timeline.step, engineDriven: true,
@@ -261,6 +263,11 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private violation(v: Violation): void {
     this.platform.timeline.emit({ kind: "violation", cpu: v.actor, message: v.message, pcpus: [v.walker, v.actor] });
     this.events.push({ kind: "violation", cpu: v.walker, message: v.message, detail: { ...v, va: `0x${v.va.toString(16)}` } });
+  }
+
+  private lockViolation(v: LockViolation): void {
+    this.platform.timeline.emit({ kind: "violation", cpu: v.cpu, message: v.message, pcpus: v.pcpus });
+    this.events.push({ kind: "violation", cpu: v.cpu, message: v.message, detail: { ...v } });
   }
 
   private exit(cpu: X86Cpu, exit: X86Exit): Handled | undefined {

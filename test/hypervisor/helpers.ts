@@ -100,7 +100,7 @@ export interface TestHv {
 /** A hypervisor with `domains` PV domains of nrPages each, built from the test kernel, each with 2 vCPUs on distinct pCPUs. */
 export function makeHv(o: {
   domains?: number; nrPages?: number; extraPages?: number; image?: Uint8Array; seed?: bigint; frames?: number; callbacks?: HvCallbacks;
-  nested?: boolean; forceIpi?: boolean; engineDriven?: boolean;
+  nested?: boolean; forceIpi?: boolean; engineDriven?: boolean; pageLockCheck?: boolean;
 } = {}): TestHv {
   const firstMfn = 0x100;
   const nrFrames = o.frames ?? 640;
@@ -116,6 +116,7 @@ export function makeHv(o: {
     ...(o.nested !== undefined ? { nested: o.nested } : {}),
     ...(o.forceIpi !== undefined ? { forceIpi: o.forceIpi } : {}),
     ...(o.engineDriven !== undefined ? { engineDriven: o.engineDriven } : {}),
+    ...(o.pageLockCheck !== undefined ? { pageLockCheck: o.pageLockCheck } : {}),
   });
   const doms: TestDomain[] = [];
   for (let i = 0; i < (o.domains ?? 2); i++) {

@@ -6,7 +6,7 @@
 // its CPU first.
 
 import { C, select } from "../cpu";
-import { CPU_RES_PA, CPU_AC_KIND, CPU_RFLAGS, X86_LAZY_OP, X86_EVENTS, LAZY_NONE } from "../layout";
+import { CPU_RES_PA, CPU_AC_KIND, CPU_RFLAGS, X86_LAZY_OP, X86_EVENTS, X86_CYCLES, LAZY_NONE } from "../layout";
 import { run as x86RunLoop } from "./cpu/execute";
 import { request as apicRequest, apicWrite } from "./cpu/apic";
 import { flushDecoded } from "./cpu/code";
@@ -23,6 +23,8 @@ import {
   invlpg, invpcid, movToCr0, movToCr3, movToCr4, writeEfer, writePkru, writeRflags, syncDerivedState,
 } from "./invalidate";
 import { benchOffset } from "../common/bench";
+import { cpuid, emulateMsr } from "./cpu/system";
+import { gpr, RAX, RCX } from "./cpu/state";
 
 /** The x2APIC EOI register (SDM Vol.3A 11.12.1.2). */
 const MSR_X2APIC_EOI: u32 = 0x80B;
@@ -162,6 +164,32 @@ export function x86EndOfInterrupt(cpu: u32): void {
 export function x86RequestInterrupt(cpu: u32, vector: u32): void {
   select(cpu);
   apicRequest(cpu, vector, false);
+}
+
+/**
+ * CPUID with the CPU's EAX and ECX as leaf and subleaf, as the bare CPU
+ * answers it (EAX–EDX written): a hypervisor emulating a CPUID exit starts
+ * from these values.
+ */
+export function x86ExecuteCpuid(cpu: u32): void {
+  select(cpu);
+  cpuid(<u32>gpr(RAX), <u32>gpr(RCX));
+}
+
+/** RDMSR (write 0) or WRMSR (1) of ECX with RDX:RAX as the bare CPU does it; 0, or 1 for #GP(0). */
+export function x86EmulateMsr(cpu: u32, write: u32): u32 {
+  select(cpu);
+  return emulateMsr(write != 0);
+}
+
+/**
+ * Time passes while the CPU waits: its cycle count (the TSC) moves on to
+ * `cycles`, never back. A hypervisor keeps a vCPU's clock from going back
+ * when it lands on a pCPU whose clock is behind.
+ */
+export function x86SkipTo(cpu: u32, cycles: u64): void {
+  select(cpu);
+  if (cycles > load<u64>(C + X86_CYCLES)) store<u64>(C + X86_CYCLES, cycles);
 }
 
 /** Drops every decoded instruction: call after the host writes memory that may hold code. */

@@ -57,6 +57,8 @@ export interface HvOptions {
   migrate?: number;
   /** --set-way (AArch64): how set/way operations are handled; default "trap". */
   setWay?: "trap" | "trap-inline" | "passthrough";
+  /** --hvm (x86-64): the image runs unchanged as an HVM domain (EPT, VPIDs, a virtual x2APIC) instead of a PV kernel. */
+  hvm?: boolean;
 }
 
 /**
@@ -100,6 +102,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
       ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
       ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
       ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
+      ...(o.hv.hvm ? { hvm: true } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
     ...(o.systemCache === false ? { systemCache: false } : {}),
@@ -196,7 +199,8 @@ export function parseSchedule(text: string): Schedule {
     const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
     const migrate = field(h.migrate === undefined || (typeof h.migrate === "number" && h.migrate >= 0 && h.migrate <= 1), h.migrate as number | undefined, `"options.hv.migrate" must be a number from 0 to 1`);
     const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "passthrough", h.setWay as "trap-inline" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline" or "passthrough" (or absent: trap)`);
-    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}) };
+    const hvm = field(h.hvm === undefined || typeof h.hvm === "boolean", h.hvm as boolean | undefined, `"options.hv.hvm" must be true or false`);
+    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}), ...(hvm ? { hvm } : {}) };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const checkStaleReads = field(o.checkStaleReads === undefined || typeof o.checkStaleReads === "boolean", o.checkStaleReads as boolean | undefined, `"options.checkStaleReads" must be true or false`);

@@ -554,6 +554,21 @@ export class X86Cpu {
     return decodeEvent(v.getUint32(L.X86_ENTRY_INTR_INFO, true), v.getUint32(L.X86_ENTRY_INTR_ERROR, true), L);
   }
 
+  /** CPUID as the bare CPU answers it, with the leaf in EAX and the subleaf in ECX; EAX–EDX are written. */
+  executeCpuid(): void {
+    this.hw.x86ExecuteCpuid(this.index);
+  }
+
+  /** RDMSR or WRMSR of ECX (RDX:RAX) as the bare CPU does it, on this CPU's registers: "ok", or "#GP" with nothing changed. */
+  emulateMsr(write: boolean): X86Outcome {
+    return this.hw.x86EmulateMsr(this.index, write ? 1 : 0) === 0 ? "ok" : "#GP";
+  }
+
+  /** Time passes while the CPU waits: its cycle count (the TSC) moves on to `cycles`, never back. */
+  skipTo(cycles: bigint): void {
+    this.hw.x86SkipTo(this.index, u64("cycles", cycles));
+  }
+
   /** An EOI to this CPU's local APIC: ends the highest interrupt in service (one acknowledged on a VM exit). */
   endOfInterrupt(): void {
     this.hw.x86EndOfInterrupt(this.index);

@@ -50,6 +50,8 @@ export interface X86GuestControls {
    * it is 1.
    */
   virtualIf: boolean;
+  /** CPUID exits (in VMX it always does; a control here so that a PV guest runs it natively, as Xen lets it). */
+  cpuidExiting: boolean;
 }
 
 /** Each boolean control and its GC_* name in the hardware module. */
@@ -58,7 +60,7 @@ const CONTROL_BITS: [Exclude<keyof X86GuestControls, "guestMode" | "exceptionBit
   ["cr3LoadExiting", "GC_CR3_LOAD_EXITING"], ["cr0Exiting", "GC_CR0_EXITING"], ["cr4Exiting", "GC_CR4_EXITING"],
   ["rdmsrExiting", "GC_RDMSR_EXITING"], ["wrmsrExiting", "GC_WRMSR_EXITING"], ["ioExiting", "GC_IO_EXITING"],
   ["vmcallExiting", "GC_VMCALL_EXITING"], ["externalInterruptExiting", "GC_EXTERNAL_INTERRUPT_EXITING"],
-  ["virtualIf", "GC_VIRTUAL_IF"],
+  ["virtualIf", "GC_VIRTUAL_IF"], ["cpuidExiting", "GC_CPUID_EXITING"],
 ];
 
 /** The controls word for the hardware, with every field checked. */
@@ -199,6 +201,8 @@ export type X86GuestExit = GuestExitCommon & (
   /** INVPCID: its type (the register operand's value) and the linear address of its 16-byte descriptor. */
   | { reason: "invpcid"; type: bigint; descriptor: bigint }
   | { reason: "vmcall" }
+  /** CPUID with the leaf in EAX and the subleaf in ECX. */
+  | { reason: "cpuid" }
   /** MOV to CR0, CR3 or CR4 from `register`, which holds `value`. */
   | { reason: "cr-access"; cr: number; register: GprName; value: bigint }
   /** IN or OUT; for OUT `value` is what it writes, for IN the handler puts the value in RAX. */
@@ -262,6 +266,7 @@ export function decodeGuestExit(f: X86VmExitInfo, regs: GuestRegisters, detail: 
       return { ...common, reason: "invpcid", type: regs[register], descriptor: f.guestLinear };
     }
     case L.VMX_EXIT_VMCALL: return { ...common, reason: "vmcall" };
+    case L.VMX_EXIT_CPUID: return { ...common, reason: "cpuid" };
     case L.VMX_EXIT_CR_ACCESS: {
       const register = GPR_NAMES[Number((q >> 8n) & 15n)]!;
       return { ...common, reason: "cr-access", cr: Number(q & 15n), register, value: regs[register] };

@@ -22,6 +22,7 @@ import {
   CNT_IPI_TAKEN, CNT_EXIT_IO, CNT_EXIT_HLT, CNT_EXIT_VMCALL, FEATURE_PAGE1GB, X86_ENTRY_INTR_INFO, EXIT_VMEXIT,
   GC_HLT_EXITING, GC_INVLPG_EXITING, GC_RDMSR_EXITING, GC_WRMSR_EXITING, GC_VMCALL_EXITING,
   GC_EXTERNAL_INTERRUPT_EXITING, VMX_EXIT_HLT, VMX_EXIT_INVLPG, VMX_EXIT_RDMSR, VMX_EXIT_WRMSR, VMX_EXIT_VMCALL,
+  GC_CPUID_EXITING, VMX_EXIT_CPUID,
 } from "../../layout";
 import { features } from "../../cpu";
 import { maxPhysAddr } from "../../phys/ram";
@@ -445,9 +446,31 @@ function writeMsr(msr: u32, v: u64): void {
   raiseGP(0);
 }
 
+/**
+ * RDMSR or WRMSR of ECX as this CPU would execute it, for a hypervisor that
+ * emulates an MSR exit with the bare machine's behaviour: RDX:RAX read or
+ * written, every check made. Returns 0, or 1 for #GP(0) (nothing changed;
+ * the hypervisor injects it). Called outside the run loop, so the fault
+ * does not stay pending.
+ */
+export function emulateMsr(write: bool): u32 {
+  clearFault();
+  if (write) writeMsr(<u32>gpr(RCX), (gpr(RDX) << 32) | (gpr(RAX) & 0xFFFF_FFFF));
+  else {
+    const v = readMsr(<u32>gpr(RCX));
+    if (!faulted()) {
+      setGpr(RAX, v & 0xFFFF_FFFF);
+      setGpr(RDX, v >> 32);
+    }
+  }
+  const fault = faulted();
+  clearFault();
+  return fault ? 1 : 0;
+}
+
 // ── CPUID ────────────────────────────────────────────────────────────────────
 
-function cpuid(leaf: u32, subleaf: u32): void {
+export function cpuid(leaf: u32, subleaf: u32): void {
   let a: u32 = 0;
   let b: u32 = 0;
   let c: u32 = 0;
@@ -646,6 +669,7 @@ export function executeSystem(op: u16, d: usize, rip: u64, nextRip: u64): void {
       return;
     }
     case OP_CPUID:
+      if (instructionExits(GC_CPUID_EXITING, VMX_EXIT_CPUID, 0, rip, nextRip)) return;
       cpuid(<u32>gpr(RAX), <u32>gpr(RCX));
       return;
     case OP_IN:

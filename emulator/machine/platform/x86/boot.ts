@@ -16,7 +16,8 @@
 
 import type { Machine } from "../../core/machine.ts";
 import { PTE } from "./page-tables.ts";
-import { planElf, loadSegments, writeBootInfo, LoadError, type LoadPlan } from "../../core/elf-load.ts";
+import { planElf, loadSegments, writeBootInfo, LoadError, type LoadPlan, type LoadTarget } from "../../core/elf-load.ts";
+import type { X86Registers, X86State } from "../../cpu/x86-cpu.ts";
 
 export { LoadError, type LoadPlan };
 export { BOOT_MAGIC, BOOT_VERSION, BOOT_INFO, CMDLINE_MAX_BYTES, encodeCmdline } from "../../core/elf-load.ts";
@@ -72,38 +73,62 @@ export interface BootParams {
  */
 export function bootX86(m: Machine, plan: LoadPlan, params: BootParams): void {
   const ramBytes = m.memory.ranges().reduce((n, r) => (r.base === 0n ? r.size : n), 0n);
-  loadSegments(m, plan);
-  writeBootInfo(m, BOOT_INFO_ADDR, CMDLINE_ADDR, ramBytes, params.cmdline);
+  writeX86BootMemory(m, plan, ramBytes, params);
+  for (const cpu of m.cpus) {
+    cpu.reset();
+    const start = x86BootState(plan, cpu.index);
+    cpu.setRegisters(start.registers);
+    cpu.setState(start.state);
+  }
+  m.hw.x86CodeChanged();
+}
 
-  GDT_DESCRIPTORS.forEach((d, i) => m.memory.write64(GDT_ADDR + BigInt(8 * i), d));
+/**
+ * What the protocol writes into physical memory (the image, the boot
+ * information, the GDT, the identity map), through any writer of physical
+ * addresses: the machine's RAM, or a domain's guest-physical memory under
+ * the HVM hypervisor, which boots an image as this protocol does.
+ */
+export function writeX86BootMemory(target: LoadTarget, plan: LoadPlan, ramBytes: bigint, params: BootParams): void {
+  const memory = target.memory;
+  const write64 = (pa: bigint, v: bigint) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, v, true);
+    memory.write(pa, b);
+  };
+  loadSegments(target, plan);
+  writeBootInfo(target, BOOT_INFO_ADDR, CMDLINE_ADDR, ramBytes, params.cmdline);
+
+  GDT_DESCRIPTORS.forEach((d, i) => write64(GDT_ADDR + BigInt(8 * i), d));
 
   // Identity map of [0, 4 GiB) with 2 MiB pages: PML4[0] → PDPT, PDPT[0..3] → four PDs.
   const table = PTE.P | PTE.RW;
-  m.memory.write(PML4_ADDR, new Uint8Array(0x6000));
-  m.memory.write64(PML4_ADDR, PDPT_ADDR | table);
+  memory.write(PML4_ADDR, new Uint8Array(0x6000));
+  write64(PML4_ADDR, PDPT_ADDR | table);
   const pdCount = Number(IDENTITY_MAP_BYTES >> 30n);
   const pds = new Uint8Array(0x1000 * pdCount);
   const pv = new DataView(pds.buffer);
   for (let gib = 0; gib < pdCount; gib++) {
     const pd = PD_ADDR + BigInt(0x1000 * gib);
-    m.memory.write64(PDPT_ADDR + BigInt(8 * gib), pd | table);
+    write64(PDPT_ADDR + BigInt(8 * gib), pd | table);
     for (let i = 0; i < 512; i++) {
       const pa = (BigInt(gib) << 30n) | (BigInt(i) << 21n);
       pv.setBigUint64(0x1000 * gib + 8 * i, pa | PTE.P | PTE.RW | PTE.PS, true);
     }
   }
-  m.memory.write(PD_ADDR, pds);
+  memory.write(PD_ADDR, pds);
+}
 
-  for (const cpu of m.cpus) {
-    cpu.reset();
-    cpu.setRegisters({ cr0: BOOT_CR0, cr3: PML4_ADDR, cr4: BOOT_CR4, efer: BOOT_EFER });
-    const zeroGprs = { rax: 0n, rcx: 0n, rdx: 0n, rbx: 0n, rsp: 0n, rbp: 0n, r8: 0n, r9: 0n, r10: 0n, r11: 0n, r12: 0n, r13: 0n, r14: 0n, r15: 0n };
-    cpu.setState({
+/** The registers CPU `index` starts with: 64-bit mode at the entry, RDI its index, RSI the boot information. */
+export function x86BootState(plan: LoadPlan, index: number): { registers: Partial<X86Registers>; state: Partial<X86State> } {
+  const zeroGprs = { rax: 0n, rcx: 0n, rdx: 0n, rbx: 0n, rsp: 0n, rbp: 0n, r8: 0n, r9: 0n, r10: 0n, r11: 0n, r12: 0n, r13: 0n, r14: 0n, r15: 0n };
+  return {
+    registers: { cr0: BOOT_CR0, cr3: PML4_ADDR, cr4: BOOT_CR4, efer: BOOT_EFER },
+    state: {
       ...zeroGprs,
-      rip: plan.elf.entry, rflags: BOOT_RFLAGS, rdi: BigInt(cpu.index), rsi: BOOT_INFO_ADDR,
+      rip: plan.elf.entry, rflags: BOOT_RFLAGS, rdi: BigInt(index), rsi: BOOT_INFO_ADDR,
       cs: GDT_SELECTORS.KERNEL_CS, ss: GDT_SELECTORS.KERNEL_DS, cpl: 0,
       gdtrBase: GDT_ADDR, gdtrLimit: GDT_LIMIT, idtrBase: 0n, idtrLimit: 0,
-    });
-  }
-  m.hw.x86CodeChanged();
+    },
+  };
 }

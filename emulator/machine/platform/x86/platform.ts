@@ -47,14 +47,19 @@ export interface PlatformOptions {
   disassembler?: Disassembler;
 }
 
+/** The x86-64 machine of a run: its CPUs, `ramBytes` of RAM at 0, TLB chaos and the detector as asked (bare, and under a hypervisor). */
+export function x86Machine(options: RecordedOptions, ramBytes: bigint, p: PlatformOptions = {}): Machine {
+  const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
+  return new Machine({
+    cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: ramBytes }], ...(chaos ? { chaos } : {}),
+    ...(p.detector ? { detectMissingInvalidation: true } : {}),
+  });
+}
+
 /** Boots an x86-64 image as `shootdown run` does; throws LoadError when it cannot be booted. */
 export function bootX86Platform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}): X86Platform {
   const plan: LoadPlan = planLoad(image, options.memBytes);
-  const chaos = options.tlbChaos === undefined ? undefined : { seed: options.seed ?? 0n, meanInterval: chaosInterval(options.tlbChaos) };
-  const m = new Machine({
-    cpus: options.cpus, maxPhysAddr: 46, ram: [{ base: 0n, size: options.memBytes }], ...(chaos ? { chaos } : {}),
-    ...(p.detector ? { detectMissingInvalidation: true } : {}),
-  });
+  const m = x86Machine(options, options.memBytes, p);
   bootX86(m, plan, { cmdline: options.cmdline });
   return new X86Platform(m, plan, options.memBytes, console, p.disassembler ?? NO_DISASSEMBLER);
 }
