@@ -19,10 +19,6 @@
 // bound: a flush that never completes is a failure of kind "exit-status"
 // (status 3, --max-steps), a crash or an internal error as the harness
 // classifies them.
-//
-// It needs `run --hv --hvm` with the HVM host answering Viridian CPUID
-// leaves, MSRs and hypercalls through this layer (the hvm-core branch);
-// until that is on main, hvmHypercallSurface does not call it.
 
 import { assemble, formatDiagnostic, writeElf } from "../../asm/index.ts";
 import { HV_STATUS_NAMES, HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_VP_INDEX } from "../../hypervisor/x86/hvm/hyperv-tlfs.ts";
