@@ -70,27 +70,14 @@ export function bootArmHvPlatform(image: Uint8Array, options: RecordedOptions, c
   const frames = new FrameTable(Number(ARM_RAM_BASE >> BigInt(PAGE_SHIFT)), Number(options.memBytes >> BigInt(PAGE_SHIFT)));
   const alloc = new FrameAllocator(frames, seed);
   const domain = new Domain(ARM_DOMID, Number(domMem >> BigInt(PAGE_SHIFT)), hv.vcpus);
-  const p2m = new P2m(m.memory, () => {
-    const page = alloc.take()!;
-    m.memory.write(maddr(page.mfn), new Uint8Array(PAGE_SIZE));
-    return page.mfn;
-  }, ARM_DOMID);
-  // The domain's RAM, one frame per GFN: never the GFN's own number, never the frame after the previous GFN's.
+  const p2m = new P2m(m.memory, () => alloc.takeTable((mfn) => m.memory.write(maddr(mfn), new Uint8Array(PAGE_SIZE))), ARM_DOMID);
   const firstGfn = Number(ARM_RAM_BASE >> BigInt(PAGE_SHIFT));
-  let previous = -2;
   // The machine-to-guest map of the domain's frames (Xen's M2P), for naming a machine address by IPA.
   const m2p = new Map<number, number>();
-  for (let gfn = firstGfn; gfn < firstGfn + domain.maxPages; gfn++) {
-    const page = alloc.take((mfn) => mfn !== gfn && mfn !== previous + 1)!;
-    page.owner = domain;
-    page.count = 1;
-    page.allocated = true;
-    domain.pageList.add(page.mfn);
-    domain.totPages++;
-    p2m.set(gfn, page.mfn);
-    m2p.set(page.mfn, gfn);
-    previous = page.mfn;
-  }
+  alloc.populateRam(domain, firstGfn, (gfn, mfn) => {
+    p2m.set(gfn, mfn);
+    m2p.set(mfn, gfn);
+  });
   const guest: LoadTarget = { memory: guestWriter(m.memory, p2m, domMem), cpus: { length: hv.vcpus } };
   loadSegments(guest, plan);
   const info = armBootInfoAddress(domMem);

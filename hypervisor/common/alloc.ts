@@ -9,6 +9,7 @@
 
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import type { FrameTable, PageInfo } from "./frame-table.ts";
+import type { Domain } from "./domain.ts";
 
 export class FrameAllocator {
   private readonly freeList: number[] = [];
@@ -58,5 +59,38 @@ export class FrameAllocator {
     if (page.free) throw new Error(`MFN 0x${page.mfn.toString(16)} freed twice`);
     page.free = true;
     this.freeList.push(page.mfn);
+  }
+
+  /**
+   * A frame for a table of the hypervisor's own (a p2m or EPT table): taken,
+   * and zeroed through `zero`, its machine frame returned.
+   */
+  takeTable(zero: (mfn: number) => void): number {
+    const page = this.take();
+    if (!page) throw new Error("no free machine frame left for a p2m table");
+    zero(page.mfn);
+    return page.mfn;
+  }
+
+  /**
+   * A domain's RAM, one frame per GFN in [firstGfn, firstGfn + d.maxPages):
+   * never the GFN's own number, never the frame after the previous GFN's, so
+   * that the guest-physical to machine map is neither identity nor
+   * contiguous (a translation the hypervisor forgets shows). Each frame is
+   * the domain's, with its allocation reference; `map` enters it in the p2m.
+   */
+  populateRam(d: Domain, firstGfn: number, map: (gfn: number, mfn: number) => void): void {
+    let previous = -2;
+    for (let gfn = firstGfn; gfn < firstGfn + d.maxPages; gfn++) {
+      const page = this.take((mfn) => mfn !== gfn && mfn !== previous + 1);
+      if (!page) throw new Error(`no free machine frame left for d${d.domid}'s GFN 0x${gfn.toString(16)}`);
+      page.owner = d;
+      page.count = 1;
+      page.allocated = true;
+      d.pageList.add(page.mfn);
+      d.totPages++;
+      map(gfn, page.mfn);
+      previous = page.mfn;
+    }
   }
 }

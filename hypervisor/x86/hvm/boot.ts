@@ -106,22 +106,8 @@ export function bootHvmPlatform(image: Uint8Array, options: RecordedOptions, con
   const frames = new FrameTable(FIRST_MFN, machineFrames - FIRST_MFN);
   const alloc = new FrameAllocator(frames, seed);
   const domain = new Domain(HVM_DOMID, Number(domMem >> BigInt(PAGE_SHIFT)), hv.vcpus);
-  const ept = new Ept(m.memory, () => {
-    const page = alloc.take()!;
-    m.memory.write(maddr(page.mfn), new Uint8Array(PAGE_SIZE));
-    return page.mfn;
-  });
-  let previous = -2;
-  for (let gfn = 0; gfn < domain.maxPages; gfn++) {
-    const page = alloc.take((mfn) => mfn !== gfn && mfn !== previous + 1)!;
-    page.owner = domain;
-    page.count = 1;
-    page.allocated = true;
-    domain.pageList.add(page.mfn);
-    domain.totPages++;
-    ept.set(gfn, page.mfn);
-    previous = page.mfn;
-  }
+  const ept = new Ept(m.memory, () => alloc.takeTable((mfn) => m.memory.write(maddr(mfn), new Uint8Array(PAGE_SIZE))));
+  alloc.populateRam(domain, 0, (gfn, mfn) => ept.set(gfn, mfn));
   // The bare protocol, in guest-physical memory: the boot information's CPU count is the vCPU count.
   writeX86BootMemory({ memory: guestWriter(m.memory, ept, domMem), cpus: { length: hv.vcpus } }, plan, domMem, { cmdline: options.cmdline });
   m.hw.x86CodeChanged();
