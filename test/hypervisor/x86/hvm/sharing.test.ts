@@ -86,7 +86,7 @@ describe("memory sharing between HVM domains", () => {
       const mfn = d.ept.lookup(GFN)!;
       return engine.platform.machine.memory.read(BigInt(mfn) << 12n, 4096).every((b) => b === 0x5a);
     });
-    for (let i = 0; i < 100 && !filled(); i++) engine.resume(engine.steps + 20_000n);
+    for (let i = 0; i < 100 && !filled(); i++) engine.resume(undefined, 20_000n);
     expect(filled()).toBe(true);
     const h = host();
     const [d1, d2] = h.domains.map((d) => d.domain) as [NonNullable<HvmHost["domain"]>, NonNullable<HvmHost["domain"]>];
