@@ -104,7 +104,7 @@ export class LockSanitizer {
 
   constructor(
     nrPcpus: number,
-    /** --page-lock-check: the 2018 debug check on checked page locks, and the MFN-order rule. */
+    /** --page-lock-check: the 2018 debug check on checked page locks. */
     readonly pageLockCheck: boolean,
     /** The engine's decision number now. */
     private readonly step: () => number,
@@ -273,6 +273,11 @@ export class LockSanitizer {
     });
     const mfns = cycle.flatMap((c) => (this.pcpus[c]!.spin!.mfn !== undefined ? [this.pcpus[c]!.spin!.mfn!] : []));
     this.violation("abba-deadlock", cpu, cycle, mfns, `deadlock: ${links.join("; ")}: each waits for a lock another of them holds`);
+  }
+
+  /** The pCPUs spinning on mfn's page lock (in page_lock or put_page_type), for the debugger. */
+  spinnersOn(mfn: number): number[] {
+    return this.pcpus.flatMap((p, i) => (p.spin?.mfn === mfn ? [i] : []));
   }
 
   /** The pCPU that holds mfn's page lock, or -1. */

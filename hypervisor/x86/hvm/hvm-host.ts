@@ -67,6 +67,7 @@ import type { Ept } from "./ept.ts";
 import { HvmVcpu, type HvmSaved } from "./vcpu.ts";
 import type { IpiRequest } from "./vlapic.ts";
 import { HvmDomain } from "./hvm-domain.ts";
+import { inspectHvm } from "./inspect.ts";
 import { DAEMON_ODDS, HvmSharing } from "./hvm-sharing.ts";
 import { DEFAULT_SHARING, type MemSharingOptions } from "../mem-sharing.ts";
 import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
@@ -655,6 +656,11 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
   *memoryOp(a: HvmVcpu, cmd: bigint, arg: bigint): Generator<StepLabel, bigint, void> {
     const i = this.sched.where(a);
     return yield* this.sharing.memoryOp(this.on(i, a), this.cpus[i]!, cmd, arg);
+  }
+
+  /** The debugger's frame, shared, domain and hypercalls commands (inspect.ts). */
+  inspect(command: string, args: readonly string[]): string[] | undefined {
+    return inspectHvm(this, command, args);
   }
 
   // ── The summary ────────────────────────────────────────────────────────────
