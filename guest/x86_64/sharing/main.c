@@ -11,6 +11,7 @@
  * targets=identical|any domains=N shares=N seed=N (README.md).
  */
 #include "sharing.h"
+#include "cmdline.h" /* guest/c/include: the command line, word by word */
 
 struct config cfg = {
 	.pages = 16, .same = ~0u, .rounds = 100, .reads = 2, .driver = DRIVER_NONE, .targets = TARGETS_IDENTICAL,
@@ -47,91 +48,37 @@ void die(int status)
 	arch_exit(status);
 }
 
-/* ── The command line ───────────────────────────────────────────────────── */
+/* ── The command line (parsed by vCPU 0 while the others wait) ──────────── */
 
-static int word_is(const char *w, unsigned len, const char *s)
-{
-	unsigned n = (unsigned)strlen(s);
-	return len == n && memcmp(w, s, n) == 0;
-}
+_Static_assert(EXIT_BAD_CMDLINE == CMDLINE_BAD_STATUS, "cmdline.h ends a bad command line with this guest's status");
 
 static const char *const driver_names[] = { "none", "dom0" };
 static const char *const targets_names[] = { "identical", "any" };
 
-/* The index of value among names, or a line naming the key and the choices, and status 2. */
-static unsigned choose(const char *key, const char *v, unsigned len, const char *const *names, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (word_is(v, len, names[i]))
-			return i;
-	lock_console();
-	kprintf("sharing: bad command line: %s=", key);
-	for (unsigned i = 0; i < len; i++)
-		arch_putc(v[i]);
-	kprintf(" (one of:");
-	for (unsigned i = 0; i < n; i++)
-		kprintf(" %s", names[i]);
-	kprintf(")\n");
-	die(EXIT_BAD_CMDLINE);
-}
-
-static uint64_t number(const char *key, const char *v, unsigned len, uint64_t lo, uint64_t hi)
-{
-	uint64_t x = 0;
-	int ok = len > 0 && len <= 10;
-	for (unsigned i = 0; ok && i < len; i++) {
-		ok = v[i] >= '0' && v[i] <= '9';
-		x = x * 10 + (uint64_t)(v[i] - '0');
-	}
-	if (!ok || x < lo || x > hi)
-		fatal(EXIT_BAD_CMDLINE, "sharing: bad command line: %s wants a number from %lu to %lu\n", key, lo, hi);
-	return x;
-}
-
 static void parse_cmdline(const char *s)
 {
-	while (*s) {
-		while (*s == ' ')
-			s++;
-		if (!*s)
-			break;
-		const char *w = s;
-		while (*s && *s != ' ')
-			s++;
-		unsigned len = (unsigned)(s - w), k = 0;
-		while (k < len && w[k] != '=')
-			k++;
-		const char *v = w + k + 1;
-		unsigned vlen = k < len ? len - k - 1 : 0;
-		int known = k < len;
-		if (known && word_is(w, k, "pages"))
-			cfg.pages = (unsigned)number("pages", v, vlen, 1, MAX_PAGES);
-		else if (known && word_is(w, k, "same"))
-			cfg.same = (unsigned)number("same", v, vlen, 0, MAX_PAGES);
-		else if (known && word_is(w, k, "rounds"))
-			cfg.rounds = (unsigned)number("rounds", v, vlen, 1, 100000);
-		else if (known && word_is(w, k, "reads"))
-			cfg.reads = (unsigned)number("reads", v, vlen, 0, 64);
-		else if (known && word_is(w, k, "driver"))
-			cfg.driver = choose("driver", v, vlen, driver_names, 2);
-		else if (known && word_is(w, k, "targets"))
-			cfg.targets = choose("targets", v, vlen, targets_names, 2);
-		else if (known && word_is(w, k, "domains"))
-			cfg.domains = (unsigned)number("domains", v, vlen, 2, DOMID_FIRST_RESERVED - 1);
-		else if (known && word_is(w, k, "shares"))
-			cfg.shares = (unsigned)number("shares", v, vlen, 0, 100000);
-		else if (known && word_is(w, k, "seed"))
-			cfg.seed = number("seed", v, vlen, 0, 0xffffffffu);
+	struct cmdline_word w;
+	while (cmdline_next(&s, &w)) {
+		if (cmdline_is(&w, "pages"))
+			cfg.pages = (unsigned)cmdline_number("sharing", &w, 1, MAX_PAGES);
+		else if (cmdline_is(&w, "same"))
+			cfg.same = (unsigned)cmdline_number("sharing", &w, 0, MAX_PAGES);
+		else if (cmdline_is(&w, "rounds"))
+			cfg.rounds = (unsigned)cmdline_number("sharing", &w, 1, 100000);
+		else if (cmdline_is(&w, "reads"))
+			cfg.reads = (unsigned)cmdline_number("sharing", &w, 0, 64);
+		else if (cmdline_is(&w, "driver"))
+			cfg.driver = cmdline_choose("sharing", &w, driver_names, 2);
+		else if (cmdline_is(&w, "targets"))
+			cfg.targets = cmdline_choose("sharing", &w, targets_names, 2);
+		else if (cmdline_is(&w, "domains"))
+			cfg.domains = (unsigned)cmdline_number("sharing", &w, 2, DOMID_FIRST_RESERVED - 1);
+		else if (cmdline_is(&w, "shares"))
+			cfg.shares = (unsigned)cmdline_number("sharing", &w, 0, 100000);
+		else if (cmdline_is(&w, "seed"))
+			cfg.seed = cmdline_number("sharing", &w, 0, 0xffffffffu);
 		else
-			known = 0;
-		if (known)
-			continue;
-		lock_console();
-		kprintf("sharing: bad command line: unknown word '");
-		for (unsigned i = 0; i < len; i++)
-			arch_putc(w[i]);
-		kprintf("' (pages= same= rounds= reads= driver= targets= domains= shares= seed=)\n");
-		die(EXIT_BAD_CMDLINE);
+			cmdline_unknown("sharing", &w, "pages= same= rounds= reads= driver= targets= domains= shares= seed=");
 	}
 	if (cfg.same == ~0u)
 		cfg.same = cfg.pages / 2;

@@ -9,21 +9,13 @@
  * waits the same way (guest/x86_64/linux/smp.c).
  */
 #include "sharing.h"
+#include "x86-idt.h" /* guest/c/include */
 
 #define WAKE_VECTOR       0xFD
 #define APIC_SIVR_ENABLE  (1u << 8)
 
-struct interrupt_frame {
-	uint64_t rip, cs, rflags, rsp, ss;
-};
 typedef unsigned long long uword_t;
 
-struct idt_gate {
-	uint16_t offset_low, selector;
-	uint8_t ist, type;
-	uint16_t offset_mid;
-	uint32_t offset_high, reserved;
-} __attribute__((packed));
 /* One IDT per vCPU, each built by its own vCPU, so that none waits for another to boot. */
 static struct idt_gate idt[MAX_CPUS][256] __attribute__((aligned(16)));
 
@@ -66,30 +58,15 @@ __attribute__((interrupt)) static void unexpected_exception(struct interrupt_fra
 	      this_cpu(), (uint64_t)error_code, frame->rip);
 }
 
-static void set_gate(struct idt_gate *table, unsigned vector, void *handler)
-{
-	uint64_t a = (uint64_t)(uintptr_t)handler;
-	table[vector] = (struct idt_gate){
-		.offset_low = (uint16_t)a, .selector = 0x08, .type = 0x8E, /* present 64-bit interrupt gate */
-		.offset_mid = (uint16_t)(a >> 16), .offset_high = (uint32_t)(a >> 32),
-	};
-}
-
 /* The exceptions and the wake-up vector; any other vector is not present, and its delivery faults to #GP's handler. */
 void smp_init_cpu(unsigned cpu)
 {
 	struct idt_gate *table = idt[cpu];
-	for (unsigned v = 0; v < 32; v++) {
-		int error_code = v == 8 || (v >= 10 && v <= 13) || v == 17;
-		set_gate(table, v, error_code ? (void *)unexpected_exception : (void *)unexpected_interrupt);
-	}
-	set_gate(table, 14, (void *)page_fault);
-	set_gate(table, WAKE_VECTOR, (void *)wake_interrupt);
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof(idt[0]) - 1, (uint64_t)(uintptr_t)table };
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	for (unsigned v = 0; v < 32; v++)
+		idt_set_gate(table, v, idt_vector_has_error_code(v) ? (void *)unexpected_exception : (void *)unexpected_interrupt);
+	idt_set_gate(table, 14, (void *)page_fault);
+	idt_set_gate(table, WAKE_VECTOR, (void *)wake_interrupt);
+	idt_load(table, 256);
 	wrmsr(MSR_X2APIC_SIVR, APIC_SIVR_ENABLE | 0xFF);
 }
 
