@@ -163,7 +163,9 @@ static void boot(const struct shootdown_boot_info *info)
 static void final_line(void)
 {
 	if (cfg.driver == DRIVER_DOM0 && cfg.domid == 0) {
+		lock_console();
 		driver_summary();
+		unlock_console();
 		return;
 	}
 	unsigned reads = 0, writes = 0, changed = 0;
@@ -175,8 +177,10 @@ static void final_line(void)
 		writes += stats[c].writes;
 		changed += stats[c].changed;
 	}
+	lock_console();
 	kprintf("sharing: dom%u vcpus=%u pages=%u same=%u rounds=%u reads=%u writes=%u changed=%u driver=%s: data correct\n",
 		cfg.domid, cfg.ncpus, cfg.pages, cfg.same, cfg.rounds, reads, writes, changed, driver_names[cfg.driver]);
+	unlock_console();
 }
 
 int kmain(unsigned cpu, const struct shootdown_boot_info *info)
@@ -201,8 +205,6 @@ int kmain(unsigned cpu, const struct shootdown_boot_info *info)
 	barrier(&finished, cfg.ncpus, 0, cfg.ncpus);
 	if (cpu != 0)
 		return 0;
-	lock_console();
 	final_line();
-	unlock_console();
 	return EXIT_OK;
 }
