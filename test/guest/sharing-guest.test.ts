@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Engine } from "../../emulator/machine/core/engine.ts";
-import type { RunEnd } from "../../emulator/machine/core/exits.ts";
+import type { RunEnd } from "../../emulator/machine/core/run-end.ts";
 import { withDefaults } from "../../emulator/run-guest.ts";
 import { engineFor } from "../../emulator/run.ts";
 import type { X86Cpu } from "../../emulator/machine/cpu/x86-cpu.ts";
