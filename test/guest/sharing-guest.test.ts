@@ -7,9 +7,9 @@
 // final line; each bad command-line word is one line and status 2; its
 // checker fails on another domain's data, a stale generation, a torn word,
 // a wrong frame and a generation nobody in the domain wrote, poked into the
-// region in the middle of a run; and the driver's XENMEM_sharing_op calls
-// are what memory.h lays out, checked against a stand-in for the
-// hypervisor's side until shootdown has it.
+// region in the middle of a run; and on shootdown's memory sharing with
+// several domains the driver's XENMEM_sharing_op calls are what memory.h
+// lays out, its shares take effect and the workload sees only its own data.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -24,7 +24,7 @@ import type { X86Cpu } from "../../emulator/machine/cpu/x86-cpu.ts";
 import { bootHvmPlatform } from "../../hypervisor/x86/hvm/boot.ts";
 import type { HvmHost } from "../../hypervisor/x86/hvm/hvm-host.ts";
 import type { HvmVcpu } from "../../hypervisor/x86/hvm/vcpu.ts";
-import { ROOT, shootdown } from "../helpers/run.ts";
+import { ROOT, shootdown, stats } from "../helpers/run.ts";
 import { compilerAvailable } from "./c/build.mjs";
 
 const DIR = join(ROOT, "guest", "x86_64", "sharing");
@@ -238,179 +238,160 @@ describe("guest/x86_64/sharing/kernel.elf", () => {
   });
 });
 
-// ── The driver, against a stand-in for the hypervisor's side ────────────────
-//
-// Until shootdown's HVM host gives domain ids and XENMEM_sharing_op, these
-// tests give one domain Xen's leaf base+4 with XEN_HVM_CPUID_DOMID_PRESENT
-// and answer its VMCALLs with a fake that records each call: enough to hold
-// the driver to the ABI the README states (memory.h's layout, nominate's
-// handle out, the pairs of opposite shares), not a model of sharing.
+// ── Several domains, on shootdown's memory sharing ─────────────────────────
 
-const XEN_HVM_LEAF = 0x40000104;
-const XEN_HVM_CPUID_DOMID_PRESENT = 1 << 4;
+const XEN_SHARING_OPS = { nominate: 0, share: 2 };
 
 interface SharingCall {
+  domid: number;
   vcpu: number;
-  op: number;
-  domain: number;
-  gfn: bigint;
-  sourceHandle: bigint;
-  clientGfn: bigint;
-  clientHandle: bigint;
-  clientDomain: number;
-  raw: Uint8Array;
+  /** The argument before the call and after it (nominate's handle comes back in it). */
+  before: Uint8Array;
+  after: Uint8Array;
   rc: number;
-  /** The handle a successful nominate was given back. */
-  handle?: bigint;
 }
+const u16 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint16(at, true);
+const u64 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);
 
 /**
- * Boots the image as one HVM domain whose CPUID says domain `domid`, with
- * XENMEM_sharing_op answered by `answer` (a result for each call; nominate
- * gets a fresh handle).
+ * Runs the image in-process as HVM domains 0..n-1 (`--domains 0,1,…`, d0
+ * privileged) on shootdown's host, recording every VMCALL domain 0 makes
+ * (its argument before and after, its result) on the way to the host,
+ * which answers it.
  */
-function runWithFakeSharing(cmdline: string, answer: (c: SharingCall, n: number) => number, o: { domid?: number; vcpus?: number } = {}) {
+function runDomains(cmdline: string, o: { domains?: number; vcpus?: number; cpus?: number; sharingDaemon?: boolean } = {}) {
   const bytes: number[] = [];
   const calls: SharingCall[] = [];
-  const other: bigint[] = [];
-  const options = withDefaults({ cpus: 2, cmdline, maxSteps: 100_000_000n, hv: { domains: 1, vcpus: o.vcpus ?? 4, domMemBytes: 16n << 20n, hvm: true } }, "x86_64");
+  const options = withDefaults({
+    cpus: o.cpus ?? 4, cmdline, maxSteps: 200_000_000n,
+    hv: { domains: o.domains ?? 3, vcpus: o.vcpus ?? 2, domMemBytes: 16n << 20n, hvm: true, dom0: true, ...(o.sharingDaemon ? { sharingDaemon: true } : {}) },
+  }, "x86_64");
   let host: HvmHost | undefined;
-  let handles = 0n;
   const engine = new Engine({
     options, log: false, console: (b) => bytes.push(b),
     build: (opts, console) => bootHvmPlatform(KERNEL, opts, console, {}, {
       host: (h) => {
         host = h;
-        const cpuid = h.hypercalls.cpuid.bind(h.hypercalls);
-        h.hypercalls.cpuid = (leaf) => (leaf === XEN_HVM_LEAF ? [XEN_HVM_CPUID_DOMID_PRESENT, 0, o.domid ?? 0, 0] : cpuid(leaf));
-        h.hypercalls.vmcall = function* (cpu: X86Cpu, a: HvmVcpu) {
-          yield { what: "the test's XENMEM_sharing_op" };
-          const [rax, rdi, rsi] = [cpu.gpr("rax"), cpu.gpr("rdi"), cpu.gpr("rsi")];
-          if (rax !== 12n || rdi !== 22n) {
-            other.push(rax);
-            return { rax: BigInt.asUintN(64, -38n), restart: false };
-          }
-          const raw = h.readGuestPhys(rsi, 48)!;
-          const v = new DataView(raw.buffer, raw.byteOffset, 48);
-          const c: SharingCall = {
-            vcpu: a.vcpu.vcpuId, op: v.getUint8(0), domain: v.getUint16(2, true), gfn: v.getBigUint64(8, true),
-            sourceHandle: v.getBigUint64(16, true), clientGfn: v.getBigUint64(24, true), clientHandle: v.getBigUint64(32, true),
-            clientDomain: v.getUint16(40, true), raw, rc: 0,
+        for (const dom of h.domains) {
+          const real = dom.hypercalls.vmcall.bind(dom.hypercalls);
+          dom.hypercalls.vmcall = function* (cpu: X86Cpu, a: HvmVcpu) {
+            const rsi = cpu.gpr("rsi");
+            const before = dom.readGuestPhys(rsi, 48)!;
+            const r = yield* real(cpu, a);
+            calls.push({ domid: dom.domain.domid, vcpu: a.vcpu.vcpuId, before, after: dom.readGuestPhys(rsi, 48)!, rc: Number(BigInt.asIntN(64, r.rax)) });
+            return r;
           };
-          c.rc = answer(c, calls.length);
-          calls.push(c);
-          if (c.op === 0 && c.rc === 0) {
-            const out = new Uint8Array(8);
-            c.handle = ++handles + 0x1000n;
-            new DataView(out.buffer).setBigUint64(0, c.handle, true);
-            h.writeGuestPhys(rsi + 16n, out);
-          }
-          return { rax: BigInt.asUintN(64, BigInt(c.rc)), restart: false };
-        };
+        }
       },
     }),
   });
   const end: RunEnd = engine.runToEnd();
-  return { end, console: Buffer.from(bytes).toString("latin1"), calls, other, host: host! };
+  return { end, console: Buffer.from(bytes).toString("latin1"), calls, host: host!, summary: engine.platform.hypervisorSummary() as Record<string, any> };
 }
 
-const SUMMARY = /^sharing: dom0 driver vcpus=(\d+) shares=(\d+) domains=(\d+) targets=(identical|any) seed=(\d+): nominate ok=(\d+) einval=(\d+) eexist=(\d+) e2big=(\d+) enomem=(\d+); share ok=(\d+) einval=(\d+) s-handle-invalid=(\d+) c-handle-invalid=(\d+) eexist=(\d+) e2big=(\d+) enomem=(\d+)\n$/;
+const SUMMARY = /^\[d0\] sharing: dom0 driver vcpus=(\d+) shares=(\d+) domains=(\d+) targets=(identical|any) seed=(\d+): nominate ok=(\d+) einval=(\d+) eexist=(\d+) e2big=(\d+) enomem=(\d+); share ok=(\d+) einval=(\d+) s-handle-invalid=(\d+) c-handle-invalid=(\d+) eexist=(\d+) e2big=(\d+) enomem=(\d+)$/m;
 
-describe("the driver (driver=dom0) against a stand-in XENMEM_sharing_op", () => {
-  it("nominates two domains' same gfn and shares one into the other, vCPUs 0 and 1 in opposite directions, as memory.h lays the argument out", () => {
-    const r = runWithFakeSharing("driver=dom0 shares=25 domains=3", () => 0);
-    expect(r.other).toEqual([]);
+describe("several HVM domains on shootdown's memory sharing (--hv --hvm --domains 0,1,2)", () => {
+  it("driver=dom0: domain 0 nominates and shares the identical pages of 1 and 2, vCPUs 0 and 1 in opposite directions, as memory.h lays the argument out; 1 and 2 see only their own data through the unshares", () => {
+    const r = runDomains("driver=dom0 shares=30 rounds=40");
+    expect(r.end, r.console).toMatchObject({ kind: "debug-exit", code: 0n });
+    for (const d of [1, 2]) expectFinalLine(r.console.split("\n").filter((l) => l.startsWith(`[d${d}] `)).map((l) => l.slice(5)).join("\n"), { domid: d, vcpus: 2, rounds: 40 });
     const m = r.console.match(SUMMARY);
     expect(m, r.console).not.toBeNull();
-    expect(m!.slice(1, 6)).toEqual(["4", "25", "3", "identical", "1"]);
-    // Every vCPU: 25 × (nominate, nominate, share), all answered 0.
-    expect(m!.slice(6).map(Number)).toEqual([200, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0]);
-    expect(r.end).toMatchObject({ kind: "debug-exit", code: 0n });
+    expect(m!.slice(1, 6)).toEqual(["2", "30", "2", "identical", "1"]);
 
-    const byVcpu = [0, 1, 2, 3].map((k) => r.calls.filter((c) => c.vcpu === k));
-    for (const calls of byVcpu) {
-      expect(calls.map((c) => c.op)).toEqual(Array.from({ length: 75 }, (_, i) => (i % 3 === 2 ? 2 : 0)));
-      for (let i = 0; i < calls.length; i += 3) {
-        const [n1, n2, s] = [calls[i]!, calls[i + 1]!, calls[i + 2]!];
-        // Identical pages only (same= defaults to pages/2 = 8), in two different domains of 1..3.
-        expect(n1.gfn).toBeGreaterThanOrEqual(REGION_GFN);
-        expect(n1.gfn).toBeLessThan(REGION_GFN + 8n);
-        expect(n2.gfn).toBe(n1.gfn);
-        expect(n1.domain).not.toBe(n2.domain);
-        for (const d of [n1.domain, n2.domain]) expect(d === 1 || d === 2 || d === 3).toBe(true);
-        // share: source = the first nominated, client = the second, each with the handle nominate gave back.
-        expect(s).toMatchObject({ domain: n1.domain, gfn: n1.gfn, clientGfn: n1.gfn, clientDomain: n2.domain });
-        expect([s.sourceHandle, s.clientHandle]).toEqual([n1.handle, n2.handle]);
-        // The bytes memory.h leaves unnamed are zero: op's padding, the union's alignment gap, share's tail.
-        for (const at of [1, 4, 5, 6, 7, 42, 43, 44, 45, 46, 47]) expect(s.raw[at], `byte ${at}`).toBe(0);
-        for (const at of [1, 4, 5, 6, 7]) expect(n1.raw[at]).toBe(0);
-      }
-    }
-    // vCPUs 0 and 1 take the same choices and share them in opposite directions; 2 and 3 choose on their own.
-    const shares = (k: number) => byVcpu[k]!.filter((c) => c.op === 2);
-    for (let i = 0; i < 25; i++) {
-      const [a, b] = [shares(0)[i]!, shares(1)[i]!];
-      expect({ gfn: b.gfn, domain: b.domain, clientDomain: b.clientDomain }).toEqual({ gfn: a.gfn, domain: a.clientDomain, clientDomain: a.domain });
-    }
-    expect(shares(2).map((c) => c.gfn)).not.toEqual(shares(3).map((c) => c.gfn));
-    expect(new Set(r.calls.map((c) => c.gfn)).size).toBeGreaterThan(4);
-  });
-
-  it("targets=any shares distinct pages too; seed= changes the choices", () => {
-    const any = runWithFakeSharing("driver=dom0 shares=40 targets=any", () => 0, { vcpus: 2 });
-    const gfns = new Set(any.calls.map((c) => Number(c.gfn - REGION_GFN)));
-    expect(Math.max(...gfns)).toBeGreaterThanOrEqual(8);
-    expect(Math.max(...gfns)).toBeLessThan(16);
-    for (const c of any.calls) expect([1, 2]).toContain(c.domain);
-    const other = runWithFakeSharing("driver=dom0 shares=40 targets=any seed=7", () => 0, { vcpus: 2 });
-    expect(other.calls.map((c) => c.gfn)).not.toEqual(any.calls.map((c) => c.gfn));
-  });
-
-  it("counts each expected error by kind, skips the share when a nominate failed, and ends with status 0", () => {
-    const nominateErrors = [0, 0, 0, -22, 0, -17, 0, -7, 0, -12];
-    const shareErrors = [0, -22, -10, -9, -12, -17, -7];
-    const r = runWithFakeSharing("driver=dom0 shares=30", (c, n) => (c.op === 0 ? nominateErrors[n % 10]! : shareErrors[n % 7]!));
-    expect(r.end).toMatchObject({ kind: "debug-exit", code: 0n });
-    const m = r.console.match(SUMMARY)!;
-    const count = (op: number, rc: number) => r.calls.filter((c) => c.op === op && c.rc === rc).length;
-    expect(m.slice(6).map(Number)).toEqual([
+    // Only domain 0 calls, only XENMEM_sharing_op's nominate_gfn and share, and its counts are the results it got.
+    expect(new Set(r.calls.map((c) => c.domid))).toEqual(new Set([0]));
+    const count = (op: number, rc: number) => r.calls.filter((c) => c.before[0] === op && c.rc === rc).length;
+    expect(m!.slice(6).map(Number)).toEqual([
       count(0, 0), count(0, -22), count(0, -17), count(0, -7), count(0, -12),
       count(2, 0), count(2, -22), count(2, -10), count(2, -9), count(2, -17), count(2, -7), count(2, -12),
     ]);
-    for (const k of [0, -22, -10, -9, -12, -17, -7]) expect(count(2, k), `share ${k}`).toBeGreaterThan(0);
-    // A share follows two nominations that both succeeded, never a failed one.
-    for (const vcpu of [0, 1, 2, 3]) {
-      const calls = r.calls.filter((c) => c.vcpu === vcpu);
-      calls.forEach((c, i) => {
-        if (c.op === 2) expect([calls[i - 1]!.rc, calls[i - 2]!.rc, calls[i - 1]!.op, calls[i - 2]!.op]).toEqual([0, 0, 0, 0]);
-      });
+    expect(count(2, 0)).toBeGreaterThan(0);
+    // The shares really took effect and the workload's writes unshared them.
+    expect(r.summary.sharing).toMatchObject({ shared: expect.any(Number), cowFaults: expect.any(Number) });
+    expect(r.summary.sharing.shared).toBeGreaterThan(0);
+    expect(r.summary.sharing.cowFaults).toBeGreaterThan(0);
+    expect(r.summary.lockViolations).toBe(0);
+
+    const byVcpu = [0, 1].map((k) => r.calls.filter((c) => c.vcpu === k));
+    for (const calls of byVcpu) {
+      let i = 0;
+      while (i < calls.length) {
+        const [n1, n2] = [calls[i]!, calls[i + 1]!];
+        for (const n of [n1, n2]) {
+          expect(n.before[0]).toBe(XEN_SHARING_OPS.nominate);
+          for (const at of [1, 4, 5, 6, 7, ...Array.from({ length: 24 }, (_, k) => 24 + k)]) expect(n.before[at], `nominate byte ${at}`).toBe(0);
+          // Identical pages only: same= defaults to pages/2 = 8.
+          expect(u64(n.before, 8) - REGION_GFN).toBeLessThan(8n);
+        }
+        expect(u64(n2.before, 8)).toBe(u64(n1.before, 8));
+        expect(u16(n1.before, 2)).not.toBe(u16(n2.before, 2));
+        for (const d of [u16(n1.before, 2), u16(n2.before, 2)]) expect([1, 2]).toContain(d);
+        if (n1.rc !== 0 || n2.rc !== 0) {
+          i += 2;
+          continue;
+        }
+        // share: source = the first nominated, client = the second, each with the handle its nominate gave back.
+        const s = calls[i + 2]!;
+        expect(s.before[0]).toBe(XEN_SHARING_OPS.share);
+        expect({ domain: u16(s.before, 2), sourceGfn: u64(s.before, 8), sourceHandle: u64(s.before, 16), clientGfn: u64(s.before, 24), clientHandle: u64(s.before, 32), clientDomain: u16(s.before, 40) }).toEqual({
+          domain: u16(n1.before, 2), sourceGfn: u64(n1.before, 8), sourceHandle: u64(n1.after, 16), clientGfn: u64(n1.before, 8), clientHandle: u64(n2.after, 16), clientDomain: u16(n2.before, 2),
+        });
+        expect(u64(n1.after, 16)).not.toBe(0n);
+        for (const at of [1, 4, 5, 6, 7, 42, 43, 44, 45, 46, 47]) expect(s.before[at], `share byte ${at}`).toBe(0);
+        i += 3;
+      }
+    }
+    // vCPUs 0 and 1 make the same choices, each time in opposite directions.
+    const choices = (k: number) => byVcpu[k]!.filter((c) => c.before[0] === 0).map((c) => `${u64(c.before, 8)} d${u16(c.before, 2)}`);
+    const pairs = (list: string[]) => list.flatMap((x, i) => (i % 2 ? [] : [[x, list[i + 1]]]));
+    const [zero, one] = [pairs(choices(0)), pairs(choices(1))];
+    expect(zero).toHaveLength(30);
+    expect(one).toEqual(zero.map(([a, b]) => [b, a]));
+  });
+
+  it("driver=dom0 under each of Xen's earlier sharing locks stops at the lock sanitizer's report (status 4) in its first shares", () => {
+    const histories: [string[], RegExp][] = [
+      [["--sharing-lock", "generic", "--page-lock-check"], /--page-lock-check: a CPU holds at most one page lock, Xen cf4b30dca0/],
+      [["--sharing-order", "unordered"], /out of MFN order, an ABBA deadlock/],
+      [["--sharing-release", "before-unlock"], /spins in _put_page_type on MFN 0x[0-9a-f]+ until its page lock is released, and pCPU \d holds that lock itself/],
+    ];
+    for (const [options, report] of histories) {
+      const r = shootdown("run", ELF, "--hv", "--hvm", "--domains", "0,1,2", "--cpus", "4", "--vcpus", "2", ...options, "--", "driver=dom0", "rounds=30");
+      expect(r.status, options.join(" ")).toBe(4);
+      expect(r.stderr).toMatch(report);
     }
   });
 
-  it("an unexpected result is one line naming the call and status 1; -ENOSYS is status 3", () => {
-    const eperm = runWithFakeSharing("driver=dom0", (c) => (c.op === 2 ? -1 : 0), { vcpus: 1 });
-    const s = eperm.calls.find((c) => c.op === 2)!;
-    expect(eperm.console).toBe(
-      `sharing: dom0 vcpu0: XENMEM_sharing_op share d${s.domain} gfn ${s.gfn.toString(16)} handle ${s.sourceHandle.toString(16)} into d${s.clientDomain} gfn ${s.clientGfn.toString(16)} handle ${s.clientHandle.toString(16)} returned -1, not an expected result\n`,
-    );
-    expect(eperm.end).toMatchObject({ kind: "debug-exit", code: 1n });
-    const handle = runWithFakeSharing("driver=dom0", () => -10, { vcpus: 1 });
-    expect(handle.console).toMatch(/^sharing: dom0 vcpu0: XENMEM_sharing_op nominate_gfn d[12] gfn 80[0-7] returned -10, not an expected result\n$/);
-    const enosys = runWithFakeSharing("driver=dom0", () => -38, { vcpus: 1 });
-    expect(enosys.console).toBe("sharing: dom0 vcpu0: XENMEM_sharing_op nominate_gfn returned -ENOSYS: the hypervisor has no memory sharing\n");
-    expect(enosys.end).toMatchObject({ kind: "debug-exit", code: 3n });
+  it("driver=dom0 targets=any: shares of distinct pages show in the domains as each other's data (status 1)", () => {
+    const r = shootdown("run", ELF, "--hv", "--hvm", "--domains", "0,1,2", "--cpus", "4", "--vcpus", "2", "--", "driver=dom0", "targets=any", "rounds=40");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^\[d([12])\] sharing: dom\1 vcpu\d: page (\d+) word \d+: expected [0-9a-f]{16}, found [0-9a-f]{16}: another domain's write seen \(domain [12]'s data\)$/m);
+    expect(r.stdout).toMatch(/^\[d0\] sharing: dom0 driver vcpus=2 shares=100 domains=2 targets=any seed=1: nominate ok=\d+ .* share ok=[1-9]/m);
   });
 
-  it("a domain whose CPUID says domain 2 runs the workload under driver=dom0, its distinct pages tagged 2, and makes no hypercall", () => {
-    const r = runWithFakeSharing("driver=dom0 rounds=20", () => 0, { domid: 2 });
-    expectFinalLine(r.console, { domid: 2, vcpus: 4, rounds: 20 });
-    expect(r.calls).toEqual([]);
-    expect(r.other).toEqual([]);
-    const word = r.host.readGuestPhys(wordAddress(9, 5), 8)!;
-    const x = new DataView(word.buffer, word.byteOffset, 8).getBigUint64(0, true);
-    expect(fields(x)).toMatchObject({ tag: 2, page: 9, word: 5 });
-    // Under the driver the identical pages keep generation 0 in every domain, so the driver may share them unseen.
-    const id = r.host.readGuestPhys(wordAddress(3, 7), 8)!;
-    expect(new DataView(id.buffer, id.byteOffset, 8).getBigUint64(0, true)).toBe(regionWord(TAG_IDENTICAL, 3, 7, 0));
+  it("the sharing daemon (--sharing-daemon) on two domains: shares their identical pages, the writes unshare them, both see only their own data", () => {
+    const r = shootdown("run", ELF, "--hv", "--hvm", "--domains", "2", "--cpus", "4", "--vcpus", "2", "--dom-mem", "9M", "--sharing-daemon", "--stats", "--", "rounds=40");
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    for (const d of [1, 2]) expect(r.stdout).toMatch(new RegExp(`^\\[d${d}\\] sharing: dom${d} vcpus=2 pages=16 same=8 rounds=40 reads=160 writes=80 changed=\\d+ driver=none: data correct$`, "m"));
+    const sharing = stats(r).hypervisor.sharing;
+    expect(sharing.daemon.shared).toBeGreaterThan(0);
+    expect(sharing.cowFaults).toBeGreaterThan(0);
+  });
+
+  it("a share naming a domain that does not exist is one line and status 1; without driver=dom0 domain 0 runs the workload too", () => {
+    const missing = shootdown("run", ELF, "--hv", "--hvm", "--domains", "0,1", "--cpus", "2", "--vcpus", "2", "--", "driver=dom0", "rounds=10");
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toMatch(/^\[d0\] sharing: dom0 vcpu[01]: XENMEM_sharing_op nominate_gfn d2 gfn 80[0-7] returned -3, not an expected result$/m);
+    const all = runDomains("rounds=10", { domains: 3 });
+    expect(all.end).toMatchObject({ kind: "debug-exit", code: 0n });
+    expect(all.calls).toEqual([]);
+    for (const d of [0, 1, 2]) expect(all.console).toMatch(new RegExp(`^\\[d${d}\\] sharing: dom${d} vcpus=2 .* driver=none: data correct$`, "m"));
+    // Each domain's distinct pages carry its own id; its identical pages the same bytes as every other's.
+    for (const dom of all.host.domains) {
+      const word = dom.readGuestPhys(wordAddress(9, 5), 8)!;
+      expect(fields(u64(word, 0))).toMatchObject({ tag: dom.domain.domid, page: 9, word: 5 });
+    }
   });
 });
