@@ -443,6 +443,8 @@ export class MemSharing {
         const sinfo = this.info(spage);
         if (sinfo.handle !== sh) return XENMEM_SHARING_OP_S_HANDLE_INVALID;
         if (!isHole(cl.type)) return XENMEM_SHARING_OP_C_HANDLE_INVALID;
+        // The p2m reaches only [0, domain_get_maximum_gpfn]: p2m_set_entry refuses a gfn past it (ept_set_entry's -EINVAL), and add_to_physmap undoes its work and returns that.
+        if (cgfn > this.p2m.maxGpfn(cd)) return -EINVAL;
         if (!(yield* getPage(c, spage, this.domCow)) || (yield* getPageType(c, spage, PGT.shared)) !== 0) {
           throw new Error(`add_to_physmap: cannot take a reference of the locked source MFN ${hex(spage.mfn)}`);
         }

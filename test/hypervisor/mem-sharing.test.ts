@@ -233,6 +233,19 @@ describe("mem_sharing: bad input gets Xen's errors", () => {
     expect(finish(t.ms.addToPhysmap(t.cpu(0), d1!, 1, sh, d2!, 1))).toBe(XENMEM_SHARING_OP_C_HANDLE_INVALID);
   });
 
+  it("add_physmap onto a gfn past the client's p2m is -EINVAL (p2m_set_entry refuses it), and nothing changes (found by the hvm-sharing fuzz surface)", () => {
+    // Before the fix the gfn was entered anyway: on an EPT, 2^36 + g aliased the client's own gfn g.
+    const t = setup();
+    const [d1, d2] = t.doms;
+    const sh = nominate(t, d1!, 1);
+    t.p2m.changes.length = 0;
+    for (const cgfn of [GFNS + 5, 2 ** 36 + 1]) expect(finish(t.ms.addToPhysmap(t.cpu(0), d1!, 1, sh, d2!, cgfn))).toBe(-EINVAL);
+    expect(t.p2m.changes).toEqual([]);
+    expect(t.ms.shared.get(t.p2m.get(d1!, 1).mfn)!.rmap).toEqual([{ domid: 1, gfn: 1 }]);
+    expect(t.ms.nrSavedMfns).toBe(0);
+    expect(t.audit()).toEqual([]);
+  });
+
   it("memop: a domain that does not exist is -ESRCH; an unprivileged caller or one naming itself -EPERM; a client without sharing -EINVAL", () => {
     const t = setup(3);
     const [d1, d2, d3] = t.doms;
