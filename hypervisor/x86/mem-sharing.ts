@@ -512,8 +512,13 @@ export class MemSharing {
         yield L_REMAP;
         this.p2m.set(d, gfn, fresh.mfn, "ram_shared");
         info.rmap.splice(info.rmap.findIndex((g) => g.domid === d.domid && g.gfn === gfn), 1);
-        yield* this.pageUnlock(c, page);
+        // Not Xen's order, which unlocks first: a last sharer that locks the
+        // frame in between finds this gfn's type reference still there and
+        // page_make_private's "count 2" check fails (BUG_ON in Xen). Dropping
+        // it under the lock is safe from XSA-242's spin: another gfn and the
+        // lock still hold references, so the count never falls to "locked, 1".
         yield* putPageAndType(c, page);
+        yield* this.pageUnlock(c, page);
         priv = fresh;
       }
       yield L_PRIVATE_TYPE;
