@@ -231,6 +231,7 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   if (o.hv?.setWay && o.hv.setWay !== "trap") args.push("--set-way", o.hv.setWay);
   if (o.hv?.sharing) {
     args.push("--sharing-lock", o.hv.sharing.sharingLock, "--sharing-order", o.hv.sharing.sharingOrder, "--sharing-release", o.hv.sharing.sharingRelease);
+    if (o.hv.sharing.sharingUnshare) args.push("--sharing-unshare", o.hv.sharing.sharingUnshare);
   }
   if (o.hv?.sharingDaemon) args.push("--sharing-daemon");
   if (o.hv?.pageLockCheck) args.push("--page-lock-check");

@@ -92,6 +92,11 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
                     with --hvm: share_pages and page_make_private drop their
                     references after unlocking (default) or before, as
                     before Xen's c2c6f8b68c
+  --sharing-unshare put-first|unlock-first
+                    with --hvm: a copy on write drops the old frame's type
+                    reference before unlocking it (default), or after, as
+                    Xen's __mem_sharing_unshare_page does (a last sharer
+                    can then hit its BUG_ON)
   --page-lock-check with --hvm: Xen's 2018 debug check that a CPU holds at
                     most one page lock and never put_page_type on one it holds
   --nested          with --hv: the hypervisor runs under an L0 and flushes other
@@ -225,6 +230,7 @@ export const MACHINE_OPTIONS = {
   "sharing-lock": { type: "string" },
   "sharing-order": { type: "string" },
   "sharing-release": { type: "string" },
+  "sharing-unshare": { type: "string" },
   "page-lock-check": { type: "boolean" },
   "system-cache": { type: "string" },
   "keep-going": { type: "boolean" },
@@ -302,7 +308,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   };
 }
 
-const SHARING_FLAGS = ["sharing-daemon", "sharing-lock", "sharing-order", "sharing-release", "page-lock-check"] as const;
+const SHARING_FLAGS = ["sharing-daemon", "sharing-lock", "sharing-order", "sharing-release", "sharing-unshare", "page-lock-check"] as const;
 
 /** --domains: a count (domids 1..D) or, with --hvm, a list of consecutive ids from 0 or 1 ("0,1,2": d0 privileged). */
 function parseDomains(text: string, hvm: boolean): { domains: number; dom0: boolean } {
@@ -320,9 +326,10 @@ function sharingOptions(values: MachineValues): Partial<NonNullable<RecordedOpti
   const lock = values["sharing-lock"] === undefined ? "private" : choiceOption("--sharing-lock", values["sharing-lock"], ["generic", "private"] as const);
   const order = values["sharing-order"] === undefined ? "mfn" : choiceOption("--sharing-order", values["sharing-order"], ["mfn", "unordered"] as const);
   const release = values["sharing-release"] === undefined ? "after-unlock" : choiceOption("--sharing-release", values["sharing-release"], ["after-unlock", "before-unlock"] as const);
-  const history = lock !== "private" || order !== "mfn" || release !== "after-unlock";
+  const unshare = values["sharing-unshare"] === undefined ? "put-first" : choiceOption("--sharing-unshare", values["sharing-unshare"], ["put-first", "unlock-first"] as const);
+  const history = lock !== "private" || order !== "mfn" || release !== "after-unlock" || unshare !== "put-first";
   return {
-    ...(history ? { sharing: { sharingLock: lock, sharingOrder: order, sharingRelease: release } } : {}),
+    ...(history ? { sharing: { sharingLock: lock, sharingOrder: order, sharingRelease: release, ...(unshare !== "put-first" ? { sharingUnshare: unshare } : {}) } } : {}),
     ...(values["sharing-daemon"] ? { sharingDaemon: true } : {}),
     ...(values["page-lock-check"] ? { pageLockCheck: true } : {}),
   };
@@ -367,6 +374,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--sharing-lock", (o) => o.hv?.sharing?.sharingLock],
     ["--sharing-order", (o) => o.hv?.sharing?.sharingOrder],
     ["--sharing-release", (o) => o.hv?.sharing?.sharingRelease],
+    ["--sharing-unshare", (o) => o.hv?.sharing?.sharingUnshare],
     ["--sharing-daemon", (o) => (o.hv?.sharingDaemon ? "given" : undefined)],
     ["--page-lock-check", (o) => (o.hv?.pageLockCheck ? "given" : undefined)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],

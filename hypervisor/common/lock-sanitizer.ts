@@ -17,6 +17,8 @@
 //                     let the spin end
 //   mfn-order         a pCPU holding the page lock of MFN x takes the     share_pages' "lower MFN
 //                     lock of MFN y < x: half of an ABBA deadlock         first"
+//   bug-on            a check Xen makes with BUG_ON fails on a pCPU        Xen crashes there
+//                     (page_make_private in __mem_sharing_unshare_page)
 //   mm-lock-order     a pCPU takes an mm lock of a level lower than one   mm-locks.h's levels:
 //                     it holds (the p2m lock, 16, while holding a page-   p2m 16 before
 //                     sharing lock, 24), other than taking it again       per_page_sharing 24
@@ -56,7 +58,7 @@ export type MmLockName = keyof typeof MM_LOCK_LEVEL;
  */
 export type PageLockKind = "checked" | "private";
 
-export type LockRule = "page-lock-check" | "abba-deadlock" | "self-deadlock" | "mfn-order" | "mm-lock-order";
+export type LockRule = "page-lock-check" | "abba-deadlock" | "self-deadlock" | "mfn-order" | "mm-lock-order" | "bug-on";
 
 export interface LockViolation {
   rule: LockRule;
@@ -278,6 +280,11 @@ export class LockSanitizer {
     });
     const mfns = cycle.flatMap((c) => (this.pcpus[c]!.spin!.mfn !== undefined ? [this.pcpus[c]!.spin!.mfn!] : []));
     this.violation("abba-deadlock", cpu, cycle, mfns, `deadlock: ${links.join("; ")}: each waits for a lock another of them holds`);
+  }
+
+  /** A check Xen makes with BUG_ON failed on pCPU cpu (Xen would crash): reported with what it holds. */
+  bugOn(cpu: number, mfns: number[], message: string): void {
+    this.violation("bug-on", cpu, [cpu], mfns, message);
   }
 
   /** The pCPUs spinning on mfn's page lock (in page_lock or put_page_type), for the debugger. */

@@ -97,6 +97,13 @@ export interface MemSharingOptions {
   sharingOrder: "mfn" | "unordered";
   /** after-unlock: references dropped after the page locks (c2c6f8b68c, default); before-unlock: the order before it. */
   sharingRelease: "before-unlock" | "after-unlock";
+  /**
+   * A copy on write's drop of the old frame's type reference: put-first,
+   * under the page lock (default, this model's fix); unlock-first, Xen's
+   * order in __mem_sharing_unshare_page, where a last sharer locking the
+   * frame in between hits BUG_ON(page_make_private(...) != 0).
+   */
+  sharingUnshare?: "put-first" | "unlock-first";
 }
 
 export const DEFAULT_SHARING: MemSharingOptions = { sharingLock: "private", sharingOrder: "mfn", sharingRelease: "after-unlock" };
@@ -136,6 +143,7 @@ const L_REMAP: StepLabel = { what: "set_shared_p2m_entry: map the private copy" 
 const L_PRIVATE_TYPE: StepLabel = { what: "p2m_change_type_one: ram_shared → ram_rw, M2P entry" };
 const L_MAKE_PRIVATE: StepLabel = { what: "page_make_private: check the type, give the frame back" };
 const L_AUDIT: StepLabel = { what: "audit: check one shared frame" };
+const L_BUG: StepLabel = { what: "BUG(): this pCPU has stopped", wait: true };
 
 const hex = (v: number | bigint) => `0x${v.toString(16)}`;
 
@@ -497,7 +505,14 @@ export class MemSharing {
       if (lastGfn) {
         // Making a page private unlocks it.
         const rc = yield* this.pageMakePrivate(c, d, page);
-        if (rc) throw new Error(`page_make_private of MFN ${hex(page.mfn)} failed (${rc})`);
+        if (rc) {
+          // Xen: BUG_ON(page_make_private(d, page) != 0). Reached with --sharing-unshare unlock-first (Xen's order, below):
+          // another sharer's copy on write has unlocked the frame and not yet dropped its type reference.
+          c.hv.locks.bugOn(c.cpu, [page.mfn],
+            `BUG_ON(page_make_private(d${d.domid}, MFN ${hex(page.mfn)}) != 0) in __mem_sharing_unshare_page: the last sharer finds type count ` +
+            `${page.typeCount}, not 2 (another sharer's copy on write unlocked the frame and has not yet dropped its type reference; Xen's order)`);
+          for (;;) yield L_BUG;
+        }
         priv = page;
       } else {
         const fresh = yield* allocDomheapPage(c, d);
@@ -517,8 +532,14 @@ export class MemSharing {
         // page_make_private's "count 2" check fails (BUG_ON in Xen). Dropping
         // it under the lock is safe from XSA-242's spin: another gfn and the
         // lock still hold references, so the count never falls to "locked, 1".
-        yield* putPageAndType(c, page);
-        yield* this.pageUnlock(c, page);
+        // --sharing-unshare unlock-first keeps Xen's order, and its BUG_ON.
+        if (this.options.sharingUnshare === "unlock-first") {
+          yield* this.pageUnlock(c, page);
+          yield* putPageAndType(c, page);
+        } else {
+          yield* putPageAndType(c, page);
+          yield* this.pageUnlock(c, page);
+        }
         priv = fresh;
       }
       yield L_PRIVATE_TYPE;

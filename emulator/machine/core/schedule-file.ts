@@ -64,7 +64,7 @@ export interface HvOptions {
   /** --page-lock-check (--hvm): the 2018 debug check that a CPU holds at most one page lock. */
   pageLockCheck?: boolean;
   /** --sharing-lock, --sharing-order, --sharing-release (--hvm): memory sharing's history; absent, today's Xen. */
-  sharing?: { sharingLock: "generic" | "private"; sharingOrder: "mfn" | "unordered"; sharingRelease: "before-unlock" | "after-unlock" };
+  sharing?: { sharingLock: "generic" | "private"; sharingOrder: "mfn" | "unordered"; sharingRelease: "before-unlock" | "after-unlock"; sharingUnshare?: "put-first" | "unlock-first" };
   /** --sharing-daemon (--hvm): the hypervisor nominates and shares identical pages of running domains. */
   sharingDaemon?: boolean;
 }
@@ -218,8 +218,9 @@ export function parseSchedule(text: string): Schedule {
     const dom0 = flag("dom0"), pageLockCheck = flag("pageLockCheck"), sharingDaemon = flag("sharingDaemon");
     const sh = h.sharing as Record<string, unknown> | undefined;
     const sharingOk = sh === undefined || (isObject(sh) && (sh.sharingLock === "generic" || sh.sharingLock === "private") &&
-      (sh.sharingOrder === "mfn" || sh.sharingOrder === "unordered") && (sh.sharingRelease === "before-unlock" || sh.sharingRelease === "after-unlock"));
-    const sharing = field(sharingOk, sh as HvOptions["sharing"], `"options.hv.sharing" must be { "sharingLock": "generic"|"private", "sharingOrder": "mfn"|"unordered", "sharingRelease": "before-unlock"|"after-unlock" }`);
+      (sh.sharingOrder === "mfn" || sh.sharingOrder === "unordered") && (sh.sharingRelease === "before-unlock" || sh.sharingRelease === "after-unlock") &&
+      (sh.sharingUnshare === undefined || sh.sharingUnshare === "put-first" || sh.sharingUnshare === "unlock-first"));
+    const sharing = field(sharingOk, sh as HvOptions["sharing"], `"options.hv.sharing" must be { "sharingLock": "generic"|"private", "sharingOrder": "mfn"|"unordered", "sharingRelease": "before-unlock"|"after-unlock", "sharingUnshare"?: "put-first"|"unlock-first" }`);
     hv = {
       domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}), ...(hvm ? { hvm } : {}),
       ...(dom0 ? { dom0 } : {}), ...(pageLockCheck ? { pageLockCheck } : {}), ...(sharing ? { sharing } : {}), ...(sharingDaemon ? { sharingDaemon } : {}),

@@ -45,6 +45,20 @@ describe("explore with the sharing daemon", () => {
     expect(replay.stdout + replay.stderr).toContain(`at step ${step}`);
   });
 
+  it("--sharing-unshare unlock-first (Xen's own order in __mem_sharing_unshare_page): two sharers' copies on write at once hit its BUG_ON(page_make_private(...) != 0), and the schedule replays to it", () => {
+    const guest = join(ROOT, "guest", "x86_64", "sharing", "kernel.elf");
+    const schedule = tmpFile("sharing-bug-on.json");
+    const r = shootdown("explore", guest, "--hv", "--hvm", "--domains", "0,1,2", "--cpus", "4", "--vcpus", "2", "--sharing-unshare", "unlock-first",
+      "--runs", "20", "--jobs", "2", "--json", "--out-schedule", schedule, "--", "driver=dom0", "rounds=10", "shares=20", "pages=8");
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Record<string, any>;
+    expect(r.status, r.stderr).toBe(1);
+    const report = /BUG_ON\(page_make_private\(d\d, MFN 0x[0-9a-f]+\) != 0\) in __mem_sharing_unshare_page: the last sharer finds type count 3, not 2/;
+    expect(summary.firstFailure.message).toMatch(report);
+    const replay = shootdown("run", guest, "--replay", schedule);
+    expect(replay.status).toBe(4);
+    expect(replay.stdout + replay.stderr).toMatch(report);
+  });
+
   it("today's Xen (private lock, MFN order, references dropped after unlocking): 20 runs, no report, every share counted", () => {
     const r = explore(20, []);
     expect(r.summary.runs).toBe(20);
