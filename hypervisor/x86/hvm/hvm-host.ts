@@ -57,6 +57,8 @@ import type { IpiRequest } from "./vlapic.ts";
 import { HvmHypercalls, type HvmHypercallHost } from "./hypercall.ts";
 import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
 import { raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
+import { HvmVcpuView } from "./vcpu-view.ts";
+import { inspectHvm } from "./inspect.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -558,6 +560,20 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     }
     this.platform.m.hw.x86CodeChanged();
     return true;
+  }
+
+  // ── The debugger (vcpu-view.ts, inspect.ts) ──────────────────────────────
+
+  private vcpuView: HvmVcpuView | undefined;
+
+  /** The domain's vCPUs as the debugger's threads: where each runs, and the registers kept of those off every pCPU. */
+  vcpus(): HvmVcpuView {
+    return (this.vcpuView ??= new HvmVcpuView(this));
+  }
+
+  /** The REPL's (and gdb monitor's) p2m GPA, domain (or vcpu) and hypercalls. */
+  inspect(command: string, args: readonly string[]): string[] {
+    return inspectHvm(this, (pa) => this.platform.m.memory.peek64(pa), command, args);
   }
 
   // ── The summary ────────────────────────────────────────────────────────────
