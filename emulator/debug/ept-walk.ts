@@ -81,13 +81,14 @@ export function decodeEptEntry(level: number, value: bigint): string {
   return `${bits.join(" ")} → ${leaf ? "frame" : "table"} ${hex(value & ADDR_MASK)}`;
 }
 
-/** `p2m GPA`'s lines: each EPT entry the walk reads, and where it ends. */
-export function eptWalkLines(read64: (pa: bigint) => bigint | undefined, eptp: bigint, gpa: bigint): string[] {
+/** `p2m GPA`'s lines: each EPT entry the walk reads, and where it ends; undefined when the walk reads none (w.stop says why). */
+export function eptWalkLines(read64: (pa: bigint) => bigint | undefined, eptp: bigint, gpa: bigint): { lines?: string[]; stop?: string } {
   const w = eptWalk(read64, eptp, gpa);
-  return [
+  if (!w.steps.length) return { stop: w.stop! };
+  return { lines: [
     ...w.steps.map((s) => `  ${EPT_NAMES[s.level]!.padEnd(9)} at ${hex(s.entryPa).padEnd(14)} = 0x${s.value.toString(16).padStart(16, "0")}  ${decodeEptEntry(s.level, s.value)}`),
-    w.pa !== undefined ? `  → machine address ${hex(w.pa)} (${w.rights || "no access"})` : `  → ${w.stop}`,
-  ];
+    w.pa !== undefined ? `  → MFN ${hex(w.pa >> 12n)}, machine address ${hex(w.pa)} (${w.rights})` : `  → not mapped: ${w.stop}`,
+  ] };
 }
 
 /** One entry of a guest's walk under EPT: where the guest addresses it, and where it is. */

@@ -34,7 +34,9 @@ export function inspectHvm(host: HvmInspectHost, read64: (pa: bigint) => bigint 
       if (args.length !== 1 || !NUMBER.test(text)) throw new ShootdownError(`p2m: the GPA must be a number, not '${args.join(" ")}' (usage: p2m GPA)`);
       const gpa = BigInt(text);
       const eptp = host.ept.eptp;
-      return [`p2m: GPA ${hex(gpa)} of d${d.domid} through the EPT (EPTP ${hex(eptp)}, EPT PML4 MFN ${hex(host.ept.root)})`, ...eptWalkLines(read64, eptp, gpa)];
+      const w = eptWalkLines(read64, eptp, gpa);
+      if (!w.lines) throw new ShootdownError(`p2m: ${w.stop}`);
+      return [`p2m: GPA ${hex(gpa)} of d${d.domid} through the EPT (EPTP ${hex(eptp)}, EPT PML4 MFN ${hex(host.ept.root)})`, ...w.lines];
     }
     case "domain": case "vcpu": {
       if (args.length > 1 || (args[0] !== undefined && !NUMBER.test(args[0]))) throw new ShootdownError(`${command}: the domain id must be a number, not '${args.join(" ")}' (usage: ${command} [ID])`);
