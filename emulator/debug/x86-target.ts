@@ -14,7 +14,7 @@ import { ShootdownError } from "../machine/core/errors.ts";
 import { currentContext, tlbEntries, readRam } from "./tlb-dump.ts";
 import type { X86Cpu, X86State, GprName, X86RegisterFile } from "../machine/cpu/x86-cpu.ts";
 import { OffCpuVcpu } from "./off-cpu.ts";
-import { guestWalk, type GuestWalk } from "./ept-walk.ts";
+import { eptWalk, guestWalk, type GuestWalk } from "./ept-walk.ts";
 import { combinedStaleness, eptPerms, guestPhysicalStaleness, rightsChange } from "./x86-ept-tlb.ts";
 import { Threads } from "./threads.ts";
 import { backendFor, SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
@@ -308,6 +308,11 @@ export class X86Target implements DebugTarget {
     const { eptp } = cpu.vmx;
     if (eptp) {
       const r = cpu.registers;
+      if (!((r.cr0 >> 31n) & 1n)) {
+        // SDM Vol.3A 4.1.1: with CR0.PG clear the linear address is the guest-physical one; EPT still applies.
+        const end = eptWalk((pa) => this.m.memory.peek64(pa), eptp, va);
+        return { levels: [], stop: `CR0.PG is 0: the GPA is the linear address; GPA ${hex(va)} → ${end.pa !== undefined ? `PA ${hex(end.pa)}` : `EPT: ${end.stop}`}` };
+      }
       const w = guestWalk((pa) => this.m.memory.peek64(pa), eptp, r.cr3, (r.cr4 >> 12n) & 1n ? 5 : 4, va);
       const levels = w.steps.map((s): WalkLevel => {
         let decoded = decodeEntry(s.level, s.value).replace(/→ (table|frame)/, "→ $1 GPA");
