@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/run.ts";
 import { findLine as find, GDB_MULTIARCH, gdbBatch, replLines, startStub } from "../helpers/debug-cli.ts";
-import { Client, frame } from "../helpers/gdb-client.ts";
+import { Client, fromHex, monitor } from "../helpers/gdb-client.ts";
 import { readElf } from "../../asm/index.ts";
 
 const HELLO = join(ROOT, "guest", "x86_64", "hello.elf");
@@ -74,25 +74,10 @@ describe("shootdown repl --hv --hvm", () => {
   });
 });
 
-const textHex = (s: string) => Buffer.from(s).toString("hex");
-const fromHex = (h: string) => Buffer.from(h, "hex").toString("utf8");
 /** A register in a `g` reply (gdb's amd64 order: rax rbx rcx rdx rsi rdi rbp rsp r8–r15 rip …), 64 bits each. */
 const regOf = (g: string, n: number) => Buffer.from(g.slice(n * 16, (n + 1) * 16), "hex").readBigUInt64LE(0);
 const RDI = 5;
 const RIP = 16;
-
-/** `monitor COMMAND`: its output, from the O packets before OK. */
-async function monitor(c: Client, command: string): Promise<string> {
-  c.write(frame(`qRcmd,${textHex(command)}`));
-  await c.take(/^\+/);
-  let text = "";
-  for (;;) {
-    const m = await c.take(/^\$(O[0-9a-f]*|OK)#[0-9a-f]{2}/, 10_000);
-    c.write("+");
-    if (m[1] === "OK") return text;
-    text += fromHex(m[1]!.slice(1));
-  }
-}
 
 describe("shootdown gdb --hv --hvm: vCPUs as threads", () => {
   it("lists a thread per vCPU, reads one off the pCPU from its saved guest state, stops at a breakpoint, and runs p2m and domain as monitor commands", async () => {
