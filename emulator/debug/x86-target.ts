@@ -222,7 +222,15 @@ export class X86Target implements DebugTarget {
       `efer ${hex(r.efer).padEnd(18)} ${flags(r.efer, [["SCE", 0], ["LME", 8], ["LMA", 10], ["NXE", 11]])}`,
       `pkru ${hex(r.pkru)}`,
       `cpl ${s.cpl}  cs ${hex(s.cs)}  ss ${hex(s.ss)}  gdtr ${hex(s.gdtrBase)}/${hex(s.gdtrLimit)}  idtr ${hex(s.idtrBase)}/${hex(s.idtrLimit)}`,
+      ...this.vmxLines(cpu),
     ];
+  }
+
+  /** Under EPT, the VMCS fields that decide a translation (SDM Vol.3C 25.6.11, 29.1): VPID and EPTP. */
+  private vmxLines(cpu: X86Cpu | OffCpuVcpu): string[] {
+    const { vpid, eptp } = cpu.vmx;
+    if (!eptp) return [];
+    return [`vpid ${vpid}  eptp ${hex(eptp)}  EPT PML4 ${hex(eptp & ADDR_MASK)}, ${((eptp >> 3n) & 7n) + 1n}-level${(eptp >> 6n) & 1n ? ", A/D" : ""}`];
   }
 
   targetXml(): string {

@@ -55,6 +55,9 @@ describe("the x86-64 debugger's threads under --hv --hvm", () => {
     expect(reg(1, "rdi")).toBe(1n);
     expect(reg(1, "cr3")).toBe(host.vcpuList[1]!.saved!.registers.cr3);
     expect(reg(1, "efer") & 0x500n).toBe(0x500n);
+    // What load() will give its pCPU besides: its VPID and the domain's EPTP.
+    expect(t.systemRegisterLines(1).at(-1)).toBe(`vpid 2  eptp 0x${host.ept.eptp.toString(16)}  EPT PML4 0x${(BigInt(host.ept.root) << 12n).toString(16)}, 4-level`);
+    expect(t.systemRegisterLines(2).at(-1)).toMatch(/^cpl /);
     // The entry's GPA is its VA (the loader's identity map); EPT puts it elsewhere, and the bytes there are the image's.
     const pa = t.physicalAddress(1, ELF.entry)!;
     expect(pa).toBe(machine(ELF.entry));
