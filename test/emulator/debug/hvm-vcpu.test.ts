@@ -17,6 +17,7 @@ import { Commands } from "../../../emulator/debug/commands.ts";
 import { Session } from "../../../emulator/debug/session.ts";
 import { makeTarget } from "../../../emulator/debug/targets.ts";
 import { runImage } from "../../../emulator/run.ts";
+import { eptWalk } from "../../../emulator/debug/ept-walk.ts";
 import type { RecordedOptions } from "../../../emulator/machine/core/schedule-file.ts";
 import type { HvmHost } from "../../../hypervisor/x86/hvm/hvm-host.ts";
 import { ROOT } from "../../helpers/run.ts";
@@ -145,7 +146,7 @@ describe("tlb and walk under --hv --hvm", () => {
   }
 
   it("judges combined entries through the guest's tables and EPT, guest-physical ones through EPT, and shows the remapped alias stale before its INVLPG", () => {
-    const { session, t, machine } = boot();
+    const { session, host, t, machine } = boot();
     session.setBreakpoint(invlpgAddress(t));
     const stop = session.resume() as { kind: string; cpu: number };
     expect(stop.kind).toBe("breakpoint");
@@ -170,6 +171,16 @@ describe("tlb and walk under --hv --hvm", () => {
     // One step: the INVLPG drops it.
     session.step(1, stop.cpu);
     expect(t.tlb(k).filter((e) => e.va === alias && e.tags.includes(`VPID ${k + 1}`) && e.stale !== "unknown")).toEqual([]);
+    // EPT maps the code page's GFN elsewhere, with no INVEPT: its guest-physical entry and the combined one are stale.
+    const read64 = (pa: bigint) => session.platform.machine.memory.peek64(pa);
+    const ept = eptWalk(read64, host.ept.eptp, code.va);
+    const leaf = ept.steps.at(-1)!;
+    session.platform.machine.memory.write64(leaf.entryPa, leaf.value + 0x1000n);
+    const now = t.tlb(k);
+    expect(now.find((e) => e.tags === "guest-physical EPT" && e.structure === "TLB 4K" && e.va === code.va)!.stale)
+      .toEqual({ why: `the EPT entry at 0x${leaf.entryPa.toString(16)} now maps 0x${(code.pa + 0x1000n).toString(16)}` });
+    const combined = now.find((e) => e.structure === "TLB 4K" && e.va === code.va && e.tags.includes(`VPID ${k + 1}`) && e.stale !== "unknown")!;
+    expect(combined.stale).toMatchObject({ why: expect.stringMatching(new RegExp(`and EPT now map it to 0x${(code.pa + 0x1000n).toString(16)}$`)) });
   });
 });
 
