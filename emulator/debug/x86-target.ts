@@ -293,7 +293,7 @@ export class X86Target implements DebugTarget {
     for (let done = 0; done < bytes.length;) {
       const a = BigInt.asUintN(64, va + BigInt(done));
       const pa = this.debugTranslate(cpu, a);
-      if (pa === undefined) return false;
+      if (pa === undefined || !this.eptAllowsWrite(cpu, a)) return false;
       const n = Math.min(bytes.length - done, Number(0x1000n - (a & 0xfffn)));
       if (!this.readPhysical(pa, n)) return false;
       pieces.push([pa, bytes.subarray(done, done + n)]);
@@ -311,17 +311,39 @@ export class X86Target implements DebugTarget {
     return readRam(this.m.memory, pa, length);
   }
 
+  private readonly read64 = (pa: bigint) => this.m.memory.peek64(pa);
+
+  /** Under EPT (eptp not 0): va through the guest's tables to its GPA, and through EPT to the machine. */
+  private guestWalk(cpu: X86Cpu | OffCpuVcpu, eptp: bigint, va: bigint): GuestWalk {
+    const r = cpu.registers;
+    if (!((r.cr0 >> 31n) & 1n)) {
+      // SDM Vol.3A 4.1.1: with CR0.PG clear the linear address is the guest-physical one; EPT still applies.
+      const end = eptWalk(this.read64, eptp, va);
+      return { steps: [], gpa: va, ...(end.pa !== undefined ? { pa: end.pa } : { stop: `GPA ${hex(va)} does not translate: ${end.stop}` }) };
+    }
+    return guestWalk(this.read64, eptp, r.cr3, (r.cr4 >> 12n) & 1n ? 5 : 4, va);
+  }
+
+  /**
+   * May the debugger write va's page? Not when EPT keeps the guest from
+   * writing its frame (a shared page, read-only until the copy on write):
+   * Xen's debugger refuses a write to a read-only p2m type
+   * (dbg_hvm_va2mfn), so nothing writes behind the copy on write into a
+   * frame other domains share. Guest page protections do not stop it.
+   */
+  private eptAllowsWrite(cpu: X86Cpu | OffCpuVcpu, va: bigint): boolean {
+    const { eptp } = cpu.vmx;
+    if (!eptp) return true;
+    const w = this.guestWalk(cpu, eptp, va);
+    return w.gpa !== undefined && (eptWalk(this.read64, eptp, w.gpa).rights ?? "").includes("W");
+  }
+
   /** The tables the walk of va reads: from memory as they are, or, under EPT, the guest's each where EPT puts it. */
   private walkLevels(cpu: X86Cpu | OffCpuVcpu, va: bigint): { levels: WalkLevel[]; stop?: string } {
     const { eptp } = cpu.vmx;
     if (eptp) {
-      const r = cpu.registers;
-      if (!((r.cr0 >> 31n) & 1n)) {
-        // SDM Vol.3A 4.1.1: with CR0.PG clear the linear address is the guest-physical one; EPT still applies.
-        const end = eptWalk((pa) => this.m.memory.peek64(pa), eptp, va);
-        return { levels: [], stop: `CR0.PG is 0: the GPA is the linear address; GPA ${hex(va)} → ${end.pa !== undefined ? `PA ${hex(end.pa)}` : `EPT: ${end.stop}`}` };
-      }
-      const w = guestWalk((pa) => this.m.memory.peek64(pa), eptp, r.cr3, (r.cr4 >> 12n) & 1n ? 5 : 4, va);
+      const w = this.guestWalk(cpu, eptp, va);
+      if (!((cpu.registers.cr0 >> 31n) & 1n)) return { levels: [], stop: `CR0.PG is 0: the GPA is the linear address; GPA ${hex(va)} → ${w.pa !== undefined ? `PA ${hex(w.pa)}` : `EPT: ${w.stop}`}` };
       const levels = w.steps.map((s): WalkLevel => {
         let decoded = decodeEntry(s.level, s.value).replace(/→ (table|frame)/, "→ $1 GPA");
         if (s.leaf && w.gpa !== undefined) decoded += `; GPA ${hex(w.gpa)} → ${w.pa !== undefined ? `PA ${hex(w.pa)}` : "EPT: no machine address"}`;
@@ -382,7 +404,7 @@ export class X86Target implements DebugTarget {
     const cpu = this.m.cpu(i);
     const L = this.m.layout;
     const { eptp } = cpu.vmx;
-    const read64 = (pa: bigint) => this.m.memory.peek64(pa);
+    const read64 = this.read64;
     // Under EPT the current entries are combined mappings, judged against the guest's walk through EPT (x86-ept-tlb.ts).
     const walks = new Map<bigint, ReturnType<X86Cpu["walkMemory"]>>();
     const guestWalks = new Map<bigint, GuestWalk>();
@@ -393,7 +415,7 @@ export class X86Target implements DebugTarget {
     };
     const guestWalkOf = (va: bigint) => {
       let w = guestWalks.get(va);
-      if (!w) guestWalks.set(va, (w = guestWalk(read64, eptp, cpu.registers.cr3, (cpu.registers.cr4 >> 12n) & 1n ? 5 : 4, va)));
+      if (!w) guestWalks.set(va, (w = this.guestWalk(cpu, eptp, va)));
       return w;
     };
     const eptSlot = currentContext(this.m, i) >>> 24;

@@ -59,16 +59,16 @@ describe("shootdown repl --hv --hvm", () => {
     expect(find(hvm, /^ {2}read by kernel: allowed → PA (0x[0-9a-f]+) /, walk)[1]).toBe(pte[2]);
   });
 
-  it("gives clear errors: a vCPU that does not exist or is off the pCPU, p2m without a GPA, frame", () => {
-    const out = repl(["cpu 2", "cpu d1v1", "step", "p2m", "p2m 0x1000000000000", "frame 0x100", "hypercalls 1"], ...HVM);
+  it("gives clear errors: a vCPU that does not exist or is off the pCPU, p2m without a GPA or beyond the EPT", () => {
+    const out = repl(["cpu 2", "cpu d1v1", "step", "p2m", "p2m 0x1000000000000", "p2m 0x1000 3", "hypercalls 1"], ...HVM);
     expect(out.slice(1, 9)).toEqual([
       "error: no vCPU 2 (the guests have 2 vCPUs: 0 to 1, or by name d1v0 to d1v1)",
       "current vCPU 1: d1v1 off every pCPU (runnable)",
       `=> ${START.hex} <_start>:  41 89 fc                 mov %edi,%r12d`,
       "error: d1v1 is off every pCPU (runnable): nothing to step; continue lets the scheduler put it on one, or pick a vCPU that runs (cpu N)",
-      "error: p2m: the GPA must be a number, not '' (usage: p2m GPA)",
+      "error: p2m: the GPA must be a number, not '' (usage: p2m GPA [DOMAIN])",
       "error: p2m: GPA 0x1000000000000 is beyond the 48-bit guest-physical space of a 4-level EPT",
-      "error: frame: the HVM host keeps no page types (an HVM guest's tables hold guest-physical frames); p2m GPA shows the machine frame of a guest-physical address",
+      "error: p2m: no domain 3 (the HVM host runs d1)",
       "error: hypercalls takes no argument under --hvm: the HVM host counts hypercalls by call and result, it keeps no log of each",
     ]);
   });
@@ -94,9 +94,9 @@ describe("shootdown gdb --hv --hvm: vCPUs as threads", () => {
       const g = await c.ask("g");
       expect(regOf(g, RIP)).toBe(START.value);
       expect(regOf(g, RDI)).toBe(1n);
-      expect(await monitor(c, "domain")).toMatch(/^d1: \d+ pages of guest RAM, EPT PML4 MFN 0x[0-9a-f]+, \d+ EPT tables\n {2}d1v0: runnable, waiting for a pCPU; VPID 1\n {2}d1v1: runnable, waiting for a pCPU; VPID 2\n$/);
-      expect(await monitor(c, `p2m ${START.hex}`)).toMatch(new RegExp(`^p2m: GPA ${START.hex} of d1 through the EPT .*\\n(.*\\n){4} {2}→ MFN 0x[0-9a-f]+, machine address 0x[0-9a-f]+ \\(RWX\\)\\n$`));
-      expect(await monitor(c, "p2m")).toBe("error: p2m: the GPA must be a number, not '' (usage: p2m GPA)\n");
+      expect(await monitor(c, "domain")).toMatch(/^d1: \d+ of \d+ pages, \d+ EPT tables\n {2}d1v0: runnable, waiting for a pCPU; VPID 1\n {2}d1v1: runnable, waiting for a pCPU; VPID 2\n$/);
+      expect(await monitor(c, `p2m ${START.hex}`)).toMatch(new RegExp(`^p2m: GPA ${START.hex} of d1 through the EPT .*\\n(.*\\n){4} {2}→ MFN 0x[0-9a-f]+, machine address 0x[0-9a-f]+ \\(RWX\\)\\n {2}p2m type ram_rw\\n$`));
+      expect(await monitor(c, "p2m")).toBe("error: p2m: the GPA must be a number, not '' (usage: p2m GPA [DOMAIN])\n");
       expect(await c.ask(`Z0,${REPORT.value.toString(16)},1`)).toBe("OK");
       c.write("$c#63");
       await c.take(/^\+/);

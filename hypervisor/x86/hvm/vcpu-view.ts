@@ -7,7 +7,8 @@
 // every pCPU from the guest state HvmHost keeps of it (HvmVcpu.saved, what
 // save() took at its last VM exit, or the boot protocol's registers before
 // it first runs: the VMCS guest-state area after VMCLEAR), with what load()
-// (vmx_do_resume) puts on a pCPU besides: its VPID and the domain's EPTP.
+// (vmx_do_resume) puts on a pCPU besides: its VPID and its domain's EPTP.
+// With --domains the vCPUs are numbered domain by domain (d1v0, d1v1, d2v0 …).
 // With those the debugger translates its addresses through its own page
 // tables and the EPT, as its pCPU would.
 
@@ -21,9 +22,11 @@ import type { HvmVcpu } from "./vcpu.ts";
 
 /** What the view reads of the HVM host (hvm-host.ts). */
 export interface HvmViewHost {
-  readonly ept: Ept;
+  /** Every vCPU of every domain. */
   readonly vcpuList: readonly HvmVcpu[];
   readonly sched: VcpuScheduler<HvmVcpu>;
+  /** The domain of a vCPU, with its EPT. */
+  dom(a: HvmVcpu): { readonly ept: Ept };
 }
 
 /** Where a vCPU off every pCPU and out of the run queue is, in HVM's words (vcpuWhere does not know HLT or pauses). */
@@ -70,7 +73,7 @@ export class HvmVcpuView implements VcpuAccess<X86RegisterFile> {
 
   /** What load() gives its pCPU besides the saved registers. */
   private vmx(a: HvmVcpu): { vpid: number; eptp: bigint } {
-    return { vpid: a.vpid, eptp: this.host.ept.eptp };
+    return { vpid: a.vpid, eptp: this.host.dom(a).ept.eptp };
   }
 
   saved(k: number): X86RegisterFile | undefined {
