@@ -25,12 +25,13 @@ export interface HvmViewHost {
   /** Every vCPU of every domain. */
   readonly vcpuList: readonly HvmVcpu[];
   readonly sched: VcpuScheduler<HvmVcpu>;
-  /** The domain of a vCPU, with its EPT. */
-  dom(a: HvmVcpu): { readonly ept: Ept };
+  /** The domain of a vCPU: its EPT, and the code it wrote to its debug-exit port when it is over. */
+  dom(a: HvmVcpu): { readonly ept: Ept; readonly exitCode: bigint | undefined };
 }
 
-/** Where a vCPU off every pCPU and out of the run queue is, in HVM's words (vcpuWhere does not know HLT or pauses). */
-function hvmWhere(a: HvmVcpu): string | undefined {
+/** Where a vCPU off every pCPU and out of the run queue is, in HVM's words (vcpuWhere does not know HLT, pauses or a domain that is over). */
+function hvmWhere(a: HvmVcpu, exitCode: bigint | undefined): string | undefined {
+  if (exitCode !== undefined) return `over (its domain wrote ${exitCode} to its debug-exit port)`;
   if (a.paused) return "paused";
   if (a.sleep === "hlt") return "blocked in HLT";
   if (a.sleep === "hlt-forever") return "halted with interrupts off";
@@ -59,7 +60,8 @@ export class HvmVcpuView implements VcpuAccess<X86RegisterFile> {
     const all = allVcpus(this.s);
     return vcpuInfos(this.s).map((info, k) => {
       if (info.pcpu !== undefined || info.state === "runnable") return info;
-      return { ...info, state: hvmWhere(this.of(all[k]!)) ?? info.state };
+      const a = this.of(all[k]!);
+      return { ...info, state: hvmWhere(a, this.host.dom(a).exitCode) ?? info.state };
     });
   }
 

@@ -156,6 +156,28 @@ describe("several HVM domains (--domains 2)", () => {
     expect(t.walk(3, ELF.entry, "fetch", "kernel").root).toContain(`(VPID 4, EPTP 0x${d2!.ept.eptp.toString(16)}:`);
     expect(t.readVirtual(3, ELF.entry, 8).bytes).toEqual(t.readVirtual(1, ELF.entry, 8).bytes);
   });
+
+  it("says a vCPU whose domain is over (wrote its debug-exit port) is over, while the other domain runs on", () => {
+    const { session, host } = boot(options({ domains: 2, domMemBytes: 16n << 20n }, 2));
+    session.setBreakpoint(sym("report"));
+    const stop = session.resume() as { kind: string; cpu: number };
+    expect(stop.kind).toBe("breakpoint");
+    session.removeBreakpoint();
+    const over = () => host.domains.find((d) => d.exitCode !== undefined);
+    for (let i = 0; i < 200 && !over(); i++) session.step(100, stop.cpu);
+    const d = over()!;
+    expect(d.exitCode).toBe(0n);
+    // Its vCPUs leave the pCPUs at their next decision; the other domain's keep running.
+    const ofOver = () => session.threads().filter((x) => x.name.startsWith(`d${d.domain.domid}v`));
+    for (let i = 0; i < 50 && ofOver().some((x) => x.cpu !== undefined); i++) {
+      for (const pcpu of [0, 1]) session.step(100, pcpu);
+    }
+    const mine = ofOver();
+    expect(mine.map((x) => [x.name, x.cpu, x.state])).toEqual(
+      mine.map((x) => [x.name, undefined, "over (its domain wrote 0 to its debug-exit port)"]),
+    );
+    expect(session.threads().filter((x) => x.vcpu && !x.name.startsWith(`d${d.domain.domid}v`)).every((x) => !x.state?.startsWith("over"))).toBe(true);
+  });
 });
 
 describe("tlb and walk under --hv --hvm", () => {
