@@ -119,6 +119,11 @@ export class LockSanitizer {
     return this.at(cpu).pages.map((p) => p.mfn);
   }
 
+  /** The mm locks pCPU cpu holds, by instance ("d1 p2m", "per_page_sharing"), in the order taken. */
+  mmLocksHeld(cpu: number): string[] {
+    return this.at(cpu).mm.map((m) => m.id);
+  }
+
   /** What pCPU cpu holds and waits for, in words (for reports and the debugger). */
   describe(cpu: number): string[] {
     const p = this.at(cpu);

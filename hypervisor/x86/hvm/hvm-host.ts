@@ -69,7 +69,7 @@ import type { IpiRequest } from "./vlapic.ts";
 import { HvmDomain } from "./hvm-domain.ts";
 import { inspectHvm } from "./inspect.ts";
 import { HvmVcpuView } from "./vcpu-view.ts";
-import { DAEMON_ODDS, HvmSharing } from "./hvm-sharing.ts";
+import { DAEMON_ODDS, DAEMON_PERIOD, HvmSharing } from "./hvm-sharing.ts";
 import { DEFAULT_SHARING, type MemSharingOptions } from "../mem-sharing.ts";
 import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
 import { IoBus, raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
@@ -169,6 +169,8 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
   private readonly idle: VCpu[];
   /** Seeds the sharing daemon's choices (drawn only with --sharing-daemon). */
   private readonly daemonRng: Xoshiro128;
+  /** Per pCPU: the instruction count at which the daemon may next run there. */
+  private readonly daemonDue: bigint[];
 
   constructor(private readonly platform: X86Platform, private readonly o: HvmHostOptions) {
     const m = platform.m;
@@ -176,6 +178,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     this.hv = o.hv;
     this.sched = new VcpuScheduler<HvmVcpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x68_766d_686f_7374n), o.migrate, TIME_SLICE);
     this.daemonRng = new Xoshiro128(o.seed ^ 0x6b_736d_6464n);
+    this.daemonDue = m.cpus.map(() => DAEMON_PERIOD);
     this.idle = new Domain(DOMID_IDLE, 0, m.cpus.length).vcpus;
     let vpid = 1;
     this.domains = o.domains.map((spec) => {
@@ -259,7 +262,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
       const d = this.sched.decide(i, cpu.instructions);
       if (d === "migrate") return this.go(this.migrateAway(cpu, a));
       if (d === "preempt") return this.go(this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` }));
-      if (this.o.sharingDaemon && this.daemonRng.below(DAEMON_ODDS) === 0) return this.go(this.daemonThenGuest(cpu, a));
+      if (this.daemonTurn(cpu)) return this.go(this.daemonThenGuest(cpu, a));
       // The timer may have come due while the guest ran: the interrupt is injected now, with no step (this pCPU's own state).
       this.injectPending(cpu, a);
       return undefined;
@@ -272,6 +275,13 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
 
   private go(routine: Continuation): Handled {
     return { kind: "continue", routine };
+  }
+
+  /** --sharing-daemon: whether this pCPU runs a pass now (once per DAEMON_PERIOD of its instructions, with odds 1/DAEMON_ODDS). */
+  private daemonTurn(cpu: X86Cpu): boolean {
+    if (!this.o.sharingDaemon || cpu.instructions < this.daemonDue[cpu.index]!) return false;
+    this.daemonDue[cpu.index] = cpu.instructions + DAEMON_PERIOD;
+    return this.daemonRng.below(DAEMON_ODDS) === 0;
   }
 
   /** A pass of the sharing daemon on this pCPU (a softirq-like piece of hypervisor work), then back to the guest. */

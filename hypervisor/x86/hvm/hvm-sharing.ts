@@ -19,10 +19,13 @@
 //                    address, the op, the result copied back
 //   the daemon       --sharing-daemon: at a scheduling decision a pCPU may
 //                    run one pass of a KSM-like scanner inside the
-//                    hypervisor (seeded): pick two running domains and a
-//                    gfn, compare the two pages, nominate both, compare again
-//                    now that they are read-only, and share the first into
-//                    the second; two pCPUs may do so at once in opposite
+//                    hypervisor (seeded): pick two running domains, scan
+//                    DAEMON_SCAN gfns from a random one (after a gfn it
+//                    shared or saw unshared lately, half the time) for
+//                    identical pages, and for each of the first
+//                    DAEMON_MERGE found nominate both, compare again now
+//                    that they are read-only, and share the first into the
+//                    second; two pCPUs may do so at once in opposite
 //                    directions
 //
 // Each step follows mem-sharing.ts's rules (hypervisor/README.md).
@@ -45,10 +48,20 @@ import type { HvmDomain } from "./hvm-domain.ts";
 export const XENMEM_sharing_op = 22;
 /** MEMOP_CMD_MASK: memory_op's command is the low 6 bits (the rest is a continuation's start extent). */
 const MEMOP_CMD_MASK = 0x3fn;
-/** One pass of the sharing daemon per this many scheduling decisions, on average. */
-export const DAEMON_ODDS = 8;
+/**
+ * The daemon's clock: each pCPU may run a pass once per DAEMON_PERIOD guest
+ * instructions it retires, with probability 1/DAEMON_ODDS (seeded). Counted
+ * in instructions, not decisions, so that stepping in the debugger (which
+ * splits decisions into pieces) changes nothing.
+ */
+export const DAEMON_PERIOD = 1000n;
+export const DAEMON_ODDS = 4;
 /** How many recently shared gfns the daemon goes back to (pages a writer unshares get shared again). */
 const DAEMON_HOT = 16;
+/** Pages a pass compares, as KSM's pages_to_scan: one step reads them all. */
+export const DAEMON_SCAN = 64;
+/** Identical pairs a pass shares at most. */
+export const DAEMON_MERGE = 8;
 
 const L_FAULT: StepLabel = { what: "hvm_hap_nested_page_fault: read the p2m entry (P2M_UNSHARE)" };
 const L_COPY_IN: StepLabel = { what: "mem_sharing_memop: copy_from_guest of the xen_mem_sharing_op" };
@@ -60,7 +73,7 @@ export type SharingFault = "retry" | "enomem";
 
 export class HvmSharing implements SharingP2m {
   readonly ms: MemSharing;
-  /** gfns the daemon shared lately, to try again once a writer has unshared them. */
+  /** gfns the daemon shared or saw unshared lately: written pages may be identical again soon. */
   private readonly hot: number[] = [];
   readonly daemonStats = { passes: 0, compared: 0, identical: 0, shared: 0, failed: 0 };
   readonly faults = { cow: 0, spurious: 0, enomem: 0 };
@@ -122,6 +135,7 @@ export class HvmSharing implements SharingP2m {
         return "enomem";
       }
       this.faults.cow++;
+      this.remember(gfn);
       return "retry";
     } finally {
       yield* this.ms.p2mUnlock(c, d);
@@ -175,9 +189,11 @@ export class HvmSharing implements SharingP2m {
 
   /**
    * One pass of the daemon on pCPU c.cpu: two running domains (not the
-   * privileged one) and a gfn, seeded; the pages compared, both nominated,
-   * compared again now that neither can change, and shared (the first
-   * domain's page is the source). A page that differs is left as it is.
+   * privileged one) and DAEMON_SCAN gfns from a random one (half the time
+   * one it shared or saw unshared lately first), seeded; for each of the
+   * first DAEMON_MERGE whose pages are identical, both nominated, compared
+   * again now that neither can change, and shared (the first domain's page
+   * is the source). Pages that differ are left as they are.
    */
   *daemonPass(c: Cpu, rng: Xoshiro128): Routine<void> {
     const live = [...this.domains.values()].filter((h) => h.exitCode === undefined && !h.privileged);
@@ -187,27 +203,45 @@ export class HvmSharing implements SharingP2m {
     let b = live[rng.below(live.length - 1)]!;
     if (b === a) b = live[live.length - 1]!;
     const pages = Math.min(a.domain.maxPages, b.domain.maxPages);
-    const gfn = this.hot.length && rng.below(2) ? this.hot[rng.below(this.hot.length)]! : rng.below(pages);
-    const label = `${a.name} gfn 0x${gfn.toString(16)} into ${b.name}`;
-    yield { what: `sharing daemon: ${label}` };
-    this.daemonStats.compared++;
-    if (!this.samePages(a.domain, b.domain, gfn)) return;
+    const from = this.hot.length && rng.below(2) ? this.hot[rng.below(this.hot.length)]! : rng.below(pages);
+    yield { what: `sharing daemon: compare ${a.name}'s pages with ${b.name}'s from gfn 0x${from.toString(16)}` };
+    const found: number[] = [];
+    for (let k = 0; k < DAEMON_SCAN && found.length < DAEMON_MERGE; k++) {
+      const g = (from + k) % pages;
+      this.daemonStats.compared++;
+      if (this.samePages(a.domain, b.domain, g)) found.push(g);
+    }
     this.ms.enabled.add(a.domain);
     this.ms.enabled.add(b.domain);
-    const s = yield* this.ms.nominatePage(c, a.domain, gfn);
-    if (s.rc) return this.failed();
-    const cl = yield* this.ms.nominatePage(c, b.domain, gfn);
-    if (cl.rc) return this.failed();
-    yield L_COMPARE;
-    if (!this.samePages(a.domain, b.domain, gfn)) return;
-    this.daemonStats.identical++;
-    const rc = yield* this.ms.sharePages(c, a.domain, gfn, s.handle, b.domain, gfn, cl.handle);
-    if (rc) return this.failed();
-    this.daemonStats.shared++;
-    if (!this.hot.includes(gfn)) {
-      this.hot.push(gfn);
-      if (this.hot.length > DAEMON_HOT) this.hot.shift();
+    for (const gfn of found) {
+      const s = yield* this.ms.nominatePage(c, a.domain, gfn);
+      if (s.rc) {
+        this.failed();
+        continue;
+      }
+      const cl = yield* this.ms.nominatePage(c, b.domain, gfn);
+      if (cl.rc) {
+        this.failed();
+        continue;
+      }
+      yield L_COMPARE;
+      if (!this.samePages(a.domain, b.domain, gfn)) continue;
+      this.daemonStats.identical++;
+      const rc = yield* this.ms.sharePages(c, a.domain, gfn, s.handle, b.domain, gfn, cl.handle);
+      if (rc) {
+        this.failed();
+        continue;
+      }
+      this.daemonStats.shared++;
+      this.remember(gfn);
     }
+  }
+
+  /** A gfn worth another look soon (shared, or unshared by a write). */
+  private remember(gfn: number): void {
+    if (this.hot.includes(gfn)) return;
+    this.hot.push(gfn);
+    if (this.hot.length > DAEMON_HOT) this.hot.shift();
   }
 
   private failed(): void {

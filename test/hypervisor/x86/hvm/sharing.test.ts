@@ -181,4 +181,67 @@ ${WRITER.replace(DOMID, "").replace("SPIN", "400000")}
     expect(h.sharing.ms.stats).toMatchObject({ nominated: 2, shared: 1, cowCopies: 1, madePrivate: 1 });
     expect(h.summary()).toMatchObject({ domains: [{ domid: 0, privileged: true }, { domid: 1 }, { domid: 2 }] });
   });
+
+  it("memory_op's bad input from a guest: other commands and continuation bits -ENOSYS, an unmapped argument -EFAULT, a missing domain -ESRCH, itself -EPERM, a gfn past its RAM -EINVAL, foreign and stale handles S/C_HANDLE_INVALID", () => {
+    const op = 0x310000n;
+    const call = (cmd: string, rsi: string) => `
+        mov $12, %eax
+        mov $${cmd}, %rdi
+        mov $${rsi}, %rsi
+        vmcall
+        call puthex
+`;
+    const set = (fields: [number, string, bigint | string][]) => fields.map(([off, size, v]) => `        mov${size} $${v}, ${op + BigInt(off)}`).join("\n");
+    const nominate = (domid: number, gfn: bigint) => `${set([[0, "b", 0n], [2, "w", BigInt(domid)], [8, "q", gfn]])}\n${call("22", `${op}`)}`;
+    const src = guest(`${DOMID}
+        test %r13, %r13
+        jnz other
+${call("5", `${op}`)}
+${call(`${22 + (1 << 6)}`, `${op}`)}
+${call("22", "0xdead0000000")}
+${nominate(7, BigInt(GFN))}
+${nominate(0, BigInt(GFN))}
+${nominate(1, 0x100000n)}
+        mov $10, %al
+        call putc
+${nominate(1, BigInt(GFN))}
+        mov ${op + 16n}, %r14
+${nominate(2, BigInt(GFN))}
+        mov ${op + 16n}, %r15
+${nominate(2, BigInt(GFN + 1))}
+        mov ${op + 16n}, %rbx
+        # share d1's page into d2's, with d2's other page's handle as the client handle (foreign), then as the source handle
+${set([[0, "b", 2n], [2, "w", 1n], [8, "q", BigInt(GFN)], [24, "q", BigInt(GFN)], [40, "w", 2n]])}
+        mov %r14, ${op + 16n}
+        mov %rbx, ${op + 32n}
+${call("22", `${op}`)}
+        mov %rbx, ${op + 16n}
+        mov %r15, ${op + 32n}
+${call("22", `${op}`)}
+        # the real share, then the same call again: the client handle is stale (its page is gone)
+        mov %r14, ${op + 16n}
+        mov %r15, ${op + 32n}
+${call("22", `${op}`)}
+        movq $${GFN + 1}, ${op + 24n}
+${call("22", `${op}`)}
+        mov $10, %al
+        call putc
+        exit 0
+other:
+        mov $${PAGE}, %rdi
+        mov $0x5a, %al
+        mov $8192, %ecx
+        rep stosb
+        exit 0
+`);
+    const { engine, console } = boot(src, { domains: 3, dom0: true }, 3);
+    engine.runToEnd();
+    expect(engine.endedWith?.status).toBe(0);
+    const e = (n: number) => BigInt.asUintN(64, BigInt(n)).toString(16).padStart(16, "0");
+    const [first, second] = console().split("\n").filter((l) => l.startsWith("[d0]"));
+    // ENOSYS 38, EFAULT 14, ESRCH 3, EPERM 1, EINVAL 22.
+    expect(first).toBe(`[d0] ${[-38, -38, -14, -3, -1, -22].map(e).join(" ")} `);
+    // Three nominates (0), a foreign client handle (C_HANDLE_INVALID -9), a foreign source handle (S -10), the share (0), the stale client handle (-9).
+    expect(second).toBe(`[d0] ${[0, 0, 0, -9, -10, 0, -9].map(e).join(" ")} `);
+  });
 });
