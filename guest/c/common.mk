@@ -2,7 +2,7 @@
 # The rules both architectures' Makefiles share. Each sets CC and ARCH_CFLAGS first.
 #
 #   make                           the examples (hello paging smp), at OPT (default -O2)
-#   make image SRC=k.c OUT=k.elf   any one-file kernel with the same start-up code and library
+#   make image SRC=k.c OUT=k.elf   any one-file kernel with the same start-up code and library (LDEXTRA= more link options)
 OPT     ?= -O2
 CFLAGS  := -ffreestanding -nostdlib -mgeneral-regs-only -fno-pic $(ARCH_CFLAGS) \
            -fno-stack-protector -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
@@ -18,8 +18,9 @@ all: $(KERNELS:%=%.elf)
 %.elf: start.S %.c $(LIB) link.ld ../include/*.h
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ start.S $*.c $(LIB) -lgcc
 
+# LDEXTRA: link options of one image (guest/x86_64/sharing places a section with it).
 image:
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $(OUT) start.S $(SRC) $(LIB) -lgcc
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LDEXTRA) -o $(OUT) start.S $(SRC) $(LIB) -lgcc
 
 clean:
 	rm -f *.elf
