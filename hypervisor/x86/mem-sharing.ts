@@ -443,6 +443,8 @@ export class MemSharing {
         const sinfo = this.info(spage);
         if (sinfo.handle !== sh) return XENMEM_SHARING_OP_S_HANDLE_INVALID;
         if (!isHole(cl.type)) return XENMEM_SHARING_OP_C_HANDLE_INVALID;
+        // The p2m reaches only [0, domain_get_maximum_gpfn]: p2m_set_entry refuses a gfn past it (ept_set_entry's -EINVAL), and add_to_physmap undoes its work and returns that.
+        if (cgfn > this.p2m.maxGpfn(cd)) return -EINVAL;
         if (!(yield* getPage(c, spage, this.domCow)) || (yield* getPageType(c, spage, PGT.shared)) !== 0) {
           throw new Error(`add_to_physmap: cannot take a reference of the locked source MFN ${hex(spage.mfn)}`);
         }
@@ -510,8 +512,13 @@ export class MemSharing {
         yield L_REMAP;
         this.p2m.set(d, gfn, fresh.mfn, "ram_shared");
         info.rmap.splice(info.rmap.findIndex((g) => g.domid === d.domid && g.gfn === gfn), 1);
-        yield* this.pageUnlock(c, page);
+        // Not Xen's order, which unlocks first: a last sharer that locks the
+        // frame in between finds this gfn's type reference still there and
+        // page_make_private's "count 2" check fails (BUG_ON in Xen). Dropping
+        // it under the lock is safe from XSA-242's spin: another gfn and the
+        // lock still hold references, so the count never falls to "locked, 1".
         yield* putPageAndType(c, page);
+        yield* this.pageUnlock(c, page);
         priv = fresh;
       }
       yield L_PRIVATE_TYPE;

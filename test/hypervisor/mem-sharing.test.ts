@@ -157,6 +157,30 @@ describe("mem_sharing: nominate, share, unshare", () => {
     expect(finish(t.ms.unsharePage(t.cpu(0), d1!, 2))).toBe(0);
   });
 
+  it("the two sharers' copies on write at once: the last sharer's page_make_private finds the frame as it expects, the other's type reference already gone (found by the hvm-sharing fuzz surface)", () => {
+    // In Xen's order the copier unlocks the old frame and only then drops its
+    // type reference; the last sharer, locking the frame in between, finds
+    // type count 3 where page_make_private wants 2 (BUG_ON in Xen, an
+    // exception here). The copier now drops it before unlocking.
+    const t = setup();
+    const [d1, d2] = t.doms;
+    const sh = nominate(t, d1!, 2);
+    expect(finish(t.ms.sharePages(t.cpu(0), d1!, 2, sh, d2!, 2, nominate(t, d2!, 2)))).toBe(0);
+    const shared = t.p2m.get(d1!, 2).mfn;
+    const copier = t.ms.unsharePage(t.cpu(1, d2!), d2!, 2);
+    stepUntil(copier, /page_unlock/);
+    copier.next(); // the unlock itself
+    expect(finish(t.ms.unsharePage(t.cpu(0), d1!, 2))).toBe(0);
+    expect(finish(copier)).toBe(0);
+    expect(t.p2m.get(d1!, 2)).toEqual({ mfn: shared, type: "ram_rw" });
+    expect(t.p2m.get(d2!, 2).type).toBe("ram_rw");
+    const page = t.hv.frames.page(shared);
+    expect([page.owner, page.count, page.typeCount, page.locked]).toEqual([d1, 1, 0, false]);
+    expect([t.byte(d1!, 2), t.byte(d2!, 2)]).toEqual([0x42, 0x42]);
+    expect(t.ms.nrSharedMfns).toBe(0);
+    expect(t.audit()).toEqual([]);
+  });
+
   it("add_to_physmap plugs a hole in the client with the shared page; range_share shares every identical gfn of a range", () => {
     const t = setup();
     const [d1, d2] = t.doms;
@@ -231,6 +255,19 @@ describe("mem_sharing: bad input gets Xen's errors", () => {
     const [d1, d2] = t.doms;
     const sh = nominate(t, d1!, 1);
     expect(finish(t.ms.addToPhysmap(t.cpu(0), d1!, 1, sh, d2!, 1))).toBe(XENMEM_SHARING_OP_C_HANDLE_INVALID);
+  });
+
+  it("add_physmap onto a gfn past the client's p2m is -EINVAL (p2m_set_entry refuses it), and nothing changes (found by the hvm-sharing fuzz surface)", () => {
+    // Before the fix the gfn was entered anyway: on an EPT, 2^36 + g aliased the client's own gfn g.
+    const t = setup();
+    const [d1, d2] = t.doms;
+    const sh = nominate(t, d1!, 1);
+    t.p2m.changes.length = 0;
+    for (const cgfn of [GFNS + 5, 2 ** 36 + 1]) expect(finish(t.ms.addToPhysmap(t.cpu(0), d1!, 1, sh, d2!, cgfn))).toBe(-EINVAL);
+    expect(t.p2m.changes).toEqual([]);
+    expect(t.ms.shared.get(t.p2m.get(d1!, 1).mfn)!.rmap).toEqual([{ domid: 1, gfn: 1 }]);
+    expect(t.ms.nrSavedMfns).toBe(0);
+    expect(t.audit()).toEqual([]);
   });
 
   it("memop: a domain that does not exist is -ESRCH; an unprivileged caller or one naming itself -EPERM; a client without sharing -EINVAL", () => {
