@@ -79,10 +79,13 @@ export const HELP = `commands (addresses are numbers, symbols, symbol+offset or 
                            where they run
   hypercalls [N]           (--hv) the last N hypercalls (default 10), with
                            arguments and results
-  p2m IPA                  (--hv, AArch64) the stage-2 walk of an IPA: each
-                           entry, its valid bit, the machine frame
-  vcpu                     (--hv, AArch64) each vCPU: where it runs,
-                           need_flush_to_ram, TVM
+  p2m IPA|GPA [ID]         (--hv) the p2m walk: on AArch64 the stage 2 of an
+                           IPA, each entry and its valid bit; under --hvm
+                           the EPT of a GPA (domain ID's, default the
+                           first), each entry and its rights; the machine
+                           frame
+  vcpu                     (--hv) each vCPU: where it runs; AArch64:
+                           need_flush_to_ram, TVM; --hvm: as domain
   quit`;
 
 export class Commands {

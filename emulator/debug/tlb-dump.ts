@@ -31,13 +31,18 @@ export interface RawTlbEntry {
   live: boolean;
 }
 
+/** The context word (as RawTlbEntry.ctx) of the translations a CPU makes now. */
+export function currentContext<A extends Arch>(m: Machine<A>, cpu: number): number {
+  return new DataView(m.hw.memory.buffer).getUint32(m.hw.cpuBlock(cpu) + m.layout.CPU_CUR_CTX, true);
+}
+
 /** The live entries of a CPU's TLBs and walk caches; with `dead`, also the filled ones no probe would hit any more. */
 export function tlbEntries<A extends Arch>(m: Machine<A>, cpu: number, dead = false): RawTlbEntry[] {
   const L = m.layout;
   const hw = m.hw;
   const view = new DataView(hw.memory.buffer);
   const block = hw.cpuBlock(cpu);
-  const curCtx = view.getUint32(block + L.CPU_CUR_CTX, true);
+  const curCtx = currentContext(m, cpu);
   const curAsid = view.getUint32(block + L.CPU_CUR_ASID, true);
   const out: RawTlbEntry[] = [];
   for (let s = 0; s < L.STRUCT_COUNT; s++) {

@@ -11,9 +11,11 @@ import type { Machine } from "../machine/core/machine.ts";
 import { programOf } from "../machine/core/elf-load.ts";
 import { instructionBytes, type X86Platform } from "../machine/platform/x86/platform.ts";
 import { ShootdownError } from "../machine/core/errors.ts";
-import { tlbEntries, readRam } from "./tlb-dump.ts";
+import { currentContext, tlbEntries, readRam } from "./tlb-dump.ts";
 import type { X86Cpu, X86State, GprName, X86RegisterFile } from "../machine/cpu/x86-cpu.ts";
 import { OffCpuVcpu } from "./off-cpu.ts";
+import { eptWalk, guestWalk, type GuestWalk } from "./ept-walk.ts";
+import { combinedStaleness, eptPerms, guestPhysicalStaleness, rightsChange } from "./x86-ept-tlb.ts";
 import { Threads } from "./threads.ts";
 import { backendFor, SymbolLookup, type ProgramSymbol } from "../../asm/index.ts";
 import {
@@ -220,7 +222,15 @@ export class X86Target implements DebugTarget {
       `efer ${hex(r.efer).padEnd(18)} ${flags(r.efer, [["SCE", 0], ["LME", 8], ["LMA", 10], ["NXE", 11]])}`,
       `pkru ${hex(r.pkru)}`,
       `cpl ${s.cpl}  cs ${hex(s.cs)}  ss ${hex(s.ss)}  gdtr ${hex(s.gdtrBase)}/${hex(s.gdtrLimit)}  idtr ${hex(s.idtrBase)}/${hex(s.idtrLimit)}`,
+      ...this.vmxLines(cpu),
     ];
+  }
+
+  /** Under EPT, the VMCS fields that decide a translation (SDM Vol.3C 25.6.11, 29.1): VPID and EPTP. */
+  private vmxLines(cpu: X86Cpu | OffCpuVcpu): string[] {
+    const { vpid, eptp } = cpu.vmx;
+    if (!eptp) return [];
+    return [`vpid ${vpid}  eptp ${hex(eptp)}  EPT PML4 ${hex(eptp & ADDR_MASK)}, ${((eptp >> 3n) & 7n) + 1n}-level${(eptp >> 6n) & 1n ? ", A/D" : ""}`];
   }
 
   targetXml(): string {
@@ -283,7 +293,7 @@ export class X86Target implements DebugTarget {
     for (let done = 0; done < bytes.length;) {
       const a = BigInt.asUintN(64, va + BigInt(done));
       const pa = this.debugTranslate(cpu, a);
-      if (pa === undefined) return false;
+      if (pa === undefined || !this.eptAllowsWrite(cpu, a)) return false;
       const n = Math.min(bytes.length - done, Number(0x1000n - (a & 0xfffn)));
       if (!this.readPhysical(pa, n)) return false;
       pieces.push([pa, bytes.subarray(done, done + n)]);
@@ -301,27 +311,74 @@ export class X86Target implements DebugTarget {
     return readRam(this.m.memory, pa, length);
   }
 
-  walk(i: number, va: bigint, op: WalkOp, priv: WalkPriv): WalkView {
-    const cpu = this.cpu(i);
+  private readonly read64 = (pa: bigint) => this.m.memory.peek64(pa);
+
+  /** Under EPT (eptp not 0): va through the guest's tables to its GPA, and through EPT to the machine. */
+  private guestWalk(cpu: X86Cpu | OffCpuVcpu, eptp: bigint, va: bigint): GuestWalk {
     const r = cpu.registers;
+    if (!((r.cr0 >> 31n) & 1n)) {
+      // SDM Vol.3A 4.1.1: with CR0.PG clear the linear address is the guest-physical one; EPT still applies.
+      const end = eptWalk(this.read64, eptp, va);
+      return { steps: [], gpa: va, ...(end.pa !== undefined ? { pa: end.pa } : { stop: `GPA ${hex(va)} does not translate: ${end.stop}` }) };
+    }
+    return guestWalk(this.read64, eptp, r.cr3, (r.cr4 >> 12n) & 1n ? 5 : 4, va);
+  }
+
+  /**
+   * May the debugger write va's page? Not when EPT keeps the guest from
+   * writing its frame (a shared page, read-only until the copy on write):
+   * Xen's debugger refuses a write to a read-only p2m type
+   * (dbg_hvm_va2mfn), so nothing writes behind the copy on write into a
+   * frame other domains share. Guest page protections do not stop it.
+   */
+  private eptAllowsWrite(cpu: X86Cpu | OffCpuVcpu, va: bigint): boolean {
+    const { eptp } = cpu.vmx;
+    if (!eptp) return true;
+    const w = this.guestWalk(cpu, eptp, va);
+    return w.gpa !== undefined && (eptWalk(this.read64, eptp, w.gpa).rights ?? "").includes("W");
+  }
+
+  /** The tables the walk of va reads: from memory as they are, or, under EPT, the guest's each where EPT puts it. */
+  private walkLevels(cpu: X86Cpu | OffCpuVcpu, va: bigint): { levels: WalkLevel[]; stop?: string } {
+    const { eptp } = cpu.vmx;
+    if (eptp) {
+      const w = this.guestWalk(cpu, eptp, va);
+      if (!((cpu.registers.cr0 >> 31n) & 1n)) return { levels: [], stop: `CR0.PG is 0: the GPA is the linear address; GPA ${hex(va)} → ${w.pa !== undefined ? `PA ${hex(w.pa)}` : `EPT: ${w.stop}`}` };
+      const levels = w.steps.map((s): WalkLevel => {
+        let decoded = decodeEntry(s.level, s.value).replace(/→ (table|frame)/, "→ $1 GPA");
+        if (s.leaf && w.gpa !== undefined) decoded += `; GPA ${hex(w.gpa)} → ${w.pa !== undefined ? `PA ${hex(w.pa)}` : "EPT: no machine address"}`;
+        return { name: s.name, entryPa: s.entryPa, value: s.value, decoded };
+      });
+      return { levels, ...(w.stop ? { stop: w.stop } : {}) };
+    }
     const w = cpu.walkMemory(va);
     const levels: WalkLevel[] = w.steps.map((s) => ({
       name: LEVEL_NAMES[s.level] ?? `L${s.level}`, entryPa: s.entryPa, value: s.value,
       decoded: w.stop === "bus-error" && s === w.steps.at(-1) ? "outside RAM" : decodeEntry(s.level, s.value),
     }));
+    const stop = w.stop === "leaf" ? undefined : { "bus-error": "the entry is outside RAM", "not-present": "the entry is not present", "reserved-bit": "a reserved bit is set" }[w.stop];
+    return { levels, ...(stop ? { stop } : {}) };
+  }
+
+  walk(i: number, va: bigint, op: WalkOp, priv: WalkPriv): WalkView {
+    const cpu = this.cpu(i);
+    const r = cpu.registers;
+    const { vpid, eptp } = cpu.vmx;
     const pcid = (r.cr4 >> 17n) & 1n ? ` PCID ${r.cr3 & 0xfffn}` : "";
+    // SDM Vol.3C 29.3.2: under EPT CR3 and every table address are guest-physical.
+    const root = `CR3 ${hex(r.cr3)}${pcid}${eptp ? ` (VPID ${vpid}, EPTP ${hex(eptp)}: table addresses are GPAs, each entry shown at its machine address)` : ""}`;
     const t = cpu.peek(va, { op, priv }, { memoryOnly: true });
     if (!t.ok && t.fault.kind === "general-protection") {
       // A non-canonical address is refused before any table is read (SDM Vol.3A 4.5.4).
       const bits = (r.cr4 >> 12n) & 1n ? "63:56 must equal bit 56" : "63:47 must equal bit 47";
-      return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels: [], stop: `the address is not canonical (bits ${bits}): no walk`, decision: `${op} by ${priv}: #GP(0)`, ok: false };
+      return { va, root, levels: [], stop: `the address is not canonical (bits ${bits}): no walk`, decision: `${op} by ${priv}: #GP(0)`, ok: false };
     }
-    const stop = w.stop === "leaf" ? undefined : { "bus-error": "the entry is outside RAM", "not-present": "the entry is not present", "reserved-bit": "a reserved bit is set" }[w.stop];
+    const { levels, stop } = this.walkLevels(cpu, va);
     let decision: string;
     if (t.ok) {
       const rights = [t.writable ? "writable" : "read-only", t.user ? "user" : "supervisor", t.executeDisable ? "XD" : "executable"];
       decision = `${op} by ${priv}: allowed → PA ${hex(t.pa)} (${t.pageSize === 4096 ? "4K" : t.pageSize === 2 << 20 ? "2M" : "1G"} page, ${rights.join(", ")}${t.global ? ", global" : ""}, ${t.memoryType})`;
-      return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels, ...(stop ? { stop } : {}), decision, ok: true, pa: t.pa };
+      return { va, root, levels, ...(stop ? { stop } : {}), decision, ok: true, pa: t.pa };
     }
     const f = t.fault;
     if (f.kind === "page-fault") {
@@ -333,9 +390,9 @@ export class X86Target implements DebugTarget {
     } else if (f.kind === "bus-error") {
       decision = `${op} by ${priv}: bus error at ${hex(f.address)}`;
     } else {
-      decision = `${op} by ${priv}: ${f.kind}`;
+      decision = `${op} by ${priv}: ${f.kind === "ept-violation" ? "EPT violation" : "EPT misconfiguration"} at GPA ${hex(f.gpa)} (a VM exit to the hypervisor)`;
     }
-    return { va, root: `CR3 ${hex(r.cr3)}${pcid}`, levels, ...(stop ? { stop } : {}), decision, ok: false };
+    return { va, root, levels, ...(stop ? { stop } : {}), decision, ok: false };
   }
 
   tlb(thread: number, dead = false): TlbEntryView[] {
@@ -345,21 +402,41 @@ export class X86Target implements DebugTarget {
       throw new ShootdownError(`${info.name} is off every pCPU (${info.state}): a TLB belongs to a pCPU (tlb pN shows pCPU N's)`);
     }
     const cpu = this.m.cpu(i);
+    const L = this.m.layout;
+    const { eptp } = cpu.vmx;
+    const read64 = this.read64;
+    // Under EPT the current entries are combined mappings, judged against the guest's walk through EPT (x86-ept-tlb.ts).
     const walks = new Map<bigint, ReturnType<X86Cpu["walkMemory"]>>();
+    const guestWalks = new Map<bigint, GuestWalk>();
     const walkOf = (va: bigint) => {
       let w = walks.get(va);
       if (!w) walks.set(va, (w = cpu.walkMemory(va)));
       return w;
     };
+    const guestWalkOf = (va: bigint) => {
+      let w = guestWalks.get(va);
+      if (!w) guestWalks.set(va, (w = this.guestWalk(cpu, eptp, va)));
+      return w;
+    };
+    const eptSlot = currentContext(this.m, i) >>> 24;
     return tlbEntries(this.m, i, dead).map((e): TlbEntryView => {
       const kind = STRUCTURES[e.structure]!;
-      const isTlb = e.structure < this.m.layout.STRUCT_PSC_PDE;
+      const isTlb = e.structure < L.STRUCT_PSC_PDE;
       const vpid = e.ctx & 0xffff;
       const pa = isTlb ? e.out & ADDR_MASK & ~((1n << PAGE_SHIFT[kind.level]!) - 1n) : e.out & ADDR_MASK;
-      const tags = [e.global ? "global" : `PCID ${e.asid}`, ...(vpid ? [`VPID ${vpid}`] : []), ...(e.ctx >>> 24 ? ["EPT"] : [])].join(" ");
       const a = e.attrs;
+      // A guest-physical mapping (GPA → machine, EPT's rights), judged when its EPT is the one the pCPU runs under.
+      if (((e.ctx >> 16) & 0xff) === L.SPACE_S2) {
+        const ownEpt = eptp !== 0n && e.ctx >>> 24 === eptSlot;
+        const stale = !e.live ? "dead" as const : ownEpt ? guestPhysicalStaleness(read64, eptp, e.tag, kind.level, isTlb, pa, a) : "unknown" as const;
+        return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags: "guest-physical EPT", global: e.global, perms: isTlb ? eptPerms(a) : "", stale };
+      }
+      const tags = [e.global ? "global" : `PCID ${e.asid}`, ...(vpid ? [`VPID ${vpid}`] : []), ...(e.ctx >>> 24 ? ["EPT"] : [])].join(" ");
       const perms = isTlb ? [a & 2 ? "RW" : "RO", a & 1 ? "U" : "S", a & 4 ? "XD" : "X", ...(a & 8 ? ["D"] : [])].join(" ") : "";
-      const stale = !e.live ? "dead" as const : e.current ? this.staleness(walkOf(e.tag), kind.level, isTlb, pa, a) : "unknown" as const;
+      const stale = !e.live ? "dead" as const
+        : !e.current ? "unknown" as const
+          : eptp ? combinedStaleness(guestWalkOf(e.tag), read64, eptp, kind.level, isTlb, pa, a)
+            : this.staleness(walkOf(e.tag), kind.level, isTlb, pa, a);
       return { structure: kind.name, index: e.index, va: e.tag, pa, size: kind.size, tags, global: e.global, perms, stale };
     });
   }
@@ -381,14 +458,8 @@ export class X86Target implements DebugTarget {
     if (!leafHere || w.stop !== "leaf" || w.steps.at(-1) !== step) return { why: `the tables now map this address with another page size` };
     const now = step.value & ADDR_MASK & ~((1n << PAGE_SHIFT[level]!) - 1n);
     if (now !== pa) return { why: `the ${LEVEL_NAMES[level]} at ${hex(step.entryPa)} now maps ${hex(now)}` };
-    const upTo = w.steps;
-    const rw = upTo.every((s) => s.value & PTE_RW);
-    const us = upTo.every((s) => s.value & PTE_US);
-    const xd = upTo.some((s) => s.value & PTE_XD);
-    if (rw !== ((attrs & 2) !== 0) || us !== ((attrs & 1) !== 0) || xd !== ((attrs & 4) !== 0)) {
-      return { why: `the rights are now ${rw ? "RW" : "RO"} ${us ? "U" : "S"} ${xd ? "XD" : "X"}` };
-    }
-    return "fresh";
+    const why = rightsChange(w.steps.map((s) => s.value), attrs);
+    return why ? { why } : "fresh";
   }
 
   cache(): CacheLineView[] {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/run.ts";
 import { findLine as find, GDB_MULTIARCH, gdbBatch, replLines, startStub } from "../helpers/debug-cli.ts";
-import { Client, frame } from "../helpers/gdb-client.ts";
+import { Client, fromHex, monitor } from "../helpers/gdb-client.ts";
 import { readElf } from "../../asm/index.ts";
 
 const HELLO = join(ROOT, "guest", "aarch64", "hello.elf");
@@ -62,23 +62,8 @@ describe("shootdown repl --hv on AArch64", () => {
   });
 });
 
-const textHex = (s: string) => Buffer.from(s).toString("hex");
-const fromHex = (h: string) => Buffer.from(h, "hex").toString("utf8");
 /** PC in a `g` reply: after x0–x30 and sp, 64 bits each. */
 const pcOf = (g: string) => Buffer.from(g.slice(32 * 16, 33 * 16), "hex").readBigUInt64LE(0);
-
-/** `monitor COMMAND`: its output, from the O packets before OK. */
-async function monitor(c: Client, command: string): Promise<string> {
-  c.write(frame(`qRcmd,${textHex(command)}`));
-  await c.take(/^\+/);
-  let text = "";
-  for (;;) {
-    const m = await c.take(/^\$(O[0-9a-f]*|OK)#[0-9a-f]{2}/, 10_000);
-    c.write("+");
-    if (m[1] === "OK") return text;
-    text += fromHex(m[1]!.slice(1));
-  }
-}
 
 describe("shootdown gdb --hv on AArch64", () => {
   it("lists a thread per vCPU, reads one off every pCPU from its context, and runs vcpu, p2m and cache as monitor commands", async () => {

@@ -27,7 +27,8 @@ function payload(r: Random): string {
     `T${r.pick(["1", "2", "0", "-1", "ffff"])}`, "s", `vCont;${r.pick(["s", "s:1", "c:2", "S05", "x", "s:zz"])}`, "vCont?", "vMustReplyEmpty",
     `qSupported:${r.pick(["multiprocess+;swbreak+", "", "PacketSize=1"])}`, "qfThreadInfo", "qsThreadInfo", "qC", "qAttached",
     `qThreadExtraInfo,${r.pick(["1", "2", "0", "zz"])}`, `qXfer:features:read:${r.pick(["target.xml", "x.xml"])}:${hex(r, 1 + r.int(6))},${hex(r, 1 + r.int(6))}`,
-    `qRcmd,${textHex(r.pick(["x/100000000g _start", "x/8g $sp", "disasm _start 99999999", "disasm", "walk 0x0", "tlb", "cpu -1", "regs", "step 5", "help", "sched", "x/1g 0x10000000000000000"]))}`,
+    `qRcmd,${textHex(r.pick(["x/100000000g _start", "x/8g $sp", "disasm _start 99999999", "disasm", "walk 0x0", "tlb", "cpu -1", "regs", "step 5", "help", "sched", "x/1g 0x10000000000000000",
+      "p2m 0x100000", "p2m", "p2m 0x10000000000000000 7", "domain", "vcpu", "hypercalls 2", "cpu d1v1", "tlb p0"]))}`,
     `qRcmd,${hex(r, r.int(30))}`, Buffer.from(r.bytes(r.int(30))).toString("latin1").replace(/[$#]/g, ""), "",
   ]);
 }
@@ -60,11 +61,23 @@ class Client {
   }
 }
 
+/**
+ * Half the time the debugger runs the image under the hypervisor (whose
+ * threads are vCPUs, some off every pCPU): AArch64 under the Arm host, x86-64
+ * as an HVM domain, with up to 4 vCPUs whatever the pCPUs.
+ */
+export function hypervisorArgs(r: Random, arch: "x86_64" | "aarch64"): string[] {
+  if (r.chance(0.5)) return [];
+  return ["--hv", ...(arch === "x86_64" ? ["--hvm"] : []), "--vcpus", String(1 + r.int(4))];
+}
+
 export const gdbSurface: Surface = {
   name: "gdb",
   async run(r: Random): Promise<CaseResult> {
-    const image = join(ROOT, "guest", r.pick(["x86_64", "aarch64"]), "hello.elf");
-    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, CLI, "gdb", image, "--port", "0", "--cpus", String(1 + r.int(4))], { cwd: ROOT });
+    const arch = r.pick(["x86_64", "aarch64"] as const);
+    const image = join(ROOT, "guest", arch, "hello.elf");
+    const args = [`--max-old-space-size=${HEAP_MB}`, CLI, "gdb", image, "--port", "0", "--cpus", String(1 + r.int(4)), ...hypervisorArgs(r, arch)];
+    const child = spawn(process.execPath, args, { cwd: ROOT });
     let stderr = "";
     const started = Date.now();
     const exited = new Promise<{ status: number | null; signal: string | null }>((resolve) => child.on("close", (status, signal) => resolve({ status, signal })));

@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { type CaseResult, type Surface, ROOT, Random, cliCase, mutateBytes, scratchFile } from "./harness.ts";
-import { gdbSurface } from "./gdb.ts";
+import { gdbSurface, hypervisorArgs } from "./gdb.ts";
 import { hypercallSurface } from "./hypercalls.ts";
 import { hvmHypercallSurface } from "./hvm-hypercalls.ts";
 import { COST_MODEL } from "../../emulator/machine/timing/cost-model.ts";
@@ -210,20 +210,21 @@ function replLine(r: Random): string {
     `disasm ${addr()} ${n()}`,
     `step ${n()}`, `stepi ${n()}`, "continue", `cpu ${r.pick(["0", "1", "-1", "64", "x", "0x1"])}`,
     `break ${addr()}`, `delete ${addr()}`, `watch ${addr()}`, "regs", `walk ${addr()} ${r.pick(["read", "write", "fetch", "jump"])} ${r.pick(["kernel", "user", "root"])}`,
-    `tlb ${r.pick(["", "0", "all", "9 all"])}`, "cache", "sched", `goto ${n()}`, `replay ${r.pick(["/dev/zero", "/nonexistent", "/etc"])}`,
+    `tlb ${r.pick(["", "0", "all", "9 all", "p0", "d1v1"])}`, "cache", "sched", `goto ${n()}`, `replay ${r.pick(["/dev/zero", "/nonexistent", "/etc"])}`,
+    `p2m ${addr()} ${r.pick(["", "1", "2", "x"])}`, `domain ${r.pick(["", "1", "9", "x"])}`, "vcpu", `hypercalls ${n()}`, `cpu ${r.pick(["d1v1", "d2v0", "p0", "p9"])}`,
     r.pick([".load /etc/hostname", ".save /tmp/x", ".editor", ".break", ".help", "help"]),
     Buffer.from(r.bytes(1 + r.int(30))).toString("latin1").replace(/[\n\r\x03\x04]/g, " "),
   ]);
 }
 
 function replSurface(): Surface {
-  const images = [["guest", "x86_64", "hello.elf"], ["guest", "aarch64", "hello.elf"]];
   return {
     name: "repl",
     run(r: Random): Promise<CaseResult> {
       const lines = Array.from({ length: 1 + r.int(15) }, () => replLine(r));
-      const image = join(ROOT, ...r.pick(images));
-      return cliCase({ args: ["repl", image, "--cpus", String(1 + r.int(4))], input: lines.join("\n") + "\n", allowed: STATUS.repl, timeoutMs: 60_000, errorsOn: "stdout", what: `repl: ${lines.join(" | ")}` });
+      const arch = r.pick(["x86_64", "aarch64"] as const);
+      const image = join(ROOT, "guest", arch, "hello.elf");
+      return cliCase({ args: ["repl", image, "--cpus", String(1 + r.int(4)), ...hypervisorArgs(r, arch)], input: lines.join("\n") + "\n", allowed: STATUS.repl, timeoutMs: 60_000, errorsOn: "stdout", what: `repl: ${lines.join(" | ")}` });
     },
   };
 }

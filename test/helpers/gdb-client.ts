@@ -83,3 +83,19 @@ export class Client {
   }
 }
 
+
+export const textHex = (s: string) => Buffer.from(s).toString("hex");
+export const fromHex = (h: string) => Buffer.from(h, "hex").toString("utf8");
+
+/** `monitor COMMAND` (qRcmd): its output, from the O packets before OK. */
+export async function monitor(c: Client, command: string): Promise<string> {
+  c.write(frame(`qRcmd,${textHex(command)}`));
+  await c.take(/^\+/);
+  let text = "";
+  for (;;) {
+    const m = await c.take(/^\$(O[0-9a-f]*|OK)#[0-9a-f]{2}/, 10_000);
+    c.write("+");
+    if (m[1] === "OK") return text;
+    text += fromHex(m[1]!.slice(1));
+  }
+}

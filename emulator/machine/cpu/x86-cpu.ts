@@ -157,6 +157,14 @@ export interface X86State extends Record<GprName, bigint> {
 export interface X86RegisterFile {
   state: X86State;
   registers: X86Registers;
+  /** Under VMX: the VPID and EPTP the vCPU translates with (an HVM vCPU's; absent for a PV one, which has no EPT). */
+  vmx?: X86VmxContext;
+}
+
+/** What X86Cpu.setVmx loads: the VPID (0: the host) and the EPT pointer (0: no EPT). */
+export interface X86VmxContext {
+  vpid: number;
+  eptp: bigint;
 }
 
 /** Why run() returned, with what the host needs to act on it. */
@@ -312,10 +320,15 @@ export class X86Cpu {
    * and this CPU goes on as if nothing had happened. The TLBs are not in the
    * block, so fn must not look at them (peek with memoryOnly). With
    * CR4.PCIDE clear in both register sets the translation context does not
-   * change, so not even the micro-TLB is flushed.
+   * change, so not even the micro-TLB is flushed. With vmx, the walk is an
+   * HVM vCPU's: its CR3 is guest-physical, and every table it reads and the
+   * address it ends at go through that EPT (SDM Vol.3C 29.3.2).
    */
-  lookThrough<T>(regs: Partial<X86Registers>, fn: () => T): T {
-    return lookThroughCpu(this.hw, this.index, this.layout.CPU_SIZE, () => this.setRegisters(regs), fn);
+  lookThrough<T>(regs: Partial<X86Registers>, fn: () => T, vmx?: X86VmxContext): T {
+    return lookThroughCpu(this.hw, this.index, this.layout.CPU_SIZE, () => {
+      this.setRegisters(regs);
+      if (vmx) this.setVmx(vmx);
+    }, fn);
   }
 
   private result(status: number): X86Translation {
@@ -395,6 +408,12 @@ export class X86Cpu {
   setVmx(ctx: { vpid: number; eptp: bigint }): void {
     if (!Number.isInteger(ctx.vpid) || ctx.vpid < 0 || ctx.vpid > 0xffff) throw new ShootdownError("vpid must be 0 to 65535");
     this.hw.x86SetVmx(this.index, ctx.vpid, u64("eptp", ctx.eptp));
+  }
+
+  /** The VPID and EPTP this CPU translates with now (both 0 outside a guest, or for a PV guest). */
+  get vmx(): X86VmxContext {
+    const v = this.view();
+    return { vpid: v.getUint32(this.layout.CPU_VPID, true) & 0xffff, eptp: v.getBigUint64(this.layout.CPU_EPTP, true) };
   }
 
   /** INVEPT; "VMfail" for an invalid type. */

@@ -68,6 +68,7 @@ import { HvmVcpu, type HvmSaved } from "./vcpu.ts";
 import type { IpiRequest } from "./vlapic.ts";
 import { HvmDomain } from "./hvm-domain.ts";
 import { inspectHvm } from "./inspect.ts";
+import { HvmVcpuView } from "./vcpu-view.ts";
 import { DAEMON_ODDS, DAEMON_PERIOD, HvmSharing } from "./hvm-sharing.ts";
 import { DEFAULT_SHARING, type MemSharingOptions } from "../mem-sharing.ts";
 import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
@@ -668,9 +669,16 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     return yield* this.sharing.memoryOp(this.on(i, a), this.cpus[i]!, cmd, arg);
   }
 
-  /** The debugger's frame, shared, domain and hypercalls commands (inspect.ts). */
+  /** The debugger's frame, shared, domain, p2m and hypercalls commands (inspect.ts). */
   inspect(command: string, args: readonly string[]): string[] | undefined {
     return inspectHvm(this, command, args);
+  }
+
+  private vcpuView: HvmVcpuView | undefined;
+
+  /** The domains' vCPUs as the debugger's threads: where each runs, and the registers kept of those off every pCPU (vcpu-view.ts). */
+  vcpus(): HvmVcpuView {
+    return (this.vcpuView ??= new HvmVcpuView(this));
   }
 
   // ── The summary ────────────────────────────────────────────────────────────

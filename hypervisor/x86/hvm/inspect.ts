@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 //
 // What the debugger shows of the HVM host (the REPL's `frame MFN`, `shared
-// [MFN]`, `domain [ID]` and `hypercalls`): frames with their share state and
-// page-lock holder, shared frames with their handle, sharers and locks, and
-// the domains with their vCPUs. Reads only; no step, no reference taken.
+// [MFN]`, `domain [ID]` (or `vcpu`), `p2m GPA [ID]` and `hypercalls`):
+// frames with their share state and page-lock holder, shared frames with
+// their handle, sharers and locks, the domains with their vCPUs, and the
+// EPT walk of a guest-physical address. Reads only; no step, no reference
+// taken.
 
 import { ShootdownError } from "../../../emulator/machine/core/errors.ts";
+import { eptWalkLines } from "../../../emulator/debug/ept-walk.ts";
 import { frameInfo } from "../inspect.ts";
 import { SHARED_M2P_ENTRY } from "../public.ts";
 import type { HvmHost } from "./hvm-host.ts";
@@ -18,6 +21,38 @@ function lockWords(host: HvmHost, mfn: number): string {
   if (!p?.locked) return "page lock free";
   const spinners = host.hv.locks.spinnersOn(mfn);
   return `page lock held by pCPU ${p.lockedBy}${spinners.length ? `, pCPU ${spinners.join(", pCPU ")} spinning on it` : ""}`;
+}
+
+/**
+ * `p2m GPA [ID]`: on x86 Xen's p2m is the EPT (p2m-ept.c), so this walks
+ * domain ID's (default the first) as the Arm host's `p2m IPA` walks its
+ * stage 2: each EPT entry with its rights and memory type, the machine
+ * frame, and the p2m type the leaf carries.
+ */
+function p2mLines(host: HvmHost, args: readonly string[]): string[] {
+  const number = /^(0x[0-9a-f]+|[0-9]+)$/i;
+  if (args.length < 1 || args.length > 2 || !number.test(args[0]!)) throw new ShootdownError(`p2m: the GPA must be a number, not '${args.join(" ")}' (usage: p2m GPA [DOMAIN])`);
+  if (args[1] !== undefined && !number.test(args[1])) throw new ShootdownError(`p2m: the domain id must be a number, not '${args[1]}' (usage: p2m GPA [DOMAIN])`);
+  const gpa = BigInt(args[0]!);
+  const d = args[1] === undefined ? host.domains[0]! : host.domains.find((x) => BigInt(x.domain.domid) === BigInt(args[1]!));
+  if (!d) throw new ShootdownError(`p2m: no domain ${args[1]} (the HVM host runs ${host.domains.map((x) => `d${x.domain.domid}`).join(", ")})`);
+  // The EPT tables are machine memory the hypervisor wrote; a debugger's write may point an entry outside RAM.
+  const read64 = (pa: bigint): bigint | undefined => {
+    try {
+      return host.hv.mem.read64(pa);
+    } catch (e) {
+      if (e instanceof ShootdownError) return undefined;
+      throw e;
+    }
+  };
+  const w = eptWalkLines(read64, d.ept.eptp, gpa);
+  if (!w.lines) throw new ShootdownError(`p2m: ${w.stop}`);
+  const leaf = gpa >> 12n < BigInt(d.domain.maxPages) ? d.ept.entry(Number(gpa >> 12n)) : undefined;
+  return [
+    `p2m: GPA ${hex(gpa)} of d${d.domain.domid} through the EPT (EPTP ${hex(d.ept.eptp)}, EPT PML4 MFN ${hex(d.ept.root)})`,
+    ...w.lines,
+    ...(leaf ? [`  p2m type ${leaf.type}`] : []),
+  ];
 }
 
 /** The debugger's commands for an HVM host; undefined for a command it does not know. */
@@ -84,12 +119,15 @@ export function inspectHvm(host: HvmHost, command: string, args: readonly string
       ]);
     }
     case "hypercalls": {
+      if (args.length) throw new ShootdownError("hypercalls takes no argument under --hvm: the HVM host counts hypercalls by call and result, it keeps no log of each");
       const lines = host.domains.flatMap((d) => Object.entries(d.hypercalls.summary()).map(([call, results]) =>
         `d${d.domain.domid} ${call}: ${Object.entries(results).map(([r, n]) => `${r} ×${n}`).join(", ")}`));
       return lines.length ? lines : ["no hypercall yet"];
     }
-    case "p2m": case "vcpu":
-      throw new ShootdownError(`${command}: the Arm hypervisor's command; under --hvm, frame MFN and domain show the EPT and the vCPUs`);
+    case "p2m":
+      return p2mLines(host, args);
+    case "vcpu":
+      return inspectHvm(host, "domain", args);
     default:
       return undefined;
   }
