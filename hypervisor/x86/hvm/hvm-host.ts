@@ -54,7 +54,7 @@
 // it interleaves with the guest instructions of the other pCPUs and is
 // recorded in the run's schedule.
 
-import type { X86Cpu, X86Exit, X86GuestExit, X86Registers } from "../../../emulator/machine/cpu/x86-cpu.ts";
+import type { X86Cpu, X86Event, X86Exit, X86GuestExit, X86Registers } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import type { Continuation, ExitHandler, Handled, StepLabel } from "../../../emulator/machine/core/exits.ts";
 import type { X86Platform } from "../../../emulator/machine/platform/x86/platform.ts";
 import type { MachineEvent } from "../../../emulator/machine/core/exits.ts";
@@ -376,6 +376,9 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
             return this.domainOver(cpu, a, 1n, "no free frame to unshare a shared page into");
           }
           this.count("EPT write violations (copy on write)");
+          // A fault while the CPU delivered an event (pushing an interrupt's frame on a shared stack page, say): the
+          // event is in the IDT-vectoring information and must be injected again, or it is lost (SDM Vol.3C 28.2.4).
+          if (exit.duringDelivery) this.reinject(cpu, exit.duringDelivery, exit.instructionLength);
           break;
         }
         yield { what: `EPT ${exit.reason === "ept-violation" ? "violation" : "misconfiguration"} at GPA 0x${exit.gpa.toString(16)} from ${a.name}` };
@@ -406,6 +409,13 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     if (d === "migrate") return yield* this.migrateAway(cpu, a);
     if (d === "preempt") return yield* this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` });
     return this.enter(cpu, a);
+  }
+
+  /** Injects again an event whose delivery a VM exit interrupted (vmx_idtv_reinject). */
+  private reinject(cpu: X86Cpu, e: X86Event, instructionLength: number): void {
+    const software = e.type === "software-interrupt" || e.type === "software-exception";
+    cpu.inject({ vector: e.vector, type: e.type, ...(e.errorCode !== undefined ? { errorCode: e.errorCode } : {}), ...(software ? { instructionLength } : {}) });
+    this.count("events injected again after an EPT violation in their delivery");
   }
 
   /** VM entry: the highest deliverable virtual interrupt is injected (the CPU holds it until the guest's IF is 1). */

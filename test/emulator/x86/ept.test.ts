@@ -188,6 +188,24 @@ describe("a guest instruction under EPT", () => {
     expect(m.memory.read64(GUEST + 0x50_0018n)).toBe(0n);
   });
 
+  it("after INVEPT, a page EPT has made read-only is read-only to every kind of write that had a writable translation cached (store, locked RMW)", () => {
+    const VB = VA + 0x1000n;
+    for (const insn of ["movq $1, 24(%rbx)", "lock incq 24(%rbx)", "incq 24(%rbx)", "xchg %rax, 24(%rbx)"]) {
+      const { m, gpt, cpu, eptEntry, eptp, sym } = runRig(`_start:\n mov $${VA}, %rbx\n mov $${VB}, %rcx\n ${insn}\n mov (%rcx), %rax\n mov 8(%rbx), %rax\nop: ${insn}\n hlt`);
+      gpt.map(VA, 0x50_0000n, PAGE_4K, PTE.RW | PTE.A | PTE.D);
+      gpt.map(VB, 0x51_0000n, PAGE_4K, PTE.RW | PTE.A | PTE.D);
+      // Page B is not mapped by EPT yet: reading it stops the guest after its first write to A.
+      m.memory.write64(eptEntry(0x51_0000n), 0n);
+      expect(cpu.run(100), insn).toMatchObject({ reason: "ept-violation", gpa: 0x51_0000n });
+      const written = m.memory.read64(GUEST + 0x50_0018n);
+      m.memory.write64(eptEntry(0x51_0000n), GUEST + 0x51_0000n | R | W | X | WB);
+      m.memory.write64(eptEntry(0x50_0000n), GUEST + 0x50_0000n | R | X | WB);
+      expect(cpu.invept(InveptType.SingleContext, eptp)).toBe("ok");
+      expect(cpu.run(100), insn).toMatchObject({ reason: "ept-violation", guest: true, gpa: 0x50_0018n, rip: sym("op") });
+      expect(m.memory.read64(GUEST + 0x50_0018n), insn).toBe(written);
+    }
+  });
+
   it("exits on an EPT violation reading a guest paging-structure entry, without FINAL", () => {
     const { m, gpt, cpu, eptEntry, sym } = runRig(`_start:\n mov $${VA}, %rbx\nop: mov (%rbx), %rax\n hlt`);
     const pte = gpt.entryAddress(VA, 1);

@@ -71,6 +71,16 @@ describe("explore with the sharing daemon", () => {
   });
 });
 
+describe("copy on write in an event's delivery", () => {
+  it("an interrupt whose frame is pushed on a shared stack page is injected again after the copy (without, the IPI is lost and the run never ends)", () => {
+    // Seed 5 shares the stack pages, and an IPI's delivery faults on one (found by explore).
+    const r = shootdown("run", hello, ...MACHINE, "--strategy", "pct", "--seed", "5", "--max-steps", "20000000", "--json");
+    const s = JSON.parse(r.stdout);
+    expect(s.status, r.stderr).toBe(0);
+    expect(s.hypervisor.outcomes["events injected again after an EPT violation in their delivery"]).toBeGreaterThan(0);
+  });
+});
+
 describe("the REPL on shared frames", () => {
   it("`shared` lists the shared frames; `shared MFN` names the sharers and their read-only EPT entries; `frame MFN` the share state", () => {
     const repl = (lines: string[]) =>
