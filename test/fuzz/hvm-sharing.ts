@@ -89,6 +89,8 @@ const SPIN_LIMIT = 200;
 const MAX_STEPS = 300_000;
 /** A write that keeps faulting (the daemon shares the page again each time) is given up after this many tries. */
 const WRITE_TRIES = 8;
+/** Extra steps the chosen pCPU runs in a row. */
+const BURSTS = [0, 0, 0, 0, 1, 2, 4, 8];
 /** Content ids: the same initial content in every domain, a domain's own, and a write's token. */
 const COMMON = 0xc0n << 56n;
 const PRIVATE = 0xd0n << 56n;
@@ -313,6 +315,8 @@ const argText = (a: MemSharingOpArg) => `${opNames[a.op] ?? `op ${a.op}`} domain
 interface Action {
   what: string;
   routine: Routine<string | undefined>;
+  /** Another sharer's write to the same frame, to start at once on another idle pCPU (the copies on write race). */
+  partner?: (p: number) => Action;
 }
 
 function* memop(w: World, c: Cpu, caller: SharingCaller, a: MemSharingOpArg): Routine<string | undefined> {
@@ -378,8 +382,26 @@ function* guestRead(w: World, h: HvmDomain, gfn: number): Routine<string | undef
   return got === want ? undefined : `${h.name} reads ${typeof got === "bigint" ? hex(got) : got} at gfn ${hex(gfn)}, not ${want === undefined ? "anything" : hex(want)}`;
 }
 
-/** A guest's gfn: mostly its RAM, sometimes a hole above it. */
-const guestGfn = (r: Random, w: World, h: HvmDomain) => (r.chance(0.95) ? r.int(w.ram.get(h.domain)!) : r.int(h.domain.maxPages));
+/** A guest's gfn: half the time one it shares now (so that writers meet on shared frames), else its RAM, sometimes a hole above it. */
+function guestGfn(r: Random, w: World, h: HvmDomain): number {
+  if (r.chance(0.5)) {
+    const shared = [...w.ms.shared.values()].flatMap((s) => s.rmap.filter((g) => g.domid === h.domain.domid).map((g) => g.gfn));
+    if (shared.length) return r.pick(shared);
+  }
+  return r.chance(0.95) ? r.int(w.ram.get(h.domain)!) : r.int(h.domain.maxPages);
+}
+
+function writeAction(r: Random, w: World, p: number, h: HvmDomain, gfn: number): Action {
+  const action: Action = { what: `${h.name} writes gfn ${hex(gfn)}`, routine: guestWrite(w, cpuOf(w, p, h.domain), h, gfn) };
+  const e = h.ept.entry(gfn);
+  const others = (e && w.ms.shared.get(e.mfn)?.rmap.filter((g) => g.domid !== h.domain.domid || g.gfn !== gfn)) || [];
+  if (others.length && r.chance(0.6)) {
+    const g = r.pick(others);
+    const hg = w.doms.find((x) => x.domain.domid === g.domid)!;
+    action.partner = (q) => ({ what: `${hg.name} writes gfn ${hex(g.gfn)} (racing)`, routine: guestWrite(w, cpuOf(w, q, hg.domain), hg, g.gfn) });
+  }
+  return action;
+}
 
 function newAction(r: Random, w: World, p: number): Action {
   const k = r.int(100);
@@ -403,7 +425,7 @@ function newAction(r: Random, w: World, p: number): Action {
   }
   const h = r.pick(w.doms);
   const gfn = guestGfn(r, w, h);
-  if (k < 90) return { what: `${h.name} writes gfn ${hex(gfn)}`, routine: guestWrite(w, cpuOf(w, p, h.domain), h, gfn) };
+  if (k < 90) return writeAction(r, w, p, h, gfn);
   return { what: `${h.name} reads gfn ${hex(gfn)}`, routine: guestRead(w, h, gfn) };
 }
 
@@ -437,6 +459,7 @@ export function runHvmSharingCase(r: Random): { result: CaseResult; stats: Shari
   let started = 0;
   let seenViolations = 0;
   let snap: Snapshot | undefined;
+  const burst = { cpu: 0, left: 0 };
 
   const state = (problem: string) => {
     const locks = running.map((_, p) => `pCPU ${p}: ${running[p] ? `#${running[p]!.n} ${running[p]!.action.what}` : "idle"} [${w.hv.locks.describe(p).join(", ") || "no locks"}]`);
@@ -456,13 +479,24 @@ export function runHvmSharingCase(r: Random): { result: CaseResult; stats: Shari
   for (;;) {
     const busy = running.flatMap((x, p) => (x ? [p] : []));
     if (!busy.length && started >= stats.actions) break;
-    let p = r.int(nrPcpus);
-    if (!running[p]) {
-      if (started < stats.actions && (!busy.length || r.chance(0.5))) {
-        running[p] = { n: ++started, action: newAction(r, w, p), label: undefined, spin: 0, mmLockOrder: false };
-      } else {
-        p = r.pick(busy);
+    let p = burst.cpu;
+    if (burst.left > 0 && running[p]) {
+      burst.left--;
+    } else {
+      p = r.int(nrPcpus);
+      if (!running[p]) {
+        if (started < stats.actions && (!busy.length || r.chance(0.5))) {
+          const action = newAction(r, w, p);
+          running[p] = { n: ++started, action, label: undefined, spin: 0, mmLockOrder: false };
+          const q = running.findIndex((x) => !x);
+          if (action.partner && q >= 0) running[q] = { n: ++started, action: action.partner(q), label: undefined, spin: 0, mmLockOrder: false };
+        } else {
+          p = r.pick(busy);
+        }
       }
+      // Now and then one pCPU runs several steps in a row (as one CPU outruns another), which opens the wider windows.
+      burst.cpu = p;
+      burst.left = r.pick(BURSTS);
     }
     const run = running[p]!;
     const where = `step ${stats.steps + 1}, pCPU ${p}, action #${run.n} (${run.action.what})`;
