@@ -97,7 +97,7 @@ const PRIVATE = 0xd0n << 56n;
 const TOKEN = 0x57n << 56n;
 
 /** A case's world: the hypervisor, the domains, mem_sharing, and what the actions draw from. */
-interface World extends SharingWorld {
+export interface World extends SharingWorld {
   sharing: HvmSharing;
   /** RAM gfns per domain (below them some holes; above, up to max_pages, holes only). */
   ram: Map<Domain, number>;
@@ -124,7 +124,7 @@ export interface SharingCaseStats {
 }
 
 /** Builds a case's hypervisor and domains. */
-function buildWorld(r: Random, options: MemSharingOptions, pageLockCheck: boolean): World {
+export function buildWorld(r: Random, options: MemSharingOptions, pageLockCheck: boolean): World {
   const nrPcpus = 2 + r.int(3);
   const nrDoms = 2 + r.int(3);
   const dom0 = r.chance(0.5);
@@ -184,7 +184,7 @@ function buildWorld(r: Random, options: MemSharingOptions, pageLockCheck: boolea
 }
 
 /** The Cpu a routine runs with on pCPU p, for domain d's vCPU there or the idle domain's. */
-const cpuOf = (w: World, p: number, d?: Domain): Cpu => ({ hv: w.hv, cpu: p, vcpu: (d ?? w.idle).vcpus[p]!, d: d ?? w.idle });
+export const cpuOf = (w: World, p: number, d?: Domain): Cpu => ({ hv: w.hv, cpu: p, vcpu: (d ?? w.idle).vcpus[p]!, d: d ?? w.idle });
 
 // ── Arguments ────────────────────────────────────────────────────────────────
 
@@ -234,10 +234,19 @@ function memopArg(r: Random, w: World): MemSharingOpArg {
       a.u4 = domid(r, w);
       a.u0 = gfnField(r, w, domain);
       a.u1 = handleFor(r, w, domain, a.u0);
+      // Half the time a source some memop nominated, with its handle (current or stale), so that shares get through.
+      if (w.handles.length && r.chance(0.5)) {
+        const e = r.chance(0.7) ? w.handles.at(-1 - r.int(Math.min(4, w.handles.length)))! : r.pick(w.handles);
+        [a.domain, a.u0, a.u1] = [e.d.domid, BigInt(e.gfn), e.handle];
+      }
       const cd = w.hv.domains.get(a.u4);
       // add_physmap wants a hole in the client: above its RAM, or one left among it.
       a.u2 = op === SHARING_OP.add_physmap && cd && r.chance(0.6) ? BigInt(w.ram.get(cd)! + r.int(cd.maxPages - w.ram.get(cd)!)) : gfnField(r, w, a.u4);
       a.u3 = handleFor(r, w, a.u4, a.u2);
+      if (op === SHARING_OP.share && w.handles.length && r.chance(0.5)) {
+        const e = r.pick(w.handles);
+        [a.u4, a.u2, a.u3] = [e.d.domid, BigInt(e.gfn), e.handle];
+      }
       break;
     }
     case SHARING_OP.range_share: {
