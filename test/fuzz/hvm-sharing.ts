@@ -121,6 +121,8 @@ export interface SharingCaseStats {
   mmLockOrder: number;
   shares: number;
   cowCopies: number;
+  /** Copies on write that found no frame (-ENOMEM). */
+  enomem: number;
 }
 
 /** Builds a case's hypervisor and domains. */
@@ -133,7 +135,7 @@ export function buildWorld(r: Random, options: MemSharingOptions, pageLockCheck:
     return { ram, maxPages: ram + 2 + r.int(7) };
   });
   // Sometimes no frame to spare: copies on write then fail with -ENOMEM until a share frees one.
-  const slack = r.pick([0, 2, 8, 32, 128]);
+  const slack = r.pick([0, 0, 1, 2, 8, 32, 128]);
   const nrFrames = 16 + 4 * nrDoms + layouts.reduce((n, l) => n + l.ram, 0) + slack;
   const mem = new ArrayMemory(0n, (FIRST_MFN + nrFrames) * PAGE_SIZE);
   const violations: LockViolation[] = [];
@@ -172,6 +174,15 @@ export function buildWorld(r: Random, options: MemSharingOptions, pageLockCheck:
     byDomain.set(d, new HvmDomain(host, d, ept, [], new IoBus(() => {}), privileged, mem, () => {}));
     ram.set(d, l.ram);
   });
+  // Exactly `slack` frames stay free; the rest of the spare frames go to dom_xen.
+  while (hv.allocator.nrFree > slack) {
+    const p = hv.allocator.take()!;
+    p.owner = hv.domXen;
+    p.count = 1;
+    p.allocated = true;
+    hv.domXen.pageList.add(p.mfn);
+    hv.domXen.totPages++;
+  }
   const sharing = new HvmSharing(byDomain, [], mem, options);
   const doms = [...byDomain.values()];
   const w: World = {
@@ -462,7 +473,7 @@ export function runHvmSharingCase(r: Random): { result: CaseResult; stats: Shari
   const history = r.chance(1 / 8) ? r.pick(HISTORY) : undefined;
   const w = buildWorld(r, history ?? DEFAULT_SHARING, history ? r.chance(0.5) : false);
   const nrPcpus = w.hv.nrPcpus;
-  const stats: SharingCaseStats = { steps: 0, actions: 20 + r.int(101), history, knownDeadlock: false, mmLockOrder: 0, shares: 0, cowCopies: 0 };
+  const stats: SharingCaseStats = { steps: 0, actions: 20 + r.int(101), history, knownDeadlock: false, mmLockOrder: 0, shares: 0, cowCopies: 0, enomem: 0 };
   const running: (Running | undefined)[] = new Array(nrPcpus).fill(undefined);
   const recent: string[] = [];
   let started = 0;
@@ -482,6 +493,7 @@ export function runHvmSharingCase(r: Random): { result: CaseResult; stats: Shari
   const finishStats = () => {
     stats.shares = w.ms.stats.shared;
     stats.cowCopies = w.ms.stats.cowCopies;
+    stats.enomem = w.sharing.faults.enomem;
     return stats;
   };
 
