@@ -83,7 +83,7 @@ import {
 const FIRST_MFN = 0x100;
 /** DOMID_IDLE: whose vCPU the hypervisor's own work (the daemon, its memops) runs on. */
 const DOMID_IDLE = 0x7fff;
-/** A routine that has only spun this many steps in a row while every other did too: a deadlock. */
+/** Every routine has spun this many steps since any did anything else: a deadlock. */
 const SPIN_LIMIT = 200;
 /** Steps a case may take in all. */
 const MAX_STEPS = 300_000;
@@ -455,7 +455,7 @@ interface Running {
   n: number;
   action: Action;
   label: StepLabel | undefined;
-  /** Wait steps in a row. */
+  /** Wait steps it took since any routine last did something else. */
   spin: number;
   /** The lock sanitizer reported share_pages' mm-locks inversion for this action. */
   mmLockOrder: boolean;
@@ -536,8 +536,10 @@ export function runHvmSharingCase(r: Random): { result: CaseResult; stats: Shari
       if (out.value) return fail("exit-status", where, out.value);
     } else {
       run.label = out.value;
-      run.spin = out.value.wait ? run.spin + 1 : 0;
     }
+    // Any step that is not a wait may have released what the others wait for: their count starts again.
+    if (out.done || !out.value.wait) for (const x of running) if (x) x.spin = 0;
+    if (!out.done && out.value.wait) run.spin++;
 
     // The lock sanitizer: with today's defaults only share_pages' known mm-locks inversion may show.
     for (; seenViolations < w.violations.length; seenViolations++) {
