@@ -11,7 +11,8 @@ import { maddr } from "../../hypervisor/common/memory.ts";
 import { DEFAULT_SHARING } from "../../hypervisor/x86/mem-sharing.ts";
 import { Random } from "./harness.ts";
 import { checkSharing } from "./hvm-sharing-check.ts";
-import { buildWorld, cpuOf, runHvmSharingCase, type World } from "./hvm-sharing.ts";
+import { runHvmSharingCase } from "./hvm-sharing.ts";
+import { buildWorld, cpuOf, type World } from "./hvm-sharing-world.ts";
 
 /** A world where d_a's and d_b's gfn 0 share one frame (the daemon's way: nominate both, share). */
 function sharedWorld(): { w: World; gfn: number; mfn: number } {
