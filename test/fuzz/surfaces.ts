@@ -18,6 +18,7 @@ import { type CaseResult, type Surface, ROOT, Random, cliCase, mutateBytes, scra
 import { gdbSurface, hypervisorArgs } from "./gdb.ts";
 import { hypercallSurface } from "./hypercalls.ts";
 import { hvmHypercallSurface } from "./hvm-hypercalls.ts";
+import { hvmSharingSurface } from "./hvm-sharing.ts";
 import { COST_MODEL } from "../../emulator/machine/timing/cost-model.ts";
 
 const read = (...path: string[]) => readFileSync(join(ROOT, ...path));
@@ -295,4 +296,5 @@ export const SURFACES: Surface[] = [
   costModelSurface,
   hypercallSurface,
   hvmHypercallSurface,
+  hvmSharingSurface,
 ];
