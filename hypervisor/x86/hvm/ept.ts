@@ -80,6 +80,8 @@ export class Ept {
 
   /** ept_set_entry: maps gfn to mfn with the rights of its p2m type (RAM by default), write-back; builds the tables on the way. */
   set(gfn: number, mfn: number, type: P2mType = "ram_rw"): void {
+    // Four levels reach 2^36 gfns; a larger one would wrap onto a low gfn (callers refuse it first, as p2m_set_entry does).
+    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= 2 ** 36) throw new Error(`ept_set_entry: gfn 0x${gfn.toString(16)} is outside the 4-level EPT`);
     let table = this.root;
     for (let level = LEVELS; level > 1; level--) {
       const at = maddr(table, 8 * this.index(gfn, level));
