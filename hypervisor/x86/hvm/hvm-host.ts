@@ -28,7 +28,7 @@
 //                        bare CPU's MSR (hvm_msr_read_intercept), #GP as bare
 //   CPUID                the bare CPU's values, its APIC ID the vCPU's (cpuid_hypervisor_leaves)
 //   IN/OUT               COM1 and the debug-exit port as bare (the platform's
-//                        I/O bus); 0x5D0–0x5D4 the guest annotations to the
+//                        I/O bus); 0x5D0–0x5D6 the guest annotations to the
 //                        sanitizer (emulator/machine/core/annotations.ts),
 //                        their PFN translated GPA → MFN through the EPT
 //   HLT                  hvm_hlt: go on if an interrupt can be taken; with
@@ -55,7 +55,7 @@ import type { Ept } from "./ept.ts";
 import { HvmVcpu, type HvmSaved } from "./vcpu.ts";
 import type { IpiRequest } from "./vlapic.ts";
 import { HvmHypercalls, type HvmHypercallHost } from "./hypercall.ts";
-import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
+import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT, takesFrame } from "../../../emulator/machine/core/annotations.ts";
 import { raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
@@ -65,8 +65,6 @@ const X86_GP = 13;
 const RFLAGS_IF = 1n << 9n;
 /** IA32_APIC_BASE.EXTD: the x2APIC is on (the bare machine never turns it off). */
 const APIC_BASE_EXTD = 1n << 10n;
-/** Annotation operations whose argument is a PFN (SD_ANNOT_FREE, SD_ANNOT_ALLOC, SD_ANNOT_TABLE_UNHOOK). */
-const PFN_OPS = new Set([0, 1, 4]);
 
 /** What an HVM vCPU runs under (VMX controls): only what the bare machine must not do natively exits. */
 const HVM_CONTROLS = {
@@ -106,7 +104,7 @@ export interface HvmHostOptions {
   seed: bigint;
   /** --migrate: the chance per scheduling decision that a vCPU moves to another pCPU. */
   migrate: number;
-  /** Sees each annotation (ports 0x5D0–0x5D4) the host passes to the sanitizer, with its frame translated (tests). */
+  /** Sees each annotation (ports 0x5D0–0x5D6) the host passes to the sanitizer, with its frame translated (tests). */
   annotate?: (a: HvmAnnotation) => void;
 }
 
@@ -178,7 +176,9 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     }
     if (!("guest" in exit)) return undefined;
     bump(this.exits, exit.reason);
-    this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: exit.reason });
+    // The cost model does not price an exit that only carries a guest annotation: it is shootdown's instrument, not the guest's work.
+    const annotation = exit.reason === "io" && isAnnotationPort(exit.port);
+    this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: annotation ? "annotation" : exit.reason });
     return this.go(this.vmexit(cpu, a, exit));
   }
 
@@ -385,13 +385,13 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
         const mfn = gfn < BigInt(this.domain.maxPages) ? this.ept.lookup(Number(gfn)) : undefined;
         return mfn === undefined ? undefined : BigInt(mfn);
       };
-      const value = annotationPortIo(this.platform.annotations, cpu.index, exit, toMachineFrame);
+      const value = annotationPortIo(this.platform.annotations, cpu.index, exit, toMachineFrame, a.name);
       if (value !== undefined) setRax(value);
       if (exit.write) {
         this.count("annotations");
         const op = exit.port - SD_ANNOT_PORT;
         const arg = Number(exit.value & 0xffff_ffffn);
-        const mfn = PFN_OPS.has(op) ? toMachineFrame(BigInt(arg)) : undefined;
+        const mfn = takesFrame(op) ? toMachineFrame(BigInt(arg)) : undefined;
         this.o.annotate?.({ op, arg, ...(mfn !== undefined ? { mfn: Number(mfn) } : {}), pcpu: cpu.index, vcpu: a.name });
       }
       return undefined;
