@@ -15,6 +15,7 @@ import { exploreSuite } from "./explore-search.ts";
 import { hvSuite } from "./hv.ts";
 import { flushSuite } from "./flush.ts";
 import { setwaySuite } from "./setway.ts";
+import { linuxSuite } from "./linux.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -36,6 +37,7 @@ const SUITES: Record<string, (o: BenchOptions) => void | Promise<void>> = {
   hv: hvSuite,
   flush: flushSuite,
   setway: setwaySuite,
+  linux: linuxSuite,
 };
 
 /** The suites, in the order `shootdown bench` runs them. */
