@@ -186,7 +186,8 @@ const fixed = (v: number | undefined, digits = 0) => (v === undefined ? "–" : 
 
 export async function linuxSuite({ scale, out }: BenchOptions): Promise<void> {
   const image = readFileSync(join(packageRoot(), "guest", "x86_64", "linux", "kernel.elf"));
-  const costSeeds = Math.max(2, Math.round(4 * scale));
+  // The costs settle within a few runs; --scale raises them up to 8, the searches without limit.
+  const costSeeds = Math.min(8, Math.max(2, Math.round(4 * scale)));
   // Explore's runs under --hv --hvm are some ten times slower than bare ones: fewer of them by default.
   const bareRuns = Math.max(50, Math.round(200 * scale));
   const hvmRuns = Math.max(20, Math.round(100 * scale));
