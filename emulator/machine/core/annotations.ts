@@ -3,8 +3,9 @@
 // Guest annotations for the sanitizer (docs/annotations.md; issue 18). A
 // guest tells the machine what the hardware cannot know — a frame freed to or
 // taken from its allocator, a lockless walker's section, a table page
-// unhooked, where an operation it wants priced begins and ends — through an I/O port on x86-64 or an SMCCC call on AArch64; every
-// way in ends at GuestAnnotations.annotate, with a machine frame number. A
+// unhooked, where an operation it wants priced begins and ends — through an
+// I/O port on x86-64 or an SMCCC call on AArch64; every way in ends at
+// GuestAnnotations.annotate, with a machine frame number. A
 // hypervisor translates its guest's frame first (the Arm p2m here; the x86
 // HVM host's hook, by GPA → MFN), then calls the same function.
 //
@@ -131,10 +132,11 @@ export class GuestAnnotations {
 
   /**
    * The one entry point: CPU `cpu` made annotation `op` with argument `arg`
-   * (a machine frame number for FREE, ALLOC and TABLE_UNHOOK; the span ID for
-   * SPAN_BEGIN and SPAN_END; ignored for the others). Bare platforms call it with the guest's own frame; a hypervisor
-   * calls it with the machine frame it translated the guest's to, or with
-   * `undefined` when that frame has no machine frame (then it is a warning).
+   * (a machine frame number for FREE, ALLOC and TABLE_UNHOOK; the span ID
+   * for SPAN_BEGIN and SPAN_END; ignored for the others). Bare platforms call
+   * it with the guest's own frame; a hypervisor calls it with the machine
+   * frame it translated the guest's to, or with `undefined` when that frame
+   * has no machine frame (then it is a warning).
    * `owner` names the guest CPU for spans: under a hypervisor the vCPU
    * (which may end a span on another pCPU than it began it), bare "CPU n".
    */
