@@ -15,6 +15,7 @@ import { exploreSuite } from "./explore-search.ts";
 import { hvSuite } from "./hv.ts";
 import { flushSuite } from "./flush.ts";
 import { setwaySuite } from "./setway.ts";
+import { sharingSuite } from "./sharing.ts";
 import { linuxSuite } from "./linux.ts";
 
 export interface BenchOptions {
@@ -37,6 +38,7 @@ const SUITES: Record<string, (o: BenchOptions) => void | Promise<void>> = {
   hv: hvSuite,
   flush: flushSuite,
   setway: setwaySuite,
+  sharing: sharingSuite,
   linux: linuxSuite,
 };
 

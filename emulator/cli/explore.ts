@@ -220,12 +220,20 @@ function quoted(word: string): string {
 /** `shootdown run` with the options that make exactly this run again (seed included). */
 export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   const args = ["shootdown", "run", quoted(imagePath), "--cpus", `${o.cpus}`, "--mem", `${o.memBytes}`];
-  if (o.hv) args.push("--hv", "--domains", `${o.hv.domains}`, "--vcpus", `${o.hv.vcpus}`, "--dom-mem", `${o.hv.domMemBytes}`);
+  if (o.hv) {
+    const domains = o.hv.dom0 ? Array.from({ length: o.hv.domains }, (_, k) => k).join(",") : `${o.hv.domains}`;
+    args.push("--hv", "--domains", domains, "--vcpus", `${o.hv.vcpus}`, "--dom-mem", `${o.hv.domMemBytes}`);
+  }
   if (o.hv?.hvm) args.push("--hvm");
   if (o.hv?.nested) args.push("--nested");
   if (o.hv?.forceIpi === false) args.push("--no-force-ipi");
   if (o.hv?.migrate) args.push("--migrate", `${o.hv.migrate}`);
   if (o.hv?.setWay && o.hv.setWay !== "trap") args.push("--set-way", o.hv.setWay);
+  if (o.hv?.sharing) {
+    args.push("--sharing-lock", o.hv.sharing.sharingLock, "--sharing-order", o.hv.sharing.sharingOrder, "--sharing-release", o.hv.sharing.sharingRelease);
+  }
+  if (o.hv?.sharingDaemon) args.push("--sharing-daemon");
+  if (o.hv?.pageLockCheck) args.push("--page-lock-check");
   if (o.keepGoing) args.push("--keep-going");
   if (o.systemCache === false) args.push("--system-cache", "off");
   if (o.checkStaleReads) args.push("--check-stale-reads");

@@ -66,7 +66,9 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
   --hvm             with --hv on x86-64: run the image unchanged as an HVM
                     domain (EPT, a VPID per vCPU, a virtual x2APIC), as bare
                     but with vCPUs on the pCPUs; --dom-mem defaults to --mem
-  --domains D       with --hv: D domains, domids 1..D (default 1)
+  --domains D       with --hv: D domains, domids 1..D (default 1); with --hvm
+                    also a list of ids from 0 (--domains 0,1,2): d0 is then
+                    privileged, its XENMEM_sharing_op may name other domains
   --vcpus V         with --hv: V vCPUs per domain (default the CPU count)
   --dom-mem SIZE    with --hv: memory per domain (default 16M)
   --migrate RATE    with --hv on AArch64 or --hvm: the chance per scheduling
@@ -78,6 +80,20 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
                     written (valid bits cleared at the root after the whole
                     clean: not safe with vCPUs flushing at once), or not
                     trapped (Xen before the fix)
+  --sharing-daemon  with --hvm: the hypervisor nominates and shares identical
+                    pages of the running domains itself, seeded, like KSM
+  --sharing-lock generic|private
+                    with --hvm: memory sharing's page lock is the generic,
+                    checked one (before Xen's eb6ad54731) or its own (default)
+  --sharing-order mfn|unordered
+                    with --hvm: share_pages locks the lower MFN first
+                    (default) or the source page first
+  --sharing-release after-unlock|before-unlock
+                    with --hvm: share_pages and page_make_private drop their
+                    references after unlocking (default) or before, as
+                    before Xen's c2c6f8b68c
+  --page-lock-check with --hvm: Xen's 2018 debug check that a CPU holds at
+                    most one page lock and never put_page_type on one it holds
   --nested          with --hv: the hypervisor runs under an L0 and flushes other
                     pCPUs with its hypercall (the assisted flush; no IPIs)
   --no-force-ipi    with --hv: ignore FLUSH_NO_ASSIST (FLUSH_FORCE_IPI), as Xen
@@ -205,6 +221,11 @@ export const MACHINE_OPTIONS = {
   "no-force-ipi": { type: "boolean" },
   migrate: { type: "string" },
   "set-way": { type: "string" },
+  "sharing-daemon": { type: "boolean" },
+  "sharing-lock": { type: "string" },
+  "sharing-order": { type: "string" },
+  "sharing-release": { type: "string" },
+  "page-lock-check": { type: "boolean" },
   "system-cache": { type: "string" },
   "keep-going": { type: "boolean" },
   "check-stale": { type: "boolean" },
@@ -247,12 +268,17 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   for (const name of ["hvm", "domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate", "set-way"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
+  for (const name of SHARING_FLAGS) {
+    if (values[name] !== undefined && !values.hvm) throw new UsageError(`--${name} needs --hv --hvm`);
+  }
+  const domains = values.domains === undefined ? { domains: 1, dom0: false } : parseDomains(values.domains, values.hvm ?? false);
   if (values["keep-going"]) given.keepGoing = true;
   if (values["check-stale-reads"]) given.checkStaleReads = true;
   if (values["system-cache"] !== undefined && choiceOption("--system-cache", values["system-cache"], ["on", "off"] as const) === "off") given.systemCache = false;
   if (values.hv) {
     given.hv = {
-      domains: values.domains === undefined ? 1 : Number(integerOption("--domains", values.domains, 1n, 64n)),
+      domains: domains.domains,
+      ...(domains.dom0 ? { dom0: true } : {}),
       // 0 until the defaults are known: the CPU count.
       vcpus: values.vcpus === undefined ? 0 : Number(integerOption("--vcpus", values.vcpus, 1n, 64n)),
       // With --hvm, 0 until the defaults are known: the machine's RAM, as bare.
@@ -262,6 +288,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
       ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
       ...(values["set-way"] !== undefined ? { setWay: choiceOption("--set-way", values["set-way"], ["trap", "trap-inline", "trap-xen", "passthrough"] as const) } : {}),
+      ...sharingOptions(values),
     };
   }
   if (guest !== undefined) {
@@ -272,6 +299,32 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
     imagePath: positionals[0]!, given, stats: values.stats ?? false, json: values.json ?? false, checkStale: values["check-stale"] ?? false,
     ...(values.record !== undefined ? { record: values.record } : {}),
     ...(values.replay !== undefined ? { replay: values.replay } : {}),
+  };
+}
+
+const SHARING_FLAGS = ["sharing-daemon", "sharing-lock", "sharing-order", "sharing-release", "page-lock-check"] as const;
+
+/** --domains: a count (domids 1..D) or, with --hvm, a list of consecutive ids from 0 or 1 ("0,1,2": d0 privileged). */
+function parseDomains(text: string, hvm: boolean): { domains: number; dom0: boolean } {
+  if (!text.includes(",")) return { domains: Number(integerOption("--domains", text, 1n, 64n)), dom0: false };
+  const ids = text.split(",").map((w) => Number(integerOption("--domains", w.trim(), 0n, 63n)));
+  if (!ids.every((id, k) => id === ids[0]! + k) || ids[0]! > 1) {
+    throw new UsageError(`--domains ${text}: a list must be consecutive domain ids from 0 or 1 (such as 0,1,2)`);
+  }
+  if (ids[0] === 0 && !hvm) throw new UsageError("--domains with domain 0 needs --hvm (a privileged HVM domain)");
+  return { domains: ids.length, dom0: ids[0] === 0 };
+}
+
+/** The memory-sharing options of --hvm, absent where every one is the default (today's Xen). */
+function sharingOptions(values: MachineValues): Partial<NonNullable<RecordedOptions["hv"]>> {
+  const lock = values["sharing-lock"] === undefined ? "private" : choiceOption("--sharing-lock", values["sharing-lock"], ["generic", "private"] as const);
+  const order = values["sharing-order"] === undefined ? "mfn" : choiceOption("--sharing-order", values["sharing-order"], ["mfn", "unordered"] as const);
+  const release = values["sharing-release"] === undefined ? "after-unlock" : choiceOption("--sharing-release", values["sharing-release"], ["after-unlock", "before-unlock"] as const);
+  const history = lock !== "private" || order !== "mfn" || release !== "after-unlock";
+  return {
+    ...(history ? { sharing: { sharingLock: lock, sharingOrder: order, sharingRelease: release } } : {}),
+    ...(values["sharing-daemon"] ? { sharingDaemon: true } : {}),
+    ...(values["page-lock-check"] ? { pageLockCheck: true } : {}),
   };
 }
 
@@ -310,6 +363,12 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
     ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
     ["--set-way", (o) => (o.hv?.setWay === undefined || o.hv.setWay === "trap" ? undefined : o.hv.setWay)],
+    ["--domains 0,…", (o) => (o.hv?.dom0 ? "given" : undefined)],
+    ["--sharing-lock", (o) => o.hv?.sharing?.sharingLock],
+    ["--sharing-order", (o) => o.hv?.sharing?.sharingOrder],
+    ["--sharing-release", (o) => o.hv?.sharing?.sharingRelease],
+    ["--sharing-daemon", (o) => (o.hv?.sharingDaemon ? "given" : undefined)],
+    ["--page-lock-check", (o) => (o.hv?.pageLockCheck ? "given" : undefined)],
     ["--keep-going", (o) => (o.keepGoing ? "given" : undefined)],
     ["--system-cache", (o) => (o.systemCache === false ? "off" : undefined)],
     ["--check-stale-reads", (o) => (o.checkStaleReads ? "given" : undefined)],
@@ -716,6 +775,10 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
         ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
         ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
         ...(o.hv.hvm ? { hvm: true } : {}),
+        ...(o.hv.dom0 ? { dom0: true } : {}),
+        ...(o.hv.pageLockCheck ? { pageLockCheck: true } : {}),
+        ...(o.hv.sharing ? { sharing: o.hv.sharing } : {}),
+        ...(o.hv.sharingDaemon ? { sharingDaemon: true } : {}),
       } } : {}),
       ...(o.keepGoing ? { keepGoing: true } : {}),
       ...(o.systemCache === false ? { systemCache: false } : {}),

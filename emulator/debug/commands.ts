@@ -38,7 +38,7 @@ const COUNT_LIMIT = 1_000_000_000;
 
 const COMMANDS = [
   "step", "stepi", "cpu", "continue", "break", "delete", "watch", "regs", "x", "disasm", "walk", "tlb", "cache", "sched",
-  "replay", "goto", "frame", "domain", "hypercalls", "p2m", "vcpu", "help", "quit",
+  "replay", "goto", "frame", "shared", "domain", "hypercalls", "p2m", "vcpu", "help", "quit",
 ];
 
 export const HELP = `commands (addresses are numbers, symbols, symbol+offset or $register):
@@ -70,6 +70,11 @@ export const HELP = `commands (addresses are numbers, symbols, symbol+offset or 
   goto STEP                run (or rerun) until STEP instructions in all
   frame MFN                (--hv) a machine frame: owner, PFN, type, counts,
                            flags, flush stamp, the entries that map it
+                           (--hvm: its share state, page-lock holder, and
+                           the EPTs that map it)
+  shared [MFN]             (--hvm) the shared frames, or one: its handle, its
+                           sharers and their EPT entries, who holds its page
+                           lock and the sharers' p2m locks
   domain [ID]              (--hv) domains: frames, pinned tables, vCPUs and
                            where they run
   hypercalls [N]           (--hv) the last N hypercalls (default 10), with
@@ -170,7 +175,7 @@ export class Commands {
       case "goto":
         if (args.length !== 1) throw new ShootdownError("usage: goto STEP");
         return this.goto(this.number(args[0]!));
-      case "frame": case "domain": case "hypercalls": case "p2m": case "vcpu": {
+      case "frame": case "shared": case "domain": case "hypercalls": case "p2m": case "vcpu": {
         const lines = this.session.platform.inspectHypervisor(cmd, args);
         if (!lines) throw new ShootdownError(`${cmd}: the machine runs no hypervisor (shootdown repl IMAGE --hv)`);
         return lines;

@@ -567,6 +567,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   /** The debugger's `p2m IPA` and `vcpu` (or `domain`) commands; the x86 ones have nothing to show here. */
   inspect(command: string, args: readonly string[]): string[] {
     const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+    if (command === "shared") throw new ShootdownError("shared: memory sharing is between x86-64 HVM domains (--hv --hvm)");
     if (command === "p2m") {
       const text = args[0] ?? "";
       if (args.length !== 1 || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(text)) throw new ShootdownError(`p2m: the IPA must be a number, not '${args.join(" ")}' (usage: p2m IPA)`);

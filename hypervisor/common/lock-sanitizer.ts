@@ -15,8 +15,8 @@
 //   self-deadlock     a pCPU spinning in _put_page_type on a page whose   XSA-242's rule meets
 //                     lock it holds itself: only its own unlock could     the pre-c2c6f8b68c order
 //                     let the spin end
-//   mfn-order         (--page-lock-check only) a pCPU holding the page    share_pages' "lower MFN
-//                     lock of MFN x takes the lock of MFN y < x           first"
+//   mfn-order         a pCPU holding the page lock of MFN x takes the     share_pages' "lower MFN
+//                     lock of MFN y < x: half of an ABBA deadlock         first"
 //   mm-lock-order     a pCPU takes an mm lock of a level lower than one   mm-locks.h's levels:
 //                     it holds (the p2m lock, 16, while holding a page-   p2m 16 before
 //                     sharing lock, 24), other than taking it again       per_page_sharing 24
@@ -25,10 +25,16 @@
 // it keeps no state of its own about the frames beyond that.
 //
 // The MFN-order rule is a predictor, as lockdep is: any out-of-order pair
-// can deadlock with the right partner. It belongs with the debug checks
-// (--page-lock-check), so that a run without them shows the deadlock
-// itself when a schedule makes one (`explore` with --sharing-order
-// unordered), not the first out-of-order pair.
+// can deadlock with a partner that locks the same two pages the other way
+// round, and it is reported when the pair is taken, whether or not a
+// partner is there. In today's Xen that is the only way the hazard shows
+// between two domains: share_pages holds both domains' p2m locks
+// (get_two_gfns; gfn_lock is the whole p2m's lock since 6b719c3d7a, Feb
+// 2012), so two shares in opposite directions between the same domains run
+// one after the other and their page locks never meet. The MFN order was
+// written (6a11f31bd5, Jan 2012) when p2m lookups took no lock. A wait-for
+// cycle (abba-deadlock) still forms where the p2m locks do not serialize:
+// shares whose rmaps span more domains (mem-sharing.test.ts).
 
 /** mm-locks.h's ordering levels (a lock of a lower level must be taken first). */
 export const MM_LOCK_LEVEL = {
@@ -98,7 +104,7 @@ export class LockSanitizer {
 
   constructor(
     nrPcpus: number,
-    /** --page-lock-check: the 2018 debug check on checked page locks, and the MFN-order rule. */
+    /** --page-lock-check: the 2018 debug check on checked page locks. */
     readonly pageLockCheck: boolean,
     /** The engine's decision number now. */
     private readonly step: () => number,
@@ -111,6 +117,11 @@ export class LockSanitizer {
   /** The page locks pCPU cpu holds, by MFN. */
   pageLocksHeld(cpu: number): number[] {
     return this.at(cpu).pages.map((p) => p.mfn);
+  }
+
+  /** The mm locks pCPU cpu holds, by instance ("d1 p2m", "per_page_sharing"), in the order taken. */
+  mmLocksHeld(cpu: number): string[] {
+    return this.at(cpu).mm.map((m) => m.id);
   }
 
   /** What pCPU cpu holds and waits for, in words (for reports and the debugger). */
@@ -134,11 +145,11 @@ export class LockSanitizer {
           `(--page-lock-check: a CPU holds at most one page lock, Xen cf4b30dca0)`);
       }
     }
-    const higher = this.pageLockCheck ? p.pages.find((l) => l.mfn > mfn) : undefined;
+    const higher = p.pages.find((l) => l.mfn > mfn);
     if (higher) {
       this.violation("mfn-order", cpu, [cpu], [higher.mfn, mfn],
-        `pCPU ${cpu} takes the page lock of MFN ${hex(mfn)} while it holds MFN ${hex(higher.mfn)}'s: ` +
-        `page locks must be taken lower MFN first (share_pages)`);
+        `pCPU ${cpu} takes the page lock of MFN ${hex(mfn)} while it holds MFN ${hex(higher.mfn)}'s: out of MFN order, ` +
+        `an ABBA deadlock with any CPU that locks the two the other way round (share_pages locks the lower MFN first)`);
     }
     p.pages.push({ mfn, kind });
   }
@@ -267,6 +278,11 @@ export class LockSanitizer {
     });
     const mfns = cycle.flatMap((c) => (this.pcpus[c]!.spin!.mfn !== undefined ? [this.pcpus[c]!.spin!.mfn!] : []));
     this.violation("abba-deadlock", cpu, cycle, mfns, `deadlock: ${links.join("; ")}: each waits for a lock another of them holds`);
+  }
+
+  /** The pCPUs spinning on mfn's page lock (in page_lock or put_page_type), for the debugger. */
+  spinnersOn(mfn: number): number[] {
+    return this.pcpus.flatMap((p, i) => (p.spin?.mfn === mfn ? [i] : []));
   }
 
   /** The pCPU that holds mfn's page lock, or -1. */

@@ -14,7 +14,7 @@ import type { RecordedOptions } from "../../emulator/machine/core/schedule-file.
 import { PvHost } from "./pv-host.ts";
 
 /** Console lines of several domains, each prefixed "[dN] " (one domain: as it writes them). */
-class DomainConsoles {
+export class DomainConsoles {
   private readonly partial = new Map<number, number[]>();
 
   constructor(private readonly prefixed: boolean, private readonly sink: (byte: number) => void) {}

@@ -533,6 +533,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       // The Arm hypervisor's commands: a PV guest has no stage 2, and `domain` lists its vCPUs.
       throw new ShootdownError(`${command}: the x86 PV hypervisor has no ${command === "p2m" ? "stage-2 p2m (a PV guest's tables hold machine frames; frame MFN)" : "set/way state (domain lists the vCPUs)"}`);
     }
+    if (command === "shared") throw new ShootdownError("shared: memory sharing is between HVM domains (--hv --hvm)");
     if (command === "frame") {
       const mfn = num(args[0], "MFN");
       const f = frameInfo(this.hv, mfn);

@@ -114,7 +114,11 @@ function tlbLookup(va: u64, kind: u32, mode: u32): u32 {
       store<u64>(C + CPU_RES_INFO, out & OUT_META_MASK);
       if (!peek) {
         count(CNT_TLB_HIT);
-        microFill(va, out, shift);
+        // A combined entry EPT restricts stays out of the micro-TLB, as the
+        // walk keeps it out (paging/nested.ts): the micro-TLB checks only the
+        // guest's rights, so a read that hit here would let a later write or
+        // fetch through without the EPT check.
+        if (!ctxEpt(load<u32>(e, E_CTX)) || (<u32>(out >> INFO_EPT_SHIFT) & 7) == 7) microFill(va, out, shift);
       }
       return XLATE_OK;
     }

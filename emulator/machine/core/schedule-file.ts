@@ -59,6 +59,14 @@ export interface HvOptions {
   setWay?: "trap" | "trap-inline" | "trap-xen" | "passthrough";
   /** --hvm (x86-64): the image runs unchanged as an HVM domain (EPT, VPIDs, a virtual x2APIC) instead of a PV kernel. */
   hvm?: boolean;
+  /** --domains 0,1,… (--hvm): the domain ids start at 0, and d0 is privileged (it may name other domains in XENMEM_sharing_op). */
+  dom0?: boolean;
+  /** --page-lock-check (--hvm): the 2018 debug check that a CPU holds at most one page lock. */
+  pageLockCheck?: boolean;
+  /** --sharing-lock, --sharing-order, --sharing-release (--hvm): memory sharing's history; absent, today's Xen. */
+  sharing?: { sharingLock: "generic" | "private"; sharingOrder: "mfn" | "unordered"; sharingRelease: "before-unlock" | "after-unlock" };
+  /** --sharing-daemon (--hvm): the hypervisor nominates and shares identical pages of running domains. */
+  sharingDaemon?: boolean;
 }
 
 /**
@@ -103,6 +111,10 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
       ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
       ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
       ...(o.hv.hvm ? { hvm: true } : {}),
+      ...(o.hv.dom0 ? { dom0: true } : {}),
+      ...(o.hv.pageLockCheck ? { pageLockCheck: true } : {}),
+      ...(o.hv.sharing ? { sharing: o.hv.sharing } : {}),
+      ...(o.hv.sharingDaemon ? { sharingDaemon: true } : {}),
     } } : {}),
     ...(o.keepGoing ? { keepGoing: true } : {}),
     ...(o.systemCache === false ? { systemCache: false } : {}),
@@ -201,7 +213,17 @@ export function parseSchedule(text: string): Schedule {
     const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "trap-xen" || h.setWay === "passthrough",
       h.setWay as "trap-inline" | "trap-xen" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline", "trap-xen" or "passthrough" (or absent: trap)`);
     const hvm = field(h.hvm === undefined || typeof h.hvm === "boolean", h.hvm as boolean | undefined, `"options.hv.hvm" must be true or false`);
-    hv = { domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}), ...(hvm ? { hvm } : {}) };
+    const flag = (name: "dom0" | "pageLockCheck" | "sharingDaemon") =>
+      field(h[name] === undefined || typeof h[name] === "boolean", h[name] as boolean | undefined, `"options.hv.${name}" must be true or false`);
+    const dom0 = flag("dom0"), pageLockCheck = flag("pageLockCheck"), sharingDaemon = flag("sharingDaemon");
+    const sh = h.sharing as Record<string, unknown> | undefined;
+    const sharingOk = sh === undefined || (isObject(sh) && (sh.sharingLock === "generic" || sh.sharingLock === "private") &&
+      (sh.sharingOrder === "mfn" || sh.sharingOrder === "unordered") && (sh.sharingRelease === "before-unlock" || sh.sharingRelease === "after-unlock"));
+    const sharing = field(sharingOk, sh as HvOptions["sharing"], `"options.hv.sharing" must be { "sharingLock": "generic"|"private", "sharingOrder": "mfn"|"unordered", "sharingRelease": "before-unlock"|"after-unlock" }`);
+    hv = {
+      domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}), ...(hvm ? { hvm } : {}),
+      ...(dom0 ? { dom0 } : {}), ...(pageLockCheck ? { pageLockCheck } : {}), ...(sharing ? { sharing } : {}), ...(sharingDaemon ? { sharingDaemon } : {}),
+    };
   }
   const keepGoing = field(o.keepGoing === undefined || typeof o.keepGoing === "boolean", o.keepGoing as boolean | undefined, `"options.keepGoing" must be true or false`);
   const checkStaleReads = field(o.checkStaleReads === undefined || typeof o.checkStaleReads === "boolean", o.checkStaleReads as boolean | undefined, `"options.checkStaleReads" must be true or false`);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
 // The HVM host: `shootdown run IMAGE --hv --hvm`. The machine's CPUs are the
-// hypervisor's pCPUs; one domain (d1) runs the image exactly as the bare
-// machine would boot it (boot.ts), so an image that runs bare runs here
-// unchanged and prints the same. What differs is underneath:
+// hypervisor's pCPUs; each domain (d1, or --domains of them) runs the image
+// exactly as the bare machine would boot it (boot.ts), so an image that
+// runs bare runs here unchanged and prints the same. What differs is
+// underneath:
 //
 // - EPT (ept.ts): guest-physical frames map to machine frames that are
 //   neither identity nor contiguous; a GPA outside the domain's RAM is an
@@ -36,9 +37,18 @@
 //                        moves to its deadline (a halted bare CPU's does);
 //                        else the vCPU blocks until an interrupt for it
 //   VMCALL               hvm_do_hypercall (hypercall.ts)
-//   EPT violation        outside RAM: the bare machine's bus error
+//   EPT violation        a write to a shared page: the copy on write
+//                        (hvm-sharing.ts); outside RAM: the bare machine's
+//                        bus error
 //   triple fault         the bare machine's triple fault
 //   external interrupt   none is sent to a pCPU in guest mode; ended with an EOI
+//
+// Several domains (--domains) share the pCPUs and the frame allocator; each
+// has its own EPT, VPIDs, COM1 and debug-exit port (the host prefixes their
+// console lines "[dN] "). A domain that writes its debug-exit port is over:
+// its vCPUs leave the pCPUs; the run ends when every domain is over, with
+// the first nonzero code any wrote (or 0). One domain ends the run at once,
+// as the bare machine does.
 //
 // Racy hypervisor work is a continuation of steps (hypervisor/README.md), so
 // it interleaves with the guest instructions of the other pCPUs and is
@@ -47,16 +57,21 @@
 import type { X86Cpu, X86Exit, X86GuestExit, X86Registers } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import type { Continuation, ExitHandler, Handled, StepLabel } from "../../../emulator/machine/core/exits.ts";
 import type { X86Platform } from "../../../emulator/machine/platform/x86/platform.ts";
+import type { MachineEvent } from "../../../emulator/machine/core/exits.ts";
 import { Xoshiro128 } from "../../../emulator/machine/core/scheduler.ts";
 import { InvvpidType } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import { VcpuScheduler } from "../../common/vcpu-sched.ts";
-import type { Domain } from "../../common/domain.ts";
+import { Domain, type VCpu } from "../../common/domain.ts";
+import type { Hypervisor, Cpu } from "../hypervisor.ts";
 import type { Ept } from "./ept.ts";
 import { HvmVcpu, type HvmSaved } from "./vcpu.ts";
 import type { IpiRequest } from "./vlapic.ts";
-import { HvmHypercalls, type HvmHypercallHost } from "./hypercall.ts";
+import { HvmDomain } from "./hvm-domain.ts";
+import { inspectHvm } from "./inspect.ts";
+import { DAEMON_ODDS, DAEMON_PERIOD, HvmSharing } from "./hvm-sharing.ts";
+import { DEFAULT_SHARING, type MemSharingOptions } from "../mem-sharing.ts";
 import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT, takesFrame } from "../../../emulator/machine/core/annotations.ts";
-import { raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
+import { IoBus, raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
 export const TIME_SLICE = 20_000n;
@@ -65,6 +80,10 @@ const X86_GP = 13;
 const RFLAGS_IF = 1n << 9n;
 /** IA32_APIC_BASE.EXTD: the x2APIC is on (the bare machine never turns it off). */
 const APIC_BASE_EXTD = 1n << 10n;
+/** DOMID_IDLE: the owner of the vCPUs a pCPU runs hypervisor work on when no guest's (the sharing daemon). */
+const DOMID_IDLE = 0x7fff;
+/** EPT violation qualification bit 1: the access was a write (SDM Vol.3C table 28-7). */
+const EPTQ_WRITE = 1 << 1;
 
 /** What an HVM vCPU runs under (VMX controls): only what the bare machine must not do natively exits. */
 const HVM_CONTROLS = {
@@ -96,51 +115,121 @@ export interface HvmAnnotation {
   vcpu: string;
 }
 
-export interface HvmHostOptions {
+/** One domain as the builder made it. */
+export interface HvmDomainSpec {
   domain: Domain;
   ept: Ept;
+  /** Its COM1 and debug-exit port: the platform's for a single domain. */
+  io: IoBus;
+  /** Domain 0: the sharing memop may name other domains. */
+  privileged: boolean;
+}
+
+export interface HvmHostOptions {
+  /** The hypervisor's frames, allocator, M2P and lock sanitizer. */
+  hv: Hypervisor;
+  domains: readonly HvmDomainSpec[];
   /** The context each vCPU starts from (the bare boot protocol's, vCPU k with RDI = k). */
   start: (vcpuId: number) => HvmSaved;
   seed: bigint;
   /** --migrate: the chance per scheduling decision that a vCPU moves to another pCPU. */
   migrate: number;
+  /** Memory sharing's history options (--sharing-lock, --sharing-order, --sharing-release). */
+  sharing?: MemSharingOptions;
+  /** --sharing-daemon: the hypervisor nominates and shares identical pages of running domains. */
+  sharingDaemon?: boolean;
   /** Sees each annotation (ports 0x5D0–0x5D6) the host passes to the sanitizer, with its frame translated (tests). */
   annotate?: (a: HvmAnnotation) => void;
 }
 
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
-export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
+export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
   readonly name = "hypervisor";
-  readonly domain: Domain;
-  readonly ept: Ept;
+  readonly hv: Hypervisor;
+  readonly domains: HvmDomain[];
+  /** Every vCPU of every domain, in domain order. */
   readonly vcpuList: HvmVcpu[];
   readonly cpus: readonly X86Cpu[];
   readonly sched: VcpuScheduler<HvmVcpu>;
-  readonly hypercalls: HvmHypercalls;
+  /** Memory sharing between the domains (XENMEM_sharing_op, copy on write, the daemon). */
+  readonly sharing: HvmSharing;
   /** VM exits by reason, and what the host did for some (virtual IPIs, injections …). */
   readonly exits = new Map<string, number>();
   readonly outcomes = new Map<string, number>();
   /** pCPUs whose vCPU was sent an interrupt while it ran: they take a VM exit at their next decision (vcpu_kick). */
   private readonly kicks = new Set<number>();
+  private readonly ofDomain = new Map<Domain, HvmDomain>();
+  /** Sanitizer reports not yet taken by the engine. */
+  private readonly events: MachineEvent[] = [];
+  /** The idle domain's vCPU of each pCPU: the `current` of hypervisor work done for no guest. */
+  private readonly idle: VCpu[];
+  /** Seeds the sharing daemon's choices (drawn only with --sharing-daemon). */
+  private readonly daemonRng: Xoshiro128;
+  /** Per pCPU: the instruction count at which the daemon may next run there. */
+  private readonly daemonDue: bigint[];
 
   constructor(private readonly platform: X86Platform, private readonly o: HvmHostOptions) {
     const m = platform.m;
     this.cpus = m.cpus;
-    this.domain = o.domain;
-    this.ept = o.ept;
+    this.hv = o.hv;
     this.sched = new VcpuScheduler<HvmVcpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x68_766d_686f_7374n), o.migrate, TIME_SLICE);
-    this.vcpuList = o.domain.vcpus.map((v) => new HvmVcpu(v, v.vcpuId + 1, o.start(v.vcpuId)));
+    this.daemonRng = new Xoshiro128(o.seed ^ 0x6b_736d_6464n);
+    this.daemonDue = m.cpus.map(() => DAEMON_PERIOD);
+    this.idle = new Domain(DOMID_IDLE, 0, m.cpus.length).vcpus;
+    let vpid = 1;
+    this.domains = o.domains.map((spec) => {
+      const vcpus = spec.domain.vcpus.map((v) => new HvmVcpu(v, vpid++, o.start(v.vcpuId)));
+      const d = new HvmDomain(this, spec.domain, spec.ept, vcpus, spec.io, spec.privileged, m.memory, () => m.hw.x86CodeChanged());
+      this.ofDomain.set(spec.domain, d);
+      return d;
+    });
+    this.vcpuList = this.domains.flatMap((d) => [...d.vcpuList]);
     // Every vCPU starts at once, as every bare CPU does.
     for (const a of this.vcpuList) {
       a.vcpu.down = false;
       this.sched.enqueue(a);
     }
-    this.hypercalls = new HvmHypercalls(this);
+    this.sharing = new HvmSharing(this.ofDomain, m.cpus, m.memory, o.sharing ?? DEFAULT_SHARING);
     for (const cpu of m.cpus) {
       cpu.setGuestControls({ guestMode: false });
       platform.park(cpu.index);
     }
+  }
+
+  /** The first domain (the only one without --domains). */
+  get domain(): Domain {
+    return this.domains[0]!.domain;
+  }
+
+  /** The first domain's EPT. */
+  get ept(): Ept {
+    return this.domains[0]!.ept;
+  }
+
+  /** The HVM domain a vCPU belongs to. */
+  dom(a: HvmVcpu): HvmDomain {
+    return this.ofDomain.get(a.vcpu.domain)!;
+  }
+
+  /** Where a hypervisor routine runs for vCPU a on pCPU i (Xen's `current`), or for no guest (the idle vCPU). */
+  private on(i: number, a?: HvmVcpu): Cpu {
+    const vcpu = a ? a.vcpu : this.idle[i]!;
+    return { hv: this.hv, cpu: i, vcpu, d: vcpu.domain };
+  }
+
+  /** The lock sanitizer's and the race sanitizer's reports, for the engine (status 4). */
+  report(cpu: number, message: string, detail: Record<string, unknown>, pcpus: readonly number[]): void {
+    this.platform.timeline.emit({ kind: "violation", cpu, message, pcpus: [...pcpus] });
+    this.events.push({ kind: "violation", cpu, message, detail });
+  }
+
+  takeEvents(): MachineEvent[] {
+    return this.events.splice(0);
+  }
+
+  eventsPending(): boolean {
+    return this.events.length > 0;
   }
 
   count(what: string): void {
@@ -170,6 +259,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
       const d = this.sched.decide(i, cpu.instructions);
       if (d === "migrate") return this.go(this.migrateAway(cpu, a));
       if (d === "preempt") return this.go(this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` }));
+      if (this.daemonTurn(cpu)) return this.go(this.daemonThenGuest(cpu, a));
       // The timer may have come due while the guest ran: the interrupt is injected now, with no step (this pCPU's own state).
       this.injectPending(cpu, a);
       return undefined;
@@ -184,6 +274,21 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
 
   private go(routine: Continuation): Handled {
     return { kind: "continue", routine };
+  }
+
+  /** --sharing-daemon: whether this pCPU runs a pass now (once per DAEMON_PERIOD of its instructions, with odds 1/DAEMON_ODDS). */
+  private daemonTurn(cpu: X86Cpu): boolean {
+    if (!this.o.sharingDaemon || cpu.instructions < this.daemonDue[cpu.index]!) return false;
+    this.daemonDue[cpu.index] = cpu.instructions + DAEMON_PERIOD;
+    return this.daemonRng.below(DAEMON_ODDS) === 0;
+  }
+
+  /** A pass of the sharing daemon on this pCPU (a softirq-like piece of hypervisor work), then back to the guest. */
+  private *daemonThenGuest(cpu: X86Cpu, a: HvmVcpu): Continuation {
+    yield* this.sharing.daemonPass(this.on(cpu.index), this.daemonRng);
+    if (this.current(cpu.index) !== a) return { kind: "done" };
+    if (a.paused) return yield* this.pauseOff(cpu, a);
+    return this.enter(cpu, a);
   }
 
   /** A pCPU whose vCPU was sent an interrupt while it ran takes it now: the kick's VM exit, then the injection. */
@@ -253,7 +358,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
         break;
       }
       case "vmcall": {
-        const r = yield* this.hypercalls.vmcall(cpu, a);
+        const r = yield* this.dom(a).hypercalls.vmcall(cpu, a);
         // A continuation (-ERESTART) leaves RIP at the VMCALL: the guest makes the same call again.
         cpu.setState({ rax: r.rax });
         if (!r.restart) past();
@@ -261,6 +366,17 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
       }
       case "ept-violation":
       case "ept-misconfig": {
+        const gfn = exit.gpa >> 12n;
+        if (exit.reason === "ept-violation" && exit.qualification & EPTQ_WRITE && this.dom(a).mfnOf(gfn) !== undefined) {
+          // A write to a page of its RAM the EPT maps read-only: a shared page (hvm_hap_nested_page_fault).
+          const r = yield* this.sharing.hapWriteFault(this.on(cpu.index, a), Number(gfn));
+          if (r === "enomem") {
+            this.count("domain crashed: no frame to unshare into");
+            return this.domainOver(cpu, a, 1n, "no free frame to unshare a shared page into");
+          }
+          this.count("EPT write violations (copy on write)");
+          break;
+        }
         yield { what: `EPT ${exit.reason === "ept-violation" ? "violation" : "misconfiguration"} at GPA 0x${exit.gpa.toString(16)} from ${a.name}` };
         // Only RAM is mapped: the guest touched a guest-physical address outside it, the bare machine's bus error.
         this.count("bus error (GPA outside RAM)");
@@ -329,7 +445,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
       if (r !== "ok") this.sendIpi(cpu, a, r);
       return true;
     }
-    const viridian = this.hypercalls.msr(a, msr, write, value);
+    const viridian = this.dom(a).hypercalls.msr(a, msr, write, value);
     if (viridian !== undefined) {
       if (viridian === "#GP") return false;
       if (!write) cpu.setState({ rax: viridian & 0xffff_ffffn, rdx: viridian >> 32n });
@@ -338,9 +454,9 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     return cpu.emulateMsr(write) === "ok";
   }
 
-  /** vlapic_ipi: the vector requested in each target vCPU's vlapic, and each target kicked. */
+  /** vlapic_ipi: the vector requested in each target vCPU's vlapic (of the sender's domain), and each target kicked. */
   private sendIpi(cpu: X86Cpu, from: HvmVcpu, ipi: IpiRequest): void {
-    const targets = this.vcpuList.filter((t) =>
+    const targets = this.dom(from).vcpuList.filter((t) =>
       ipi.to === "self" ? t === from
         : ipi.to === "all" ? true
           : ipi.to === "all-but-self" ? t !== from
@@ -366,7 +482,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
   /** CPUID: the bare CPU's answer for the leaf, with the vCPU's APIC ID; the hypervisor leaves from the viridian module. */
   private cpuid(cpu: X86Cpu, a: HvmVcpu): void {
     const leaf = Number(cpu.gpr("rax") & 0xffff_ffffn);
-    const own = this.hypercalls.cpuid(leaf);
+    const own = this.dom(a).hypercalls.cpuid(leaf, a);
     if (own) {
       cpu.setState({ rax: BigInt(own[0] >>> 0), rbx: BigInt(own[1] >>> 0), rcx: BigInt(own[2] >>> 0), rdx: BigInt(own[3] >>> 0) });
       return;
@@ -379,10 +495,11 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
   /** IN or OUT; returns the run's end when the guest wrote the debug-exit port. */
   private io(cpu: X86Cpu, a: HvmVcpu, exit: Extract<X86GuestExit, { reason: "io" }>): Handled | undefined {
     const setRax = (value: bigint) => cpu.setState({ rax: raxAfterIn(cpu.gpr("rax"), exit.size, value) });
+    const dom = this.dom(a);
     if (isAnnotationPort(exit.port)) {
       // The guest names guest-physical frames; the sanitizer tracks machine frames (docs/annotations.md).
       const toMachineFrame = (gfn: bigint) => {
-        const mfn = gfn < BigInt(this.domain.maxPages) ? this.ept.lookup(Number(gfn)) : undefined;
+        const mfn = dom.mfnOf(gfn);
         return mfn === undefined ? undefined : BigInt(mfn);
       };
       const value = annotationPortIo(this.platform.annotations, cpu.index, exit, toMachineFrame, a.name);
@@ -396,9 +513,33 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
       }
       return undefined;
     }
-    const r = this.platform.io.access(exit);
-    if (r.exit) return { kind: "end", end: { kind: "debug-exit", code: r.exit.code, cpu: cpu.index } };
+    const r = dom.io.access(exit);
+    if (r.exit) return this.domainOver(cpu, a, r.exit.code, undefined);
     if (!exit.write) setRax(r.value);
+    return undefined;
+  }
+
+  /**
+   * A domain wrote its debug-exit port (or crashed): it is over. With one
+   * domain that ends the run, as on the bare machine. With several, its
+   * vCPUs leave the pCPUs for good (paused, kicked off where they run) and
+   * the run ends when the last domain is over, with the first nonzero code.
+   * Undefined: the caller goes on (its own vCPU is paused and leaves).
+   */
+  private domainOver(cpu: X86Cpu, a: HvmVcpu, code: bigint, why: string | undefined): Handled | undefined {
+    const dom = this.dom(a);
+    if (dom.exitCode !== undefined) return undefined;
+    dom.exitCode = code;
+    if (why) this.platform.timeline.emit({ kind: "mark", cpu: cpu.index, name: `${dom.name} crashed: ${why}`, args: { domid: dom.domain.domid } });
+    if (this.domains.length === 1) return { kind: "end", end: { kind: "debug-exit", code, cpu: cpu.index } };
+    if (this.domains.every((d) => d.exitCode !== undefined)) {
+      const code = this.domains.find((d) => d.exitCode !== 0n)?.exitCode ?? 0n;
+      return { kind: "end", end: { kind: "debug-exit", code, cpu: cpu.index } };
+    }
+    for (const v of dom.vcpuList) {
+      v.paused++;
+      this.kickOff(v);
+    }
     return undefined;
   }
 
@@ -478,7 +619,8 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     }
     // Entries this pCPU holds for the VPID may predate flushes the vCPU made elsewhere.
     if (last !== i) cpu.invvpid(InvvpidType.SingleContext, a.vpid);
-    cpu.setVmx({ vpid: a.vpid, eptp: this.ept.eptp });
+    const dom = this.dom(a);
+    cpu.setVmx({ vpid: a.vpid, eptp: dom.ept.eptp });
     const s = a.saved!;
     cpu.setRegisters(s.registers);
     cpu.setState(s.state);
@@ -490,7 +632,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     this.sched.running(i, a, cpu.instructions, last);
     a.vcpu.processor = i;
     a.vcpu.dirtyCpu = i;
-    this.domain.dirtyCpumask.add(i);
+    dom.domain.dirtyCpumask.add(i);
     this.platform.unpark(i);
     this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: a.name });
   }
@@ -509,7 +651,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     this.platform.park(cpu.index);
   }
 
-  // ── HvmHypercallHost: what the hypercalls need of the host ────────────────
+  // ── What the domains need of the host ──────────────────────────────────────
 
   /** Where each vCPU is: the pCPU it runs on, or -1. */
   pcpuOf(a: HvmVcpu): number {
@@ -520,55 +662,39 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit>, HvmHypercallHost {
     return this.clockOf(a);
   }
 
-  /** The machine addresses of [gpa, gpa + length), page by page, or undefined when any byte is not the domain's RAM. */
-  private guestPieces(gpa: bigint, length: number): { pa: bigint; n: number }[] | undefined {
-    const out: { pa: bigint; n: number }[] = [];
-    for (let done = 0; done < length; ) {
-      const at = gpa + BigInt(done);
-      const mfn = at >> 12n < BigInt(this.domain.maxPages) ? this.ept.lookup(Number(at >> 12n)) : undefined;
-      if (mfn === undefined) return undefined;
-      const n = Math.min(4096 - Number(at & 0xfffn), length - done);
-      out.push({ pa: (BigInt(mfn) << 12n) | (at & 0xfffn), n });
-      done += n;
-    }
-    return out;
+  /** memory_op from vCPU a (running on its pCPU): XENMEM_sharing_op. */
+  *memoryOp(a: HvmVcpu, cmd: bigint, arg: bigint): Generator<StepLabel, bigint, void> {
+    const i = this.sched.where(a);
+    return yield* this.sharing.memoryOp(this.on(i, a), this.cpus[i]!, cmd, arg);
   }
 
-  /** hvm_copy_from_guest_phys. */
-  readGuestPhys(gpa: bigint, length: number): Uint8Array | undefined {
-    const pieces = this.guestPieces(gpa, length);
-    if (!pieces) return undefined;
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const p of pieces) {
-      out.set(this.platform.m.memory.read(p.pa, p.n), at);
-      at += p.n;
-    }
-    return out;
-  }
-
-  /** hvm_copy_to_guest_phys; the CPUs' decoded instructions are dropped (the hypercall page is code). */
-  writeGuestPhys(gpa: bigint, bytes: Uint8Array): boolean {
-    const pieces = this.guestPieces(gpa, bytes.length);
-    if (!pieces) return false;
-    let at = 0;
-    for (const p of pieces) {
-      this.platform.m.memory.write(p.pa, bytes.subarray(at, at + p.n));
-      at += p.n;
-    }
-    this.platform.m.hw.x86CodeChanged();
-    return true;
+  /** The debugger's frame, shared, domain and hypercalls commands (inspect.ts). */
+  inspect(command: string, args: readonly string[]): string[] | undefined {
+    return inspectHvm(this, command, args);
   }
 
   // ── The summary ────────────────────────────────────────────────────────────
 
   summary(): Record<string, unknown> {
+    const hypercalls: Record<string, Record<string, number>> = {};
+    for (const d of this.domains) {
+      for (const [call, results] of Object.entries(d.hypercalls.summary())) {
+        const into = (hypercalls[call] ??= {});
+        for (const [r, n] of Object.entries(results)) into[r] = (into[r] ?? 0) + n;
+      }
+    }
+    const ms = this.sharing.ms;
     return {
       hvm: true,
-      domains: [{ domid: this.domain.domid, vcpus: this.vcpuList.length, pages: this.domain.totPages, eptTables: this.ept.tables.length }],
+      domains: this.domains.map((d) => ({
+        domid: d.domain.domid, vcpus: d.vcpuList.length, pages: d.domain.totPages, eptTables: d.ept.tables.length,
+        ...(d.privileged ? { privileged: true } : {}), ...(d.exitCode !== undefined ? { exitCode: Number(d.exitCode) } : {}),
+      })),
       exits: Object.fromEntries([...this.exits].sort()),
       outcomes: Object.fromEntries([...this.outcomes].sort()),
-      hypercalls: this.hypercalls.summary(),
+      hypercalls,
+      ...(ms.stats.nominated || this.o.sharingDaemon ? { sharing: this.sharing.summary() } : {}),
+      lockViolations: this.hv.locks.violations.length,
       migrations: this.sched.migrations,
       preemptions: this.sched.preemptions,
       migrate: this.sched.migrate,

@@ -28,6 +28,8 @@ import { viridianHypercall, type HvmFlushRequest, type HvmGuest } from "./viridi
 
 /** __HYPERVISOR_hvm_op (xen/include/public/xen.h). */
 export const HYPERVISOR_hvm_op = 34;
+/** __HYPERVISOR_memory_op: XENMEM_sharing_op where the host offers memory sharing (hypercall.ts), else -ENOSYS here. */
+export const HYPERVISOR_memory_op = 12;
 /** HVMOP_flush_tlbs (xen/include/public/hvm/hvm_op.h): flush every vCPU's TLB; the argument must be NULL. */
 export const HVMOP_flush_tlbs = 5;
 

@@ -11,8 +11,9 @@
 //                    value, RDX the input GPA, R8 the output GPA; RAX ← the
 //                    result value (status, reps completed)
 //   otherwise        RAX a Xen hypercall number, arguments RDI, RSI, RDX,
-//                    R10, R8; only hvm_op (34) HVMOP_flush_tlbs (5) is
-//                    offered, anything else is -ENOSYS
+//                    R10, R8; hvm_op (34) HVMOP_flush_tlbs (5), and
+//                    memory_op (12) XENMEM_sharing_op (22) where the host
+//                    offers memory sharing; anything else is -ENOSYS
 //   CPL > 0          -EPERM, before either
 //
 // The flushes (mechanisms §1.4, §2.2). A Hyper-V flush acts at once, like an
@@ -32,7 +33,7 @@ import type { X86Cpu } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import { InvvpidType } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import type { StepLabel } from "../../../emulator/machine/core/exits.ts";
 import type { HvmVcpu } from "./vcpu.ts";
-import { hvmHypercall } from "./hvm-op.ts";
+import { hvmHypercall, HYPERVISOR_memory_op } from "./hvm-op.ts";
 import { cpuidViridianLeaves, newViridianDomain, rdmsrViridian, wrmsrViridian, type HvmGuest, type ViridianDomain } from "./viridian.ts";
 
 /** The guest-physical address width the guest sees (CPUID.80000008H:EAX[7:0] of the bare machine). */
@@ -52,6 +53,8 @@ export interface HvmHypercallHost {
   /** Guest-physical memory through the EPT: undefined (or false) when any byte is not the domain's RAM. */
   readGuestPhys(gpa: bigint, length: number): Uint8Array | undefined;
   writeGuestPhys(gpa: bigint, bytes: Uint8Array): boolean;
+  /** memory_op (cmd in RDI, the guest handle in RSI) as steps, or undefined where the host offers none (then -ENOSYS). */
+  memoryOp?(a: HvmVcpu, cmd: bigint, arg: bigint): Generator<StepLabel, bigint, void> | undefined;
 }
 
 /** Which entries a flush of one vCPU drops. */
@@ -77,6 +80,9 @@ export interface FlushOrder {
 export const XEN_CPUID_BASE = 0x4000_0100;
 /** XEN_CPUID_MAX_NUM_LEAVES: Xen's leaves are base to base + 5. */
 const XEN_CPUID_LEAVES = 5;
+/** Leaf 5 (base + 4) EAX: EBX holds the vCPU id, ECX the domain id (public/arch-x86/cpuid.h). */
+const XEN_HVM_CPUID_VCPU_ID_PRESENT = 1 << 3;
+const XEN_HVM_CPUID_DOMID_PRESENT = 1 << 4;
 /** The Xen version leaf 1 reports (4.17, the release the model follows). */
 const XEN_VERSION = (4 << 16) | 17;
 
@@ -84,14 +90,17 @@ const XEN_VERSION = (4 << 16) | 17;
  * One of Xen's hypervisor leaves (cpuid_hypervisor_leaves): 0 the highest
  * leaf and "XenVMMXenVMM"; 1 the version; 2 no hypercall pages (a guest
  * makes its calls by VMCALL directly, as the PV ABI here does), their MSR
- * base Xen's 0x40000200; the rest zero.
+ * base Xen's 0x40000200; 4 (Xen's "leaf 5", HVM features) the caller's vCPU
+ * id in EBX and domain id in ECX, flagged present in EAX, as Xen always
+ * gives them; the rest zero.
  */
-function xenLeaf(k: number): [number, number, number, number] {
+function xenLeaf(k: number, vcpuId: number, domid: number): [number, number, number, number] {
   const ascii4 = (t: string) => (t.charCodeAt(0) | (t.charCodeAt(1) << 8) | (t.charCodeAt(2) << 16) | (t.charCodeAt(3) << 24)) >>> 0;
   switch (k) {
     case 0: return [XEN_CPUID_BASE + XEN_CPUID_LEAVES, ascii4("XenV"), ascii4("MMXe"), ascii4("nVMM")];
     case 1: return [XEN_VERSION, 0, 0, 0];
     case 2: return [0, 0x4000_0200, 0, 0];
+    case 4: return [XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT, vcpuId, domid, 0];
     default: return [0, 0, 0, 0];
   }
 }
@@ -138,6 +147,14 @@ export class HvmHypercalls {
   *vmcall(cpu: X86Cpu, a: HvmVcpu): Generator<StepLabel, { rax: bigint; restart: boolean }, void> {
     const rax = cpu.gpr("rax");
     yield { what: `hvm_do_hypercall from ${a.name}: RAX 0x${rax.toString(16)}` };
+    if (rax === BigInt(HYPERVISOR_memory_op) && cpu.state.cpl === 0) {
+      const op = this.host.memoryOp?.(a, cpu.gpr("rdi"), cpu.gpr("rsi"));
+      if (op) {
+        const r = yield* op;
+        this.record(`memory_op ${cpu.gpr("rdi")}`, r === 0n ? "0" : `${BigInt.asIntN(64, r)}`);
+        return { rax: r, restart: false };
+      }
+    }
     const o = this.decode(cpu, a);
     if (o.flush) {
       const done = yield* this.execute(a, o.flush);
@@ -240,8 +257,8 @@ export class HvmHypercalls {
    * cpuid_hypervisor_leaves puts them when it also offers Viridian, where
    * Linux's hypervisor_cpuid_base finds them. Undefined: the bare CPU's answer.
    */
-  cpuid(leaf: number): [number, number, number, number] | undefined {
-    if (leaf >= XEN_CPUID_BASE && leaf <= XEN_CPUID_BASE + 0xff) return xenLeaf(leaf - XEN_CPUID_BASE);
+  cpuid(leaf: number, a: HvmVcpu): [number, number, number, number] | undefined {
+    if (leaf >= XEN_CPUID_BASE && leaf <= XEN_CPUID_BASE + 0xff) return xenLeaf(leaf - XEN_CPUID_BASE, a.vcpu.vcpuId, a.vcpu.domain.domid);
     const l = cpuidViridianLeaves(leaf, this.viridian, { vcpuCount: this.host.vcpuList.length });
     return l && [l.eax, l.ebx, l.ecx, l.edx];
   }

@@ -179,6 +179,15 @@ describe("a guest instruction under EPT", () => {
     expect(m.memory.read64(GUEST + 0x50_0008n)).toBe(1n);
   });
 
+  it("a read-only EPT page stays read-only after reads that hit the TLB: the write after them still exits (no micro-TLB shortcut)", () => {
+    const { m, gpt, cpu, eptEntry, sym } = runRig(`_start:\n mov $${VA}, %rbx\n mov (%rbx), %rax\n mov 8(%rbx), %rax\n mov 16(%rbx), %rax\nop: movq $1, 24(%rbx)\n hlt`);
+    // The guest's PTE is dirty already (the page was written before the hypervisor made it read-only, as a shared page is).
+    gpt.map(VA, 0x50_0000n, PAGE_4K, PTE.RW | PTE.A | PTE.D);
+    m.memory.write64(eptEntry(0x50_0000n), GUEST + 0x50_0000n | R | X | WB);
+    expect(cpu.run(100)).toMatchObject({ reason: "ept-violation", guest: true, gpa: 0x50_0018n, rip: sym("op") });
+    expect(m.memory.read64(GUEST + 0x50_0018n)).toBe(0n);
+  });
+
   it("exits on an EPT violation reading a guest paging-structure entry, without FINAL", () => {
     const { m, gpt, cpu, eptEntry, sym } = runRig(`_start:\n mov $${VA}, %rbx\nop: mov (%rbx), %rax\n hlt`);
     const pte = gpt.entryAddress(VA, 1);

@@ -16,10 +16,14 @@ describe("--hvm refuses what it cannot run", () => {
   it.each([
     ["without --hv", [hello, "--hvm"], 64, /--hvm needs --hv/],
     ["with an AArch64 image", [armHello, "--hv", "--hvm"], 2, /--hvm runs x86-64 images as HVM domains; this one is for AArch64/],
-    ["with several domains", [hello, "--hv", "--hvm", "--domains", "2"], 2, /--hvm runs one domain/],
+    ["with domain 0 but not --hvm", [hello, "--hv", "--domains", "0,1"], 64, /--domains with domain 0 needs --hvm/],
+    ["with domain ids that are not consecutive", [hello, "--hv", "--hvm", "--domains", "0,2"], 64, /--domains 0,2: a list must be consecutive domain ids from 0 or 1/],
+    ["with a sharing option but not --hvm", [hello, "--hv", "--sharing-daemon"], 64, /--sharing-daemon needs --hv --hvm/],
+    ["with a bad sharing history", [hello, "--hv", "--hvm", "--sharing-order", "random"], 64, /--sharing-order/],
+    ["with more domains than the machine can hold", [hello, "--hv", "--hvm", "--domains", "4", "--dom-mem", "1G"], 2, /4 HVM domains of 1024 MiB need a machine of \d+ MiB/],
     ["with --nested", [hello, "--hv", "--hvm", "--nested"], 2, /--nested and --no-force-ipi are for x86-64 PV domains/],
     ["with --set-way", [hello, "--hv", "--hvm", "--set-way", "trap"], 2, /--set-way and --system-cache are for AArch64 images/],
-    ["with a domain larger than the machine can hold", [hello, "--hv", "--hvm", "--dom-mem", "3G"], 2, /needs a machine of \d+ MiB with its EPT tables/],
+    ["with a domain larger than the machine can hold", [hello, "--hv", "--hvm", "--dom-mem", "3G"], 2, /needs a machine of \d+ MiB with the EPT tables and the M2P/],
   ] as const)("%s", (_, args, status, message) => {
     const r = shootdown("run", ...args);
     expect(r.stderr).toMatch(message);
