@@ -16,6 +16,7 @@ import { hvSuite } from "./hv.ts";
 import { flushSuite } from "./flush.ts";
 import { setwaySuite } from "./setway.ts";
 import { sharingSuite } from "./sharing.ts";
+import { linuxSuite } from "./linux.ts";
 
 export interface BenchOptions {
   /** Scale the iteration counts (1 = the default run). */
@@ -38,6 +39,7 @@ const SUITES: Record<string, (o: BenchOptions) => void | Promise<void>> = {
   flush: flushSuite,
   setway: setwaySuite,
   sharing: sharingSuite,
+  linux: linuxSuite,
 };
 
 /** The suites, in the order `shootdown bench` runs them. */

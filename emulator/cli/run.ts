@@ -709,6 +709,9 @@ function modelledLines(m: ModelledCycles): string[] {
     : `${path} ×${f.flushes} (${f.remoteFlushes} remote, to ${f.remoteTargets} pCPUs${f.filtered ? `, ${f.filtered} filtered` : ""}): ` +
       `${f.initiatorCycles + f.targetCycles} cycles${f.cyclesPerRemoteFlush === null ? "" : `, ${f.cyclesPerRemoteFlush} per remote flush`}`);
   lines.push(`flush cycles by path: ${paths.join("; ")}`);
+  // The guest's spans (docs/annotations.md, SD_ANNOT_SPAN_BEGIN/END): what its owner did in between.
+  const spans = Object.entries(m.spans ?? {}).map(([name, t]) => `${name} ×${t.count}: ${t.cyclesPerSpan} cycles each (at most ${t.maxCycles})`);
+  if (spans.length) lines.push(`guest spans: ${spans.join("; ")}`);
   return lines;
 }
 

@@ -320,7 +320,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       annotation: (cpu, fn, x1) => annotationCall(this.platform.annotations, cpu.index, fn, x1, (gfn) => {
         const e = gfn <= 0xffff_ffffn ? this.p2m.lookup(Number(gfn)) : undefined;
         return e === undefined ? undefined : BigInt(e.mfn);
-      }),
+      }, vcpuOn(cpu).name),
       resolveTranslationFault: (gfn) => this.p2m.resolveTranslationFault(gfn),
       mmioOwns: (ipa) => isPl011(ipa) || this.vgic.owns(ipa),
       mmioRead: (cpu, ipa, size) => {

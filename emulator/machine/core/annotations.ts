@@ -3,8 +3,9 @@
 // Guest annotations for the sanitizer (docs/annotations.md; issue 18). A
 // guest tells the machine what the hardware cannot know — a frame freed to or
 // taken from its allocator, a lockless walker's section, a table page
-// unhooked — through an I/O port on x86-64 or an SMCCC call on AArch64; every
-// way in ends at GuestAnnotations.annotate, with a machine frame number. A
+// unhooked, where an operation it wants priced begins and ends — through an
+// I/O port on x86-64 or an SMCCC call on AArch64; every way in ends at
+// GuestAnnotations.annotate, with a machine frame number. A
 // hypervisor translates its guest's frame first (the Arm p2m here; the x86
 // HVM host's hook, by GPA → MFN), then calls the same function.
 //
@@ -14,14 +15,38 @@
 // (emulator/hw/common/annotate.ts), which checks the three events on its hot
 // paths and records them in the event ring. eventOf turns such a record into
 // a sanitizer violation: status 4 unless --keep-going counts it.
+//
+// Spans (SPAN_BEGIN, SPAN_END) check nothing: each one ended is counted, and
+// when the timeline listens (--stats, --trace, the benches) it is announced
+// there, so that the cost model's clock prices the cycles between its begin
+// and its end on the CPU that made them (timing/modelled-clock.ts).
 
 import type { HwExports } from "./wasm.ts";
 import type { MachineEvent } from "./exits.ts";
+import type { Timeline } from "./timeline.ts";
 
 /** Operations (the same numbers on both architectures). */
-export const SD_ANNOT = { FREE: 0, ALLOC: 1, WALK_BEGIN: 2, WALK_END: 3, TABLE_UNHOOK: 4 } as const;
+export const SD_ANNOT = { FREE: 0, ALLOC: 1, WALK_BEGIN: 2, WALK_END: 3, TABLE_UNHOOK: 4, SPAN_BEGIN: 5, SPAN_END: 6 } as const;
 export type AnnotationOp = (typeof SD_ANNOT)[keyof typeof SD_ANNOT];
-const OP_NAMES = ["FREE", "ALLOC", "WALK_BEGIN", "WALK_END", "TABLE_UNHOOK"] as const;
+const OP_NAMES = ["FREE", "ALLOC", "WALK_BEGIN", "WALK_END", "TABLE_UNHOOK", "SPAN_BEGIN", "SPAN_END"] as const;
+/** The highest operation number. */
+const LAST_OP = SD_ANNOT.SPAN_END;
+
+/**
+ * Span IDs with a name of their own (docs/annotations.md); any other ID is
+ * "span N". IDs 16–31 are a grace period each: a Linux-style guest keeps up
+ * to 16 RCU batches per CPU pending at once, one ID per batch slot, and the
+ * spans are counted together under one name.
+ */
+export const SD_SPAN = { MUNMAP: 1, GUP_FAST: 2, GRACE_PERIOD_FIRST: 16, GRACE_PERIOD_LAST: 31 } as const;
+
+/** What a span ID is called in the summary and the cost model's figures. */
+export function spanName(id: number): string {
+  if (id === SD_SPAN.MUNMAP) return "munmap";
+  if (id === SD_SPAN.GUP_FAST) return "gup_fast";
+  if (id >= SD_SPAN.GRACE_PERIOD_FIRST && id <= SD_SPAN.GRACE_PERIOD_LAST) return "grace period";
+  return `span ${id}`;
+}
 
 /** What the query returns under shootdown: "annotations present, version 1". */
 export const SD_ANNOT_MAGIC = 0x5d5d_0001n;
@@ -33,14 +58,14 @@ export const SD_ANNOT_SMCCC_QUERY = 0xc600_00ff;
 
 /** Is the port one of the annotation ports (OUT) or the query (IN)? */
 export function isAnnotationPort(port: number): boolean {
-  return port >= SD_ANNOT_PORT && port <= SD_ANNOT_PORT + SD_ANNOT.TABLE_UNHOOK;
+  return port >= SD_ANNOT_PORT && port <= SD_ANNOT_PORT + LAST_OP;
 }
 
 /** The annotation an SMCCC function ID asks for: an op, "query", or undefined when it is not one. */
 export function annotationOfSmccc(fn: number): AnnotationOp | "query" | undefined {
   if (fn === SD_ANNOT_SMCCC_QUERY) return "query";
   const op = fn - SD_ANNOT_SMCCC;
-  return op >= 0 && op <= SD_ANNOT.TABLE_UNHOOK ? (op as AnnotationOp) : undefined;
+  return op >= 0 && op <= LAST_OP ? (op as AnnotationOp) : undefined;
 }
 
 /** Hardware event kinds (emulator/hw/layout.ts EVENT_ANNOT_*). */
@@ -73,6 +98,8 @@ export interface AnnotationSummary {
   made: Record<string, number>;
   /** Bad annotations, one line each (the first few of each kind, then a count). */
   warnings: string[];
+  /** Spans ended, by name (spanName); present when the guest ended one. */
+  spans?: Record<string, number>;
 }
 
 const MAX_WARNINGS_PER_KIND = 5;
@@ -87,6 +114,10 @@ export class GuestAnnotations {
   private readonly free = new Set<bigint>();
   /** The last TABLE_UNHOOK of each frame: CPU and decision. */
   private readonly unhooked = new Map<bigint, { cpu: number; step: number }>();
+  /** Spans open for each guest CPU (by owner, see annotate): span ID → the decision it began at. */
+  private readonly openSpans = new Map<string, Map<number, number>>();
+  /** Spans ended, by name. */
+  private readonly spansEnded = new Map<string, number>();
 
   constructor(
     private readonly hw: HwExports,
@@ -95,16 +126,21 @@ export class GuestAnnotations {
     /** The engine's decision number now. */
     private readonly step: () => number,
     private readonly arch: "x86_64" | "aarch64",
+    /** Where spans are announced, for the cost model's clock (the platform's timeline). */
+    private readonly timeline?: Timeline,
   ) {}
 
   /**
    * The one entry point: CPU `cpu` made annotation `op` with argument `arg`
-   * (a machine frame number for FREE, ALLOC and TABLE_UNHOOK; ignored for the
-   * others). Bare platforms call it with the guest's own frame; a hypervisor
-   * calls it with the machine frame it translated the guest's to, or with
-   * `undefined` when that frame has no machine frame (then it is a warning).
+   * (a machine frame number for FREE, ALLOC and TABLE_UNHOOK; the span ID
+   * for SPAN_BEGIN and SPAN_END; ignored for the others). Bare platforms call
+   * it with the guest's own frame; a hypervisor calls it with the machine
+   * frame it translated the guest's to, or with `undefined` when that frame
+   * has no machine frame (then it is a warning).
+   * `owner` names the guest CPU for spans: under a hypervisor the vCPU
+   * (which may end a span on another pCPU than it began it), bare "CPU n".
    */
-  annotate(cpu: number, op: AnnotationOp, arg: bigint | undefined): void {
+  annotate(cpu: number, op: AnnotationOp, arg: bigint | undefined, owner = `CPU ${cpu}`): void {
     const name = OP_NAMES[op];
     this.made.set(name, (this.made.get(name) ?? 0) + 1);
     const step = this.step();
@@ -124,6 +160,10 @@ export class GuestAnnotations {
           return;
         }
         this.hw.annotWalkEnd(cpu);
+        return;
+      case SD_ANNOT.SPAN_BEGIN:
+      case SD_ANNOT.SPAN_END:
+        this.span(cpu, owner, op, Number(BigInt.asUintN(32, arg ?? 0n)), step, where);
         return;
     }
     if (arg === undefined || arg < 0n || !this.inRam(arg)) {
@@ -149,6 +189,32 @@ export class GuestAnnotations {
     }
   }
 
+  /**
+   * SPAN_BEGIN or SPAN_END of span `id` by guest CPU `owner` on `cpu`:
+   * spans with different IDs may overlap, the same ID does not nest (the
+   * first begin stands), and an end must match a begin by the same owner.
+   */
+  private span(cpu: number, owner: string, op: typeof SD_ANNOT.SPAN_BEGIN | typeof SD_ANNOT.SPAN_END, id: number, step: number, where: string): void {
+    let open = this.openSpans.get(owner);
+    if (!open) this.openSpans.set(owner, (open = new Map()));
+    const name = spanName(id);
+    if (op === SD_ANNOT.SPAN_BEGIN) {
+      if (open.has(id)) {
+        this.warn("span-nested", `${where}: SPAN_BEGIN of span ${id} (${name}) inside the one begun at step ${open.get(id)} (a span does not nest; the first one stands)`);
+        return;
+      }
+      open.set(id, step);
+      if (this.timeline?.on) this.timeline.emit({ kind: "span-begin", cpu, owner, span: id, name });
+      return;
+    }
+    if (!open.delete(id)) {
+      this.warn("span-end-without-begin", `${where}: SPAN_END of span ${id} (${name}), which ${owner} has not begun`);
+      return;
+    }
+    this.spansEnded.set(name, (this.spansEnded.get(name) ?? 0) + 1);
+    if (this.timeline?.on) this.timeline.emit({ kind: "span-end", cpu, owner, span: id, name });
+  }
+
   private warn(kind: string, line: string): void {
     const n = (this.warnedCount.get(kind) ?? 0) + 1;
     this.warnedCount.set(kind, n);
@@ -169,7 +235,7 @@ export class GuestAnnotations {
     }
     const lost = this.hw.annotLost();
     if (lost) warnings.push(`${lost} walker load${lost === 1n ? "" : "s"} of a freed frame could not be checked: more than 1,024 frees since the section began`);
-    return { made: Object.fromEntries(this.made), warnings };
+    return { made: Object.fromEntries(this.made), warnings, ...(this.spansEnded.size ? { spans: Object.fromEntries(this.spansEnded) } : {}) };
   }
 
   /** A hardware annotation event, as the sanitizer violation it is. */
@@ -202,10 +268,17 @@ export class GuestAnnotations {
   }
 }
 
-/** Annotates with the guest's argument, translated to a machine frame for the operations that take a frame. */
-function annotateGuestFrame(a: GuestAnnotations, cpu: number, op: AnnotationOp, arg: bigint, toMachineFrame: (frame: bigint) => bigint | undefined): void {
-  const takesFrame = op === SD_ANNOT.FREE || op === SD_ANNOT.ALLOC || op === SD_ANNOT.TABLE_UNHOOK;
-  a.annotate(cpu, op, takesFrame ? toMachineFrame(arg) : 0n);
+/** Does the operation's argument name a frame (which a hypervisor translates)? */
+export function takesFrame(op: number): boolean {
+  return op === SD_ANNOT.FREE || op === SD_ANNOT.ALLOC || op === SD_ANNOT.TABLE_UNHOOK;
+}
+
+/** Annotates with the guest's argument: translated to a machine frame for the operations that take one, the span ID as given. */
+function annotateGuestFrame(
+  a: GuestAnnotations, cpu: number, op: AnnotationOp, arg: bigint, toMachineFrame: (frame: bigint) => bigint | undefined, owner?: string,
+): void {
+  const isSpan = op === SD_ANNOT.SPAN_BEGIN || op === SD_ANNOT.SPAN_END;
+  a.annotate(cpu, op, takesFrame(op) ? toMachineFrame(arg) : isSpan ? arg : 0n, owner);
 }
 
 /**
@@ -213,15 +286,16 @@ function annotateGuestFrame(a: GuestAnnotations, cpu: number, op: AnnotationOp, 
  * argument `x1`: carries it out when it is an annotation and returns what X0
  * gets back (0, or the magic for the query); undefined when `fn` is not one,
  * so that the caller answers it as before. `toMachineFrame` translates the
- * guest's frame number (the identity bare; the p2m under a hypervisor).
+ * guest's frame number (the identity bare; the p2m under a hypervisor);
+ * `owner` names the guest CPU for spans (GuestAnnotations.annotate).
  */
 export function annotationCall(
-  a: GuestAnnotations, cpu: number, fn: number, x1: bigint, toMachineFrame: (frame: bigint) => bigint | undefined,
+  a: GuestAnnotations, cpu: number, fn: number, x1: bigint, toMachineFrame: (frame: bigint) => bigint | undefined, owner?: string,
 ): bigint | undefined {
   const op = annotationOfSmccc(fn);
   if (op === undefined) return undefined;
   if (op === "query") return SD_ANNOT_MAGIC;
-  annotateGuestFrame(a, cpu, op, x1, toMachineFrame);
+  annotateGuestFrame(a, cpu, op, x1, toMachineFrame, owner);
   return 0n;
 }
 
@@ -231,13 +305,13 @@ export function annotationCall(
  * `toMachineFrame` (the identity bare; GPA frame → MFN under EPT), and
  * returns undefined; an IN returns the value read, the magic for a 32-bit IN
  * from SD_ANNOT_PORT and all ones of its size otherwise, as an unassigned
- * port reads. The HVM host's I/O exit calls this for ports 0x5D0–0x5D4.
+ * port reads. The HVM host's I/O exit calls this for ports 0x5D0–0x5D6.
  */
 export function annotationPortIo(
   a: GuestAnnotations, cpu: number, io: { port: number; size: 1 | 2 | 4; write: boolean; value: bigint },
-  toMachineFrame: (frame: bigint) => bigint | undefined,
+  toMachineFrame: (frame: bigint) => bigint | undefined, owner?: string,
 ): bigint | undefined {
   if (!io.write) return io.port === SD_ANNOT_PORT && io.size === 4 ? SD_ANNOT_MAGIC : (1n << BigInt(8 * io.size)) - 1n;
-  annotateGuestFrame(a, cpu, (io.port - SD_ANNOT_PORT) as AnnotationOp, io.value & 0xffff_ffffn, toMachineFrame);
+  annotateGuestFrame(a, cpu, (io.port - SD_ANNOT_PORT) as AnnotationOp, io.value & 0xffff_ffffn, toMachineFrame, owner);
   return undefined;
 }

@@ -140,7 +140,7 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
 
   constructor(readonly machine: Machine<Arch>, protected readonly cpus: readonly C[]) {
     this.annotations = new GuestAnnotations(
-      machine.hw, (pfn) => machine.memory.peek64(pfn << 12n) !== undefined, () => this.timeline.step, machine.options.arch,
+      machine.hw, (pfn) => machine.memory.peek64(pfn << 12n) !== undefined, () => this.timeline.step, machine.options.arch, this.timeline,
     );
   }
 

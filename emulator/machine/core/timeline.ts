@@ -17,7 +17,11 @@ export type TimelineEvent =
   | { kind: "hv-step"; cpu: number; what: string; wait: boolean }
   /** A vCPU was put on (load) or taken off (save) a pCPU. */
   | { kind: "vcpu-load" | "vcpu-save"; cpu: number; vcpu: string }
-  /** A VM exit (reason as the summary counts it) and the VM entry that ends its handling. */
+  /**
+   * A VM exit (reason as the summary counts it, or "annotation" for an I/O
+   * exit that carried a guest annotation) and the VM entry that ends its
+   * handling.
+   */
   | { kind: "vmexit"; cpu: number; reason: string }
   | { kind: "vmentry"; cpu: number }
   /** A hypervisor routine (a Xen function) begins or ends on a pCPU; they nest. */
@@ -62,6 +66,13 @@ export type TimelineEvent =
    * `tlbis` TLBI VMALLS12E1IS it broadcast after clearing valid bits.
    */
   | { kind: "cache-clean"; cpu: number; pages: number; skipped: number; tlbis: number }
+  /**
+   * A guest's span annotation (core/annotations.ts): span `span` (its name,
+   * e.g. "munmap") begins or ends for `owner`, the guest CPU that made it
+   * ("CPU n" bare, the vCPU's name under a hypervisor), on pCPU `cpu`. The
+   * cost model prices what the owner does in between.
+   */
+  | { kind: "span-begin" | "span-end"; cpu: number; owner: string; span: number; name: string }
   /** Something worth seeing on a pCPU's track that costs nothing (a vCPU's migration, a flush's preemption). */
   | { kind: "mark"; cpu: number; name: string; args?: Record<string, unknown> }
   /**

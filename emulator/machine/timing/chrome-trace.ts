@@ -248,6 +248,11 @@ export class ChromeTrace implements ClockObserver {
       case "mark":
         this.instant(cpu, start, e.name, "hypervisor", { ...e.args, step });
         break;
+      case "span-begin":
+      case "span-end":
+        // Instants, not B/E: a guest's spans overlap the exits and routines on the same track.
+        this.instant(cpu, start, `${e.name} ${e.kind === "span-begin" ? "begins" : "ends"}`, "guest", { owner: e.owner, span: e.span, step });
+        break;
       case "flush-done":
         break;
     }

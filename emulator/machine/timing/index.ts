@@ -13,7 +13,7 @@ import { ModelledClock, type ModelledCycles } from "./modelled-clock.ts";
 
 export { COST_MODEL, COST_MODEL_MEANING, type CostModel } from "./cost-model.ts";
 export { parseCostModel } from "./cost-model-file.ts";
-export { ModelledClock, COST_KINDS, type ClockOptions, type ModelledCycles, type PcpuCycles, type FlushPathCycles, type CostKind } from "./modelled-clock.ts";
+export { ModelledClock, COST_KINDS, type ClockOptions, type ModelledCycles, type PcpuCycles, type FlushPathCycles, type SpanCycles, type CostKind } from "./modelled-clock.ts";
 export { ChromeTrace, type TraceHeader } from "./chrome-trace.ts";
 export { TraceFile } from "./trace-file.ts";
 

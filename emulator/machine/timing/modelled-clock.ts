@@ -38,6 +38,17 @@
 // to its acknowledgement: a "flush-ack" event, or else its first local
 // flush after the take, the end of the routine that began with it, or its
 // return to guest code.
+//
+// A guest's spans (core/annotations.ts: SPAN_BEGIN and SPAN_END, e.g. around
+// munmap) are priced by what their owner — a guest CPU, bare, or a vCPU on
+// whichever pCPU runs it — does between the begin and the end: the cost of
+// every event on its pCPU while it is loaded there, waits included. Time a
+// vCPU spends off every pCPU (blocked in HLT) is not work and not counted,
+// and a CPU asleep in HLT waiting for another's IPI costs nothing here:
+// guest IPIs have no timeline events, so no clock is pulled after them. An
+// exit that only carries an annotation (vmexit reason "annotation"), the
+// steps handling it and its VM entry are not priced at all: annotations are
+// shootdown's instruments, not the guest's work.
 
 import type { FlushPath, TimelineEvent, TimelineSink } from "../core/timeline.ts";
 import type { Counters } from "../core/counters.ts";
@@ -71,10 +82,21 @@ export interface FlushPathCycles {
   cyclesPerRemoteFlush: number | null;
 }
 
+/** The cycles of a guest's spans of one name (span-begin to span-end). */
+export interface SpanCycles {
+  /** Spans ended. */
+  count: number;
+  cycles: number;
+  cyclesPerSpan: number;
+  maxCycles: number;
+}
+
 export interface ModelledCycles {
   clockMHz: number;
   pcpus: PcpuCycles[];
   flushes: Record<FlushPath, FlushPathCycles>;
+  /** The guest's spans by name; present when it ended one. */
+  spans?: Record<string, SpanCycles>;
 }
 
 /** What a trace writer sees of the clock (chrome-trace.ts). */
@@ -148,6 +170,10 @@ interface PcpuState {
   seen: number[];
   /** When the pCPU's last event was its own local flush: where that began, and in which decision. */
   localFlush: { start: number; step: number } | undefined;
+  /** The vCPU loaded on the pCPU (vcpu-load), which owns the spans its work is added to; undefined bare or when none is. */
+  vcpu: string | undefined;
+  /** Inside an exit that only carries a guest annotation: nothing is priced until its VM entry. */
+  instrument: boolean;
 }
 
 /** Counters priced at each "guest" event, and the constant and kind of each. */
@@ -180,6 +206,9 @@ export class ModelledClock implements TimelineSink {
   /** IPIs sent and not yet taken, by (from, to). */
   private readonly inFlight = new Map<number, InFlight[]>();
   private readonly paths: Record<FlushPath, FlushPathCycles & { remoteCycles: number }>;
+  /** Spans open, by owner: span ID → its name and the cycles so far. */
+  private readonly openSpans = new Map<string, Map<number, { name: string; cycles: number }>>();
+  private readonly spans = new Map<string, SpanCycles>();
 
   private readonly counters: ((cpu: number) => Counters) | undefined;
   private readonly observer: ClockObserver | undefined;
@@ -200,7 +229,10 @@ export class ModelledClock implements TimelineSink {
     while (this.pcpus.length <= i) {
       const index = this.pcpus.length;
       const seen = this.counters ? this.read(index) : PRICED.map(() => 0);
-      this.pcpus.push({ clock: 0, byKind: zeroKinds(), routines: [], flush: undefined, handling: undefined, taking: undefined, seen, localFlush: undefined });
+      this.pcpus.push({
+        clock: 0, byKind: zeroKinds(), routines: [], flush: undefined, handling: undefined, taking: undefined, seen, localFlush: undefined,
+        vcpu: undefined, instrument: false,
+      });
     }
     return this.pcpus[i]!;
   }
@@ -244,6 +276,7 @@ export class ModelledClock implements TimelineSink {
 
   event(e: TimelineEvent, step: number): void {
     const c = this.pcpu(e.cpu);
+    const before = c.clock;
     this.settle(e, c);
     const start = c.clock;
     if (e.kind === "flush") this.openFlush(e, c, step);
@@ -252,6 +285,38 @@ export class ModelledClock implements TimelineSink {
     c.localFlush = e.kind === "local-flush" ? { start, step } : undefined;
     counted?.();
     this.follow(e, c);
+    this.spanWork(e, c, c.clock - before);
+  }
+
+  /** Adds an event's cycles to the open spans of its pCPU's owner, then follows the owner and its spans. */
+  private spanWork(e: TimelineEvent, c: PcpuState, cycles: number): void {
+    const owner = c.vcpu ?? `CPU ${e.cpu}`;
+    if (cycles > 0) for (const s of this.openSpans.get(owner)?.values() ?? []) s.cycles += cycles;
+    switch (e.kind) {
+      case "vcpu-load":
+        c.vcpu = e.vcpu;
+        break;
+      case "vcpu-save":
+        c.vcpu = undefined;
+        break;
+      case "span-begin": {
+        let open = this.openSpans.get(e.owner);
+        if (!open) this.openSpans.set(e.owner, (open = new Map()));
+        open.set(e.span, { name: e.name, cycles: 0 });
+        break;
+      }
+      case "span-end": {
+        const s = this.openSpans.get(e.owner)?.get(e.span);
+        if (!s) break;
+        this.openSpans.get(e.owner)!.delete(e.span);
+        const t = this.spans.get(s.name) ?? { count: 0, cycles: 0, cyclesPerSpan: 0, maxCycles: 0 };
+        t.count++;
+        t.cycles += s.cycles;
+        t.maxCycles = Math.max(t.maxCycles, s.cycles);
+        this.spans.set(s.name, t);
+        break;
+      }
+    }
   }
 
   /** Before the event: what it ends (a flush, the handling of one), and what its pCPU must wait for. */
@@ -301,13 +366,15 @@ export class ModelledClock implements TimelineSink {
         this.spend(c, "guest", e.retired * m.guestInstruction);
         return this.priceCounters(e.cpu, c);
       case "hv-step":
-        this.spend(c, "hypervisor", m.hypervisorStep);
+        if (!c.instrument) this.spend(c, "hypervisor", m.hypervisorStep);
         break;
       case "vmexit":
-        this.spend(c, "vm", m.vmExit);
+        c.instrument = e.reason === "annotation";
+        if (!c.instrument) this.spend(c, "vm", m.vmExit);
         break;
       case "vmentry":
-        this.spend(c, "vm", m.vmEntry);
+        if (!c.instrument) this.spend(c, "vm", m.vmEntry);
+        c.instrument = false;
         break;
       case "hypercall":
         this.spend(c, "vm", m.hypercall);
@@ -455,6 +522,9 @@ export class ModelledClock implements TimelineSink {
         cyclesPerRemoteFlush: s.remoteFlushes ? Math.round(remoteCycles / s.remoteFlushes) : null,
       }];
     })) as Record<FlushPath, FlushPathCycles>;
-    return { clockMHz: this.model.clockMHz, pcpus, flushes };
+    const spans = Object.fromEntries([...this.spans].map(([name, t]) => [name, {
+      count: t.count, cycles: Math.round(t.cycles), cyclesPerSpan: Math.round(t.cycles / t.count), maxCycles: Math.round(t.maxCycles),
+    }]));
+    return { clockMHz: this.model.clockMHz, pcpus, flushes, ...(this.spans.size ? { spans } : {}) };
   }
 }

@@ -11,6 +11,8 @@
  *   sd_walk_begin()       this CPU enters a lockless walker section
  *   sd_walk_end()         ... and leaves it
  *   sd_table_unhook(pfn)  a page-table page was unhooked from its parent entry
+ *   sd_span_begin(id)     this CPU begins an operation to be priced (SD_SPAN_*)
+ *   sd_span_end(id)       ... and ends it: the cost model counts the cycles between
  *
  * A PFN is the guest's physical address >> 12. On AArch64 the calls use
  * HVC #0, which a kernel running at EL1 under a hypervisor (or on QEMU with
@@ -26,6 +28,12 @@
 #define SD_ANNOT_WALK_BEGIN   2u
 #define SD_ANNOT_WALK_END     3u
 #define SD_ANNOT_TABLE_UNHOOK 4u
+#define SD_ANNOT_SPAN_BEGIN   5u
+#define SD_ANNOT_SPAN_END     6u
+/* Span IDs shootdown names (any other is "span N"); 16-31 are each one RCU batch slot's grace period. */
+#define SD_SPAN_MUNMAP        1u
+#define SD_SPAN_GUP_FAST      2u
+#define SD_SPAN_GRACE_PERIOD(slot) (16u + ((slot) & 15u))
 /* What the query returns under shootdown: "annotations present, version 1". */
 #define SD_ANNOT_MAGIC        0x5D5D0001u
 
@@ -99,6 +107,16 @@ static inline void sd_walk_end(void)
 static inline void sd_table_unhook(uint64_t pfn)
 {
 	sd_annot_call(SD_ANNOT_TABLE_UNHOOK, pfn);
+}
+
+static inline void sd_span_begin(uint32_t id)
+{
+	sd_annot_call(SD_ANNOT_SPAN_BEGIN, id);
+}
+
+static inline void sd_span_end(uint32_t id)
+{
+	sd_annot_call(SD_ANNOT_SPAN_END, id);
 }
 
 #endif

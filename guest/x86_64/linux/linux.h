@@ -61,6 +61,7 @@ struct config {
 	enum workload workload;
 	int async_safe;      /* the RFC's condition 1: flushes that free tables stay synchronous */
 	int lazy;            /* CPUs go lazy (a kernel thread) between rounds */
+	int measure;         /* span annotations for the cost model, and the tables-held line (bench linux) */
 	unsigned rounds, pages, dontneed, gups;
 	unsigned ncpus;
 };
@@ -173,6 +174,9 @@ void rcu_barrier(void);
 int rcu_idle_enter(void);
 void rcu_idle_exit(void);
 extern unsigned rcu_peak_pending;
+/* measure=on: tables waiting for a grace period, summed over the samples taken as each munmap hands its tables over. */
+extern uint64_t tables_held_sum;
+extern unsigned tables_held_samples;
 
 /* smp.c: IDT, IPIs and the call-function queue (kernel/smp.c). */
 #define CSD_FLAG_LOCK        0x01

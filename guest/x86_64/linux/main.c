@@ -13,7 +13,7 @@
  *
  * Command line: flush=ipi|hyperv|xen|async tablefree=direct|rcu|sync-ipi
  * async-safe=on|off workload=gup-race|async-callback rounds=N pages=N
- * dontneed=N gups=N lazy=on|off (README.md).
+ * dontneed=N gups=N lazy=on|off measure=off|on (README.md).
  */
 #include "linux.h"
 
@@ -120,6 +120,8 @@ static void parse_cmdline(const char *s)
 			cfg.async_safe = (int)choose("async-safe", v, vlen, onoff_names, 2);
 		else if (word_is(w, k, "lazy"))
 			cfg.lazy = (int)choose("lazy", v, vlen, onoff_names, 2);
+		else if (word_is(w, k, "measure"))
+			cfg.measure = (int)choose("measure", v, vlen, onoff_names, 2);
 		else if (word_is(w, k, "rounds"))
 			cfg.rounds = number("rounds", v, vlen, 1, 100000);
 		else if (word_is(w, k, "pages"))
@@ -271,6 +273,10 @@ static void summary(void)
 			c, s->mmaps, s->munmaps, s->dontneeds, s->gups, s->pinned, s->gup_misses, s->flushes, s->ipis_sent,
 			s->ipis_taken, s->hypercalls, s->callbacks, s->lazy_flushes, s->rcu_batches, s->tables_freed);
 	}
+	/* For `shootdown bench linux`, which takes the mean from the sum and the samples. */
+	if (cfg.measure)
+		kprintf("linux: measure: tables-held-peak=%u tables-held-sum=%lu tables-held-samples=%u\n", rcu_peak_pending,
+			tables_held_sum, tables_held_samples);
 	kprintf("linux: flush=%s tablefree=%s async-safe=%s workload=%s rounds=%u pages=%u dontneed=%u gups=%u cpus=%u: "
 		"no corruption (peak %u tables waiting for a grace period)\n",
 		flush_names[cfg.flush], tablefree_names[cfg.tablefree], onoff_names[cfg.async_safe],

@@ -272,11 +272,15 @@ void do_madvise_dontneed(unsigned cpu, unsigned first, unsigned count)
 void do_munmap(unsigned cpu)
 {
 	struct mmu_gather tlb;
+	if (cfg.measure)
+		sd_span_begin(SD_SPAN_MUNMAP);
 	tlb_gather_mmu(&tlb);
 	zap_pte_range(&tlb, cpu, 0, cfg.pages);
 	free_pgtables(&tlb, cpu);
 	tlb_finish_mmu(&tlb);
 	stats[cpu].munmaps++;
+	if (cfg.measure)
+		sd_span_end(SD_SPAN_MUNMAP);
 }
 
 /*
@@ -305,6 +309,9 @@ int gup_fast(uint64_t start, unsigned nr, struct page **out)
 {
 	int n = 0;
 	uint64_t flags = local_irq_save();
+	/* measure=on: the span is the interrupts-off section, what gup_fast holds a flush IPI up for. */
+	if (cfg.measure)
+		sd_span_begin(SD_SPAN_GUP_FAST);
 	sd_walk_begin();
 	uint64_t pgd = __atomic_load_n(&swapper_pgd[PGD_INDEX(start)], __ATOMIC_RELAXED);
 	if (!(pgd & _PAGE_PRESENT))
@@ -335,6 +342,9 @@ int gup_fast(uint64_t start, unsigned nr, struct page **out)
 	}
 out:
 	sd_walk_end();
+	/* Flush IPIs it held off are taken at the restore, outside the span, and priced where they land. */
+	if (cfg.measure)
+		sd_span_end(SD_SPAN_GUP_FAST);
 	local_irq_restore(flags);
 	return n;
 }

@@ -320,6 +320,8 @@ static volatile uint64_t rcu_qs[MAX_CPUS];
 static volatile uint32_t rcu_idle[MAX_CPUS]; /* asleep at a barrier or done: an extended quiescent state, as dyntick-idle */
 static volatile unsigned tables_pending;
 unsigned rcu_peak_pending;
+uint64_t tables_held_sum;
+unsigned tables_held_samples;
 
 /* A grace period has passed once every CPU has reported a quiescent state since the snapshot. */
 static int grace_period_done(const struct rcu_batch *b)
@@ -350,6 +352,8 @@ void rcu_note_qs(void)
 		__atomic_sub_fetch(&tables_pending, b->n, __ATOMIC_SEQ_CST);
 		stats[self].tables_freed += b->n;
 		b->used = 0;
+		if (cfg.measure)
+			sd_span_end(SD_SPAN_GRACE_PERIOD(i));
 	}
 }
 
@@ -371,6 +375,9 @@ static void call_rcu_tables(struct page **tables, unsigned n)
 			if (pending > rcu_peak_pending)
 				rcu_peak_pending = pending;
 			stats[self].rcu_batches++;
+			/* From call_rcu to tlb_remove_table_rcu on this CPU: the batch's wait for its grace period. */
+			if (cfg.measure)
+				sd_span_begin(SD_SPAN_GRACE_PERIOD(i));
 			return;
 		}
 		rcu_note_qs();
@@ -424,12 +431,22 @@ static void tlb_remove_table_sync_one(void)
 		smp_call_function_many(mask, tlb_remove_table_smp_sync, 0, 1);
 }
 
+/* measure=on: how many tables wait for a grace period now that this munmap has handed its own over. */
+static void sample_tables_held(void)
+{
+	if (!cfg.measure)
+		return;
+	__atomic_add_fetch(&tables_held_sum, __atomic_load_n(&tables_pending, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&tables_held_samples, 1, __ATOMIC_SEQ_CST);
+}
+
 /* tlb_flush_mmu_free's tables, after the TLB flush: tablefree= says how. */
 void tlb_remove_tables(struct page **tables, unsigned n)
 {
 	switch (cfg.tablefree) {
 	case TABLEFREE_RCU:
 		call_rcu_tables(tables, n);
+		sample_tables_held();
 		return;
 	case TABLEFREE_SYNC_IPI:
 		tlb_remove_table_sync_one();
@@ -440,4 +457,5 @@ void tlb_remove_tables(struct page **tables, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		free_table_now(tables[i]);
 	stats[this_cpu()].tables_freed += n;
+	sample_tables_held();
 }

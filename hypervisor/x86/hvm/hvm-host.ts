@@ -29,7 +29,7 @@
 //                        bare CPU's MSR (hvm_msr_read_intercept), #GP as bare
 //   CPUID                the bare CPU's values, its APIC ID the vCPU's (cpuid_hypervisor_leaves)
 //   IN/OUT               COM1 and the debug-exit port as bare (the platform's
-//                        I/O bus); 0x5D0–0x5D4 the guest annotations to the
+//                        I/O bus); 0x5D0–0x5D6 the guest annotations to the
 //                        sanitizer (emulator/machine/core/annotations.ts),
 //                        their PFN translated GPA → MFN through the EPT
 //   HLT                  hvm_hlt: go on if an interrupt can be taken; with
@@ -71,7 +71,7 @@ import { inspectHvm } from "./inspect.ts";
 import { HvmVcpuView } from "./vcpu-view.ts";
 import { DAEMON_ODDS, DAEMON_PERIOD, HvmSharing } from "./hvm-sharing.ts";
 import { DEFAULT_SHARING, type MemSharingOptions } from "../mem-sharing.ts";
-import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT } from "../../../emulator/machine/core/annotations.ts";
+import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT, takesFrame } from "../../../emulator/machine/core/annotations.ts";
 import { IoBus, raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
 
 /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
@@ -81,8 +81,6 @@ const X86_GP = 13;
 const RFLAGS_IF = 1n << 9n;
 /** IA32_APIC_BASE.EXTD: the x2APIC is on (the bare machine never turns it off). */
 const APIC_BASE_EXTD = 1n << 10n;
-/** Annotation operations whose argument is a PFN (SD_ANNOT_FREE, SD_ANNOT_ALLOC, SD_ANNOT_TABLE_UNHOOK). */
-const PFN_OPS = new Set([0, 1, 4]);
 /** DOMID_IDLE: the owner of the vCPUs a pCPU runs hypervisor work on when no guest's (the sharing daemon). */
 const DOMID_IDLE = 0x7fff;
 /** EPT violation qualification bit 1: the access was a write (SDM Vol.3C table 28-7). */
@@ -141,7 +139,7 @@ export interface HvmHostOptions {
   sharing?: MemSharingOptions;
   /** --sharing-daemon: the hypervisor nominates and shares identical pages of running domains. */
   sharingDaemon?: boolean;
-  /** Sees each annotation (ports 0x5D0–0x5D4) the host passes to the sanitizer, with its frame translated (tests). */
+  /** Sees each annotation (ports 0x5D0–0x5D6) the host passes to the sanitizer, with its frame translated (tests). */
   annotate?: (a: HvmAnnotation) => void;
 }
 
@@ -269,7 +267,9 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     }
     if (!("guest" in exit)) return undefined;
     bump(this.exits, exit.reason);
-    this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: exit.reason });
+    // The cost model does not price an exit that only carries a guest annotation: it is shootdown's instrument, not the guest's work.
+    const annotation = exit.reason === "io" && isAnnotationPort(exit.port);
+    this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: annotation ? "annotation" : exit.reason });
     return this.go(this.vmexit(cpu, a, exit));
   }
 
@@ -513,13 +513,13 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
         const mfn = dom.mfnOf(gfn);
         return mfn === undefined ? undefined : BigInt(mfn);
       };
-      const value = annotationPortIo(this.platform.annotations, cpu.index, exit, toMachineFrame);
+      const value = annotationPortIo(this.platform.annotations, cpu.index, exit, toMachineFrame, a.name);
       if (value !== undefined) setRax(value);
       if (exit.write) {
         this.count("annotations");
         const op = exit.port - SD_ANNOT_PORT;
         const arg = Number(exit.value & 0xffff_ffffn);
-        const mfn = PFN_OPS.has(op) ? toMachineFrame(BigInt(arg)) : undefined;
+        const mfn = takesFrame(op) ? toMachineFrame(BigInt(arg)) : undefined;
         this.o.annotate?.({ op, arg, ...(mfn !== undefined ? { mfn: Number(mfn) } : {}), pcpu: cpu.index, vcpu: a.name });
       }
       return undefined;

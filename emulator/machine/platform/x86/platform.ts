@@ -3,7 +3,7 @@
 // The x86-64 platform: the machine `shootdown run` builds for an x86-64
 // image, booted by the boot protocol (boot.ts), with the exit chain of its
 // CPUs: the devices behind port I/O (devices.ts: COM1 and the debug-exit
-// port; the guest annotations' ports 0x5D0–0x5D4, docs/annotations.md), then the crash describer, which names the instruction a crash
+// port; the guest annotations' ports 0x5D0–0x5D6, docs/annotations.md), then the crash describer, which names the instruction a crash
 // happened at. The run's result is the value the guest writes to port 0xF4;
 // a triple fault, a bus error or a VMCALL with no hypervisor crashes it.
 // The debugger drives this same platform.
