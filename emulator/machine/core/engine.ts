@@ -77,9 +77,11 @@ interface Pending {
   retired: number;
   /** What a replayed decision must retire in all. */
   expect?: number;
+  /** A redone piece of a decision that went on after it: its budget exit is not the decision's end (runOnce). */
+  split?: boolean;
 }
 
-type RedoItem = { cpu: number; budget: number; expect: number } | { pending: Pending } | { hv: number };
+type RedoItem = { cpu: number; budget: number; expect: number; split?: boolean } | { pending: Pending } | { hv: number };
 
 const NO_EVENTS: MachineEvent[] = [];
 const NO_CPUS: ReadonlySet<number> = new Set<number>();
@@ -105,6 +107,8 @@ export class Engine {
   private taken: Step[] = [];
   /** How each logged decision ended (going back in time makes them again). */
   private takenStops: Piece["stop"][] = [];
+  /** The logged run calls whose budget was not the rest of their decision's (runOnce's decisionEnd false). */
+  private pieceSplits = new Set<number>();
   private consoleSeen = 0;
   private consoleAt = 0;
   private steps = 0n;
@@ -177,6 +181,7 @@ export class Engine {
     this.preciseUntil = 0n;
     this.taken = [];
     this.takenStops = [];
+    this.pieceSplits = new Set();
     this.consoleAt = 0;
     this.steps = 0n;
     this.hvSteps = 0n;
@@ -242,25 +247,31 @@ export class Engine {
    * a CPU that stopped at a breakpoint where it now is first runs the
    * instruction there with breakpoints off.
    */
-  private runPiece(cpu: number, budget: number, honourBreakpoints: boolean): Piece {
+  private runPiece(cpu: number, budget: number, honourBreakpoints: boolean, decisionEnd = true): Piece {
     const pc = this.platform.pc(cpu);
     const skip = !honourBreakpoints || this.resumeAt.get(cpu) === pc;
     this.resumeAt.delete(cpu);
     if (skip && this.breakpoints.length) {
       this.platform.setBreakpoints([]);
-      const first = this.runOnce(cpu, honourBreakpoints ? 1 : budget);
+      const first = honourBreakpoints ? this.runOnce(cpu, 1, decisionEnd && budget === 1) : this.runOnce(cpu, budget, decisionEnd);
       this.platform.setBreakpoints(this.breakpoints);
       if (honourBreakpoints && budget > 1 && first.stop === "budget") {
-        const rest = this.runPiece(cpu, budget - 1, true);
+        const rest = this.runPiece(cpu, budget - 1, true, decisionEnd);
         return { ...rest, retired: first.retired + rest.retired };
       }
       return first;
     }
-    return this.runOnce(cpu, budget);
+    return this.runOnce(cpu, budget, decisionEnd);
   }
 
-  /** One run call, logged, with its exit handled. */
-  private runOnce(cpu: number, budget: number): Piece {
+  /**
+   * One run call, logged, with its exit handled. `decisionEnd` says whether
+   * its budget is the rest of the decision's: only then does a budget exit
+   * reach a hypervisor (its time slices and timers are decided at the ends
+   * of decisions), so that a decision split into pieces (watchpoints, goto,
+   * breakpoints) runs as it does whole and a recorded schedule replays.
+   */
+  private runOnce(cpu: number, budget: number, decisionEnd = true): Piece {
     const timeline = this.platform.timeline;
     timeline.step = this.decisionCount;
     const { retired, exit } = this.platform.run(cpu, budget);
@@ -273,10 +284,10 @@ export class Engine {
     if (bp !== undefined && this.breakpoints.length) piece = { retired, stop: "breakpoint", pc: bp };
     else if (exit.reason === "budget") {
       // The chain sees the end of every budget too (a hypervisor preempts its vCPUs there); the platform passes it.
-      const h = this.platform.hasHypervisor ? this.handle(cpu, () => this.platform.handleExit(cpu, exit)) : undefined;
+      const h = this.platform.hasHypervisor && decisionEnd ? this.handle(cpu, () => this.platform.handleExit(cpu, exit)) : undefined;
       piece = { retired, stop: h && h.kind !== "done" ? this.settle(cpu, h) : "budget" };
     } else piece = { retired, stop: this.settle(cpu, this.handle(cpu, () => this.platform.handleExit(cpu, exit))) };
-    this.log([cpu, budget, retired], piece.stop);
+    this.log([cpu, budget, retired], piece.stop, decisionEnd);
     return piece;
   }
 
@@ -337,11 +348,12 @@ export class Engine {
     return "end";
   }
 
-  private log(step: Step, stop: Piece["stop"]): void {
+  private log(step: Step, stop: Piece["stop"], decisionEnd = true): void {
     this.decisionCount++;
     if (this.config.log === false) return;
     this.taken.push(step);
     this.takenStops.push(stop);
+    if (!decisionEnd) this.pieceSplits.add(this.taken.length - 1);
   }
 
   private finish(end: RunEnd): void {
@@ -370,7 +382,7 @@ export class Engine {
   /** The next decision: a redo item, a replayed one, or the scheduler's. Ends the run when there is none. */
   private decide(): Pending | { hv: number } | undefined {
     const item = this.redo.shift();
-    if (item) return "pending" in item ? item.pending : "hv" in item ? item : { cpu: item.cpu, left: item.budget, retired: 0, expect: item.expect };
+    if (item) return "pending" in item ? item.pending : "hv" in item ? item : { cpu: item.cpu, left: item.budget, retired: 0, expect: item.expect, ...(item.split ? { split: true } : {}) };
     const live = this.live();
     if (!live.length) return void this.finish(this.platform.noneLive());
     const max = this.options.maxSteps;
@@ -452,7 +464,7 @@ export class Engine {
       if (limit !== undefined && BigInt(piece) > limit - this.steps) piece = Number(limit - this.steps);
       const logged = this.taken.length;
       const resumeFrom = this.resumeAt.get(p.cpu);
-      const r = this.runPiece(p.cpu, piece, honour);
+      const r = this.runPiece(p.cpu, piece, honour, piece >= p.left && !p.split);
       if (this.stopOnEvents && honour && piece > 1 && this.platform.eventsPending()) {
         // A stale entry was used somewhere in this call: go back to before
         // it and take the same instructions one at a time, to stop on the
@@ -715,10 +727,12 @@ export class Engine {
   private rewind(calls: number): void {
     const log = this.taken.slice(0, calls);
     const stops = this.takenStops.slice(0, calls);
+    const splits = this.pieceSplits;
     this.platform = this.boot();
     this.consoleAt = 0;
     this.taken = [];
     this.takenStops = [];
+    this.pieceSplits = new Set();
     this.steps = 0n;
     this.hvSteps = 0n;
     this.decisionCount = 0;
@@ -729,7 +743,7 @@ export class Engine {
       const [cpu, asked, retired] = step;
       // A breakpoint stop that retired nothing changed nothing; a halted CPU's call may still move its clock.
       if (retired === 0 && stops[i] === "breakpoint") return;
-      this.runOnce(cpu, retired > 0 ? retired : asked);
+      this.runOnce(cpu, retired > 0 ? retired : asked, !splits.has(i));
     });
     this.platform.takeEvents();
     this.platform.setBreakpoints(this.breakpoints);
@@ -742,7 +756,7 @@ export class Engine {
     let at = 0n;
     const retiredOf = (s: Step) => (s[1] === "hv" ? 0 : s[2]);
     while (calls < this.taken.length && at + BigInt(retiredOf(this.taken[calls]!)) <= target) at += BigInt(retiredOf(this.taken[calls++]!));
-    const tail = this.taken.slice(calls).map((step, i) => ({ step, stop: this.takenStops[calls + i]! }));
+    const tail = this.taken.slice(calls).map((step, i) => ({ step, stop: this.takenStops[calls + i]!, split: this.pieceSplits.has(calls + i) }));
     const pending = this.pending;
     this.rewind(calls);
     this.preciseUntil = 0n;
@@ -752,10 +766,10 @@ export class Engine {
     this.resumeAt.clear();
     this.pending = undefined;
     const again: RedoItem[] = [];
-    for (const { step, stop } of tail) {
+    for (const { step, stop, split } of tail) {
       if (step[1] === "hv") again.push({ hv: step[0] });
       // A call cut short by a breakpoint ran what it retired; one that retired nothing there changed nothing.
-      else if (step[2] > 0 || stop !== "breakpoint") again.push({ cpu: step[0], budget: step[2] > 0 ? step[2] : step[1], expect: step[2] });
+      else if (step[2] > 0 || stop !== "breakpoint") again.push({ cpu: step[0], budget: step[2] > 0 ? step[2] : step[1], expect: step[2], ...(split ? { split: true } : {}) });
     }
     this.redo = [...again, ...(pending ? [{ pending: { ...pending } }] : []), ...this.redo];
   }
