@@ -8,8 +8,8 @@
 // steps interleave with guest instructions on the other pCPUs under the
 // run's seed and are recorded in its schedule.
 //
-// Scheduling. Runnable vCPUs wait in one run queue; a parked pCPU takes a
-// seeded random one. At the end of a time slice a vCPU gives its pCPU up
+// Scheduling (common/vcpu-sched.ts, as every host's). Runnable vCPUs wait
+// in one run queue; a parked pCPU takes a seeded random one. At the end of a time slice a vCPU gives its pCPU up
 // when another waits; and at each such scheduling decision it moves to
 // another pCPU with probability --migrate (it leaves, and the pCPU it left
 // may not take it back at once). A vCPU asleep in WFI gives its pCPU up
@@ -32,6 +32,7 @@ import type { ArmCpu, ArmExit, ArmVcpuContext } from "../../emulator/machine/cpu
 import type { ArmPlatform } from "../../emulator/machine/platform/arm/platform.ts";
 import type { Continuation, ExitHandler, Handled, MachineEvent, StepLabel } from "../../emulator/machine/core/exits.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
+import { VcpuScheduler } from "../common/vcpu-sched.ts";
 import { psciCall, PSCI_RET } from "../../emulator/machine/platform/arm/psci.ts";
 import { annotationCall } from "../../emulator/machine/core/annotations.ts";
 import { ShootdownError } from "../../emulator/machine/core/errors.ts";
@@ -47,9 +48,6 @@ import { finish } from "../common/routine.ts";
 import { ArmSanitizer } from "./sanitizer.ts";
 import { ArmVcpuView } from "./vcpu-view.ts";
 import { vcpuWhere } from "../common/vcpu-list.ts";
-
-/** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
-export const TIME_SLICE = 20_000n;
 
 export interface ArmHostOptions {
   domain: Domain;
@@ -68,15 +66,6 @@ export interface ArmHostOptions {
 
 export type SetWayPolicy = "trap" | "trap-inline" | "trap-xen" | "passthrough";
 
-interface Pcpu {
-  /** The vCPU it runs, or undefined when parked. */
-  current: ArmVcpu | undefined;
-  /** Its instruction count when the current vCPU's slice began. */
-  sliceStart: bigint;
-  /** The vCPU of the domain that ran here last (p2m->last_vcpu_ran[cpu]). */
-  lastVcpuRan: ArmVcpu | undefined;
-}
-
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
 export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
@@ -86,15 +75,14 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   readonly vcpuList: ArmVcpu[];
   readonly vgic: Vgic;
   private readonly cpus: readonly ArmCpu[];
-  private readonly pcpus: Pcpu[];
-  private readonly runq: ArmVcpu[] = [];
-  private readonly rng: Xoshiro128;
+  /** The run queue, which vCPU each pCPU runs, time slices and --migrate. */
+  private readonly sched: VcpuScheduler<ArmVcpu>;
+  /** The vCPU of the domain that ran on each pCPU last (p2m->last_vcpu_ran[cpu]). */
+  private readonly lastVcpuRan: (ArmVcpu | undefined)[];
   private readonly ofVcpu = new Map<VCpu, ArmVcpu>();
   /** Exits by reason, trap outcomes by kind, and the other figures of the summary. */
   private readonly exits = new Map<string, number>();
   private readonly outcomes = new Map<string, number>();
-  private migrations = 0;
-  private preemptions = 0;
   private tlbFlushesOnSwitch = 0;
   private readonly traps: TrapContext;
   private readonly setWay: SetWayContext;
@@ -104,11 +92,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     this.cpus = m.cpus;
     this.domain = o.domain;
     this.p2m = o.p2m;
-    this.rng = new Xoshiro128(o.seed ^ 0x6172_6d68_6f73_74n);
+    this.sched = new VcpuScheduler<ArmVcpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x6172_6d68_6f73_74n), { rate: o.migrate });
     this.vcpuList = o.domain.vcpus.map((v) => new ArmVcpu(v, vcpuMpidr(v.vcpuId)));
     for (const a of this.vcpuList) this.ofVcpu.set(a.vcpu, a);
     this.vgic = new Vgic({ hw: m.hw, cpus: this.cpus, nrVcpus: this.vcpuList.length, home: (k) => this.gicHome(k) });
-    this.pcpus = m.cpus.map(() => ({ current: undefined, sliceStart: 0n, lastVcpuRan: undefined }));
+    this.lastVcpuRan = m.cpus.map(() => undefined);
     // Every vCPU has a context from the start, off ones included: its redistributor exists (and takes SGIs) before CPU_ON.
     for (const a of this.vcpuList) {
       this.startVcpu(a, 0n, 0n);
@@ -116,7 +104,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     }
     const v0 = this.vcpuList[0]!;
     this.startVcpu(v0, o.entry, o.x0);
-    this.runq.push(v0);
+    this.sched.enqueue(v0);
     this.sanitizer = new ArmSanitizer(m.hw, this.p2m, platform.timeline);
     this.traps = this.trapContext();
     this.setWay = {
@@ -135,7 +123,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   /** Where vCPU k's GIC context is: on the pCPU it runs on, or in what was saved of it. */
   private gicHome(k: number): GicHome {
     const a = this.vcpuList[k]!;
-    const at = this.pcpus.findIndex((p) => p.current === a);
+    const at = this.sched.where(a);
     return at >= 0 ? { pcpu: at } : { saved: a.saved!.gic };
   }
 
@@ -162,19 +150,18 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   // ── Exits ──────────────────────────────────────────────────────────────────
 
   handle(cpu: ArmCpu, exit: ArmExit): Handled | undefined {
-    const p = this.pcpus[cpu.index]!;
-    if (exit.reason === "parked") return this.runq.some((a) => a.notOn !== cpu.index) ? this.go(this.schedule(cpu)) : { kind: "done" };
-    const a = p.current;
+    if (exit.reason === "parked") return this.sched.hasWork(cpu.index) ? this.go(this.schedule(cpu)) : { kind: "done" };
+    const a = this.sched.pcpus[cpu.index]!.current;
     if (!a) return undefined;
     // To reach this exit the vCPU ran guest code, which it must not while its p2m waits to be cleaned.
     this.sanitizer.ranGuest(cpu, a);
     switch (exit.reason) {
       case "budget":
-        return this.sliceEnd(cpu, p, a);
+        return this.sliceEnd(cpu, a);
       case "wfi":
         // Asleep with nothing to wake it: a vCPU that can run may have the pCPU meanwhile. When none can,
         // the pCPU sleeps with this one, so that a machine whose every vCPU waits for nothing is a deadlock.
-        if (!this.runq.some((r) => this.mayRun(r))) return undefined;
+        if (!this.sched.runq.some((r) => this.mayRun(r))) return undefined;
         this.count("wfi: yield");
         return this.go(this.yieldAsleep(cpu, a));
       case "hvc":
@@ -200,19 +187,12 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
    * give the pCPU to a waiting vCPU, or, with probability --migrate, move
    * to another pCPU.
    */
-  private decide(cpu: ArmCpu, p: Pcpu): "stay" | "preempt" | "migrate" {
-    if (cpu.progress.instructions - p.sliceStart < TIME_SLICE) return "stay";
-    const migrate = this.cpus.length > 1 && this.o.migrate > 0 && this.rng.nextU32() / 2 ** 32 < this.o.migrate;
-    if (!migrate && !this.runq.length) {
-      p.sliceStart = cpu.progress.instructions;
-      return "stay";
-    }
-    this.preemptions++;
-    return migrate ? "migrate" : "preempt";
+  private decide(cpu: ArmCpu): "stay" | "preempt" | "migrate" {
+    return this.sched.decide(cpu.index, cpu.progress.instructions);
   }
 
-  private sliceEnd(cpu: ArmCpu, p: Pcpu, a: ArmVcpu): Handled | undefined {
-    const d = this.decide(cpu, p);
+  private sliceEnd(cpu: ArmCpu, a: ArmVcpu): Handled | undefined {
+    const d = this.decide(cpu);
     if (d === "stay") return undefined;
     return this.go(d === "migrate" ? this.migrateAway(cpu, a) : this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` }));
   }
@@ -271,7 +251,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       this.save(cpu, a);
       return yield* this.schedule(cpu);
     }
-    const d = this.decide(cpu, this.pcpus[cpu.index]!);
+    const d = this.decide(cpu);
     if (d === "migrate") return yield* this.migrateAway(cpu, a);
     if (d === "preempt") return yield* this.reschedule(cpu, a, { what: `schedule: ${a.name}'s time slice is over` });
     return yield* this.leaveHypervisorToGuest(cpu, a);
@@ -296,7 +276,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
         timeline.emit({ kind: "mark", cpu: cpu.index, name: `p2m_flush_vm ${a.name} preempted`, args: { vcpu: a.name, resumeGfn: `0x${a.flushResumeGfn!.toString(16)}` } });
         yield { what: `do_softirq: ${a.name} gives pCPU ${cpu.index} up in p2m_flush_vm` };
         this.save(cpu, a);
-        this.runq.push(a);
+        this.sched.enqueue(a);
         return yield* this.schedule(cpu);
       }
     }
@@ -313,7 +293,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
 
   private trapContext(): TrapContext {
     const uart = this.platform.mmio.uart;
-    const vcpuOn = (cpu: ArmCpu) => this.pcpus[cpu.index]!.current!;
+    const vcpuOn = (cpu: ArmCpu) => this.sched.pcpus[cpu.index]!.current!;
     return {
       psci: (cpu) => this.psci(cpu, vcpuOn(cpu)),
       // The guest names IPA frames; the sanitizer knows machine frames (docs/annotations.md).
@@ -367,11 +347,11 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
    * scheduling decision), to move the vCPU to another pCPU.
    */
   private softirqPending(cpu: ArmCpu, a: ArmVcpu): boolean {
-    if (this.cpus.length > 1 && this.o.migrate > 0 && this.rng.nextU32() / 2 ** 32 < this.o.migrate) {
-      a.notOn = cpu.index;
+    if (this.sched.rollMigrate()) {
+      this.sched.migratingFrom(a, cpu.index);
       return true;
     }
-    return this.runq.length > 0;
+    return this.sched.runq.length > 0;
   }
 
   // ── The sanitizer (sanitizer.ts) ──────────────────────────────────────────
@@ -405,7 +385,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       case "cpu-on": {
         const t = vcpus[action.target]!;
         this.startVcpu(t, action.entry, action.contextId);
-        this.runq.push(t);
+        this.sched.enqueue(t);
         setX0(PSCI_RET.SUCCESS);
         return "cpu-on";
       }
@@ -424,11 +404,9 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   /** A parked pCPU takes a runnable vCPU (not one just migrated away from it). */
   private *schedule(cpu: ArmCpu): Continuation {
     yield { what: "schedule: take a vCPU from the run queue" };
-    const i = cpu.index;
-    const candidates = this.runq.filter((a) => a.notOn !== i);
-    if (!candidates.length || this.pcpus[i]!.current) return { kind: "done" };
-    const a = candidates[this.rng.below(candidates.length)]!;
-    this.runq.splice(this.runq.indexOf(a), 1);
+    if (this.sched.pcpus[cpu.index]!.current) return { kind: "done" };
+    const a = this.sched.take(cpu.index);
+    if (!a) return { kind: "done" };
     this.load(cpu, a);
     return yield* this.leaveHypervisorToGuest(cpu, a);
   }
@@ -440,14 +418,13 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
    */
   private *reschedule(cpu: ArmCpu, a: ArmVcpu, label: StepLabel): Continuation {
     yield label;
-    const k = this.rng.below(this.runq.length + 1);
-    if (k === this.runq.length) {
-      this.pcpus[cpu.index]!.sliceStart = cpu.progress.instructions;
+    const next = this.sched.pickNext();
+    if (!next) {
+      this.sched.restartSlice(cpu.index, cpu.progress.instructions);
       return yield* this.leaveHypervisorToGuest(cpu, a);
     }
-    const next = this.runq.splice(k, 1)[0]!;
     this.save(cpu, a);
-    this.runq.push(a);
+    this.sched.enqueue(a);
     this.load(cpu, next);
     return yield* this.leaveHypervisorToGuest(cpu, next);
   }
@@ -465,12 +442,10 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   /** A vCPU asleep in WFI gives its pCPU to one of the run queue that can run, and waits asleep in its saved context. */
   private *yieldAsleep(cpu: ArmCpu, a: ArmVcpu): Continuation {
     yield { what: `${a.name} sleeps in WFI: it gives the pCPU up`, yields: true };
-    const ready = this.runq.filter((r) => this.mayRun(r));
-    if (!ready.length) return { kind: "done" };
-    const next = ready[this.rng.below(ready.length)]!;
-    this.runq.splice(this.runq.indexOf(next), 1);
+    const next = this.sched.take(undefined, (r) => this.mayRun(r));
+    if (!next) return { kind: "done" };
     this.save(cpu, a);
-    this.runq.push(a);
+    this.sched.enqueue(a);
     this.load(cpu, next);
     return yield* this.leaveHypervisorToGuest(cpu, next);
   }
@@ -479,36 +454,33 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
   private *migrateAway(cpu: ArmCpu, a: ArmVcpu): Continuation {
     yield { what: `schedule: ${a.name} migrates off pCPU ${cpu.index}` };
     this.save(cpu, a);
-    a.notOn = cpu.index;
-    this.runq.push(a);
+    this.sched.enqueue(a, cpu.index, true);
     return yield* this.schedule(cpu);
   }
 
   /** Puts vCPU a on pCPU cpu (ctxt_switch_to, p2m_restore_state). */
   private load(cpu: ArmCpu, a: ArmVcpu): void {
     const i = cpu.index;
-    const p = this.pcpus[i]!;
-    if (a.vcpu.dirtyCpu !== undefined && a.vcpu.dirtyCpu !== i) {
-      this.migrations++;
-      this.platform.timeline.emit({ kind: "mark", cpu: i, name: `migrate ${a.name} from pCPU ${a.vcpu.dirtyCpu}`, args: { vcpu: a.name, from: a.vcpu.dirtyCpu, to: i } });
+    const last = a.vcpu.dirtyCpu;
+    if (last !== undefined && last !== i) {
+      this.platform.timeline.emit({ kind: "mark", cpu: i, name: `migrate ${a.name} from pCPU ${last}`, args: { vcpu: a.name, from: last, to: i } });
     }
-    a.notOn = undefined;
     cpu.loadContext(a.saved!);
     a.saved = undefined;
     // The virtual counter is the pCPU's cycle count: it must not go back for the vCPU.
     if (cpu.progress.cycles < a.lastCycles) cpu.skipTo(a.lastCycles);
     cpu.setRegisters({ hcr_el2: a.hcr, vttbr_el2: this.p2m.vttbr, vtcr_el2: P2M_VTCR });
-    if (p.lastVcpuRan !== undefined && p.lastVcpuRan !== a) {
+    const lastRan = this.lastVcpuRan[i];
+    if (lastRan !== undefined && lastRan !== a) {
       // p2m_restore_state: another vCPU of the domain ran here; its entries carry the same VMID.
       cpu.tlbi("VMALLS12E1");
       this.tlbFlushesOnSwitch++;
     }
-    p.lastVcpuRan = a;
+    this.lastVcpuRan[i] = a;
     a.vcpu.processor = i;
     a.vcpu.dirtyCpu = i;
     this.domain.dirtyCpumask.add(i);
-    p.current = a;
-    p.sliceStart = cpu.progress.instructions;
+    this.sched.running(i, a, cpu.progress.instructions, last);
     this.platform.unpark(i);
     this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: a.name });
   }
@@ -521,7 +493,7 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     // saved contexts, and WFE may complete at any time (DDI0487 D1.6.1), as Xen's trapped WFE (vcpu_yield) returns.
     if (a.saved.waiting === this.platform.m.layout.A64_WAIT_WFE) a.saved.waiting = 0;
     a.lastCycles = cpu.progress.cycles;
-    this.pcpus[cpu.index]!.current = undefined;
+    this.sched.stopped(cpu.index);
     this.platform.park(cpu.index);
   }
 
@@ -534,10 +506,10 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     return (this.vcpuView ??= new ArmVcpuView({
       domains: () => [this.domain],
       pcpuOf: (v) => {
-        const at = this.pcpus.findIndex((p) => p.current?.vcpu === v);
+        const at = this.sched.pcpus.findIndex((p) => p.current?.vcpu === v);
         return at < 0 ? undefined : at;
       },
-      runnable: (v) => this.runq.includes(this.ofVcpu.get(v)!),
+      runnable: (v) => this.sched.runq.includes(this.ofVcpu.get(v)!),
       arm: (v) => this.ofVcpu.get(v)!,
       vttbr: () => this.p2m.vttbr,
       vtcr: P2M_VTCR,
@@ -555,8 +527,8 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
       p2mFaultsResolved: this.p2m.faultsResolved,
       sgis: { sent: this.vgic.stats.sgisSent, dropped: this.vgic.stats.sgisDropped },
       gicMmio: { reads: this.vgic.stats.mmioReads, writes: this.vgic.stats.mmioWrites },
-      migrations: this.migrations,
-      preemptions: this.preemptions,
+      migrations: this.sched.migrations,
+      preemptions: this.sched.preemptions,
       tlbFlushesOnSwitch: this.tlbFlushesOnSwitch,
       migrate: this.o.migrate,
       setWay: this.o.setWay,
@@ -588,8 +560,8 @@ export class ArmHost implements ExitHandler<ArmCpu, ArmExit> {
     return [
       `d${this.domain.domid}: ${this.domain.totPages} pages, VMID ${this.p2m.vmid}; --set-way ${this.o.setWay}`,
       ...this.vcpuList.map((a) => {
-        const on = this.pcpus.findIndex((p) => p.current === a);
-        const where = on >= 0 ? `running on pCPU ${on}` : vcpuWhere(a.vcpu, this.runq.includes(a));
+        const on = this.sched.where(a);
+        const where = on >= 0 ? `running on pCPU ${on}` : vcpuWhere(a.vcpu, this.sched.runq.includes(a));
         const last = a.vcpu.dirtyCpu === undefined ? "" : `; last on pCPU ${a.vcpu.dirtyCpu}`;
         const flush = a.flushResumeGfn === undefined ? "" : `; p2m_flush_vm under way, resumes at GFN ${hex(a.flushResumeGfn)}`;
         return `  ${a.name}: ${where}; need_flush_to_ram ${a.needFlushToRam}; TVM ${(a.hcr & HCR_TVM) !== 0n}; TSW ${(a.hcr & HCR_TSW) !== 0n}${last}${flush}`;

@@ -47,8 +47,6 @@ export class ArmVcpu {
   flushResumeGfn: number | undefined;
   /** The last exception injected into it: where, for which trap, and the pCPU's instruction count then (an injection loop repeats all three). */
   lastInjection: { pc: bigint; syndrome: bigint; instructions: bigint } | undefined;
-  /** The pCPU a migration just took it off, which must not take it back at once. */
-  notOn: number | undefined;
 
   constructor(
     readonly vcpu: VCpu,

@@ -1,30 +1,29 @@
 // SPDX-License-Identifier: MIT
 //
 // vCPUs on pCPUs: the run queue, which vCPU each pCPU runs, time slices,
-// and --migrate, for a host whose vCPUs outnumber its pCPUs (Xen's
-// schedule.c reduced to one run queue and seeded choices). The host does
-// the context switch itself (saving and loading registers is the
+// and migrations, for every host (x86 PV, x86 HVM, AArch64): Xen's
+// schedule.c reduced to one run queue and seeded choices. A host does the
+// context switch itself (saving and loading registers is the
 // architecture's); this piece decides who runs where, so that every host
-// makes the same decisions from the same seed and counts them alike.
+// makes its decisions from its seed the same way and counts them alike.
 //
 //   decide(i)      the scheduling decision at the end of a time slice: go
-//                  on, give the pCPU to a waiting vCPU (preempt), or, with
-//                  probability --migrate, leave for another pCPU (migrate)
+//                  on, give the pCPU to a waiting vCPU (preempt), or
+//                  migrate (the roll below)
 //   take(i)        a parked pCPU takes a seeded random runnable vCPU, never
 //                  one that has just migrated away from it
 //   pickNext()     schedule() on a pCPU whose vCPU gives it up: the next
 //                  vCPU at random among the queued ones and the current one
 //
+// The migration roll is the host's: --migrate's rate, rolled at every
+// decision (AArch64 and --hvm), or, for the x86 PV host, which has no
+// --migrate, one vCPU in four going back to the run queue at the end of a
+// slice when nobody waits for a pCPU (its pCPU parks, so whichever pCPU
+// looks first takes it). Each is one generator call where it always was, so
+// moving a host onto this piece left every seed's run as it was.
+//
 // A vCPU that migrates is marked not to be taken back by the pCPU it left
 // (notOn) until another pCPU has taken it, so a migration really moves it.
-// Not yet shared: hypervisor/arm/arm-host.ts has this logic inline (its
-// decide, schedule, reschedule and migrateAway make the same generator
-// calls in the same order, so it can move onto this piece with every
-// seed's run unchanged; its yieldAsleep picks among the vCPUs that can
-// run, ignoring notOn, and its softirq check rolls --migrate itself). The
-// x86 PV host's preemption differs (at a slice's end with nobody waiting,
-// one vCPU in four goes back to the queue), so moving it would change its
-// seeds' runs. Both were left as they are while other branches edit them.
 
 import type { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 
@@ -36,6 +35,12 @@ export interface SchedPcpu<V> {
 }
 
 export type Decision = "stay" | "preempt" | "migrate";
+
+/** How a slice's end rolls a migration: --migrate's chance per decision, or one in n when the run queue is empty (x86 PV). */
+export type MigrationRoll = { rate: number } | { idleOneIn: number };
+
+/** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU (every host's). */
+export const TIME_SLICE = 20_000n;
 
 export class VcpuScheduler<V> {
   /** Runnable vCPUs waiting for a pCPU. */
@@ -49,10 +54,9 @@ export class VcpuScheduler<V> {
   constructor(
     nrPcpus: number,
     private readonly rng: Xoshiro128,
-    /** --migrate: the chance per scheduling decision that a vCPU moves to another pCPU. */
-    readonly migrate: number,
+    readonly roll: MigrationRoll,
     /** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
-    readonly timeSlice: bigint,
+    readonly timeSlice = TIME_SLICE,
   ) {
     this.pcpus = Array.from({ length: nrPcpus }, () => ({ current: undefined, sliceStart: 0n }));
   }
@@ -62,9 +66,20 @@ export class VcpuScheduler<V> {
     return this.pcpus.findIndex((p) => p.current === v);
   }
 
-  /** One seeded roll of --migrate (false with one pCPU or a rate of 0). */
+  /** --migrate's chance per decision (0 for a host that rolls otherwise). */
+  get migrate(): number {
+    return "rate" in this.roll ? this.roll.rate : 0;
+  }
+
+  /**
+   * One seeded migration roll: --migrate's rate (false with one pCPU or a
+   * rate of 0, and no generator call then), or one in n with an empty run
+   * queue.
+   */
   rollMigrate(): boolean {
-    return this.pcpus.length > 1 && this.migrate > 0 && this.rng.nextU32() / 2 ** 32 < this.migrate;
+    const r = this.roll;
+    if ("idleOneIn" in r) return !this.runq.length && this.rng.below(r.idleOneIn) === 0;
+    return this.pcpus.length > 1 && r.rate > 0 && this.rng.nextU32() / 2 ** 32 < r.rate;
   }
 
   /**
@@ -89,9 +104,14 @@ export class VcpuScheduler<V> {
     return this.runq.some((v) => this.notOn.get(v) !== i && accept(v));
   }
 
-  /** A seeded random runnable vCPU for pCPU i, taken off the run queue; undefined when none may go there. */
-  take(i: number, accept: (v: V) => boolean = () => true): V | undefined {
-    const candidates = this.runq.filter((v) => this.notOn.get(v) !== i && accept(v));
+  /**
+   * A seeded random runnable vCPU for pCPU i, taken off the run queue;
+   * undefined when none may go there. With i undefined, notOn is not
+   * consulted (the AArch64 host's WFI yield picks among every vCPU that can
+   * make progress).
+   */
+  take(i: number | undefined, accept: (v: V) => boolean = () => true): V | undefined {
+    const candidates = this.runq.filter((v) => (i === undefined || this.notOn.get(v) !== i) && accept(v));
     if (!candidates.length) return undefined;
     const v = candidates[this.rng.below(candidates.length)]!;
     this.runq.splice(this.runq.indexOf(v), 1);
@@ -111,8 +131,13 @@ export class VcpuScheduler<V> {
 
   /** v leaves pCPU i for the run queue; with `migrating`, i may not take it back until another pCPU has. */
   enqueue(v: V, from?: number, migrating = false): void {
-    if (migrating && from !== undefined) this.notOn.set(v, from);
+    if (migrating && from !== undefined) this.migratingFrom(v, from);
     this.runq.push(v);
+  }
+
+  /** v is to leave pCPU `from` for another (a migration decided before it reaches the run queue). */
+  migratingFrom(v: V, from: number): void {
+    this.notOn.set(v, from);
   }
 
   /** v starts running on pCPU i (`instructions` its count now); `lastPcpu` counts a migration when it differs. */

@@ -26,7 +26,8 @@
 // runs nothing, so the engine counts it idle, and the hypervisor looks for a
 // runnable vCPU at each of them. Runnable vCPUs wait in one run queue and a
 // pCPU takes a seeded random one, so vCPUs move between pCPUs (migrations,
-// counted).
+// counted); the run queue, the slices and the seeded choices are every
+// host's (common/vcpu-sched.ts).
 //
 // TLB isolation. Each vCPU has a VPID of its own: the TLBs tag every entry
 // with it, so no vCPU can use another's entries, and a vCPU switched out and
@@ -47,6 +48,7 @@ import type { X86GuestExit, X86Event } from "../../emulator/machine/cpu/x86-gues
 import type { Continuation, ExitHandler, Handled, StepLabel } from "../../emulator/machine/core/exits.ts";
 import type { Routine } from "../common/routine.ts";
 import type { X86Platform } from "../../emulator/machine/platform/x86/platform.ts";
+import { VcpuScheduler } from "../common/vcpu-sched.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import type { RunEnd } from "../../emulator/machine/core/run-end.ts";
 import { Hypervisor } from "./hypervisor.ts";
@@ -70,9 +72,6 @@ const errnoName = (e: number) => resultName(-e).replace(/^-/, "");
 
 const X86_GP = 13;
 const X86_PF = 14;
-
-/** Guest instructions a vCPU runs before it may be preempted at the end of a budget. */
-export const TIME_SLICE = 20_000n;
 
 /** Hypercalls the debugger can list. */
 const HYPERCALL_LOG = 256;
@@ -133,13 +132,6 @@ interface Saved {
   injection: X86Event | null;
 }
 
-interface Pcpu {
-  /** The vCPU it runs, or undefined when parked. */
-  current: VCpu | undefined;
-  /** Its instruction count when the current vCPU was put on it. */
-  sliceStart: bigint;
-}
-
 /** A routine with no step of its own: run under withInterrupts, only the pending interrupts are taken. */
 function* noSteps(): Generator<StepLabel, void, void> {}
 
@@ -149,14 +141,11 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   readonly name = "hypervisor";
   readonly hv: Hypervisor;
   private readonly cpus: readonly X86Cpu[];
-  private readonly pcpus: Pcpu[];
-  private readonly runq: VCpu[] = [];
+  /** The run queue, which vCPU each pCPU runs, and time slices (common/vcpu-sched.ts). */
+  private readonly sched: VcpuScheduler<VCpu>;
   private readonly saved = new Map<VCpu, Saved>();
   private readonly vpids = new Map<VCpu, number>();
-  private readonly rng: Xoshiro128;
   private readonly exitCounts = new Map<string, number>();
-  private migrations = 0;
-  private preemptions = 0;
   /** The last hypercalls, for the debugger's `hypercalls`. */
   private readonly log: { cpu: number; vcpu: string; nr: bigint; args: bigint[]; result: bigint }[] = [];
   /** Sanitizer violations not yet taken by the engine, and the first, which ends the run unless --keep-going. */
@@ -167,14 +156,14 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     const m = platform.m;
     this.cpus = m.cpus;
     const frames = Number(m.options.ram[0]!.size >> 12n);
-    this.rng = new Xoshiro128(o.seed ^ 0x7076_686f_7374n);
+    this.sched = new VcpuScheduler<VCpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x7076_686f_7374n), { idleOneIn: MIGRATE_ONE_IN });
     this.hv = new Hypervisor({
       memory: m.memory, firstMfn: FIRST_MFN, nrFrames: frames - FIRST_MFN, nrPcpus: m.cpus.length, seed: o.seed,
       callbacks: {
         console: (d, bytes) => o.console(d.domid, bytes),
         // A vCPU taken down and brought up again before it left its pCPU is still there: it goes on running.
         vcpuUp: (v) => {
-          if (!this.runq.includes(v) && !this.pcpus.some((p) => p.current === v)) this.runq.push(v);
+          if (!this.sched.runq.includes(v) && this.sched.where(v) < 0) this.sched.enqueue(v);
         },
         yield: (v) => this.yielded.add(v),
         baseptrChanged: (v) => this.baseptrChanged(v),
@@ -194,9 +183,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       const d = this.hv.createDomain(id, nrPages, o.vcpus);
       buildPvDomain(this.hv, { image: o.image, domain: d, nrPages, cmdline: o.cmdline });
       for (const v of d.vcpus) this.vpids.set(v, vpid++);
-      this.runq.push(d.vcpus[0]!);
+      this.sched.enqueue(d.vcpus[0]!);
     }
-    this.pcpus = m.cpus.map(() => ({ current: undefined, sliceStart: 0n }));
     for (const cpu of m.cpus) {
       cpu.setGuestControls({ guestMode: false });
       platform.park(cpu.index);
@@ -222,7 +210,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     for (;;) {
       const h = yield* withInterrupts(pcpu, routine, () => this.takeIpi(cpu));
       if (h?.kind !== "continue") {
-        if (this.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
+        if (this.sched.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
         return h;
       }
       routine = h.routine;
@@ -245,7 +233,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private *interrupted(i: number): Continuation {
-    const inGuest = this.pcpus[i]!.current !== undefined;
+    const inGuest = this.sched.pcpus[i]!.current !== undefined;
     if (inGuest) this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: "external-interrupt" });
     yield* withInterrupts(this.hv.pcpus[i]!, noSteps(), () => this.takeIpi(this.cpus[i]!));
     if (inGuest) this.platform.timeline.emit({ kind: "vmentry", cpu: i });
@@ -271,25 +259,19 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private exit(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
-    const p = this.pcpus[cpu.index]!;
-    if (exit.reason === "parked") return this.runq.length ? { kind: "continue", routine: this.schedule(cpu) } : { kind: "done" };
-    const v = p.current;
+    if (exit.reason === "parked") return this.sched.hasWork(cpu.index) ? { kind: "continue", routine: this.schedule(cpu) } : { kind: "done" };
+    const v = this.sched.pcpus[cpu.index]!.current;
     if (!v) return undefined;
     // Another vCPU of its domain took it down (VCPUOP_down) or the domain shut down: it leaves at its next exit.
     if (v.down || v.domain.shutdownReason !== undefined) return { kind: "continue", routine: this.afterHypercallSteps(cpu, v) };
     if (exit.reason === "budget") {
-      // A time slice ends at the end of a budget, when someone waits for the pCPU.
-      if (cpu.instructions - p.sliceStart < TIME_SLICE) return undefined;
-      // Someone waits for a pCPU: the vCPU is preempted. Otherwise, now and
-      // then (seeded), it goes back to the run queue anyway and its pCPU
-      // parks, so that whichever pCPU looks first takes it: vCPUs migrate.
-      const migrate = !this.runq.length && this.rng.below(MIGRATE_ONE_IN) === 0;
-      if (!this.runq.length && !migrate) {
-        p.sliceStart = cpu.instructions;
-        return undefined;
-      }
-      this.preemptions++;
-      return { kind: "continue", routine: this.preempt(cpu, v, migrate) };
+      // A time slice ends at the end of a budget. Someone waits for a pCPU:
+      // the vCPU is preempted. Otherwise, now and then (seeded), it goes back
+      // to the run queue anyway and its pCPU parks, so that whichever pCPU
+      // looks first takes it: vCPUs migrate.
+      const d = this.sched.decide(cpu.index, cpu.instructions);
+      if (d === "stay") return undefined;
+      return { kind: "continue", routine: this.preempt(cpu, v, d === "migrate") };
     }
     if (!("guest" in exit)) return undefined;
     const reason = exit.reason === "exception" ? `exception ${exit.vector}` : exit.reason;
@@ -301,7 +283,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   /** MMUEXT_NEW_BASEPTR or VCPUOP_initialise gave a vCPU a new L4: write_ptbase, as a MOV to CR3 (its non-global entries go). */
   private baseptrChanged(v: VCpu): void {
     const cr3 = BigInt(v.guestTable) << 12n;
-    const at = this.pcpus.findIndex((p) => p.current === v);
+    const at = this.sched.where(v);
     if (at >= 0) this.cpus[at]!.movToCr3(cr3);
     else {
       const saved = this.saved.get(v);
@@ -315,8 +297,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   /** A parked pCPU takes a runnable vCPU. */
   private *schedule(cpu: X86Cpu): Generator<StepLabel, Handled | undefined, void> {
     yield { what: "schedule: take a vCPU from the run queue" };
-    if (!this.runq.length || this.pcpus[cpu.index]!.current) return { kind: "done" };
-    const v = this.runq.splice(this.rng.below(this.runq.length), 1)[0]!;
+    if (this.sched.pcpus[cpu.index]!.current) return { kind: "done" };
+    const v = this.sched.take(cpu.index);
+    if (!v) return { kind: "done" };
     this.load(cpu, v);
     return { kind: "done" };
   }
@@ -325,7 +308,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (!park) return yield* this.reschedule(cpu, v, { what: `schedule: d${v.domain.domid}v${v.vcpuId}'s time slice is over` });
     yield { what: `schedule: d${v.domain.domid}v${v.vcpuId}'s time slice is over` };
     this.save(cpu, v);
-    this.runq.push(v);
+    this.sched.enqueue(v);
     return { kind: "done" };
   }
 
@@ -337,11 +320,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
    */
   private *reschedule(cpu: X86Cpu, v: VCpu, label: StepLabel): Generator<StepLabel, Handled | undefined, void> {
     yield label;
-    const k = this.rng.below(this.runq.length + 1);
-    if (k === this.runq.length) return { kind: "done" };
-    const next = this.runq.splice(k, 1)[0]!;
+    const next = this.sched.pickNext();
+    if (!next) return { kind: "done" };
     this.save(cpu, v);
-    this.runq.push(v);
+    this.sched.enqueue(v);
     this.load(cpu, next);
     return { kind: "done" };
   }
@@ -350,7 +332,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private load(cpu: X86Cpu, v: VCpu): void {
     const i = cpu.index;
     const vpid = this.vpids.get(v)!;
-    if (v.dirtyCpu !== undefined && v.dirtyCpu !== i) this.migrations++;
+    const last = v.dirtyCpu;
     // Entries this pCPU holds for the VPID may predate flushes the vCPU asked for elsewhere.
     if (v.dirtyCpu !== i) cpu.invvpid(InvvpidType.SingleContext, vpid);
     cpu.setVmx({ vpid, eptp: 0n });
@@ -372,9 +354,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     v.processor = i;
     v.dirtyCpu = i;
     v.domain.dirtyCpumask.add(i);
-    const p = this.pcpus[i]!;
-    p.current = v;
-    p.sliceStart = cpu.instructions;
+    this.sched.running(i, v, cpu.instructions, last);
     this.platform.unpark(i);
     this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
   }
@@ -389,7 +369,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       // Taken off the pCPU: an event injected for this vCPU must not reach the next one there.
       injection: cpu.takeInjection(),
     });
-    this.pcpus[cpu.index]!.current = undefined;
+    this.sched.stopped(cpu.index);
     cpu.setGuestControls({ guestMode: false });
     this.platform.park(cpu.index);
   }
@@ -468,7 +448,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (!gone) return yield* this.reschedule(cpu, v, { what: `d${v.domain.domid}v${v.vcpuId} yields the pCPU`, yields: true });
     yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU${v.down ? " (down)" : ""}` };
     this.save(cpu, v);
-    if (!v.down) this.runq.push(v);
+    if (!v.down) this.sched.enqueue(v);
     return yield* this.schedule(cpu);
   }
 
@@ -487,13 +467,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   /** A domain shut down: its vCPUs leave the pCPUs; when every domain has, the run ends. */
   private domainShutdown(cpu: X86Cpu, d: Domain, reason: number): Handled {
     d.shutdownReason ??= reason;
-    for (const p of this.pcpus) {
-      if (p.current?.domain === d) {
-        const c = this.cpus[this.pcpus.indexOf(p)]!;
-        this.save(c, p.current);
-      }
-    }
-    for (let k = this.runq.length - 1; k >= 0; k--) if (this.runq[k]!.domain === d) this.runq.splice(k, 1);
+    this.sched.pcpus.forEach((p, at) => {
+      if (p.current?.domain === d) this.save(this.cpus[at]!, p.current);
+    });
+    for (const v of d.vcpus) this.sched.remove(v);
     const all = [...this.hv.domains.values()];
     if (all.some((x) => x.shutdownReason === undefined)) return { kind: "done" };
     const failed = all.find((x) => x.shutdownReason !== SHUTDOWN.poweroff);
@@ -554,8 +531,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         return [
           `d${d.domid}: ${d.totPages} of ${d.maxPages} pages${d.shutdownReason === undefined ? "" : `, shut down (${shutdownName(d.shutdownReason)})`}; pinned tables ${pinned.join(" ") || "none"}`,
           ...d.vcpus.map((v) => {
-            const on = this.pcpus.findIndex((p) => p.current === v);
-            const where = on >= 0 ? `running on pCPU ${on}` : v.down ? "down" : this.runq.includes(v) ? "runnable, waiting for a pCPU" : "off the pCPUs";
+            const on = this.sched.where(v);
+            const where = on >= 0 ? `running on pCPU ${on}` : v.down ? "down" : this.sched.runq.includes(v) ? "runnable, waiting for a pCPU" : "off the pCPUs";
             return `  vCPU ${v.vcpuId}: ${where}; VPID ${this.vpids.get(v)}; L4 MFN ${hex(v.guestTable)}${v.dirtyCpu === undefined ? "" : `; last on pCPU ${v.dirtyCpu}`}`;
           }),
         ];
@@ -580,10 +557,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     return (this.vcpuView ??= new PvVcpuView({
       domains: () => this.hv.domains.values(),
       pcpuOf: (v) => {
-        const at = this.pcpus.findIndex((p) => p.current === v);
+        const at = this.sched.where(v);
         return at < 0 ? undefined : at;
       },
-      runnable: (v) => this.runq.includes(v),
+      runnable: (v) => this.sched.runq.includes(v),
       saved: this.saved,
       start: { cr0: CR0_PV, cr4: CR4_PV, efer: EFER_PV, gdtrBase: GDT_VIRT_START, gdtrLimit: GDT_LIMIT },
     }));
@@ -605,8 +582,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       pins: s.pins, unpins: s.unpins,
       flushes: Object.fromEntries(s.flushes),
       frames: { allocated: s.framesAllocated, freed: s.framesFreed, scrubbed: s.framesScrubbed },
-      migrations: this.migrations,
-      preemptions: this.preemptions,
+      migrations: this.sched.migrations,
+      preemptions: this.sched.preemptions,
       exits: Object.fromEntries([...this.exitCounts].sort()),
       flushPaths: Object.fromEntries(s.flushPaths),
       ipisSent: s.ipisSent,

@@ -74,9 +74,6 @@ import { DEFAULT_SHARING, type MemSharingOptions } from "../mem-sharing.ts";
 import { annotationPortIo, isAnnotationPort, SD_ANNOT_PORT, takesFrame } from "../../../emulator/machine/core/annotations.ts";
 import { IoBus, raxAfterIn } from "../../../emulator/machine/platform/x86/devices.ts";
 
-/** Guest instructions a vCPU runs before a scheduling decision is made for its pCPU. */
-export const TIME_SLICE = 20_000n;
-
 const X86_GP = 13;
 const RFLAGS_IF = 1n << 9n;
 /** IA32_APIC_BASE.EXTD: the x2APIC is on (the bare machine never turns it off). */
@@ -174,7 +171,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     const m = platform.m;
     this.cpus = m.cpus;
     this.hv = o.hv;
-    this.sched = new VcpuScheduler<HvmVcpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x68_766d_686f_7374n), o.migrate, TIME_SLICE);
+    this.sched = new VcpuScheduler<HvmVcpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x68_766d_686f_7374n), { rate: o.migrate });
     this.daemonRng = new Xoshiro128(o.seed ^ 0x6b_736d_6464n);
     this.daemonDue = m.cpus.map(() => DAEMON_PERIOD);
     this.idle = new Domain(DOMID_IDLE, 0, m.cpus.length).vcpus;

@@ -9,7 +9,7 @@ import { Xoshiro128 } from "../../../emulator/machine/core/scheduler.ts";
 import { VcpuScheduler } from "../../../hypervisor/common/vcpu-sched.ts";
 
 const SLICE = 100n;
-const make = (pcpus: number, migrate: number, seed = 1n) => new VcpuScheduler<string>(pcpus, new Xoshiro128(seed), migrate, SLICE);
+const make = (pcpus: number, migrate: number, seed = 1n) => new VcpuScheduler<string>(pcpus, new Xoshiro128(seed), { rate: migrate }, SLICE);
 
 describe("VcpuScheduler", () => {
   it("keeps a vCPU on its pCPU until its slice is over, and then only when another waits or --migrate says so", () => {
@@ -70,5 +70,29 @@ describe("VcpuScheduler", () => {
     expect(seen).toEqual(new Set(["b", "c", undefined]));
     s.remove("b");
     expect(s.runq).toEqual(expect.not.arrayContaining(["b"]));
+  });
+
+  it("the x86 PV roll: with nobody waiting, about one slice end in four sends the vCPU back to the queue; with someone waiting, a plain preemption", () => {
+    const s = new VcpuScheduler<string>(1, new Xoshiro128(7n), { idleOneIn: 4 }, SLICE);
+    expect(s.migrate).toBe(0);
+    s.running(0, "a", 0n, undefined);
+    let migrated = 0;
+    for (let k = 1n; k <= 4000n; k++) if (s.decide(0, k * SLICE) === "migrate") migrated++;
+    expect(migrated).toBeGreaterThan(800);
+    expect(migrated).toBeLessThan(1200);
+    s.enqueue("b");
+    const before = s.preemptions;
+    for (let k = 4001n; k <= 4100n; k++) expect(s.decide(0, k * SLICE)).toBe("preempt");
+    expect(s.preemptions - before).toBe(100);
+  });
+
+  it("take with no pCPU named ignores which pCPU a vCPU migrated from; with a pCPU it honours it", () => {
+    const s = make(2, 0);
+    s.enqueue("a", 0, true);
+    expect(s.take(0, () => true)).toBeUndefined();
+    expect(s.take(undefined, (v) => v === "a")).toBe("a");
+    s.enqueue("b");
+    expect(s.take(undefined, () => false)).toBeUndefined();
+    expect(s.runq).toEqual(["b"]);
   });
 });
