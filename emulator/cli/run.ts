@@ -18,7 +18,7 @@ import { withDefaults } from "../run-guest.ts";
 import { sha256, STATUS, type RunReport, type CpuReport } from "../machine/core/report.ts";
 import { packSteps } from "../machine/core/scheduler.ts";
 import { encodeCmdline } from "../machine/platform/x86/boot.ts";
-import { parseSchedule, scheduleToJson, scheduleDescription, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
+import { optionsToJson, parseSchedule, scheduleToJson, scheduleDescription, type RecordedOptions, type Schedule } from "../machine/core/schedule-file.ts";
 import type { Counters } from "../machine/core/counters.ts";
 import { readBounded, readBoundedText, IMAGE_HEADROOM_BYTES, MAX_SCHEDULE_FILE_BYTES, MAX_COST_MODEL_FILE_BYTES } from "./input-file.ts";
 import { readElf } from "../../asm/index.ts";
@@ -761,6 +761,20 @@ const pcName = (r: RunReport) => (r.arch === "x86_64" ? "rip" : "pc");
 
 const num = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
 
+/**
+ * The run's options in the JSON summary: what a schedule file records
+ * (optionsToJson), with sizes as numbers where they fit and the memory size
+ * under "memBytes", as this summary has always had them.
+ */
+function optionsJson(o: RecordedOptions): Record<string, unknown> {
+  const { mem: _mem, ...recorded } = optionsToJson(o);
+  return {
+    cpus: o.cpus, memBytes: num(o.memBytes), ...recorded,
+    maxSteps: o.maxSteps === undefined ? null : num(o.maxSteps),
+    ...(o.hv ? { hv: { ...(recorded.hv as Record<string, unknown>), domMem: num(o.hv.domMemBytes) } } : {}),
+  };
+}
+
 function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?: ModelledCycles, model?: CostModel): unknown {
   const e = r.end;
   const end = e.kind === "debug-exit" ? { kind: e.kind, code: num(e.code), cpu: e.cpu }
@@ -773,24 +787,7 @@ function statsJson(r: RunReport, o: RecordedOptions, notes: string[], modelled?:
   return {
     status: r.status,
     end,
-    options: {
-      cpus: o.cpus, memBytes: num(o.memBytes), cmdline: o.cmdline, mode: r.mode, seed: o.seed === undefined ? null : o.seed.toString(),
-      ...(o.mode === "pct" && o.pct ? { pct: { depth: o.pct.depth, horizon: o.pct.horizon } } : {}),
-      quantum: o.quantum, maxSteps: o.maxSteps === undefined ? null : num(o.maxSteps), tlbChaos: o.tlbChaos ?? null,
-      ...(o.hv ? { hv: {
-        domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: num(o.hv.domMemBytes),
-        ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
-        ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
-        ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
-        ...(o.hv.hvm ? { hvm: true } : {}),
-        ...(o.hv.dom0 ? { dom0: true } : {}),
-        ...(o.hv.pageLockCheck ? { pageLockCheck: true } : {}),
-        ...(o.hv.sharing ? { sharing: o.hv.sharing } : {}),
-        ...(o.hv.sharingDaemon ? { sharingDaemon: true } : {}),
-      } } : {}),
-      ...(o.keepGoing ? { keepGoing: true } : {}),
-      ...(o.systemCache === false ? { systemCache: false } : {}),
-    },
+    options: optionsJson(o),
     ...(r.hypervisor ? { hypervisor: r.hypervisor } : {}),
     ...(r.annotations ? { annotations: r.annotations } : {}),
     events: {

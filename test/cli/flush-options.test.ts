@@ -32,6 +32,9 @@ describe("--nested, --no-force-ipi, --keep-going, --check-stale", () => {
     const file = JSON.parse(readFileSync(schedule, "utf8"));
     expect(file.options.hv).toMatchObject({ nested: true, forceIpi: false });
     expect(file.options.keepGoing).toBe(true);
+    // The summary's options are the schedule file's, sizes as numbers (memory as memBytes).
+    const { mem, maxSteps, hv, ...rest } = file.options;
+    expect(s.options).toEqual({ ...rest, memBytes: Number(mem), maxSteps, hv: { ...hv, domMem: Number(hv.domMem) } });
     const again = shootdown("run", KERNEL, "--replay", schedule);
     expect(again.status).toBe(0);
     expect(again.stderr).toMatch(/flush paths \(nested \(assisted flush, --no-force-ipi\)\)/);
