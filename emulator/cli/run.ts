@@ -145,7 +145,7 @@ const MEM_RULE: SizeRule = {
 const DOM_MEM_RULE: SizeRule = {
   min: 1n << 20n,
   max: 3n << 30n,
-  minReason: "a PV kernel, its tables, its p2m list and its stack need it",
+  minReason: "a kernel, its page tables and its stack need it",
   maxReason: "the machine's RAM is at most 3G",
   multipleOf: 4096n,
 };

@@ -18,7 +18,10 @@
 //   INVLPG                   MMUEXT_INVLPG_LOCAL
 //   HLT                      the vCPU yields (SCHEDOP_yield)
 //   MOV to CR0/CR4, WRMSR,
-//   INVPCID, IN/OUT          #GP(0): a PV kernel may not
+//   INVPCID, IN/OUT          #GP(0): a PV kernel may not, but for the guest
+//                            annotations' ports 0x5D0–0x5D6, which the host
+//                            passes to the sanitizer with their frames as
+//                            given (a PV kernel's frames are machine frames)
 //   triple fault             domain_crash
 //   end of a time slice      the vCPU is preempted; the pCPU takes the next
 //
@@ -67,6 +70,8 @@ import { frameInfo } from "./inspect.ts";
 import { resultName } from "../common/errno.ts";
 import { ShootdownError } from "../../emulator/machine/core/errors.ts";
 import { PvVcpuView } from "./vcpu-view.ts";
+import { annotationPortIo, isAnnotationPort } from "../../emulator/machine/core/annotations.ts";
+import { raxAfterIn } from "../../emulator/machine/platform/x86/devices.ts";
 
 const errnoName = (e: number) => resultName(-e).replace(/^-/, "");
 
@@ -276,7 +281,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (!("guest" in exit)) return undefined;
     const reason = exit.reason === "exception" ? `exception ${exit.vector}` : exit.reason;
     this.count(reason);
-    this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason });
+    // As under --hvm, an exit that only carries a guest annotation is shootdown's instrument: the cost model does not price it.
+    const annotation = exit.reason === "io" && isAnnotationPort(exit.port);
+    this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason: annotation ? "annotation" : reason });
     return { kind: "continue", routine: this.vmexit(cpu, v, exit) };
   }
 
@@ -435,11 +442,34 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       case "triple-fault":
         yield { what: `domain_crash: d${v.domain.domid} triple fault` };
         return this.domainShutdown(cpu, v.domain, SHUTDOWN.crash);
+      case "io":
+        if (isAnnotationPort(exit.port)) {
+          yield { what: `guest annotation: ${exit.write ? "out" : "in"} port 0x${exit.port.toString(16)}` };
+          this.annotation(cpu, v, exit);
+          past();
+          return { kind: "done" };
+        }
+        yield { what: `${exit.reason}: #GP(0), a PV kernel may not` };
+        gp();
+        return { kind: "done" };
       default:
         yield { what: `${exit.reason}: #GP(0), a PV kernel may not` };
         gp();
         return { kind: "done" };
     }
+  }
+
+  /**
+   * An annotation (docs/annotations.md) from a PV kernel. Its page tables
+   * hold machine frames, so the frames it names are MFNs; one its domain
+   * does not own is a bad annotation (a warning, as any other).
+   */
+  private annotation(cpu: X86Cpu, v: VCpu, exit: Extract<X86GuestExit, { reason: "io" }>): void {
+    const frames = this.hv.frames;
+    const owned = (mfn: bigint) => (frames.valid(mfn) && frames.page(Number(mfn)).owner === v.domain ? mfn : undefined);
+    const value = annotationPortIo(this.platform.annotations, cpu.index, exit, owned, `d${v.domain.domid}v${v.vcpuId}`);
+    if (value !== undefined) cpu.setState({ rax: raxAfterIn(cpu.gpr("rax"), exit.size, value) });
+    if (exit.write) this.count("annotations");
   }
 
   /** After a hypercall: the domain may have shut down, the vCPU gone down, yielded or blocked. */
