@@ -67,12 +67,15 @@ export class Tally {
   }
 }
 
-/** Seed ranges as "0–999, 2000–2999" (inclusive, as people say them). */
+/** Seed ranges as "0–999, 2000–2999" (inclusive, as people say them), ranges that meet (shards of one search) joined. */
 export function rangesText(ranges: readonly SeedRange[]): string {
-  return [...ranges]
-    .sort((a, b) => (a.first < b.first ? -1 : 1))
-    .map((r) => (r.end - r.first === 1n ? `${r.first}` : `${r.first}–${r.end - 1n}`))
-    .join(", ");
+  const joined: SeedRange[] = [];
+  for (const r of [...ranges].sort((a, b) => (a.first < b.first ? -1 : 1))) {
+    const last = joined.at(-1);
+    if (last && last.end === r.first) joined[joined.length - 1] = { first: last.first, end: r.end };
+    else joined.push(r);
+  }
+  return joined.map((r) => (r.end - r.first === 1n ? `${r.first}` : `${r.first}–${r.end - 1n}`)).join(", ");
 }
 
 /** What the table and --json say besides the counts. */
