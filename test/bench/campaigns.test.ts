@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// The long campaigns in bench/campaigns/ (issues 18 and 19: 20,000 explored
-// runs that must find nothing). Each directory holds the shards
+// The long campaigns in bench/campaigns/ (issues 13, 18 and 19: 20,000
+// explored runs that must find nothing). Each directory holds the shards
 // bench/campaigns/run.sh wrote; this checks what they claim: together they
 // cover seeds 0 to 19,999 once each, with the campaign's options, on the
 // guest image committed today, and no run failed. A guest rebuilt since, a
@@ -36,6 +36,14 @@ const CAMPAIGNS: { name: string; image: string; cmdline: string; check: (o: Reco
       expect(o.hv).toBeUndefined();
     },
   },
+  ...[true, false].map((nested) => ({
+    name: `pv-spurious-race-${nested ? "nested" : "ipi"}`, image: "guest/x86_64/pv/kernel.elf", cmdline: "workload=spurious-race",
+    check: (o: Record<string, any>) => {
+      expect(o).toMatchObject({ cpus: 4, mode: "pct", pct: { depth: 3 }, quantum: 1000 });
+      // With the fix (force-IPI, the default): no forceIpi key is recorded.
+      expect(o.hv).toEqual({ domains: 1, vcpus: 4, domMem: String(16 << 20), ...(nested ? { nested: true } : {}) });
+    },
+  })),
 ];
 
 describe("bench/campaigns: 20,000 explored runs each, none failing", () => {
