@@ -135,6 +135,7 @@ interface Saved {
   state: X86State;
   registers: Partial<X86Registers>;
   injection: X86Event | null;
+  shadow: number;
 }
 
 /** A routine with no step of its own: run under withInterrupts, only the pending interrupts are taken. */
@@ -348,6 +349,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       cpu.setRegisters(saved.registers);
       cpu.setState(saved.state);
       if (saved.injection) cpu.inject(saved.injection);
+      cpu.interruptShadow = saved.shadow;
       this.saved.delete(v);
     } else {
       const c = v.context!;
@@ -356,6 +358,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         rip: c.rip, rsp: c.rsp, rdi: c.rdi, rsi: c.rsi, rflags: c.rflags | 2n,
         cs: 0x08, ss: 0x10, cpl: 0, gdtrBase: GDT_VIRT_START, gdtrLimit: GDT_LIMIT, idtrBase: 0n, idtrLimit: 0,
       });
+      cpu.interruptShadow = 0;
     }
     cpu.setGuestControls(GUEST_CONTROLS);
     v.processor = i;
@@ -375,6 +378,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       registers: { cr0: r.cr0, cr2: r.cr2, cr3: r.cr3, cr4: r.cr4, efer: r.efer, pat: r.pat, pkru: r.pkru },
       // Taken off the pCPU: an event injected for this vCPU must not reach the next one there.
       injection: cpu.takeInjection(),
+      // And its STI / MOV SS interrupt shadow goes with it, as the VMCS's guest interruptibility state does.
+      shadow: cpu.interruptShadow,
     });
     this.sched.stopped(cpu.index);
     cpu.setGuestControls({ guestMode: false });

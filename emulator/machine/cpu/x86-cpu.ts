@@ -639,6 +639,21 @@ export class X86Cpu {
     return this.view().getUint32(this.layout.X86_STOPPED, true) !== 0;
   }
 
+  /**
+   * Instructions left in the STI / MOV SS interrupt shadow (1 right after
+   * STI): part of what a VM exit saves of a guest (the VMCS's guest
+   * interruptibility state), so that a vCPU taken off its pCPU between STI
+   * and HLT takes a pending interrupt after the HLT, as it would have.
+   */
+  get interruptShadow(): number {
+    return this.view().getUint32(this.layout.X86_SHADOW, true);
+  }
+
+  set interruptShadow(n: number) {
+    if (!Number.isInteger(n) || n < 0 || n > 2) throw new ShootdownError("the interrupt shadow must be 0, 1 or 2 instructions");
+    this.view().setUint32(this.layout.X86_SHADOW, n, true);
+  }
+
   /** Is the CPU halted (progress.halted, read alone)? */
   get halted(): boolean {
     return this.view().getUint32(this.layout.X86_HALTED, true) !== 0;

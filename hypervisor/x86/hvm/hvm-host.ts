@@ -633,6 +633,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     cpu.setRegisters(s.registers);
     cpu.setState(s.state);
     if (s.injection) cpu.inject(s.injection);
+    cpu.interruptShadow = s.shadow ?? 0;
     a.saved = undefined;
     // The vCPU's clock is this pCPU's from now on: it must not go back.
     cpu.skipTo(a.lastCycles);
@@ -650,7 +651,8 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: a.name });
     const r: X86Registers = cpu.registers;
     // An event injected for this vCPU and not yet delivered (an interrupt waiting for its IF, a #GP about to be) goes with it.
-    a.saved = { state: cpu.state, registers: r, injection: cpu.takeInjection() };
+    // With the STI / MOV SS shadow: taken off between STI and HLT, the vCPU must still take its wake-up after the HLT.
+    a.saved = { state: cpu.state, registers: r, injection: cpu.takeInjection(), shadow: cpu.interruptShadow };
     a.lastCycles = cpu.progress.cycles;
     this.sched.stopped(cpu.index);
     this.kicks.delete(cpu.index);
