@@ -113,6 +113,7 @@ export function bootHvmPlatform(image: Uint8Array, options: RecordedOptions, con
       state: { ...resetState, ...boot.state, apicBase: id === 0 ? bsp : ap } as X86State,
       registers: { ...resetRegisters, ...boot.registers },
       injection: null,
+      shadow: 0,
     };
   };
 

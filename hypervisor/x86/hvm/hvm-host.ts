@@ -633,7 +633,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     cpu.setRegisters(s.registers);
     cpu.setState(s.state);
     if (s.injection) cpu.inject(s.injection);
-    cpu.interruptShadow = s.shadow ?? 0;
+    cpu.interruptShadow = s.shadow;
     a.saved = undefined;
     // The vCPU's clock is this pCPU's from now on: it must not go back.
     cpu.skipTo(a.lastCycles);

@@ -15,8 +15,8 @@ export interface HvmSaved {
   registers: X86Registers;
   /** An injected interrupt the CPU still held, waiting for the guest's IF. */
   injection: X86Event | null;
-  /** Instructions left in its STI / MOV SS interrupt shadow (guest interruptibility state); 0 when absent. */
-  shadow?: number;
+  /** Instructions left in its STI / MOV SS interrupt shadow (the VMCS's guest interruptibility state). */
+  shadow: number;
 }
 
 /**
