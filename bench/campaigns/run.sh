@@ -11,22 +11,24 @@
 set -u
 name=$1; first=${2:-0}; last=${3:-20000}; size=${4:-500}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cli="node $root/dist/cli.js"
+# From the checkout's root, so that shards record the image by its path in the repository.
+cd "$root" || exit 70
+cli="node dist/cli.js"
 case $name in
   sharing-defaults)
-    args=(explore "$root/guest/x86_64/sharing/kernel.elf" --hv --hvm --cpus 2 --vcpus 2 --domains 0,1,2 --dom-mem 16M --mem 16M
+    args=(explore "guest/x86_64/sharing/kernel.elf" --hv --hvm --cpus 2 --vcpus 2 --domains 0,1,2 --dom-mem 16M --mem 16M
       --sharing-daemon --strategy pct --depth 3 -- driver=dom0 rounds=5) ;;
   linux-hyperv-rcu|linux-hyperv-sync-ipi|linux-xen-rcu|linux-xen-sync-ipi)
     flush=${name#linux-}; flush=${flush%%-*}
-    args=(explore "$root/guest/x86_64/linux/kernel.elf" --cpus 4 --hv --hvm --quantum 50 --strategy pct --depth 3
+    args=(explore "guest/x86_64/linux/kernel.elf" --cpus 4 --hv --hvm --quantum 50 --strategy pct --depth 3
       -- "flush=$flush" "tablefree=${name#linux-"$flush"-}" workload=gup-race pages=32) ;;
   linux-ipi-direct-bare)
-    args=(explore "$root/guest/x86_64/linux/kernel.elf" --cpus 4 --quantum 50 --strategy pct --depth 3
+    args=(explore "guest/x86_64/linux/kernel.elf" --cpus 4 --quantum 50 --strategy pct --depth 3
       -- flush=ipi tablefree=direct workload=gup-race pages=32) ;;
   pv-spurious-race-nested)
-    args=(explore "$root/guest/x86_64/pv/kernel.elf" --hv --cpus 4 --nested --strategy pct --depth 3 -- workload=spurious-race) ;;
+    args=(explore "guest/x86_64/pv/kernel.elf" --hv --cpus 4 --nested --strategy pct --depth 3 -- workload=spurious-race) ;;
   pv-spurious-race-ipi)
-    args=(explore "$root/guest/x86_64/pv/kernel.elf" --hv --cpus 4 --strategy pct --depth 3 -- workload=spurious-race) ;;
+    args=(explore "guest/x86_64/pv/kernel.elf" --hv --cpus 4 --strategy pct --depth 3 -- workload=spurious-race) ;;
   *) echo "run.sh: no campaign named '$name' (sharing-defaults, linux-{hyperv,xen}-{rcu,sync-ipi}, linux-ipi-direct-bare, pv-spurious-race-nested, pv-spurious-race-ipi)" >&2; exit 64 ;;
 esac
 dir="$root/bench/campaigns/$name"
