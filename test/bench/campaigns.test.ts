@@ -22,13 +22,13 @@ const CAMPAIGNS: { name: string; image: string; cmdline: string; check: (o: Reco
       expect(o.hv).toEqual({ domains: 3, vcpus: 2, domMem: String(16 << 20), hvm: true, dom0: true, sharingDaemon: true });
     },
   },
-  ...["rcu", "sync-ipi"].map((free) => ({
-    name: `linux-hyperv-${free}`, image: "guest/x86_64/linux/kernel.elf", cmdline: `flush=hyperv tablefree=${free} workload=gup-race pages=32`,
+  ...["hyperv", "xen"].flatMap((flush) => ["rcu", "sync-ipi"].map((free) => ({
+    name: `linux-${flush}-${free}`, image: "guest/x86_64/linux/kernel.elf", cmdline: `flush=${flush} tablefree=${free} workload=gup-race pages=32`,
     check: (o: Record<string, any>) => {
       expect(o).toMatchObject({ cpus: 4, mode: "pct", pct: { depth: 3 }, quantum: 50 });
       expect(o.hv).toMatchObject({ domains: 1, vcpus: 4, hvm: true });
     },
-  })),
+  }))),
   {
     name: "linux-ipi-direct-bare", image: "guest/x86_64/linux/kernel.elf", cmdline: "flush=ipi tablefree=direct workload=gup-race pages=32",
     check: (o) => {
