@@ -17,7 +17,11 @@ export interface MachineMemory {
 }
 
 /** The machine address of byte `offset` of frame `mfn`. */
-export const maddr = (mfn: number, offset = 0): bigint => (BigInt(mfn) << 12n) + BigInt(offset);
+export const maddr = (mfn: number, offset = 0): bigint => {
+  // One BigInt from a double where the sum is exact (every real frame): the hypervisor asks for one per table entry it reads.
+  const a = mfn * 4096 + offset;
+  return Number.isSafeInteger(a) ? BigInt(a) : (BigInt(mfn) << 12n) + BigInt(offset);
+};
 
 /** Zero-filled memory over [base, base + size), for tests. */
 export class ArrayMemory implements MachineMemory {

@@ -9,6 +9,7 @@ import type { Layout } from "./layout.ts";
 import type { RamRange } from "./options.ts";
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
+const TWO_64 = 1n << 64n;
 
 const RAM_ERRORS: Record<number, string> = {
   1: "base and size must be non-zero multiples of 4 KiB",
@@ -52,7 +53,7 @@ export class Memory {
 
   /** Host offset of [pa, pa+len), or undefined when it is not all in one RAM range. */
   private host(pa: bigint, len: number): number | undefined {
-    if (pa < 0n || pa >= 1n << 64n) return undefined;
+    if (pa < 0n || pa >= TWO_64) return undefined;
     const h = this.hw.ramHost(pa, len);
     return h < 0n ? undefined : Number(h);
   }
