@@ -153,7 +153,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private readonly vpids = new Map<VCpu, number>();
   private readonly exitCounts = new Map<string, number>();
   /** The last hypercalls, for the debugger's `hypercalls`. */
-  private readonly log: { cpu: number; vcpu: string; nr: bigint; args: bigint[]; result: bigint }[] = [];
+  private readonly log: { cpu: number; domid: number; vcpuId: number; nr: bigint; args: bigint[]; result: bigint }[] = [];
   /** Sanitizer violations not yet taken by the engine, and the first, which ends the run unless --keep-going. */
   private readonly events: MachineEvent[] = [];
   private spuriousFaults = 0;
@@ -397,8 +397,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         const args = [cpu.gpr("rdi"), cpu.gpr("rsi"), cpu.gpr("rdx"), cpu.gpr("r10"), cpu.gpr("r8")];
         if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "hypercall", cpu: cpu.index, name: HYPERCALL_NAMES[Number(nr)] ?? `#${nr}` });
         const rax = yield* this.hv.hypercall(v.domain, v, nr, args);
-        this.log.push({ cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}`, nr, args, result: rax });
-        if (this.log.length > HYPERCALL_LOG) this.log.shift();
+        this.log.push({ cpu: cpu.index, domid: v.domain.domid, vcpuId: v.vcpuId, nr, args, result: rax });
+        // The last HYPERCALL_LOG are kept, the older ones dropped HYPERCALL_LOG at a time (a shift per hypercall moved the whole log).
+        if (this.log.length >= 2 * HYPERCALL_LOG) this.log.splice(0, HYPERCALL_LOG);
         cpu.setState({ rax });
         past();
         return this.afterHypercall(cpu, v);
@@ -574,12 +575,12 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       });
     }
     const n = args[0] === undefined ? 10 : num(args[0], "count");
-    const last = this.log.slice(-n);
+    const last = this.log.slice(-Math.min(n, HYPERCALL_LOG));
     if (!last.length) return ["no hypercall yet"];
     return last.map((h) => {
       const name = HYPERCALL_NAMES[Number(h.nr)] ?? `#${h.nr}`;
       const rc = BigInt.asIntN(64, h.result);
-      return `pCPU ${h.cpu} ${h.vcpu}: ${name}(${h.args.map(hex).join(", ")}) = ${rc < 0n ? `-${errnoName(Number(-rc))}` : rc}`;
+      return `pCPU ${h.cpu} d${h.domid}v${h.vcpuId}: ${name}(${h.args.map(hex).join(", ")}) = ${rc < 0n ? `-${errnoName(Number(-rc))}` : rc}`;
     });
   }
 

@@ -414,7 +414,8 @@ export class Engine {
    * another CPU moves).
    */
   private progressBy(c: number): void {
-    this.idleCpus.clear();
+    // Set.clear makes a new table even for an empty set: this runs at every decision.
+    if (this.idleCpus.size) this.idleCpus.clear();
     if (!this.yieldingCpus.size) return;
     const mine = this.yieldingCpus.has(c);
     this.yieldingCpus.clear();
@@ -429,7 +430,7 @@ export class Engine {
   private waiting(): ReadonlySet<number> {
     if (!this.idleCpus.size && !this.yieldingCpus.size) return NO_CPUS;
     const out = this.waitingCpus;
-    out.clear();
+    if (out.size) out.clear();
     for (const c of this.idleCpus) if (!this.platform.interrupt(c)) out.add(c);
     for (const c of this.yieldingCpus) if (!this.platform.interrupt(c)) out.add(c);
     return out;
