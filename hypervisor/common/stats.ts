@@ -11,8 +11,13 @@ const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?
 export class HvStats {
   /** hypercall name → result ("0", "-EINVAL", "3", …) → count. */
   readonly hypercalls = new Map<string, Map<string, number>>();
-  /** "L1 → writable" → count. */
-  readonly typeTransitions = new Map<string, number>();
+  /** "L1 → writable" → count, in the order each was first made. */
+  get typeTransitions(): Map<string, number> {
+    return new Map(this.transitionsSeen.map((t) => [t.name, t.count]));
+  }
+  /** The same by from and to (type names are constants: no string is made per transition). */
+  private readonly transitions = new Map<string, Map<string, { name: string; count: number }>>();
+  private readonly transitionsSeen: { name: string; count: number }[] = [];
   /** flush kind → requests and pCPUs they named. */
   readonly flushes = new Map<string, { requests: number; pcpus: number }>();
   /** Flushes by the path that carried them: "local", "ipi", "assisted". */
@@ -35,7 +40,14 @@ export class HvStats {
   }
 
   typeTransition(from: string, to: string): void {
-    bump(this.typeTransitions, `${from} → ${to}`);
+    let byTo = this.transitions.get(from);
+    if (!byTo) this.transitions.set(from, (byTo = new Map()));
+    let t = byTo.get(to);
+    if (!t) {
+      byTo.set(to, (t = { name: `${from} → ${to}`, count: 0 }));
+      this.transitionsSeen.push(t);
+    }
+    t.count++;
   }
 
   flush(kind: string, pcpus: number, path: string): void {
