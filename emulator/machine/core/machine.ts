@@ -168,6 +168,8 @@ export class Machine<A extends Arch = "x86_64"> {
     if (!Number.isInteger(bits) || this.hw.setMaxPhysAddr(bits) !== 0) {
       throw new ShootdownError(`MAXPHYADDR must be an integer from 32 to 52, not ${bits}`);
     }
+    // The module forgot its RAM ranges; so must the JavaScript side's lookup (Memory keeps the last range it found).
+    this.memory.clear();
     (this.options as { maxPhysAddr: number }).maxPhysAddr = bits;
   }
 

@@ -27,6 +27,7 @@ export class Memory {
 
   /** Adds zero-filled RAM at [base, base+size). */
   addRange(range: RamRange): void {
+    this.forgetRange();
     const status = this.hw.ramAdd(range.base, range.size);
     if (status !== 0) {
       throw new ShootdownError(
@@ -37,6 +38,7 @@ export class Memory {
 
   /** Forgets all RAM. */
   clear(): void {
+    this.forgetRange();
     this.hw.ramReset();
   }
 
@@ -51,11 +53,44 @@ export class Memory {
     return out;
   }
 
+  /**
+   * The RAM range of the last lookup, as numbers (RAM is below 2^52): its
+   * base, end and host offset. The hypervisor reads and writes machine
+   * memory an entry at a time; most accesses fall in the same range, and
+   * finding it here spares a call into the module per access.
+   */
+  private rangeBase = 0;
+  private rangeEnd = -1;
+  private rangeHost = 0;
+
+  private forgetRange(): void {
+    this.rangeEnd = -1;
+  }
+
   /** Host offset of [pa, pa+len), or undefined when it is not all in one RAM range. */
   private host(pa: bigint, len: number): number | undefined {
     if (pa < 0n || pa >= TWO_64) return undefined;
+    const p = Number(pa);
+    if (p >= this.rangeBase && p + len <= this.rangeEnd) return this.rangeHost + (p - this.rangeBase);
     const h = this.hw.ramHost(pa, len);
-    return h < 0n ? undefined : Number(h);
+    if (h < 0n) return undefined;
+    this.rememberRangeOf(pa);
+    return Number(h);
+  }
+
+  private rememberRangeOf(pa: bigint): void {
+    const table = this.hw.regionRamTable();
+    const view = new DataView(this.hw.memory.buffer);
+    for (let i = 0; i < this.hw.ramRangeCount(); i++) {
+      const at = table + i * this.layout.RANGE_SIZE;
+      const base = view.getBigUint64(at, true);
+      const size = view.getBigUint64(at + 8, true);
+      if (pa < base || pa >= base + size) continue;
+      this.rangeBase = Number(base);
+      this.rangeEnd = Number(base + size);
+      this.rangeHost = Number(view.getBigUint64(at + 16, true));
+      return;
+    }
   }
 
   private hostOrThrow(pa: bigint, len: number): number {

@@ -39,6 +39,23 @@ describe("physical memory", () => {
     expect(m.memory.ranges().length).toBe(2);
   });
 
+  it("finds the range again after a hit in another one, refuses an access that crosses a range's end, and forgets RAM with MAXPHYADDR", () => {
+    // Memory remembers the range of its last lookup: every case here starts right after a hit.
+    const m = new Machine({ ram: [{ base: 0x1000n, size: 0x1000n }, { base: 0x3000n, size: 0x1000n }] });
+    m.memory.write64(0x1ff8n, 1n);
+    m.memory.write64(0x3000n, 2n);
+    expect(m.memory.read64(0x1ff8n)).toBe(1n);
+    expect(() => m.memory.read64(0x1ffcn)).toThrow(/no RAM at physical address 0x1ffc/);
+    expect(() => m.memory.read(0x1ff8n, 9)).toThrow(/no RAM/);
+    expect(() => m.memory.read64(0x2000n)).toThrow(/0x2000/);
+    expect(m.memory.read64(0x3000n)).toBe(2n);
+    expect(() => m.memory.read64(0xff8n)).toThrow(/0xff8/);
+    m.setMaxPhysAddr(40);
+    expect(() => m.memory.read64(0x3000n)).toThrow(/no RAM at physical address 0x3000/);
+    m.memory.addRange({ base: 0x3000n, size: 0x1000n });
+    expect(m.memory.read64(0x3008n)).toBe(0n);
+  });
+
   it("reads and writes byte strings within a range", () => {
     const m = new Machine({ ram: [{ base: 0n, size: 0x2000n }] });
     m.memory.write(0xffen, new Uint8Array([1, 2, 3, 4]));
