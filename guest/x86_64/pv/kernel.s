@@ -12,10 +12,11 @@
 #      `workload=spurious-race iterations=N`)
 #      and asks the hypervisor for its version, its reservation and how many
 #      vCPUs the domain has (VCPUOP_is_up on ids 1, 2, ... until -ENOENT).
-#   2. It builds page tables of its own (the bootstrap region again, one
-#      churn L1 per vCPU, an empty "hook" L2), makes every table frame
-#      read-only in the bootstrap tables, pins its L4 (MMUEXT_PIN_L4_TABLE),
-#      loads it (MMUEXT_NEW_BASEPTR) and unpins the bootstrap L4.
+#   2. It builds page tables of its own (upper levels that reuse the
+#      builder's L1s for the bootstrap region, as Linux does; one churn L1
+#      per vCPU; an empty "hook" L2), makes every table frame read-only in
+#      the bootstrap tables, pins its L4 (MMUEXT_PIN_L4_TABLE), loads it
+#      (MMUEXT_NEW_BASEPTR) and unpins the bootstrap L4.
 #   3. churn: vCPU 0 starts every other vCPU with VCPUOP_initialise and
 #      VCPUOP_up on the new tables, and every vCPU runs churn.inc's loop;
 #      the last one done (a LOCK XADD counter) shuts the domain down:
@@ -41,7 +42,6 @@
         .equ MAX_VCPUS, 32
         .equ STACK_SHIFT, 12
         .equ STACK_SIZE, 1 << STACK_SHIFT
-        .equ MAX_BOOT_L1, 8             # our tables map a bootstrap region of up to 16 MiB
         .equ POOL_FRAMES, 4             # unmapped frames each vCPU churns (PFNs from v_end up)
         .equ SPARE_FRAMES, 4            # and a few more the domain must have
         .equ CHURN_VA, 0x40000000       # vCPU k's churn window: CHURN_VA + k * 2 MiB (L3 slot 1)
@@ -350,7 +350,7 @@ plan_memory:
         print ", pool frames from PFN "
         print_dec first_pool_pfn(%rip)
         print "\n"
-        cmpq $(MAX_BOOT_L1 << WINDOW_SHIFT), v_end(%rip)
+        cmpq $CHURN_VA, v_end(%rip)     # pt_l2_boot maps 1 GiB at most
         ja too_big
         mov nr_vcpus(%rip), %rax        # pool + spare frames must be below nr_pages
         imul $POOL_FRAMES, %rax, %rax
@@ -369,7 +369,7 @@ plan_memory:
         ret
 
 too_big:
-        print "pv kernel: the bootstrap region is larger than the 16 MiB our tables map\n"
+        print "pv kernel: the bootstrap region is larger than the 1 GiB our tables map\n"
         mov $SHUTDOWN_crash, %edi
         jmp shutdown
 
@@ -380,19 +380,25 @@ too_small:
 
 # ── Our page tables ──────────────────────────────────────────────────────────
 #
-#   pt_l4[0] → pt_l3;  pt_l3[0] → pt_l2_boot → pt_l1_boot[k]: the bootstrap
-#   region from our first page to v_end, 4 KiB pages, writable except the
-#   page-table frames (the builder's and ours), which are read-only;
+#   pt_l4[0] → pt_l3;  pt_l3[0] → pt_l2_boot, a copy of the builder's L2: its
+#   entries point at the builder's L1s, which stay in use for the bootstrap
+#   region (Linux's xen_setup_kernel_pagetable does the same: the new upper
+#   levels reuse the builder's L1 pages, so pinning the new L4 validates no
+#   leaf again, and unpinning the old one devalidates none);
 #   pt_l3[1] → pt_l2_churn → pt_l1_churn[k]: vCPU k's churn window (empty);
 #   pt_l3[2] → pt_l2_hook: empty; vCPU k hooks an L1 of its own into slot k.
 #   Every table is a page of .bss, between page_tables and page_tables_end.
+
+        .equ L4_SLOT_BOOT, (VIRT_BASE >> 39) & 511
+        .equ L3_SLOT_BOOT, (VIRT_BASE >> 30) & 511
+        .equ PTE_MFN_MASK, 0x000ffffffffff000
 
 # build_page_tables: fills the tables (they are ordinary writable pages now).
 build_page_tables:
         lea page_tables(%rip), %rdi     # clear them: .bss should be zero, but a
         lea page_tables_end(%rip), %rcx # table must not hold anything else
-        sub %rdi, %rcx                  # (one REP STOSQ, not 23,040 stores: the explorer
-        shr $3, %rcx                    # runs it thousands of times)
+        sub %rdi, %rcx
+        shr $3, %rcx
         xor %eax, %eax
         cld
         rep stosq
@@ -410,61 +416,44 @@ build_page_tables:
         lea pt_l3 + 16(%rip), %rdi
         call link_table
 
-        lea pt_l2_boot(%rip), %rdi      # pt_l2_boot[k] → pt_l1_boot[k] for the 2 MiB
-        lea pt_l1_boot(%rip), %rsi      # blocks below v_end
-        mov v_end(%rip), %rdx
-        add $((1 << WINDOW_SHIFT) - 1), %rdx
-        shr $WINDOW_SHIFT, %rdx
-        call link_l1s
+        mov pt_base(%rip), %rax         # the builder's L2, found from its L4
+        mov L4_SLOT_BOOT * 8(%rax), %rax
+        call table_va
+        mov L3_SLOT_BOOT * 8(%rax), %rax
+        call table_va
+        mov %rax, %rsi                  # copied whole into pt_l2_boot
+        lea pt_l2_boot(%rip), %rdi
+        mov $512, %ecx
+        rep movsq
+
         lea pt_l2_churn(%rip), %rdi     # pt_l2_churn[k] → pt_l1_churn[k], k < nr_vcpus
         lea pt_l1_churn(%rip), %rsi
         mov nr_vcpus(%rip), %rdx
         call link_l1s
-
-        lea pt_l1_boot(%rip), %rdi      # the leaves: our first page to v_end, writable;
-        mov p2m_list(%rip), %rsi        # entry va >> 12 of pt_l1_boot maps PFN
-        lea _start(%rip), %rcx          # (va - VIRT_BASE) >> 12
-        shr $12, %rcx
-        mov v_end(%rip), %rdx
-        shr $12, %rdx
-5:      mov -(VIRT_BASE >> 12) * 8(%rsi,%rcx,8), %rax
-        shl $12, %rax
-        or $PTE_DATA_RW, %rax
-        mov %rax, (%rdi,%rcx,8)
-        inc %rcx
-        cmp %rdx, %rcx
-        jb 5b
-        mov pt_base(%rip), %rax         # then the page-table frames read-only: the
-        mov nr_pt_frames(%rip), %rcx    # builder's and ours
-        call read_only_leaves
-        lea page_tables(%rip), %rax
-        lea page_tables_end(%rip), %rcx
-        sub %rax, %rcx
-        shr $12, %rcx
-        call read_only_leaves
         ret
 
-# read_only_leaves: the %rcx pages from address %rax lose RW and D in
-# pt_l1_boot (PTE_DATA_RW becomes PTE_DATA_RO), those of them in the
-# bootstrap region that our tables map (from our first page to v_end).
-read_only_leaves:
-        lea pt_l1_boot(%rip), %rdi
-        shr $12, %rax                   # entry index = va >> 12
-        add %rax, %rcx                  # end index
-        lea _start(%rip), %rsi
-        shr $12, %rsi
-        mov v_end(%rip), %rdx
-        shr $12, %rdx
-1:      cmp %rcx, %rax
-        jae 3f
-        cmp %rsi, %rax                  # below our first page or from v_end up:
-        jb 2f                           # not ours to map
-        cmp %rdx, %rax
-        jae 2f
-        andq $~(PTE_RW | PTE_D), (%rdi,%rax,8)
-2:      inc %rax
-        jmp 1b
-3:      ret
+# table_va: %rax = the bootstrap-region address of the table that the
+# present entry %rax points at (through the M2P); a builder table outside
+# the bootstrap region ends the boot. Keeps all but %rax.
+table_va:
+        test $PTE_P, %al
+        jz bad_bootstrap_tables
+        push %rcx
+        mov $PTE_MFN_MASK, %rcx
+        and %rcx, %rax
+        pop %rcx
+        shr $12, %rax
+        call m2p
+        shl $12, %rax
+        add $VIRT_BASE, %rax
+        cmp v_end(%rip), %rax
+        jae bad_bootstrap_tables
+        ret
+
+bad_bootstrap_tables:
+        print "pv kernel: the builder's tables for the bootstrap region are not where start_info says\n"
+        mov $SHUTDOWN_crash, %edi
+        jmp shutdown
 
 # link_l1s: entries 0 to %rdx - 1 of the L2 at %rdi point at the consecutive
 # L1 pages from %rsi.
@@ -691,6 +680,5 @@ pt_l3:          .skip 4096
 pt_l2_boot:     .skip 4096
 pt_l2_churn:    .skip 4096
 pt_l2_hook:     .skip 4096
-pt_l1_boot:     .skip 4096 * MAX_BOOT_L1
 pt_l1_churn:    .skip 4096 * MAX_VCPUS
 page_tables_end:
