@@ -5,6 +5,9 @@
 // hypervisor, from one run of the bench:
 //
 //   IPI                       no L0: every remote flush interrupts its targets
+//   IPI, nested               --nested --no-l0-assist: the same under an L0
+//                             that offers no flush hypercall, so every IPI
+//                             sent is an exit to L0 (what the assist saves)
 //   assisted, no force-IPI    --nested --no-force-ipi: every remote flush goes
 //                             through L0's hypercall (Xen before its fix)
 //   assisted + force-IPI      --nested: TLB-only flushes through L0, retypes
@@ -32,6 +35,7 @@ import type { BenchOptions } from "./cli.ts";
 
 const CONFIGS: { name: string; hv: Partial<HvOptions> }[] = [
   { name: "IPI", hv: {} },
+  { name: "IPI, nested", hv: { nested: true, l0Assist: false } },
   { name: "assisted, no force-IPI", hv: { nested: true, forceIpi: false } },
   { name: "assisted + force-IPI", hv: { nested: true } },
 ];

@@ -227,6 +227,7 @@ export function rerunCommand(imagePath: string, o: RecordedOptions): string {
   if (o.hv?.hvm) args.push("--hvm");
   if (o.hv?.nested) args.push("--nested");
   if (o.hv?.forceIpi === false) args.push("--no-force-ipi");
+  if (o.hv?.l0Assist === false) args.push("--no-l0-assist");
   if (o.hv?.migrate) args.push("--migrate", `${o.hv.migrate}`);
   if (o.hv?.setWay && o.hv.setWay !== "trap") args.push("--set-way", o.hv.setWay);
   if (o.hv?.sharing) {

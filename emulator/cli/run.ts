@@ -105,6 +105,10 @@ on AArch64) to stdout and prints a summary on stderr. Numbers are decimal or
                     did before its fix; with --nested, page-table frames can
                     then change under an interrupts-off page walk (without
                     --nested every remote flush is an IPI anyway)
+  --no-l0-assist    with --nested: the L0 offers no flush hypercall (as
+                    Hyper-V without its remote-flush hint), so every remote
+                    flush is an IPI, each an exit to L0, and the TLB-flush
+                    clock stays on
   --system-cache on|off  (AArch64) keep or leave out the shared system cache
                     that set/way maintenance never reaches (default on)
   --keep-going      count sanitizer violations instead of stopping at the first
@@ -224,6 +228,7 @@ export const MACHINE_OPTIONS = {
   "dom-mem": { type: "string" },
   nested: { type: "boolean" },
   "no-force-ipi": { type: "boolean" },
+  "no-l0-assist": { type: "boolean" },
   migrate: { type: "string" },
   "set-way": { type: "string" },
   "sharing-daemon": { type: "boolean" },
@@ -271,9 +276,10 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
   if (values.quantum !== undefined) given.quantum = Number(integerOption("--quantum", values.quantum, 1n, 1_000_000_000n));
   if (values["max-steps"] !== undefined) given.maxSteps = integerOption("--max-steps", values["max-steps"], 1n, (1n << 63n) - 1n);
   if (values["tlb-chaos"] !== undefined) given.tlbChaos = parseChaos(values["tlb-chaos"]);
-  for (const name of ["hvm", "domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "migrate", "set-way"] as const) {
+  for (const name of ["hvm", "domains", "vcpus", "dom-mem", "nested", "no-force-ipi", "no-l0-assist", "migrate", "set-way"] as const) {
     if (values[name] !== undefined && !values.hv) throw new UsageError(`--${name} needs --hv`);
   }
+  if (values["no-l0-assist"] && !values.nested) throw new UsageError("--no-l0-assist needs --nested (without an L0 there is no assisted flush to do without)");
   for (const name of SHARING_FLAGS) {
     if (values[name] !== undefined && !values.hvm) throw new UsageError(`--${name} needs --hv --hvm`);
   }
@@ -292,6 +298,7 @@ export function machineOptions(command: string, parsed: { values: MachineValues;
       ...(values.hvm ? { hvm: true } : {}),
       ...(values.nested ? { nested: true } : {}),
       ...(values["no-force-ipi"] ? { forceIpi: false } : {}),
+      ...(values["no-l0-assist"] ? { l0Assist: false } : {}),
       ...(values.migrate !== undefined ? { migrate: parseMigrate(values.migrate) } : {}),
       ...(values["set-way"] !== undefined ? { setWay: choiceOption("--set-way", values["set-way"], ["trap", "trap-inline", "trap-xen", "passthrough"] as const) } : {}),
       ...sharingOptions(values),
@@ -368,6 +375,7 @@ export function replayOptions(schedule: Schedule, given: Partial<RecordedOptions
     ["--hvm", (o) => (o.hv?.hvm ? "given" : undefined)],
     ["--nested", (o) => (o.hv?.nested ? "given" : undefined)],
     ["--no-force-ipi", (o) => (o.hv?.forceIpi === false ? "given" : undefined)],
+    ["--no-l0-assist", (o) => (o.hv?.l0Assist === false ? "given" : undefined)],
     ["--migrate", (o) => (o.hv?.migrate === undefined ? undefined : String(o.hv.migrate))],
     ["--set-way", (o) => (o.hv?.setWay === undefined || o.hv.setWay === "trap" ? undefined : o.hv.setWay)],
     ["--domains 0,…", (o) => (o.hv?.dom0 ? "given" : undefined)],

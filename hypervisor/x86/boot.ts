@@ -56,7 +56,7 @@ export function bootPvPlatform(image: Uint8Array, options: RecordedOptions, cons
   const consoles = new DomainConsoles(hv.domains > 1, console);
   const host = new PvHost(platform, {
     image, cmdline: options.cmdline, domains: hv.domains, vcpus: hv.vcpus, domMemBytes: hv.domMemBytes, seed: options.seed ?? 0n,
-    nested: hv.nested ?? false, forceIpi: hv.forceIpi ?? true,
+    nested: hv.nested ?? false, forceIpi: hv.forceIpi ?? true, l0Assist: hv.l0Assist ?? true,
     console: (domid, bytes) => consoles.write(domid, bytes),
   });
   platform.attach(host as never);

@@ -17,6 +17,10 @@
 //             bit. A target takes it only with interrupts enabled, so the
 //             spin also waits for every IRQ-disabled walk to end.
 //
+// Nested under an L0 that offers no flush hypercall (--no-l0-assist: Xen on
+// a Hyper-V without HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED, whose flush_tlb op
+// returns -EOPNOTSUPP), every remote flush takes the IPI path.
+//
 // FLUSH_NO_ASSIST (Xen 4.14's FLUSH_FORCE_IPI, renamed in 2022) is outside the
 // assisted path's whitelist, so a flush carrying it takes the IPI path even
 // when nested. `--no-force-ipi` drops the flag from every request: the
@@ -88,7 +92,7 @@ export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefine
   hv.callbacks.flush?.(request);
   if (targets.includes(c.cpu)) flushAreaLocal(hv, c.cpu, va, flags);
   const others = targets.filter((t) => t !== c.cpu);
-  const path: FlushPath = !others.length ? "local" : hv.nested && !(flags & ~ASSISTABLE) ? "assisted" : "ipi";
+  const path: FlushPath = !others.length ? "local" : hv.l0Assist && !(flags & ~ASSISTABLE) ? "assisted" : "ipi";
   hv.stats.flush(flushKind(request), targets.length, path);
   if (hv.timeline?.on) hv.timeline.emit({ kind: "flush", cpu: c.cpu, path, targets, what: what(va, flags), filtered, reason });
   if (path === "local") return;

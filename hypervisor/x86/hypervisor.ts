@@ -74,6 +74,8 @@ export interface HypervisorOptions {
   nested?: boolean;
   /** FLUSH_NO_ASSIST (FLUSH_FORCE_IPI) is honoured; false is --no-force-ipi, the behaviour before the fix. Default true. */
   forceIpi?: boolean;
+  /** With `nested`: the L0 offers the flush hypercall (default true); false is --no-l0-assist. */
+  l0Assist?: boolean;
   /** Where routines report what they do (traces, the cost model). */
   timeline?: Timeline;
   /** The engine's decision number, for the sanitizer's reports. */
@@ -111,8 +113,13 @@ export class Hypervisor {
   readonly xenArea: XenArea;
   /** Each pCPU's interrupt flag and pending flush IPI. */
   readonly pcpus: Pcpu[];
-  /** Runs under an L0 with the assisted flush (--nested). */
+  /** Runs under an L0 (--nested). */
   readonly nested: boolean;
+  /**
+   * The L0 flushes remote pCPUs for us (hypervisor_flush_tlb succeeds): nested
+   * and not --no-l0-assist. Without it flush_area_mask falls back to IPIs.
+   */
+  readonly l0Assist: boolean;
   /** Honour FLUSH_NO_ASSIST (false: --no-force-ipi). */
   readonly forceIpi: boolean;
   /** flush_lock and the request it guards. */
@@ -138,8 +145,10 @@ export class Hypervisor {
     this.callbacks = o.callbacks ?? {};
     this.nested = o.nested ?? false;
     this.forceIpi = o.forceIpi ?? true;
-    // hypervisor_setup: with the assisted flush available the clock is off (tlb_clk_enabled = false).
-    this.clock.enabled = !this.nested;
+    this.l0Assist = this.nested && (o.l0Assist ?? true);
+    // hypervisor_setup (xen/arch/x86/guest/hypervisor.c): the clock goes off
+    // (tlb_clk_enabled = false) only when a test flush through L0 succeeds.
+    this.clock.enabled = !this.l0Assist;
     this.pcpus = makePcpus(o.nrPcpus);
     this.lastFlushPath = new Array(o.nrPcpus).fill("none");
     this.timeline = o.timeline;

@@ -124,6 +124,8 @@ export interface PvHostOptions {
   nested?: boolean;
   /** false: --no-force-ipi (FLUSH_NO_ASSIST is ignored, as before Xen's fix). */
   forceIpi?: boolean;
+  /** false: --no-l0-assist (nested, but the L0 offers no flush hypercall). */
+  l0Assist?: boolean;
   /** --keep-going: count sanitizer violations instead of ending the run at the first. */
   keepGoing?: boolean;
   /** A domain's console bytes (CONSOLEIO_write). */
@@ -180,7 +182,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         violation: (v) => this.violation(v),
         lockViolation: (v) => this.lockViolation(v),
       },
-      nested: o.nested ?? false, forceIpi: o.forceIpi ?? true,
+      nested: o.nested ?? false, forceIpi: o.forceIpi ?? true, l0Assist: o.l0Assist ?? true,
       timeline: platform.timeline, step: () => platform.timeline.step, engineDriven: true,
     });
     const nrPages = Number(o.domMemBytes >> 12n);
@@ -625,7 +627,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       ipisSent: s.ipisSent,
       pcpusSparedByClock: s.pcpusSpared,
       spuriousPageFaults: this.spuriousFaults,
-      flushMode: this.hv.nested ? (this.hv.forceIpi ? "nested (assisted flush, FLUSH_NO_ASSIST honoured)" : "nested (assisted flush, --no-force-ipi)") : "IPIs",
+      flushMode: !this.hv.nested ? "IPIs" : !this.hv.l0Assist ? "nested (no L0 assist, --no-l0-assist: IPIs)"
+        : this.hv.forceIpi ? "nested (assisted flush, FLUSH_NO_ASSIST honoured)" : "nested (assisted flush, --no-force-ipi)",
       violations: this.hv.sanitizer.violations.length,
     };
   }

@@ -36,7 +36,7 @@ interface Scene {
 }
 
 /** Frame x becomes an L1 mapping one page read-only at VA, hooked into the bootstrap L2; pCPU 1 starts a walk for a write to VA. */
-function scene(o: { nested?: boolean; forceIpi?: boolean }): Scene {
+function scene(o: { nested?: boolean; forceIpi?: boolean; l0Assist?: boolean }): Scene {
   // Set up with the other pCPUs idle (they take IPIs at once), then let only the test drive them.
   const t = makeHv({ domains: 1, ...o });
   const a = t.doms[0]!;
@@ -122,6 +122,19 @@ describe("flush paths against an interrupts-off page walk (issue 13)", () => {
     expect(v).toMatchObject({ walker: 1, actor: 0, mfn: s.x, readAs: "L1", change: "retyped it L1 → writable", flushPath: "assisted", va: VA });
     expect(seen).toEqual([v!.message]);
     endWalk(s);
+  });
+
+  it("nested under an L0 with no flush hypercall (--no-l0-assist), even --no-force-ipi: every remote flush is an IPI and waits for the walk; the clock is on", () => {
+    const s = scene({ nested: true, forceIpi: false, l0Assist: false });
+    expect(s.t.hv.clock.enabled).toBe(true);
+    const retype = unhookAndRetype(s);
+    expect(drive(retype)).toBe("stuck");
+    expect(s.t.hv.pcpus[1]!.ipiFrom).toBe(0);
+    endWalk(s);
+    expect(drive(retype)).toBe(0n);
+    expect(s.t.hv.sanitizer.violations).toEqual([]);
+    expect(s.t.hv.stats.flushPaths.get("assisted")).toBeUndefined();
+    expect(s.t.hv.stats.flushPaths.get("ipi")).toBeGreaterThan(0);
   });
 
   it("the assisted path flushes every pCPU through L0 at once and never waits; the clock is off, so it filters nothing", () => {

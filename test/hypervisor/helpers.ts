@@ -100,7 +100,7 @@ export interface TestHv {
 /** A hypervisor with `domains` PV domains of nrPages each, built from the test kernel, each with 2 vCPUs on distinct pCPUs. */
 export function makeHv(o: {
   domains?: number; nrPages?: number; extraPages?: number; image?: Uint8Array; seed?: bigint; frames?: number; callbacks?: HvCallbacks;
-  nested?: boolean; forceIpi?: boolean; engineDriven?: boolean; pageLockCheck?: boolean;
+  nested?: boolean; forceIpi?: boolean; l0Assist?: boolean; engineDriven?: boolean; pageLockCheck?: boolean;
 } = {}): TestHv {
   const firstMfn = 0x100;
   const nrFrames = o.frames ?? 640;
@@ -115,6 +115,7 @@ export function makeHv(o: {
     callbacks: { console: (d, b) => consoleOut.push(`[d${d.domid}] ${new TextDecoder().decode(b)}`), ...o.callbacks },
     ...(o.nested !== undefined ? { nested: o.nested } : {}),
     ...(o.forceIpi !== undefined ? { forceIpi: o.forceIpi } : {}),
+    ...(o.l0Assist !== undefined ? { l0Assist: o.l0Assist } : {}),
     ...(o.engineDriven !== undefined ? { engineDriven: o.engineDriven } : {}),
     ...(o.pageLockCheck !== undefined ? { pageLockCheck: o.pageLockCheck } : {}),
   });

@@ -137,5 +137,10 @@ describe("schedules", () => {
     expect(broken((o) => (o.options.tlbChaos = 2))).toThrow(/options.tlbChaos/);
     expect(broken((o) => (o.decisions = [[7, 1]]))).toThrow(/decisions\[0\] names CPU 7/);
     expect(broken((o) => delete o.end)).toThrow(/"end" must be/);
+    const hv = { domains: 1, vcpus: 2, domMem: String(16 << 20) };
+    expect(broken((o) => (o.options.hv = { ...hv, l0Assist: false }))).toThrow(/"options.hv.l0Assist" must be true or false, and false only with "nested": true/);
+    expect(broken((o) => (o.options.hv = { ...hv, nested: true, l0Assist: "no" }))).toThrow(/options.hv.l0Assist/);
+    const noAssist: Schedule = { ...sched, options: { ...sched.options, hv: { domains: 1, vcpus: 2, domMemBytes: 16n << 20n, nested: true, l0Assist: false } } };
+    expect(parseSchedule(scheduleToJson(noAssist))).toEqual(noAssist);
   });
 });

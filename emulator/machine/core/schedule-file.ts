@@ -53,6 +53,8 @@ export interface HvOptions {
   nested?: boolean;
   /** --no-force-ipi: FLUSH_NO_ASSIST is ignored, as before Xen's fix (false); default true. */
   forceIpi?: boolean;
+  /** --no-l0-assist (with --nested): the L0 offers no flush hypercall, so remote flushes go by IPI (false); default true. */
+  l0Assist?: boolean;
   /** --migrate (AArch64): the chance per scheduling decision that a vCPU moves to another pCPU; default 0. */
   migrate?: number;
   /** --set-way (AArch64): how set/way operations are handled; default "trap". */
@@ -108,6 +110,7 @@ export function optionsToJson(o: RecordedOptions): Record<string, unknown> {
     ...(o.hv ? { hv: {
       domains: o.hv.domains, vcpus: o.hv.vcpus, domMem: o.hv.domMemBytes.toString(),
       ...(o.hv.nested ? { nested: true } : {}), ...(o.hv.forceIpi === false ? { forceIpi: false } : {}),
+      ...(o.hv.l0Assist === false ? { l0Assist: false } : {}),
       ...(o.hv.migrate ? { migrate: o.hv.migrate } : {}),
       ...(o.hv.setWay && o.hv.setWay !== "trap" ? { setWay: o.hv.setWay } : {}),
       ...(o.hv.hvm ? { hvm: true } : {}),
@@ -209,6 +212,8 @@ export function parseSchedule(text: string): Schedule {
     field(domMem >= 1n << 20n && domMem % 4096n === 0n && domMem <= MEM_MAX, 0, `"options.hv.domMem" ${h.domMem} must be a multiple of 4096 from 1 MiB to ${MEM_MAX}`);
     const nested = field(h.nested === undefined || typeof h.nested === "boolean", h.nested as boolean | undefined, `"options.hv.nested" must be true or false`);
     const forceIpi = field(h.forceIpi === undefined || typeof h.forceIpi === "boolean", h.forceIpi as boolean | undefined, `"options.hv.forceIpi" must be true or false`);
+    const l0Assist = field(h.l0Assist === undefined || (typeof h.l0Assist === "boolean" && (h.l0Assist || nested === true)), h.l0Assist as boolean | undefined,
+      `"options.hv.l0Assist" must be true or false, and false only with "nested": true`);
     const migrate = field(h.migrate === undefined || (typeof h.migrate === "number" && h.migrate >= 0 && h.migrate <= 1), h.migrate as number | undefined, `"options.hv.migrate" must be a number from 0 to 1`);
     const setWay = field(h.setWay === undefined || h.setWay === "trap-inline" || h.setWay === "trap-xen" || h.setWay === "passthrough",
       h.setWay as "trap-inline" | "trap-xen" | "passthrough" | undefined, `"options.hv.setWay" must be "trap-inline", "trap-xen" or "passthrough" (or absent: trap)`);
@@ -222,7 +227,8 @@ export function parseSchedule(text: string): Schedule {
       (sh.sharingUnshare === undefined || sh.sharingUnshare === "put-first" || sh.sharingUnshare === "unlock-first"));
     const sharing = field(sharingOk, sh as HvOptions["sharing"], `"options.hv.sharing" must be { "sharingLock": "generic"|"private", "sharingOrder": "mfn"|"unordered", "sharingRelease": "before-unlock"|"after-unlock", "sharingUnshare"?: "put-first"|"unlock-first" }`);
     hv = {
-      domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}), ...(hvm ? { hvm } : {}),
+      domains, vcpus, domMemBytes: domMem, ...(nested ? { nested } : {}), ...(forceIpi === false ? { forceIpi } : {}), ...(l0Assist === false ? { l0Assist } : {}),
+      ...(migrate ? { migrate } : {}), ...(setWay ? { setWay } : {}), ...(hvm ? { hvm } : {}),
       ...(dom0 ? { dom0 } : {}), ...(pageLockCheck ? { pageLockCheck } : {}), ...(sharing ? { sharing } : {}), ...(sharingDaemon ? { sharingDaemon } : {}),
     };
   }
