@@ -25,7 +25,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { calibratedOptions, runImage } from "../emulator/run.ts";
+import { calibratedOptions, engineFor, runImage } from "../emulator/run.ts";
 import { withDefaults } from "../emulator/run-guest.ts";
 import { packageRoot } from "../emulator/machine/core/wasm.ts";
 import type { HvOptions, RecordedOptions } from "../emulator/machine/core/schedule-file.ts";
@@ -116,4 +116,28 @@ export async function flushSuite({ scale, out }: BenchOptions): Promise<void> {
     out(`  explore, spurious-race --nested, ${jobs} worker${jobs === 1 ? " " : "s"}: ${t.runsPerSecondPerWorker.toFixed(1)} runs/s per worker, ` +
       `${Math.round(t.instructionsPerRun)} guest instructions per run (${t.failureCount} failed; goal 100 runs/s per worker)`);
   }
+  // Where such a run's time goes, in this thread: building the machine and the domain, then the run.
+  const split = buildThenRun(image, race, Math.max(10, Math.round(100 * scale)));
+  out(`  a run of it: ${split.build.toFixed(1)} ms to build the machine and the domain, ${split.run.toFixed(1)} ms to run, ` +
+    `${Math.round(split.decisions)} decisions (mean of ${split.runs} runs, after ${WARM_UP} to warm up)`);
+}
+
+const WARM_UP = 10;
+
+/** Mean milliseconds to build (machine, hypervisor, domain) and to run, as explore's workers do (seeds 0, 1, …; instances reused). */
+function buildThenRun(image: Uint8Array, options: RecordedOptions, runs: number): { build: number; run: number; decisions: number; runs: number } {
+  let build = 0, run = 0, decisions = 0;
+  for (let seed = 0; seed < WARM_UP + runs; seed++) {
+    const t0 = performance.now();
+    const engine = engineFor({ ...options, seed: BigInt(seed), image, console: () => {}, record: false });
+    const t1 = performance.now();
+    engine.runToEnd();
+    const t2 = performance.now();
+    engine.platform.machine.release();
+    if (seed < WARM_UP) continue;
+    build += t1 - t0;
+    run += t2 - t1;
+    decisions += engine.decisions;
+  }
+  return { build: build / runs, run: run / runs, decisions: decisions / runs, runs };
 }
