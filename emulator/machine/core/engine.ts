@@ -364,9 +364,15 @@ export class Engine {
 
   /** The live CPUs, in index order; the array is reused by the next call. */
   private live(): number[] {
+    // Written in place, the length set only when it changes: the set of live CPUs rarely does, and this runs at every decision.
     const out = this.liveCpus;
-    out.length = 0;
-    for (let i = 0; i < this.platform.cpuCount; i++) if (this.platform.live(i)) out.push(i);
+    let k = 0;
+    for (let i = 0; i < this.platform.cpuCount; i++) {
+      if (!this.platform.live(i)) continue;
+      if (out[k] !== i) out[k] = i;
+      k++;
+    }
+    if (out.length !== k) out.length = k;
     return out;
   }
 

@@ -57,6 +57,8 @@ export interface Scheduler {
  * 64-bit seed, 0 included, gives a well-mixed state.
  */
 export class Xoshiro128 {
+  private limitOf = 0;
+  private limit = 0;
   private s0: number;
   private s1: number;
   private s2: number;
@@ -95,7 +97,12 @@ export class Xoshiro128 {
   /** An integer in [0, n), n at most 2^32, without modulo bias (Lemire's method would do; rejection is simpler). */
   below(n: number): number {
     if (n <= 1) return 0;
-    const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
+    // The rejection limit of the last n asked for: a scheduler asks for the same quantum at every decision.
+    if (n !== this.limitOf) {
+      this.limitOf = n;
+      this.limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
+    }
+    const limit = this.limit;
     for (;;) {
       const r = this.nextU32();
       if (r < limit) return r % n;
