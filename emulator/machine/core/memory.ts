@@ -43,12 +43,17 @@ export class Memory {
   }
 
   ranges(): RamRange[] {
+    return this.rangeRecords().map(({ base, size }) => ({ base, size }));
+  }
+
+  /** The module's RAM table: each range's base, size and host offset (emulator/hw/phys/ram.ts). */
+  private rangeRecords(): (RamRange & { host: bigint })[] {
     const table = this.hw.regionRamTable();
     const view = new DataView(this.hw.memory.buffer);
-    const out: RamRange[] = [];
+    const out: (RamRange & { host: bigint })[] = [];
     for (let i = 0; i < this.hw.ramRangeCount(); i++) {
       const at = table + i * this.layout.RANGE_SIZE;
-      out.push({ base: view.getBigUint64(at, true), size: view.getBigUint64(at + 8, true) });
+      out.push({ base: view.getBigUint64(at, true), size: view.getBigUint64(at + 8, true), host: view.getBigUint64(at + 16, true) });
     }
     return out;
   }
@@ -79,18 +84,11 @@ export class Memory {
   }
 
   private rememberRangeOf(pa: bigint): void {
-    const table = this.hw.regionRamTable();
-    const view = new DataView(this.hw.memory.buffer);
-    for (let i = 0; i < this.hw.ramRangeCount(); i++) {
-      const at = table + i * this.layout.RANGE_SIZE;
-      const base = view.getBigUint64(at, true);
-      const size = view.getBigUint64(at + 8, true);
-      if (pa < base || pa >= base + size) continue;
-      this.rangeBase = Number(base);
-      this.rangeEnd = Number(base + size);
-      this.rangeHost = Number(view.getBigUint64(at + 16, true));
-      return;
-    }
+    const r = this.rangeRecords().find(({ base, size }) => pa >= base && pa < base + size);
+    if (!r) return;
+    this.rangeBase = Number(r.base);
+    this.rangeEnd = Number(r.base + r.size);
+    this.rangeHost = Number(r.host);
   }
 
   private hostOrThrow(pa: bigint, len: number): number {
