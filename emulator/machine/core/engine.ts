@@ -112,7 +112,8 @@ export class Engine {
   private consoleSeen = 0;
   private consoleAt = 0;
   private steps = 0n;
-  private hvSteps = 0n;
+  /** Continuation steps taken (a number: a bigint would be a new object at every step). */
+  private hvSteps = 0;
   private decisionCount = 0;
   private ended: RunEnd | undefined;
   private idleCpus = new Set<number>();
@@ -184,7 +185,7 @@ export class Engine {
     this.pieceSplits = new Set();
     this.consoleAt = 0;
     this.steps = 0n;
-    this.hvSteps = 0n;
+    this.hvSteps = 0;
     this.decisionCount = 0;
     this.extraWork = 0;
     this.ended = undefined;
@@ -201,7 +202,7 @@ export class Engine {
   }
 
   get hypervisorSteps(): bigint {
-    return this.hvSteps;
+    return BigInt(this.hvSteps);
   }
 
   get decisions(): number {
@@ -284,10 +285,11 @@ export class Engine {
     if (bp !== undefined && this.breakpoints.length) piece = { retired, stop: "breakpoint", pc: bp };
     else if (exit.reason === "budget") {
       // The chain sees the end of every budget too (a hypervisor preempts its vCPUs there); the platform passes it.
-      const h = this.platform.hasHypervisor && decisionEnd ? this.handle(cpu, () => this.platform.handleExit(cpu, exit)) : undefined;
+      const h = this.platform.hasHypervisor && decisionEnd ? this.handleExit(cpu, exit) : undefined;
       piece = { retired, stop: h && h.kind !== "done" ? this.settle(cpu, h) : "budget" };
-    } else piece = { retired, stop: this.settle(cpu, this.handle(cpu, () => this.platform.handleExit(cpu, exit))) };
-    this.log([cpu, budget, retired], piece.stop, decisionEnd);
+    } else piece = { retired, stop: this.settle(cpu, this.handleExit(cpu, exit)) };
+    this.decisionCount++;
+    if (this.config.log !== false) this.log([cpu, budget, retired], piece.stop, decisionEnd);
     return piece;
   }
 
@@ -311,30 +313,39 @@ export class Engine {
     const timeline = this.platform.timeline;
     timeline.step = this.decisionCount;
     let piece: Piece;
-    const r = this.handle(cpu, () => {
+    let r: Handled | undefined;
+    try {
       const n = routine.next();
       if (!n.done) {
         piece = { retired: 0, stop: "hv", label: n.value };
         if (timeline.on) timeline.emit({ kind: "hv-step", cpu, what: n.value.what, wait: n.value.wait === true });
-        return undefined;
+      } else {
+        this.continuations[cpu] = undefined;
+        r = n.value ?? { kind: "done" };
       }
-      this.continuations[cpu] = undefined;
-      return n.value ?? { kind: "done" };
-    });
+    } catch (e) {
+      r = this.crashed(cpu, e);
+    }
     if (r !== undefined) piece = { retired: 0, stop: this.settle(cpu, r), label: { what: "return to the guest" } };
-    this.log([cpu, "hv"], piece!.stop);
+    this.decisionCount++;
+    if (this.config.log !== false) this.log([cpu, "hv"], piece!.stop);
     return piece!;
   }
 
-  /** Runs a handler; a bug in it (an exception) ends the run with one line, never a stack. */
-  private handle(cpu: number, f: () => Handled | undefined): Handled | undefined {
+  /** Hands an exit to the platform; a bug in its handler (an exception) ends the run with one line, never a stack. */
+  private handleExit(cpu: number, exit: { reason: string }): Handled | undefined {
     try {
-      return f();
+      return this.platform.handleExit(cpu, exit);
     } catch (e) {
-      if (e instanceof ShootdownError) return { kind: "end", end: { kind: "crash", reason: "emulator-error", cpu, message: e.message } };
-      const message = `emulator error (a bug in shootdown): ${(e as Error).message ?? String(e)}`;
-      return { kind: "end", end: { kind: "crash", reason: "emulator-error", cpu, message } };
+      return this.crashed(cpu, e);
     }
+  }
+
+  /** The end of a run whose handler or continuation threw. */
+  private crashed(cpu: number, e: unknown): Handled {
+    if (e instanceof ShootdownError) return { kind: "end", end: { kind: "crash", reason: "emulator-error", cpu, message: e.message } };
+    const message = `emulator error (a bug in shootdown): ${(e as Error).message ?? String(e)}`;
+    return { kind: "end", end: { kind: "crash", reason: "emulator-error", cpu, message } };
   }
 
   /** Acts on a handler's answer. */
@@ -348,9 +359,8 @@ export class Engine {
     return "end";
   }
 
+  /** Keeps a decision (the caller counted it, and made the step only when the run keeps them). */
   private log(step: Step, stop: Piece["stop"], decisionEnd = true): void {
-    this.decisionCount++;
-    if (this.config.log === false) return;
     this.taken.push(step);
     this.takenStops.push(stop);
     if (!decisionEnd) this.pieceSplits.add(this.taken.length - 1);
@@ -387,7 +397,7 @@ export class Engine {
 
   /** The next decision: a redo item, a replayed one, or the scheduler's. Ends the run when there is none. */
   private decide(): Pending | { hv: number } | undefined {
-    const item = this.redo.shift();
+    const item = this.redo.length ? this.redo.shift() : undefined;
     if (item) return "pending" in item ? item.pending : "hv" in item ? item : { cpu: item.cpu, left: item.budget, retired: 0, expect: item.expect, ...(item.split ? { split: true } : {}) };
     const live = this.live();
     if (!live.length) return void this.finish(this.platform.noneLive());
@@ -407,7 +417,7 @@ export class Engine {
       }
       let budget = d.budget;
       if (max !== undefined && BigInt(budget) > max - this.steps) budget = Number(max - this.steps);
-      return { cpu: d.cpu, left: budget, retired: 0, ...("expect" in d ? { expect: d.expect as number } : {}) };
+      return "expect" in d ? { cpu: d.cpu, left: budget, retired: 0, expect: d.expect as number } : { cpu: d.cpu, left: budget, retired: 0 };
     } catch (e) {
       if (!(e instanceof ReplayDiverged)) throw e;
       return void this.finish({ kind: "crash", reason: "replay-diverged", message: `replay diverged: ${e.message}` });
@@ -741,7 +751,7 @@ export class Engine {
     this.takenStops = [];
     this.pieceSplits = new Set();
     this.steps = 0n;
-    this.hvSteps = 0n;
+    this.hvSteps = 0;
     this.decisionCount = 0;
     this.ended = undefined;
     this.events = [];

@@ -214,19 +214,22 @@ export class PriorityChangePoints implements Scheduler {
 
   next(live: readonly number[], waiting?: ReadonlySet<number>): Decision {
     const at = this.time++;
-    let ready = waiting?.size ? live.filter((c) => !waiting.has(c)) : live;
-    // The engine ends a run whose live CPUs all wait; a caller that says so anyway gets all of them.
-    if (!ready.length) ready = live;
+    // The ready CPUs are the live ones that do not wait. The engine ends a
+    // run whose live CPUs all wait; a caller that says so anyway gets all of
+    // them. (Asked at every decision: the ready list is only made when a
+    // random pick needs it.)
+    let skip = waiting?.size ? waiting : undefined;
+    if (skip && !anyReady(live, skip)) skip = undefined;
     let cpu: number;
-    if (at >= this.p.horizon) cpu = ready[this.rng.below(ready.length)]!;
+    if (at >= this.p.horizon) cpu = this.pick(live, skip);
     else {
-      cpu = this.highest(ready);
+      cpu = this.highest(live, skip);
       // The change points up to now: with steps of weight 1 that is the one
       // at this decision, if any; a heavier step before may have passed
       // several, and each lowers the CPU that would run then, in turn.
       while (this.passed < this.byTime.length && this.byTime[this.passed]!.k <= at) {
         this.priority[cpu] = this.byTime[this.passed++]!.to;
-        cpu = this.highest(ready);
+        cpu = this.highest(live, skip);
       }
     }
     return { cpu, budget: 1 + this.rng.below(this.quantum) };
@@ -236,11 +239,30 @@ export class PriorityChangePoints implements Scheduler {
     this.time += n;
   }
 
-  private highest(cpus: readonly number[]): number {
-    let best = cpus[0]!;
-    for (const c of cpus) if ((this.priority[c] ?? 0) > (this.priority[best] ?? 0)) best = c;
+  /** The ready CPU of the highest priority (the first of equals, in index order). */
+  private highest(cpus: readonly number[], skip: ReadonlySet<number> | undefined): number {
+    let best = -1;
+    for (const c of cpus) {
+      if (skip?.has(c)) continue;
+      if (best < 0 || (this.priority[c] ?? 0) > (this.priority[best] ?? 0)) best = c;
+    }
     return best;
   }
+
+  /** A ready CPU drawn uniformly, as the ready list's element rng.below(its length). */
+  private pick(cpus: readonly number[], skip: ReadonlySet<number> | undefined): number {
+    if (!skip) return cpus[this.rng.below(cpus.length)]!;
+    let n = 0;
+    for (const c of cpus) if (!skip.has(c)) n++;
+    let k = this.rng.below(n);
+    for (const c of cpus) if (!skip.has(c) && k-- === 0) return c;
+    return cpus[0]!;
+  }
+}
+
+function anyReady(live: readonly number[], waiting: ReadonlySet<number>): boolean {
+  for (const c of live) if (!waiting.has(c)) return true;
+  return false;
 }
 
 /**
