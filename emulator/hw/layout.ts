@@ -207,6 +207,12 @@ export const CPU_RSVD: u32 = CPU_ALLOW + 32 * 32;
 export const CPU_WALK_TRACE: u32 = CPU_RSVD + 12 * 8;
 /** Paging mode: levels of the walk (x86: 4 or 5) u32. */
 export const CPU_WALK_TOP: u32 = CPU_WALK_TRACE + 6 * 16;
+/**
+ * What the allow table was last built from (permissions.ts allowKey): a
+ * register load that leaves CR0.WP, CR4.SMEP/SMAP/PKE, EFER.NXE and PKRU as
+ * they were does not rebuild it. u64; 0 (a fresh block) means never built.
+ */
+export const CPU_ALLOW_KEY: u32 = (CPU_WALK_TOP + 4 + 7) & ~7;
 
 // ── x86-64 execution state ──────────────────────────────────────────────────
 //
@@ -215,7 +221,7 @@ export const CPU_WALK_TOP: u32 = CPU_WALK_TRACE + 6 * 16;
 // that set them is recorded (X86_LAZY_*) and CF/PF/AF/ZF/SF/OF are worked
 // out when something reads them; CPU_RFLAGS holds every other bit, and the
 // arithmetic ones too while X86_LAZY_OP is LAZY_NONE.
-export const CPU_X86: u32 = (CPU_WALK_TOP + 4 + 7) & ~7;
+export const CPU_X86: u32 = CPU_ALLOW_KEY + 8;
 export const X86_GPR: u32 = CPU_X86;
 export const X86_RIP: u32 = X86_GPR + 16 * 8;
 export const X86_LAZY_RES: u32 = X86_RIP + 8;

@@ -12,7 +12,7 @@
 // nothing.
 
 import { C } from "../../cpu";
-import { CPU_ALLOW } from "../../layout";
+import { CPU_ALLOW, CPU_ALLOW_KEY } from "../../layout";
 import { cr0, cr4, efer, pkru, CR0_WP, CR4_SMEP, CR4_SMAP, CR4_PKE, EFER_NXE } from "../regs";
 import { PFERR_P, PFERR_W, PFERR_U, PFERR_ID, PFERR_PK } from "./pferr";
 
@@ -96,8 +96,32 @@ export function protectionFault(kind: u32, attrs: u32): u32 {
   return PFERR_P | accessErrorBits(kind) | (pk ? PFERR_PK : 0);
 }
 
-/** Rebuilds the selected CPU's allow table from CR0, CR4, EFER and PKRU. */
+/**
+ * Everything the allow table depends on, in one word that is never 0: bit 0
+ * set, then CR0.WP, CR4.SMEP, CR4.SMAP, CR4.PKE and EFER.NXE, and PKRU in the
+ * high half when CR4.PKE makes it count.
+ */
+function allowKey(): u64 {
+  const pke = (cr4() & CR4_PKE) != 0;
+  let key: u64 = 1;
+  if (cr0() & CR0_WP) key |= 2;
+  if (cr4() & CR4_SMEP) key |= 4;
+  if (cr4() & CR4_SMAP) key |= 8;
+  if (pke) key |= 16;
+  if (efer() & EFER_NXE) key |= 32;
+  if (pke) key |= (<u64>pkru()) << 32;
+  return key;
+}
+
+/**
+ * Rebuilds the selected CPU's allow table from CR0, CR4, EFER and PKRU,
+ * unless it was built from the same bits: a hypervisor loads a vCPU's
+ * registers at every switch, mostly with the values they had.
+ */
 export function rebuildAllowTable(): void {
+  const key = allowKey();
+  if (load<u64>(C + CPU_ALLOW_KEY) == key) return;
+  store<u64>(C + CPU_ALLOW_KEY, key);
   for (let kind: u32 = 0; kind < ACC_KINDS; kind++) {
     const row = C + CPU_ALLOW + (<usize>kind << 5);
     const valid = (kind & 3) != 3 && !((kind & ACC_USER) && (kind & ACC_IMPLICIT));
