@@ -75,21 +75,26 @@ export class Xoshiro128 {
     };
     const a = next64();
     const b = next64();
-    this.s0 = Number(a & 0xffff_ffffn);
-    this.s1 = Number(a >> 32n);
-    this.s2 = Number(b & 0xffff_ffffn);
-    this.s3 = Number(b >> 32n);
+    this.s0 = Number(a & 0xffff_ffffn) | 0;
+    this.s1 = Number(a >> 32n) | 0;
+    this.s2 = Number(b & 0xffff_ffffn) | 0;
+    this.s3 = Number(b >> 32n) | 0;
   }
 
-  /** The next 32-bit output. */
+  /**
+   * The next 32-bit output. The state words are kept as signed 32-bit
+   * integers (the same bits), which the engine computes on without turning
+   * them into doubles; only the output is made unsigned.
+   */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 = (this.s2 ^ this.s0) >>> 0;
-    this.s3 = (this.s3 ^ this.s1) >>> 0;
-    this.s1 = (this.s1 ^ this.s2) >>> 0;
-    this.s0 = (this.s0 ^ this.s3) >>> 0;
-    this.s2 = (this.s2 ^ t) >>> 0;
+    const s1 = this.s1;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= s1;
+    this.s1 = s1 ^ this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
     return result;
   }
@@ -105,12 +110,15 @@ export class Xoshiro128 {
     const limit = this.limit;
     for (;;) {
       const r = this.nextU32();
-      if (r < limit) return r % n;
+      // r % n, without the floating-point remainder a value above 2^31 would
+      // take: below 2^32 the quotient's floor is exact.
+      if (r < limit) return r - Math.floor(r / n) * n;
     }
   }
 }
 
-const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+/** A 32-bit rotate left, as a signed 32-bit integer. */
+const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
 // ── Schedulers ───────────────────────────────────────────────────────────────
 
