@@ -13,7 +13,7 @@ import type { Domain } from "./domain.ts";
 
 export class FrameAllocator {
   private readonly freeList: number[] = [];
-  private readonly rng: Xoshiro128;
+  private rng: Xoshiro128;
 
   constructor(
     private readonly frames: FrameTable,
@@ -22,6 +22,11 @@ export class FrameAllocator {
     this.rng = new Xoshiro128(seed);
     // Every frame starts free (frame-table.ts); the entries are made when first asked for.
     for (let mfn = frames.firstMfn; mfn < frames.endMfn; mfn++) this.freeList.push(mfn);
+  }
+
+  /** From now on, frames are chosen by a generator seeded with `seed` (pv-build.ts: a run's seed after a shared build). */
+  reseed(seed: bigint): void {
+    this.rng = new Xoshiro128(seed);
   }
 
   /** How many frames are free. */

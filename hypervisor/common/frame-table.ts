@@ -17,6 +17,7 @@
 //     while it is 0, so a frame can never be a page table and writable at once.
 
 import type { Domain } from "./domain.ts";
+import { COPY, type CopyOf } from "./copy.ts";
 
 /** The frame's current use (Xen's PGT_* type values, in their order). */
 export const PGT = {
@@ -84,12 +85,35 @@ export class PageInfo {
  */
 export class FrameTable {
   private readonly pages: (PageInfo | undefined)[];
+  /**
+   * A copy's original (deepCopy): its entries, never changed again, each
+   * copied here the first time this table is asked for it, with its owner
+   * made the copy's. A run asks for a few hundred of a build's thousands.
+   */
+  private base: { pages: readonly (PageInfo | undefined)[]; copyOf: CopyOf } | undefined;
 
   constructor(
     readonly firstMfn: number,
     readonly nrFrames: number,
   ) {
     this.pages = new Array<PageInfo | undefined>(nrFrames);
+  }
+
+  /** deepCopy: a table whose entries are this one's, copied when first asked for; this one must not change after. */
+  [COPY](copyOf: CopyOf): FrameTable {
+    const t = new FrameTable(this.firstMfn, this.nrFrames);
+    // A copy of a copy takes the entries it has not copied yet from the original.
+    if (this.base) this.all();
+    t.base = { pages: this.pages, copyOf };
+    return t;
+  }
+
+  private entry(i: number): PageInfo {
+    const from = this.base?.pages[i];
+    if (!from) return (this.pages[i] = new PageInfo(this.firstMfn + i));
+    const page = Object.assign(new PageInfo(from.mfn), from);
+    page.owner = this.base!.copyOf(from.owner);
+    return (this.pages[i] = page);
   }
 
   /** One past the highest MFN (Xen's max_page). */
@@ -107,7 +131,7 @@ export class FrameTable {
   page(mfn: number): PageInfo {
     const i = mfn - this.firstMfn;
     if (!(i >= 0 && i < this.nrFrames)) throw new Error(`MFN 0x${mfn.toString(16)} is outside the frame table`);
-    return (this.pages[i] ??= new PageInfo(mfn));
+    return this.pages[i] ?? this.entry(i);
   }
 
   /** The entry, or undefined for an MFN the table does not cover. */
@@ -117,7 +141,7 @@ export class FrameTable {
 
   /** Every entry (made now where not yet asked for), for checks and the debugger. */
   all(): readonly PageInfo[] {
-    for (let i = 0; i < this.nrFrames; i++) this.pages[i] ??= new PageInfo(this.firstMfn + i);
+    for (let i = 0; i < this.nrFrames; i++) if (!this.pages[i]) this.entry(i);
     return this.pages as PageInfo[];
   }
 }

@@ -116,6 +116,11 @@ export class LockSanitizer {
     this.pcpus = Array.from({ length: nrPcpus }, () => ({ pages: [], mm: [], spin: undefined }));
   }
 
+  /** Nothing held, nothing awaited, nothing found: what a new one knows. */
+  idle(): boolean {
+    return !this.violations.length && this.pcpus.every((p) => !p.pages.length && !p.mm.length && !p.spin);
+  }
+
   /** The page locks pCPU cpu holds, by MFN. */
   pageLocksHeld(cpu: number): number[] {
     return this.at(cpu).pages.map((p) => p.mfn);

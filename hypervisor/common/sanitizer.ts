@@ -71,6 +71,11 @@ export class Sanitizer {
     this.walks.delete(cpu);
   }
 
+  /** No walk running and nothing found: what a new one knows. */
+  idle(): boolean {
+    return !this.walks.size && !this.violations.length;
+  }
+
   /** Is a walk running on pCPU cpu? */
   walking(cpu: number): boolean {
     return this.walks.has(cpu);

@@ -14,7 +14,8 @@ import { HvStats } from "../common/stats.ts";
 import { TlbFlushClock, type FlushHook } from "../common/flush.ts";
 import type { Routine } from "../common/routine.ts";
 import { DOMID_FIRST_RESERVED, DOMID_SELF, DOMID_XEN, MACH2PHYS_VIRT_START } from "./public.ts";
-import { buildXenArea, type XenArea } from "./xen-area.ts";
+import { buildXenArea, m2pEntryMaddr, type XenArea } from "./xen-area.ts";
+import { deepCopy } from "../common/copy.ts";
 import { hypercall } from "./hypercall.ts";
 import { newGuestCr3 } from "./mmu.ts";
 import { emptyIpiFlushState, flushLocal, type IpiFlushState } from "./flush.ts";
@@ -98,14 +99,18 @@ export interface Cpu {
   readonly d: Domain;
 }
 
+/** What ties a hypervisor to the machine around it (the constructor's options of that kind; copyFor takes them anew). */
+export type HvWiring = Pick<HypervisorOptions, "memory" | "callbacks" | "timeline" | "step" | "pageLockCheck">;
+
 export class Hypervisor {
-  readonly mem: MachineMemory;
+  /** The machine memory (wire: set by the constructor and by copyFor, as are callbacks, timeline, sanitizer and locks). */
+  mem!: MachineMemory;
   readonly frames: FrameTable;
   readonly allocator: FrameAllocator;
   readonly stats = new HvStats();
   readonly clock: TlbFlushClock;
   readonly nrPcpus: number;
-  readonly callbacks: HvCallbacks;
+  callbacks!: HvCallbacks;
   readonly domains = new Map<number, Domain>();
   /** The owner of the hypervisor's own frames (dom_xen): the M2P, its tables and the GDT. */
   readonly domXen = new Domain(DOMID_XEN, Number.MAX_SAFE_INTEGER, 0);
@@ -126,10 +131,10 @@ export class Hypervisor {
   readonly ipiFlush: IpiFlushState = emptyIpiFlushState();
   /** The path of each pCPU's last remote flush, for the sanitizer's reports. */
   readonly lastFlushPath: (FlushPath | "none")[];
-  readonly timeline: Timeline | undefined;
-  readonly sanitizer: Sanitizer;
+  timeline: Timeline | undefined;
+  sanitizer!: Sanitizer;
   /** Page locks and mm locks each pCPU holds and spins on (issue 19). */
-  readonly locks: LockSanitizer;
+  locks!: LockSanitizer;
   engineDriven: boolean;
 
   constructor(o: HypervisorOptions) {
@@ -137,12 +142,10 @@ export class Hypervisor {
       throw new ShootdownError(`the hypervisor needs a non-empty range of machine frames (got first MFN ${o.firstMfn}, ${o.nrFrames} frames)`);
     }
     if (!Number.isInteger(o.nrPcpus) || o.nrPcpus < 1) throw new ShootdownError(`the hypervisor needs at least one pCPU (got ${o.nrPcpus})`);
-    this.mem = o.memory;
     this.frames = new FrameTable(o.firstMfn, o.nrFrames);
     this.allocator = new FrameAllocator(this.frames, o.seed ?? 0n);
     this.clock = new TlbFlushClock(o.nrPcpus);
     this.nrPcpus = o.nrPcpus;
-    this.callbacks = o.callbacks ?? {};
     this.nested = o.nested ?? false;
     this.forceIpi = o.forceIpi ?? true;
     this.l0Assist = this.nested && (o.l0Assist ?? true);
@@ -151,12 +154,36 @@ export class Hypervisor {
     this.clock.enabled = !this.l0Assist;
     this.pcpus = makePcpus(o.nrPcpus);
     this.lastFlushPath = new Array(o.nrPcpus).fill("none");
-    this.timeline = o.timeline;
     this.engineDriven = o.engineDriven ?? false;
+    this.wire(o);
+    this.xenArea = buildXenArea(this);
+  }
+
+  /** Ties the hypervisor to a machine: its memory, callbacks and timeline, and sanitizers that report through them. */
+  private wire(o: HvWiring): void {
+    this.mem = o.memory;
+    this.callbacks = o.callbacks ?? {};
+    this.timeline = o.timeline;
     const step = o.step ?? (() => 0);
     this.sanitizer = new Sanitizer(step, (cpu) => this.lastFlushPath[cpu] ?? "none", (v) => this.callbacks.violation?.(v));
-    this.locks = new LockSanitizer(o.nrPcpus, o.pageLockCheck ?? false, step, (v) => this.callbacks.lockViolation?.(v));
-    this.xenArea = buildXenArea(this);
+    this.locks = new LockSanitizer(this.nrPcpus, o.pageLockCheck ?? false, step, (v) => this.callbacks.lockViolation?.(v));
+  }
+
+  /**
+   * A copy of this hypervisor, frames, allocator, domains and all, tied to
+   * another machine (pv-build.ts: a domain built once, copied for every
+   * run). Its memory must hold what this one's does. The sanitizers start
+   * empty, so copy only a hypervisor that runs nothing (no walk, no lock held).
+   */
+  copyFor(w: HvWiring): Hypervisor {
+    if (!this.sanitizer.idle() || !this.locks.idle()) {
+      throw new Error("a hypervisor is copied only while no routine runs");
+    }
+    const replace = new Map<object, unknown>([[this.mem, w.memory], [this.callbacks, w.callbacks ?? {}], [this.sanitizer, undefined], [this.locks, undefined]]);
+    if (this.timeline) replace.set(this.timeline, w.timeline);
+    const hv = deepCopy(this, replace);
+    hv.wire(w);
+    return hv;
   }
 
   /** Creates an empty domain (the builder fills it). */
@@ -205,12 +232,12 @@ export class Hypervisor {
 
   /** The M2P entry of a frame: its PFN in its owner, or ~0. */
   getGpfnFromMfn(mfn: number): bigint {
-    return this.mem.read64(this.xenArea.m2pEntryMaddr(mfn));
+    return this.mem.read64(m2pEntryMaddr(this.xenArea, mfn));
   }
 
   /** set_gpfn_from_mfn. */
   setGpfnFromMfn(mfn: number, pfn: bigint): void {
-    this.mem.write64(this.xenArea.m2pEntryMaddr(mfn), pfn);
+    this.mem.write64(m2pEntryMaddr(this.xenArea, mfn), pfn);
   }
 
   /** The virtual address of a frame's M2P entry, as a guest sees it. */

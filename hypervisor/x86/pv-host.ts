@@ -54,8 +54,8 @@ import type { X86Platform } from "../../emulator/machine/platform/x86/platform.t
 import { VcpuScheduler } from "../common/vcpu-sched.ts";
 import { Xoshiro128 } from "../../emulator/machine/core/scheduler.ts";
 import type { RunEnd } from "../../emulator/machine/core/run-end.ts";
-import { Hypervisor } from "./hypervisor.ts";
-import { buildPvDomain } from "./builder.ts";
+import type { Hypervisor } from "./hypervisor.ts";
+import { builtPvDomains } from "./pv-build.ts";
 import { GDT_VIRT_START, GDT_LIMIT } from "./xen-area.ts";
 import { FLUSH_ORDER_MASK, FLUSH_TLB_GLOBAL } from "../common/flush.ts";
 import { interruptDeliverable, withInterrupts } from "../common/smp.ts";
@@ -165,8 +165,13 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     this.cpus = m.cpus;
     const frames = Number(m.options.ram[0]!.size >> 12n);
     this.sched = new VcpuScheduler<VCpu>(m.cpus.length, new Xoshiro128(o.seed ^ 0x7076_686f_7374n), { idleOneIn: MIGRATE_ONE_IN });
-    this.hv = new Hypervisor({
-      memory: m.memory, firstMfn: FIRST_MFN, nrFrames: frames - FIRST_MFN, nrPcpus: m.cpus.length, seed: o.seed,
+    // The domains as built once for these options (pv-build.ts), copied for this run and its seed.
+    const build = {
+      image: o.image, cmdline: o.cmdline, domains: o.domains, vcpus: o.vcpus, domMemBytes: o.domMemBytes,
+      firstMfn: FIRST_MFN, nrFrames: frames - FIRST_MFN, nrPcpus: m.cpus.length,
+      nested: o.nested ?? false, forceIpi: o.forceIpi ?? true, l0Assist: o.l0Assist ?? true,
+    };
+    this.hv = builtPvDomains(build, m.memory, {
       callbacks: {
         console: (d, bytes) => o.console(d.domid, bytes),
         // A vCPU taken down and brought up again before it left its pCPU is still there: it goes on running.
@@ -182,14 +187,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         violation: (v) => this.violation(v),
         lockViolation: (v) => this.lockViolation(v),
       },
-      nested: o.nested ?? false, forceIpi: o.forceIpi ?? true, l0Assist: o.l0Assist ?? true,
-      timeline: platform.timeline, step: () => platform.timeline.step, engineDriven: true,
-    });
-    const nrPages = Number(o.domMemBytes >> 12n);
+      timeline: platform.timeline, step: () => platform.timeline.step,
+    }, o.seed);
     let vpid = 1;
-    for (let id = 1; id <= o.domains; id++) {
-      const d = this.hv.createDomain(id, nrPages, o.vcpus);
-      buildPvDomain(this.hv, { image: o.image, domain: d, nrPages, cmdline: o.cmdline });
+    for (const d of this.hv.domains.values()) {
       for (const v of d.vcpus) this.vpids.set(v, vpid++);
       this.sched.enqueue(d.vcpus[0]!);
     }

@@ -36,8 +36,13 @@ export interface XenArea {
   readonly m2pMfns: readonly number[];
   /** The frame holding the GDT. */
   readonly gdtMfn: number;
-  /** The machine address of a frame's M2P entry. */
-  m2pEntryMaddr(mfn: number): bigint;
+}
+
+/** The machine address of a frame's M2P entry. */
+export function m2pEntryMaddr(area: XenArea, mfn: number): bigint {
+  const frame = area.m2pMfns[Math.floor(mfn / 512)];
+  if (frame === undefined || mfn < 0) throw new Error(`MFN 0x${mfn.toString(16)} has no M2P entry`);
+  return maddr(frame, (mfn % 512) * 8);
 }
 
 export function buildXenArea(hv: Hypervisor): XenArea {
@@ -89,14 +94,5 @@ export function buildXenArea(hv: Hypervisor): XenArea {
   for (let slot = ROOT_PAGETABLE_FIRST_XEN_SLOT; slot <= ROOT_PAGETABLE_LAST_XEN_SLOT; slot++) {
     l4Slots.push(slot === tableOffset(MACH2PHYS_VIRT_START, 4) ? makePte(m2pL3, XEN_RO) : slot === tableOffset(GDT_VIRT_START, 4) ? makePte(gdtL3, XEN_RO) : 0n);
   }
-  return {
-    l4Slots,
-    m2pMfns,
-    gdtMfn,
-    m2pEntryMaddr: (mfn) => {
-      const frame = m2pMfns[Math.floor(mfn / 512)];
-      if (frame === undefined || mfn < 0) throw new Error(`MFN 0x${mfn.toString(16)} has no M2P entry`);
-      return maddr(frame, (mfn % 512) * 8);
-    },
-  };
+  return { l4Slots, m2pMfns, gdtMfn };
 }
