@@ -219,7 +219,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     for (;;) {
       const h = yield* withInterrupts(pcpu, routine, () => this.takeIpi(cpu));
       if (h?.kind !== "continue") {
-        if (this.sched.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
+        if (this.platform.timeline.on && this.sched.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
         return h;
       }
       routine = h.routine;
@@ -243,9 +243,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
 
   private *interrupted(i: number): Continuation {
     const inGuest = this.sched.pcpus[i]!.current !== undefined;
-    if (inGuest) this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: "external-interrupt" });
+    if (inGuest && this.platform.timeline.on) this.platform.timeline.emit({ kind: "vmexit", cpu: i, reason: "external-interrupt" });
     yield* withInterrupts(this.hv.pcpus[i]!, noSteps(), () => this.takeIpi(this.cpus[i]!));
-    if (inGuest) this.platform.timeline.emit({ kind: "vmentry", cpu: i });
+    if (inGuest && this.platform.timeline.on) this.platform.timeline.emit({ kind: "vmentry", cpu: i });
     return { kind: "done" };
   }
 
@@ -287,7 +287,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     this.count(reason);
     // As under --hvm, an exit that only carries a guest annotation is shootdown's instrument: the cost model does not price it.
     const annotation = exit.reason === "io" && isAnnotationPort(exit.port);
-    this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason: annotation ? "annotation" : reason });
+    if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason: annotation ? "annotation" : reason });
     return { kind: "continue", routine: this.vmexit(cpu, v, exit) };
   }
 
@@ -369,12 +369,12 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     v.domain.dirtyCpumask.add(i);
     this.sched.running(i, v, cpu.instructions, last);
     this.platform.unpark(i);
-    this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
+    if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "vcpu-load", cpu: i, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
   }
 
   /** Takes vCPU v off pCPU cpu, keeping its registers. */
   private save(cpu: X86Cpu, v: VCpu): void {
-    this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
+    if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "vcpu-save", cpu: cpu.index, vcpu: `d${v.domain.domid}v${v.vcpuId}` });
     const r = cpu.registers;
     this.saved.set(v, {
       state: cpu.state,
@@ -403,8 +403,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         this.log.push({ cpu: cpu.index, domid: v.domain.domid, vcpuId: v.vcpuId, nr, args, result: rax });
         // The last HYPERCALL_LOG are kept, the older ones dropped HYPERCALL_LOG at a time (a shift per hypercall moved the whole log).
         if (this.log.length >= 2 * HYPERCALL_LOG) this.log.splice(0, HYPERCALL_LOG);
-        cpu.setState({ rax });
-        past();
+        cpu.setState({ rax, rip: exit.rip + BigInt(exit.instructionLength) });
         return this.afterHypercall(cpu, v);
       }
       case "exception": {
@@ -484,7 +483,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   /** After a hypercall: the domain may have shut down, the vCPU gone down, yielded or blocked. */
   private *afterHypercallSteps(cpu: X86Cpu, v: VCpu): Generator<StepLabel, Handled | undefined, void> {
     const gone = v.down || v.domain.shutdownReason !== undefined;
-    if (!gone) return yield* this.reschedule(cpu, v, { what: `d${v.domain.domid}v${v.vcpuId} yields the pCPU`, yields: true });
+    if (!gone) return yield* this.reschedule(cpu, v, this.yieldLabel(v));
     yield { what: `d${v.domain.domid}v${v.vcpuId} leaves the pCPU${v.down ? " (down)" : ""}` };
     this.save(cpu, v);
     if (!v.down) this.sched.enqueue(v);
@@ -502,6 +501,15 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private readonly yielded = new Set<VCpu>();
+
+  /** The step of a vCPU giving its pCPU up after a hypercall (made once per vCPU: walkers spin through it). */
+  private yieldLabel(v: VCpu): StepLabel {
+    let label = this.yieldLabels.get(v);
+    if (!label) this.yieldLabels.set(v, (label = { what: `d${v.domain.domid}v${v.vcpuId} yields the pCPU`, yields: true }));
+    return label;
+  }
+
+  private readonly yieldLabels = new Map<VCpu, StepLabel>();
 
   /** A domain shut down: its vCPUs leave the pCPUs; when every domain has, the run ends. */
   private domainShutdown(cpu: X86Cpu, d: Domain, reason: number): Handled {

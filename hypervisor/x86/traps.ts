@@ -45,17 +45,17 @@ export function* spuriousPageFault(c: Cpu, va: bigint, errorCode: number, cr3Mfn
   const pcpu = hv.pcpus[c.cpu]!;
   yield L_IRQ_OFF;
   pcpu.irqEnabled = false;
-  hv.timeline?.emit({ kind: "irq-off", cpu: c.cpu });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "irq-off", cpu: c.cpu });
   hv.sanitizer.beginWalk(c.cpu, va);
   const root = hv.frames.lookup(cr3Mfn);
   if (root) hv.sanitizer.read(c.cpu, root, "L4");
-  hv.timeline?.emit({ kind: "walk-begin", cpu: c.cpu, va });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "walk-begin", cpu: c.cpu, va });
   const verdict = yield* pageFaultType(c, va, errorCode, cr3Mfn);
   yield L_IRQ_ON;
   hv.sanitizer.endWalk(c.cpu);
-  hv.timeline?.emit({ kind: "walk-end", cpu: c.cpu, verdict });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "walk-end", cpu: c.cpu, verdict });
   pcpu.irqEnabled = true;
-  hv.timeline?.emit({ kind: "irq-on", cpu: c.cpu });
+  if (hv.timeline?.on) hv.timeline.emit({ kind: "irq-on", cpu: c.cpu });
   return verdict;
 }
 

@@ -83,7 +83,6 @@ interface Pending {
 
 type RedoItem = { cpu: number; budget: number; expect: number; split?: boolean } | { pending: Pending } | { hv: number };
 
-const NO_EVENTS: MachineEvent[] = [];
 const NO_CPUS: ReadonlySet<number> = new Set<number>();
 
 /** Instructions `continue` runs at most before it gives up and reports (a guard against an endless loop in a guest). */
@@ -249,6 +248,11 @@ export class Engine {
    * instruction there with breakpoints off.
    */
   private runPiece(cpu: number, budget: number, honourBreakpoints: boolean, decisionEnd = true): Piece {
+    // Without breakpoints (every explored run) there is nothing to step over: no PC to read.
+    if (!this.breakpoints.length) {
+      if (this.resumeAt.size) this.resumeAt.delete(cpu);
+      return this.runOnce(cpu, budget, decisionEnd);
+    }
     const pc = this.platform.pc(cpu);
     const skip = !honourBreakpoints || this.resumeAt.get(cpu) === pc;
     this.resumeAt.delete(cpu);
@@ -480,7 +484,7 @@ export class Engine {
       if ((this.watchpoints.size || this.steps < this.preciseUntil) && honour) piece = 1;
       if (limit !== undefined && BigInt(piece) > limit - this.steps) piece = Number(limit - this.steps);
       const logged = this.taken.length;
-      const resumeFrom = this.resumeAt.get(p.cpu);
+      const resumeFrom = this.resumeAt.size ? this.resumeAt.get(p.cpu) : undefined;
       const r = this.runPiece(p.cpu, piece, honour, piece >= p.left && !p.split);
       if (this.stopOnEvents && honour && piece > 1 && this.platform.eventsPending()) {
         // A stale entry was used somewhere in this call: go back to before
@@ -519,7 +523,12 @@ export class Engine {
 
   /** What stops the engine after a piece: events, a watchpoint, a breakpoint, the end. */
   private afterPiece(cpu: number, r: Piece, honour: boolean): StopReason | undefined {
-    const events = this.platform.eventsPending() ? this.platform.takeEvents() : NO_EVENTS;
+    if (!this.platform.eventsPending()) {
+      // The common case, at every decision: what follows with no events.
+      if (r.stop === "end") return this.endStop();
+      return this.afterQuietPiece(cpu, r, honour);
+    }
+    const events = this.platform.takeEvents();
     if (events.length) this.events.push(...events);
     // A sanitizer violation ends the run (status 4) unless --keep-going counts them.
     const violation = events.find((e) => e.kind === "violation");
@@ -536,7 +545,12 @@ export class Engine {
     const stopForEvents = events.length && honour && this.stopOnEvents;
     if (r.stop === "end" && !stopForEvents) return this.endStop();
     if (stopForEvents) return { kind: "violation", cpu: events[0]!.cpu, messages: events.map((v) => v.message) };
-    if (honour) {
+    return this.afterQuietPiece(cpu, r, honour);
+  }
+
+  /** After a piece that reported nothing: a watchpoint hit, a breakpoint. */
+  private afterQuietPiece(cpu: number, r: Piece, honour: boolean): StopReason | undefined {
+    if (honour && this.watchpoints.size) {
       const w = this.watchHit(cpu);
       if (w) return w;
     }
