@@ -41,25 +41,29 @@ export function* hypercall(c: Cpu, nr: bigint, args: readonly bigint[]): Routine
 
 /** A hypercall's result: an errno or a count, a bigint where it may be wider than a double holds (memory_op's start_extent). */
 function* dispatch(c: Cpu, nr: bigint, a: readonly bigint[], inMulticall: boolean): Routine<number | bigint> {
-  const [a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n] = a;
-  switch (nr) {
-    case BigInt(HYPERVISOR.mmu_update):
+  const a0 = a[0] ?? 0n;
+  const a1 = a[1] ?? 0n;
+  const a2 = a[2] ?? 0n;
+  const a3 = a[3] ?? 0n;
+  // The number as a double (no bigint made per case); any number past the table is none of them.
+  switch (nr < 64n ? Number(nr) : -1) {
+    case HYPERVISOR.mmu_update:
       return yield* doMmuUpdate(c, a0, u32(a1), a2, u32(a3));
-    case BigInt(HYPERVISOR.mmuext_op):
+    case HYPERVISOR.mmuext_op:
       return yield* doMmuextOp(c, a0, u32(a1), a2, u32(a3));
-    case BigInt(HYPERVISOR.update_va_mapping):
+    case HYPERVISOR.update_va_mapping:
       return yield* doUpdateVaMapping(c, a0, a1, a2);
-    case BigInt(HYPERVISOR.memory_op):
+    case HYPERVISOR.memory_op:
       return yield* doMemoryOp(c, a0, a1);
-    case BigInt(HYPERVISOR.multicall):
+    case HYPERVISOR.multicall:
       return yield* doMulticall(c, a0, u32(a1), inMulticall);
-    case BigInt(HYPERVISOR.console_io):
+    case HYPERVISOR.console_io:
       return yield* doConsoleIo(c, u32(a0), u32(a1), a2);
-    case BigInt(HYPERVISOR.vcpu_op):
+    case HYPERVISOR.vcpu_op:
       return yield* doVcpuOp(c, u32(a0), u32(a1), a2);
-    case BigInt(HYPERVISOR.sched_op):
+    case HYPERVISOR.sched_op:
       return yield* doSchedOp(c, u32(a0), a1);
-    case BigInt(HYPERVISOR.xen_version):
+    case HYPERVISOR.xen_version:
       return u32(a0) === XENVER_version ? (XEN_VERSION.major << 16) | XEN_VERSION.minor : -ENOSYS;
     default:
       return -ENOSYS;
