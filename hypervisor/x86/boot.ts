@@ -36,12 +36,20 @@ export class DomainConsoles {
   }
 }
 
+/** An image's ELF, read once per image (`shootdown explore` boots the same image for every run; nothing changes a read ELF). */
+const elfs = new WeakMap<Uint8Array, ReturnType<typeof readElf>>();
+function elfOf(image: Uint8Array): ReturnType<typeof readElf> {
+  let elf = elfs.get(image);
+  if (!elf) elfs.set(image, (elf = readElf(image)));
+  return elf;
+}
+
 /** Builds the machine, the hypervisor and its domains; throws LoadError when the image is not a PV kernel that fits. */
 export function bootPvPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}): X86Platform {
   const hv = options.hv!;
   let plan: LoadPlan;
   try {
-    plan = { elf: readElf(image), segments: [] };
+    plan = { elf: elfOf(image), segments: [] };
   } catch (e) {
     if (e instanceof ElfError) throw new LoadError(e.message);
     throw e;

@@ -96,9 +96,16 @@ function build(o: PvBuildOptions, memory: MachineMemory, callbacks: HvCallbacks 
   const pages = new Map<number, Uint8Array>();
   for (const page of [...recorder.pages].sort((a, b) => a - b)) {
     const bytes = memory.read(BigInt(page) * BigInt(PAGE_SIZE), PAGE_SIZE);
-    if (bytes.some((b) => b !== 0)) pages.set(page, bytes);
+    if (!allZero(bytes)) pages.set(page, bytes);
   }
   return { hv, pages };
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  if (bytes.byteOffset % 4 || bytes.length % 4) return bytes.every((b) => b === 0);
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }
 
 /**
@@ -117,7 +124,12 @@ function noCallbacksWhileBuilding(host: HvCallbacks | undefined): HvCallbacks {
   return out as HvCallbacks;
 }
 
-/** Machine memory that notes which pages are written through it. */
+/**
+ * Machine memory that notes which pages are written through it. Zeroing
+ * notes nothing: a run's memory starts all zeros, so a page only ever
+ * zeroed has nothing to restore (and one written, then zeroed, is found
+ * zero when the build is kept).
+ */
 class PageRecorder implements MachineMemory {
   readonly pages = new Set<number>();
 
@@ -142,7 +154,6 @@ class PageRecorder implements MachineMemory {
   }
 
   zero(pa: bigint, length: number): void {
-    this.note(pa, length);
     this.memory.zero(pa, length);
   }
 
