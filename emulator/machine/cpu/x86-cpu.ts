@@ -446,6 +446,7 @@ export class X86Cpu {
 
   /** Registers to reset values, TLBs empty, counters zero. */
   reset(): void {
+    this.stoppedSeen = undefined;
     this.hw.cpuReset(this.index);
   }
 
@@ -507,6 +508,7 @@ export class X86Cpu {
   run(budget: number | bigint): X86Exit {
     const n = BigInt(budget);
     if (n < 1n || n >= TWO_64) throw new ShootdownError("the instruction budget must be a positive integer");
+    this.stoppedSeen = undefined;
     const reason = this.hw.x86Run(this.index, n);
     const v = this.view();
     const L = this.layout;
@@ -643,10 +645,16 @@ export class X86Cpu {
     return this.view().getBigUint64(this.layout.X86_INSTRUCTIONS, true);
   }
 
-  /** Has the CPU stopped for good (progress.stopped, read alone)? */
+  /**
+   * Has the CPU stopped for good (progress.stopped, read alone)? Asked for
+   * every CPU at every decision, so kept from the last read: only a run (the
+   * interpreter stops a CPU, x86Run) or a reset changes it, and both forget it.
+   */
   get stopped(): boolean {
-    return this.view().getUint32(this.layout.X86_STOPPED, true) !== 0;
+    return (this.stoppedSeen ??= this.view().getUint32(this.layout.X86_STOPPED, true) !== 0);
   }
+
+  private stoppedSeen: boolean | undefined;
 
   /**
    * Instructions left in the STI / MOV SS interrupt shadow (1 right after
