@@ -36,13 +36,23 @@ export function interruptDeliverable(p: Pcpu): boolean {
  * Runs `routine` on pCPU p, taking a pending IPI between any two of its steps
  * while p's interrupts are enabled: `handler` (the interrupt's own steps) runs
  * first, then the routine goes on where it was, as an interrupt handler
- * nests in whatever code it interrupted.
+ * nests in whatever code it interrupted. When the routine ends, `then` may
+ * name the routine that follows on the same pCPU (a hypercall's return
+ * leading into the schedule), which runs the same way.
  */
-export function* withInterrupts<R>(p: Pcpu, routine: Generator<StepLabel, R, void>, handler: () => Routine<void>): Generator<StepLabel, R, void> {
+export function* withInterrupts<R>(
+  p: Pcpu, routine: Generator<StepLabel, R, void>, handler: () => Routine<void>,
+  then?: (result: R) => Generator<StepLabel, R, void> | undefined,
+): Generator<StepLabel, R, void> {
   for (;;) {
     while (interruptDeliverable(p)) yield* handler();
     const n = routine.next();
-    if (n.done) return n.value;
-    yield n.value;
+    if (!n.done) {
+      yield n.value;
+      continue;
+    }
+    const next = then?.(n.value);
+    if (!next) return n.value;
+    routine = next;
   }
 }

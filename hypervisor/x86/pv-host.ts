@@ -214,16 +214,12 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
    * while interrupts are enabled, and when it ends by starting another
    * routine (a hypercall that yields the pCPU) that one runs on.
    */
-  private *onPcpu(cpu: X86Cpu, routine: Continuation): Continuation {
-    const pcpu = this.hv.pcpus[cpu.index]!;
-    for (;;) {
-      const h = yield* withInterrupts(pcpu, routine, () => this.takeIpi(cpu));
-      if (h?.kind !== "continue") {
-        if (this.platform.timeline.on && this.sched.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
-        return h;
-      }
-      routine = h.routine;
-    }
+  private onPcpu(cpu: X86Cpu, routine: Continuation): Continuation {
+    return withInterrupts(this.hv.pcpus[cpu.index]!, routine, () => this.takeIpi(cpu), (h) => {
+      if (h?.kind === "continue") return h.routine;
+      if (this.platform.timeline.on && this.sched.pcpus[cpu.index]!.current && h?.kind !== "end") this.platform.timeline.emit({ kind: "vmentry", cpu: cpu.index });
+      return undefined;
+    });
   }
 
   /** A flush IPI taken on a pCPU (invalidate_interrupt). */
