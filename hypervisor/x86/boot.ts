@@ -36,11 +36,17 @@ export class DomainConsoles {
   }
 }
 
-/** An image's ELF, read once per image (`shootdown explore` boots the same image for every run; nothing changes a read ELF). */
-const elfs = new WeakMap<Uint8Array, ReturnType<typeof readElf>>();
+/**
+ * An image's ELF, read once per image (`shootdown explore` boots the same
+ * image for every run; nothing changes a read ELF), and again if the image's
+ * bytes changed since.
+ */
+const elfs = new WeakMap<Uint8Array, { bytes: Uint8Array; elf: ReturnType<typeof readElf> }>();
 function elfOf(image: Uint8Array): ReturnType<typeof readElf> {
-  let elf = elfs.get(image);
-  if (!elf) elfs.set(image, (elf = readElf(image)));
+  const kept = elfs.get(image);
+  if (kept && Buffer.compare(kept.bytes, image) === 0) return kept.elf;
+  const elf = readElf(image);
+  elfs.set(image, { bytes: image.slice(), elf });
   return elf;
 }
 

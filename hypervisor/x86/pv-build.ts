@@ -49,8 +49,11 @@ interface Built {
   pages: Map<number, Uint8Array>;
 }
 
-/** Builds kept per image, by the rest of the options; a few per image. */
-const builds = new WeakMap<Uint8Array, Map<string, Built>>();
+/**
+ * Builds kept per image (the bytes it had then: a caller may change an
+ * image in place between runs), by the rest of the options; a few per image.
+ */
+const builds = new WeakMap<Uint8Array, { bytes: Uint8Array; byOptions: Map<string, Built> }>();
 const KEPT_PER_IMAGE = 4;
 
 /**
@@ -70,8 +73,9 @@ export function builtPvDomains(o: PvBuildOptions, memory: MachineMemory, wiring:
 function keptBuild(o: PvBuildOptions, memory: MachineMemory, callbacks: HvCallbacks | undefined): Built {
   const { image, ...rest } = o;
   const key = JSON.stringify(rest, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-  let byOptions = builds.get(image);
-  if (!byOptions) builds.set(image, (byOptions = new Map()));
+  let kept = builds.get(image);
+  if (!kept || Buffer.compare(kept.bytes, image) !== 0) builds.set(image, (kept = { bytes: image.slice(), byOptions: new Map() }));
+  const byOptions = kept.byOptions;
   let built = byOptions.get(key);
   if (!built) {
     built = build(o, memory, callbacks);

@@ -34,6 +34,26 @@ describe("the PV build kept for many runs", () => {
     expect(first.read(0n, MEM).some((b) => b !== 0)).toBe(true);
   });
 
+  it("is built again when the image's bytes changed in place since", () => {
+    const image = new Uint8Array(kernel);
+    const o = { ...options("workload=churn image-changed"), image };
+    const before = new ArrayMemory(0n, MEM);
+    builtPvDomains(o, before, {}, 1n);
+    // The last byte of the first loaded segment's file data.
+    const v = new DataView(image.buffer, image.byteOffset);
+    const phoff = Number(v.getBigUint64(0x20, true));
+    const phentsize = v.getUint16(0x36, true);
+    let at = -1;
+    for (let i = 0; at < 0; i++) {
+      const ph = phoff + i * phentsize;
+      if (v.getUint32(ph, true) === 1 && v.getBigUint64(ph + 32, true) > 0n) at = Number(v.getBigUint64(ph + 8, true) + v.getBigUint64(ph + 32, true)) - 1;
+    }
+    image[at] ^= 0xff;
+    const after = new ArrayMemory(0n, MEM);
+    builtPvDomains(o, after, {}, 1n);
+    expect(Buffer.compare(before.read(0n, MEM), after.read(0n, MEM))).not.toBe(0);
+  });
+
   it("is the same build for every seed; the seed chooses the frames handed out after", () => {
     const o = options("workload=churn seeds");
     const a = builtPvDomains(o, new ArrayMemory(0n, MEM), {}, 1n);
