@@ -48,7 +48,7 @@ describe("the PV build kept for many runs", () => {
       const ph = phoff + i * phentsize;
       if (v.getUint32(ph, true) === 1 && v.getBigUint64(ph + 32, true) > 0n) at = Number(v.getBigUint64(ph + 8, true) + v.getBigUint64(ph + 32, true)) - 1;
     }
-    image[at] ^= 0xff;
+    image[at] = image[at]! ^ 0xff;
     const after = new ArrayMemory(0n, MEM);
     builtPvDomains(o, after, {}, 1n);
     expect(Buffer.compare(before.read(0n, MEM), after.read(0n, MEM))).not.toBe(0);
