@@ -110,7 +110,11 @@ export class Engine {
   private pieceSplits = new Set<number>();
   private consoleSeen = 0;
   private consoleAt = 0;
-  private steps = 0n;
+  /**
+   * Instructions retired over all CPUs, as a double (exact to 2^53, far
+   * beyond any run): a bigint would be a new object at every piece.
+   */
+  private steps = 0;
   /** Continuation steps taken (a number: a bigint would be a new object at every step). */
   private hvSteps = 0;
   private decisionCount = 0;
@@ -128,7 +132,7 @@ export class Engine {
    */
   private redo: RedoItem[] = [];
   /** Run one instruction per decision piece until this step, while looking for the instruction that used a stale entry. */
-  private preciseUntil = 0n;
+  private preciseUntil = 0;
   /** What the last continuation step did (the debugger's `step` says it). */
   private lastStep: StepLabel | undefined;
   /** Each CPU's continuation's last announced step (a wait is only no progress when announced twice in a row). */
@@ -178,12 +182,12 @@ export class Engine {
     this.scheduler = this.makeScheduler();
     this.pending = undefined;
     this.redo = [];
-    this.preciseUntil = 0n;
+    this.preciseUntil = 0;
     this.taken = [];
     this.takenStops = [];
     this.pieceSplits = new Set();
     this.consoleAt = 0;
-    this.steps = 0n;
+    this.steps = 0;
     this.hvSteps = 0;
     this.decisionCount = 0;
     this.extraWork = 0;
@@ -197,7 +201,7 @@ export class Engine {
   }
 
   get instructionsSoFar(): bigint {
-    return this.steps;
+    return BigInt(this.steps);
   }
 
   get hypervisorSteps(): bigint {
@@ -280,7 +284,7 @@ export class Engine {
     const timeline = this.platform.timeline;
     timeline.step = this.decisionCount;
     const { retired, exit } = this.platform.run(cpu, budget);
-    this.steps += BigInt(retired);
+    this.steps += retired;
     if (timeline.on && retired) timeline.emit({ kind: "guest", cpu, retired });
     const counts = this.exitCounts[cpu]!;
     counts[exit.reason] = (counts[exit.reason] ?? 0) + 1;
@@ -406,7 +410,7 @@ export class Engine {
     const live = this.live();
     if (!live.length) return void this.finish(this.platform.noneLive());
     const max = this.options.maxSteps;
-    if (max !== undefined && this.steps >= max) return void this.finish({ kind: "step-limit", steps: this.steps });
+    if (max !== undefined && this.steps >= Number(max)) return void this.finish({ kind: "step-limit", steps: BigInt(this.steps) });
     if (this.allIdle(live)) return void this.finish(this.platform.deadlock([...live]));
     try {
       const d = this.scheduler.next(live, this.waiting());
@@ -420,7 +424,7 @@ export class Engine {
         return { hv: d.cpu };
       }
       let budget = d.budget;
-      if (max !== undefined && BigInt(budget) > max - this.steps) budget = Number(max - this.steps);
+      if (max !== undefined && budget > Number(max) - this.steps) budget = Number(max) - this.steps;
       return "expect" in d ? { cpu: d.cpu, left: budget, retired: 0, expect: d.expect as number } : { cpu: d.cpu, left: budget, retired: 0 };
     } catch (e) {
       if (!(e instanceof ReplayDiverged)) throw e;
@@ -463,7 +467,7 @@ export class Engine {
    */
   resume(until?: bigint, chunk?: bigint): StopReason {
     const honour = until === undefined;
-    const limit = until ?? (chunk === undefined ? undefined : this.steps + chunk);
+    const limit = until !== undefined ? Number(until) : chunk === undefined ? undefined : this.steps + Number(chunk);
     if (chunk === undefined) this.interruptRequested = false;
     for (;;) {
       if (this.ended) return this.endStop();
@@ -482,7 +486,7 @@ export class Engine {
       const p = this.pending;
       let piece = p.left;
       if ((this.watchpoints.size || this.steps < this.preciseUntil) && honour) piece = 1;
-      if (limit !== undefined && BigInt(piece) > limit - this.steps) piece = Number(limit - this.steps);
+      if (limit !== undefined && piece > limit - this.steps) piece = limit - this.steps;
       const logged = this.taken.length;
       const resumeFrom = this.resumeAt.size ? this.resumeAt.get(p.cpu) : undefined;
       const r = this.runPiece(p.cpu, piece, honour, piece >= p.left && !p.split);
@@ -492,7 +496,7 @@ export class Engine {
         // very instruction that used it.
         this.rewind(logged);
         if (resumeFrom !== undefined) this.resumeAt.set(p.cpu, resumeFrom);
-        this.preciseUntil = this.steps + BigInt(r.retired);
+        this.preciseUntil = this.steps + r.retired;
         continue;
       }
       p.left -= r.retired;
@@ -541,7 +545,7 @@ export class Engine {
       this.finish({ kind: "violation", cpu: violation.cpu, message: violation.message, step });
       if (!(honour && this.stopOnEvents)) return this.endStop();
     }
-    if (events.length) this.preciseUntil = 0n;
+    if (events.length) this.preciseUntil = 0;
     const stopForEvents = events.length && honour && this.stopOnEvents;
     if (r.stop === "end" && !stopForEvents) return this.endStop();
     if (stopForEvents) return { kind: "violation", cpu: events[0]!.cpu, messages: events.map((v) => v.message) };
@@ -764,7 +768,7 @@ export class Engine {
     this.taken = [];
     this.takenStops = [];
     this.pieceSplits = new Set();
-    this.steps = 0n;
+    this.steps = 0;
     this.hvSteps = 0;
     this.decisionCount = 0;
     this.ended = undefined;
@@ -790,7 +794,7 @@ export class Engine {
     const tail = this.taken.slice(calls).map((step, i) => ({ step, stop: this.takenStops[calls + i]!, split: this.pieceSplits.has(calls + i) }));
     const pending = this.pending;
     this.rewind(calls);
-    this.preciseUntil = 0n;
+    this.preciseUntil = 0;
     this.idleCpus = new Set();
     this.announcedSteps = [];
     this.yieldingCpus = new Set();
@@ -807,7 +811,7 @@ export class Engine {
 
   /** Runs, or goes back and runs, until `target` instructions over all CPUs (or the run ends). */
   goto(target: bigint): StopReason {
-    if (target < this.steps) this.travelBack(target);
+    if (Number(target) < this.steps) this.travelBack(target);
     const stop = this.resume(target);
     if (stop.kind !== "end") this.current = this.lastStopCpu;
     return stop;

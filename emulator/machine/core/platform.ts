@@ -18,8 +18,10 @@ export interface EngineCpu<E extends { reason: string }> {
   readonly index: number;
   run(budget: number): E;
   readonly progress: { instructions: bigint; cycles: bigint };
-  /** progress.instructions read alone (the run loop reads it around every run call). */
+  /** progress.instructions read alone. */
   readonly instructions: bigint;
+  /** The same as a double, exact to 2^53: the run loop reads it around every run call. */
+  readonly instructionCount: number;
   counters(): Counters;
   setBreakpoints(addresses: readonly bigint[]): void;
 }
@@ -175,9 +177,9 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   run(i: number, budget: number): { retired: number; exit: E } {
     if (this.parked.has(i)) return { retired: 0, exit: { reason: "parked" } as unknown as E };
     const cpu = this.cpus[i]!;
-    const before = cpu.instructions;
+    const before = cpu.instructionCount;
     const exit = cpu.run(budget);
-    return { retired: Number(cpu.instructions - before), exit };
+    return { retired: cpu.instructionCount - before, exit };
   }
 
   breakpointPc(exit: { reason: string }): bigint | undefined {

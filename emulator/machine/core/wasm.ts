@@ -141,6 +141,24 @@ export function constant(hw: HwExports, name: string): number {
 const AT_ZERO = () => 0;
 
 /**
+ * An instruction budget as the module's run exports take it (a u64), or a
+ * ShootdownError for anything but an integer from 1 to 2^64 - 1. The small
+ * budgets a scheduler asks for at every decision are made once.
+ */
+export function budgetArg(budget: number | bigint): bigint {
+  if (typeof budget === "number") {
+    if (!Number.isSafeInteger(budget) || budget < 1) throw new ShootdownError("the instruction budget must be a positive integer");
+    if (budget < SMALL_BUDGETS) return (smallBudgets[budget] ??= BigInt(budget));
+    return BigInt(budget);
+  }
+  if (budget < 1n || budget >= 1n << 64n) throw new ShootdownError("the instruction budget must be a positive integer");
+  return budget;
+}
+
+const SMALL_BUDGETS = 1 << 16;
+const smallBudgets: bigint[] = [];
+
+/**
  * A view of [offset(), offset() + size) of the module's memory (all of it by
  * default): `cached` while
  * it is still good, a new one once memory.grow has detached its buffer (its

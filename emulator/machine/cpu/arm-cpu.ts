@@ -5,7 +5,7 @@
 // instructions, and its counters.
 
 import { ShootdownError } from "../core/errors.ts";
-import { currentView, type HwExports } from "../core/wasm.ts";
+import { budgetArg, currentView, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 import { lookThroughCpu } from "./look-through.ts";
@@ -464,9 +464,7 @@ export class ArmCpu {
 
   /** Runs up to `budget` instructions (at least 1), until an exit. */
   run(budget: number | bigint): ArmExit {
-    if (typeof budget !== "bigint" && !Number.isSafeInteger(budget)) throw new ShootdownError("the instruction budget must be a positive integer");
-    const n = BigInt(budget);
-    if (n < 1n || n >= 1n << 64n) throw new ShootdownError("the instruction budget must be a positive integer");
+    const n = budgetArg(budget);
     const reason = this.hw.a64Run(this.index, n);
     const v = this.view();
     const L = this.layout;
@@ -526,6 +524,13 @@ export class ArmCpu {
   /** Instructions retired so far (progress without the rest, for the run loop). */
   get instructions(): bigint {
     return this.view().getBigUint64(this.layout.A64_INSTRUCTIONS, true);
+  }
+
+  /** The same as a double, exact to 2^53 (a run's pieces count with it, making no bigint). */
+  get instructionCount(): number {
+    const v = this.view();
+    const at = this.layout.A64_INSTRUCTIONS;
+    return v.getUint32(at, true) + v.getUint32(at + 4, true) * 0x1_0000_0000;
   }
 
   /** Is the CPU on and not stopped (progress read alone)? */

@@ -4,7 +4,7 @@
 // TLBs, the instructions that invalidate them, and its counters.
 
 import { ShootdownError } from "../core/errors.ts";
-import { currentView, type HwExports } from "../core/wasm.ts";
+import { budgetArg, currentView, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 import { lookThroughCpu } from "./look-through.ts";
@@ -506,8 +506,7 @@ export class X86Cpu {
 
   /** Runs up to `budget` instructions (at least 1), until an exit. */
   run(budget: number | bigint): X86Exit {
-    const n = BigInt(budget);
-    if (n < 1n || n >= TWO_64) throw new ShootdownError("the instruction budget must be a positive integer");
+    const n = budgetArg(budget);
     this.stoppedSeen = undefined;
     const reason = this.hw.x86Run(this.index, n);
     const v = this.view();
@@ -643,6 +642,13 @@ export class X86Cpu {
   /** Instructions retired so far (progress without the rest, for the run loop). */
   get instructions(): bigint {
     return this.view().getBigUint64(this.layout.X86_INSTRUCTIONS, true);
+  }
+
+  /** The same as a double, exact to 2^53 (a run's pieces count with it, making no bigint). */
+  get instructionCount(): number {
+    const v = this.view();
+    const at = this.layout.X86_INSTRUCTIONS;
+    return v.getUint32(at, true) + v.getUint32(at + 4, true) * 0x1_0000_0000;
   }
 
   /**
