@@ -12,6 +12,7 @@ import { X86Platform, x86Machine, type PlatformOptions } from "../../emulator/ma
 import { NO_DISASSEMBLER } from "../../emulator/machine/core/disassembler.ts";
 import type { RecordedOptions } from "../../emulator/machine/core/schedule-file.ts";
 import { PvHost } from "./pv-host.ts";
+import { perImage, type PerImage } from "./pv-build.ts";
 
 /** Console lines of several domains, each prefixed "[dN] " (one domain: as it writes them). */
 export class DomainConsoles {
@@ -36,26 +37,15 @@ export class DomainConsoles {
   }
 }
 
-/**
- * An image's ELF, read once per image (`shootdown explore` boots the same
- * image for every run; nothing changes a read ELF), and again if the image's
- * bytes changed since.
- */
-const elfs = new WeakMap<Uint8Array, { bytes: Uint8Array; elf: ReturnType<typeof readElf> }>();
-function elfOf(image: Uint8Array): ReturnType<typeof readElf> {
-  const kept = elfs.get(image);
-  if (kept && Buffer.compare(kept.bytes, image) === 0) return kept.elf;
-  const elf = readElf(image);
-  elfs.set(image, { bytes: image.slice(), elf });
-  return elf;
-}
+/** Each image's ELF, read once (`shootdown explore` boots the same image for every run; nothing changes a read ELF). */
+const elfs: PerImage<ReturnType<typeof readElf>> = new WeakMap();
 
 /** Builds the machine, the hypervisor and its domains; throws LoadError when the image is not a PV kernel that fits. */
 export function bootPvPlatform(image: Uint8Array, options: RecordedOptions, console: (byte: number) => void, p: PlatformOptions = {}): X86Platform {
   const hv = options.hv!;
   let plan: LoadPlan;
   try {
-    plan = { elf: elfOf(image), segments: [] };
+    plan = { elf: perImage(elfs, image, () => readElf(image)), segments: [] };
   } catch (e) {
     if (e instanceof ElfError) throw new LoadError(e.message);
     throw e;

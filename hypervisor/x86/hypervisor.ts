@@ -100,7 +100,7 @@ export interface Cpu {
 }
 
 /** What ties a hypervisor to the machine around it (the constructor's options of that kind; copyFor takes them anew). */
-export type HvWiring = Pick<HypervisorOptions, "memory" | "callbacks" | "timeline" | "step" | "pageLockCheck">;
+export type HvWiring = Pick<HypervisorOptions, "memory" | "callbacks" | "timeline" | "step">;
 
 export class Hypervisor {
   /** The machine memory (wire: set by the constructor and by copyFor, as are callbacks, timeline, sanitizer and locks). */
@@ -155,18 +155,18 @@ export class Hypervisor {
     this.pcpus = makePcpus(o.nrPcpus);
     this.lastFlushPath = new Array(o.nrPcpus).fill("none");
     this.engineDriven = o.engineDriven ?? false;
-    this.wire(o);
+    this.wire(o, o.pageLockCheck ?? false);
     this.xenArea = buildXenArea(this);
   }
 
   /** Ties the hypervisor to a machine: its memory, callbacks and timeline, and sanitizers that report through them. */
-  private wire(o: HvWiring): void {
+  private wire(o: HvWiring, pageLockCheck: boolean): void {
     this.mem = o.memory;
     this.callbacks = o.callbacks ?? {};
     this.timeline = o.timeline;
     const step = o.step ?? (() => 0);
     this.sanitizer = new Sanitizer(step, (cpu) => this.lastFlushPath[cpu] ?? "none", (v) => this.callbacks.violation?.(v));
-    this.locks = new LockSanitizer(this.nrPcpus, o.pageLockCheck ?? false, step, (v) => this.callbacks.lockViolation?.(v));
+    this.locks = new LockSanitizer(this.nrPcpus, pageLockCheck, step, (v) => this.callbacks.lockViolation?.(v));
   }
 
   /**
@@ -182,7 +182,7 @@ export class Hypervisor {
     const replace = new Map<object, unknown>([[this.mem, w.memory], [this.callbacks, w.callbacks ?? {}], [this.sanitizer, undefined], [this.locks, undefined]]);
     if (this.timeline) replace.set(this.timeline, w.timeline);
     const hv = deepCopy(this, replace);
-    hv.wire(w);
+    hv.wire(w, this.locks.pageLockCheck);
     return hv;
   }
 

@@ -49,12 +49,21 @@ interface Built {
   pages: Map<number, Uint8Array>;
 }
 
-/**
- * Builds kept per image (the bytes it had then: a caller may change an
- * image in place between runs), by the rest of the options; a few per image.
- */
-const builds = new WeakMap<Uint8Array, { bytes: Uint8Array; byOptions: Map<string, Built> }>();
+/** Builds kept per image, by the rest of the options; a few per image. */
+const builds: PerImage<Map<string, Built>> = new WeakMap();
 const KEPT_PER_IMAGE = 4;
+
+/** What is kept for an image, with the bytes it had then: a caller may change an image in place between runs. */
+export type PerImage<T> = WeakMap<Uint8Array, { bytes: Uint8Array; value: T }>;
+
+/** `kept`'s value for the image, made by `make` the first time and again whenever the image's bytes changed since. */
+export function perImage<T>(kept: PerImage<T>, image: Uint8Array, make: () => T): T {
+  const k = kept.get(image);
+  if (k && Buffer.compare(k.bytes, image) === 0) return k.value;
+  const value = make();
+  kept.set(image, { bytes: image.slice(), value });
+  return value;
+}
 
 /**
  * The hypervisor with its domains built, for a run with `seed` on a machine
@@ -73,9 +82,7 @@ export function builtPvDomains(o: PvBuildOptions, memory: MachineMemory, wiring:
 function keptBuild(o: PvBuildOptions, memory: MachineMemory, callbacks: HvCallbacks | undefined): Built {
   const { image, ...rest } = o;
   const key = JSON.stringify(rest, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-  let kept = builds.get(image);
-  if (!kept || Buffer.compare(kept.bytes, image) !== 0) builds.set(image, (kept = { bytes: image.slice(), byOptions: new Map() }));
-  const byOptions = kept.byOptions;
+  const byOptions = perImage(builds, image, () => new Map<string, Built>());
   let built = byOptions.get(key);
   if (!built) {
     built = build(o, memory, callbacks);

@@ -4,12 +4,11 @@
 // physical address. Accesses bypass every TLB and cache, like a debugger's.
 
 import { ShootdownError } from "./errors.ts";
-import { currentView, type HwExports } from "./wasm.ts";
+import { TWO_64, currentView, type HwExports } from "./wasm.ts";
 import type { Layout } from "./layout.ts";
 import type { RamRange } from "./options.ts";
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
-const TWO_64 = 1n << 64n;
 
 const RAM_ERRORS: Record<number, string> = {
   1: "base and size must be non-zero multiples of 4 KiB",

@@ -140,6 +140,9 @@ export function constant(hw: HwExports, name: string): number {
 /** The start of the module's memory, for views of all of it (made once, not at every call). */
 const AT_ZERO = () => 0;
 
+/** 2^64: one past the largest u64 the module takes. */
+export const TWO_64 = 1n << 64n;
+
 /**
  * An instruction budget as the module's run exports take it (a u64), or a
  * ShootdownError for anything but an integer from 1 to 2^64 - 1. The small
@@ -151,7 +154,7 @@ export function budgetArg(budget: number | bigint): bigint {
     if (budget < SMALL_BUDGETS) return (smallBudgets[budget] ??= BigInt(budget));
     return BigInt(budget);
   }
-  if (budget < 1n || budget >= 1n << 64n) throw new ShootdownError("the instruction budget must be a positive integer");
+  if (budget < 1n || budget >= TWO_64) throw new ShootdownError("the instruction budget must be a positive integer");
   return budget;
 }
 

@@ -4,7 +4,7 @@
 // TLBs, the instructions that invalidate them, and its counters.
 
 import { ShootdownError } from "../core/errors.ts";
-import { budgetArg, currentView, type HwExports } from "../core/wasm.ts";
+import { TWO_64, budgetArg, currentView, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 import { lookThroughCpu } from "./look-through.ts";
@@ -237,8 +237,6 @@ export function accessKind(access: Access): number {
   else if (access.priv !== "kernel") throw new ShootdownError(`unknown privilege '${String(access.priv)}' (user, kernel or implicit)`);
   return kind;
 }
-
-const TWO_64 = 1n << 64n;
 
 function u64(name: string, v: bigint): bigint {
   if (typeof v !== "bigint" || v < 0n || v >= TWO_64) throw new ShootdownError(`${name} must be a 64-bit unsigned bigint`);
