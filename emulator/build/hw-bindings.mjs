@@ -204,6 +204,18 @@ ${names(numberConstants)}
 ] as const;
 export type LayoutName = (typeof LAYOUT_NAMES)[number];
 
+/**
+ * The memory map as one object literal, each constant read by \`value\`. V8
+ * keeps an object made this way in fast mode, so that code reading
+ * \`layout.X86_RIP\` loads a field; one given its hundreds of names one at a
+ * time becomes a dictionary, and every such read a generic lookup.
+ */
+export function layoutLiteral(value: (name: LayoutName) => number): Readonly<Record<LayoutName, number>> {
+  return {
+${numberConstants.map((c) => `    ${c.name}: value("${c.name}"),`).join("\n")}
+  };
+}
+
 /** The 64-bit constants. */
 export const LAYOUT_U64_NAMES = [
 ${names(bigintConstants)}

@@ -4,7 +4,7 @@
 // defines it once; nothing here repeats an offset or a name as a literal).
 
 import { constant, moduleOf } from "./wasm.ts";
-import { LAYOUT_NAMES, type LayoutName, type HwExports } from "../../generated/hw-exports.ts";
+import { layoutLiteral, type LayoutName, type HwExports } from "../../generated/hw-exports.ts";
 
 export type { LayoutName };
 /**
@@ -22,8 +22,8 @@ export function layoutOf(hw: HwExports): Layout {
   const module = moduleOf(hw);
   const known = module && cached.get(module);
   if (known) return known;
-  const out: Partial<Record<LayoutName, number>> = {};
-  for (const name of LAYOUT_NAMES) out[name] = constant(hw, name);
-  if (module) cached.set(module, out as Layout);
-  return out as Layout;
+  // One literal (generated with the names): V8 keeps it in fast mode, and the run loop reads it at every exit.
+  const out = layoutLiteral((name) => constant(hw, name));
+  if (module) cached.set(module, out);
+  return out;
 }
