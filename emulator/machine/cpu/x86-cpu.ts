@@ -127,7 +127,8 @@ export type X86Counters = Counters;
 /** General-purpose registers, in register-number order. */
 export const GPR_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const;
 export type GprName = (typeof GPR_NAMES)[number];
-const GPR_INDEX = Object.fromEntries(GPR_NAMES.map((name, i) => [name, i])) as Record<GprName, number>;
+/** Each register's index, as a Map: one keyed read of an object by sixteen names is a megamorphic lookup. */
+const GPR_INDEX = new Map<string, number>(GPR_NAMES.map((name, i) => [name, i]));
 
 /** The execution state of an x86-64 CPU (the interpreter's registers). */
 export interface X86State extends Record<GprName, bigint> {
@@ -197,7 +198,6 @@ const STATE_U64: [U64Field, keyof Layout][] = [
   ["lstar", "X86_LSTAR"], ["cstar", "X86_CSTAR"], ["fmask", "X86_FMASK"], ["apicBase", "X86_APIC_BASE"],
 ];
 
-const GPR_SLOT = new Map<string, number>(GPR_NAMES.map((name, i) => [name, i]));
 const STATE_U64_OFFSET = new Map<string, keyof Layout>(STATE_U64);
 
 /** A small field of setState's: undefined, or an integer from 0 to max. */
@@ -479,7 +479,7 @@ export class X86Cpu {
     const v = this.view();
     // The fields given, not every field there is: a VM exit's handler sets one or two (RIP, RAX) thousands of times a run.
     for (const name in state) {
-      const gpr = GPR_SLOT.get(name);
+      const gpr = GPR_INDEX.get(name);
       const off = gpr === undefined ? STATE_U64_OFFSET.get(name) : undefined;
       if (gpr === undefined && off === undefined) continue;
       const value = state[name as GprName | U64Field];
@@ -626,14 +626,19 @@ export class X86Cpu {
 
   /** One general-purpose register, read alone (state reads them all and works out the flags). */
   gpr(name: GprName): bigint {
-    return this.view().getBigUint64(this.layout.X86_GPR + 8 * GPR_INDEX[name], true);
+    return this.gprAt(GPR_INDEX.get(name)!);
+  }
+
+  /** General-purpose register i (0 RAX … 15 R15, GPR_NAMES' order). */
+  private gprAt(i: number): bigint {
+    return this.view().getBigUint64(this.layout.X86_GPR + 8 * i, true);
   }
 
   /** RIP and the general-purpose registers, each read from the CPU block when asked: an exit's decoding needs one or two. */
   private readonly registersInBlock: GuestRegisters = (() => {
     const out = {} as GuestRegisters;
     Object.defineProperty(out, "rip", { get: () => this.rip });
-    for (const name of GPR_NAMES) Object.defineProperty(out, name, { get: () => this.gpr(name) });
+    GPR_NAMES.forEach((name, i) => Object.defineProperty(out, name, { get: () => this.gprAt(i) }));
     return out;
   })();
 
