@@ -9,6 +9,12 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 export interface MachineMemory {
   read64(pa: bigint): bigint;
+  /**
+   * The low 32 bits of the u64 at pa, with pa an exact machine address as a
+   * number: a table scan reads each entry's flags this way, making no
+   * bigint per entry.
+   */
+  read64Low(pa: number): number;
   write64(pa: bigint, value: bigint): void;
   read(pa: bigint, length: number): Uint8Array;
   write(pa: bigint, bytes: Uint8Array): void;
@@ -49,6 +55,10 @@ export class ArrayMemory implements MachineMemory {
 
   read64(pa: bigint): bigint {
     return this.view.getBigUint64(this.offset(pa, 8), true);
+  }
+
+  read64Low(pa: number): number {
+    return this.view.getUint32(this.offset(BigInt(pa), 8), true);
   }
 
   write64(pa: bigint, value: bigint): void {

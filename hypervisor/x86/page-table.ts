@@ -20,7 +20,7 @@
 import type { Domain } from "../common/domain.ts";
 import { EBUSY, EINVAL, EPERM } from "../common/errno.ts";
 import { PGT, PGT_COUNT_MAX, type PageInfo } from "../common/frame-table.ts";
-import { maddr } from "../common/memory.ts";
+import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
 import type { Cpu } from "./hypervisor.ts";
 import { getPageFromMfn, getPageOwnerAndReference, putPage, putPageAndType } from "./page-ref.ts";
@@ -34,6 +34,7 @@ import {
   pteFlags,
   pteMfn,
   ROOT_PAGETABLE_FIRST_XEN_SLOT,
+  _PAGE_PRESENT,
   _PAGE_RW,
 } from "./pte.ts";
 
@@ -73,11 +74,13 @@ function* nextPresentEntry(c: Cpu, page: PageInfo, level: Level, from: number, d
   // The entries cannot change (above), so the step's weight may be counted before it is announced.
   let reads = 0;
   let found: FoundEntry | undefined;
+  // Each entry's present bit from its low half (a number): a bigint is made only for the entry found.
+  const table = page.mfn * PAGE_SIZE;
+  const mem = c.hv.mem;
   for (let i = from; i >= 0 && i < L1_PAGETABLE_ENTRIES && !found; i += dir) {
     if (!isGuestSlot(level, i)) continue;
     reads++;
-    const e = c.hv.mem.read64(maddr(page.mfn, i * 8));
-    if (isPresent(e)) found = { index: i, e };
+    if (mem.read64Low(table + i * 8) & _PAGE_PRESENT) found = { index: i, e: mem.read64(maddr(page.mfn, i * 8)) };
   }
   // Only slots validation skips were left: nothing to read, so no step.
   if (!reads) return undefined;

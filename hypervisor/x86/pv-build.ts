@@ -150,6 +150,10 @@ class PageRecorder implements MachineMemory {
     return this.memory.read64(pa);
   }
 
+  read64Low(pa: number): number {
+    return this.memory.read64Low(pa);
+  }
+
   read(pa: bigint, length: number): Uint8Array {
     return this.memory.read(pa, length);
   }

@@ -76,6 +76,10 @@ export class Memory {
     if (pa < 0n || pa >= TWO_64) return undefined;
     const p = Number(pa);
     if (p >= this.rangeBase && p + len <= this.rangeEnd) return this.rangeHost + (p - this.rangeBase);
+    return this.hostOutsideRange(pa, len);
+  }
+
+  private hostOutsideRange(pa: bigint, len: number): number | undefined {
     const h = this.hw.ramHost(pa, len);
     if (h < 0n) return undefined;
     this.rememberRangeOf(pa);
@@ -105,6 +109,12 @@ export class Memory {
 
   read64(pa: bigint): bigint {
     return this.view().getBigUint64(this.hostOrThrow(pa, 8), true);
+  }
+
+  read64Low(pa: number): number {
+    // The range of the last lookup, with no bigint made; any other address goes the long way.
+    const h = pa >= this.rangeBase && pa + 8 <= this.rangeEnd ? this.rangeHost + (pa - this.rangeBase) : this.hostOrThrow(BigInt(pa), 8);
+    return this.view().getUint32(h, true);
   }
 
   write64(pa: bigint, value: bigint): void {

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+//
+// Machine memory as the hypervisor reads it: read64Low (a table scan's
+// present bits, with no bigint per entry) must be the low half of what
+// read64 reads, at any address of either RAM range, for both memories the
+// hypervisor runs on, and must refuse what read64 refuses.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { Machine } from "../../../emulator/machine/core/machine.ts";
+import { ArrayMemory, type MachineMemory } from "../../../hypervisor/common/memory.ts";
+
+const MiB = 1n << 20n;
+const machine = new Machine({ maxPhysAddr: 46, ram: [{ base: 0n, size: 4n * MiB }, { base: 0x1_0000_0000n, size: 2n * MiB }] });
+afterAll(() => machine.release());
+
+const memories: [string, MachineMemory, bigint[]][] = [
+  ["the machine's memory", machine.memory, [0n, 0x1000n, 4n * MiB - 8n, 0x1_0000_0000n, 0x1_0000_0000n + 2n * MiB - 8n]],
+  ["ArrayMemory", new ArrayMemory(0x10_0000n, 0x4000), [0x10_0000n, 0x10_2ff8n, 0x10_3ff8n]],
+];
+
+describe.each(memories)("read64Low on %s", (_, mem, addresses) => {
+  it("is the low 32 bits of read64, wherever the last access was", () => {
+    const values = [0x8000_0000_0000_0001n, 0x1234_5678_9abc_def0n, 0xffff_ffff_ffff_fffen, 1n];
+    addresses.forEach((pa, i) => mem.write64(pa, values[i % values.length]!));
+    // Back and forth between the ranges, so that a remembered range is both used and left.
+    for (const pa of [...addresses, ...[...addresses].reverse()]) {
+      expect(mem.read64Low(Number(pa))).toBe(Number(mem.read64(pa) & 0xffff_ffffn));
+    }
+  });
+
+  it("refuses an address that is not RAM, as read64 does", () => {
+    const outside = addresses.at(-1)! + 8n;
+    expect(() => mem.read64(outside)).toThrow();
+    expect(() => mem.read64Low(Number(outside))).toThrow();
+  });
+});
