@@ -46,7 +46,7 @@
 // enabled, and by a pCPU in guest mode or parked at its next decision
 // (Platform.interrupt), as a VM exit for an external interrupt.
 
-import { InvvpidType, type X86Cpu, type X86Exit, type X86Registers, type X86State } from "../../emulator/machine/cpu/x86-cpu.ts";
+import { GPR, InvvpidType, type X86Cpu, type X86Exit, type X86Registers, type X86State } from "../../emulator/machine/cpu/x86-cpu.ts";
 import type { X86GuestExit, X86Event } from "../../emulator/machine/cpu/x86-guest.ts";
 import type { Continuation, ExitHandler, Handled, StepLabel } from "../../emulator/machine/core/exits.ts";
 import type { Routine } from "../common/routine.ts";
@@ -388,18 +388,18 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   // ── VM exits ───────────────────────────────────────────────────────────────
 
   private *vmexit(cpu: X86Cpu, v: VCpu, exit: X86GuestExit): Generator<StepLabel, Handled | undefined, void> {
-    const past = () => cpu.setState({ rip: exit.rip + BigInt(exit.instructionLength) });
+    const past = () => cpu.setRipRax(exit.rip + BigInt(exit.instructionLength));
     const gp = () => cpu.inject({ vector: X86_GP, errorCode: 0 });
     switch (exit.reason) {
       case "vmcall": {
-        const nr = cpu.gpr("rax");
-        const args = [cpu.gpr("rdi"), cpu.gpr("rsi"), cpu.gpr("rdx"), cpu.gpr("r10"), cpu.gpr("r8")];
+        const nr = cpu.gprAt(GPR.rax);
+        const args = [cpu.gprAt(GPR.rdi), cpu.gprAt(GPR.rsi), cpu.gprAt(GPR.rdx), cpu.gprAt(GPR.r10), cpu.gprAt(GPR.r8)];
         if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "hypercall", cpu: cpu.index, name: HYPERCALL_NAMES[Number(nr)] ?? `#${nr}` });
         const rax = yield* this.hv.hypercall(v.domain, v, nr, args);
         this.log.push({ cpu: cpu.index, domid: v.domain.domid, vcpuId: v.vcpuId, nr, args, result: rax });
         // The last HYPERCALL_LOG are kept, the older ones dropped HYPERCALL_LOG at a time (a shift per hypercall moved the whole log).
         if (this.log.length >= 2 * HYPERCALL_LOG) this.log.splice(0, HYPERCALL_LOG);
-        cpu.setState({ rax, rip: exit.rip + BigInt(exit.instructionLength) });
+        cpu.setRipRax(exit.rip + BigInt(exit.instructionLength), rax);
         return this.afterHypercall(cpu, v);
       }
       case "exception": {

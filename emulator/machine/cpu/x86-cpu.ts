@@ -129,6 +129,10 @@ export const GPR_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"
 export type GprName = (typeof GPR_NAMES)[number];
 /** Each register's index, as a Map: one keyed read of an object by sixteen names is a megamorphic lookup. */
 const GPR_INDEX = new Map<string, number>(GPR_NAMES.map((name, i) => [name, i]));
+/** The same as constants, for gprAt (GPR.rdi): a hypercall's handler reads its arguments this way. */
+export const GPR = {
+  rax: 0, rcx: 1, rdx: 2, rbx: 3, rsp: 4, rbp: 5, rsi: 6, rdi: 7, r8: 8, r9: 9, r10: 10, r11: 11, r12: 12, r13: 13, r14: 14, r15: 15,
+} as const satisfies Record<GprName, number>;
 
 /** The execution state of an x86-64 CPU (the interpreter's registers). */
 export interface X86State extends Record<GprName, bigint> {
@@ -629,9 +633,24 @@ export class X86Cpu {
     return this.gprAt(GPR_INDEX.get(name)!);
   }
 
-  /** General-purpose register i (0 RAX … 15 R15, GPR_NAMES' order). */
-  private gprAt(i: number): bigint {
+  /** General-purpose register i (GPR.rax … GPR.r15). */
+  gprAt(i: number): bigint {
+    if (!(Number.isInteger(i) && i >= 0 && i < 16)) throw new ShootdownError(`there is no general-purpose register ${i}`);
     return this.view().getBigUint64(this.layout.X86_GPR + 8 * i, true);
+  }
+
+  /**
+   * RIP, and RAX when given, as a handled VM exit leaves them (past the
+   * instruction; a hypercall's result): setState({ rip, rax }) without its
+   * walk over the fields it is given, which a hypervisor run takes at
+   * almost every exit.
+   */
+  setRipRax(rip: bigint, rax?: bigint): void {
+    const L = this.layout;
+    const v = this.view();
+    v.setBigUint64(L.X86_RIP, u64("rip", rip), true);
+    if (rax !== undefined) v.setBigUint64(L.X86_GPR + 8 * GPR.rax, u64("rax", rax), true);
+    this.hw.x86RegistersChanged(this.index);
   }
 
   /** RIP and the general-purpose registers, each read from the CPU block when asked: an exit's decoding needs one or two. */

@@ -327,7 +327,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private *vmexit(cpu: X86Cpu, a: HvmVcpu, exit: X86GuestExit): Continuation {
-    const past = () => cpu.setState({ rip: exit.rip + BigInt(exit.instructionLength) });
+    const past = () => cpu.setRipRax(exit.rip + BigInt(exit.instructionLength));
     switch (exit.reason) {
       case "msr": {
         yield { what: `${exit.write ? "WRMSR" : "RDMSR"} 0x${exit.msr.toString(16)} from ${a.name}` };
