@@ -513,6 +513,8 @@ export class X86Cpu {
     const reason = this.hw.x86Run(this.index, n);
     const v = this.view();
     const L = this.layout;
+    // What the engine asks of every CPU at the next decision, read while the view is at hand.
+    this.stoppedSeen = v.getUint32(L.X86_STOPPED, true) !== 0;
     const rip = v.getBigUint64(L.X86_EXIT_RIP, true);
     switch (reason) {
       case L.EXIT_BUDGET: return { reason: "budget" };
