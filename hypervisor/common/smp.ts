@@ -40,77 +40,19 @@ export function interruptDeliverable(p: Pcpu): boolean {
  * name the routine that follows on the same pCPU (a hypercall's return
  * leading into the schedule), which runs the same way.
  */
-export function withInterrupts<R>(
+export function* withInterrupts<R>(
   p: Pcpu, routine: Generator<StepLabel, R, void>, handler: () => Routine<void>,
   then?: (result: R) => Generator<StepLabel, R, void> | undefined,
 ): Generator<StepLabel, R, void> {
-  return new OnPcpu(p, routine, handler, then);
-}
-
-/**
- * withInterrupts' routine, written out as an iterator rather than a
- * generator: every step of every routine on a pCPU passes through it, and a
- * generator here would add a level of resumption to each (and a result
- * object: this one hands on the inner routine's). It behaves as the
- * generator would: before each step of the routine, the pending IPIs
- * deliverable then are taken, each handler to its end.
- */
-class OnPcpu<R> implements Generator<StepLabel, R, void> {
-  /** The interrupt handler being run, if one is. */
-  private irq: Routine<void> | undefined;
-  private finished = false;
-
-  constructor(
-    private readonly p: Pcpu,
-    private routine: Generator<StepLabel, R, void>,
-    private readonly handler: () => Routine<void>,
-    private readonly then: ((result: R) => Generator<StepLabel, R, void> | undefined) | undefined,
-  ) {}
-
-  next(): IteratorResult<StepLabel, R> {
-    if (this.finished) return { value: undefined as R, done: true };
-    try {
-      for (;;) {
-        if (this.irq) {
-          const n = this.irq.next();
-          if (!n.done) return n;
-          this.irq = undefined;
-        }
-        if (interruptDeliverable(this.p)) {
-          this.irq = this.handler();
-          continue;
-        }
-        const n = this.routine.next();
-        if (!n.done) return n;
-        const next = this.then?.(n.value);
-        if (!next) {
-          this.finished = true;
-          return n;
-        }
-        this.routine = next;
-      }
-    } catch (e) {
-      this.finished = true;
-      throw e;
+  for (;;) {
+    while (interruptDeliverable(p)) yield* handler();
+    const n = routine.next();
+    if (!n.done) {
+      yield n.value;
+      continue;
     }
-  }
-
-  /** Ends it early, as a generator's return() does: the routine (and a handler under way) end too. */
-  return(value: R): IteratorResult<StepLabel, R> {
-    if (!this.finished) {
-      this.finished = true;
-      this.irq?.return();
-      this.routine.return(value);
-    }
-    return { value, done: true };
-  }
-
-  throw(e: unknown): IteratorResult<StepLabel, R> {
-    this.finished = true;
-    throw e;
-  }
-
-  [Symbol.iterator](): Generator<StepLabel, R, void> {
-    return this;
+    const next = then?.(n.value);
+    if (!next) return n.value;
+    routine = next;
   }
 }
