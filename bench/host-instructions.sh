@@ -21,9 +21,9 @@
 
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cli=${1:-$here/dist/cli.js}
-[ $# -gt 0 ] && shift
-[ "${1:-}" = "--" ] && shift
+cli=$here/dist/cli.js
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then cli=$1; shift; fi
+if [ "${1:-}" = "--" ]; then shift; fi
 args=("$@")
 if [ ${#args[@]} -eq 0 ]; then
   args=("$here/guest/x86_64/pv/kernel.elf" --hv --cpus 4 --nested -- workload=spurious-race)

@@ -74,9 +74,12 @@ export class Memory {
   /** Host offset of [pa, pa+len), or undefined when it is not all in one RAM range. */
   private host(pa: bigint, len: number): number | undefined {
     if (pa < 0n || pa >= TWO_64) return undefined;
-    const p = Number(pa);
-    if (p >= this.rangeBase && p + len <= this.rangeEnd) return this.rangeHost + (p - this.rangeBase);
-    return this.hostOutsideRange(pa, len);
+    return this.inLastRange(Number(pa), len) ?? this.hostOutsideRange(pa, len);
+  }
+
+  /** Host offset of [p, p+len) when it lies in the last lookup's range (p a number: no bigint made). */
+  private inLastRange(p: number, len: number): number | undefined {
+    return p >= this.rangeBase && p + len <= this.rangeEnd ? this.rangeHost + (p - this.rangeBase) : undefined;
   }
 
   private hostOutsideRange(pa: bigint, len: number): number | undefined {
@@ -112,8 +115,7 @@ export class Memory {
   }
 
   read64Low(pa: number): number {
-    // The range of the last lookup, with no bigint made; any other address goes the long way.
-    const h = pa >= this.rangeBase && pa + 8 <= this.rangeEnd ? this.rangeHost + (pa - this.rangeBase) : this.hostOrThrow(BigInt(pa), 8);
+    const h = this.inLastRange(pa, 8) ?? this.hostOrThrow(BigInt(pa), 8);
     return this.view().getUint32(h, true);
   }
 
