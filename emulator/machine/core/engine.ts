@@ -25,6 +25,7 @@
 // machine and makes the logged decisions again. The same image, options and
 // commands therefore always reach the same states.
 
+import { CpuSet, type CpuSetView } from "./cpu-set.ts";
 import { ShootdownError } from "./errors.ts";
 import { RoundRobin, RandomInterleaving, PriorityChangePoints, Replay, ReplayDiverged, type Scheduler, type Step, type PackedStep } from "./scheduler.ts";
 import { scheduleDescription, type RecordedOptions } from "./schedule-file.ts";
@@ -83,7 +84,7 @@ interface Pending {
 
 type RedoItem = { cpu: number; budget: number; expect: number; split?: boolean } | { pending: Pending } | { hv: number };
 
-const NO_CPUS: ReadonlySet<number> = new Set<number>();
+const NO_CPUS: CpuSetView = new CpuSet();
 
 /** Instructions `continue` runs at most before it gives up and reports (a guard against an endless loop in a guest). */
 export const CONTINUE_LIMIT = 50_000_000n;
@@ -119,9 +120,9 @@ export class Engine {
   private hvSteps = 0;
   private decisionCount = 0;
   private ended: RunEnd | undefined;
-  private idleCpus = new Set<number>();
+  private idleCpus = new CpuSet();
   /** waiting()'s answer, one set for the whole run. */
-  private readonly waitingCpus = new Set<number>();
+  private readonly waitingCpus = new CpuSet();
   private lastStopCpu = 0;
   private exitCounts: Record<string, number>[] = [];
   private events: MachineEvent[] = [];
@@ -138,7 +139,7 @@ export class Engine {
   /** Each CPU's continuation's last announced step (a wait is only no progress when announced twice in a row). */
   private announcedSteps: (StepLabel | undefined)[] = [];
   /** CPUs whose guest yielded since another CPU last made progress (StepLabel.yields). */
-  private yieldingCpus = new Set<number>();
+  private yieldingCpus = new CpuSet();
   /** Stop at events (the debugger); a run only collects them. */
   stopOnEvents = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -192,9 +193,9 @@ export class Engine {
     this.decisionCount = 0;
     this.extraWork = 0;
     this.ended = undefined;
-    this.idleCpus = new Set();
+    this.idleCpus = new CpuSet();
     this.announcedSteps = [];
-    this.yieldingCpus = new Set();
+    this.yieldingCpus = new CpuSet();
     this.events = [];
     this.resumeAt.clear();
     for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
@@ -438,8 +439,7 @@ export class Engine {
    * another CPU moves).
    */
   private progressBy(c: number): void {
-    // Set.clear makes a new table even for an empty set: this runs at every decision.
-    if (this.idleCpus.size) this.idleCpus.clear();
+    this.idleCpus.clear();
     if (!this.yieldingCpus.size) return;
     const mine = this.yieldingCpus.has(c);
     this.yieldingCpus.clear();
@@ -451,12 +451,13 @@ export class Engine {
    * have no interrupt to take, and those whose guest yielded since (the
    * scheduler may pass them over).
    */
-  private waiting(): ReadonlySet<number> {
+  private waiting(): CpuSetView {
     if (!this.idleCpus.size && !this.yieldingCpus.size) return NO_CPUS;
     const out = this.waitingCpus;
-    if (out.size) out.clear();
-    for (const c of this.idleCpus) if (!this.platform.interrupt(c)) out.add(c);
-    for (const c of this.yieldingCpus) if (!this.platform.interrupt(c)) out.add(c);
+    out.clear();
+    for (let c = 0; c < this.platform.cpuCount; c++) {
+      if ((this.idleCpus.has(c) || this.yieldingCpus.has(c)) && !this.platform.interrupt(c)) out.add(c);
+    }
     return out;
   }
 
@@ -795,9 +796,9 @@ export class Engine {
     const pending = this.pending;
     this.rewind(calls);
     this.preciseUntil = 0;
-    this.idleCpus = new Set();
+    this.idleCpus = new CpuSet();
     this.announcedSteps = [];
-    this.yieldingCpus = new Set();
+    this.yieldingCpus = new CpuSet();
     this.resumeAt.clear();
     this.pending = undefined;
     const again: RedoItem[] = [];

@@ -26,6 +26,7 @@
 // anyway; PCT passes them over, since under strict priorities a waiting CPU
 // would otherwise be chosen again and again.
 
+import type { CpuSetView } from "./cpu-set.ts";
 import { ShootdownError } from "./errors.ts";
 
 export interface Decision {
@@ -41,7 +42,7 @@ export interface Scheduler {
    * never empty; `waiting` holds the live CPUs that are known to be unable
    * to make progress now.
    */
-  next(live: readonly number[], waiting?: ReadonlySet<number>): Decision;
+  next(live: readonly number[], waiting?: CpuSetView): Decision;
   /**
    * The decision just made stood for `n` more steps than one (a step whose
    * label has a weight, exits.ts): time-driven schedulers (PCT) move on as
@@ -220,7 +221,7 @@ export class PriorityChangePoints implements Scheduler {
     return this.points.map((c) => c.k);
   }
 
-  next(live: readonly number[], waiting?: ReadonlySet<number>): Decision {
+  next(live: readonly number[], waiting?: CpuSetView): Decision {
     const at = this.time++;
     // The ready CPUs are the live ones that do not wait. The engine ends a
     // run whose live CPUs all wait; a caller that says so anyway gets all of
@@ -248,7 +249,7 @@ export class PriorityChangePoints implements Scheduler {
   }
 
   /** The ready CPU of the highest priority (the first of equals, in index order). */
-  private highest(cpus: readonly number[], skip: ReadonlySet<number> | undefined): number {
+  private highest(cpus: readonly number[], skip: CpuSetView | undefined): number {
     let best = -1;
     for (const c of cpus) {
       if (skip?.has(c)) continue;
@@ -258,7 +259,7 @@ export class PriorityChangePoints implements Scheduler {
   }
 
   /** A ready CPU drawn uniformly, as the ready list's element rng.below(its length). */
-  private pick(cpus: readonly number[], skip: ReadonlySet<number> | undefined): number {
+  private pick(cpus: readonly number[], skip: CpuSetView | undefined): number {
     if (!skip) return cpus[this.rng.below(cpus.length)]!;
     let n = 0;
     for (const c of cpus) if (!skip.has(c)) n++;
@@ -268,7 +269,7 @@ export class PriorityChangePoints implements Scheduler {
   }
 }
 
-function anyReady(live: readonly number[], waiting: ReadonlySet<number>): boolean {
+function anyReady(live: readonly number[], waiting: CpuSetView): boolean {
   for (const c of live) if (!waiting.has(c)) return true;
   return false;
 }
