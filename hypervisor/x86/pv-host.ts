@@ -65,7 +65,7 @@ import type { MachineEvent } from "../../emulator/machine/core/exits.ts";
 import { invalidateInterrupt } from "./flush.ts";
 import { spuriousPageFault } from "./traps.ts";
 import type { Domain, VCpu } from "../common/domain.ts";
-import { SHUTDOWN, HYPERCALL_NAMES } from "./public.ts";
+import { HYPERVISOR, SCHEDOP, SHUTDOWN, HYPERCALL_NAMES } from "./public.ts";
 import { frameInfo } from "./inspect.ts";
 import { resultName } from "../common/errno.ts";
 import { ShootdownError } from "../../emulator/machine/core/errors.ts";
@@ -140,6 +140,21 @@ interface Saved {
   shadow: number;
 }
 
+/** A routine whose first step was taken from it already (PvHost.handle): that step, then the rest. */
+function* startingWith(first: StepLabel, rest: Continuation): Continuation {
+  yield first;
+  return yield* rest;
+}
+
+/** Is this exit a SCHEDOP_yield hypercall (the guest gives its pCPU up)? */
+function isYield(cpu: X86Cpu, exit: X86GuestExit): boolean {
+  return exit.reason === "vmcall" && cpu.gprAt(GPR.rax) === BigInt(HYPERVISOR.sched_op) && cpu.gprAt(GPR.rdi) === BigInt(SCHEDOP.yield);
+}
+
+const DONE: Handled = { kind: "done" };
+const WORKED: Handled = { kind: "done", worked: true };
+const YIELDED: Handled = { kind: "done", worked: true, yields: true };
+
 /** A routine with no step of its own: run under withInterrupts, only the pending interrupts are taken. */
 function* noSteps(): Generator<StepLabel, void, void> {}
 
@@ -204,9 +219,25 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     this.exitCounts.set(what, (this.exitCounts.get(what) ?? 0) + 1);
   }
 
+  /**
+   * An exit's routine runs up to its first step at once, in the decision
+   * that made the exit: what comes before a routine's first yield touches
+   * nothing shared (README.md, "One step is one scheduler decision"). So an
+   * exit whose handling has no step at all (a SCHEDOP_yield with nothing
+   * else to run) is over when the guest's piece ends, and its CPU's next
+   * decision runs guest code again; otherwise the routine's first label is
+   * its first step, as before.
+   */
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     const h = this.exit(cpu, exit);
-    return h?.kind === "continue" ? { kind: "continue", routine: this.onPcpu(cpu, h.routine) } : h;
+    if (h?.kind !== "continue") return h;
+    const routine = this.onPcpu(cpu, h.routine);
+    const first = routine.next();
+    if (first.done) {
+      const r = first.value ?? DONE;
+      return r.kind === "done" ? (r.yields ? YIELDED : WORKED) : r;
+    }
+    return { ...h, routine: startingWith(first.value, routine) };
   }
 
   /**
@@ -284,7 +315,8 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     // As under --hvm, an exit that only carries a guest annotation is shootdown's instrument: the cost model does not price it.
     const annotation = exit.reason === "io" && isAnnotationPort(exit.port);
     if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason: annotation ? "annotation" : reason });
-    return { kind: "continue", routine: this.vmexit(cpu, v, exit) };
+    const routine = this.vmexit(cpu, v, exit);
+    return isYield(cpu, exit) ? { kind: "continue", routine, yields: true } : { kind: "continue", routine };
   }
 
   /** MMUEXT_NEW_BASEPTR or VCPUOP_initialise gave a vCPU a new L4: write_ptbase, as a MOV to CR3 (its non-global entries go). */
@@ -489,6 +521,9 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   private afterHypercall(cpu: X86Cpu, v: VCpu): Handled | undefined {
     const d = v.domain;
     if (d.shutdownReason !== undefined) return this.domainShutdown(cpu, d, d.shutdownReason);
+    // Xen's schedule() with nothing else runnable lets the vCPU go on: with
+    // an empty run queue a yield switches nothing and has no step.
+    if (!v.down && !v.blocked && this.sched.runq.length === 0 && this.yielded.delete(v)) return YIELDED;
     if (v.down || v.blocked || this.yielded.delete(v)) {
       v.blocked = false;
       return { kind: "continue", routine: this.afterHypercallSteps(cpu, v) };

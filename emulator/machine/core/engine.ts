@@ -140,6 +140,13 @@ export class Engine {
   private announcedSteps: (StepLabel | undefined)[] = [];
   /** CPUs whose guest yielded since another CPU last made progress (StepLabel.yields). */
   private yieldingCpus = new CpuSet();
+  /**
+   * CPUs whose last guest piece ended in a yield exit (Handled.yields), until
+   * they run guest code again: what they do meanwhile is no progress.
+   */
+  private yieldPath = new CpuSet();
+  /** The last guest piece's exit was carried out by hypervisor work with no step (Handled.worked). */
+  private exitWorked = false;
   /** Stop at events (the debugger); a run only collects them. */
   stopOnEvents = false;
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
@@ -196,6 +203,7 @@ export class Engine {
     this.idleCpus = new CpuSet();
     this.announcedSteps = [];
     this.yieldingCpus = new CpuSet();
+    this.yieldPath = new CpuSet();
     this.events = [];
     this.resumeAt.clear();
     for (const [pa, w] of this.watchpoints) w.value = this.watchValue(pa, w.length);
@@ -282,6 +290,8 @@ export class Engine {
    * breakpoints) runs as it does whole and a recorded schedule replays.
    */
   private runOnce(cpu: number, budget: number, decisionEnd = true): Piece {
+    this.yieldPath.delete(cpu);
+    this.exitWorked = false;
     const timeline = this.platform.timeline;
     timeline.step = this.decisionCount;
     const { retired, exit } = this.platform.run(cpu, budget);
@@ -359,9 +369,18 @@ export class Engine {
 
   /** Acts on a handler's answer. */
   private settle(cpu: number, h: Handled | undefined): Piece["stop"] {
-    if (!h || h.kind === "done") return "exit";
+    if (!h) return "exit";
+    if (h.kind === "done") {
+      if (h.worked) this.exitWorked = true;
+      if (h.yields) {
+        this.yieldPath.add(cpu);
+        this.yieldingCpus.add(cpu);
+      }
+      return "exit";
+    }
     if (h.kind === "continue") {
       this.continuations[cpu] = h.routine;
+      if (h.yields) this.yieldPath.add(cpu);
       return "exit";
     }
     this.finish(h.end);
@@ -436,9 +455,16 @@ export class Engine {
   /**
    * CPU c made progress: no CPU is idle any more, and the CPUs that yielded
    * to let another run may be chosen again (c's own yield stands until
-   * another CPU moves).
+   * another CPU moves). A CPU on its way to giving itself up (yieldPath)
+   * releases nobody: otherwise two CPUs spinning on yields would release
+   * each other at every turn, and the CPU they wait for would not run until
+   * a PCT change point.
    */
   private progressBy(c: number): void {
+    if (this.yieldPath.has(c)) {
+      this.idleCpus.delete(c);
+      return;
+    }
     this.idleCpus.clear();
     if (!this.yieldingCpus.size) return;
     const mine = this.yieldingCpus.has(c);
@@ -516,7 +542,7 @@ export class Engine {
             message: `replay diverged: decision ${this.decisionCount - 1}: CPU ${p.cpu} retired ${p.retired} instructions, the schedule says ${p.expect}` });
           return this.endStop();
         }
-        if (p.retired > 0) this.progressBy(p.cpu);
+        if (p.retired > 0 || this.exitWorked) this.progressBy(p.cpu);
         // A CPU whose exit started a continuation has work to do: its steps say whether they make progress.
         else if (this.continuations[p.cpu]) this.idleCpus.delete(p.cpu);
         else this.idleCpus.add(p.cpu);
@@ -799,6 +825,7 @@ export class Engine {
     this.idleCpus = new CpuSet();
     this.announcedSteps = [];
     this.yieldingCpus = new CpuSet();
+    this.yieldPath = new CpuSet();
     this.resumeAt.clear();
     this.pending = undefined;
     const again: RedoItem[] = [];

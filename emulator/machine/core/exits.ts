@@ -55,12 +55,25 @@ export type Continuation = Generator<StepLabel, Handled | undefined, void>;
 
 /** How a handler answered an exit. */
 export type Handled =
-  /** The exit is carried out; the CPU goes on with guest instructions. */
-  | { kind: "done" }
+  /**
+   * The exit is carried out; the CPU goes on with guest instructions.
+   * `worked`: the hypervisor did something for it (a routine ran to its end
+   * at the exit, with no step), which is progress as a step would be, even
+   * when the guest retired nothing before the exit. `yields`: that work was
+   * the guest giving its CPU up (a yield hypercall that found nothing else
+   * to run), as StepLabel.yields for an exit with no step.
+   */
+  | { kind: "done"; worked?: true; yields?: true }
   /** The run is over. */
   | { kind: "end"; end: RunEnd }
-  /** The exit goes on as a continuation, stepped by the engine. */
-  | { kind: "continue"; routine: Continuation };
+  /**
+   * The exit goes on as a continuation, stepped by the engine. `yields`: the
+   * exit is the guest giving its CPU up (a yield hypercall), so that neither
+   * the guest instructions that led to it nor its steps count as progress
+   * for the CPUs that yielded before: two CPUs spinning on yields must not
+   * release each other (Engine.progressBy).
+   */
+  | { kind: "continue"; routine: Continuation; yields?: true };
 
 export const DONE: Handled = { kind: "done" };
 
