@@ -13,7 +13,7 @@ import type { ExitHandler, Handled } from "../../emulator/machine/core/exits.ts"
 import { bootPlatform } from "../../emulator/run.ts";
 import type { X86Cpu, X86Exit } from "../../emulator/machine/cpu/x86-cpu.ts";
 import { join } from "node:path";
-import { image, ROOT, shootdown } from "../helpers/run.ts";
+import { image, ROOT, shootdown, tmpFile } from "../helpers/run.ts";
 
 const PV_KERNEL = join(ROOT, "guest", "x86_64", "pv", "kernel.elf");
 
@@ -49,7 +49,7 @@ describe("yields", () => {
     // A PV guest's SCHEDOP_yield exits before the VMCALL retires; a piece that
     // is only the VMCALL retires nothing, and its CPU must not count as idle.
     // Seeds 41 and 42 of this search ended as deadlocks when it did.
-    const r = shootdown("explore", PV_KERNEL, "--hv", "--cpus", "4", "--nested", "--no-force-ipi", "--all", "--runs", "60", "--seed", "20", "--jobs", "1", "--json", "--", "workload=spurious-race");
+    const r = shootdown("explore", PV_KERNEL, "--hv", "--cpus", "4", "--nested", "--no-force-ipi", "--all", "--runs", "60", "--seed", "20", "--jobs", "1", "--json", "--out-schedule", tmpFile("yield-race.json"), "--", "workload=spurious-race");
     // Status 1: some runs failed (explore's status), and every failure is the race's violation.
     expect(r.status).toBe(1);
     const summary = JSON.parse(r.stdout);
