@@ -17,6 +17,11 @@
 #   bench/host-instructions.sh                       # dist/cli.js, the race scenario
 #   bench/host-instructions.sh /tmp/old/dist/cli.js  # another build, same scenario
 #
+# The other build must be a checkout of its own (a git worktree with its
+# dist/ built): explore's workers load dist/cli.js of the package the CLI
+# sits in, so a CLI file copied into this checkout runs this checkout's
+# workers, and the two counts then compare the same code.
+#
 # Needs valgrind (apt-get install valgrind); about two minutes on two cores.
 
 set -euo pipefail
