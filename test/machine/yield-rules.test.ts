@@ -95,7 +95,7 @@ flag: .quad 0
       const e = engine(img, options({ cpus: 3, mode: "pct", pct: { depth: 1, horizon: 20_000 }, quantum: 100, seed }), hv);
       expect(e.runToEnd(), `seed ${seed}`).toMatchObject({ kind: "debug-exit", code: 0n });
       // About 60 of the counter's decisions, each followed by one turn of each spinner.
-      expect(e.decisionCount, `seed ${seed}`).toBeLessThan(1_000);
+      expect(e.decisions, `seed ${seed}`).toBeLessThan(1_000);
     }
   });
 });
