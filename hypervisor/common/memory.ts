@@ -10,11 +10,13 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT;
 export interface MachineMemory {
   read64(pa: bigint): bigint;
   /**
-   * The low 32 bits of the u64 at pa, with pa an exact machine address as a
-   * number: a table scan reads each entry's flags this way, making no
-   * bigint per entry.
+   * The 4 KiB frame at pa (a frame-aligned machine address as a number) as
+   * 1,024 u32 words in the host's byte order (little-endian, as wasm memory
+   * is; the emulator reads frames so elsewhere too): a table scan reads
+   * entry i's flags as words[2 * i], with no bigint and no call per entry.
+   * A live view: read it at once, before anything writes memory or grows it.
    */
-  read64Low(pa: number): number;
+  frameWords(pa: number): Uint32Array;
   write64(pa: bigint, value: bigint): void;
   read(pa: bigint, length: number): Uint8Array;
   write(pa: bigint, bytes: Uint8Array): void;
@@ -57,8 +59,8 @@ export class ArrayMemory implements MachineMemory {
     return this.view.getBigUint64(this.offset(pa, 8), true);
   }
 
-  read64Low(pa: number): number {
-    return this.view.getUint32(this.offset(BigInt(pa), 8), true);
+  frameWords(pa: number): Uint32Array {
+    return new Uint32Array(this.bytes.buffer, this.offset(BigInt(pa), PAGE_SIZE), PAGE_SIZE / 4);
   }
 
   write64(pa: bigint, value: bigint): void {

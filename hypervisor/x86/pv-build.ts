@@ -150,8 +150,8 @@ class PageRecorder implements MachineMemory {
     return this.memory.read64(pa);
   }
 
-  read64Low(pa: number): number {
-    return this.memory.read64Low(pa);
+  frameWords(pa: number): Uint32Array {
+    return this.memory.frameWords(pa);
   }
 
   read(pa: bigint, length: number): Uint8Array {

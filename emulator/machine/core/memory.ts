@@ -114,9 +114,10 @@ export class Memory {
     return this.view().getBigUint64(this.hostOrThrow(pa, 8), true);
   }
 
-  read64Low(pa: number): number {
-    const h = this.inLastRange(pa, 8) ?? this.hostOrThrow(BigInt(pa), 8);
-    return this.view().getUint32(h, true);
+  /** The 4 KiB frame at pa as 1,024 u32 words, a live view (MachineMemory.frameWords). */
+  frameWords(pa: number): Uint32Array {
+    const h = this.inLastRange(pa, 4096) ?? this.hostOrThrow(BigInt(pa), 4096);
+    return new Uint32Array(this.hw.memory.buffer, h, 1024);
   }
 
   write64(pa: bigint, value: bigint): void {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
-// Machine memory as the hypervisor reads it: read64Low (a table scan's
-// present bits, with no bigint per entry) must be the low half of what
-// read64 reads, at any address of either RAM range, for both memories the
-// hypervisor runs on, and must refuse what read64 refuses.
+// Machine memory as the hypervisor reads it: frameWords (a table scan's
+// present bits, with no bigint per entry) must hold the low half of what
+// read64 reads at every entry of a frame, in frames of either RAM range, for
+// both memories the hypervisor runs on, and must refuse what read64 refuses.
 
 import { afterAll, describe, expect, it } from "vitest";
 import { Machine } from "../../../emulator/machine/core/machine.ts";
@@ -18,19 +18,25 @@ const memories: [string, MachineMemory, bigint[]][] = [
   ["ArrayMemory", new ArrayMemory(0x10_0000n, 0x4000), [0x10_0000n, 0x10_2ff8n, 0x10_3ff8n]],
 ];
 
-describe.each(memories)("read64Low on %s", (_, mem, addresses) => {
-  it("is the low 32 bits of read64, wherever the last access was", () => {
+const frameOf = (pa: bigint) => pa & ~0xfffn;
+
+describe.each(memories)("frameWords on %s", (_, mem, addresses) => {
+  it("holds the low 32 bits of read64 at words[2i] for entry i, wherever the last access was", () => {
     const values = [0x8000_0000_0000_0001n, 0x1234_5678_9abc_def0n, 0xffff_ffff_ffff_fffen, 1n];
     addresses.forEach((pa, i) => mem.write64(pa, values[i % values.length]!));
     // Back and forth between the ranges, so that a remembered range is both used and left.
     for (const pa of [...addresses, ...[...addresses].reverse()]) {
-      expect(mem.read64Low(Number(pa))).toBe(Number(mem.read64(pa) & 0xffff_ffffn));
+      const words = mem.frameWords(Number(frameOf(pa)));
+      expect(words.length).toBe(1024);
+      const i = Number(pa - frameOf(pa)) / 8;
+      expect(words[2 * i]).toBe(Number(mem.read64(pa) & 0xffff_ffffn));
+      expect(words[2 * i + 1]).toBe(Number(mem.read64(pa) >> 32n));
     }
   });
 
-  it("refuses an address that is not RAM, as read64 does", () => {
-    const outside = addresses.at(-1)! + 8n;
+  it("refuses a frame that is not RAM, as read64 does", () => {
+    const outside = frameOf(addresses.at(-1)!) + 0x1000n;
     expect(() => mem.read64(outside)).toThrow();
-    expect(() => mem.read64Low(Number(outside))).toThrow();
+    expect(() => mem.frameWords(Number(outside))).toThrow();
   });
 });
