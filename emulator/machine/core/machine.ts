@@ -3,7 +3,7 @@
 // A Machine: one instance of the hardware module with its CPUs and memory.
 
 import { ShootdownError } from "./errors.ts";
-import { instantiate, release, type HwExports } from "./wasm.ts";
+import { instantiate, memoryMayHaveGrown, release, type HwExports } from "./wasm.ts";
 import { layoutOf, type Layout } from "./layout.ts";
 import { resolveOptions, STRUCT_ORDER, type MachineOptions, type ResolvedOptions } from "./options.ts";
 import { Memory } from "./memory.ts";
@@ -131,6 +131,7 @@ export class Machine<A extends Arch = "x86_64"> {
     cfg.setUint32(L.CFG_CHAOS_MEAN, o.chaos?.meanInterval ?? 0, true);
     cfg.setBigUint64(L.CFG_CHAOS_SEED, BigInt.asUintN(64, o.chaos?.seed ?? 0n), true);
     const status = this.hw.init();
+    memoryMayHaveGrown();
     if (status !== L.INIT_OK) throw new ShootdownError(`cannot build the machine: ${INIT_ERRORS[status] ?? `error ${status}`}`);
   }
 

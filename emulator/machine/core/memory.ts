@@ -4,7 +4,7 @@
 // physical address. Accesses bypass every TLB and cache, like a debugger's.
 
 import { ShootdownError } from "./errors.ts";
-import { TWO_64, currentView, type HwExports } from "./wasm.ts";
+import { TWO_64, ViewCache, memoryMayHaveGrown, type HwExports } from "./wasm.ts";
 import type { Layout } from "./layout.ts";
 import type { RamRange } from "./options.ts";
 
@@ -22,12 +22,15 @@ export class Memory {
   constructor(
     private readonly hw: HwExports,
     private readonly layout: Layout,
-  ) {}
+  ) {
+    this.viewCache = new ViewCache(hw);
+  }
 
   /** Adds zero-filled RAM at [base, base+size). */
   addRange(range: RamRange): void {
     this.forgetRange();
     const status = this.hw.ramAdd(range.base, range.size);
+    memoryMayHaveGrown();
     if (status !== 0) {
       throw new ShootdownError(
         `cannot add RAM at ${hex(range.base)} size ${hex(range.size)}: ${RAM_ERRORS[status] ?? `error ${status}`}`,
@@ -103,11 +106,11 @@ export class Memory {
     return h;
   }
 
-  private viewCache: DataView | undefined;
+  private readonly viewCache: ViewCache;
 
   /** A view of the module's memory, made again only when memory.grow replaced the buffer. */
   private view(): DataView {
-    return (this.viewCache = currentView(this.hw, this.viewCache));
+    return this.viewCache.get();
   }
 
   read64(pa: bigint): bigint {

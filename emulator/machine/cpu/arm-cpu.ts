@@ -5,7 +5,7 @@
 // instructions, and its counters.
 
 import { ShootdownError } from "../core/errors.ts";
-import { budgetArg, currentView, type HwExports } from "../core/wasm.ts";
+import { budgetArg, ViewCache, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 import { lookThroughCpu } from "./look-through.ts";
@@ -231,16 +231,17 @@ export class ArmCpu {
     private readonly hw: HwExports,
     private readonly layout: Layout,
     readonly index: number,
-  ) {}
-
-  /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
-  private blockView: DataView | undefined;
-
-  private view(): DataView {
-    return (this.blockView = currentView(this.hw, this.blockView, this.blockAt, this.layout.CPU_SIZE));
+  ) {
+    this.block = new ViewCache(hw, () => hw.cpuBlock(index), layout.CPU_SIZE);
   }
 
-  private readonly blockAt = () => this.hw.cpuBlock(this.index);
+  /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
+
+  private view(): DataView {
+    return this.block.get();
+  }
+
+  private readonly block: ViewCache;
 
   /** PC read straight from the CPU block. */
   get pc(): bigint {

@@ -4,7 +4,7 @@
 // TLBs, the instructions that invalidate them, and its counters.
 
 import { ShootdownError } from "../core/errors.ts";
-import { TWO_64, budgetArg, currentView, type HwExports } from "../core/wasm.ts";
+import { TWO_64, budgetArg, ViewCache, type HwExports } from "../core/wasm.ts";
 import type { Layout } from "../core/layout.ts";
 import { readCounters, type Counters } from "../core/counters.ts";
 import { lookThroughCpu } from "./look-through.ts";
@@ -252,16 +252,17 @@ export class X86Cpu {
     private readonly hw: HwExports,
     private readonly layout: Layout,
     readonly index: number,
-  ) {}
-
-  /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
-  private blockView: DataView | undefined;
-
-  private view(): DataView {
-    return (this.blockView = currentView(this.hw, this.blockView, this.blockAt, this.layout.CPU_SIZE));
+  ) {
+    this.block = new ViewCache(hw, () => hw.cpuBlock(index), layout.CPU_SIZE);
   }
 
-  private readonly blockAt = () => this.hw.cpuBlock(this.index);
+  /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
+
+  private view(): DataView {
+    return this.block.get();
+  }
+
+  private readonly block: ViewCache;
 
   /** A snapshot of the paging registers. */
   get registers(): X86Registers {
