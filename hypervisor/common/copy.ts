@@ -30,14 +30,21 @@ export class CopyError extends Error {
 
 /** A deep copy of `root`, with `replace`'s objects swapped in wherever they are reached. */
 export function deepCopy<T>(root: T, replace: CopyReplacements = new Map()): T {
-  const memo = new Map<object, unknown>(replace);
-  const copy = (v: unknown, where: string): unknown => {
+  // One lookup per object reached (a copy is made once per run): a
+  // replacement by undefined is kept as NONE, so that a miss is undefined.
+  const memo = new Map<object, unknown>();
+  for (const [k, v] of replace) memo.set(k, v === undefined ? NONE : v);
+  // Where the copy is, for error messages only: path segments pushed and
+  // popped, formatted when an error needs them.
+  const path: PathSegment[] = [];
+  const where = () => path.map((p) => (typeof p === "number" ? `[${p}]` : p)).join("");
+  const copy = (v: unknown): unknown => {
+    if (v === null || (typeof v !== "object" && typeof v !== "function")) return v;
+    const known = memo.get(v);
+    if (known !== undefined) return known === NONE ? undefined : known;
     if (typeof v === "function") {
-      if (memo.has(v)) return memo.get(v);
-      throw new CopyError(`cannot copy the function at ${where}: name it as a replacement or keep state out of closures`);
+      throw new CopyError(`cannot copy the function at ${where()}: name it as a replacement or keep state out of closures`);
     }
-    if (v === null || typeof v !== "object") return v;
-    if (memo.has(v)) return memo.get(v);
     if (COPY in v) {
       const out = (v as CopiesItself)[COPY](copyOf);
       memo.set(v, out);
@@ -56,14 +63,26 @@ export function deepCopy<T>(root: T, replace: CopyReplacements = new Map()): T {
       for (let i = 0; i < v.length; i++) {
         const x: unknown = v[i];
         if (x === undefined) continue;
-        out[i] = x === null || (typeof x !== "object" && typeof x !== "function") ? x : copy(x, `${where}[${i}]`);
+        if (x === null || (typeof x !== "object" && typeof x !== "function")) out[i] = x;
+        else {
+          path.push(i);
+          out[i] = copy(x);
+          path.pop();
+        }
       }
       return out;
     }
     if (v instanceof Map) {
       const out = new Map();
       memo.set(v, out);
-      for (const [k, x] of v) out.set(copy(k, `${where} key`), copy(x, `${where}.get(${String(k)})`));
+      for (const [k, x] of v) {
+        path.push(" key");
+        const key = copy(k);
+        path.pop();
+        path.push(`.get(${String(k)})`);
+        out.set(key, copy(x));
+        path.pop();
+      }
       return out;
     }
     if (v instanceof Set) {
@@ -71,7 +90,11 @@ export function deepCopy<T>(root: T, replace: CopyReplacements = new Map()): T {
       for (const x of v) if (isObject(x)) flat = false;
       const out = flat ? new Set(v) : new Set();
       memo.set(v, out);
-      if (!flat) for (const x of v) out.add(copy(x, `${where} member`));
+      if (!flat) {
+        path.push(" member");
+        for (const x of v) out.add(copy(x));
+        path.pop();
+      }
       return out;
     }
     if (ArrayBuffer.isView(v)) {
@@ -81,20 +104,43 @@ export function deepCopy<T>(root: T, replace: CopyReplacements = new Map()): T {
     }
     const proto = Object.getPrototypeOf(v) as object | null;
     if (proto !== Object.prototype && proto !== null && !isPlainClass(proto)) {
-      throw new CopyError(`cannot copy the ${proto.constructor?.name ?? "unknown"} at ${where}`);
+      throw new CopyError(`cannot copy the ${proto.constructor?.name ?? "unknown"} at ${where()}`);
     }
     const out = Object.create(proto) as Record<string, unknown>;
     memo.set(v, out);
     const src = v as Record<string, unknown>;
     for (const k of Object.keys(src)) {
       const x = src[k];
-      out[k] = x === null || (typeof x !== "object" && typeof x !== "function") ? x : copy(x, `${where}.${k}`);
+      if (x === null || (typeof x !== "object" && typeof x !== "function")) out[k] = x;
+      else {
+        path.push(`.${k}`);
+        out[k] = copy(x);
+        path.pop();
+      }
     }
     return out;
   };
-  const copyOf: CopyOf = (value) => copy(value, "a COPY method's value") as typeof value;
-  return copy(root, "root") as T;
+  const copyOf: CopyOf = (value) => {
+    // A COPY method's value, which may be asked for after deepCopy returned.
+    const depth = path.length;
+    path.push(" (a COPY method's value)");
+    try {
+      return copy(value) as typeof value;
+    } finally {
+      path.length = depth;
+    }
+  };
+  path.push("root");
+  const out = copy(root) as T;
+  path.pop();
+  return out;
 }
+
+/** A path segment: a property (".name", " key", " member") or an array index. */
+type PathSegment = string | number;
+
+/** What the memo holds for an object replaced by undefined. */
+const NONE = Symbol("replaced by undefined");
 
 const isObject = (x: unknown) => x !== null && (typeof x === "object" || typeof x === "function");
 

@@ -148,7 +148,7 @@ function* startingWith(first: StepLabel, rest: Continuation): Continuation {
 
 /** Is this exit a SCHEDOP_yield hypercall (the guest gives its pCPU up)? */
 function isYield(cpu: X86Cpu, exit: X86GuestExit): boolean {
-  return exit.reason === "vmcall" && cpu.gprAt(GPR.rax) === BigInt(HYPERVISOR.sched_op) && cpu.gprAt(GPR.rdi) === BigInt(SCHEDOP.yield);
+  return exit.reason === "vmcall" && cpu.gprIs(GPR.rax, HYPERVISOR.sched_op) && cpu.gprIs(GPR.rdi, SCHEDOP.yield);
 }
 
 const DONE: Handled = { kind: "done" };

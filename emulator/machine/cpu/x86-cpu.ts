@@ -643,6 +643,18 @@ export class X86Cpu {
   }
 
   /**
+   * Does register i (GPR.rax) hold exactly `value`, an integer from 0 to
+   * 2^32 - 1? gprAt(i) === BigInt(value) without making a bigint: a
+   * hypervisor asks at every VM exit which hypercall it is.
+   */
+  gprIs(i: number, value: number): boolean {
+    if (!(Number.isInteger(i) && i >= 0 && i < 16)) throw new ShootdownError(`there is no general-purpose register ${i}`);
+    const v = this.view();
+    const at = this.layout.X86_GPR + 8 * i;
+    return v.getUint32(at + 4, true) === 0 && v.getUint32(at, true) === value;
+  }
+
+  /**
    * RIP, and RAX when given, as a handled VM exit leaves them (past the
    * instruction; a hypercall's result): setState({ rip, rax }) without its
    * walk over the fields it is given, which a hypervisor run takes at

@@ -22,6 +22,20 @@ describe("gprAt and setRipRax", () => {
     expect(() => rig.cpu.gprAt(-1)).toThrow();
   });
 
+  it("gprIs(GPR.x, n) is gprAt(GPR.x) === BigInt(n), whatever the high half holds", () => {
+    const rig = execRig("_start:\n  hlt\n");
+    const cases: [bigint, number, boolean][] = [
+      [29n, 29, true], [0n, 0, true], [0xffff_ffffn, 0xffff_ffff, true],
+      [29n + (1n << 32n), 29, false], [1n << 63n, 0, false], [28n, 29, false], [0xffff_ffff_ffff_ffffn, 0xffff_ffff, false],
+    ];
+    for (const [value, n, is] of cases) {
+      rig.cpu.setState({ rdi: value });
+      expect(rig.cpu.gprIs(GPR.rdi, n)).toBe(is);
+      expect(rig.cpu.gprAt(GPR.rdi) === BigInt(n)).toBe(is);
+    }
+    expect(() => rig.cpu.gprIs(16, 0)).toThrow(/no general-purpose register 16/);
+  });
+
   it("setRipRax leaves the state setState({ rip, rax }) leaves, and the next fetch is at the new RIP", () => {
     const source = `_start:
   hlt
