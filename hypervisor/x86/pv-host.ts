@@ -151,6 +151,16 @@ function isYield(cpu: X86Cpu, exit: X86GuestExit): boolean {
   return exit.reason === "vmcall" && cpu.gprIs(GPR.rax, HYPERVISOR.sched_op) && cpu.gprIs(GPR.rdi, SCHEDOP.yield);
 }
 
+/** The guest goes on after the instruction that made the exit. */
+function pastTheInstruction(cpu: X86Cpu, exit: X86GuestExit): void {
+  cpu.setRipRax(exit.rip + BigInt(exit.instructionLength));
+}
+
+/** #GP(0) for the instruction that made the exit. */
+function injectGp(cpu: X86Cpu): void {
+  cpu.inject({ vector: X86_GP, errorCode: 0 });
+}
+
 const DONE: Handled = { kind: "done" };
 const WORKED: Handled = { kind: "done", worked: true };
 const YIELDED: Handled = { kind: "done", worked: true, yields: true };
@@ -420,8 +430,6 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   // ── VM exits ───────────────────────────────────────────────────────────────
 
   private *vmexit(cpu: X86Cpu, v: VCpu, exit: X86GuestExit): Generator<StepLabel, Handled | undefined, void> {
-    const past = () => cpu.setRipRax(exit.rip + BigInt(exit.instructionLength));
-    const gp = () => cpu.inject({ vector: X86_GP, errorCode: 0 });
     switch (exit.reason) {
       case "vmcall": {
         const nr = cpu.gprAt(GPR.rax);
@@ -456,24 +464,24 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       case "cr-access": {
         if (exit.cr !== 3) {
           yield { what: `MOV to CR${exit.cr}: #GP` };
-          gp();
+          injectGp(cpu);
           return { kind: "done" };
         }
         const rc = yield* this.hv.newBaseptr(v, exit.value & 0x000f_ffff_ffff_f000n);
-        if (rc !== 0) gp();
+        if (rc !== 0) injectGp(cpu);
         else {
           // As MOV to CR3 with CR4.PCIDE=0: the vCPU's non-global entries go.
           cpu.movToCr3(exit.value & 0x000f_ffff_ffff_f000n);
-          past();
+          pastTheInstruction(cpu, exit);
         }
         return { kind: "done" };
       }
       case "invlpg":
         yield* this.hv.invlpg(v, exit.address);
-        past();
+        pastTheInstruction(cpu, exit);
         return { kind: "done" };
       case "hlt":
-        past();
+        pastTheInstruction(cpu, exit);
         return yield* this.reschedule(cpu, v, { what: `d${v.domain.domid}v${v.vcpuId}: HLT, the vCPU yields`, yields: true });
       case "triple-fault":
         yield { what: `domain_crash: d${v.domain.domid} triple fault` };
@@ -482,15 +490,15 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
         if (isAnnotationPort(exit.port)) {
           yield { what: `guest annotation: ${exit.write ? "out" : "in"} port 0x${exit.port.toString(16)}` };
           this.annotation(cpu, v, exit);
-          past();
+          pastTheInstruction(cpu, exit);
           return { kind: "done" };
         }
         yield { what: `${exit.reason}: #GP(0), a PV kernel may not` };
-        gp();
+        injectGp(cpu);
         return { kind: "done" };
       default:
         yield { what: `${exit.reason}: #GP(0), a PV kernel may not` };
-        gp();
+        injectGp(cpu);
         return { kind: "done" };
     }
   }
