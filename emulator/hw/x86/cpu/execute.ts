@@ -238,6 +238,17 @@ function atBreakpoint(rip: u64): bool {
   return deadline == u64.MAX_VALUE ? u64.MAX_VALUE : deadline > cycles ? deadline - cycles : 0;
 }
 
+/**
+ * The step of this run at which the timer is due, `steps` having run and the
+ * clock at `cycles`; never (u64's end) when no timer is armed. The sum must
+ * not wrap: steps + "never" would be a step already passed, and the loop
+ * would then stop at every instruction's boundary to look for events.
+ */
+@inline function timerStep(steps: u64, cycles: u64): u64 {
+  const left = stepsToTimer(cycles);
+  return left == u64.MAX_VALUE ? u64.MAX_VALUE : steps + left;
+}
+
 /** Runs the selected CPU for up to `budget` instructions; returns EXIT_*. */
 export function run(budget: u64): u32 {
   if (load<u32>(C + X86_STOPPED)) return EXIT_STOPPED;
@@ -249,7 +260,7 @@ export function run(budget: u64): u32 {
   let retired: u64 = 0;
   // Cycles skipped while halted (the timer wait) are added by serviceEvents; track them apart from steps.
   let cycleSkew: u64 = 0;
-  let timer = stepsToTimer(cycles0);
+  let timer = timerStep(0, cycles0);
   let winVa: u64 = 1;
   let winPa: u64 = 0;
   let kindRead = dataKind(false);
@@ -283,7 +294,7 @@ export function run(budget: u64): u32 {
       winVa = 1;
       kindRead = dataKind(false);
       kindWrite = dataKind(true);
-      timer = steps + stepsToTimer(cycles0 + cycleSkew + steps);
+      timer = timerStep(steps, cycles0 + cycleSkew + steps);
     }
     steps++;
     // The fetch window: RIP's page, translated for a fetch at this privilege.
@@ -459,7 +470,7 @@ export function run(budget: u64): u32 {
         winVa = 1;
         kindRead = dataKind(false);
         kindWrite = dataKind(true);
-        timer = steps + stepsToTimer(cycles0 + cycleSkew + steps);
+        timer = timerStep(steps, cycles0 + cycleSkew + steps);
       }
     }
     if (excVector >= 0) {
