@@ -61,4 +61,38 @@ describe("x86-64 allow table", () => {
     });
     expect(got).toEqual(steps.map((s) => [s.expect, s.expect]));
   });
+
+  it("a table another CPU built for the same registers is the same table (the hardware module keeps the last one built and copies it)", () => {
+    const two = new Machine({ cpus: 2, ram: [{ base: BASE, size: 0x10_000n }] });
+    try {
+      for (let level = 0n; level < 3n; level++) two.memory.write64(BASE + level * 0x1000n, BASE + (level + 1n) * 0x1000n + 7n);
+      two.memory.write64(BASE + 0x3000n + 8n, BASE + 0x4000n + 0x65n + PKEY1);
+      const write = { op: "write", priv: "kernel" } as const;
+      const on = (i: number) => {
+        const c = two.cpu(i);
+        const t = c.translate(VA, write);
+        const again = c.translate(VA, write);
+        expect(again.ok).toBe(t.ok);
+        return t.ok ? "ok" : "#PF";
+      };
+      const load = (i: number, cr0: bigint) => two.cpu(i).setRegisters({ cr0 });
+      for (const i of [0, 1]) {
+        two.cpu(i).reset();
+        two.cpu(i).setRegisters({ cr0: CR0, cr3: BASE, cr4: PAE, efer: EFER, pkru: 0n });
+      }
+      // CPU 0 builds the WP table, CPU 1 the table without WP; each then takes the other's.
+      load(0, CR0 | WP);
+      load(1, CR0);
+      expect([on(0), on(1)]).toEqual(["#PF", "ok"]);
+      load(0, CR0);
+      load(1, CR0 | WP);
+      expect([on(0), on(1)]).toEqual(["ok", "#PF"]);
+      load(0, CR0 | WP);
+      expect([on(0), on(1)]).toEqual(["#PF", "#PF"]);
+      load(1, CR0);
+      expect([on(0), on(1)]).toEqual(["#PF", "ok"]);
+    } finally {
+      two.release();
+    }
+  });
 });

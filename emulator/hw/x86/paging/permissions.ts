@@ -122,6 +122,24 @@ export function rebuildAllowTable(): void {
   const key = allowKey();
   if (load<u64>(C + CPU_ALLOW_KEY) == key) return;
   store<u64>(C + CPU_ALLOW_KEY, key);
+  // The table is a function of the key alone: the last one built, by any
+  // CPU, is copied rather than worked out again (8,192 checks). A
+  // hypervisor's vCPUs mostly share their control registers.
+  if (key == lastAllowKey) {
+    memory.copy(C + CPU_ALLOW, lastAllowTable, ALLOW_TABLE_BYTES);
+    return;
+  }
+  buildAllowTable();
+  memory.copy(lastAllowTable, C + CPU_ALLOW, ALLOW_TABLE_BYTES);
+  lastAllowKey = key;
+}
+
+const ALLOW_TABLE_BYTES: usize = <usize>ACC_KINDS * 32;
+/** The key of the table last built (0: none; a key is never 0) and its copy. */
+let lastAllowKey: u64 = 0;
+const lastAllowTable: usize = memory.data(<i32>ALLOW_TABLE_BYTES, 8);
+
+function buildAllowTable(): void {
   for (let kind: u32 = 0; kind < ACC_KINDS; kind++) {
     const row = C + CPU_ALLOW + (<usize>kind << 5);
     const valid = (kind & 3) != 3 && !((kind & ACC_USER) && (kind & ACC_IMPLICIT));
