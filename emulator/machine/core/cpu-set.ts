@@ -12,7 +12,7 @@ export interface CpuSetView {
   has(cpu: number): boolean;
 }
 
-export class CpuSet implements CpuSetView, Iterable<number> {
+export class CpuSet implements CpuSetView {
   private flags: Uint8Array;
   private count = 0;
 
@@ -47,11 +47,6 @@ export class CpuSet implements CpuSetView, Iterable<number> {
     const flags = this.flags;
     for (let c = 0; c < flags.length; c++) flags[c] = 0;
     this.count = 0;
-  }
-
-  /** The members in increasing order. */
-  *[Symbol.iterator](): Iterator<number> {
-    for (let c = 0; c < this.flags.length; c++) if (this.flags[c] === 1) yield c;
   }
 
   private grow(capacity: number): void {

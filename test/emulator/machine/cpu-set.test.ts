@@ -21,7 +21,6 @@ describe("CpuSet", () => {
           expect(mine.size).toBe(model.size);
           for (let c = 0; c <= 71; c++) expect(mine.has(c)).toBe(model.has(c));
         }
-        expect([...mine]).toEqual([...model].sort((a, b) => a - b));
       }),
     );
   });
