@@ -151,6 +151,13 @@ function isYield(cpu: X86Cpu, exit: X86GuestExit): boolean {
   return exit.reason === "vmcall" && cpu.gprIs(GPR.rax, HYPERVISOR.sched_op) && cpu.gprIs(GPR.rdi, SCHEDOP.yield);
 }
 
+/** A hypercall's arguments: RDI, RSI, RDX, R10, R8. */
+function hypercallArgs(cpu: X86Cpu): bigint[] {
+  return [cpu.gprAt(GPR.rdi), cpu.gprAt(GPR.rsi), cpu.gprAt(GPR.rdx), cpu.gprAt(GPR.r10), cpu.gprAt(GPR.r8)];
+}
+
+const SCHED_OP_NR = BigInt(HYPERVISOR.sched_op);
+
 /** The guest goes on after the instruction that made the exit. */
 function pastTheInstruction(cpu: X86Cpu, exit: X86GuestExit): void {
   cpu.setRipRax(exit.rip + BigInt(exit.instructionLength));
@@ -239,6 +246,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
    * its first step, as before.
    */
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
+    if (exit.reason === "vmcall" && "guest" in exit && isYield(cpu, exit)) {
+      const h = this.yieldInPlace(cpu, exit);
+      if (h) return h;
+    }
     const h = this.exit(cpu, exit);
     if (h?.kind !== "continue") return h;
     const routine = this.onPcpu(cpu, h.routine);
@@ -327,6 +338,35 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "vmexit", cpu: cpu.index, reason: annotation ? "annotation" : reason });
     const routine = this.vmexit(cpu, v, exit);
     return isYield(cpu, exit) ? { kind: "continue", routine, yields: true } : { kind: "continue", routine };
+  }
+
+  /**
+   * A SCHEDOP_yield with nothing else runnable, carried out at once: Xen's
+   * do_sched_op → vcpu_yield, then schedule() picks the same vCPU, which goes
+   * on. Walkers spin through this most of a run, so it takes no routine: it
+   * has exactly the effects the routine's way would have (vmexit →
+   * do_sched_op → afterHypercall: the exit and the hypercall counted and
+   * logged, RIP past the VMCALL, RAX 0, YIELDED). Any other case (a vCPU
+   * going down, blocked or of a domain shut down, an interrupt to take
+   * first, a traced run, whose timeline sees the routine's events) goes the
+   * routine's way.
+   */
+  private yieldInPlace(cpu: X86Cpu, exit: X86GuestExit): Handled | undefined {
+    const v = this.sched.pcpus[cpu.index]!.current;
+    if (!v || v.down || v.blocked || v.domain.shutdownReason !== undefined || this.sched.runq.length !== 0) return undefined;
+    if (this.platform.timeline.on || interruptDeliverable(this.hv.pcpus[cpu.index]!)) return undefined;
+    this.count("vmcall");
+    const args = hypercallArgs(cpu);
+    this.hv.stats.hypercall("sched_op", 0);
+    this.logHypercall(cpu, v, SCHED_OP_NR, args, 0n);
+    cpu.setRipRax(exit.rip + BigInt(exit.instructionLength), 0n);
+    return YIELDED;
+  }
+
+  /** The last HYPERCALL_LOG are kept, the older ones dropped HYPERCALL_LOG at a time (a shift per hypercall moved the whole log). */
+  private logHypercall(cpu: X86Cpu, v: VCpu, nr: bigint, args: bigint[], result: bigint): void {
+    this.log.push({ cpu: cpu.index, domid: v.domain.domid, vcpuId: v.vcpuId, nr, args, result });
+    if (this.log.length >= 2 * HYPERCALL_LOG) this.log.splice(0, HYPERCALL_LOG);
   }
 
   /** MMUEXT_NEW_BASEPTR or VCPUOP_initialise gave a vCPU a new L4: write_ptbase, as a MOV to CR3 (its non-global entries go). */
@@ -433,12 +473,10 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     switch (exit.reason) {
       case "vmcall": {
         const nr = cpu.gprAt(GPR.rax);
-        const args = [cpu.gprAt(GPR.rdi), cpu.gprAt(GPR.rsi), cpu.gprAt(GPR.rdx), cpu.gprAt(GPR.r10), cpu.gprAt(GPR.r8)];
+        const args = hypercallArgs(cpu);
         if (this.platform.timeline.on) this.platform.timeline.emit({ kind: "hypercall", cpu: cpu.index, name: HYPERCALL_NAMES[Number(nr)] ?? `#${nr}` });
         const rax = yield* this.hv.hypercall(v.domain, v, nr, args);
-        this.log.push({ cpu: cpu.index, domid: v.domain.domid, vcpuId: v.vcpuId, nr, args, result: rax });
-        // The last HYPERCALL_LOG are kept, the older ones dropped HYPERCALL_LOG at a time (a shift per hypercall moved the whole log).
-        if (this.log.length >= 2 * HYPERCALL_LOG) this.log.splice(0, HYPERCALL_LOG);
+        this.logHypercall(cpu, v, nr, args, rax);
         cpu.setRipRax(exit.rip + BigInt(exit.instructionLength), rax);
         return this.afterHypercall(cpu, v);
       }
