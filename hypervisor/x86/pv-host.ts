@@ -227,7 +227,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       this.sched.enqueue(d.vcpus[0]!);
     }
     for (const cpu of m.cpus) {
-      cpu.setGuestControls({ guestMode: false });
+      cpu.setGuestMode(false);
       platform.park(cpu.index);
     }
   }
@@ -463,7 +463,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       shadow: cpu.interruptShadow,
     });
     this.sched.stopped(cpu.index);
-    cpu.setGuestControls({ guestMode: false });
+    cpu.setGuestMode(false);
     this.platform.park(cpu.index);
   }
 

@@ -202,7 +202,41 @@ const STATE_U64: [U64Field, keyof Layout][] = [
   ["lstar", "X86_LSTAR"], ["cstar", "X86_CSTAR"], ["fmask", "X86_FMASK"], ["apicBase", "X86_APIC_BASE"],
 ];
 
-const STATE_U64_OFFSET = new Map<string, keyof Layout>(STATE_U64);
+/**
+ * Where each field of X86State is in the CPU block, as numbers read by fixed
+ * names (a layout read by a name in a variable is a megamorphic lookup):
+ * made once per layout. `u64` maps the names of the 64-bit fields (the GPRs
+ * among them) to their offsets, for setState.
+ */
+interface StateOffsets {
+  gpr: number; rip: number; fsBase: number; gsBase: number; kernelGsBase: number; gdtrBase: number; idtrBase: number;
+  tssBase: number; star: number; lstar: number; cstar: number; fmask: number; apicBase: number;
+  cpl: number; cs: number; ss: number; gdtrLimit: number; idtrLimit: number; tr: number;
+  u64: Map<string, number>;
+  /** REGISTER_OFFSETS' names and their offsets. */
+  registers: [keyof X86Registers, number][];
+}
+
+const stateOffsetsByLayout = new WeakMap<Layout, StateOffsets>();
+
+function stateOffsets(L: Layout): StateOffsets {
+  let o = stateOffsetsByLayout.get(L);
+  if (o) return o;
+  const u64 = new Map<string, number>();
+  GPR_NAMES.forEach((name, i) => u64.set(name, L.X86_GPR + 8 * i));
+  for (const [name, off] of STATE_U64) u64.set(name, L[off]);
+  const at = (name: U64Field) => u64.get(name)!;
+  o = {
+    gpr: L.X86_GPR, rip: at("rip"), fsBase: at("fsBase"), gsBase: at("gsBase"), kernelGsBase: at("kernelGsBase"),
+    gdtrBase: at("gdtrBase"), idtrBase: at("idtrBase"), tssBase: at("tssBase"), star: at("star"), lstar: at("lstar"),
+    cstar: at("cstar"), fmask: at("fmask"), apicBase: at("apicBase"),
+    cpl: L.X86_CPL, cs: L.X86_SEL + 2 * L.SEL_CS, ss: L.X86_SEL + 2 * L.SEL_SS,
+    gdtrLimit: L.X86_GDTR_LIMIT, idtrLimit: L.X86_IDTR_LIMIT, tr: L.X86_TR, u64,
+    registers: REGISTER_OFFSETS.map(([name, off]) => [name, L[off]]),
+  };
+  stateOffsetsByLayout.set(L, o);
+  return o;
+}
 
 /** A small field of setState's: undefined, or an integer from 0 to max. */
 function small(name: string, value: number | undefined, max: number): number | undefined {
@@ -254,6 +288,7 @@ export class X86Cpu {
     readonly index: number,
   ) {
     this.block = new ViewCache(hw, () => hw.cpuBlock(index), layout.CPU_SIZE);
+    this.offsets = stateOffsets(layout);
   }
 
   /** The CPU block's view, made again only when linear memory has grown (a new buffer): the engine reads it at every decision. */
@@ -268,8 +303,8 @@ export class X86Cpu {
   get registers(): X86Registers {
     const v = this.view();
     const out = {} as X86Registers;
-    for (const [name, off] of REGISTER_OFFSETS) {
-      out[name] = name === "pkru" ? BigInt(v.getUint32(this.layout[off], true)) : v.getBigUint64(this.layout[off], true);
+    for (const [name, off] of this.offsets.registers) {
+      out[name] = name === "pkru" ? BigInt(v.getUint32(off, true)) : v.getBigUint64(off, true);
     }
     return out;
   }
@@ -279,18 +314,35 @@ export class X86Cpu {
    * instructions cause (e.g. to set up a state, as a VM entry or a test does).
    */
   setRegisters(regs: Partial<X86Registers>): void {
-    for (const [name, off] of REGISTER_OFFSETS) {
+    // Every value is checked before any is written: a bad one changes nothing.
+    for (const [name] of REGISTER_OFFSETS) {
       const value = regs[name];
       if (value === undefined) continue;
       u64(name, value);
       if (name === "pkru" && value > 0xffffffffn) throw new ShootdownError("pkru is a 32-bit register");
-      // A paging register written with the value it holds changes nothing,
-      // and each write rebuilds the CPU's derived paging state (a hypervisor
-      // switching vCPUs of one domain writes mostly equal values).
-      const index = this.layout[off] / 8;
-      if (this.hw.x86GetRegister(this.index, index) === value) continue;
-      this.hw.x86SetRegister(this.index, index, value);
     }
+    // A register written with the value it holds changes nothing. Each
+    // write through the module re-derives the CPU's paging state (its allow
+    // table: 8,192 checks when the key is new), so the registers that change
+    // are stored as they are and only the last goes through the module,
+    // which derives the state once from them all, as it would have after
+    // the last of one write each. RFLAGS always goes through it (a raw store
+    // would leave its lazy flags behind).
+    const v = this.view();
+    let pending = -1;
+    let pendingValue = 0n;
+    for (const [name, off] of this.offsets.registers) {
+      const value = regs[name];
+      if (value === undefined || v.getBigUint64(off, true) === value) continue;
+      if (name === "rflags") {
+        this.hw.x86SetRegister(this.index, off / 8, value);
+        continue;
+      }
+      if (pending >= 0) v.setBigUint64(pending, pendingValue, true);
+      pending = off;
+      pendingValue = value;
+    }
+    if (pending >= 0) this.hw.x86SetRegister(this.index, pending / 8, pendingValue);
   }
 
   /** Translates va for an access, with every side effect the hardware has. */
@@ -463,47 +515,50 @@ export class X86Cpu {
   get state(): X86State {
     const rflags = BigInt.asUintN(64, this.hw.x86MaterializeFlags(this.index));
     const v = this.view();
-    const L = this.layout;
-    const out = {} as X86State;
-    GPR_NAMES.forEach((name, i) => (out[name] = v.getBigUint64(L.X86_GPR + 8 * i, true)));
-    for (const [name, off] of STATE_U64) out[name] = v.getBigUint64(L[off], true);
-    out.rflags = rflags;
-    out.cpl = v.getUint32(L.X86_CPL, true);
-    out.cs = v.getUint16(L.X86_SEL + 2 * L.SEL_CS, true);
-    out.ss = v.getUint16(L.X86_SEL + 2 * L.SEL_SS, true);
-    out.gdtrLimit = v.getUint32(L.X86_GDTR_LIMIT, true);
-    out.idtrLimit = v.getUint32(L.X86_IDTR_LIMIT, true);
-    out.tr = v.getUint32(L.X86_TR, true);
-    return out;
+    const o = this.offsets;
+    const g = o.gpr;
+    const q = (at: number) => v.getBigUint64(at, true);
+    // One literal, its fields in the order they always had (the GPRs, the 64-bit fields, then the small ones).
+    return {
+      rax: q(g), rcx: q(g + 8), rdx: q(g + 16), rbx: q(g + 24), rsp: q(g + 32), rbp: q(g + 40), rsi: q(g + 48), rdi: q(g + 56),
+      r8: q(g + 64), r9: q(g + 72), r10: q(g + 80), r11: q(g + 88), r12: q(g + 96), r13: q(g + 104), r14: q(g + 112), r15: q(g + 120),
+      rip: q(o.rip), fsBase: q(o.fsBase), gsBase: q(o.gsBase), kernelGsBase: q(o.kernelGsBase), gdtrBase: q(o.gdtrBase),
+      idtrBase: q(o.idtrBase), tssBase: q(o.tssBase), star: q(o.star), lstar: q(o.lstar), cstar: q(o.cstar), fmask: q(o.fmask),
+      apicBase: q(o.apicBase),
+      rflags,
+      cpl: v.getUint32(o.cpl, true), cs: v.getUint16(o.cs, true), ss: v.getUint16(o.ss, true),
+      gdtrLimit: v.getUint32(o.gdtrLimit, true), idtrLimit: v.getUint32(o.idtrLimit, true), tr: v.getUint32(o.tr, true),
+    };
   }
+
+  private readonly offsets: StateOffsets;
 
   /** Loads interpreter registers as they are (as a loader, a debugger or a VM entry does). */
   setState(state: Partial<X86State>): void {
     const L = this.layout;
     if (state.rflags !== undefined) this.hw.x86SetRegister(this.index, L.CPU_RFLAGS / 8, u64("rflags", state.rflags) | 2n);
     const v = this.view();
+    const o = this.offsets;
     // The fields given, not every field there is: a VM exit's handler sets one or two (RIP, RAX) thousands of times a run.
     for (const name in state) {
-      const gpr = GPR_INDEX.get(name);
-      const off = gpr === undefined ? STATE_U64_OFFSET.get(name) : undefined;
-      if (gpr === undefined && off === undefined) continue;
+      const off = o.u64.get(name);
+      if (off === undefined) continue;
       const value = state[name as GprName | U64Field];
       if (value === undefined) continue;
-      if (gpr !== undefined) v.setBigUint64(L.X86_GPR + 8 * gpr, u64(name, value), true);
-      else v.setBigUint64(L[off!], u64(name, value), true);
+      v.setBigUint64(off, u64(name, value), true);
     }
     const cpl = small("cpl", state.cpl, 3);
-    if (cpl !== undefined) v.setUint32(L.X86_CPL, cpl, true);
+    if (cpl !== undefined) v.setUint32(o.cpl, cpl, true);
     const cs = small("cs", state.cs, 0xffff);
-    if (cs !== undefined) v.setUint16(L.X86_SEL + 2 * L.SEL_CS, cs, true);
+    if (cs !== undefined) v.setUint16(o.cs, cs, true);
     const ss = small("ss", state.ss, 0xffff);
-    if (ss !== undefined) v.setUint16(L.X86_SEL + 2 * L.SEL_SS, ss, true);
+    if (ss !== undefined) v.setUint16(o.ss, ss, true);
     const gl = small("gdtrLimit", state.gdtrLimit, 0xffff);
-    if (gl !== undefined) v.setUint32(L.X86_GDTR_LIMIT, gl, true);
+    if (gl !== undefined) v.setUint32(o.gdtrLimit, gl, true);
     const il = small("idtrLimit", state.idtrLimit, 0xffff);
-    if (il !== undefined) v.setUint32(L.X86_IDTR_LIMIT, il, true);
+    if (il !== undefined) v.setUint32(o.idtrLimit, il, true);
     const tr = small("tr", state.tr, 0xffff);
-    if (tr !== undefined) v.setUint32(L.X86_TR, tr, true);
+    if (tr !== undefined) v.setUint32(o.tr, tr, true);
     this.hw.x86RegistersChanged(this.index);
   }
 
@@ -562,6 +617,18 @@ export class X86Cpu {
     const word = encodeControls(c, this.layout);
     if (this.hw.x86SetGuestControls(this.index, c.guestMode ? 1 : 0, word, c.exceptionBitmap >>> 0) !== 0) {
       throw new Error("the hardware module refused guest controls that TypeScript accepted");
+    }
+  }
+
+  /**
+   * Guest mode on or off, the other controls as they are: what a
+   * hypervisor does when it takes a vCPU off a pCPU, at every switch.
+   */
+  setGuestMode(on: boolean): void {
+    const v = this.view();
+    const L = this.layout;
+    if (this.hw.x86SetGuestControls(this.index, on ? 1 : 0, v.getUint32(L.X86_GUEST_CONTROLS, true), v.getUint32(L.X86_GUEST_EXCEPTION_BITMAP, true)) !== 0) {
+      throw new Error("the hardware module refused guest controls it had accepted");
     }
   }
 

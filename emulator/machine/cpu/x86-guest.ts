@@ -63,12 +63,21 @@ const CONTROL_BITS: [Exclude<keyof X86GuestControls, "guestMode" | "exceptionBit
   ["virtualIf", "GC_VIRTUAL_IF"], ["cpuidExiting", "GC_CPUID_EXITING"],
 ];
 
+/** CONTROL_BITS with each bit's value in a layout, made once per layout (a layout read by a name in a variable is a megamorphic lookup). */
+const controlBitsByLayout = new WeakMap<Layout, [Exclude<keyof X86GuestControls, "guestMode" | "exceptionBitmap">, number][]>();
+
+function controlBits(L: Layout): [Exclude<keyof X86GuestControls, "guestMode" | "exceptionBitmap">, number][] {
+  let bits = controlBitsByLayout.get(L);
+  if (!bits) controlBitsByLayout.set(L, (bits = CONTROL_BITS.map(([name, bit]) => [name, L[bit]])));
+  return bits;
+}
+
 /** The controls word for the hardware, with every field checked. */
 export function encodeControls(c: X86GuestControls, L: Layout): number {
   let word = 0;
-  for (const [name, bit] of CONTROL_BITS) {
+  for (const [name, bit] of controlBits(L)) {
     if (typeof c[name] !== "boolean") throw new ShootdownError(`guest control ${name} must be true or false`);
-    if (c[name]) word |= L[bit];
+    if (c[name]) word |= bit;
   }
   if (typeof c.guestMode !== "boolean") throw new ShootdownError("guest control guestMode must be true or false");
   if (!Number.isInteger(c.exceptionBitmap) || c.exceptionBitmap < 0 || c.exceptionBitmap > 0xffff_ffff) {
@@ -87,7 +96,7 @@ export function mergeControls(current: X86GuestControls, update: Partial<X86Gues
 
 export function decodeControls(guest: boolean, word: number, exceptionBitmap: number, L: Layout): X86GuestControls {
   const out = { guestMode: guest, exceptionBitmap } as X86GuestControls;
-  for (const [name, bit] of CONTROL_BITS) out[name] = (word & L[bit]) !== 0;
+  for (const [name, bit] of controlBits(L)) out[name] = (word & bit) !== 0;
   return out;
 }
 

@@ -190,7 +190,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     }
     this.sharing = new HvmSharing(this.ofDomain, m.cpus, m.memory, o.sharing ?? DEFAULT_SHARING);
     for (const cpu of m.cpus) {
-      cpu.setGuestControls({ guestMode: false });
+      cpu.setGuestMode(false);
       platform.park(cpu.index);
     }
   }
@@ -656,7 +656,7 @@ export class HvmHost implements ExitHandler<X86Cpu, X86Exit> {
     a.lastCycles = cpu.progress.cycles;
     this.sched.stopped(cpu.index);
     this.kicks.delete(cpu.index);
-    cpu.setGuestControls({ guestMode: false });
+    cpu.setGuestMode(false);
     cpu.setVmx({ vpid: 0, eptp: 0n });
     this.platform.park(cpu.index);
   }

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { Machine, ShootdownError } from "../../../emulator/machine/index.ts";
-import { rig, paOf, read, PTE, PAGE_4K } from "../../helpers/x86.ts";
+import { rig, paOf, read, write, fetch, PTE, PAGE_4K, CR0_WP, CR4_SMEP } from "../../helpers/x86.ts";
 
 describe("physical memory", () => {
   it("holds RAM ranges far above 4 GiB and keeps them apart", () => {
@@ -131,6 +131,28 @@ describe("CPUs", () => {
     expect(() => cpu.setRegisters({ cr3: -1n })).toThrow(/cr3 must be a 64-bit unsigned bigint/);
     expect(() => cpu.setRegisters({ pkru: 1n << 40n })).toThrow(/pkru is a 32-bit register/);
     expect(() => cpu.translate(1n << 64n, read)).toThrow(/va must be a 64-bit/);
+    // Every value is checked before any is written.
+    const cr0 = cpu.registers.cr0;
+    expect(() => cpu.setRegisters({ cr0: cr0 & ~CR0_WP, pkru: 1n << 40n })).toThrow(/pkru/);
+    expect(cpu.registers.cr0).toBe(cr0);
+  });
+
+  it("derives the access rights from every register one setRegisters loads, not only from the last", () => {
+    // Only the last register that changes goes through the module; the rights must still see CR0.WP going off.
+    const { pt, cpu } = rig();
+    const ro = 0x0000_7f00_0000_0000n;
+    const user = 0x0000_7f00_0000_1000n;
+    pt.map(ro, 0x10_0000n, PAGE_4K, 0n);
+    pt.map(user, 0x11_0000n, PAGE_4K, PTE.US);
+    expect(cpu.translate(ro, write).ok).toBe(false);
+    expect(cpu.translate(user, fetch).ok).toBe(true);
+    const r = cpu.registers;
+    cpu.setRegisters({ cr0: r.cr0 & ~CR0_WP, cr4: r.cr4 | CR4_SMEP });
+    expect(paOf(cpu.translate(ro, write))).toBe(0x10_0000n);
+    expect(cpu.translate(user, fetch).ok).toBe(false);
+    cpu.setRegisters({ cr0: r.cr0, cr4: r.cr4 });
+    expect(cpu.translate(ro, write).ok).toBe(false);
+    expect(paOf(cpu.translate(user, fetch))).toBe(0x11_0000n);
   });
 });
 
