@@ -17,7 +17,7 @@
 import { maddr, PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
 import type { Cpu } from "./hypervisor.ts";
-import { addrOk, isPresent, pteMfn, tableOffset, _PAGE_RW } from "./pte.ts";
+import { addrOk, pageNumberOffset, vaPageNumber, wordsMfn, _PAGE_PRESENT, _PAGE_RW } from "./pte.ts";
 import { PFEC_WRITE, spuriousPageFault } from "./traps.ts";
 
 const L_COPY_IN: StepLabel = { what: "copy_from_guest: read guest memory" };
@@ -36,11 +36,14 @@ const canonical = (va: bigint) => va < 1n << 47n || va >= 0xffff_8000_0000_0000n
 function translate(c: Cpu, va: bigint, write: boolean): bigint | undefined {
   let mfn = c.vcpu.guestTable;
   if (!mfn || !canonical(va)) return undefined;
+  const vpn = vaPageNumber(va);
   for (let level = 4; level >= 1; level--) {
     if (!c.hv.frames.valid(mfn)) return undefined;
-    const e = c.hv.mem.read64(maddr(mfn, tableOffset(va, level) * 8));
-    if (!isPresent(e) || (write && !(e & BigInt(_PAGE_RW)))) return undefined;
-    mfn = pteMfn(e);
+    const words = c.hv.mem.frameWords(mfn * PAGE_SIZE);
+    const at = 2 * pageNumberOffset(vpn, level);
+    const lo = words[at]!;
+    if (!(lo & _PAGE_PRESENT) || (write && !(lo & _PAGE_RW))) return undefined;
+    mfn = wordsMfn(lo, words[at + 1]!);
   }
   if (!c.hv.frames.valid(mfn)) return undefined;
   return maddr(mfn, Number(va & 0xfffn));

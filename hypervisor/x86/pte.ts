@@ -73,5 +73,18 @@ export const isGuestL4Slot = (slot: number): boolean => slot < ROOT_PAGETABLE_FI
 /** The table index of va at a level (1..4). */
 export const tableOffset = (va: bigint, level: number): number => Number((va >> BigInt(12 + 9 * (level - 1))) & 0x1ffn);
 
+// A walk reads an entry per level: the same facts from numbers, with no
+// bigint made per level (an entry as its two 32-bit halves, from
+// MachineMemory.frameWords; a VA as its page number).
+
+/** Bits 47:12 of va, its page number in a 4-level walk (36 bits: exact as a number). */
+export const vaPageNumber = (va: bigint): number => Number((va >> 12n) & 0xf_ffff_ffffn);
+/** tableOffset from vaPageNumber's number. */
+export const pageNumberOffset = (vpn: number, level: number): number => Math.floor(vpn / 2 ** (9 * (level - 1))) % 512;
+/** pteFlags of the entry whose low and high 32 bits are lo and hi. */
+export const wordsFlags = (lo: number, hi: number): number => (lo & 0xfff) | ((hi >>> 20) << 12);
+/** pteMfn of the entry whose low and high 32 bits are lo and hi. */
+export const wordsMfn = (lo: number, hi: number): number => (hi & 0xf_ffff) * 0x10_0000 + (lo >>> 12);
+
 /** __addr_ok: is va outside the hypervisor's hole (below 2^47, or at or above HYPERVISOR_VIRT_END)? */
 export const addrOk = (va: bigint): boolean => va < 1n << 47n || va >= 0xffff_8800_0000_0000n;

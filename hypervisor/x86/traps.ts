@@ -17,10 +17,10 @@
 // faults when the domain has suppress_spurious_page_faults set (do_page_fault);
 // this hypervisor sets it for every domain: every guest #PF is checked.
 
-import { maddr } from "../common/memory.ts";
+import { PAGE_SIZE } from "../common/memory.ts";
 import type { Routine, StepLabel } from "../common/routine.ts";
 import type { Cpu } from "./hypervisor.ts";
-import { _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, pteFlags, pteMfn, tableOffset } from "./pte.ts";
+import { _PAGE_NX, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, pageNumberOffset, vaPageNumber, wordsFlags, wordsMfn } from "./pte.ts";
 
 /** __page_fault_type's verdict. SMEP and SMAP are off for PV vCPUs here, so their verdicts never occur. */
 export type PageFaultType = "real" | "spurious";
@@ -34,6 +34,8 @@ export const PFEC_INSN_FETCH = 16;
 const L_IRQ_OFF: StepLabel = { what: "spurious_page_fault: disable interrupts and start the walk" };
 const L_IRQ_ON: StepLabel = { what: "spurious_page_fault: the walk is over, enable interrupts" };
 const L_READ: StepLabel[] = [1, 2, 3, 4].map((l) => ({ what: `__page_fault_type: read the L${l} entry` }));
+/** Each level's name, as the sanitizer records a read (made once, not per read). */
+const LEVEL_NAMES = ["", "L1", "L2", "L3", "L4"] as const;
 
 /**
  * spurious_page_fault(addr, error_code) on pCPU c.cpu, walking the tables
@@ -67,24 +69,29 @@ function* pageFaultType(c: Cpu, va: bigint, errorCode: number, cr3Mfn: number): 
   // An instruction fetch must not meet NX at any level.
   const disallowed = errorCode & PFEC_INSN_FETCH ? _PAGE_NX : 0;
   let mfn = cr3Mfn;
+  const vpn = vaPageNumber(va);
   for (let level = 4; level >= 1; level--) {
     yield L_READ[level - 1]!;
     // map_domain_page of a frame that is not RAM the hypervisor manages: Xen
     // would take a fault inside its fault handler; this model calls it real.
     const page = hv.frames.lookup(mfn);
     if (!page) return "real";
-    const entry = hv.mem.read64(maddr(mfn) + BigInt(tableOffset(va, level) * 8));
-    hv.sanitizer.read(c.cpu, page, `L${level}`);
-    if (hv.timeline?.on) hv.timeline.emit({ kind: "walk-read", cpu: c.cpu, level, mfn, entry });
-    const flags = pteFlags(entry);
+    // The entry as its two halves (no bigint per level); the trace, when there is one, gets it whole.
+    const words = hv.mem.frameWords(mfn * PAGE_SIZE);
+    const at = 2 * pageNumberOffset(vpn, level);
+    const lo = words[at]!;
+    const hi = words[at + 1]!;
+    hv.sanitizer.read(c.cpu, page, LEVEL_NAMES[level]!);
+    if (hv.timeline?.on) hv.timeline.emit({ kind: "walk-read", cpu: c.cpu, level, mfn, entry: (BigInt(hi) << 32n) | BigInt(lo) });
+    const flags = wordsFlags(lo, hi);
     if ((flags & required) !== required || flags & disallowed) return "real";
     // A superpage leaf ends the walk early (PV tables never hold one, but the frame may no longer be a table).
     if (level > 1 && level < 4 && flags & _PAGE_PSE) return "spurious";
-    mfn = pteMfn(entry);
+    mfn = wordsMfn(lo, hi);
     // From here the walk depends on the next table: it learned the frame
     // and will read it (§1.9 step 1 ends with the walker knowing P).
     const next = level > 1 ? hv.frames.lookup(mfn) : undefined;
-    if (next) hv.sanitizer.read(c.cpu, next, `L${level - 1}`);
+    if (next) hv.sanitizer.read(c.cpu, next, LEVEL_NAMES[level - 1]!);
   }
   return "spurious";
 }
