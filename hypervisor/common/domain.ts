@@ -4,6 +4,8 @@
 // struct domain and struct vcpu). Scheduling vCPUs onto pCPUs belongs to the
 // run engine; a vCPU here only records where it runs.
 
+import { FrameSet } from "./frame-set.ts";
+
 /** The registers a vCPU starts from (builder or VCPUOP_initialise). */
 export interface VCpuContext {
   rip: bigint;
@@ -47,8 +49,8 @@ export interface P2mList {
 }
 
 export class Domain {
-  /** Which frames does the domain own (d->page_list)? */
-  readonly pageList = new Set<number>();
+  /** Which frames does the domain own (d->page_list)? In ascending order. */
+  readonly pageList = new FrameSet();
   /** How many frames does it own (d->tot_pages)? */
   totPages = 0;
   /** How many frames may it own (d->max_pages)? */
