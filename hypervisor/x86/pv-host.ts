@@ -316,7 +316,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
   }
 
   private exit(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
-    if (exit.reason === "parked") return this.sched.hasWork(cpu.index) ? { kind: "continue", routine: this.schedule(cpu) } : { kind: "done" };
+    if (exit.reason === "parked") return this.sched.hasWork(cpu.index) ? { kind: "continue", routine: this.schedule(cpu) } : DONE;
     const v = this.sched.pcpus[cpu.index]!.current;
     if (!v) return undefined;
     // Another vCPU of its domain took it down (VCPUOP_down) or the domain shut down: it leaves at its next exit.

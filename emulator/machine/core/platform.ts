@@ -132,6 +132,9 @@ export interface HypervisorParts {
 }
 
 /** The part of a platform every architecture shares: running a CPU and handing its exit to the chain. */
+/** What running a parked CPU gives, every time (one object: a run has hundreds of such decisions). */
+const PARKED: { readonly retired: 0; readonly exit: { readonly reason: "parked" } } = Object.freeze({ retired: 0, exit: Object.freeze({ reason: "parked" }) });
+
 export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: string }, R = unknown> implements Platform {
   abstract readonly arch: Arch;
   protected abstract chain: ExitChain<C, E>;
@@ -175,7 +178,7 @@ export abstract class ArchPlatform<C extends EngineCpu<E>, E extends { reason: s
   }
 
   run(i: number, budget: number): { retired: number; exit: E } {
-    if (this.parked.has(i)) return { retired: 0, exit: { reason: "parked" } as unknown as E };
+    if (this.parked.has(i)) return PARKED as { retired: number; exit: E };
     const cpu = this.cpus[i]!;
     const before = cpu.instructionCount;
     const exit = cpu.run(budget);
