@@ -82,10 +82,21 @@ export function flushAreaLocal(hv: Hypervisor, cpu: number, va: bigint | undefin
  * included if named, and returns when they are all flushed (or, on the
  * assisted path, when L0 says so).
  */
+/** A mask's pCPUs, each once, in ascending order (a loop: a Set and a sort per flush showed in profiles). */
+function sortedCpus(mask: Iterable<number>): number[] {
+  const out: number[] = [];
+  for (const cpu of mask) {
+    let i = out.length;
+    while (i > 0 && out[i - 1]! > cpu) i--;
+    if (out[i - 1] !== cpu) out.splice(i, 0, cpu);
+  }
+  return out;
+}
+
 export function* flushMask(c: Cpu, mask: Iterable<number>, va: bigint | undefined, flags: number, reason: string, filtered = 0): Routine<void> {
   const hv = c.hv;
   if (!hv.forceIpi) flags &= ~FLUSH_NO_ASSIST;
-  const targets = [...new Set(mask)].sort((a, b) => a - b);
+  const targets = sortedCpus(mask);
   if (!targets.length) return;
   yield L_FLUSH;
   const request: FlushRequest = { initiator: c.cpu, mask: targets, va, flags, reason };

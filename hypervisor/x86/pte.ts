@@ -80,7 +80,9 @@ export const tableOffset = (va: bigint, level: number): number => Number((va >> 
 /** Bits 47:12 of va, its page number in a 4-level walk (36 bits: exact as a number). */
 export const vaPageNumber = (va: bigint): number => Number((va >> 12n) & 0xf_ffff_ffffn);
 /** tableOffset from vaPageNumber's number. */
-export const pageNumberOffset = (vpn: number, level: number): number => Math.floor(vpn / 2 ** (9 * (level - 1))) % 512;
+/** Pages per entry at each level (1..4): 512^(level - 1). */
+const LEVEL_SPAN = [0, 1, 512, 512 * 512, 512 * 512 * 512];
+export const pageNumberOffset = (vpn: number, level: number): number => Math.floor(vpn / LEVEL_SPAN[level]!) % 512;
 /** pteFlags of the entry whose low and high 32 bits are lo and hi. */
 export const wordsFlags = (lo: number, hi: number): number => (lo & 0xfff) | ((hi >>> 20) << 12);
 /** pteMfn of the entry whose low and high 32 bits are lo and hi. */

@@ -725,14 +725,18 @@ export class X86Cpu {
    * RIP, and RAX when given, as a handled VM exit leaves them (past the
    * instruction; a hypercall's result): setState({ rip, rax }) without its
    * walk over the fields it is given, which a hypervisor run takes at
-   * almost every exit.
+   * almost every exit. Nothing the module derives depends on them: the run
+   * loop reads RIP at its start and keys its fetch window by RIP's page,
+   * and neither register can make an event due. So unlike setState this
+   * does not call x86RegistersChanged, which would make the next run stop
+   * at its first boundary to look for events (a walker's spin turn is five
+   * instructions: that stop was a fifth of its time).
    */
   setRipRax(rip: bigint, rax?: bigint): void {
     const L = this.layout;
     const v = this.view();
     v.setBigUint64(L.X86_RIP, u64("rip", rip), true);
     if (rax !== undefined) v.setBigUint64(L.X86_GPR + 8 * GPR.rax, u64("rax", rax), true);
-    this.hw.x86RegistersChanged(this.index);
   }
 
   /** RIP and the general-purpose registers, each read from the CPU block when asked: an exit's decoding needs one or two. */
