@@ -10,13 +10,16 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT;
 export interface MachineMemory {
   read64(pa: bigint): bigint;
   /**
-   * The 4 KiB frame at pa (a frame-aligned machine address as a number) as
-   * 1,024 u32 words in the host's byte order (little-endian, as wasm memory
-   * is; the emulator reads frames so elsewhere too): a table scan reads
-   * entry i's flags as words[2 * i], with no bigint and no call per entry.
-   * A live view: read it at once, before anything writes memory or grows it.
+   * All of memory as u32 words in the host's byte order (little-endian, as
+   * wasm memory is), and where the 4 KiB frame at pa (a frame-aligned
+   * machine address as a number) starts in it: entry i of a table in that
+   * frame is words()[frameWord(pa) + 2 * i] (its low half) and the word
+   * after (its high half). A walk or a table scan reads entries so, with no
+   * bigint, call or view made per entry. frameWord throws where read64
+   * would. A live array: read it at once, before anything grows memory.
    */
-  frameWords(pa: number): Uint32Array;
+  words(): Uint32Array;
+  frameWord(pa: number): number;
   write64(pa: bigint, value: bigint): void;
   read(pa: bigint, length: number): Uint8Array;
   write(pa: bigint, bytes: Uint8Array): void;
@@ -43,6 +46,7 @@ export class ArrayMemory implements MachineMemory {
   ) {
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
+    this.allWords = new Uint32Array(this.bytes.buffer, 0, size >> 2);
     this.baseNumber = Number(base);
   }
 
@@ -59,8 +63,14 @@ export class ArrayMemory implements MachineMemory {
     return this.view.getBigUint64(this.offset(pa, 8), true);
   }
 
-  frameWords(pa: number): Uint32Array {
-    return new Uint32Array(this.bytes.buffer, this.offset(BigInt(pa), PAGE_SIZE), PAGE_SIZE / 4);
+  words(): Uint32Array {
+    return this.allWords;
+  }
+
+  private readonly allWords: Uint32Array;
+
+  frameWord(pa: number): number {
+    return this.offset(BigInt(pa), PAGE_SIZE) / 4;
   }
 
   write64(pa: bigint, value: bigint): void {

@@ -39,8 +39,8 @@ function translate(c: Cpu, va: bigint, write: boolean): bigint | undefined {
   const vpn = vaPageNumber(va);
   for (let level = 4; level >= 1; level--) {
     if (!c.hv.frames.valid(mfn)) return undefined;
-    const words = c.hv.mem.frameWords(mfn * PAGE_SIZE);
-    const at = 2 * pageNumberOffset(vpn, level);
+    const words = c.hv.mem.words();
+    const at = c.hv.mem.frameWord(mfn * PAGE_SIZE) + 2 * pageNumberOffset(vpn, level);
     const lo = words[at]!;
     if (!(lo & _PAGE_PRESENT) || (write && !(lo & _PAGE_RW))) return undefined;
     mfn = wordsMfn(lo, words[at + 1]!);

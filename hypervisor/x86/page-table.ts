@@ -75,11 +75,12 @@ function* nextPresentEntry(c: Cpu, page: PageInfo, level: Level, from: number, d
   let reads = 0;
   let found: FoundEntry | undefined;
   // Each entry's present bit from its low half (a number): a bigint is made only for the entry found.
-  const words = c.hv.mem.frameWords(page.mfn * PAGE_SIZE);
+  const words = c.hv.mem.words();
+  const base = c.hv.mem.frameWord(page.mfn * PAGE_SIZE);
   for (let i = from; i >= 0 && i < L1_PAGETABLE_ENTRIES && !found; i += dir) {
     if (!isGuestSlot(level, i)) continue;
     reads++;
-    if (words[2 * i]! & _PAGE_PRESENT) found = { index: i, e: c.hv.mem.read64(maddr(page.mfn, i * 8)) };
+    if (words[base + 2 * i]! & _PAGE_PRESENT) found = { index: i, e: c.hv.mem.read64(maddr(page.mfn, i * 8)) };
   }
   // Only slots validation skips were left: nothing to read, so no step.
   if (!reads) return undefined;

@@ -75,7 +75,7 @@ export const tableOffset = (va: bigint, level: number): number => Number((va >> 
 
 // A walk reads an entry per level: the same facts from numbers, with no
 // bigint made per level (an entry as its two 32-bit halves, from
-// MachineMemory.frameWords; a VA as its page number).
+// MachineMemory.words; a VA as its page number).
 
 /** Bits 47:12 of va, its page number in a 4-level walk (36 bits: exact as a number). */
 export const vaPageNumber = (va: bigint): number => Number((va >> 12n) & 0xf_ffff_ffffn);

@@ -150,8 +150,12 @@ class PageRecorder implements MachineMemory {
     return this.memory.read64(pa);
   }
 
-  frameWords(pa: number): Uint32Array {
-    return this.memory.frameWords(pa);
+  words(): Uint32Array {
+    return this.memory.words();
+  }
+
+  frameWord(pa: number): number {
+    return this.memory.frameWord(pa);
   }
 
   read(pa: bigint, length: number): Uint8Array {

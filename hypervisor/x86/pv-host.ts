@@ -140,12 +140,6 @@ interface Saved {
   shadow: number;
 }
 
-/** A routine whose first step was taken from it already (PvHost.handle): that step, then the rest. */
-function* startingWith(first: StepLabel, rest: Continuation): Continuation {
-  yield first;
-  return yield* rest;
-}
-
 /** Is this exit a SCHEDOP_yield hypercall (the guest gives its pCPU up)? */
 function isYield(cpu: X86Cpu, exit: X86GuestExit): boolean {
   return exit.reason === "vmcall" && cpu.gprIs(GPR.rax, HYPERVISOR.sched_op) && cpu.gprIs(GPR.rdi, SCHEDOP.yield);
@@ -243,7 +237,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
    * exit whose handling has no step at all (a SCHEDOP_yield with nothing
    * else to run) is over when the guest's piece ends, and its CPU's next
    * decision runs guest code again; otherwise the routine's first label is
-   * its first step, as before.
+   * its first step, as before (handed to the engine as Handled.first).
    */
   handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
     if (exit.reason === "vmcall" && "guest" in exit && isYield(cpu, exit)) {
@@ -258,7 +252,7 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
       const r = first.value ?? DONE;
       return r.kind === "done" ? (r.yields ? YIELDED : WORKED) : r;
     }
-    return { ...h, routine: startingWith(first.value, routine) };
+    return { ...h, routine, first: first.value };
   }
 
   /**

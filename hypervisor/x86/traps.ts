@@ -77,8 +77,8 @@ function* pageFaultType(c: Cpu, va: bigint, errorCode: number, cr3Mfn: number): 
     const page = hv.frames.lookup(mfn);
     if (!page) return "real";
     // The entry as its two halves (no bigint per level); the trace, when there is one, gets it whole.
-    const words = hv.mem.frameWords(mfn * PAGE_SIZE);
-    const at = 2 * pageNumberOffset(vpn, level);
+    const words = hv.mem.words();
+    const at = hv.mem.frameWord(mfn * PAGE_SIZE) + 2 * pageNumberOffset(vpn, level);
     const lo = words[at]!;
     const hi = words[at + 1]!;
     hv.sanitizer.read(c.cpu, page, LEVEL_NAMES[level]!);

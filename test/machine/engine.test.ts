@@ -164,6 +164,35 @@ describe("continuations", () => {
     expect(d.kind === "crash" && d.message).toMatch(/steps CPU \d's continuation, and it has none/);
   });
 
+  it("a continuation handed over with its first step taken (Handled.first) runs as the whole one does", () => {
+    // The handler runs the routine up to its first yield itself; the engine's
+    // first step of it takes that label without resuming the routine.
+    class Primed extends ThreeStepHypercall {
+      override handle(cpu: X86Cpu, exit: X86Exit): Handled | undefined {
+        const h = super.handle(cpu, exit);
+        if (h?.kind !== "continue") return h;
+        const first = h.routine.next();
+        if (first.done) throw new Error("the test's routine has steps");
+        return { ...h, first: first.value };
+      }
+    }
+    const o = options({ quantum: 3, seed: 7n });
+    const whole = engine(img, o);
+    const primed = new Primed();
+    const e = new Engine({
+      options: o, console: () => {},
+      build: (opts, console) => {
+        const p = bootPlatform(img, opts, console);
+        p.attach(primed as unknown as ExitHandler<never, never>);
+        return p;
+      },
+    });
+    expect(e.runToEnd()).toEqual(whole.e.runToEnd());
+    expect(e.schedule).toEqual(whole.e.schedule);
+    expect(e.platform.stateHash()).toBe(whole.e.platform.stateHash());
+    expect(primed.steps).toBe(36);
+  });
+
   it("another seed, another interleaving of the steps; the same result", () => {
     const a = engine(img, options({ quantum: 3, seed: 1n }));
     const b = engine(img, options({ quantum: 3, seed: 2n }));

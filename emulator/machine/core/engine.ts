@@ -93,12 +93,14 @@ export class Engine {
   platform: Platform;
   /** The CPU the user looks at (the debugger's `cpu N`). */
   current = 0;
-  protected options: RecordedOptions;
+  protected options!: RecordedOptions;
   private replayPacked: PackedStep[] | undefined;
   private recorded: { status: number; stateHash: bigint } | undefined;
   private scheduler!: Scheduler | Replay;
   private pending: Pending | undefined;
   private readonly continuations: (Continuation | undefined)[] = [];
+  /** A continuation's first step, taken already by the handler that started it (Handled "continue", first). */
+  private readonly firstSteps: (StepLabel | undefined)[] = [];
   private readonly breakpoints: bigint[] = [];
   /** Watched physical bytes: their value when last looked at, their length, and the VA they were set by. */
   private readonly watchpoints = new Map<bigint, { value: bigint; length: number; va?: bigint }>();
@@ -124,7 +126,8 @@ export class Engine {
   /** waiting()'s answer, one set for the whole run. */
   private readonly waitingCpus = new CpuSet();
   private lastStopCpu = 0;
-  private exitCounts: Record<string, number>[] = [];
+  /** Exits each CPU took, by reason (Maps: an object keyed by a reason in a variable is a megamorphic lookup at every decision). */
+  private exitCounts: Map<string, number>[] = [];
   private events: MachineEvent[] = [];
   /**
    * After a goto backwards: the decisions that had been made past that
@@ -152,8 +155,16 @@ export class Engine {
   /** Set by a gdb interrupt (Ctrl-C) to end a continue early. */
   interruptRequested = false;
 
+  /** options.maxSteps as a number (Infinity without one): decide() compares it at every decision, and a bigint would be converted each time. */
+  private maxSteps = Infinity;
+
+  private useOptions(o: RecordedOptions): void {
+    this.options = o;
+    this.maxSteps = o.maxSteps === undefined ? Infinity : Number(o.maxSteps);
+  }
+
   constructor(private readonly config: EngineConfig) {
-    this.options = config.options;
+    this.useOptions(config.options);
     this.replayPacked = config.replay;
     this.recorded = config.recorded;
     this.platform = this.boot();
@@ -163,7 +174,8 @@ export class Engine {
   private boot(): Platform {
     const p = this.config.build(this.options, (b) => this.consoleByte(b));
     this.continuations.length = 0;
-    this.exitCounts = Array.from({ length: p.cpuCount }, () => ({}));
+    this.firstSteps.length = 0;
+    this.exitCounts = Array.from({ length: p.cpuCount }, () => new Map<string, number>());
     return p;
   }
 
@@ -240,7 +252,7 @@ export class Engine {
 
   /** Exits each CPU took, by reason. */
   get exits(): readonly Record<string, number>[] {
-    return this.exitCounts;
+    return this.exitCounts.map((counts) => Object.fromEntries(counts));
   }
 
   /** Everything reported so far (stale TLB uses, sanitizer violations). */
@@ -298,7 +310,7 @@ export class Engine {
     this.steps += retired;
     if (timeline.on && retired) timeline.emit({ kind: "guest", cpu, retired });
     const counts = this.exitCounts[cpu]!;
-    counts[exit.reason] = (counts[exit.reason] ?? 0) + 1;
+    counts.set(exit.reason, (counts.get(exit.reason) ?? 0) + 1);
     let piece: Piece;
     const bp = this.platform.breakpointPc(exit);
     if (bp !== undefined && this.breakpoints.length) piece = { retired, stop: "breakpoint", pc: bp };
@@ -334,7 +346,9 @@ export class Engine {
     let piece: Piece;
     let r: Handled | undefined;
     try {
-      const n = routine.next();
+      const first = this.firstSteps[cpu];
+      if (first) this.firstSteps[cpu] = undefined;
+      const n: IteratorResult<StepLabel, Handled | undefined> = first ? { done: false, value: first } : routine.next();
       if (!n.done) {
         piece = { retired: 0, stop: "hv", label: n.value };
         if (timeline.on) timeline.emit({ kind: "hv-step", cpu, what: n.value.what, wait: n.value.wait === true });
@@ -380,6 +394,7 @@ export class Engine {
     }
     if (h.kind === "continue") {
       this.continuations[cpu] = h.routine;
+      this.firstSteps[cpu] = h.first;
       if (h.yields) this.yieldPath.add(cpu);
       return "exit";
     }
@@ -429,8 +444,8 @@ export class Engine {
     if (item) return "pending" in item ? item.pending : "hv" in item ? item : { cpu: item.cpu, left: item.budget, retired: 0, expect: item.expect, ...(item.split ? { split: true } : {}) };
     const live = this.live();
     if (!live.length) return void this.finish(this.platform.noneLive());
-    const max = this.options.maxSteps;
-    if (max !== undefined && this.steps >= Number(max)) return void this.finish({ kind: "step-limit", steps: BigInt(this.steps) });
+    const max = this.maxSteps;
+    if (this.steps >= max) return void this.finish({ kind: "step-limit", steps: BigInt(this.steps) });
     if (this.allIdle(live)) return void this.finish(this.platform.deadlock([...live]));
     try {
       const d = this.scheduler.next(live, this.waiting());
@@ -444,7 +459,7 @@ export class Engine {
         return { hv: d.cpu };
       }
       let budget = d.budget;
-      if (max !== undefined && budget > Number(max) - this.steps) budget = Number(max) - this.steps;
+      if (budget > max - this.steps) budget = max - this.steps;
       return "expect" in d ? { cpu: d.cpu, left: budget, retired: 0, expect: d.expect as number } : { cpu: d.cpu, left: budget, retired: 0 };
     } catch (e) {
       if (!(e instanceof ReplayDiverged)) throw e;
@@ -771,7 +786,7 @@ export class Engine {
 
   /** Follows a recorded schedule from step 0 (the debugger's `replay F`). */
   replayFrom(options: RecordedOptions, decisions: PackedStep[], recorded: { status: number; stateHash: bigint }): void {
-    this.options = options;
+    this.useOptions(options);
     this.replayPacked = decisions;
     this.recorded = recorded;
     this.restart();

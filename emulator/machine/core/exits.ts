@@ -71,9 +71,13 @@ export type Handled =
    * exit is the guest giving its CPU up (a yield hypercall), so that neither
    * the guest instructions that led to it nor its steps count as progress
    * for the CPUs that yielded before: two CPUs spinning on yields must not
-   * release each other (Engine.progressBy).
+   * release each other (Engine.progressBy). `first`: the routine has
+   * already been run up to its first step, whose label this is; the
+   * engine's first step of it takes that label without resuming it (a
+   * wrapper yielding it would be one more generator to resume at every
+   * later step).
    */
-  | { kind: "continue"; routine: Continuation; yields?: true };
+  | { kind: "continue"; routine: Continuation; yields?: true; first?: StepLabel };
 
 export const DONE: Handled = { kind: "done" };
 

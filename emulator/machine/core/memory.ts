@@ -24,6 +24,7 @@ export class Memory {
     private readonly layout: Layout,
   ) {
     this.viewCache = new ViewCache(hw);
+    this.wordsCache = new ViewCache(hw, undefined, undefined, (buffer) => new Uint32Array(buffer));
   }
 
   /** Adds zero-filled RAM at [base, base+size). */
@@ -117,10 +118,16 @@ export class Memory {
     return this.view().getBigUint64(this.hostOrThrow(pa, 8), true);
   }
 
-  /** The 4 KiB frame at pa as 1,024 u32 words, a live view (MachineMemory.frameWords). */
-  frameWords(pa: number): Uint32Array {
-    const h = this.inLastRange(pa, 4096) ?? this.hostOrThrow(BigInt(pa), 4096);
-    return new Uint32Array(this.hw.memory.buffer, h, 1024);
+  /** All of the module's memory as u32 words (MachineMemory.words), made again only when memory has grown. */
+  words(): Uint32Array {
+    return this.wordsCache.get();
+  }
+
+  private readonly wordsCache: ViewCache<Uint32Array>;
+
+  /** Where the 4 KiB frame at pa starts in words() (MachineMemory.frameWord). */
+  frameWord(pa: number): number {
+    return (this.inLastRange(pa, 4096) ?? this.hostOrThrow(BigInt(pa), 4096)) / 4;
   }
 
   write64(pa: bigint, value: bigint): void {

@@ -180,17 +180,25 @@ export function memoryMayHaveGrown(): void {
  * grown memory (memoryMayHaveGrown) or while its buffer is still attached,
  * a new one once memory.grow has detached it (its length becomes 0).
  */
-export class ViewCache {
-  private view: DataView | undefined;
+export class ViewCache<V extends ArrayBufferView = DataView> {
+  private view: V | undefined;
   private madeAt = -1;
 
-  constructor(private readonly hw: HwExports, private readonly offset: () => number = AT_ZERO, private readonly size?: number) {}
+  constructor(
+    private readonly hw: HwExports,
+    private readonly offset: () => number = AT_ZERO,
+    private readonly size?: number,
+    /** How a view is made (a DataView by default; `(b) => new Uint32Array(b)` for all of memory as words). */
+    private readonly make: (buffer: ArrayBuffer, offset: number, size: number | undefined) => V = asDataView as never,
+  ) {}
 
-  get(): DataView {
+  get(): V {
     const view = this.view;
     if (view !== undefined && this.madeAt === growths) return view;
     this.madeAt = growths;
     if (view !== undefined && view.buffer.byteLength !== 0) return view;
-    return (this.view = new DataView(this.hw.memory.buffer, this.offset(), this.size));
+    return (this.view = this.make(this.hw.memory.buffer, this.offset(), this.size));
   }
 }
+
+const asDataView = (buffer: ArrayBuffer, offset: number, size: number | undefined) => new DataView(buffer, offset, size);

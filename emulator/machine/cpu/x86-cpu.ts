@@ -281,6 +281,9 @@ function u64(name: string, v: bigint): bigint {
   return v;
 }
 
+/** The RIP a host-mode exit recorded. */
+const exitRip = (v: DataView, L: Layout): bigint => v.getBigUint64(L.X86_EXIT_RIP, true);
+
 export class X86Cpu {
   constructor(
     private readonly hw: HwExports,
@@ -571,7 +574,7 @@ export class X86Cpu {
     const L = this.layout;
     // What the engine asks of every CPU at the next decision, read while the view is at hand.
     this.stoppedSeen = v.getUint32(L.X86_STOPPED, true) !== 0;
-    const rip = v.getBigUint64(L.X86_EXIT_RIP, true);
+    // The exit's RIP is read by the exits that carry it (a bigint made at every budget's end would be for nothing).
     switch (reason) {
       case L.EXIT_BUDGET: return { reason: "budget" };
       case L.EXIT_HLT: return { reason: "hlt" };
@@ -582,14 +585,14 @@ export class X86Cpu {
           size: v.getUint32(L.X86_EXIT_SIZE, true) as 1 | 2 | 4,
           write: v.getUint32(L.X86_EXIT_WRITE, true) === 1,
           value: v.getBigUint64(L.X86_EXIT_VALUE, true),
-          rip,
+          rip: exitRip(v, L),
         };
-      case L.EXIT_VMCALL: return { reason: "vmcall", rip };
+      case L.EXIT_VMCALL: return { reason: "vmcall", rip: exitRip(v, L) };
       case L.EXIT_TRIPLE_FAULT: {
         const d = v.getBigUint64(L.X86_EXIT_DETAIL, true);
-        return { reason: "triple-fault", rip, vectors: [Number(d & 0xffn), Number((d >> 8n) & 0xffn), Number((d >> 16n) & 0xffn)] };
+        return { reason: "triple-fault", rip: exitRip(v, L), vectors: [Number(d & 0xffn), Number((d >> 8n) & 0xffn), Number((d >> 16n) & 0xffn)] };
       }
-      case L.EXIT_BUS_ERROR: return { reason: "bus-error", rip, address: v.getBigUint64(L.X86_EXIT_VALUE, true) };
+      case L.EXIT_BUS_ERROR: return { reason: "bus-error", rip: exitRip(v, L), address: v.getBigUint64(L.X86_EXIT_VALUE, true) };
       case L.EXIT_BREAKPOINT: return { reason: "breakpoint", rip: v.getBigUint64(L.X86_RIP, true) };
       case L.EXIT_VMEXIT: return decodeGuestExit(readExitFields(v, L), this.registersInBlock, v.getBigUint64(L.X86_EXIT_DETAIL, true), L);
       default: return { reason: "stopped" };
