@@ -40,8 +40,11 @@ export interface ExecRig {
   sym(name: string): bigint;
 }
 
-export function execRig(source: string, opts: { cpus?: number; ramMiB?: number } = {}): ExecRig {
-  const m = new Machine({ cpus: opts.cpus ?? 1, maxPhysAddr: 46, ram: [{ base: 0n, size: BigInt(opts.ramMiB ?? 64) << 20n }] });
+export function execRig(source: string, opts: { cpus?: number; ramMiB?: number; microTlbEntries?: number } = {}): ExecRig {
+  const m = new Machine({
+    cpus: opts.cpus ?? 1, maxPhysAddr: 46, ram: [{ base: 0n, size: BigInt(opts.ramMiB ?? 64) << 20n }],
+    ...(opts.microTlbEntries !== undefined ? { microTlbEntries: opts.microTlbEntries } : {}),
+  });
   const pt = new X86PageTables(m.memory, { base: 0x20_0000n, limit: 0x30_0000n });
   for (let a = 0n; a < 1n << 30n; a += PAGE_2M) pt.map(a, a, PAGE_2M, PTE.RW | PTE.US);
   // GDT: null, kernel code, kernel data, user data, user code, TSS (16 bytes).
