@@ -145,9 +145,12 @@ function isYield(cpu: X86Cpu, exit: X86GuestExit): boolean {
   return exit.reason === "vmcall" && cpu.gprIs(GPR.rax, HYPERVISOR.sched_op) && cpu.gprIs(GPR.rdi, SCHEDOP.yield);
 }
 
+/** A hypercall's argument registers, in order. */
+const ARG_GPRS = [GPR.rdi, GPR.rsi, GPR.rdx, GPR.r10, GPR.r8] as const;
+
 /** A hypercall's arguments: RDI, RSI, RDX, R10, R8. */
 function hypercallArgs(cpu: X86Cpu): bigint[] {
-  return [cpu.gprAt(GPR.rdi), cpu.gprAt(GPR.rsi), cpu.gprAt(GPR.rdx), cpu.gprAt(GPR.r10), cpu.gprAt(GPR.r8)];
+  return ARG_GPRS.map((r) => cpu.gprAt(r));
 }
 
 const SCHED_OP_NR = BigInt(HYPERVISOR.sched_op);
@@ -350,12 +353,26 @@ export class PvHost implements ExitHandler<X86Cpu, X86Exit> {
     if (!v || v.down || v.blocked || v.domain.shutdownReason !== undefined || this.sched.runq.length !== 0) return undefined;
     if (this.platform.timeline.on || interruptDeliverable(this.hv.pcpus[cpu.index]!)) return undefined;
     this.count("vmcall");
-    const args = hypercallArgs(cpu);
+    const args = this.yieldArgs(cpu);
     this.hv.stats.hypercall("sched_op", 0);
     this.logHypercall(cpu, v, SCHED_OP_NR, args, 0n);
     cpu.setRipRax(exit.rip + BigInt(exit.instructionLength), 0n);
     return YIELDED;
   }
+
+  /**
+   * A yield's arguments for the log: the array made for the last yield on
+   * this pCPU while its argument registers hold the same (a spinning
+   * walker's do, turn after turn), else a new one. Log entries are never
+   * changed, so they may share it.
+   */
+  private yieldArgs(cpu: X86Cpu): bigint[] {
+    const last = (this.lastYieldArgs[cpu.index] ??= { words: new Uint32Array(2 * ARG_GPRS.length), args: undefined });
+    if (!cpu.sameGprs(ARG_GPRS, last.words) || !last.args) last.args = hypercallArgs(cpu);
+    return last.args;
+  }
+
+  private readonly lastYieldArgs: { words: Uint32Array; args: bigint[] | undefined }[] = [];
 
   /** The last HYPERCALL_LOG are kept, the older ones dropped HYPERCALL_LOG at a time (a shift per hypercall moved the whole log). */
   private logHypercall(cpu: X86Cpu, v: VCpu, nr: bigint, args: bigint[], result: bigint): void {

@@ -713,6 +713,30 @@ export class X86Cpu {
   }
 
   /**
+   * Do registers `indices` (GPR.rdi …) hold what `words` says, each as its
+   * low and high 32 bits? When they do not, `words` is made to. With no
+   * bigint made: a hypervisor that logs the same hypercall over and over (a
+   * walker spinning on SCHEDOP_yield) keeps the arguments it read last time.
+   */
+  sameGprs(indices: readonly number[], words: Uint32Array): boolean {
+    const v = this.view();
+    const base = this.layout.X86_GPR;
+    let same = true;
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k]!;
+      if (!(Number.isInteger(i) && i >= 0 && i < 16)) throw new ShootdownError(`there is no general-purpose register ${i}`);
+      const lo = v.getUint32(base + 8 * i, true);
+      const hi = v.getUint32(base + 8 * i + 4, true);
+      if (words[2 * k] !== lo || words[2 * k + 1] !== hi) {
+        words[2 * k] = lo;
+        words[2 * k + 1] = hi;
+        same = false;
+      }
+    }
+    return same;
+  }
+
+  /**
    * Does register i (GPR.rax) hold exactly `value`, an integer from 0 to
    * 2^32 - 1? gprAt(i) === BigInt(value) without making a bigint: a
    * hypervisor asks at every VM exit which hypercall it is.

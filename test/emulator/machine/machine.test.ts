@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { Machine, ShootdownError } from "../../../emulator/machine/index.ts";
+import { GPR } from "../../../emulator/machine/cpu/x86-cpu.ts";
 import { rig, paOf, read, write, fetch, PTE, PAGE_4K, CR0_WP, CR4_SMEP } from "../../helpers/x86.ts";
 
 describe("physical memory", () => {
@@ -135,6 +136,20 @@ describe("CPUs", () => {
     const cr0 = cpu.registers.cr0;
     expect(() => cpu.setRegisters({ cr0: cr0 & ~CR0_WP, pkru: 1n << 40n })).toThrow(/pkru/);
     expect(cpu.registers.cr0).toBe(cr0);
+  });
+
+  it("sameGprs says whether registers still hold what it saw last, and keeps what they hold", () => {
+    const { cpu } = rig();
+    const words = new Uint32Array(4);
+    cpu.setState({ rdi: 0x1_0000_0002n, rsi: 0n });
+    expect(cpu.sameGprs([GPR.rdi, GPR.rsi], words)).toBe(false);
+    expect([...words]).toEqual([2, 1, 0, 0]);
+    expect(cpu.sameGprs([GPR.rdi, GPR.rsi], words)).toBe(true);
+    // A change in the high half alone is a change.
+    cpu.setState({ rdi: 0x2_0000_0002n });
+    expect(cpu.sameGprs([GPR.rdi, GPR.rsi], words)).toBe(false);
+    expect(words[1]).toBe(2);
+    expect(() => cpu.sameGprs([16], words)).toThrow(/no general-purpose register 16/);
   });
 
   it("derives the access rights from every register one setRegisters loads, not only from the last", () => {
