@@ -108,8 +108,9 @@ export async function flushSuite({ scale, out }: BenchOptions): Promise<void> {
   }
   // Explore's throughput on the race scenario, through its own worker pool, the fix on (no violation expected).
   const race = calibratedOptions(options(WORKLOADS[0]!, { nested: true }, true), image);
-  // Enough runs that starting the workers (counted out) and the first runs' compilation weigh little.
-  const n = BigInt(Math.max(8, Math.round(200 * scale)));
+  // Enough runs that starting the workers (counted out) and the first runs' compilation weigh little:
+  // with 200 a worker spent about a third of its time before V8 had compiled the hot paths.
+  const n = BigInt(Math.max(8, Math.round(1000 * scale)));
   const cores = availableParallelism();
   for (const jobs of cores > 1 ? [1, cores] : [1]) {
     const t = await runPool({ image, options: race, first: 0n, end: n, jobs, all: true });
